@@ -1,0 +1,74 @@
+//===- ModelSpec.h - Validated description of a Llama-family model --------===//
+//
+// The frontend's output: everything the compiler needs to know about a model's
+// architecture. Produced from a Hugging Face config.json or a YAML model card.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_FRONTEND_MODELSPEC_H
+#define LLMC_FRONTEND_MODELSPEC_H
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <string>
+
+namespace llmc {
+
+/// Element type of a stored tensor.
+enum class DType { F32, BF16, F16 };
+
+/// "f32", "bf16", "f16".
+llvm::StringRef dtypeName(DType type);
+/// Size of one element in bytes.
+unsigned dtypeBytes(DType type);
+/// Parses "f32"/"float32", "bf16"/"bfloat16", "f16"/"float16" (case
+/// insensitive); also safetensors' "F32", "BF16", "F16".
+llvm::Expected<DType> parseDType(llvm::StringRef name);
+
+/// llama3-style RoPE frequency scaling (rope_scaling.rope_type == "llama3").
+struct RopeScaling {
+  bool enabled = false;
+  double factor = 1.0;
+  double lowFreqFactor = 1.0;
+  double highFreqFactor = 4.0;
+  int64_t originalMaxPositions = 8192;
+};
+
+/// A dense Llama-family decoder: RMSNorm, GQA attention with RoPE
+/// (rotate-half pairing, i with i + headDim/2), SwiGLU MLP.
+struct ModelSpec {
+  std::string name;
+  int64_t vocabSize = 0;
+  int64_t hiddenSize = 0;
+  int64_t intermediateSize = 0;
+  int64_t numLayers = 0;
+  int64_t numHeads = 0;
+  int64_t numKVHeads = 0;
+  int64_t headDim = 0;
+  int64_t maxPositions = 0;
+  double rmsNormEps = 1e-5;
+  double ropeTheta = 10000.0;
+  RopeScaling ropeScaling;
+  bool tiedEmbeddings = false;
+  /// Storage type declared by the model (torch_dtype); tensors may differ.
+  DType dtype = DType::F32;
+  int64_t bosTokenId = -1;
+  int64_t eosTokenId = -1;
+
+  /// Checks internal consistency (positive sizes, heads divisible by KV
+  /// heads, even head_dim, ...). The message names the offending field.
+  llvm::Error validate() const;
+};
+
+/// Reads a Hugging Face config.json (LlamaForCausalLM). Errors name the file
+/// and the field.
+llvm::Expected<ModelSpec> loadHFConfig(llvm::StringRef path);
+
+/// Writes `spec` as a Hugging Face config.json.
+llvm::Error writeHFConfig(const ModelSpec &spec, llvm::StringRef path);
+
+} // namespace llmc
+
+#endif // LLMC_FRONTEND_MODELSPEC_H

@@ -1,0 +1,92 @@
+//===- ModelABI.h - Contract between generated code and the runtime -------===//
+//
+// The compiler emits one object file per model. It defines the symbols below;
+// the runtime (and only the runtime) calls them. This header is plain C so that
+// both the compiler (which writes the metadata) and the runtime (which reads
+// it) share one definition.
+//
+// Execution model: SPMD. The runtime starts `nthreads` workers and every worker
+// calls `_mlir_ciface_llmc_forward` with its own `tid`. The generated code
+// splits each kernel's iteration space across the workers and calls
+// `llmc_barrier()` between dependent kernels. The runtime provides
+// `llmc_barrier`; it has no math of its own.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_RUNTIME_MODELABI_H
+#define LLMC_RUNTIME_MODELABI_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// A rank-1 MLIR memref descriptor (the layout MLIR's C interface uses).
+typedef struct LlmcMemRef1D {
+  void *allocated;
+  void *aligned;
+  int64_t offset;
+  int64_t size;
+  int64_t stride;
+} LlmcMemRef1D;
+
+#define LLMC_MODEL_INFO_MAGIC 0x314f464e49434d4cULL /* "LMCINFO1" */
+#define LLMC_WEIGHTS_MAGIC "LLMCWTS1"
+/// The weight file starts with this many bytes of header (LlmcWeightsHeader,
+/// zero padded); the packed weights follow, then the optional tokenizer.json.
+#define LLMC_WEIGHTS_HEADER_BYTES 4096
+
+/// Constant metadata the compiler emits as the global `llmc_model_info`.
+/// All fields are 64-bit so the struct has no padding on any target.
+typedef struct LlmcModelInfo {
+  uint64_t magic;           /* LLMC_MODEL_INFO_MAGIC */
+  uint64_t fingerprint;     /* must equal LlmcWeightsHeader.fingerprint */
+  int64_t vocab_size;
+  int64_t hidden_size;
+  int64_t num_layers;
+  int64_t num_heads;
+  int64_t num_kv_heads;
+  int64_t head_dim;
+  int64_t max_positions;    /* the model's own context limit */
+  int64_t max_tokens_per_call; /* forward() takes at most this many tokens */
+  int64_t kv_bytes_per_position; /* all layers, keys and values */
+  int64_t scratch_bytes;    /* activation arena forward() needs */
+  int64_t weights_bytes;    /* size of the packed weight blob */
+  int64_t bos_token_id;     /* -1 when unknown */
+  int64_t eos_token_id;     /* -1 when unknown */
+} LlmcModelInfo;
+
+/// Header at offset 0 of the weight file written by `llmc compile`.
+typedef struct LlmcWeightsHeader {
+  char magic[8];            /* LLMC_WEIGHTS_MAGIC, not NUL terminated */
+  uint64_t fingerprint;
+  uint64_t weights_offset;  /* page aligned */
+  uint64_t weights_bytes;
+  uint64_t tokenizer_offset; /* 0 when the model has no tokenizer.json */
+  uint64_t tokenizer_bytes;
+} LlmcWeightsHeader;
+
+/// Defined by the generated object.
+extern const LlmcModelInfo llmc_model_info;
+
+/// Defined by the generated object (MLIR C interface of `llmc_forward`).
+/// Runs `tokens->size` tokens starting at absolute position `pos` through the
+/// model, appending their keys and values to the cache (which holds
+/// `kv_capacity` positions), and writes the logits of the last `n_out` tokens
+/// to `logits` (row-major [n_out, vocab]).
+void _mlir_ciface_llmc_forward(int64_t tid, int64_t nthreads,
+                               LlmcMemRef1D *tokens, int64_t pos,
+                               int64_t n_out, int64_t kv_capacity,
+                               LlmcMemRef1D *weights, LlmcMemRef1D *kv,
+                               LlmcMemRef1D *scratch, LlmcMemRef1D *logits);
+
+/// Defined by the runtime: waits until every worker of the current forward()
+/// call has arrived.
+void llmc_barrier(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif // LLMC_RUNTIME_MODELABI_H
