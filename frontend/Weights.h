@@ -62,6 +62,15 @@ private:
   std::unique_ptr<Impl> impl;
 };
 
+/// bf16 is the upper half of an f32.
+float bf16ToFloat(uint16_t bits);
+/// Rounds to nearest, ties to even; NaN stays NaN.
+uint16_t floatToBF16(float value);
+/// IEEE half, including subnormals, infinities and NaN.
+float f16ToFloat(uint16_t bits);
+/// Rounds to nearest, ties to even; overflow gives infinity.
+uint16_t floatToF16(float value);
+
 /// Names of the Hugging Face tensors of a Llama model.
 std::string layerTensorName(int64_t layer, llvm::StringRef suffix);
 

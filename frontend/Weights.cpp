@@ -1,0 +1,627 @@
+//===- Weights.cpp - safetensors reader and synthetic model writer --------===//
+//
+// Maps safetensors files read-only and checks their headers; writes seeded
+// random Llama weights in a streaming fashion for tests and benchmarks.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontend/Weights.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/Endian.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MathExtras.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+#include <cstring>
+#include <map>
+
+using namespace llmc;
+using llvm::json::Array;
+using llvm::json::Object;
+using llvm::json::Value;
+
+static llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+static std::string shapeString(llvm::ArrayRef<int64_t> shape) {
+  return "[" + llvm::join(llvm::map_range(shape, [](int64_t d) {
+                            return std::to_string(d);
+                          }),
+                          ", ") +
+         "]";
+}
+
+//===----------------------------------------------------------------------===//
+// Element conversion
+//===----------------------------------------------------------------------===//
+
+static float bitsToFloat(uint32_t bits) {
+  float value;
+  std::memcpy(&value, &bits, sizeof(value));
+  return value;
+}
+
+static uint32_t floatToBits(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  return bits;
+}
+
+float llmc::bf16ToFloat(uint16_t bits) {
+  return bitsToFloat(static_cast<uint32_t>(bits) << 16);
+}
+
+uint16_t llmc::floatToBF16(float value) {
+  uint32_t bits = floatToBits(value);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) // NaN: keep it a (quiet) NaN.
+    return static_cast<uint16_t>((bits >> 16) | 0x40);
+  // Round to nearest, ties to even.
+  bits += 0x7fffu + ((bits >> 16) & 1);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+float llmc::f16ToFloat(uint16_t half) {
+  uint32_t sign = static_cast<uint32_t>(half & 0x8000) << 16;
+  uint32_t exponent = (half >> 10) & 0x1f;
+  uint32_t mantissa = half & 0x3ff;
+  if (exponent == 0) {
+    // Zero or subnormal: mantissa * 2^-24, exact in float.
+    float magnitude = std::ldexp(static_cast<float>(mantissa), -24);
+    return sign ? -magnitude : magnitude;
+  }
+  if (exponent == 31) // Inf or NaN, payload kept.
+    return bitsToFloat(sign | 0x7f800000u | (mantissa << 13));
+  return bitsToFloat(sign | ((exponent + 127 - 15) << 23) | (mantissa << 13));
+}
+
+uint16_t llmc::floatToF16(float value) {
+  uint32_t bits = floatToBits(value);
+  uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000);
+  uint32_t magnitude = bits & 0x7fffffffu;
+  if (magnitude > 0x7f800000u) // NaN
+    return sign | 0x7e00 | ((magnitude >> 13) & 0x3ff);
+  if (magnitude >= 0x477ff000u) // >= 65520 rounds to infinity
+    return sign | 0x7c00;
+  if (magnitude < 0x38800000u) { // below 2^-14: subnormal half
+    int shift = 126 - static_cast<int>(magnitude >> 23);
+    if (shift > 24)
+      return sign;
+    uint32_t mantissa = (magnitude & 0x7fffffu) | 0x800000u;
+    uint32_t result = mantissa >> shift;
+    uint32_t rest = mantissa & ((1u << shift) - 1);
+    uint32_t halfway = 1u << (shift - 1);
+    if (rest > halfway || (rest == halfway && (result & 1)))
+      ++result;
+    return sign | static_cast<uint16_t>(result);
+  }
+  uint32_t result = (magnitude - 0x38000000u) >> 13;
+  uint32_t rest = magnitude & 0x1fffu;
+  if (rest > 0x1000u || (rest == 0x1000u && (result & 1)))
+    ++result;
+  return sign | static_cast<uint16_t>(result);
+}
+
+//===----------------------------------------------------------------------===//
+// TensorView
+//===----------------------------------------------------------------------===//
+
+int64_t TensorView::numElements() const {
+  int64_t count = 1;
+  for (int64_t dim : shape)
+    count *= dim;
+  return count;
+}
+
+float TensorView::at(int64_t i) const {
+  switch (dtype) {
+  case DType::F32: {
+    float value;
+    std::memcpy(&value, data + 4 * i, sizeof(value));
+    return value;
+  }
+  case DType::BF16:
+    return bf16ToFloat(llvm::support::endian::read16le(data + 2 * i));
+  case DType::F16:
+    return f16ToFloat(llvm::support::endian::read16le(data + 2 * i));
+  }
+  llvm_unreachable("unknown DType");
+}
+
+std::string llmc::layerTensorName(int64_t layer, llvm::StringRef suffix) {
+  return ("model.layers." + llvm::Twine(layer) + "." + suffix).str();
+}
+
+//===----------------------------------------------------------------------===//
+// safetensors parsing
+//===----------------------------------------------------------------------===//
+
+/// Reads the header of one mapped safetensors file and appends its tensors.
+static llvm::Error parseSafetensors(llvm::StringRef path,
+                                    const llvm::MemoryBuffer &buffer,
+                                    std::vector<TensorView> &out) {
+  llvm::StringRef contents = buffer.getBuffer();
+  if (contents.size() < 8)
+    return makeError(llvm::formatv("{0}: truncated file: {1} bytes, shorter "
+                                   "than the 8-byte header length",
+                                   path, contents.size()));
+  uint64_t headerSize = llvm::support::endian::read64le(contents.data());
+  if (headerSize > contents.size() - 8)
+    return makeError(llvm::formatv("{0}: truncated file: header length {1} "
+                                   "goes beyond the end of the file ({2} "
+                                   "bytes)",
+                                   path, headerSize, contents.size()));
+  llvm::Expected<Value> header =
+      llvm::json::parse(contents.substr(8, headerSize));
+  if (!header)
+    return makeError(path + ": header is not valid JSON: " +
+                     llvm::toString(header.takeError()));
+  const Object *root = header->getAsObject();
+  if (!root)
+    return makeError(path + ": header is not a JSON object");
+
+  const uint8_t *dataStart =
+      reinterpret_cast<const uint8_t *>(contents.data()) + 8 + headerSize;
+  uint64_t dataSize = contents.size() - 8 - headerSize;
+  size_t first = out.size();
+  for (const auto &entry : *root) {
+    llvm::StringRef name = entry.first;
+    if (name == "__metadata__")
+      continue;
+    auto error = [&](const llvm::Twine &message) {
+      return makeError(path + ": tensor '" + name + "': " + message);
+    };
+    const Object *info = entry.second.getAsObject();
+    if (!info)
+      return error("expected an object with dtype, shape and data_offsets");
+
+    TensorView view;
+    view.name = name.str();
+    view.file = path.str();
+    std::optional<llvm::StringRef> dtype = info->getString("dtype");
+    if (!dtype)
+      return error("missing dtype");
+    if (*dtype == "F32")
+      view.dtype = DType::F32;
+    else if (*dtype == "BF16")
+      view.dtype = DType::BF16;
+    else if (*dtype == "F16")
+      view.dtype = DType::F16;
+    else
+      return error("unknown dtype '" + *dtype +
+                   "' (supported: F32, BF16, F16)");
+
+    const Array *shape = info->getArray("shape");
+    if (!shape)
+      return error("missing shape");
+    uint64_t elements = 1;
+    for (const Value &dim : *shape) {
+      std::optional<int64_t> size = dim.getAsInteger();
+      if (!size || *size < 0)
+        return error("shape entries must be non-negative integers");
+      view.shape.push_back(*size);
+      bool overflow = false;
+      elements = llvm::SaturatingMultiply(elements,
+                                          static_cast<uint64_t>(*size),
+                                          &overflow);
+      if (overflow)
+        return error("shape " + shapeString(view.shape) + " is too large");
+    }
+
+    const Array *offsets = info->getArray("data_offsets");
+    std::optional<int64_t> begin, end;
+    if (offsets && offsets->size() == 2) {
+      begin = (*offsets)[0].getAsInteger();
+      end = (*offsets)[1].getAsInteger();
+    }
+    if (!begin || !end || *begin < 0 || *end < *begin)
+      return error("data_offsets must be two integers [begin, end] with "
+                   "0 <= begin <= end");
+    if (static_cast<uint64_t>(*end) > dataSize)
+      return error(llvm::formatv("data_offsets [{0}, {1}] out of range of the "
+                                 "data section ({2} bytes)",
+                                 *begin, *end, dataSize));
+    view.bytes = *end - *begin;
+    uint64_t expectedBytes = elements * dtypeBytes(view.dtype);
+    if (expectedBytes / dtypeBytes(view.dtype) != elements ||
+        expectedBytes != view.bytes)
+      return error(llvm::formatv("shape {0} of {1} needs {2} bytes but "
+                                 "data_offsets [{3}, {4}] hold {5}",
+                                 shapeString(view.shape), *dtype,
+                                 expectedBytes, *begin, *end, view.bytes));
+    view.data = dataStart + *begin;
+    out.push_back(std::move(view));
+  }
+
+  // Order the file's tensors by offset; neighbours must not overlap.
+  auto fileTensors = llvm::MutableArrayRef<TensorView>(out).drop_front(first);
+  llvm::sort(fileTensors, [](const TensorView &a, const TensorView &b) {
+    return a.data < b.data || (a.data == b.data && a.name < b.name);
+  });
+  const TensorView *previous = nullptr;
+  for (const TensorView &view : fileTensors) {
+    if (view.bytes == 0)
+      continue;
+    if (previous && view.data < previous->data + previous->bytes)
+      return makeError(llvm::formatv(
+          "{0}: tensor '{1}' [{2}, {3}] overlaps tensor '{4}' [{5}, {6}]",
+          path, view.name, view.data - dataStart,
+          view.data - dataStart + view.bytes, previous->name,
+          previous->data - dataStart,
+          previous->data - dataStart + previous->bytes));
+    previous = &view;
+  }
+  return llvm::Error::success();
+}
+
+struct WeightStore::Impl {
+  std::string dir;
+  std::vector<std::unique_ptr<llvm::MemoryBuffer>> buffers;
+  std::vector<TensorView> tensors;
+  llvm::StringMap<size_t> byName;
+
+  llvm::Error addFile(llvm::StringRef path) {
+    // Memory-mapped (not copied) for files larger than a few pages.
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+        llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                    /*RequiresNullTerminator=*/false,
+                                    /*IsVolatile=*/false);
+    if (!buffer)
+      return makeError(path + ": cannot open: " + buffer.getError().message());
+    if (llvm::Error err = parseSafetensors(path, **buffer, tensors))
+      return err;
+    buffers.push_back(std::move(*buffer));
+    return llvm::Error::success();
+  }
+
+  llvm::Error openIndex(llvm::StringRef indexPath) {
+    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+        llvm::MemoryBuffer::getFile(indexPath, /*IsText=*/true);
+    if (!buffer)
+      return makeError(indexPath + ": cannot read: " +
+                       buffer.getError().message());
+    llvm::Expected<Value> json = llvm::json::parse((*buffer)->getBuffer());
+    if (!json)
+      return makeError(indexPath + ": malformed JSON: " +
+                       llvm::toString(json.takeError()));
+    const Object *root = json->getAsObject();
+    const Object *weightMap = root ? root->getObject("weight_map") : nullptr;
+    if (!weightMap)
+      return makeError(indexPath + ": field 'weight_map': expected an object "
+                                   "mapping tensor names to files");
+    // Sorted so that shards open in a stable order, each exactly once.
+    std::map<std::string, std::vector<std::string>> shards;
+    for (const auto &entry : *weightMap) {
+      std::optional<llvm::StringRef> file = entry.second.getAsString();
+      if (!file || file->empty() || llvm::sys::path::is_absolute(*file) ||
+          file->contains(".."))
+        return makeError(indexPath + ": field 'weight_map': tensor '" +
+                         llvm::StringRef(entry.first) +
+                         "': expected a file name inside the directory");
+      shards[file->str()].push_back(entry.first.str());
+    }
+    for (const auto &[file, names] : shards) {
+      llvm::SmallString<256> path(dir);
+      llvm::sys::path::append(path, file);
+      size_t first = tensors.size();
+      if (llvm::Error err = addFile(path))
+        return err;
+      llvm::StringSet<> present;
+      for (const TensorView &view : llvm::ArrayRef(tensors).drop_front(first))
+        present.insert(view.name);
+      for (const std::string &name : names)
+        if (!present.contains(name))
+          return makeError(indexPath + ": tensor '" + name +
+                           "' is mapped to '" + file +
+                           "' but that file does not contain it");
+    }
+    return llvm::Error::success();
+  }
+};
+
+WeightStore::WeightStore() : impl(std::make_unique<Impl>()) {}
+WeightStore::~WeightStore() = default;
+
+llvm::Expected<std::unique_ptr<WeightStore>>
+WeightStore::open(llvm::StringRef dir) {
+  std::unique_ptr<WeightStore> store(new WeightStore());
+  Impl &impl = *store->impl;
+  impl.dir = dir.str();
+
+  llvm::SmallString<256> single(dir), index(dir);
+  llvm::sys::path::append(single, "model.safetensors");
+  llvm::sys::path::append(index, "model.safetensors.index.json");
+  if (llvm::sys::fs::exists(single)) {
+    if (llvm::Error err = impl.addFile(single))
+      return std::move(err);
+  } else if (llvm::sys::fs::exists(index)) {
+    if (llvm::Error err = impl.openIndex(index))
+      return std::move(err);
+  } else {
+    return makeError(dir + ": no model.safetensors or "
+                           "model.safetensors.index.json");
+  }
+
+  for (size_t i = 0; i < impl.tensors.size(); ++i) {
+    const TensorView &view = impl.tensors[i];
+    auto [it, inserted] = impl.byName.try_emplace(view.name, i);
+    if (!inserted)
+      return makeError(view.file + ": tensor '" + view.name +
+                       "' is also defined in " +
+                       impl.tensors[it->second].file);
+  }
+  return std::move(store);
+}
+
+const TensorView *WeightStore::find(llvm::StringRef name) const {
+  auto it = impl->byName.find(name);
+  return it == impl->byName.end() ? nullptr : &impl->tensors[it->second];
+}
+
+llvm::Expected<const TensorView *>
+WeightStore::get(llvm::StringRef name, llvm::ArrayRef<int64_t> shape) const {
+  const TensorView *view = find(name);
+  if (!view)
+    return makeError(impl->dir + ": missing tensor '" + name +
+                     "' (expected shape " + shapeString(shape) + ")");
+  if (!llvm::equal(view->shape, shape))
+    return makeError(view->file + ": tensor '" + name + "': expected shape " +
+                     shapeString(shape) + ", found " +
+                     shapeString(view->shape));
+  return view;
+}
+
+namespace {
+/// One tensor of a Llama model: name and shape.
+struct TensorSpec {
+  std::string name;
+  std::vector<int64_t> shape;
+  bool isNorm;
+};
+} // namespace
+
+/// Every tensor of a Llama model with `spec`, in file order.
+static std::vector<TensorSpec> llamaTensors(const ModelSpec &spec) {
+  int64_t hidden = spec.hiddenSize, inter = spec.intermediateSize;
+  int64_t qDim = spec.numHeads * spec.headDim;
+  int64_t kvDim = spec.numKVHeads * spec.headDim;
+  std::vector<TensorSpec> result;
+  result.push_back({"model.embed_tokens.weight", {spec.vocabSize, hidden}, 0});
+  for (int64_t layer = 0; layer < spec.numLayers; ++layer) {
+    auto add = [&](llvm::StringRef suffix, std::vector<int64_t> shape,
+                   bool isNorm) {
+      result.push_back({layerTensorName(layer, suffix), std::move(shape),
+                        isNorm});
+    };
+    add("input_layernorm.weight", {hidden}, true);
+    add("self_attn.q_proj.weight", {qDim, hidden}, false);
+    add("self_attn.k_proj.weight", {kvDim, hidden}, false);
+    add("self_attn.v_proj.weight", {kvDim, hidden}, false);
+    add("self_attn.o_proj.weight", {hidden, qDim}, false);
+    add("post_attention_layernorm.weight", {hidden}, true);
+    add("mlp.gate_proj.weight", {inter, hidden}, false);
+    add("mlp.up_proj.weight", {inter, hidden}, false);
+    add("mlp.down_proj.weight", {hidden, inter}, false);
+  }
+  result.push_back({"model.norm.weight", {hidden}, true});
+  if (!spec.tiedEmbeddings)
+    result.push_back({"lm_head.weight", {spec.vocabSize, hidden}, false});
+  return result;
+}
+
+llvm::Error WeightStore::validate(const ModelSpec &spec) const {
+  for (const TensorSpec &tensor : llamaTensors(spec))
+    if (llvm::Expected<const TensorView *> view =
+            get(tensor.name, tensor.shape);
+        !view)
+      return view.takeError();
+  return llvm::Error::success();
+}
+
+const std::vector<TensorView> &WeightStore::tensors() const {
+  return impl->tensors;
+}
+
+//===----------------------------------------------------------------------===//
+// Synthetic weights
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// xoshiro256** seeded through splitmix64, with normal deviates from the
+/// Marsaglia polar method and a hand-written logarithm: only IEEE +, -, *, /
+/// and sqrt, so a seed gives the same bits with every compiler and libm.
+class NormalGenerator {
+public:
+  explicit NormalGenerator(uint64_t seed) {
+    for (uint64_t &word : state)
+      word = splitmix64(seed);
+  }
+
+  static uint64_t splitmix64(uint64_t &x) {
+    uint64_t z = (x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+  }
+
+  double next() {
+    if (hasSpare) {
+      hasSpare = false;
+      return spare;
+    }
+    double u, v, s;
+    do {
+      u = 2.0 * uniform() - 1.0;
+      v = 2.0 * uniform() - 1.0;
+      s = u * u + v * v;
+    } while (s >= 1.0 || s == 0.0);
+    double factor = std::sqrt(-2.0 * log(s) / s);
+    spare = v * factor;
+    hasSpare = true;
+    return u * factor;
+  }
+
+private:
+  static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+  uint64_t nextBits() {
+    uint64_t result = rotl(state[1] * 5, 7) * 9;
+    uint64_t t = state[1] << 17;
+    state[2] ^= state[0];
+    state[3] ^= state[1];
+    state[1] ^= state[2];
+    state[0] ^= state[3];
+    state[2] ^= t;
+    state[3] = rotl(state[3], 45);
+    return result;
+  }
+
+  /// Uniform in [0, 1) with 53 random bits.
+  double uniform() { return static_cast<double>(nextBits() >> 11) * 0x1p-53; }
+
+  /// Natural logarithm of x in (0, 1): x = m * 2^e with m in [sqrt(1/2),
+  /// sqrt(2)), log m = 2 atanh((m - 1) / (m + 1)) by its series (relative
+  /// error below 1e-12, far below what float weights can hold).
+  static double log(double x) {
+    int exponent;
+    double m = std::frexp(x, &exponent);
+    if (m < 0.70710678118654752440) {
+      m *= 2.0;
+      --exponent;
+    }
+    double t = (m - 1.0) / (m + 1.0), t2 = t * t;
+    double series = 1.0 / 15.0;
+    for (double k : {13.0, 11.0, 9.0, 7.0, 5.0, 3.0, 1.0})
+      series = series * t2 + 1.0 / k;
+    return exponent * 0.69314718055994530942 + 2.0 * t * series;
+  }
+
+  uint64_t state[4];
+  double spare = 0.0;
+  bool hasSpare = false;
+};
+} // namespace
+
+static std::string formatGB(uint64_t bytes) {
+  return llvm::formatv("{0:f1}", static_cast<double>(bytes) / 1e9).str();
+}
+
+llvm::Error llmc::writeSyntheticModel(const ModelSpec &spec,
+                                      llvm::StringRef dir, DType dtype,
+                                      uint64_t seed, double std,
+                                      bool progress) {
+  if (llvm::Error err = spec.validate())
+    return makeError(dir + ": " + llvm::toString(std::move(err)));
+  if (std::error_code ec = llvm::sys::fs::create_directories(dir))
+    return makeError(dir + ": cannot create directory: " + ec.message());
+
+  llvm::SmallString<256> configPath(dir);
+  llvm::sys::path::append(configPath, "config.json");
+  if (llvm::Error err = writeHFConfig(spec, configPath))
+    return err;
+
+  std::vector<TensorSpec> tensors = llamaTensors(spec);
+  llvm::StringRef dtypeTag = dtype == DType::F32    ? "F32"
+                             : dtype == DType::BF16 ? "BF16"
+                                                    : "F16";
+  Object header{{"__metadata__", Object{{"format", "pt"}}}};
+  uint64_t offset = 0;
+  for (const TensorSpec &tensor : tensors) {
+    uint64_t bytes = dtypeBytes(dtype);
+    for (int64_t dim : tensor.shape)
+      bytes *= dim;
+    header[tensor.name] = Object{
+        {"dtype", dtypeTag},
+        {"shape", Array(tensor.shape)},
+        {"data_offsets", Array{offset, offset + bytes}},
+    };
+    offset += bytes;
+  }
+  uint64_t totalBytes = offset;
+  std::string headerText;
+  llvm::raw_string_ostream(headerText) << Value(std::move(header));
+  headerText.append(llvm::alignTo(headerText.size(), 8) - headerText.size(),
+                    ' ');
+
+  llvm::SmallString<256> path(dir), tempPath;
+  llvm::sys::path::append(path, "model.safetensors");
+  tempPath = path;
+  tempPath += ".tmp";
+  std::error_code ec;
+  llvm::raw_fd_ostream os(tempPath, ec);
+  if (ec)
+    return makeError(tempPath + ": cannot write: " + ec.message());
+  char sizeBytes[8];
+  llvm::support::endian::write64le(sizeBytes, headerText.size());
+  os.write(sizeBytes, sizeof(sizeBytes));
+  os << headerText;
+
+  // Each tensor draws from its own stream so that its values do not depend
+  // on the tensors before it; values are generated and written in chunks.
+  constexpr int64_t chunkElements = 1 << 20;
+  std::vector<float> values(chunkElements);
+  std::vector<char> encoded(chunkElements * dtypeBytes(dtype));
+  uint64_t written = 0;
+  int lastPercent = -1;
+  for (auto [index, tensor] : llvm::enumerate(tensors)) {
+    uint64_t streamSeed = seed ^ (0x5851f42d4c957f2dull * (index + 1));
+    NormalGenerator generator(NormalGenerator::splitmix64(streamSeed));
+    double scale = tensor.isNorm ? std / 4 : std;
+    double bias = tensor.isNorm ? 1.0 : 0.0;
+    int64_t elements = 1;
+    for (int64_t dim : tensor.shape)
+      elements *= dim;
+    for (int64_t start = 0; start < elements; start += chunkElements) {
+      int64_t count = std::min(chunkElements, elements - start);
+      for (int64_t i = 0; i < count; ++i)
+        values[i] = static_cast<float>(bias + scale * generator.next());
+      char *out = encoded.data();
+      for (int64_t i = 0; i < count; ++i) {
+        switch (dtype) {
+        case DType::F32:
+          llvm::support::endian::write32le(out + 4 * i,
+                                           floatToBits(values[i]));
+          break;
+        case DType::BF16:
+          llvm::support::endian::write16le(out + 2 * i,
+                                           floatToBF16(values[i]));
+          break;
+        case DType::F16:
+          llvm::support::endian::write16le(out + 2 * i, floatToF16(values[i]));
+          break;
+        }
+      }
+      os.write(out, count * dtypeBytes(dtype));
+      written += count * dtypeBytes(dtype);
+      int percent = static_cast<int>(100 * written / std::max<uint64_t>(
+                                                          totalBytes, 1));
+      if (progress && percent != lastPercent) {
+        llvm::errs() << "\rsynth: " << percent << "% (" << formatGB(written)
+                     << "/" << formatGB(totalBytes) << " GB)";
+        lastPercent = percent;
+      }
+    }
+  }
+  if (progress)
+    llvm::errs() << "\n";
+  os.close();
+  if (os.has_error()) {
+    std::error_code writeError = os.error();
+    os.clear_error();
+    llvm::sys::fs::remove(tempPath);
+    return makeError(tempPath + ": write failed: " + writeError.message());
+  }
+  if (std::error_code renameError = llvm::sys::fs::rename(tempPath, path))
+    return makeError(path + ": cannot rename from " + tempPath + ": " +
+                     renameError.message());
+  return llvm::Error::success();
+}
