@@ -1,0 +1,46 @@
+//===- LLMDialect.td - The llm dialect ---------------------*- tablegen -*-===//
+//
+// Transformer-level operations. Activations are ranked tensors whose leading
+// dimension (tokens) is dynamic; weights are named parameters (`llm.param`)
+// whose bytes never enter the IR.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLM_DIALECT_TD
+#define LLM_DIALECT_TD
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+
+def LLM_Dialect : Dialect {
+  let name = "llm";
+  let cppNamespace = "::mlir::llm";
+  let summary = "Transformer-level operations for ahead-of-time LLM compilation";
+  let description = [{
+    The `llm` dialect describes a decoder-only transformer at the level of its
+    building blocks: embedding lookup, RMSNorm, linear projections, RoPE,
+    grouped-query attention with a KV cache, and the SwiGLU MLP. Weights are
+    referenced through `llm.param` symbols; the packed bytes live outside the
+    IR and are only touched when the weight file is written.
+  }];
+  let useDefaultTypePrinterParser = 1;
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
+class LLM_Type<string name, string typeMnemonic>
+    : TypeDef<LLM_Dialect, name> {
+  let mnemonic = typeMnemonic;
+}
+
+def LLM_KVCacheType : LLM_Type<"KVCache", "kv_cache"> {
+  let summary = "Handle to the key/value cache of all layers";
+  let description = [{
+    An opaque handle to the runtime-owned key/value cache. `llm.attention`
+    appends to it and reads from it; its layout is chosen by the lowering.
+  }];
+}
+
+class LLM_Op<string mnemonic, list<Trait> traits = []>
+    : Op<LLM_Dialect, mnemonic, traits>;
+
+#endif // LLM_DIALECT_TD

@@ -1,0 +1,244 @@
+//===- LLMOps.cpp - llm dialect: registration and verifiers ---------------===//
+
+#include "dialects/llm/IR/LLMOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::llm;
+
+#include "dialects/llm/IR/LLMDialect.cpp.inc"
+
+#define GET_TYPEDEF_CLASSES
+#include "dialects/llm/IR/LLMTypes.cpp.inc"
+
+void LLMDialect::initialize() {
+  addOperations<
+#define GET_OP_LIST
+#include "dialects/llm/IR/LLMOps.cpp.inc"
+      >();
+  addTypes<
+#define GET_TYPEDEF_LIST
+#include "dialects/llm/IR/LLMTypes.cpp.inc"
+      >();
+}
+
+/// Activations are [tokens, features] with a dynamic token count and a static
+/// feature count.
+static LogicalResult verifyActivation(Operation *op, Type type,
+                                      StringRef what) {
+  auto tensor = cast<RankedTensorType>(type);
+  if (tensor.getRank() != 2 || !ShapedType::isDynamic(tensor.getDimSize(0)) ||
+      ShapedType::isDynamic(tensor.getDimSize(1)))
+    return op->emitOpError() << what
+                             << " must be a tensor<?xNxf32> with static N, got "
+                             << type;
+  return success();
+}
+
+static int64_t columns(Value v) {
+  return cast<RankedTensorType>(v.getType()).getDimSize(1);
+}
+
+//===----------------------------------------------------------------------===//
+// ParamOp / WeightOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ParamOp::verify() {
+  RankedTensorType type = getTensorType();
+  if (!type.hasStaticShape() || type.getRank() < 1 || type.getRank() > 2)
+    return emitOpError("type must be a static rank-1 or rank-2 tensor");
+  if (!type.getElementType().isF32() && !type.getElementType().isBF16() &&
+      !type.getElementType().isF16())
+    return emitOpError("element type must be f32, bf16 or f16");
+  if (getLayers() < 0)
+    return emitOpError("layers must be >= 0");
+  if (getSources().empty())
+    return emitOpError("needs at least one source tensor");
+  if (std::optional<int64_t> block = getBlock())
+    if (*block <= 0 || type.getRank() != 2)
+      return emitOpError("block must be positive and needs a matrix");
+  return success();
+}
+
+ParamOp WeightOp::getParamOp() {
+  return SymbolTable::lookupNearestSymbolFrom<ParamOp>(*this, getParamAttr());
+}
+
+LogicalResult WeightOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto param =
+      symbolTable.lookupNearestSymbolFrom<ParamOp>(*this, getParamAttr());
+  if (!param)
+    return emitOpError() << "'" << getParam()
+                         << "' does not reference an llm.param";
+  if (param.getType() != getType())
+    return emitOpError() << "type " << getType()
+                         << " differs from the parameter's " << param.getType();
+  if ((param.getLayers() > 0) != static_cast<bool>(getLayer()))
+    return emitOpError() << "a layer index is required exactly when the "
+                            "parameter is stacked over layers";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Activation ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult EmbeddingOp::verify() {
+  auto table = cast<RankedTensorType>(getTable().getType());
+  if (table.getRank() != 2)
+    return emitOpError("table must be [vocab, hidden]");
+  if (failed(verifyActivation(*this, getType(), "result")))
+    return failure();
+  if (columns(getResult()) != table.getDimSize(1))
+    return emitOpError("result width must equal the table's hidden size");
+  return success();
+}
+
+LogicalResult RMSNormOp::verify() {
+  if (failed(verifyActivation(*this, getInput().getType(), "input")) ||
+      failed(verifyActivation(*this, getType(), "result")))
+    return failure();
+  auto weight = cast<RankedTensorType>(getWeight().getType());
+  if (weight.getRank() != 1 || weight.getDimSize(0) != columns(getInput()))
+    return emitOpError("weight must be a vector of the input's width");
+  if (getInput().getType() != getType())
+    return emitOpError("result type must equal the input type");
+  if (getEps().convertToDouble() <= 0)
+    return emitOpError("eps must be positive");
+  return success();
+}
+
+LogicalResult RMSInvOp::verify() {
+  if (failed(verifyActivation(*this, getInput().getType(), "input")))
+    return failure();
+  auto type = cast<RankedTensorType>(getType());
+  if (type.getRank() != 1 || !ShapedType::isDynamic(type.getDimSize(0)))
+    return emitOpError("result must be tensor<?xf32>");
+  if (getEps().convertToDouble() <= 0)
+    return emitOpError("eps must be positive");
+  return success();
+}
+
+LogicalResult LinearOp::verify() {
+  if (failed(verifyActivation(*this, getInput().getType(), "input")) ||
+      failed(verifyActivation(*this, getType(), "result")))
+    return failure();
+  auto weight = cast<RankedTensorType>(getWeight().getType());
+  if (weight.getRank() != 2)
+    return emitOpError("weight must be a matrix [out, in]");
+  if (weight.getDimSize(1) != columns(getInput()))
+    return emitOpError() << "weight has " << weight.getDimSize(1)
+                         << " input columns but the input has "
+                         << columns(getInput());
+  if (weight.getDimSize(0) != columns(getResult()))
+    return emitOpError() << "weight has " << weight.getDimSize(0)
+                         << " output rows but the result has "
+                         << columns(getResult()) << " columns";
+  if (Value scale = getRowScale()) {
+    auto type = cast<RankedTensorType>(scale.getType());
+    if (type.getRank() != 1)
+      return emitOpError("row scale must be a vector");
+  }
+  if (std::optional<ArrayRef<int64_t>> tiles = getTiles())
+    if (tiles->size() != 3 || llvm::any_of(*tiles, [](int64_t t) {
+          return t <= 0;
+        }))
+      return emitOpError("tiles must be [rows, block, depth], all positive");
+  return success();
+}
+
+LogicalResult SliceOp::verify() {
+  if (failed(verifyActivation(*this, getInput().getType(), "input")) ||
+      failed(verifyActivation(*this, getType(), "result")))
+    return failure();
+  int64_t offset = getOffset();
+  if (offset < 0 || offset + columns(getResult()) > columns(getInput()))
+    return emitOpError() << "columns [" << offset << ", "
+                         << offset + columns(getResult())
+                         << ") exceed the input's " << columns(getInput());
+  return success();
+}
+
+LogicalResult RoPEOp::verify() {
+  if (failed(verifyActivation(*this, getInput().getType(), "input")))
+    return failure();
+  if (getInput().getType() != getType())
+    return emitOpError("result type must equal the input type");
+  int64_t headDim = getHeadDim();
+  if (headDim <= 0 || headDim % 2 != 0)
+    return emitOpError("head_dim must be positive and even");
+  if (columns(getInput()) % headDim != 0)
+    return emitOpError("input width must be a multiple of head_dim");
+  bool scaled = getScalingFactor().has_value();
+  if (scaled != getLowFreqFactor().has_value() ||
+      scaled != getHighFreqFactor().has_value() ||
+      scaled != getOriginalMaxPositions().has_value())
+    return emitOpError("llama3 scaling needs scaling_factor, low_freq_factor, "
+                       "high_freq_factor and original_max_positions together");
+  if (scaled && *getLowFreqFactor() == *getHighFreqFactor())
+    return emitOpError("low_freq_factor and high_freq_factor must differ");
+  return success();
+}
+
+SmallVector<double> RoPEOp::getInverseFrequencies() {
+  int64_t headDim = getHeadDim();
+  double theta = getTheta().convertToDouble();
+  SmallVector<double> inv;
+  for (int64_t i = 0; i < headDim / 2; ++i) {
+    double freq = std::pow(theta, -2.0 * i / headDim);
+    if (getScalingFactor()) {
+      double factor = *getScalingFactor();
+      double low = *getLowFreqFactor(), high = *getHighFreqFactor();
+      double original = static_cast<double>(*getOriginalMaxPositions());
+      double wavelen = 2.0 * M_PI / freq;
+      if (wavelen > original / low) {
+        freq = freq / factor;
+      } else if (wavelen >= original / high) {
+        double smooth = (original / wavelen - low) / (high - low);
+        freq = (1.0 - smooth) * freq / factor + smooth * freq;
+      }
+    }
+    inv.push_back(freq);
+  }
+  return inv;
+}
+
+LogicalResult AttentionOp::verify() {
+  for (Value v : {getQuery(), getKey(), getValue()})
+    if (failed(verifyActivation(*this, v.getType(), "operand")))
+      return failure();
+  int64_t heads = getNumHeads(), kvHeads = getNumKvHeads(),
+          headDim = getHeadDim();
+  if (heads <= 0 || kvHeads <= 0 || headDim <= 0)
+    return emitOpError("head counts and head_dim must be positive");
+  if (heads % kvHeads != 0)
+    return emitOpError() << "num_heads (" << heads
+                         << ") must be a multiple of num_kv_heads (" << kvHeads
+                         << ")";
+  if (columns(getQuery()) != heads * headDim)
+    return emitOpError("query width must be num_heads * head_dim");
+  if (columns(getKey()) != kvHeads * headDim ||
+      columns(getValue()) != kvHeads * headDim)
+    return emitOpError("key and value width must be num_kv_heads * head_dim");
+  if (getType() != getQuery().getType())
+    return emitOpError("result type must equal the query type");
+  return success();
+}
+
+LogicalResult SwiGLUOp::verify() {
+  if (failed(verifyActivation(*this, getInput().getType(), "input")) ||
+      failed(verifyActivation(*this, getType(), "result")))
+    return failure();
+  if (columns(getInput()) != 2 * columns(getResult()))
+    return emitOpError("input must have twice the result's columns");
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "dialects/llm/IR/LLMOps.cpp.inc"

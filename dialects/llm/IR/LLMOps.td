@@ -1,0 +1,209 @@
+//===- LLMOps.td - llm dialect operations ------------------*- tablegen -*-===//
+
+#ifndef LLM_OPS_TD
+#define LLM_OPS_TD
+
+include "dialects/llm/IR/LLMDialect.td"
+include "mlir/IR/SymbolInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def LLM_Activation : RankedTensorOf<[F32]>;
+def LLM_Rows : RankedTensorOf<[F32]>;
+
+//===----------------------------------------------------------------------===//
+// Parameters
+//===----------------------------------------------------------------------===//
+
+def LLM_ParamOp : LLM_Op<"param", [Symbol]> {
+  let summary = "A named weight whose bytes live outside the IR";
+  let description = [{
+    Declares a weight of type `type` (per layer when `layers` > 0, then it is
+    stacked: one tensor of that type per layer). `sources` names the
+    checkpoint tensors it is made of, concatenated along dimension 0; the
+    placeholder `{layer}` stands for the layer index. When `scale` is set, the
+    columns of the matrix are multiplied by that vector when packed (an RMSNorm
+    weight folded into the projection that follows it).
+
+    Codegen adds `block` (the packed layout: rows grouped in blocks of this
+    many, stored block-major as [rows/block, cols, block]), `offset` (bytes
+    from the start of the weight blob) and `layer_stride` (bytes between two
+    layers' copies).
+
+    ```mlir
+    llm.param @wq : tensor<64x96xbf16> {layers = 2 : i64,
+        sources = ["model.layers.{layer}.self_attn.q_proj.weight"]}
+    ```
+  }];
+  let arguments = (ins SymbolNameAttr:$sym_name,
+                       TypeAttrOf<AnyRankedTensor>:$type,
+                       I64Attr:$layers,
+                       StrArrayAttr:$sources,
+                       OptionalAttr<StrAttr>:$scale,
+                       OptionalAttr<I64Attr>:$block,
+                       OptionalAttr<I64Attr>:$offset,
+                       OptionalAttr<I64Attr>:$layer_stride);
+  let assemblyFormat = "$sym_name `:` $type attr-dict";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    RankedTensorType getTensorType() {
+      return ::llvm::cast<RankedTensorType>(getType());
+    }
+  }];
+}
+
+def LLM_WeightOp : LLM_Op<"weight",
+    [Pure, DeclareOpInterfaceMethods<SymbolUserOpInterface>]> {
+  let summary = "Reads a parameter (one layer's slice of a stacked one)";
+  let arguments = (ins FlatSymbolRefAttr:$param, Optional<Index>:$layer);
+  let results = (outs AnyRankedTensor:$result);
+  let assemblyFormat = "$param (`[` $layer^ `]`)? attr-dict `:` type($result)";
+  let extraClassDeclaration = [{
+    ParamOp getParamOp();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Activation operations
+//===----------------------------------------------------------------------===//
+
+def LLM_EmbeddingOp : LLM_Op<"embedding", [Pure]> {
+  let summary = "Looks up one row of the table per token id";
+  let arguments = (ins RankedTensorOf<[I32]>:$ids, AnyRankedTensor:$table);
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = "$ids `,` $table attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def LLM_RMSNormOp : LLM_Op<"rms_norm", [Pure]> {
+  let summary = "x / sqrt(mean(x^2) + eps) * weight, per row";
+  let arguments = (ins LLM_Activation:$input, AnyRankedTensor:$weight,
+                       F64Attr:$eps);
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = "$input `,` $weight attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def LLM_RMSInvOp : LLM_Op<"rms_inv", [Pure]> {
+  let summary = "1 / sqrt(mean(x^2) + eps) of each row";
+  let description = [{
+    The row scale of an RMSNorm whose weight was folded into the projection
+    that follows (see `llm-fold-rmsnorm`).
+  }];
+  let arguments = (ins LLM_Activation:$input, F64Attr:$eps);
+  let results = (outs RankedTensorOf<[F32]>:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def LLM_LinearOp : LLM_Op<"linear", [Pure]> {
+  let summary = "y = x W^T (W stored [out, in]), rows optionally scaled";
+  let description = [{
+    `result[m, n] = row_scale[m] * sum_k input[m, k] * weight[n, k]`, with
+    f32 accumulation whatever the weight's element type. `row_scale` is
+    absent unless an RMSNorm was folded into this projection. The target
+    strategy records its tile choice in the `tiles` attribute.
+  }];
+  let arguments = (ins LLM_Activation:$input, AnyRankedTensor:$weight,
+                       Optional<RankedTensorOf<[F32]>>:$row_scale,
+                       OptionalAttr<DenseI64ArrayAttr>:$tiles);
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`scale` $row_scale^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def LLM_SliceOp : LLM_Op<"slice", [Pure]> {
+  let summary = "Columns [offset, offset + size) of every row";
+  let arguments = (ins LLM_Activation:$input, I64Attr:$offset);
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = "$input `[` $offset `]` attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def LLM_LastRowsOp : LLM_Op<"last_rows", [Pure]> {
+  let summary = "The last `count` rows";
+  let arguments = (ins LLM_Activation:$input, Index:$count);
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = "$input `,` $count attr-dict `:` functional-type(operands, results)";
+}
+
+def LLM_RoPEOp : LLM_Op<"rope", [Pure]> {
+  let summary = "Rotary position embedding, rotate-half pairing";
+  let description = [{
+    Row `m` is at absolute position `start + m`. Each head of `head_dim`
+    pairs dimension `i` with `i + head_dim / 2` and rotates it by
+    `position * inv_freq[i]`, `inv_freq[i] = theta^(-2i / head_dim)`, with
+    llama3 frequency scaling when `scaling_factor` is set.
+  }];
+  let arguments = (ins LLM_Activation:$input, Index:$start, I64Attr:$head_dim,
+                       F64Attr:$theta,
+                       OptionalAttr<F64Attr>:$scaling_factor,
+                       OptionalAttr<F64Attr>:$low_freq_factor,
+                       OptionalAttr<F64Attr>:$high_freq_factor,
+                       OptionalAttr<I64Attr>:$original_max_positions);
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = "$input `,` $start attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The rotation frequency of each of the head_dim / 2 pairs, computed in
+    /// double precision.
+    SmallVector<double> getInverseFrequencies();
+  }];
+}
+
+def LLM_AttentionOp : LLM_Op<"attention"> {
+  let summary = "Causal grouped-query attention over the KV cache";
+  let description = [{
+    Appends the rows of `key` and `value` to layer `layer` of the cache at
+    positions `[start, start + rows)`, then lets query row `m` (position
+    `start + m`) attend to cache positions `[0, start + m]`. Query head `h`
+    reads KV head `h / (num_heads / num_kv_heads)`. Scores are scaled by
+    1/sqrt(head_dim).
+  }];
+  let arguments = (ins LLM_Activation:$query, LLM_Activation:$key,
+                       LLM_Activation:$value,
+                       Arg<LLM_KVCacheType, "", [MemRead, MemWrite]>:$cache,
+                       Index:$layer, Index:$start,
+                       I64Attr:$num_heads, I64Attr:$num_kv_heads,
+                       I64Attr:$head_dim);
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $cache `[` $layer `]` `at` $start attr-dict
+    `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+class LLM_ElementwiseBinaryOp<string mnemonic, string what>
+    : LLM_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+  let summary = what;
+  let arguments = (ins LLM_Activation:$lhs, LLM_Activation:$rhs);
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+def LLM_AddOp : LLM_ElementwiseBinaryOp<"add", "Elementwise sum">;
+def LLM_MulOp : LLM_ElementwiseBinaryOp<"mul", "Elementwise product">;
+
+def LLM_SiLUOp : LLM_Op<"silu", [Pure, SameOperandsAndResultType]> {
+  let summary = "x * sigmoid(x)";
+  let arguments = (ins LLM_Activation:$input);
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+def LLM_SwiGLUOp : LLM_Op<"swiglu", [Pure]> {
+  let summary = "silu(x[:, :n]) * x[:, n:] for an input of 2n columns";
+  let description = [{
+    The epilogue of a fused gate+up projection whose output holds the gate
+    columns followed by the up columns.
+  }];
+  let arguments = (ins LLM_Activation:$input);
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+#endif // LLM_OPS_TD

@@ -1,0 +1,108 @@
+//===- FuseQKV.cpp - Fuse sibling projections into one --------------------===//
+
+#include "passes/Passes.h"
+
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "llm-fuse-qkv"
+
+namespace mlir::llm {
+#define GEN_PASS_DEF_FUSEQKVPASS
+#include "passes/Passes.h.inc"
+} // namespace mlir::llm
+
+using namespace mlir;
+using namespace mlir::llm;
+
+namespace {
+
+/// The parameter a projection reads, if its weight is an `llm.weight`.
+static WeightOp weightOf(LinearOp linear) {
+  return linear.getWeight().getDefiningOp<WeightOp>();
+}
+
+/// Fuses all later sibling projections of a projection into it: same input,
+/// same row scale, weights of compatible parameters read at the same layer.
+struct FuseSiblingLinears : OpRewritePattern<LinearOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(LinearOp op,
+                                PatternRewriter &rewriter) const override {
+    WeightOp weight = weightOf(op);
+    if (!weight || op.getTiles())
+      return failure();
+    SmallVector<LinearOp> group;
+    for (Operation *user : op.getInput().getUsers()) {
+      auto sibling = dyn_cast<LinearOp>(user);
+      if (!sibling || sibling.getInput() != op.getInput() ||
+          sibling.getRowScale() != op.getRowScale() || sibling.getTiles())
+        continue;
+      WeightOp siblingWeight = weightOf(sibling);
+      if (!siblingWeight || siblingWeight.getLayer() != weight.getLayer() ||
+          sibling->getBlock() != op->getBlock())
+        continue;
+      if (llvm::is_contained(group, sibling))
+        continue;
+      group.push_back(sibling);
+    }
+    if (group.size() < 2)
+      return failure();
+    // Fuse in program order so that the slices come out in a stable order.
+    llvm::sort(group, [](LinearOp a, LinearOp b) {
+      return a->isBeforeInBlock(b);
+    });
+    if (group.front() != op)
+      return failure();
+
+    SmallVector<ParamOp> params;
+    for (LinearOp linear : group)
+      params.push_back(weightOf(linear).getParamOp());
+    std::string name = params.front().getSymName().str() + "_fused";
+    ParamOp fused = concatParams(rewriter, params, name);
+    if (!fused)
+      return failure();
+    LLVM_DEBUG(llvm::dbgs() << "fusing " << group.size()
+                            << " projections into " << fused.getSymName()
+                            << "\n");
+
+    // Insert after the last operand definition the group needs: the first
+    // projection's position works because all operands dominate it.
+    rewriter.setInsertionPoint(op);
+    Location loc = op.getLoc();
+    auto fusedWeight = rewriter.create<WeightOp>(
+        loc, fused.getTensorType(), fused.getSymName(), weight.getLayer());
+    auto inputType = cast<RankedTensorType>(op.getInput().getType());
+    auto resultType = RankedTensorType::get(
+        {ShapedType::kDynamic, fused.getTensorType().getDimSize(0)},
+        inputType.getElementType());
+    auto fusedLinear = rewriter.create<LinearOp>(
+        loc, resultType, op.getInput(), fusedWeight, op.getRowScale(),
+        DenseI64ArrayAttr());
+    int64_t offset = 0;
+    for (LinearOp linear : group) {
+      auto slice = rewriter.create<SliceOp>(linear.getLoc(), linear.getType(),
+                                            fusedLinear,
+                                            rewriter.getI64IntegerAttr(offset));
+      offset += cast<RankedTensorType>(linear.getType()).getDimSize(1);
+      rewriter.replaceOp(linear, slice);
+    }
+    return success();
+  }
+};
+
+struct FuseQKVPass : impl::FuseQKVPassBase<FuseQKVPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    populateFuseQKVPatterns(patterns);
+    if (failed(applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+    eraseUnusedParams(getOperation());
+  }
+};
+
+} // namespace
+
+void mlir::llm::populateFuseQKVPatterns(RewritePatternSet &patterns) {
+  patterns.add<FuseSiblingLinears>(patterns.getContext());
+}
