@@ -1,0 +1,93 @@
+//===- ModelLoader.cpp - One entry point for a model and its weights ------===//
+//
+// Picks the description (config.json or model card), opens the weights and
+// checks that everything agrees.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontend/ModelLoader.h"
+
+#include "frontend/ModelCard.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+using namespace llmc;
+
+static llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// Checks that the config.json next to the weights describes the same shapes
+/// as the model card.
+static llvm::Error checkAgreement(const ModelSpec &card,
+                                  llvm::StringRef cardPath,
+                                  const ModelSpec &config,
+                                  llvm::StringRef configPath) {
+  struct Field {
+    const char *name;
+    int64_t cardValue, configValue;
+  };
+  const Field fields[] = {
+      {"vocab_size", card.vocabSize, config.vocabSize},
+      {"hidden_size", card.hiddenSize, config.hiddenSize},
+      {"intermediate_size", card.intermediateSize, config.intermediateSize},
+      {"num_hidden_layers", card.numLayers, config.numLayers},
+      {"num_attention_heads", card.numHeads, config.numHeads},
+      {"num_key_value_heads", card.numKVHeads, config.numKVHeads},
+      {"head_dim", card.headDim, config.headDim},
+      {"tie_word_embeddings", card.tiedEmbeddings, config.tiedEmbeddings},
+  };
+  for (const Field &field : fields)
+    if (field.cardValue != field.configValue)
+      return makeError(configPath + ": field '" + field.name + "': " +
+                       llvm::Twine(field.configValue) +
+                       " disagrees with the model card " + cardPath + " (" +
+                       llvm::Twine(field.cardValue) + ")");
+  return llvm::Error::success();
+}
+
+llvm::Expected<LoadedModel> llmc::loadModel(llvm::StringRef modelPath,
+                                            llvm::StringRef weightsDir) {
+  LoadedModel model;
+  if (llvm::sys::fs::is_directory(modelPath)) {
+    llvm::SmallString<256> configPath(modelPath);
+    llvm::sys::path::append(configPath, "config.json");
+    if (llvm::Error err = loadHFConfig(configPath).moveInto(model.spec))
+      return std::move(err);
+    model.dir = weightsDir.empty() ? modelPath.str() : weightsDir.str();
+  } else {
+    llvm::StringRef ext = llvm::sys::path::extension(modelPath);
+    if (ext != ".yaml" && ext != ".yml")
+      return makeError(modelPath + ": expected a model directory or a "
+                                   ".yaml/.yml model card");
+    if (weightsDir.empty())
+      return makeError(modelPath + ": a model card needs a weights directory");
+    if (llvm::Error err = loadModelCard(modelPath).moveInto(model.spec))
+      return std::move(err);
+    model.dir = weightsDir.str();
+    llvm::SmallString<256> configPath(weightsDir);
+    llvm::sys::path::append(configPath, "config.json");
+    if (llvm::sys::fs::exists(configPath)) {
+      llvm::Expected<ModelSpec> config = loadHFConfig(configPath);
+      if (!config)
+        return config.takeError();
+      if (llvm::Error err =
+              checkAgreement(model.spec, modelPath, *config, configPath))
+        return std::move(err);
+    }
+  }
+
+  if (!llvm::sys::fs::is_directory(model.dir))
+    return makeError(model.dir + ": weights directory does not exist");
+  if (llvm::Error err = WeightStore::open(model.dir).moveInto(model.weights))
+    return std::move(err);
+  if (llvm::Error err = model.weights->validate(model.spec))
+    return std::move(err);
+
+  llvm::SmallString<256> tokenizer(model.dir);
+  llvm::sys::path::append(tokenizer, "tokenizer.json");
+  if (llvm::sys::fs::exists(tokenizer))
+    model.tokenizerJsonPath = tokenizer.str().str();
+  return std::move(model);
+}

@@ -1,0 +1,42 @@
+//===- ModelLoader.h - One entry point for a model and its weights -*- C++ -*-//
+//
+// Loads a model's description (Hugging Face directory or YAML model card) and
+// its validated weights. Part of the LLMCModelCard library.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_FRONTEND_MODELLOADER_H
+#define LLMC_FRONTEND_MODELLOADER_H
+
+#include "frontend/ModelSpec.h"
+#include "frontend/Weights.h"
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <string>
+
+namespace llmc {
+
+/// A model description with its weights, checked against each other.
+struct LoadedModel {
+  ModelSpec spec;
+  std::unique_ptr<WeightStore> weights;
+  /// The directory holding the safetensors.
+  std::string dir;
+  /// `dir`/tokenizer.json, or empty when there is none.
+  std::string tokenizerJsonPath;
+};
+
+/// `modelPath` is a Hugging Face directory (config.json + safetensors; then
+/// `weightsDir` may be empty, or name another directory with the weights) or
+/// a .yaml/.yml model card (then `weightsDir` is required). When a card is
+/// used and `weightsDir` also has a config.json, the two must agree on every
+/// size. The weights are validated against the spec.
+llvm::Expected<LoadedModel> loadModel(llvm::StringRef modelPath,
+                                      llvm::StringRef weightsDir);
+
+} // namespace llmc
+
+#endif // LLMC_FRONTEND_MODELLOADER_H
