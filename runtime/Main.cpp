@@ -1,0 +1,204 @@
+//===- Main.cpp - main() of every compiled model executable ---------------===//
+//
+// Linked with the generated model object, which defines llmc_model_info and
+// _mlir_ciface_llmc_forward. Errors are one line on stderr and exit code 1.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/ModelABI.h"
+#include "runtime/Options.h"
+#include "runtime/Sampler.h"
+#include "runtime/Session.h"
+#include "runtime/Tokenizer.h"
+#include "runtime/WeightFile.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <sys/resource.h>
+#include <unistd.h>
+#include <vector>
+
+using namespace llmc;
+
+namespace {
+
+int fail(const std::string &message) {
+  std::fprintf(stderr, "error: %s\n", message.c_str());
+  return 1;
+}
+
+/// The default weight file: the executable's own path plus ".weights".
+std::string defaultWeightsPath(const char *argv0) {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n > 0) {
+    buf[n] = '\0';
+    return std::string(buf) + ".weights";
+  }
+  return std::string(argv0) + ".weights";
+}
+
+double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                       start)
+      .count();
+}
+
+void report(const char *phase, int64_t tokens, double seconds) {
+  std::fprintf(stderr, "%s: %lld tokens in %.3f s (%.2f tok/s)\n", phase,
+               static_cast<long long>(tokens), seconds,
+               seconds > 0 ? double(tokens) / seconds : 0.0);
+}
+
+/// Writes float32 values little-endian.
+bool writeFloatsLE(FILE *file, const float *values, size_t count) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+  for (size_t i = 0; i < count; ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &values[i], 4);
+    bits = __builtin_bswap32(bits);
+    if (std::fwrite(&bits, 4, 1, file) != 1)
+      return false;
+  }
+  return true;
+#else
+  return std::fwrite(values, sizeof(float), count, file) == count;
+#endif
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string program = argc > 0 ? argv[0] : "model";
+  Options options;
+  std::string error = parseOptions(argc, argv, options);
+  if (!error.empty())
+    return fail(error);
+  if (options.help) {
+    std::fputs(helpText(program).c_str(), stdout);
+    return 0;
+  }
+
+  const LlmcModelInfo &info = llmc_model_info;
+  std::string weightsPath = options.weightsPath.empty()
+                                ? defaultWeightsPath(program.c_str())
+                                : options.weightsPath;
+  WeightFile weightFile;
+  if (!weightFile.open(weightsPath, info, error))
+    return fail(error);
+
+  // The tokenizer is needed to read --prompt, to print text and to know
+  // <|eot_id|>; --logits-out with --tokens alone does not load it.
+  Tokenizer tokenizer;
+  bool haveTokenizer = false;
+  if (options.hasPrompt || options.numGenerate >= 0) {
+    std::string json = weightFile.tokenizerJson();
+    if (!json.empty()) {
+      if (!tokenizer.load(json, error))
+        return fail("weight file '" + weightsPath + "': " + error);
+      haveTokenizer = true;
+    }
+  }
+
+  std::vector<int64_t> input = options.tokens;
+  if (options.hasPrompt) {
+    if (!haveTokenizer)
+      return fail("the weight file '" + weightsPath +
+                  "' has no tokenizer, so --prompt is unavailable; only "
+                  "--tokens ID,ID,... is");
+    input.clear();
+    if (info.bos_token_id >= 0)
+      input.push_back(info.bos_token_id);
+    std::vector<int64_t> encoded = tokenizer.encode(options.prompt);
+    input.insert(input.end(), encoded.begin(), encoded.end());
+  }
+  if (input.empty())
+    return fail("the input is empty");
+
+  Session session;
+  SessionConfig config;
+  config.threads = options.threads;
+  config.contextSize = options.contextSize;
+  if (!session.init(info, _mlir_ciface_llmc_forward, weightFile.weights(),
+                    config, error))
+    return fail(error);
+  error = session.checkTokenIds(input);
+  if (!error.empty())
+    return fail(error);
+
+  // Prefill, streaming every position's logits to the file if asked.
+  FILE *logitsFile = nullptr;
+  if (!options.logitsOut.empty()) {
+    logitsFile = std::fopen(options.logitsOut.c_str(), "wb");
+    if (!logitsFile)
+      return fail("cannot write '" + options.logitsOut +
+                  "': " + std::strerror(errno));
+  }
+  LogitsSink sink;
+  if (logitsFile)
+    sink = [&](const float *rows, int64_t, int64_t count) {
+      return writeFloatsLE(logitsFile, rows,
+                           size_t(count) * size_t(info.vocab_size));
+    };
+  auto start = std::chrono::steady_clock::now();
+  bool ok = session.prefill(input, sink, error);
+  double prefillSeconds = secondsSince(start);
+  if (logitsFile && std::fclose(logitsFile) != 0 && ok) {
+    ok = false;
+    error = "writing logits failed";
+  }
+  if (!ok) {
+    if (error == "writing logits failed")
+      error = "cannot write '" + options.logitsOut + "': " + error;
+    return fail(error);
+  }
+  if (!options.quiet)
+    report("prefill", int64_t(input.size()), prefillSeconds);
+
+  if (options.numGenerate >= 0) {
+    Sampler sampler(options.sampling);
+    std::vector<int64_t> stopTokens;
+    if (!options.ignoreEos) {
+      if (info.eos_token_id >= 0)
+        stopTokens.push_back(info.eos_token_id);
+      if (haveTokenizer) {
+        int64_t eot = tokenizer.tokenId("<|eot_id|>");
+        if (eot >= 0 && eot != info.eos_token_id)
+          stopTokens.push_back(eot);
+      }
+    }
+    bool first = true;
+    TokenSink printToken = [&](int64_t token) {
+      if (haveTokenizer) {
+        std::string text = tokenizer.decodeToken(token);
+        std::fwrite(text.data(), 1, text.size(), stdout);
+      } else {
+        std::printf(first ? "%lld" : ",%lld", static_cast<long long>(token));
+      }
+      first = false;
+      std::fflush(stdout);
+      return true;
+    };
+    int64_t generated = 0;
+    start = std::chrono::steady_clock::now();
+    ok = session.generate(options.numGenerate, sampler, stopTokens, printToken,
+                          generated, error);
+    double decodeSeconds = secondsSince(start);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+    if (!ok)
+      return fail(error);
+    if (!options.quiet)
+      report("decode", generated, decodeSeconds);
+  }
+
+  if (!options.quiet) {
+    struct rusage usage;
+    if (getrusage(RUSAGE_SELF, &usage) == 0)
+      std::fprintf(stderr, "peak RSS: %.1f MiB\n",
+                   double(usage.ru_maxrss) / 1024.0);
+  }
+  return 0;
+}

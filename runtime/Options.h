@@ -1,0 +1,57 @@
+//===- Options.h - Command line of a compiled model executable ------------===//
+//
+// Parsing returns an error string instead of exiting so that it can be unit
+// tested; main() prints the string and exits.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_RUNTIME_OPTIONS_H
+#define LLMC_RUNTIME_OPTIONS_H
+
+#include "runtime/Sampler.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace llmc {
+
+/// Everything the command line can set.
+struct Options {
+  bool help = false;
+  /// Input ids from --tokens.
+  std::vector<int64_t> tokens;
+  bool hasTokens = false;
+  /// Input text from --prompt.
+  std::string prompt;
+  bool hasPrompt = false;
+  /// --logits-out FILE: write the logits of every input position.
+  std::string logitsOut;
+  /// -n N: tokens to generate; -1 when not given.
+  int64_t numGenerate = -1;
+  SamplerConfig sampling;
+  bool ignoreEos = false;
+  /// --threads N; 0 means all available CPUs.
+  int threads = 0;
+  /// --ctx N; 0 means min(4096, max_positions).
+  int64_t contextSize = 0;
+  /// --weights FILE; empty means the executable's path plus ".weights".
+  std::string weightsPath;
+  bool quiet = false;
+};
+
+/// Parses argv[1..argc). Returns an empty string on success, else a one-line
+/// error message.
+std::string parseOptions(int argc, const char *const *argv, Options &options);
+
+/// Parses a comma separated list of token ids ("128000,9906,1917").
+/// Returns an empty string on success, else an error message.
+std::string parseTokenList(const std::string &text,
+                           std::vector<int64_t> &tokens);
+
+/// The --help text; `program` is argv[0].
+std::string helpText(const std::string &program);
+
+} // namespace llmc
+
+#endif // LLMC_RUNTIME_OPTIONS_H

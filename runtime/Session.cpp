@@ -1,0 +1,179 @@
+//===- Session.cpp - KV cache, chunked prefill and generation -------------===//
+
+#include "runtime/Session.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+using namespace llmc;
+
+void *llmc::alignedAlloc(size_t bytes) {
+  size_t rounded = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
+  return std::aligned_alloc(64, rounded);
+}
+
+void AlignedFree::operator()(void *p) const { std::free(p); }
+
+static LlmcMemRef1D makeMemRef(const void *data, int64_t size) {
+  void *p = const_cast<void *>(data);
+  return LlmcMemRef1D{p, p, 0, size, 1};
+}
+
+bool Session::init(const LlmcModelInfo &modelInfo, ForwardFn forwardFn,
+                   const void *weightData, const SessionConfig &config,
+                   std::string &error) {
+  info = modelInfo;
+  forward = forwardFn;
+  weights = weightData;
+  if (info.magic != LLMC_MODEL_INFO_MAGIC || info.vocab_size <= 0 ||
+      info.max_positions <= 0 || info.max_tokens_per_call <= 0 ||
+      info.kv_bytes_per_position < 0 || info.scratch_bytes < 0) {
+    error = "the compiled model's metadata (llmc_model_info) is invalid";
+    return false;
+  }
+  kvCapacity = config.contextSize > 0
+                   ? config.contextSize
+                   : std::min<int64_t>(4096, info.max_positions);
+  if (kvCapacity > info.max_positions) {
+    error = "--ctx " + std::to_string(kvCapacity) +
+            " exceeds the model's maximum of " +
+            std::to_string(info.max_positions) + " positions";
+    return false;
+  }
+  if (info.kv_bytes_per_position > 0 &&
+      kvCapacity > INT64_MAX / info.kv_bytes_per_position) {
+    error = "KV cache size overflows";
+    return false;
+  }
+  int64_t kvBytes = info.kv_bytes_per_position * kvCapacity;
+  kvCache.reset(alignedAlloc(size_t(kvBytes)));
+  scratch.reset(alignedAlloc(size_t(info.scratch_bytes)));
+  logits.reset(alignedAlloc(size_t(info.vocab_size) * sizeof(float)));
+  if (!kvCache || !scratch || !logits) {
+    error = "out of memory allocating the KV cache (" +
+            std::to_string(kvBytes) + " bytes) and scratch arena (" +
+            std::to_string(info.scratch_bytes) + " bytes)";
+    return false;
+  }
+  logitsRows = 1;
+  lastRow = static_cast<const float *>(logits.get());
+  pool.reset(new ThreadPool(config.threads > 0 ? config.threads
+                                               : availableCpus()));
+  pos = 0;
+  return true;
+}
+
+std::string Session::checkTokenIds(const std::vector<int64_t> &tokens) const {
+  for (size_t i = 0; i < tokens.size(); ++i)
+    if (tokens[i] < 0 || tokens[i] >= info.vocab_size)
+      return "token id " + std::to_string(tokens[i]) + " (input position " +
+             std::to_string(i) + ") is outside the vocabulary [0, " +
+             std::to_string(info.vocab_size) + ")";
+  return std::string();
+}
+
+std::string Session::contextFullMessage(int64_t requested) const {
+  return "context full: " + std::to_string(requested) +
+         " positions requested, cache holds " + std::to_string(kvCapacity) +
+         " (use --ctx)";
+}
+
+namespace {
+/// The arguments every worker passes to forward() for one call.
+struct ForwardCall {
+  ForwardFn forward;
+  LlmcMemRef1D tokens, weights, kv, scratch, logits;
+  int64_t pos, nOut, kvCapacity;
+};
+
+void runForward(void *ctx, int tid, int nthreads) {
+  const ForwardCall &call = *static_cast<const ForwardCall *>(ctx);
+  // Each worker gets its own descriptors, so generated code may treat them
+  // as private.
+  LlmcMemRef1D tokens = call.tokens, weights = call.weights, kv = call.kv,
+               scratch = call.scratch, logits = call.logits;
+  call.forward(tid, nthreads, &tokens, call.pos, call.nOut, call.kvCapacity,
+               &weights, &kv, &scratch, &logits);
+}
+} // namespace
+
+bool Session::runChunk(const int64_t *tokens, int64_t n, int64_t nOut) {
+  if (nOut > logitsRows) {
+    void *grown = alignedAlloc(size_t(nOut) * size_t(info.vocab_size) *
+                               sizeof(float));
+    if (!grown)
+      return false;
+    logits.reset(grown);
+    logitsRows = nOut;
+  }
+  ForwardCall call;
+  call.forward = forward;
+  call.tokens = makeMemRef(tokens, n);
+  call.weights = makeMemRef(weights, info.weights_bytes);
+  call.kv = makeMemRef(kvCache.get(), info.kv_bytes_per_position * kvCapacity);
+  call.scratch = makeMemRef(scratch.get(), info.scratch_bytes);
+  call.logits = makeMemRef(logits.get(), nOut * info.vocab_size);
+  call.pos = pos;
+  call.nOut = nOut;
+  call.kvCapacity = kvCapacity;
+  pool->run(runForward, &call);
+  pos += n;
+  lastRow = static_cast<const float *>(logits.get()) +
+            (nOut - 1) * info.vocab_size;
+  return true;
+}
+
+bool Session::prefill(const std::vector<int64_t> &tokens,
+                      const LogitsSink &sink, std::string &error) {
+  error = checkTokenIds(tokens);
+  if (!error.empty())
+    return false;
+  int64_t n = int64_t(tokens.size());
+  if (pos + n > kvCapacity) {
+    error = contextFullMessage(pos + n);
+    return false;
+  }
+  for (int64_t start = 0; start < n; start += info.max_tokens_per_call) {
+    int64_t chunk = std::min(info.max_tokens_per_call, n - start);
+    // Chunks whose logits nobody reads still ask for one row: the generated
+    // code need not handle n_out == 0.
+    int64_t nOut = sink ? chunk : 1;
+    if (!runChunk(tokens.data() + start, chunk, nOut)) {
+      error = "out of memory allocating the logits buffer";
+      return false;
+    }
+    if (sink && !sink(static_cast<const float *>(logits.get()), start, nOut)) {
+      error = "writing logits failed";
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Session::generate(int64_t count, Sampler &sampler,
+                       const std::vector<int64_t> &stopTokens,
+                       const TokenSink &onToken, int64_t &generated,
+                       std::string &error) {
+  generated = 0;
+  if (count <= 0)
+    return true;
+  // The last generated token is never fed back, so count - 1 more positions.
+  if (pos + count - 1 > kvCapacity) {
+    error = contextFullMessage(pos + count - 1);
+    return false;
+  }
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t token = sampler.sample(lastRow, info.vocab_size);
+    ++generated;
+    if (std::find(stopTokens.begin(), stopTokens.end(), token) !=
+        stopTokens.end())
+      return true;
+    if (onToken && !onToken(token))
+      return true;
+    if (i + 1 < count && !runChunk(&token, 1, 1)) {
+      error = "out of memory allocating the logits buffer";
+      return false;
+    }
+  }
+  return true;
+}

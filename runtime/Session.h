@@ -1,0 +1,115 @@
+//===- Session.h - KV cache, chunked prefill and generation ---------------===//
+//
+// A Session owns everything one conversation needs besides the weights: the
+// KV cache, the scratch arena, the logits buffer and the worker pool. It
+// drives the generated forward function, which does all the model math.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_RUNTIME_SESSION_H
+#define LLMC_RUNTIME_SESSION_H
+
+#include "runtime/ModelABI.h"
+#include "runtime/Sampler.h"
+#include "runtime/ThreadPool.h"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace llmc {
+
+/// The signature of `_mlir_ciface_llmc_forward`; tests pass a fake.
+using ForwardFn = void (*)(int64_t tid, int64_t nthreads, LlmcMemRef1D *tokens,
+                           int64_t pos, int64_t nOut, int64_t kvCapacity,
+                           LlmcMemRef1D *weights, LlmcMemRef1D *kv,
+                           LlmcMemRef1D *scratch, LlmcMemRef1D *logits);
+
+/// Run-time choices for a Session.
+struct SessionConfig {
+  /// Worker count; 0 means all available CPUs.
+  int threads = 0;
+  /// KV cache capacity in positions; 0 means min(4096, max_positions).
+  int64_t contextSize = 0;
+};
+
+/// Receives the logits of a prefill chunk: `rows` rows of vocab floats for
+/// the input positions starting at `firstRow`. Returns false to abort.
+using LogitsSink =
+    std::function<bool(const float *logits, int64_t firstRow, int64_t rows)>;
+
+/// Receives each generated token. Returns false to stop generating.
+using TokenSink = std::function<bool(int64_t token)>;
+
+/// Frees memory from alignedAlloc().
+struct AlignedFree {
+  void operator()(void *p) const;
+};
+
+/// One model instance with its KV cache.
+class Session {
+public:
+  /// Sets up the cache, scratch arena and threads. `weights` points at the
+  /// packed weights (info.weights_bytes bytes). On failure returns false and
+  /// sets `error`.
+  bool init(const LlmcModelInfo &info, ForwardFn forward, const void *weights,
+            const SessionConfig &config, std::string &error);
+
+  /// Positions the KV cache holds.
+  int64_t capacity() const { return kvCapacity; }
+  /// The next position to be written (tokens already in the cache).
+  int64_t position() const { return pos; }
+  int threads() const { return pool ? pool->size() : 0; }
+
+  /// Runs `tokens` through the model in chunks of at most
+  /// max_tokens_per_call, appending them to the cache. When `sink` is set
+  /// every position's logits are passed to it; otherwise only the last
+  /// position's logits are kept (see lastLogits()). Returns false with
+  /// `error` on invalid ids, a full context or an aborting sink.
+  bool prefill(const std::vector<int64_t> &tokens, const LogitsSink &sink,
+               std::string &error);
+
+  /// Generates up to `count` tokens, starting from lastLogits(): samples,
+  /// passes the token to `onToken`, and feeds it back to the model unless it
+  /// was the last one. Stops early at a token in `stopTokens` (which is not
+  /// passed on). Sets `generated` to the number of tokens sampled.
+  bool generate(int64_t count, Sampler &sampler,
+                const std::vector<int64_t> &stopTokens,
+                const TokenSink &onToken, int64_t &generated,
+                std::string &error);
+
+  /// Logits of the last position run so far (vocab floats).
+  const float *lastLogits() const { return lastRow; }
+
+  /// Forgets the cached positions (the cache memory is kept).
+  void reset() { pos = 0; }
+
+  /// Checks that every id is in [0, vocab); returns an error message or "".
+  std::string checkTokenIds(const std::vector<int64_t> &tokens) const;
+
+private:
+  bool runChunk(const int64_t *tokens, int64_t n, int64_t nOut);
+  std::string contextFullMessage(int64_t requested) const;
+
+  LlmcModelInfo info{};
+  ForwardFn forward = nullptr;
+  const void *weights = nullptr;
+  int64_t kvCapacity = 0;
+  int64_t pos = 0;
+  std::unique_ptr<void, AlignedFree> kvCache;
+  std::unique_ptr<void, AlignedFree> scratch;
+  std::unique_ptr<void, AlignedFree> logits;
+  int64_t logitsRows = 0;
+  const float *lastRow = nullptr;
+  std::unique_ptr<ThreadPool> pool;
+};
+
+/// Allocates `bytes` (rounded up to 64) aligned to 64 bytes, uninitialized;
+/// null when out of memory.
+void *alignedAlloc(size_t bytes);
+
+} // namespace llmc
+
+#endif // LLMC_RUNTIME_SESSION_H

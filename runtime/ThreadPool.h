@@ -1,0 +1,87 @@
+//===- ThreadPool.h - SPMD worker pool and llmc_barrier -------------------===//
+//
+// The generated forward() is SPMD: every worker runs the same function with
+// its own thread id and synchronizes through `llmc_barrier()`. The pool keeps
+// N-1 persistent threads (the calling thread is worker 0) that sleep on a
+// condition variable between calls, so they use no CPU while the runtime
+// samples or waits for I/O.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_RUNTIME_THREADPOOL_H
+#define LLMC_RUNTIME_THREADPOOL_H
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace llmc {
+
+/// A sense-reversing barrier for a fixed number of threads: spins briefly,
+/// then yields. Each participating thread keeps its own `localSense`.
+class SpinBarrier {
+public:
+  explicit SpinBarrier(int numThreads) : numThreads(numThreads) {}
+
+  /// Blocks until all `numThreads` threads have called wait().
+  void wait(bool &localSense);
+
+  /// The sense of the current phase; a thread joining a fresh phase sequence
+  /// starts with this value as its local sense.
+  bool currentSense() const { return sense.load(std::memory_order_acquire); }
+
+private:
+  int numThreads;
+  std::atomic<int> arrived{0};
+  std::atomic<bool> sense{false};
+};
+
+/// A fixed-size pool that runs one SPMD task at a time on all its workers.
+class ThreadPool {
+public:
+  /// The task every worker runs: `fn(ctx, tid, nthreads)`.
+  using TaskFn = void (*)(void *ctx, int tid, int nthreads);
+
+  /// Starts `numThreads - 1` threads (numThreads >= 1).
+  explicit ThreadPool(int numThreads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool &) = delete;
+  ThreadPool &operator=(const ThreadPool &) = delete;
+
+  int size() const { return numThreads; }
+
+  /// Runs `fn` on every worker (the caller is worker 0) and returns when all
+  /// of them returned. While it runs, `llmc_barrier()` synchronizes the
+  /// workers of this pool. Not reentrant; one pool runs at a time.
+  void run(TaskFn fn, void *ctx);
+
+  /// Waits on this pool's barrier; called through `llmc_barrier()`.
+  void barrier();
+
+private:
+  void workerLoop(int tid);
+  void runTask(int tid);
+
+  int numThreads;
+  SpinBarrier spinBarrier;
+  std::vector<std::thread> threads;
+
+  std::mutex mutex;
+  std::condition_variable wakeWorkers;
+  std::condition_variable allDone;
+  uint64_t generation = 0; // guarded by mutex
+  bool stopping = false;   // guarded by mutex
+  int running = 0;         // guarded by mutex
+
+  TaskFn task = nullptr;
+  void *taskCtx = nullptr;
+};
+
+/// Returns the number of CPUs this process may run on (at least 1).
+int availableCpus();
+
+} // namespace llmc
+
+#endif // LLMC_RUNTIME_THREADPOOL_H

@@ -1,0 +1,55 @@
+//===- WeightFile.h - Read-only mapping of the packed weight file ---------===//
+//
+// `llmc compile` writes the weights, already packed in the layout the
+// generated kernels want, behind an LlmcWeightsHeader. The runtime maps the
+// file read-only and hands the generated code a pointer into the mapping: no
+// copy and no repacking at start-up.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_RUNTIME_WEIGHTFILE_H
+#define LLMC_RUNTIME_WEIGHTFILE_H
+
+#include "runtime/ModelABI.h"
+
+#include <cstddef>
+#include <string>
+
+namespace llmc {
+
+/// Checks the first `fileSize` bytes of a weight file at `data` against the
+/// model. Returns an empty string when valid, else a one-line reason.
+std::string validateWeightsHeader(const void *data, size_t fileSize,
+                                  const LlmcModelInfo &info);
+
+/// A weight file mapped read-only into memory.
+class WeightFile {
+public:
+  WeightFile() = default;
+  ~WeightFile();
+  WeightFile(const WeightFile &) = delete;
+  WeightFile &operator=(const WeightFile &) = delete;
+
+  /// Maps `path` and validates it against `info`. On failure returns false
+  /// and sets `error` to a message naming the file.
+  bool open(const std::string &path, const LlmcModelInfo &info,
+            std::string &error);
+
+  const LlmcWeightsHeader &header() const {
+    return *static_cast<const LlmcWeightsHeader *>(base);
+  }
+  /// The packed weights (header().weights_bytes bytes).
+  const void *weights() const {
+    return static_cast<const char *>(base) + header().weights_offset;
+  }
+  /// The tokenizer.json packed in the file; empty when there is none.
+  std::string tokenizerJson() const;
+
+private:
+  void *base = nullptr;
+  size_t size = 0;
+};
+
+} // namespace llmc
+
+#endif // LLMC_RUNTIME_WEIGHTFILE_H
