@@ -1,0 +1,45 @@
+# -*- Python -*-
+# lit configuration for llmc: FileCheck tests of the llm dialect and passes
+# (.mlir) and end-to-end tests (.test) that synthesize a tiny model, compile
+# it, run it and compare its logits with the float64 reference.
+
+import importlib.util
+import os
+import shutil
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "llmc"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.llmc_obj_root, "tests")
+# unit/ holds GoogleTest sources run by ctest; Inputs/ holds test data.
+config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "unit", "lib"]
+
+# FileCheck, not, count (and %python) from LLVM.
+llvm_config.use_default_substitutions()
+
+# The project's tools come first on PATH, then LLVM's.
+tool_dirs = config.llmc_tool_dirs + [config.llvm_tools_dir]
+llvm_config.with_environment("PATH", tool_dirs, append_path=True)
+
+# A tool that is not built yet makes the tests that need it UNSUPPORTED
+# (see e.g. e2e/lit.local.cfg) instead of failing everyone's ctest.
+search_path = os.pathsep.join(tool_dirs)
+for tool in ["llmc", "llm-opt", "llmc-reference", "llmc-compare-logits",
+             "llmc-test-tokens"]:
+    if shutil.which(tool, path=search_path):
+        config.available_features.add(tool)
+
+# Cross and GPU toolchains; tests that need them say REQUIRES: and are
+# reported as UNSUPPORTED where these are missing.
+if shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64"):
+    config.available_features.add("aarch64-cross")
+if os.path.exists("/usr/local/cuda/bin/ptxas"):
+    config.available_features.add("ptxas")
+
+# tests/reference cross-checks the reference against a numpy implementation.
+if importlib.util.find_spec("numpy"):
+    config.available_features.add("numpy")

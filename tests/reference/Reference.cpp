@@ -1,0 +1,472 @@
+//===- Reference.cpp - Independent float64 forward pass of a Llama model --===//
+//
+// `llmc-reference`: the ground truth the whole project is checked against. It
+// reads a Hugging Face model directory with the frontend's loaders and runs the
+// textbook Llama forward pass over every position at once, in float64, with no
+// KV cache, no fusion and no packing, so that it shares nothing with the
+// compiler's code paths except the file readers. It follows Hugging Face's
+// LlamaForCausalLM: RMSNorm, rotate-half RoPE (with llama3 frequency
+// scaling), causal GQA attention, SwiGLU MLP, tied or untied lm_head.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontend/ModelSpec.h"
+#include "frontend/Weights.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/EndianStream.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace llmc;
+
+namespace {
+
+llvm::cl::OptionCategory referenceCategory("llmc-reference options");
+
+llvm::cl::opt<std::string> modelDir(llvm::cl::Positional, llvm::cl::Required,
+                                    llvm::cl::desc("<Hugging Face model dir>"),
+                                    llvm::cl::cat(referenceCategory));
+llvm::cl::opt<std::string>
+    tokensOpt("tokens", llvm::cl::Required,
+              llvm::cl::desc("Comma-separated input token ids"),
+              llvm::cl::cat(referenceCategory));
+llvm::cl::opt<std::string>
+    logitsOut("logits-out",
+              llvm::cl::desc("Write the float32 logits of every input "
+                             "position here, row-major [tokens, vocab]"),
+              llvm::cl::cat(referenceCategory));
+llvm::cl::opt<unsigned> numGenerate(
+    "generate", llvm::cl::init(0),
+    llvm::cl::desc("Greedily generate this many tokens after the input and "
+                   "print their ids, comma-separated, on stdout"),
+    llvm::cl::cat(referenceCategory));
+/// Worker threads (0: one per core). `--threads N` is parsed by hand because
+/// libLLVM already registers a global `-threads` option of its own.
+unsigned numThreads = 0;
+
+/// A weight matrix converted to float64, row-major [rows, cols] as stored by
+/// Hugging Face ([out, in] for projections).
+struct Matrix {
+  int64_t rows = 0;
+  int64_t cols = 0;
+  std::vector<double> data;
+  const double *row(int64_t r) const { return data.data() + r * cols; }
+};
+
+struct Layer {
+  std::vector<double> inputNorm, postAttentionNorm;
+  Matrix q, k, v, o, gate, up, down;
+};
+
+struct Model {
+  ModelSpec spec;
+  Matrix embed;
+  std::vector<Layer> layers;
+  std::vector<double> finalNorm;
+  Matrix lmHead; ///< empty when tied to `embed`
+  std::vector<double> invFreq;
+
+  const Matrix &head() const { return spec.tiedEmbeddings ? embed : lmHead; }
+};
+
+unsigned threadCount() {
+  if (numThreads > 0)
+    return numThreads;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+/// Runs fn(begin, end) on contiguous slices of [0, count) across the workers.
+template <typename Fn> void parallelFor(int64_t count, Fn fn) {
+  int64_t workers = std::min<int64_t>(threadCount(), count);
+  if (workers <= 1) {
+    fn(int64_t(0), count);
+    return;
+  }
+  std::vector<std::thread> pool;
+  for (int64_t w = 0; w < workers; ++w) {
+    int64_t begin = count * w / workers, end = count * (w + 1) / workers;
+    pool.emplace_back([=] { fn(begin, end); });
+  }
+  for (std::thread &t : pool)
+    t.join();
+}
+
+llvm::Expected<std::vector<double>>
+readVector(const WeightStore &store, llvm::StringRef name, int64_t size) {
+  llvm::Expected<const TensorView *> t = store.get(name, {size});
+  if (!t)
+    return t.takeError();
+  std::vector<double> out(size);
+  for (int64_t i = 0; i < size; ++i)
+    out[i] = (*t)->at(i);
+  return out;
+}
+
+llvm::Expected<Matrix> readMatrix(const WeightStore &store,
+                                  llvm::StringRef name, int64_t rows,
+                                  int64_t cols) {
+  llvm::Expected<const TensorView *> t = store.get(name, {rows, cols});
+  if (!t)
+    return t.takeError();
+  Matrix m;
+  m.rows = rows;
+  m.cols = cols;
+  m.data.resize(rows * cols);
+  const TensorView *view = *t;
+  parallelFor(rows, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin * cols; i < end * cols; ++i)
+      m.data[i] = view->at(i);
+  });
+  return m;
+}
+
+/// HF's default RoPE frequencies, then `_compute_llama3_parameters` when the
+/// model asks for llama3 scaling.
+std::vector<double> ropeFrequencies(const ModelSpec &spec) {
+  int64_t half = spec.headDim / 2;
+  std::vector<double> invFreq(half);
+  for (int64_t i = 0; i < half; ++i)
+    invFreq[i] = std::pow(spec.ropeTheta, -2.0 * double(i) / spec.headDim);
+  const RopeScaling &s = spec.ropeScaling;
+  if (!s.enabled)
+    return invFreq;
+  double orig = double(s.originalMaxPositions);
+  double lowFreqWavelen = orig / s.lowFreqFactor;
+  double highFreqWavelen = orig / s.highFreqFactor;
+  for (double &f : invFreq) {
+    double wavelen = 2.0 * M_PI / f;
+    if (wavelen > lowFreqWavelen) {
+      f = f / s.factor;
+    } else if (wavelen >= highFreqWavelen) {
+      double smooth = (orig / wavelen - s.lowFreqFactor) /
+                      (s.highFreqFactor - s.lowFreqFactor);
+      f = (1.0 - smooth) * f / s.factor + smooth * f;
+    }
+  }
+  return invFreq;
+}
+
+llvm::Expected<Model> loadModel(llvm::StringRef dir) {
+  llvm::SmallString<256> configPath(dir);
+  llvm::sys::path::append(configPath, "config.json");
+  llvm::Expected<ModelSpec> spec = loadHFConfig(configPath);
+  if (!spec)
+    return spec.takeError();
+  if (llvm::Error err = spec->validate())
+    return std::move(err);
+  llvm::Expected<std::unique_ptr<WeightStore>> store = WeightStore::open(dir);
+  if (!store)
+    return store.takeError();
+  const WeightStore &ws = **store;
+
+  Model m;
+  m.spec = *spec;
+  const ModelSpec &s = m.spec;
+  int64_t qDim = s.numHeads * s.headDim, kvDim = s.numKVHeads * s.headDim;
+
+  // Assigns or returns the error from the enclosing function.
+#define LLMC_READ(dst, expr)                                                   \
+  do {                                                                         \
+    auto value = (expr);                                                       \
+    if (!value)                                                                \
+      return value.takeError();                                                \
+    dst = std::move(*value);                                                   \
+  } while (false)
+
+  LLMC_READ(m.embed, readMatrix(ws, "model.embed_tokens.weight", s.vocabSize,
+                                s.hiddenSize));
+  m.layers.resize(s.numLayers);
+  for (int64_t l = 0; l < s.numLayers; ++l) {
+    Layer &L = m.layers[l];
+    auto name = [&](const char *suffix) { return layerTensorName(l, suffix); };
+    LLMC_READ(L.inputNorm,
+              readVector(ws, name("input_layernorm.weight"), s.hiddenSize));
+    LLMC_READ(
+        L.postAttentionNorm,
+        readVector(ws, name("post_attention_layernorm.weight"), s.hiddenSize));
+    LLMC_READ(L.q, readMatrix(ws, name("self_attn.q_proj.weight"), qDim,
+                              s.hiddenSize));
+    LLMC_READ(L.k, readMatrix(ws, name("self_attn.k_proj.weight"), kvDim,
+                              s.hiddenSize));
+    LLMC_READ(L.v, readMatrix(ws, name("self_attn.v_proj.weight"), kvDim,
+                              s.hiddenSize));
+    LLMC_READ(L.o, readMatrix(ws, name("self_attn.o_proj.weight"), s.hiddenSize,
+                              qDim));
+    LLMC_READ(L.gate, readMatrix(ws, name("mlp.gate_proj.weight"),
+                                 s.intermediateSize, s.hiddenSize));
+    LLMC_READ(L.up, readMatrix(ws, name("mlp.up_proj.weight"),
+                               s.intermediateSize, s.hiddenSize));
+    LLMC_READ(L.down, readMatrix(ws, name("mlp.down_proj.weight"), s.hiddenSize,
+                                 s.intermediateSize));
+  }
+  LLMC_READ(m.finalNorm, readVector(ws, "model.norm.weight", s.hiddenSize));
+  if (!s.tiedEmbeddings)
+    LLMC_READ(m.lmHead,
+              readMatrix(ws, "lm_head.weight", s.vocabSize, s.hiddenSize));
+#undef LLMC_READ
+  m.invFreq = ropeFrequencies(s);
+  return m;
+}
+
+/// y[t, :] = x[t, :] W^T for the n rows of x (W is [out, in]).
+std::vector<double> linear(const std::vector<double> &x, int64_t n,
+                           const Matrix &w) {
+  std::vector<double> y(n * w.rows);
+  parallelFor(w.rows, [&](int64_t begin, int64_t end) {
+    for (int64_t o = begin; o < end; ++o) {
+      const double *wr = w.row(o);
+      for (int64_t t = 0; t < n; ++t) {
+        const double *xr = x.data() + t * w.cols;
+        double acc = 0.0;
+        for (int64_t i = 0; i < w.cols; ++i)
+          acc += xr[i] * wr[i];
+        y[t * w.rows + o] = acc;
+      }
+    }
+  });
+  return y;
+}
+
+/// x / sqrt(mean(x^2) + eps) * w, row by row.
+std::vector<double> rmsNorm(const std::vector<double> &x, int64_t n,
+                            const std::vector<double> &w, double eps) {
+  int64_t d = w.size();
+  std::vector<double> y(n * d);
+  for (int64_t t = 0; t < n; ++t) {
+    const double *xr = x.data() + t * d;
+    double ss = 0.0;
+    for (int64_t i = 0; i < d; ++i)
+      ss += xr[i] * xr[i];
+    double scale = 1.0 / std::sqrt(ss / double(d) + eps);
+    for (int64_t i = 0; i < d; ++i)
+      y[t * d + i] = xr[i] * scale * w[i];
+  }
+  return y;
+}
+
+/// Rotate-half RoPE in place on [n, heads, headDim]: dimension i is paired
+/// with i + headDim/2 and both are rotated by pos * invFreq[i].
+void applyRope(std::vector<double> &x, int64_t n, int64_t heads,
+               int64_t headDim, const std::vector<double> &invFreq) {
+  int64_t half = headDim / 2;
+  for (int64_t t = 0; t < n; ++t) {
+    for (int64_t i = 0; i < half; ++i) {
+      double angle = double(t) * invFreq[i];
+      double c = std::cos(angle), s = std::sin(angle);
+      for (int64_t h = 0; h < heads; ++h) {
+        double *v = x.data() + (t * heads + h) * headDim;
+        double x1 = v[i], x2 = v[i + half];
+        v[i] = x1 * c - x2 * s;
+        v[i + half] = x2 * c + x1 * s;
+      }
+    }
+  }
+}
+
+/// Causal softmax(q k^T / sqrt(headDim)) v; query head h reads KV head
+/// h / (heads / kvHeads). Returns [n, heads * headDim].
+std::vector<double> attention(const std::vector<double> &q,
+                              const std::vector<double> &k,
+                              const std::vector<double> &v, int64_t n,
+                              const ModelSpec &s) {
+  int64_t hd = s.headDim, group = s.numHeads / s.numKVHeads;
+  int64_t qStride = s.numHeads * hd, kvStride = s.numKVHeads * hd;
+  double scale = 1.0 / std::sqrt(double(hd));
+  std::vector<double> out(n * qStride, 0.0);
+  parallelFor(s.numHeads, [&](int64_t begin, int64_t end) {
+    std::vector<double> scores(n);
+    for (int64_t h = begin; h < end; ++h) {
+      int64_t kvHead = h / group;
+      for (int64_t i = 0; i < n; ++i) {
+        const double *qi = q.data() + i * qStride + h * hd;
+        double maxScore = -INFINITY;
+        for (int64_t j = 0; j <= i; ++j) {
+          const double *kj = k.data() + j * kvStride + kvHead * hd;
+          double dot = 0.0;
+          for (int64_t d = 0; d < hd; ++d)
+            dot += qi[d] * kj[d];
+          scores[j] = dot * scale;
+          maxScore = std::max(maxScore, scores[j]);
+        }
+        double sum = 0.0;
+        for (int64_t j = 0; j <= i; ++j) {
+          scores[j] = std::exp(scores[j] - maxScore);
+          sum += scores[j];
+        }
+        double *oi = out.data() + i * qStride + h * hd;
+        for (int64_t j = 0; j <= i; ++j) {
+          const double *vj = v.data() + j * kvStride + kvHead * hd;
+          double p = scores[j] / sum;
+          for (int64_t d = 0; d < hd; ++d)
+            oi[d] += p * vj[d];
+        }
+      }
+    }
+  });
+  return out;
+}
+
+/// Logits of every position, [n, vocab].
+std::vector<double> forward(const Model &m, llvm::ArrayRef<int64_t> tokens) {
+  const ModelSpec &s = m.spec;
+  int64_t n = tokens.size(), d = s.hiddenSize;
+  std::vector<double> x(n * d);
+  for (int64_t t = 0; t < n; ++t)
+    std::copy_n(m.embed.row(tokens[t]), d, x.begin() + t * d);
+
+  for (const Layer &L : m.layers) {
+    std::vector<double> h = rmsNorm(x, n, L.inputNorm, s.rmsNormEps);
+    std::vector<double> q = linear(h, n, L.q);
+    std::vector<double> k = linear(h, n, L.k);
+    std::vector<double> v = linear(h, n, L.v);
+    applyRope(q, n, s.numHeads, s.headDim, m.invFreq);
+    applyRope(k, n, s.numKVHeads, s.headDim, m.invFreq);
+    std::vector<double> attn = linear(attention(q, k, v, n, s), n, L.o);
+    for (int64_t i = 0; i < n * d; ++i)
+      x[i] += attn[i];
+
+    h = rmsNorm(x, n, L.postAttentionNorm, s.rmsNormEps);
+    std::vector<double> gate = linear(h, n, L.gate);
+    std::vector<double> up = linear(h, n, L.up);
+    for (size_t i = 0; i < gate.size(); ++i)
+      gate[i] = gate[i] / (1.0 + std::exp(-gate[i])) * up[i];
+    std::vector<double> mlp = linear(gate, n, L.down);
+    for (int64_t i = 0; i < n * d; ++i)
+      x[i] += mlp[i];
+  }
+  return linear(rmsNorm(x, n, m.finalNorm, s.rmsNormEps), n, m.head());
+}
+
+llvm::Expected<std::vector<int64_t>> parseTokens(llvm::StringRef list,
+                                                 int64_t vocab) {
+  std::vector<int64_t> tokens;
+  llvm::SmallVector<llvm::StringRef> parts;
+  list.split(parts, ',', -1, /*KeepEmpty=*/false);
+  for (llvm::StringRef part : parts) {
+    int64_t id;
+    if (part.trim().getAsInteger(10, id))
+      return llvm::createStringError("--tokens: '" + part.str() +
+                                     "' is not a token id");
+    if (id < 0 || id >= vocab)
+      return llvm::createStringError(
+          "--tokens: token id " + std::to_string(id) +
+          " is out of range for vocab size " + std::to_string(vocab));
+    tokens.push_back(id);
+  }
+  if (tokens.empty())
+    return llvm::createStringError("--tokens: no token ids given");
+  return tokens;
+}
+
+llvm::Error writeLogits(llvm::StringRef path,
+                        const std::vector<double> &logits) {
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return llvm::createStringError(ec, "cannot write '" + path.str() +
+                                           "': " + ec.message());
+  llvm::support::endian::Writer writer(os, llvm::endianness::little);
+  for (double value : logits)
+    writer.write(static_cast<float>(value));
+  os.close();
+  if (os.has_error())
+    return llvm::createStringError(os.error(),
+                                   "cannot write '" + path.str() +
+                                       "': " + os.error().message());
+  return llvm::Error::success();
+}
+
+int64_t argmax(const double *row, int64_t size) {
+  return std::max_element(row, row + size) - row;
+}
+
+llvm::Error run() {
+  llvm::Expected<Model> model = loadModel(modelDir);
+  if (!model)
+    return model.takeError();
+  int64_t vocab = model->spec.vocabSize;
+  llvm::Expected<std::vector<int64_t>> tokens = parseTokens(tokensOpt, vocab);
+  if (!tokens)
+    return tokens.takeError();
+
+  std::vector<double> logits = forward(*model, *tokens);
+  if (!logitsOut.empty())
+    if (llvm::Error err = writeLogits(logitsOut, logits))
+      return err;
+  if (numGenerate == 0)
+    return llvm::Error::success();
+
+  // Greedy decoding, recomputing the whole sequence each step: slow but it
+  // keeps the reference free of any cache logic.
+  std::vector<int64_t> sequence = *tokens;
+  std::vector<int64_t> generated;
+  for (unsigned step = 0; step < numGenerate; ++step) {
+    if (step > 0)
+      logits = forward(*model, sequence);
+    int64_t next = argmax(logits.data() + (sequence.size() - 1) * vocab, vocab);
+    generated.push_back(next);
+    sequence.push_back(next);
+  }
+  llvm::outs() << llvm::join(llvm::map_range(
+                                 generated,
+                                 [](int64_t id) { return std::to_string(id); }),
+                             ",")
+               << "\n";
+  return llvm::Error::success();
+}
+
+/// Removes `--threads N` / `--threads=N` from `args` into numThreads.
+bool takeThreadsOption(std::vector<char *> &args) {
+  for (size_t i = 1; i < args.size(); ++i) {
+    llvm::StringRef arg = args[i];
+    if (!arg.consume_front("--threads") && !arg.consume_front("-threads"))
+      continue;
+    size_t used = 1;
+    if (arg.empty() && i + 1 < args.size()) {
+      arg = args[i + 1];
+      used = 2;
+    } else if (!arg.consume_front("=")) {
+      continue;
+    }
+    if (arg.getAsInteger(10, numThreads)) {
+      llvm::WithColor::error(llvm::errs(), "llmc-reference")
+          << "--threads: '" << arg << "' is not a number\n";
+      return false;
+    }
+    args.erase(args.begin() + i, args.begin() + i + used);
+    --i;
+  }
+  return true;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::vector<char *> args(argv, argv + argc);
+  if (!takeThreadsOption(args))
+    return 1;
+  llvm::cl::HideUnrelatedOptions(referenceCategory);
+  llvm::cl::ParseCommandLineOptions(
+      args.size(), args.data(),
+      "llmc-reference: float64 Llama forward pass for tests\n\n"
+      "  --threads N  worker threads (default: one per core)\n");
+  if (llvm::Error err = run()) {
+    llvm::WithColor::error(llvm::errs(), "llmc-reference")
+        << llvm::toString(std::move(err)) << "\n";
+    return 1;
+  }
+  return 0;
+}
