@@ -12,6 +12,7 @@
 #include "runtime/Tokenizer.h"
 #include "runtime/WeightFile.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -125,6 +126,9 @@ int main(int argc, char **argv) {
                     config, error))
     return fail(error);
   error = session.checkTokenIds(input);
+  if (error.empty())
+    error = session.checkRoom(int64_t(input.size()) +
+                              std::max<int64_t>(options.numGenerate - 1, 0));
   if (!error.empty())
     return fail(error);
 

@@ -72,8 +72,10 @@ std::string Session::checkTokenIds(const std::vector<int64_t> &tokens) const {
   return std::string();
 }
 
-std::string Session::contextFullMessage(int64_t requested) const {
-  return "context full: " + std::to_string(requested) +
+std::string Session::checkRoom(int64_t more) const {
+  if (pos + more <= kvCapacity)
+    return std::string();
+  return "context full: " + std::to_string(pos + more) +
          " positions requested, cache holds " + std::to_string(kvCapacity) +
          " (use --ctx)";
 }
@@ -129,10 +131,9 @@ bool Session::prefill(const std::vector<int64_t> &tokens,
   if (!error.empty())
     return false;
   int64_t n = int64_t(tokens.size());
-  if (pos + n > kvCapacity) {
-    error = contextFullMessage(pos + n);
+  error = checkRoom(n);
+  if (!error.empty())
     return false;
-  }
   for (int64_t start = 0; start < n; start += info.max_tokens_per_call) {
     int64_t chunk = std::min(info.max_tokens_per_call, n - start);
     // Chunks whose logits nobody reads still ask for one row: the generated
@@ -158,10 +159,9 @@ bool Session::generate(int64_t count, Sampler &sampler,
   if (count <= 0)
     return true;
   // The last generated token is never fed back, so count - 1 more positions.
-  if (pos + count - 1 > kvCapacity) {
-    error = contextFullMessage(pos + count - 1);
+  error = checkRoom(count - 1);
+  if (!error.empty())
     return false;
-  }
   for (int64_t i = 0; i < count; ++i) {
     int64_t token = sampler.sample(lastRow, info.vocab_size);
     ++generated;

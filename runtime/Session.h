@@ -89,9 +89,12 @@ public:
   /// Checks that every id is in [0, vocab); returns an error message or "".
   std::string checkTokenIds(const std::vector<int64_t> &tokens) const;
 
+  /// Checks that `more` positions fit after the cached ones; returns the
+  /// "context full" message or "".
+  std::string checkRoom(int64_t more) const;
+
 private:
   bool runChunk(const int64_t *tokens, int64_t n, int64_t nOut);
-  std::string contextFullMessage(int64_t requested) const;
 
   LlmcModelInfo info{};
   ForwardFn forward = nullptr;

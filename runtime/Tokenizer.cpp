@@ -334,6 +334,7 @@ bool Tokenizer::load(const std::string &json, std::string &error) {
     isAddedToken[id] = added;
   };
   const int64_t kMaxId = int64_t(1) << 30;
+  vocab.reserve(vocabJson->keys.size());
   for (size_t i = 0; i < vocabJson->keys.size(); ++i) {
     const JsonValue &v = vocabJson->items[i];
     if (!v.isNumber() || v.number < 0 || v.number >= double(kMaxId) ||
@@ -367,6 +368,7 @@ bool Tokenizer::load(const std::string &json, std::string &error) {
       error = "tokenizer.json: \"model.merges\" is not an array";
       return false;
     }
+    merges.reserve(mergesJson->items.size());
     for (size_t rank = 0; rank < mergesJson->items.size(); ++rank) {
       const JsonValue &m = mergesJson->items[rank];
       std::string left, right;

@@ -1,0 +1,175 @@
+//===- MainTest.cpp - Command line tests of an executable with FakeModel --===//
+//
+// FakeModelExe is Main.cpp linked with the test-only fake model, built the way
+// `llmc compile` links a real model. These tests run it as a user would.
+//
+//===----------------------------------------------------------------------===//
+
+#include "FakeModel.h"
+#include "TestUtil.h"
+
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+using namespace llmc;
+
+namespace {
+
+struct Result {
+  int exitCode;
+  std::string out, err;
+};
+
+class MainTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    dir = test::makeTempDir();
+    ASSERT_FALSE(dir.empty());
+    weightsPath = dir + "/model.weights";
+    ASSERT_TRUE(test::writeFile(
+        weightsPath, test::makeWeightFile(fake::kFingerprint, fake::weights())));
+  }
+
+  /// Runs `exe args` with stdout and stderr captured.
+  Result run(const std::string &args,
+             const std::string &exe = LLMC_FAKE_MODEL_EXE) {
+    std::string errPath = dir + "/stderr.txt";
+    std::string command = "'" + exe + "' " + args + " 2>'" + errPath + "'";
+    Result r;
+    FILE *p = popen(command.c_str(), "r");
+    EXPECT_NE(p, nullptr);
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
+      r.out.append(buf, n);
+    int status = pclose(p);
+    r.exitCode = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.err = test::readFile(errPath);
+    return r;
+  }
+
+  std::string withWeights(const std::string &args) {
+    return "--weights '" + weightsPath + "' " + args;
+  }
+
+  std::string dir, weightsPath;
+};
+
+TEST_F(MainTest, GeneratesIdsGreedily) {
+  Result r = run(withWeights("--tokens 20,21 -n 4 --threads 2"));
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(r.out, "22,23,24,25\n");
+  EXPECT_NE(r.err.find("prefill: 2 tokens in"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("decode: 4 tokens in"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("peak RSS:"), std::string::npos) << r.err;
+}
+
+TEST_F(MainTest, StopsAtEosUnlessIgnored) {
+  Result r = run(withWeights("--tokens 28 -n 10 --quiet"));
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(r.out, "29,30\n");
+  EXPECT_EQ(r.err, "");
+  r = run(withWeights("--tokens 28 -n 5 --quiet --ignore-eos"));
+  EXPECT_EQ(r.out, "29,30,31,0,1\n");
+}
+
+TEST_F(MainTest, WritesLogitsOfEveryPosition) {
+  std::string logitsPath = dir + "/logits.f32";
+  Result r = run(withWeights("--tokens 5,9,2,7,30,1 --quiet --logits-out '" +
+                             logitsPath + "'"));
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  std::string bytes = test::readFile(logitsPath);
+  ASSERT_EQ(bytes.size(), 6 * fake::kVocab * sizeof(float));
+  std::vector<float> logits(6 * fake::kVocab);
+  std::memcpy(logits.data(), bytes.data(), bytes.size());
+  int64_t tokens[] = {5, 9, 2, 7, 30, 1}, sum = 0;
+  for (int p = 0; p < 6; ++p) {
+    sum += tokens[p];
+    const float *row = &logits[p * fake::kVocab];
+    EXPECT_EQ(row[(tokens[p] + 1) % fake::kVocab] +
+                  row[sum % fake::kVocab] * ((tokens[p] + 1) % fake::kVocab !=
+                                             sum % fake::kVocab),
+              1.5f)
+        << "position " << p;
+  }
+}
+
+TEST_F(MainTest, FindsWeightsBesideExecutable) {
+  std::string exe = dir + "/copied-model";
+  ASSERT_TRUE(test::writeFile(exe, test::readFile(LLMC_FAKE_MODEL_EXE)));
+  ASSERT_EQ(chmod(exe.c_str(), 0755), 0);
+  Result r = run("--tokens 3 -n 1 --quiet", exe);
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("cannot open weight file '" + exe + ".weights'"),
+            std::string::npos)
+      << r.err;
+  ASSERT_TRUE(test::writeFile(exe + ".weights", test::readFile(weightsPath)));
+  r = run("--tokens 3 -n 1 --quiet", exe);
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(r.out, "4\n");
+}
+
+TEST_F(MainTest, ReportsErrorsOnOneLine) {
+  struct Case {
+    std::string args;
+    std::string message;
+  } cases[] = {
+      {"--tokens 1,32 -n 1", "error: token id 32 (input position 1) is "
+                             "outside the vocabulary [0, 32)\n"},
+      {"--tokens 1,2,3 -n 1 --ctx 2",
+       "error: context full: 3 positions requested, cache holds 2 (use "
+       "--ctx)\n"},
+      {"--tokens 1 -n 5 --ctx 4",
+       "error: context full: 5 positions requested, cache holds 4 (use "
+       "--ctx)\n"},
+      {"--tokens 1 -n 1 --ctx 100",
+       "error: --ctx 100 exceeds the model's maximum of 64 positions\n"},
+      {"--prompt hi -n 1",
+       "error: the weight file '" + weightsPath +
+           "' has no tokenizer, so --prompt is unavailable; only --tokens "
+           "ID,ID,... is\n"},
+      {"--tokens 1 --bogus", "error: unknown option '--bogus' (see --help)\n"},
+  };
+  for (const Case &c : cases) {
+    Result r = run(withWeights(c.args));
+    EXPECT_EQ(r.exitCode, 1) << c.args;
+    EXPECT_EQ(r.err, c.message) << c.args;
+  }
+}
+
+TEST_F(MainTest, RejectsWeightsOfAnotherModel) {
+  ASSERT_TRUE(test::writeFile(
+      weightsPath, test::makeWeightFile(fake::kFingerprint + 1, fake::weights())));
+  Result r = run(withWeights("--tokens 1 -n 1"));
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("fingerprint"), std::string::npos) << r.err;
+}
+
+TEST_F(MainTest, PromptUsesPackedTokenizer) {
+  ASSERT_TRUE(test::writeFile(
+      weightsPath,
+      test::makeWeightFile(fake::kFingerprint, fake::weights(),
+                           test::readFile(LLMC_RUNTIME_TEST_INPUTS
+                                          "/tokenizer.json"))));
+  // BOS (1) is prepended; "h" is byte token 104, >= the fake vocab of 32.
+  Result r = run(withWeights("--prompt h -n 1 --quiet"));
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_EQ(r.err, "error: token id 104 (input position 1) is outside the "
+                   "vocabulary [0, 32)\n");
+  // With a tokenizer, generated tokens print as text: ids 22 and 23 are the
+  // byte-level tokens for bytes 22 and 23.
+  r = run(withWeights("--tokens 21 -n 2 --quiet"));
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(r.out, "\x16\x17\n");
+}
+
+TEST_F(MainTest, HelpIsPrinted) {
+  Result r = run("--help");
+  EXPECT_EQ(r.exitCode, 0);
+  EXPECT_NE(r.out.find("usage:"), std::string::npos);
+  EXPECT_NE(r.out.find("--logits-out FILE"), std::string::npos);
+}
+
+} // namespace

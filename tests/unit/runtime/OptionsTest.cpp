@@ -1,0 +1,99 @@
+//===- OptionsTest.cpp - Tests for command line parsing -------------------===//
+
+#include "runtime/Options.h"
+
+#include <gtest/gtest.h>
+
+using namespace llmc;
+
+namespace {
+
+std::string parse(std::vector<const char *> args, Options &options) {
+  args.insert(args.begin(), "model");
+  return parseOptions(int(args.size()), args.data(), options);
+}
+
+TEST(OptionsTest, ParsesFullCommandLine) {
+  Options o;
+  ASSERT_EQ(parse({"--tokens", "128000,9906, 1917", "-n", "16", "--temp",
+                   "0.7", "--top-p=0.9", "--top-k", "40", "--seed", "42",
+                   "--threads", "3", "--ctx", "512", "--weights", "w.bin",
+                   "--ignore-eos", "--quiet", "--logits-out", "out.f32"},
+                  o),
+            "");
+  EXPECT_TRUE(o.hasTokens);
+  EXPECT_EQ(o.tokens, (std::vector<int64_t>{128000, 9906, 1917}));
+  EXPECT_EQ(o.numGenerate, 16);
+  EXPECT_FLOAT_EQ(o.sampling.temperature, 0.7f);
+  EXPECT_FLOAT_EQ(o.sampling.topP, 0.9f);
+  EXPECT_EQ(o.sampling.topK, 40);
+  EXPECT_EQ(o.sampling.seed, 42u);
+  EXPECT_EQ(o.threads, 3);
+  EXPECT_EQ(o.contextSize, 512);
+  EXPECT_EQ(o.weightsPath, "w.bin");
+  EXPECT_TRUE(o.ignoreEos);
+  EXPECT_TRUE(o.quiet);
+  EXPECT_EQ(o.logitsOut, "out.f32");
+}
+
+TEST(OptionsTest, Defaults) {
+  Options o;
+  ASSERT_EQ(parse({"--prompt", "Hello world", "-n", "4"}, o), "");
+  EXPECT_TRUE(o.hasPrompt);
+  EXPECT_EQ(o.prompt, "Hello world");
+  EXPECT_EQ(o.sampling.temperature, 0.0f);
+  EXPECT_EQ(o.sampling.topP, 1.0f);
+  EXPECT_EQ(o.sampling.topK, 0);
+  EXPECT_EQ(o.threads, 0);
+  EXPECT_EQ(o.contextSize, 0);
+  EXPECT_TRUE(o.weightsPath.empty());
+  EXPECT_TRUE(o.logitsOut.empty());
+  EXPECT_FALSE(o.quiet);
+}
+
+TEST(OptionsTest, HelpNeedsNothingElse) {
+  Options o;
+  EXPECT_EQ(parse({"--help"}, o), "");
+  EXPECT_TRUE(o.help);
+  std::string help = helpText("model");
+  for (const char *flag :
+       {"--tokens", "--prompt", "--logits-out", "-n N", "--temp", "--top-p",
+        "--top-k", "--seed", "--ignore-eos", "--threads", "--ctx", "--weights",
+        "--quiet", "--help"})
+    EXPECT_NE(help.find(flag), std::string::npos) << flag;
+}
+
+TEST(OptionsTest, RejectsBadInput) {
+  struct Case {
+    std::vector<const char *> args;
+    const char *expected;
+  } cases[] = {
+      {{}, "no input"},
+      {{"--tokens", "1,2"}, "nothing to do"},
+      {{"--tokens", "1,2", "--prompt", "x", "-n", "1"}, "not both"},
+      {{"--tokens", "1,,2", "-n", "1"}, "invalid token id ''"},
+      {{"--tokens", "1,-2", "-n", "1"}, "invalid token id '-2'"},
+      {{"--tokens", "abc", "-n", "1"}, "invalid token id 'abc'"},
+      {{"--tokens", "1", "-n"}, "needs a value"},
+      {{"--tokens", "1", "-n", "x"}, "-n expects"},
+      {{"--tokens", "1", "-n", "-1"}, "-n expects"},
+      {{"--tokens", "1", "-n", "1", "--temp", "-1"}, "--temp expects"},
+      {{"--tokens", "1", "-n", "1", "--top-p", "0"}, "--top-p expects"},
+      {{"--tokens", "1", "-n", "1", "--top-p", "1.5"}, "--top-p expects"},
+      {{"--tokens", "1", "-n", "1", "--top-k", "-3"}, "--top-k expects"},
+      {{"--tokens", "1", "-n", "1", "--seed", "-3"}, "--seed expects"},
+      {{"--tokens", "1", "-n", "1", "--threads", "0"}, "--threads expects"},
+      {{"--tokens", "1", "-n", "1", "--ctx", "0"}, "--ctx expects"},
+      {{"--tokens", "1", "-n", "1", "--ctx", "12abc"}, "--ctx expects"},
+      {{"--tokens", "1", "-n", "1", "--bogus"}, "unknown option '--bogus'"},
+      {{"--tokens", "1", "-n", "1", "extra"}, "unknown option 'extra'"},
+  };
+  for (const Case &c : cases) {
+    Options o;
+    std::string error = parse(c.args, o);
+    EXPECT_NE(error.find(c.expected), std::string::npos)
+        << "expected '" << c.expected << "', got '" << error << "'";
+  }
+}
+
+} // namespace

