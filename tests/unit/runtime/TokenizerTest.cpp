@@ -130,19 +130,36 @@ protected:
   Tokenizer tokenizer;
 };
 
-TEST_F(Llama3TokenizerTest, EncodesLikeHuggingFace) {
-  // Expected ids from the Hugging Face tokenizers library.
-  EXPECT_EQ(tokenizer.encode("Hello world"),
-            (std::vector<int64_t>{9906, 1917}));
-  EXPECT_EQ(tokenizer.encode("<|begin_of_text|>Hello"),
-            (std::vector<int64_t>{128000, 9906}));
-  EXPECT_EQ(tokenizer.tokenId("<|eot_id|>"), 128009);
-  for (const char *text :
-       {"The quick brown fox jumps over the lazy dog.",
-        "I'm sure they've said it's 12345 tokens, isn't it?",
-        "def f(x):\n    return x * 2\n\n", "caf\xC3\xA9 \xF0\x9F\x98\x80"}) {
-    EXPECT_EQ(tokenizer.decode(tokenizer.encode(text)), text);
+TEST_F(Llama3TokenizerTest, EncodesLikeReference) {
+  // Expected ids from transformers.js (the npm package's own tokenizer).
+  struct Case {
+    const char *text;
+    std::vector<int64_t> ids;
+  } cases[] = {
+      {"Hello world", {9906, 1917}},
+      {"<|begin_of_text|>Hello", {128000, 9906}},
+      {"The quick brown fox jumps over the lazy dog.",
+       {791, 4062, 14198, 39935, 35308, 927, 279, 16053, 5679, 13}},
+      {"I'm sure they've said it's 12345 tokens, isn't it?",
+       {40, 2846, 2771, 814, 3077, 1071, 433, 596, 220, 4513, 1774, 11460, 11,
+        4536, 956, 433, 30}},
+      {"  leading spaces and trailing  ", {220, 6522, 12908, 323, 28848, 256}},
+      {"Line one.\n\nLine two!\r\n\tTabbed?",
+       {2519, 832, 382, 2519, 1403, 46726, 197, 8750, 2788, 30}},
+      {"HTTP/1.1 200 OK; price: $3,499.99 (approx.)",
+       {9412, 14, 16, 13, 16, 220, 1049, 10619, 26, 3430, 25, 400, 18, 11,
+        18162, 13, 1484, 320, 49153, 6266}},
+      {"\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x81\xAE\xE3\x83\x86"
+       "\xE3\x82\xAD\xE3\x82\xB9\xE3\x83\x88\xE3\x80\x81\xE3\x81\x9D"
+       "\xE3\x81\x97\xE3\x81\xA6\xE4\xB8\xAD\xE6\x96\x87\xE3\x80\x82",
+       {102433, 102158, 16144, 57933, 62903, 71634, 5486, 80539, 108891, 1811}},
+  };
+  for (const Case &c : cases) {
+    EXPECT_EQ(tokenizer.encode(c.text), c.ids) << c.text;
+    EXPECT_EQ(tokenizer.decode(c.ids), c.text);
   }
+  EXPECT_EQ(tokenizer.tokenId("<|eot_id|>"), 128009);
+  EXPECT_EQ(tokenizer.vocabSize(), 128256);
 }
 
 } // namespace
