@@ -87,11 +87,12 @@ TEST_F(MainTest, WritesLogitsOfEveryPosition) {
   int64_t tokens[] = {5, 9, 2, 7, 30, 1}, sum = 0;
   for (int p = 0; p < 6; ++p) {
     sum += tokens[p];
-    const float *row = &logits[p * fake::kVocab];
-    EXPECT_EQ(row[(tokens[p] + 1) % fake::kVocab] +
-                  row[sum % fake::kVocab] * ((tokens[p] + 1) % fake::kVocab !=
-                                             sum % fake::kVocab),
-              1.5f)
+    std::vector<float> row(&logits[p * fake::kVocab],
+                           &logits[(p + 1) * fake::kVocab]);
+    std::vector<float> expected(fake::kVocab, 0.0f);
+    expected[(tokens[p] + 1) % fake::kVocab] += 1.0f;
+    expected[sum % fake::kVocab] += 0.5f;
+    EXPECT_EQ(row, expected)
         << "position " << p;
   }
 }
