@@ -108,9 +108,11 @@ bool Session::runChunk(const int64_t *tokens, int64_t n, int64_t nOut) {
     logits.reset(grown);
     logitsRows = nOut;
   }
+  // Token ids cross the ABI as i32, the id type of llm.embedding.
+  tokenIds.assign(tokens, tokens + n);
   ForwardCall call;
   call.forward = forward;
-  call.tokens = makeMemRef(tokens, n);
+  call.tokens = makeMemRef(tokenIds.data(), n);
   call.weights = makeMemRef(weights, info.weights_bytes);
   call.kv = makeMemRef(kvCache.get(), info.kv_bytes_per_position * kvCapacity);
   call.scratch = makeMemRef(scratch.get(), info.scratch_bytes);

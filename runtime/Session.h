@@ -21,7 +21,9 @@
 
 namespace llmc {
 
-/// The signature of `_mlir_ciface_llmc_forward`; tests pass a fake.
+/// The signature of `_mlir_ciface_llmc_forward`; tests pass a fake. Element
+/// types of the memrefs: tokens i32; weights, kv and scratch i8 (sizes in
+/// bytes); logits f32 with n_out * vocab elements.
 using ForwardFn = void (*)(int64_t tid, int64_t nthreads, LlmcMemRef1D *tokens,
                            int64_t pos, int64_t nOut, int64_t kvCapacity,
                            LlmcMemRef1D *weights, LlmcMemRef1D *kv,
@@ -105,6 +107,7 @@ private:
   std::unique_ptr<void, AlignedFree> scratch;
   std::unique_ptr<void, AlignedFree> logits;
   int64_t logitsRows = 0;
+  std::vector<int32_t> tokenIds;
   const float *lastRow = nullptr;
   std::unique_ptr<ThreadPool> pool;
 };

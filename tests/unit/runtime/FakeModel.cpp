@@ -47,7 +47,7 @@ extern "C" void _mlir_ciface_llmc_forward(int64_t tid, int64_t nthreads,
                                           LlmcMemRef1D *scratch,
                                           LlmcMemRef1D *logits) {
   const int64_t n = tokens->size;
-  const int64_t *ids = static_cast<const int64_t *>(tokens->aligned);
+  const int32_t *ids = static_cast<const int32_t *>(tokens->aligned);
   int64_t *cache = static_cast<int64_t *>(kv->aligned);
   float *out = static_cast<float *>(logits->aligned);
   const uint8_t *w = static_cast<const uint8_t *>(weights->aligned);
