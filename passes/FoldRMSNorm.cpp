@@ -91,7 +91,7 @@ struct FoldIntoProjections : OpRewritePattern<RMSNormOp> {
   }
 };
 
-struct FoldRMSNormPass : impl::FoldRMSNormPassBase<FoldRMSNormPass> {
+struct FoldRMSNormPass : llm::impl::FoldRMSNormPassBase<FoldRMSNormPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateFoldRMSNormPatterns(patterns);

@@ -66,7 +66,7 @@ struct FuseSwiGLU : OpRewritePattern<MulOp> {
   }
 };
 
-struct FuseGateUpPass : impl::FuseGateUpPassBase<FuseGateUpPass> {
+struct FuseGateUpPass : llm::impl::FuseGateUpPassBase<FuseGateUpPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateFuseGateUpPatterns(patterns);

@@ -81,6 +81,8 @@ struct FuseSiblingLinears : OpRewritePattern<LinearOp> {
         DenseI64ArrayAttr());
     int64_t offset = 0;
     for (LinearOp linear : group) {
+      // `op` itself is replaced below: never insert relative to it.
+      rewriter.setInsertionPointAfter(fusedLinear);
       auto slice = rewriter.create<SliceOp>(linear.getLoc(), linear.getType(),
                                             fusedLinear,
                                             rewriter.getI64IntegerAttr(offset));
@@ -91,7 +93,7 @@ struct FuseSiblingLinears : OpRewritePattern<LinearOp> {
   }
 };
 
-struct FuseQKVPass : impl::FuseQKVPassBase<FuseQKVPass> {
+struct FuseQKVPass : llm::impl::FuseQKVPassBase<FuseQKVPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     populateFuseQKVPatterns(patterns);

@@ -181,7 +181,8 @@ LogicalResult RoPEOp::verify() {
       scaled != getOriginalMaxPositions().has_value())
     return emitOpError("llama3 scaling needs scaling_factor, low_freq_factor, "
                        "high_freq_factor and original_max_positions together");
-  if (scaled && *getLowFreqFactor() == *getHighFreqFactor())
+  if (scaled && getLowFreqFactor()->convertToDouble() ==
+                    getHighFreqFactor()->convertToDouble())
     return emitOpError("low_freq_factor and high_freq_factor must differ");
   return success();
 }
@@ -193,8 +194,9 @@ SmallVector<double> RoPEOp::getInverseFrequencies() {
   for (int64_t i = 0; i < headDim / 2; ++i) {
     double freq = std::pow(theta, -2.0 * i / headDim);
     if (getScalingFactor()) {
-      double factor = *getScalingFactor();
-      double low = *getLowFreqFactor(), high = *getHighFreqFactor();
+      double factor = getScalingFactor()->convertToDouble();
+      double low = getLowFreqFactor()->convertToDouble();
+      double high = getHighFreqFactor()->convertToDouble();
       double original = static_cast<double>(*getOriginalMaxPositions());
       double wavelen = 2.0 * M_PI / freq;
       if (wavelen > original / low) {

@@ -6,6 +6,8 @@
 include "dialects/llm/IR/LLMDialect.td"
 include "mlir/IR/SymbolInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/IR/OpBase.td"
 
 def LLM_Activation : RankedTensorOf<[F32]>;
 def LLM_Rows : RankedTensorOf<[F32]>;

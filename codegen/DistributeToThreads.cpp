@@ -1,0 +1,191 @@
+//===- DistributeToThreads.cpp - SPMD work split and barriers --------------===//
+//
+// Every worker runs each function in full (see runtime/ModelABI.h); the first
+// two arguments of every lowered function are the worker id and count. A
+// kernel becomes a loop over this worker's contiguous chunk of one parallel
+// dimension; a call to the runtime's barrier follows each kernel.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/Passes.h"
+
+#include "mlir/Dialect/Affine/LoopUtils.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/SCF/Utils/Utils.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "llm-distribute-threads"
+
+namespace mlir::llm {
+#define GEN_PASS_DEF_DISTRIBUTETOTHREADSPASS
+#include "codegen/Passes.h.inc"
+} // namespace mlir::llm
+
+using namespace mlir;
+using namespace mlir::llm;
+
+namespace {
+
+/// The loop dimension to split: the packed block dimension of a matmul,
+/// otherwise the parallel dimension with the largest static extent (rows are
+/// dynamic and often 1 while decoding), otherwise the first parallel one.
+static std::optional<unsigned> chooseDimension(linalg::LinalgOp op) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  if (op->hasAttr(kTilesAttr) && ranges.size() == 4)
+    return 1;
+  std::optional<unsigned> best;
+  for (unsigned d = 0; d < iterators.size(); ++d) {
+    if (iterators[d] != utils::IteratorType::parallel)
+      continue;
+    if (!best)
+      best = d;
+    if (!ShapedType::isDynamic(ranges[d]) &&
+        (ShapedType::isDynamic(ranges[*best]) || ranges[d] > ranges[*best]))
+      best = d;
+  }
+  return best;
+}
+
+struct Distributor {
+  IRRewriter &rewriter;
+  Value tid, nthreads;
+  func::FuncOp barrier;
+
+  /// [lo, hi) of this worker's share of `total`.
+  std::pair<Value, Value> chunk(Location loc, Value total) {
+    Value chunkSize = rewriter.create<arith::CeilDivUIOp>(loc, total, nthreads);
+    Value lo = rewriter.create<arith::MinUIOp>(
+        loc, rewriter.create<arith::MulIOp>(loc, tid, chunkSize), total);
+    Value hi = rewriter.create<arith::MinUIOp>(
+        loc, rewriter.create<arith::AddIOp>(loc, lo, chunkSize), total);
+    return {lo, hi};
+  }
+
+  LogicalResult distributeLinalg(linalg::LinalgOp op) {
+    std::optional<unsigned> dim = chooseDimension(op);
+    if (!dim)
+      return guardOnFirstWorker(op);
+    Location loc = op.getLoc();
+    rewriter.setInsertionPoint(op);
+    SmallVector<Range> ranges =
+        cast<TilingInterface>(op.getOperation()).getIterationDomain(rewriter);
+    Value total =
+        getValueOrCreateConstantIndexOp(rewriter, loc, ranges[*dim].size);
+    Value chunkSize = rewriter.create<arith::CeilDivUIOp>(loc, total, nthreads);
+    SmallVector<OpFoldResult> sizes(ranges.size(), rewriter.getIndexAttr(0));
+    sizes[*dim] = chunkSize;
+    scf::SCFTilingOptions options;
+    options.setTileSizes(sizes);
+    FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+        rewriter, cast<TilingInterface>(op.getOperation()), options);
+    if (failed(tiled))
+      return op.emitError("llm-distribute-threads: cannot tile this op");
+    rewriter.eraseOp(op);
+    auto loop = cast<scf::ForOp>(tiled->loops.front());
+    affine::mapLoopToProcessorIds(loop, {tid}, {nthreads});
+    rewriter.setInsertionPointAfter(loop);
+    rewriter.create<func::CallOp>(loc, barrier, ValueRange{});
+    return success();
+  }
+
+  LogicalResult distributeForall(scf::ForallOp forall) {
+    if (forall.getRank() != 1 || !forall.getOutputs().empty())
+      return forall.emitError("llm-distribute-threads: only 1-D forall loops "
+                              "without outputs are supported");
+    Location loc = forall.getLoc();
+    rewriter.setInsertionPoint(forall);
+    SmallVector<OpFoldResult> lbs = forall.getMixedLowerBound();
+    SmallVector<OpFoldResult> ubs = forall.getMixedUpperBound();
+    Value lower = getValueOrCreateConstantIndexOp(rewriter, loc, lbs[0]);
+    Value upper = getValueOrCreateConstantIndexOp(rewriter, loc, ubs[0]);
+    Value count = rewriter.create<arith::SubIOp>(loc, upper, lower);
+    auto [lo, hi] = chunk(loc, count);
+    Value one = rewriter.create<arith::ConstantIndexOp>(loc, 1);
+    auto loop = rewriter.create<scf::ForOp>(
+        loc, rewriter.create<arith::AddIOp>(loc, lower, lo),
+        rewriter.create<arith::AddIOp>(loc, lower, hi), one);
+    Block *body = forall.getBody();
+    rewriter.eraseOp(body->getTerminator());
+    rewriter.inlineBlockBefore(body, loop.getBody()->getTerminator(),
+                               ValueRange{loop.getInductionVar()});
+    rewriter.eraseOp(forall);
+    rewriter.setInsertionPointAfter(loop);
+    rewriter.create<func::CallOp>(loc, barrier, ValueRange{});
+    return success();
+  }
+
+  LogicalResult guardOnFirstWorker(Operation *op) {
+    Location loc = op->getLoc();
+    rewriter.setInsertionPoint(op);
+    Value zero = rewriter.create<arith::ConstantIndexOp>(loc, 0);
+    Value first = rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
+                                                 tid, zero);
+    auto guard = rewriter.create<scf::IfOp>(loc, first, /*withElse=*/false);
+    rewriter.moveOpBefore(op, guard.thenBlock()->getTerminator());
+    rewriter.setInsertionPointAfter(guard);
+    rewriter.create<func::CallOp>(loc, barrier, ValueRange{});
+    return success();
+  }
+
+  /// Distributes the kernels of `block`, recursing into loops and branches
+  /// that every worker executes.
+  LogicalResult run(Block &block) {
+    for (Operation &op : llvm::make_early_inc_range(block)) {
+      LogicalResult result = success();
+      if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
+        result = distributeLinalg(linalgOp);
+      else if (auto forall = dyn_cast<scf::ForallOp>(op))
+        result = distributeForall(forall);
+      else if (isa<scf::ForOp, scf::IfOp>(op)) {
+        for (Region &region : op.getRegions())
+          for (Block &inner : region)
+            if (failed(run(inner)))
+              return failure();
+      } else if (!isa<func::CallOp>(op) && !isMemoryEffectFree(&op) &&
+                 !op.hasTrait<OpTrait::IsTerminator>()) {
+        auto effects = dyn_cast<MemoryEffectOpInterface>(op);
+        if (!effects || effects.hasEffect<MemoryEffects::Write>())
+          result = guardOnFirstWorker(&op);
+      }
+      if (failed(result))
+        return failure();
+    }
+    return success();
+  }
+};
+
+struct DistributeToThreadsPass
+    : llm::impl::DistributeToThreadsPassBase<DistributeToThreadsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    IRRewriter rewriter(&getContext());
+    auto barrier = module.lookupSymbol<func::FuncOp>(kBarrierFn);
+    if (!barrier) {
+      rewriter.setInsertionPointToStart(module.getBody());
+      barrier = rewriter.create<func::FuncOp>(
+          module.getLoc(), kBarrierFn, rewriter.getFunctionType({}, {}));
+      barrier.setPrivate();
+    }
+    for (func::FuncOp func : module.getOps<func::FuncOp>()) {
+      if (func.isExternal())
+        continue;
+      if (func.getNumArguments() < 2 ||
+          !func.getArgument(0).getType().isIndex() ||
+          !func.getArgument(1).getType().isIndex()) {
+        func.emitError("llm-distribute-threads: expected (tid: index, "
+                       "nthreads: index, ...) arguments");
+        return signalPassFailure();
+      }
+      Distributor distributor{rewriter, func.getArgument(0),
+                              func.getArgument(1), barrier};
+      if (failed(distributor.run(func.getBody().front())))
+        return signalPassFailure();
+    }
+  }
+};
+
+} // namespace

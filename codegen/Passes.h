@@ -1,0 +1,43 @@
+//===- Passes.h - llmc code generation passes --------------------*- C++ -*-===//
+
+#ifndef LLMC_CODEGEN_PASSES_H
+#define LLMC_CODEGEN_PASSES_H
+
+#include "dialects/llm/IR/LLMOps.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::llm {
+
+#define GEN_PASS_DECL
+#include "codegen/Passes.h.inc"
+
+/// Name of the module attribute that describes the target.
+constexpr StringLiteral kTargetAttr = "llm.target";
+/// Attribute on linalg ops: the register tile [rows, block, depth].
+constexpr StringLiteral kTilesAttr = "llm.tiles";
+/// Module attributes set by the lowering.
+constexpr StringLiteral kScratchBytesAttr = "llm.scratch_bytes";
+constexpr StringLiteral kWeightsBytesAttr = "llm.weights_bytes";
+constexpr StringLiteral kKVBytesPerPositionAttr = "llm.kv_bytes_per_position";
+/// The runtime's barrier.
+constexpr StringLiteral kBarrierFn = "llmc_barrier";
+
+/// Bytes one layer's copy of `param` takes in the blob (padded to whole
+/// blocks, not aligned).
+int64_t paramLayerBytes(ParamOp param);
+
+#define GEN_PASS_REGISTRATION
+#include "codegen/Passes.h.inc"
+
+} // namespace mlir::llm
+
+#endif // LLMC_CODEGEN_PASSES_H

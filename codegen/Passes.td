@@ -1,0 +1,86 @@
+//===- Passes.td - llmc code generation passes -------------*- tablegen -*-===//
+
+#ifndef LLMC_CODEGEN_PASSES_TD
+#define LLMC_CODEGEN_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def X86StrategyPass : Pass<"llm-x86-strategy", "ModuleOp"> {
+  let summary = "Choose x86-64 tile sizes and weight layouts";
+  let description = [{
+    Reads the module's `llm.target` attribute (vector width in bits, cache
+    sizes) and records, on every `llm.linear`, the register tile
+    `tiles = [rows, block, depth]` and, on its parameter, the packed `block`
+    (rows of the weight matrix stored together so that one block is a whole
+    number of vector registers). Generic passes only read these attributes.
+  }];
+  let dependentDialects = ["::mlir::llm::LLMDialect"];
+}
+
+def PlanWeightsPass : Pass<"llm-plan-weights", "ModuleOp"> {
+  let summary = "Assign every parameter its place in the packed weight blob";
+  let description = [{
+    Gives each `llm.param` an `offset` and a `layer_stride` in bytes (64-byte
+    aligned), after padding blocked matrices to a whole number of blocks. The
+    weight packer and the lowering both read these attributes, so the file and
+    the code agree by construction. Sets `llm.weights_bytes` on the module.
+  }];
+  let dependentDialects = ["::mlir::llm::LLMDialect"];
+}
+
+def ConvertLLMToLinalgPass : Pass<"convert-llm-to-linalg", "ModuleOp"> {
+  let summary = "Lower llm ops to linalg, scf and vector on planned buffers";
+  let description = [{
+    Rewrites the model's functions into llmc's calling convention (thread id,
+    thread count, weight blob, KV cache, scratch arena) and every llm op into
+    linalg ops (matmuls over packed weights, normalization, RoPE,
+    elementwise epilogues) or, for attention, an `scf.forall` over
+    (head, row) pairs whose body is vector code over one head. Tensors become
+    views of a scratch arena planned here; weights become views of the weight
+    blob at the offsets `llm-plan-weights` assigned, after which the
+    `llm.param` ops are erased. Sets `llm.scratch_bytes`,
+    `llm.kv_bytes_per_position` and `llm.max_tokens` on the module.
+  }];
+  let options = [
+    Option<"maxTokens", "max-tokens", "int64_t", /*default=*/"256",
+           "Largest number of tokens one forward call processes">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def DistributeToThreadsPass : Pass<"llm-distribute-threads", "ModuleOp"> {
+  let summary = "Split each kernel across the SPMD workers";
+  let description = [{
+    Every worker runs the whole function. Each top-level linalg op is tiled
+    along its first parallel dimension (for packed matmuls, the block
+    dimension) into one contiguous chunk per worker, each `scf.forall` gets a
+    contiguous range of its iterations, other writes run on worker 0 only, and
+    a call to `llmc_barrier` follows each of them.
+  }];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect", "::mlir::scf::SCFDialect"
+  ];
+}
+
+def TileAndVectorizePass : Pass<"llm-tile-and-vectorize", "func::FuncOp"> {
+  let summary = "Tile packed matmuls to register tiles and vectorize them";
+  let description = [{
+    Reads the `llm.tiles` attribute the strategy recorded on each packed
+    matmul, tiles the rows into register tiles (with a one-row remainder loop
+    so every tile has a static shape), keeps the reduction as a loop and
+    vectorizes each tile; other linalg ops are vectorized along their
+    innermost dimension when its size is static.
+  }];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"
+  ];
+}
+
+#endif // LLMC_CODEGEN_PASSES_TD

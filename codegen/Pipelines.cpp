@@ -1,0 +1,114 @@
+//===- Pipelines.cpp - llmc's pass pipelines -------------------------------===//
+
+#include "codegen/Pipelines.h"
+#include "codegen/Passes.h"
+#include "passes/Passes.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "mlir/Dialect/Affine/IR/ValueBoundsOpInterfaceImpl.h"
+#include "mlir/Dialect/Arith/IR/ValueBoundsOpInterfaceImpl.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/ValueBoundsOpInterfaceImpl.h"
+#include "mlir/Dialect/Linalg/Transforms/TilingInterfaceImpl.h"
+#include "mlir/Dialect/MemRef/IR/ValueBoundsOpInterfaceImpl.h"
+#include "mlir/Dialect/SCF/IR/ValueBoundsOpInterfaceImpl.h"
+#include "mlir/Dialect/Vector/IR/ValueBoundsOpInterfaceImpl.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/TargetParser/Triple.h"
+
+using namespace mlir;
+using namespace mlir::llm;
+
+void mlir::llm::buildLLMOptimizationPipeline(OpPassManager &pm) {
+  pm.addPass(createFoldRMSNormPass());
+  pm.addPass(createFuseGateUpPass());
+  pm.addPass(createFuseQKVPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+LogicalResult mlir::llm::buildStrategyPipeline(OpPassManager &pm,
+                                               StringRef triple) {
+  llvm::Triple parsed(triple);
+  switch (parsed.getArch()) {
+  case llvm::Triple::x86_64:
+    pm.addPass(createX86StrategyPass());
+    break;
+  default:
+    return failure();
+  }
+  pm.addPass(createPlanWeightsPass());
+  return success();
+}
+
+void mlir::llm::buildLinalgPipeline(OpPassManager &pm,
+                                    const PipelineOptions &options) {
+  ConvertLLMToLinalgPassOptions lowering;
+  lowering.maxTokens = options.maxTokens;
+  pm.addPass(createConvertLLMToLinalgPass(lowering));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void mlir::llm::buildLLVMPipeline(OpPassManager &pm) {
+  pm.addPass(createDistributeToThreadsPass());
+  pm.addNestedPass<func::FuncOp>(createTileAndVectorizePass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(arith::createArithExpandOpsPass());
+  pm.addPass(createConvertSCFToCFPass());
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void mlir::llm::registerLLMCDialects(DialectRegistry &registry) {
+  registry.insert<LLMDialect, affine::AffineDialect, arith::ArithDialect,
+                  func::FuncDialect, linalg::LinalgDialect, LLVM::LLVMDialect,
+                  math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
+                  tensor::TensorDialect, vector::VectorDialect>();
+  linalg::registerTilingInterfaceExternalModels(registry);
+  affine::registerValueBoundsOpInterfaceExternalModels(registry);
+  arith::registerValueBoundsOpInterfaceExternalModels(registry);
+  linalg::registerValueBoundsOpInterfaceExternalModels(registry);
+  memref::registerValueBoundsOpInterfaceExternalModels(registry);
+  scf::registerValueBoundsOpInterfaceExternalModels(registry);
+  vector::registerValueBoundsOpInterfaceExternalModels(registry);
+}
+
+void mlir::llm::registerLLMPipelines() {
+  PassPipelineRegistration<>(
+      "llm-optimize", "llm-level folding and fusion",
+      [](OpPassManager &pm) { buildLLMOptimizationPipeline(pm); });
+  PassPipelineRegistration<>(
+      "llm-lower-to-llvm",
+      "From planned llm IR with llm.target to the LLVM dialect",
+      [](OpPassManager &pm) {
+        buildLinalgPipeline(pm, PipelineOptions());
+        buildLLVMPipeline(pm);
+      });
+}

@@ -1,0 +1,33 @@
+//===- Pipelines.h - llmc's pass pipelines -----------------------*- C++ -*-===//
+
+#ifndef LLMC_CODEGEN_PIPELINES_H
+#define LLMC_CODEGEN_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+
+namespace mlir::llm {
+
+struct PipelineOptions {
+  int64_t maxTokens = 256;
+};
+
+/// Target-independent llm-level optimization: norm folding and fusion.
+void buildLLMOptimizationPipeline(OpPassManager &pm);
+/// Target strategy (chosen from the module's llm.target triple) and weight
+/// placement. Fails for a target without a strategy.
+LogicalResult buildStrategyPipeline(OpPassManager &pm, StringRef triple);
+/// llm -> linalg on planned buffers.
+void buildLinalgPipeline(OpPassManager &pm, const PipelineOptions &options);
+/// Distribution across workers, tiling and vectorization, lowering to the
+/// LLVM dialect.
+void buildLLVMPipeline(OpPassManager &pm);
+
+/// Registers every dialect and interface model llmc's pipelines use.
+void registerLLMCDialects(DialectRegistry &registry);
+
+/// Registers the pipelines above as `llm-compile-*` for llm-opt.
+void registerLLMPipelines();
+
+} // namespace mlir::llm
+
+#endif // LLMC_CODEGEN_PIPELINES_H

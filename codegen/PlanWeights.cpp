@@ -1,0 +1,45 @@
+//===- PlanWeights.cpp - Place parameters in the packed weight blob -------===//
+
+#include "codegen/Passes.h"
+
+#include "llvm/Support/MathExtras.h"
+
+namespace mlir::llm {
+#define GEN_PASS_DEF_PLANWEIGHTSPASS
+#include "codegen/Passes.h.inc"
+} // namespace mlir::llm
+
+using namespace mlir;
+using namespace mlir::llm;
+
+/// Every parameter starts on a cache line.
+static constexpr int64_t kAlignment = 64;
+
+int64_t mlir::llm::paramLayerBytes(ParamOp param) {
+  RankedTensorType type = param.getTensorType();
+  int64_t elementBytes = type.getElementTypeBitWidth() / 8;
+  int64_t rows = type.getDimSize(0);
+  if (std::optional<int64_t> block = param.getBlock())
+    rows = llvm::divideCeil(rows, *block) * *block;
+  int64_t cols = type.getRank() == 2 ? type.getDimSize(1) : 1;
+  return rows * cols * elementBytes;
+}
+
+namespace {
+
+struct PlanWeightsPass : llm::impl::PlanWeightsPassBase<PlanWeightsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    Builder b(&getContext());
+    int64_t offset = 0;
+    module.walk([&](ParamOp param) {
+      int64_t stride = llvm::alignTo(paramLayerBytes(param), kAlignment);
+      param.setOffsetAttr(b.getI64IntegerAttr(offset));
+      param.setLayerStrideAttr(b.getI64IntegerAttr(stride));
+      offset += stride * std::max<int64_t>(param.getLayers(), 1);
+    });
+    module->setAttr(kWeightsBytesAttr, b.getI64IntegerAttr(offset));
+  }
+};
+
+} // namespace

@@ -1,0 +1,207 @@
+//===- WeightPacker.cpp - Write the packed weight file --------------------===//
+
+#include "codegen/WeightPacker.h"
+
+#include "codegen/Passes.h"
+#include "runtime/ModelABI.h"
+
+#include "llvm/ADT/Hashing.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MathExtras.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Support/xxhash.h"
+
+#include <cstring>
+#include <vector>
+
+using namespace mlir;
+using namespace mlir::llm;
+
+namespace {
+
+/// Sources of one layer of a parameter, rows concatenated.
+struct Sources {
+  SmallVector<const llmc::TensorView *> parts;
+  const llmc::TensorView *scale = nullptr;
+  int64_t rows = 0, cols = 0;
+};
+
+static std::string substituteLayer(StringRef pattern, int64_t layer) {
+  std::string name = pattern.str();
+  size_t at = name.find("{layer}");
+  if (at != std::string::npos)
+    name.replace(at, 7, std::to_string(layer));
+  return name;
+}
+
+static llvm::Expected<Sources> gather(ParamOp param, int64_t layer,
+                                      const llmc::WeightStore &weights) {
+  Sources s;
+  RankedTensorType type = param.getTensorType();
+  s.cols = type.getRank() == 2 ? type.getDimSize(1) : 1;
+  for (Attribute source : param.getSources()) {
+    std::string name =
+        substituteLayer(cast<StringAttr>(source).getValue(), layer);
+    const llmc::TensorView *tensor = weights.find(name);
+    if (!tensor)
+      return llvm::createStringError("missing tensor '" + name + "'");
+    int64_t cols = tensor->shape.size() == 2 ? tensor->shape[1] : 1;
+    if (cols != s.cols)
+      return llvm::createStringError("tensor '" + name + "' has " +
+                                     std::to_string(cols) +
+                                     " columns, expected " +
+                                     std::to_string(s.cols));
+    s.rows += tensor->shape.empty() ? 0 : tensor->shape[0];
+    s.parts.push_back(tensor);
+  }
+  if (s.rows != type.getDimSize(0))
+    return llvm::createStringError("parameter " + param.getSymName().str() +
+                                   ": sources have " + std::to_string(s.rows) +
+                                   " rows, expected " +
+                                   std::to_string(type.getDimSize(0)));
+  if (std::optional<StringRef> scale = param.getScale()) {
+    std::string name = substituteLayer(*scale, layer);
+    s.scale = weights.find(name);
+    if (!s.scale || s.scale->numElements() != s.cols)
+      return llvm::createStringError("scale tensor '" + name +
+                                     "' is missing or has the wrong size");
+  }
+  return s;
+}
+
+/// Stores `value` as `element` at `out`.
+static void store(Type element, float value, uint8_t *out) {
+  if (element.isF32()) {
+    std::memcpy(out, &value, 4);
+  } else if (element.isBF16()) {
+    uint16_t bits = llmc::floatToBF16(value);
+    std::memcpy(out, &bits, 2);
+  } else {
+    uint16_t bits = llmc::floatToF16(value);
+    std::memcpy(out, &bits, 2);
+  }
+}
+
+class Packer {
+public:
+  Packer(llvm::raw_fd_ostream &os, bool progress, int64_t total)
+      : os(os), progress(progress), total(total) {}
+
+  /// Packs one layer of `param` into `buffer` (its padded size).
+  void pack(ParamOp param, const Sources &s, std::vector<uint8_t> &buffer) {
+    RankedTensorType type = param.getTensorType();
+    Type element = type.getElementType();
+    unsigned bytes = type.getElementTypeBitWidth() / 8;
+    int64_t block = param.getBlock().value_or(1);
+    bool blocked = param.getBlock().has_value();
+    buffer.assign(paramLayerBytes(param), 0);
+    std::vector<float> scale(s.cols, 1.0f);
+    if (s.scale)
+      for (int64_t k = 0; k < s.cols; ++k)
+        scale[k] = s.scale->at(k);
+    int64_t row = 0;
+    for (const llmc::TensorView *part : s.parts) {
+      int64_t partRows = part->shape.empty() ? 1 : part->shape[0];
+      for (int64_t r = 0; r < partRows; ++r, ++row) {
+        for (int64_t k = 0; k < s.cols; ++k) {
+          float value = part->at(r * s.cols + k) * scale[k];
+          // Blocked: [row / block][k][row % block]; plain: [row][k].
+          int64_t index = blocked ? ((row / block) * s.cols + k) * block +
+                                        row % block
+                                  : row * s.cols + k;
+          store(element, value, buffer.data() + index * bytes);
+        }
+      }
+    }
+  }
+
+  void write(const std::vector<uint8_t> &data, int64_t alignedSize) {
+    os.write(reinterpret_cast<const char *>(data.data()), data.size());
+    fingerprint = llvm::hash_combine(
+        fingerprint, llvm::xxh3_64bits(llvm::ArrayRef<uint8_t>(data)));
+    os.write_zeros(alignedSize - data.size());
+    written += alignedSize;
+    if (progress) {
+      llvm::errs() << llvm::format("\rpacking weights: %3d%% (%.2f / %.2f GB)",
+                                   static_cast<int>(100 * written / total),
+                                   written / 1e9, total / 1e9);
+      if (written == total)
+        llvm::errs() << "\n";
+    }
+  }
+
+  llvm::raw_fd_ostream &os;
+  bool progress;
+  int64_t total, written = 0;
+  uint64_t fingerprint = 0x6c6c6d63;
+};
+
+} // namespace
+
+llvm::Expected<uint64_t>
+mlir::llm::packWeights(ModuleOp module, const llmc::WeightStore &weights,
+                       llvm::StringRef tokenizerJson, llvm::StringRef path,
+                       bool progress) {
+  auto totalAttr = module->getAttrOfType<IntegerAttr>(kWeightsBytesAttr);
+  if (!totalAttr)
+    return llvm::createStringError("weights are not planned (run "
+                                   "llm-plan-weights)");
+  int64_t total = totalAttr.getInt();
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec);
+  if (ec)
+    return llvm::createStringError(path + ": " + ec.message());
+
+  const int64_t page = 4096;
+  uint64_t weightsOffset = LLMC_WEIGHTS_HEADER_BYTES;
+  static_assert(LLMC_WEIGHTS_HEADER_BYTES % 4096 == 0, "header is a page");
+  os.write_zeros(weightsOffset);
+
+  Packer packer(os, progress, total);
+  std::vector<uint8_t> buffer;
+  SmallVector<ParamOp> params(module.getOps<ParamOp>());
+  llvm::sort(params, [](ParamOp a, ParamOp b) {
+    return *a.getOffset() < *b.getOffset();
+  });
+  for (ParamOp param : params) {
+    if (!param.getOffset() || !param.getLayerStride())
+      return llvm::createStringError("parameter " + param.getSymName().str() +
+                                     " has no offset");
+    if (*param.getOffset() != packer.written)
+      return llvm::createStringError("parameters overlap or leave gaps");
+    for (int64_t layer = 0; layer < std::max<int64_t>(param.getLayers(), 1);
+         ++layer) {
+      llvm::Expected<Sources> sources = gather(param, layer, weights);
+      if (!sources)
+        return sources.takeError();
+      packer.pack(param, *sources, buffer);
+      packer.write(buffer, *param.getLayerStride());
+    }
+  }
+  uint64_t tokenizerOffset = 0;
+  if (!tokenizerJson.empty()) {
+    tokenizerOffset = weightsOffset + llvm::alignTo(total, page);
+    os.write_zeros(tokenizerOffset - weightsOffset - total);
+    os << tokenizerJson;
+  }
+  // The fingerprint also covers the layout, so a re-planned model with the
+  // same bytes in other places does not match.
+  uint64_t fingerprint = llvm::hash_combine(packer.fingerprint, total,
+                                            static_cast<uint64_t>(params.size()));
+  LlmcWeightsHeader header;
+  std::memset(&header, 0, sizeof(header));
+  std::memcpy(header.magic, LLMC_WEIGHTS_MAGIC, 8);
+  header.fingerprint = fingerprint;
+  header.weights_offset = weightsOffset;
+  header.weights_bytes = total;
+  header.tokenizer_offset = tokenizerOffset;
+  header.tokenizer_bytes = tokenizerJson.size();
+  os.seek(0);
+  os.write(reinterpret_cast<const char *>(&header), sizeof(header));
+  os.close();
+  if (os.has_error())
+    return llvm::createStringError(path + ": write failed: " +
+                                   os.error().message());
+  return fingerprint;
+}

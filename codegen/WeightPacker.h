@@ -1,0 +1,27 @@
+//===- WeightPacker.h - Write the packed weight file --------------*- C++ -*-===//
+
+#ifndef LLMC_CODEGEN_WEIGHTPACKER_H
+#define LLMC_CODEGEN_WEIGHTPACKER_H
+
+#include "frontend/Weights.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+
+namespace mlir::llm {
+
+/// Writes the weight file (runtime/ModelABI.h's LlmcWeightsHeader, then the
+/// blob, then `tokenizerJson` if not empty) for a module whose parameters
+/// carry offsets (llm-plan-weights). Each parameter is gathered from its
+/// source tensors, scaled by its folded norm, converted and laid out in its
+/// blocked form. Returns the fingerprint the executable must carry.
+llvm::Expected<uint64_t> packWeights(ModuleOp module,
+                                     const llmc::WeightStore &weights,
+                                     llvm::StringRef tokenizerJson,
+                                     llvm::StringRef path, bool progress);
+
+} // namespace mlir::llm
+
+#endif // LLMC_CODEGEN_WEIGHTPACKER_H

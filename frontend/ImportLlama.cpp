@@ -1,0 +1,228 @@
+//===- ImportLlama.cpp - Build the llm IR of a Llama model ----------------===//
+
+#include "frontend/ImportLlama.h"
+
+#include "dialects/llm/IR/LLMOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Verifier.h"
+
+using namespace mlir;
+using namespace mlir::llm;
+
+namespace llmc {
+namespace {
+
+class Importer {
+public:
+  Importer(MLIRContext &context, const ModelSpec &spec,
+           const WeightStore &weights, const ImportOptions &options)
+      : b(&context), spec(spec), weights(weights), options(options) {}
+
+  llvm::Expected<OwningOpRef<ModuleOp>> run();
+
+private:
+  Type elementType(DType type) {
+    switch (type) {
+    case DType::F32:
+      return b.getF32Type();
+    case DType::BF16:
+      return b.getBF16Type();
+    case DType::F16:
+      return b.getF16Type();
+    }
+    return b.getF32Type();
+  }
+
+  /// Declares a parameter; `source` may contain `{layer}`. Matrices keep the
+  /// checkpoint's element type (or the requested one), vectors become f32.
+  llvm::Error param(StringRef name, StringRef source, ArrayRef<int64_t> shape,
+                    bool perLayer) {
+    std::string first = source.str();
+    size_t at = first.find("{layer}");
+    if (at != std::string::npos)
+      first.replace(at, 7, "0");
+    const TensorView *tensor = weights.find(first);
+    if (!tensor)
+      return llvm::createStringError("missing tensor '" + first + "'");
+    Type element = b.getF32Type();
+    if (shape.size() == 2)
+      element = elementType(options.weightType.value_or(tensor->dtype));
+    b.create<ParamOp>(b.getUnknownLoc(), name,
+                      RankedTensorType::get(shape, element),
+                      perLayer ? spec.numLayers : 0,
+                      b.getStrArrayAttr({source}), StringAttr(), IntegerAttr(),
+                      IntegerAttr(), IntegerAttr());
+    types[name] = RankedTensorType::get(shape, element);
+    return llvm::Error::success();
+  }
+
+  Value weight(StringRef name, Value layer) {
+    return b.create<WeightOp>(b.getUnknownLoc(), types.lookup(name), name,
+                              layer);
+  }
+
+  RankedTensorType rowsOf(int64_t cols) {
+    return RankedTensorType::get({ShapedType::kDynamic, cols}, b.getF32Type());
+  }
+
+  Value linear(Value x, StringRef name, Value layer) {
+    Value w = weight(name, layer);
+    int64_t out = types.lookup(name).getDimSize(0);
+    return b.create<LinearOp>(b.getUnknownLoc(), rowsOf(out), x, w, Value(),
+                              DenseI64ArrayAttr());
+  }
+
+  Value norm(Value x, StringRef name, Value layer) {
+    return b.create<RMSNormOp>(b.getUnknownLoc(), x.getType(), x,
+                               weight(name, layer),
+                               b.getF64FloatAttr(spec.rmsNormEps));
+  }
+
+  Value rope(Value x, Value start) {
+    Location loc = b.getUnknownLoc();
+    const RopeScaling &s = spec.ropeScaling;
+    auto f64 = [&](double v) { return b.getF64FloatAttr(v); };
+    return b.create<RoPEOp>(
+        loc, x.getType(), x, start, b.getI64IntegerAttr(spec.headDim),
+        f64(spec.ropeTheta), s.enabled ? f64(s.factor) : FloatAttr(),
+        s.enabled ? f64(s.lowFreqFactor) : FloatAttr(),
+        s.enabled ? f64(s.highFreqFactor) : FloatAttr(),
+        s.enabled ? b.getI64IntegerAttr(s.originalMaxPositions)
+                  : IntegerAttr());
+  }
+
+  func::FuncOp buildLayer();
+  void buildForward(func::FuncOp layer);
+
+  OpBuilder b;
+  const ModelSpec &spec;
+  const WeightStore &weights;
+  const ImportOptions &options;
+  llvm::StringMap<RankedTensorType> types;
+};
+
+func::FuncOp Importer::buildLayer() {
+  Location loc = b.getUnknownLoc();
+  int64_t hidden = spec.hiddenSize;
+  Type kv = KVCacheType::get(b.getContext());
+  auto type = b.getFunctionType(
+      {rowsOf(hidden), b.getIndexType(), b.getIndexType(), kv},
+      {rowsOf(hidden)});
+  auto func = b.create<func::FuncOp>(loc, "llm_layer", type);
+  func.setPrivate();
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(func.addEntryBlock());
+  Value h = func.getArgument(0), layer = func.getArgument(1),
+        start = func.getArgument(2), cache = func.getArgument(3);
+
+  Value x = norm(h, "attn_norm", layer);
+  Value q = rope(linear(x, "wq", layer), start);
+  Value k = rope(linear(x, "wk", layer), start);
+  Value v = linear(x, "wv", layer);
+  Value attn = b.create<AttentionOp>(
+      loc, q.getType(), q, k, v, cache, layer, start,
+      b.getI64IntegerAttr(spec.numHeads), b.getI64IntegerAttr(spec.numKVHeads),
+      b.getI64IntegerAttr(spec.headDim));
+  Value h1 = b.create<AddOp>(loc, h, linear(attn, "wo", layer));
+  Value y = norm(h1, "mlp_norm", layer);
+  Value gate = b.create<SiLUOp>(loc, linear(y, "w_gate", layer));
+  Value up = linear(y, "w_up", layer);
+  Value mlp = linear(b.create<MulOp>(loc, gate, up), "w_down", layer);
+  Value h2 = b.create<AddOp>(loc, h1, mlp);
+  b.create<func::ReturnOp>(loc, h2);
+  return func;
+}
+
+void Importer::buildForward(func::FuncOp layer) {
+  Location loc = b.getUnknownLoc();
+  Type kv = KVCacheType::get(b.getContext());
+  auto ids = RankedTensorType::get({ShapedType::kDynamic}, b.getI32Type());
+  auto type = b.getFunctionType(
+      {ids, b.getIndexType(), b.getIndexType(), kv}, {rowsOf(spec.vocabSize)});
+  auto func = b.create<func::FuncOp>(loc, "llmc_forward", type);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(func.addEntryBlock());
+  Value tokens = func.getArgument(0), start = func.getArgument(1),
+        count = func.getArgument(2), cache = func.getArgument(3);
+  Value table = weight("embed", Value());
+  Value x = b.create<EmbeddingOp>(loc, rowsOf(spec.hiddenSize), tokens, table);
+  Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+  Value one = b.create<arith::ConstantIndexOp>(loc, 1);
+  Value layers = b.create<arith::ConstantIndexOp>(loc, spec.numLayers);
+  auto loop = b.create<scf::ForOp>(
+      loc, zero, layers, one, ValueRange{x},
+      [&](OpBuilder &nb, Location nloc, Value l, ValueRange carried) {
+        auto call = nb.create<func::CallOp>(
+            nloc, layer, ValueRange{carried[0], l, start, cache});
+        nb.create<scf::YieldOp>(nloc, call.getResults());
+      });
+  // Only the rows whose logits are wanted go through the final norm and the
+  // output projection.
+  Value last = b.create<LastRowsOp>(loc, rowsOf(spec.hiddenSize),
+                                    loop.getResult(0), count);
+  Value normed = norm(last, "final_norm", Value());
+  Value logits =
+      linear(normed, spec.tiedEmbeddings ? "embed" : "lm_head", Value());
+  b.create<func::ReturnOp>(loc, logits);
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>> Importer::run() {
+  OwningOpRef<ModuleOp> module = ModuleOp::create(b.getUnknownLoc());
+  module->setSymNameAttr(b.getStringAttr("llmc_model"));
+  module.get()->setAttr("llm.num_layers", b.getI64IntegerAttr(spec.numLayers));
+  b.setInsertionPointToStart(module->getBody());
+  int64_t h = spec.hiddenSize, d = spec.headDim;
+  int64_t q = spec.numHeads * d, kv = spec.numKVHeads * d;
+  int64_t inter = spec.intermediateSize;
+  auto layerName = [](StringRef suffix) {
+    return ("model.layers.{layer}." + suffix).str();
+  };
+  struct Entry {
+    StringRef name;
+    std::string source;
+    SmallVector<int64_t> shape;
+    bool perLayer;
+  };
+  SmallVector<Entry> entries = {
+      {"embed", "model.embed_tokens.weight", {spec.vocabSize, h}, false},
+      {"attn_norm", layerName("input_layernorm.weight"), {h}, true},
+      {"wq", layerName("self_attn.q_proj.weight"), {q, h}, true},
+      {"wk", layerName("self_attn.k_proj.weight"), {kv, h}, true},
+      {"wv", layerName("self_attn.v_proj.weight"), {kv, h}, true},
+      {"wo", layerName("self_attn.o_proj.weight"), {h, q}, true},
+      {"mlp_norm", layerName("post_attention_layernorm.weight"), {h}, true},
+      {"w_gate", layerName("mlp.gate_proj.weight"), {inter, h}, true},
+      {"w_up", layerName("mlp.up_proj.weight"), {inter, h}, true},
+      {"w_down", layerName("mlp.down_proj.weight"), {h, inter}, true},
+      {"final_norm", "model.norm.weight", {h}, false},
+  };
+  if (!spec.tiedEmbeddings)
+    entries.push_back(
+        {"lm_head", "lm_head.weight", {spec.vocabSize, h}, false});
+  for (const Entry &entry : entries)
+    if (llvm::Error err =
+            param(entry.name, entry.source, entry.shape, entry.perLayer))
+      return std::move(err);
+  func::FuncOp layer = buildLayer();
+  buildForward(layer);
+  if (failed(verify(*module)))
+    return llvm::createStringError("internal error: the imported llm IR does "
+                                   "not verify");
+  return std::move(module);
+}
+
+} // namespace
+
+llvm::Expected<OwningOpRef<ModuleOp>>
+importLlama(MLIRContext &context, const ModelSpec &spec,
+            const WeightStore &weights, const ImportOptions &options) {
+  context.loadDialect<LLMDialect, arith::ArithDialect, func::FuncDialect,
+                      scf::SCFDialect>();
+  return Importer(context, spec, weights, options).run();
+}
+
+} // namespace llmc

@@ -1,0 +1,30 @@
+//===- ImportLlama.h - Build the llm IR of a Llama model ---------*- C++ -*-===//
+
+#ifndef LLMC_FRONTEND_IMPORTLLAMA_H
+#define LLMC_FRONTEND_IMPORTLLAMA_H
+
+#include "frontend/ModelSpec.h"
+#include "frontend/Weights.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <optional>
+
+namespace llmc {
+
+struct ImportOptions {
+  /// Element type of packed matrices; by default each tensor's own.
+  std::optional<DType> weightType;
+};
+
+/// Builds the llm-dialect module of a Llama model: one `llm.param` per
+/// checkpoint tensor family (stacked over layers), one shared layer function,
+/// and the entry point `llmc_forward`.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+importLlama(mlir::MLIRContext &context, const ModelSpec &spec,
+            const WeightStore &weights, const ImportOptions &options);
+
+} // namespace llmc
+
+#endif // LLMC_FRONTEND_IMPORTLLAMA_H

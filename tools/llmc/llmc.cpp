@@ -1,0 +1,384 @@
+//===- llmc.cpp - The llmc compiler driver ---------------------------------===//
+//
+//   llmc compile MODEL [--weights DIR] -o EXE [--target T] [--mcpu C]
+//                      [--mattr F] [--emit=exe|obj|asm|llvm|linalg|llm]
+//   llmc synth MODEL -o DIR [--dtype f32|bf16|f16] [--seed N] [--std S]
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/EmitObject.h"
+#include "codegen/Passes.h"
+#include "codegen/Pipelines.h"
+#include "codegen/TargetInfo.h"
+#include "codegen/WeightPacker.h"
+#include "frontend/ImportLlama.h"
+#include "frontend/ModelCard.h"
+#include "frontend/ModelLoader.h"
+#include "tools/llmc/Linker.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+#include "llvm/Support/Timer.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+
+using namespace llvm;
+using namespace mlir::llm;
+
+#define LLMC_VERSION "0.1.0"
+
+static cl::SubCommand compileCmd("compile",
+                                 "Compile a model into a native executable");
+static cl::SubCommand synthCmd(
+    "synth", "Write a Hugging Face model directory with seeded random weights");
+
+static cl::OptionCategory category("llmc options");
+
+// compile
+static cl::opt<std::string> compileInput(cl::Positional, cl::Required,
+                                         cl::desc("<model dir or card.yaml>"),
+                                         cl::sub(compileCmd));
+static cl::opt<std::string>
+    weightsDir("weights",
+               cl::desc("Directory with the safetensors (for a YAML card)"),
+               cl::value_desc("dir"), cl::sub(compileCmd), cl::cat(category));
+static cl::opt<std::string>
+    output("o", cl::desc("Output file (the executable; its weights go to "
+                         "<output>.weights). '-' for stdout with --emit of "
+                         "IR or assembly"),
+           cl::value_desc("file"), cl::sub(compileCmd), cl::sub(synthCmd),
+           cl::cat(category));
+static cl::opt<std::string>
+    targetTriple("target", cl::desc("Target triple (default: the host)"),
+                 cl::sub(compileCmd), cl::cat(category));
+static cl::opt<std::string>
+    targetCPU("mcpu",
+              cl::desc("Target CPU, an LLVM CPU name (default: the host's)"),
+              cl::sub(compileCmd), cl::cat(category));
+static cl::opt<std::string>
+    targetAttrs("mattr", cl::desc("Target features, e.g. +avx512f,-avx512bf16"),
+                cl::sub(compileCmd), cl::cat(category));
+
+enum class Emit { Exe, Obj, Asm, LLVM, Linalg, LLM };
+static cl::opt<Emit> emit(
+    "emit", cl::desc("What to produce"), cl::init(Emit::Exe),
+    cl::values(clEnumValN(Emit::Exe, "exe", "a native executable (default)"),
+               clEnumValN(Emit::Obj, "obj", "the model's object file"),
+               clEnumValN(Emit::Asm, "asm", "the model's assembly"),
+               clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
+               clEnumValN(Emit::Linalg, "linalg",
+                          "IR after lowering to linalg on planned buffers"),
+               clEnumValN(Emit::LLM, "llm",
+                          "llm IR after fusion, strategy and weight planning")),
+    cl::sub(compileCmd), cl::cat(category));
+static cl::opt<bool>
+    printAfterAll("print-ir-after-all",
+                  cl::desc("Print the IR after every pass (to stderr)"),
+                  cl::sub(compileCmd), cl::cat(category));
+static cl::opt<int64_t> maxTokens(
+    "max-tokens",
+    cl::desc("Most tokens one forward call processes (prefill chunk size)"),
+    cl::init(256), cl::sub(compileCmd), cl::cat(category));
+static cl::opt<std::string> weightType(
+    "weight-type",
+    cl::desc("Element type of packed matrices: f32, bf16, f16 (default: as "
+             "stored in the checkpoint)"),
+    cl::sub(compileCmd), cl::cat(category));
+static cl::opt<bool> quiet("quiet", cl::desc("No progress output"),
+                           cl::sub(compileCmd), cl::sub(synthCmd),
+                           cl::cat(category));
+
+// synth
+static cl::opt<std::string> synthInput(cl::Positional, cl::Required,
+                                       cl::desc("<card.yaml or HF dir>"),
+                                       cl::sub(synthCmd));
+static cl::opt<std::string>
+    synthDType("dtype", cl::desc("Stored type: f32, bf16, f16 (default: the "
+                                 "model's)"),
+               cl::sub(synthCmd), cl::cat(category));
+static cl::opt<uint64_t> seed("seed", cl::desc("Random seed"), cl::init(0),
+                              cl::sub(synthCmd), cl::cat(category));
+static cl::opt<double> stddev("std",
+                              cl::desc("Standard deviation of the matrices"),
+                              cl::init(0.02), cl::sub(synthCmd),
+                              cl::cat(category));
+
+namespace {
+
+/// Prints "llmc: phase..." lines with timings when stderr is a terminal.
+class Progress {
+public:
+  explicit Progress(bool enabled) : enabled(enabled) {}
+  void phase(StringRef name) {
+    finish();
+    if (!enabled)
+      return;
+    errs() << "llmc: " << name << "...";
+    start = std::chrono::steady_clock::now();
+    open = true;
+  }
+  void finish() {
+    if (!open)
+      return;
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                             start)
+                   .count();
+    errs() << format(" %.1f s\n", s);
+    open = false;
+  }
+  bool enabled;
+
+private:
+  bool open = false;
+  std::chrono::steady_clock::time_point start;
+};
+
+int fail(const Twine &message) {
+  errs() << "llmc: error: " << message << "\n";
+  return 1;
+}
+
+int fail(Error err) { return fail(toString(std::move(err))); }
+
+/// Writes IR text to `output` (stdout when empty or "-").
+template <typename T> int printTo(const T &ir) {
+  std::string path = output.empty() ? "-" : output.getValue();
+  std::error_code ec;
+  ToolOutputFile out(path, ec, sys::fs::OF_Text);
+  if (ec)
+    return fail(path + ": " + ec.message());
+  ir.print(out.os(), nullptr);
+  out.keep();
+  return 0;
+}
+
+int printModule(mlir::ModuleOp module) {
+  std::string path = output.empty() ? "-" : output.getValue();
+  std::error_code ec;
+  ToolOutputFile out(path, ec, sys::fs::OF_Text);
+  if (ec)
+    return fail(path + ": " + ec.message());
+  module.print(out.os());
+  out.keep();
+  return 0;
+}
+
+LogicalResult runPipeline(mlir::ModuleOp module,
+                          function_ref<void(mlir::OpPassManager &)> build) {
+  mlir::PassManager pm(module.getContext());
+  if (printAfterAll) {
+    module.getContext()->disableMultithreading();
+    pm.enableIRPrinting(
+        [](mlir::Pass *, mlir::Operation *) { return false; },
+        [](mlir::Pass *, mlir::Operation *) { return true; },
+        /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
+  }
+  build(pm);
+  return pm.run(module);
+}
+
+int compile(const char *argv0) {
+  Progress progress(!quiet && sys::Process::StandardErrIsDisplayed());
+  bool wantsFile = emit == Emit::Exe || emit == Emit::Obj;
+  if (wantsFile && (output.empty() || output == "-"))
+    return fail("-o <file> is required");
+  if (maxTokens <= 0)
+    return fail("--max-tokens must be positive");
+  std::optional<llmc::DType> packedType;
+  if (!weightType.empty()) {
+    Expected<llmc::DType> parsed = llmc::parseDType(weightType);
+    if (!parsed)
+      return fail("--weight-type: " + toString(parsed.takeError()));
+    packedType = *parsed;
+  }
+
+  progress.phase("reading " + compileInput);
+  Expected<llmc::LoadedModel> model = llmc::loadModel(compileInput, weightsDir);
+  if (!model)
+    return fail(model.takeError());
+  Expected<TargetDesc> target =
+      describeTarget(targetTriple, targetCPU, targetAttrs);
+  if (!target)
+    return fail(target.takeError());
+
+  mlir::DialectRegistry registry;
+  registerLLMCDialects(registry);
+  mlir::MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  llmc::ImportOptions importOptions;
+  importOptions.weightType = packedType;
+  auto imported =
+      llmc::importLlama(context, model->spec, *model->weights, importOptions);
+  if (!imported)
+    return fail(imported.takeError());
+  mlir::ModuleOp module = imported->get();
+  module->setAttr(kTargetAttr, target->toAttr(&context));
+
+  progress.phase("optimizing the llm IR");
+  if (failed(runPipeline(module, [&](mlir::OpPassManager &pm) {
+        buildLLMOptimizationPipeline(pm);
+        (void)buildStrategyPipeline(pm, target->triple);
+      })))
+    return fail("llm-level passes failed");
+  if (emit == Emit::LLM) {
+    progress.finish();
+    return printModule(module);
+  }
+
+  LlmcModelInfo info = {};
+  info.magic = LLMC_MODEL_INFO_MAGIC;
+  const llmc::ModelSpec &spec = model->spec;
+  info.vocab_size = spec.vocabSize;
+  info.hidden_size = spec.hiddenSize;
+  info.num_layers = spec.numLayers;
+  info.num_heads = spec.numHeads;
+  info.num_kv_heads = spec.numKVHeads;
+  info.head_dim = spec.headDim;
+  info.max_positions = spec.maxPositions;
+  info.bos_token_id = spec.bosTokenId;
+  info.eos_token_id = spec.eosTokenId;
+  info.weights_bytes =
+      module->getAttrOfType<mlir::IntegerAttr>(kWeightsBytesAttr).getInt();
+
+  std::string weightsPath = output + ".weights";
+  std::string weightsTemp = weightsPath + ".tmp";
+  if (wantsFile) {
+    std::string tokenizer;
+    if (!model->tokenizerJsonPath.empty()) {
+      auto buffer = MemoryBuffer::getFile(model->tokenizerJsonPath);
+      if (!buffer)
+        return fail(model->tokenizerJsonPath + ": " +
+                    buffer.getError().message());
+      tokenizer = (*buffer)->getBuffer().str();
+    }
+    progress.phase("packing weights");
+    Expected<uint64_t> fingerprint =
+        packWeights(module, *model->weights, tokenizer, weightsTemp,
+                    progress.enabled);
+    if (!fingerprint) {
+      sys::fs::remove(weightsTemp);
+      return fail(fingerprint.takeError());
+    }
+    info.fingerprint = *fingerprint;
+  }
+  auto cleanup = make_scope_exit([&] { sys::fs::remove(weightsTemp); });
+
+  progress.phase("lowering to linalg");
+  PipelineOptions pipelineOptions;
+  pipelineOptions.maxTokens = maxTokens;
+  if (failed(runPipeline(module, [&](mlir::OpPassManager &pm) {
+        buildLinalgPipeline(pm, pipelineOptions);
+      })))
+    return fail("lowering to linalg failed");
+  if (emit == Emit::Linalg) {
+    progress.finish();
+    return printModule(module);
+  }
+  info.max_tokens_per_call = maxTokens;
+  info.scratch_bytes =
+      module->getAttrOfType<mlir::IntegerAttr>(kScratchBytesAttr).getInt();
+  info.kv_bytes_per_position =
+      module->getAttrOfType<mlir::IntegerAttr>(kKVBytesPerPositionAttr)
+          .getInt();
+
+  progress.phase("tiling, vectorizing, lowering to LLVM");
+  if (failed(runPipeline(module, [&](mlir::OpPassManager &pm) {
+        buildLLVMPipeline(pm);
+      })))
+    return fail("lowering to LLVM failed");
+
+  progress.phase("LLVM optimization");
+  LLVMContext llvmContext;
+  auto llvmModule = translateAndOptimize(module, *target, info, llvmContext);
+  if (!llvmModule)
+    return fail(llvmModule.takeError());
+  if (emit == Emit::LLVM) {
+    progress.finish();
+    return printTo(**llvmModule);
+  }
+  progress.phase("code generation");
+  if (emit == Emit::Asm) {
+    std::string path = output.empty() ? "-" : output.getValue();
+    if (Error err = emitCode(**llvmModule, *target, OutputKind::Assembly, path))
+      return fail(std::move(err));
+    progress.finish();
+    return 0;
+  }
+  std::string object = emit == Emit::Obj ? output.getValue() : output + ".o";
+  if (Error err = emitCode(**llvmModule, *target, OutputKind::Object, object))
+    return fail(std::move(err));
+  if (emit == Emit::Exe) {
+    progress.phase("linking");
+    Error err = llmc::linkExecutable(object, output, argv0);
+    sys::fs::remove(object);
+    if (err)
+      return fail(std::move(err));
+  }
+  if (std::error_code ec = sys::fs::rename(weightsTemp, weightsPath))
+    return fail(weightsPath + ": " + ec.message());
+  progress.finish();
+  return 0;
+}
+
+int synth() {
+  if (output.empty())
+    return fail("-o <dir> is required");
+  Expected<llmc::ModelSpec> spec = [&]() -> Expected<llmc::ModelSpec> {
+    StringRef ext = sys::path::extension(synthInput);
+    if (ext == ".yaml" || ext == ".yml")
+      return llmc::loadModelCard(synthInput);
+    SmallString<256> config(synthInput);
+    if (sys::fs::is_directory(synthInput))
+      sys::path::append(config, "config.json");
+    return llmc::loadHFConfig(config);
+  }();
+  if (!spec)
+    return fail(spec.takeError());
+  llmc::DType dtype = spec->dtype;
+  if (!synthDType.empty()) {
+    Expected<llmc::DType> parsed = llmc::parseDType(synthDType);
+    if (!parsed)
+      return fail("--dtype: " + toString(parsed.takeError()));
+    dtype = *parsed;
+  }
+  if (!(stddev > 0))
+    return fail("--std must be positive");
+  bool progress = !quiet && sys::Process::StandardErrIsDisplayed();
+  if (Error err = llmc::writeSyntheticModel(*spec, output, dtype, seed, stddev,
+                                            progress))
+    return fail(std::move(err));
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::AddExtraVersionPrinter([](raw_ostream &os) {
+    os << "llmc " << LLMC_VERSION << " (LLVM/MLIR " LLVM_VERSION_STRING ")\n";
+  });
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "llmc: ahead-of-time compiler for Llama-family language models\n\n"
+      "  llmc compile MODEL -o EXE     MODEL: a Hugging Face directory, or a\n"
+      "                                YAML model card with --weights DIR\n"
+      "  llmc synth MODEL -o DIR       random weights of MODEL's shape\n");
+  if (compileCmd)
+    return compile(argv[0]);
+  if (synthCmd)
+    return synth();
+  errs() << "llmc: error: expected a command: compile or synth (see --help)\n";
+  return 1;
+}
