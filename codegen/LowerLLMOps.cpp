@@ -269,16 +269,23 @@ LogicalResult LLMLowering::lowerLinear(LinearOp op) {
   Value zero = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
   b.create<linalg::FillOp>(loc, zero, out);
 
+  Value inputScale;
+  if (op.getInputScale() && !(inputScale = bufferOf(op.getInputScale())))
+    return failure();
+  // acc += x * w, or acc += (x * g) * w with an input scale g.
   auto body = [&](OpBuilder &nb, Location nloc, ValueRange args) {
-    Value product =
-        nb.create<arith::MulFOp>(nloc, args[0], toF32(nb, nloc, args[1]));
+    Value x = args[0];
+    if (inputScale)
+      x = nb.create<arith::MulFOp>(nloc, x, toF32(nb, nloc, args[2]));
+    Value product = nb.create<arith::MulFOp>(nloc, x, toF32(nb, nloc, args[1]));
     nb.create<linalg::YieldOp>(
-        nloc, ValueRange{nb.create<arith::AddFOp>(nloc, args[2], product)});
+        nloc, ValueRange{nb.create<arith::AddFOp>(nloc, args.back(), product)});
   };
+  auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
+  SmallVector<Value> inputs = {x, weight};
   linalg::GenericOp matmul;
   if (blocked) {
     // out[m, b, r] += x[m, k] * w[b, k, r]; loops (m, b, r, k).
-    auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
     Value outBlocked = b.create<memref::ExpandShapeOp>(
         loc,
         MemRefType::get({ShapedType::kDynamic, weightType.getDimSize(0), block},
@@ -287,23 +294,30 @@ LogicalResult LLMLowering::lowerLinear(LinearOp op) {
         ArrayRef<OpFoldResult>{rowCount,
                                b.getIndexAttr(weightType.getDimSize(0)),
                                b.getIndexAttr(block)});
+    SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {d(0), d(3)}, ctx),
+                                   AffineMap::get(4, 0, {d(1), d(3), d(2)}, ctx)};
+    if (inputScale) {
+      inputs.push_back(inputScale);
+      maps.push_back(AffineMap::get(4, 0, {d(3)}, ctx));
+    }
+    maps.push_back(AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx));
     matmul = b.create<linalg::GenericOp>(
-        loc, TypeRange{}, ValueRange{x, weight}, ValueRange{outBlocked},
-        ArrayRef<AffineMap>{AffineMap::get(4, 0, {d(0), d(3)}, ctx),
-                            AffineMap::get(4, 0, {d(1), d(3), d(2)}, ctx),
-                            AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx)},
+        loc, TypeRange{}, inputs, ValueRange{outBlocked}, maps,
         ArrayRef<utils::IteratorType>{
             utils::IteratorType::parallel, utils::IteratorType::parallel,
             utils::IteratorType::parallel, utils::IteratorType::reduction},
         body);
   } else {
     // out[m, n] += x[m, k] * w[n, k]; loops (m, n, k).
-    auto d = [&](unsigned i) { return b.getAffineDimExpr(i); };
+    SmallVector<AffineMap> maps = {AffineMap::get(3, 0, {d(0), d(2)}, ctx),
+                                   AffineMap::get(3, 0, {d(1), d(2)}, ctx)};
+    if (inputScale) {
+      inputs.push_back(inputScale);
+      maps.push_back(AffineMap::get(3, 0, {d(2)}, ctx));
+    }
+    maps.push_back(AffineMap::get(3, 0, {d(0), d(1)}, ctx));
     matmul = b.create<linalg::GenericOp>(
-        loc, TypeRange{}, ValueRange{x, weight}, ValueRange{out},
-        ArrayRef<AffineMap>{AffineMap::get(3, 0, {d(0), d(2)}, ctx),
-                            AffineMap::get(3, 0, {d(1), d(2)}, ctx),
-                            AffineMap::get(3, 0, {d(0), d(1)}, ctx)},
+        loc, TypeRange{}, inputs, ValueRange{out}, maps,
         ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
                                       utils::IteratorType::parallel,
                                       utils::IteratorType::reduction},

@@ -35,6 +35,11 @@ static bool onlyFeedsProjections(ParamOp param) {
   return true;
 }
 
+/// Folds `rms_norm(x, g)` into the projections that read it. For an f32
+/// weight, `g` is multiplied into a copy of the weight when packing (exact to
+/// f32 rounding); for narrower weights that product would be rounded a second
+/// time, so `g` instead scales the input inside the projection
+/// (`input_scale`).
 struct FoldIntoProjections : OpRewritePattern<RMSNormOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -51,14 +56,10 @@ struct FoldIntoProjections : OpRewritePattern<RMSNormOp> {
     for (Operation *user : norm->getUsers()) {
       auto linear = dyn_cast<LinearOp>(user);
       if (!linear || linear.getInput() != norm.getResult() ||
-          linear.getRowScale() || linear.getTiles())
+          linear.getRowScale() || linear.getInputScale() || linear.getTiles())
         return failure();
       auto weight = linear.getWeight().getDefiningOp<WeightOp>();
-      if (!weight || weight.getLayer() != normWeight.getLayer())
-        return failure();
-      ParamOp param = weight.getParamOp();
-      if (param.getScale() || param.getLayers() != normParam.getLayers() ||
-          !onlyFeedsProjections(param))
+      if (!weight)
         return failure();
       linears.push_back(linear);
     }
@@ -72,20 +73,31 @@ struct FoldIntoProjections : OpRewritePattern<RMSNormOp> {
     for (LinearOp linear : linears) {
       auto weight = linear.getWeight().getDefiningOp<WeightOp>();
       ParamOp param = weight.getParamOp();
-      SymbolTable symbols(param->getParentOp());
-      rewriter.setInsertionPoint(param);
-      auto scaled = cast<ParamOp>(rewriter.clone(*param));
-      scaled.setScaleAttr(scale);
-      symbols.insert(scaled);
-      LLVM_DEBUG(llvm::dbgs() << "folded norm into " << scaled.getSymName()
-                              << "\n");
+      bool exact = param.getTensorType().getElementType().isF32() &&
+                   !param.getScale() &&
+                   param.getLayers() == normParam.getLayers() &&
+                   weight.getLayer() == normWeight.getLayer() &&
+                   onlyFeedsProjections(param);
+      Value newWeight = weight;
+      Value inputScale = norm.getWeight();
+      if (exact) {
+        SymbolTable symbols(param->getParentOp());
+        rewriter.setInsertionPoint(param);
+        auto scaled = cast<ParamOp>(rewriter.clone(*param));
+        scaled.setScaleAttr(scale);
+        symbols.insert(scaled);
+        LLVM_DEBUG(llvm::dbgs() << "folded norm into " << scaled.getSymName()
+                                << "\n");
+        rewriter.setInsertionPoint(linear);
+        newWeight = rewriter.create<WeightOp>(weight.getLoc(), weight.getType(),
+                                              scaled.getSymName(),
+                                              weight.getLayer());
+        inputScale = Value();
+      }
       rewriter.setInsertionPoint(linear);
-      auto newWeight = rewriter.create<WeightOp>(
-          weight.getLoc(), weight.getType(), scaled.getSymName(),
-          weight.getLayer());
       rewriter.replaceOpWithNewOp<LinearOp>(linear, linear.getType(),
                                             norm.getInput(), newWeight, inv,
-                                            DenseI64ArrayAttr());
+                                            inputScale, DenseI64ArrayAttr());
     }
     return success();
   }

@@ -9,11 +9,13 @@ def FoldRMSNormPass : Pass<"llm-fold-rmsnorm", "ModuleOp"> {
   let summary = "Fold an RMSNorm's weight into the projections that read it";
   let description = [{
     `linear(rms_norm(x, g), W)` equals `rms_inv(x)[m] * linear(x, W diag(g))`.
-    The norm weight `g` becomes the `scale` of a new parameter that is packed
-    as `W diag(g)`, and the normalized activation is never materialized: the
-    projection reads `x` and multiplies each output row by `rms_inv(x)`.
-    Applies when every user of the norm is an `llm.linear` whose parameter is
-    only used by projections.
+    The normalized activation is never materialized: the projection reads `x`
+    and multiplies each output row by `rms_inv(x)`. For an f32 weight only
+    used by projections, `g` becomes the `scale` of a new parameter packed as
+    `W diag(g)`; otherwise (bf16/f16, where the product would be rounded a
+    second time, or a weight shared with an embedding) `g` becomes the
+    projection's `input_scale`. Applies when every user of the norm is an
+    `llm.linear`.
   }];
   let dependentDialects = ["::mlir::llm::LLMDialect"];
 }

@@ -122,6 +122,7 @@ int main(int argc, char **argv) {
   SessionConfig config;
   config.threads = options.threads;
   config.contextSize = options.contextSize;
+  config.prefillChunk = options.prefillChunk;
   if (!session.init(info, _mlir_ciface_llmc_forward, weightFile.weights(),
                     config, error))
     return fail(error);

@@ -108,7 +108,7 @@ std::string llmc::parseOptions(int argc, const char *const *argv,
     static const char *const valueOptions[] = {
         "--tokens", "--prompt", "--logits-out", "-n",       "--temp",
         "--top-p",  "--top-k",  "--seed",       "--threads", "--ctx",
-        "--weights"};
+        "--weights", "--prefill-chunk"};
     bool known = false;
     for (const char *name : valueOptions)
       known |= isFlag(name);
@@ -155,6 +155,9 @@ std::string llmc::parseOptions(int argc, const char *const *argv,
     } else if (isFlag("--ctx")) {
       if (!parseInt(v, options.contextSize) || options.contextSize < 1)
         return "--ctx expects a positive integer, got '" + v + "'";
+    } else if (isFlag("--prefill-chunk")) {
+      if (!parseInt(v, options.prefillChunk) || options.prefillChunk < 1)
+        return "--prefill-chunk expects a positive integer, got '" + v + "'";
     } else if (isFlag("--weights")) {
       if (v.empty())
         return "--weights needs a file name";
@@ -209,6 +212,8 @@ std::string llmc::helpText(const std::string &program) {
          "  --threads N         worker threads (default: all available CPUs)\n"
          "  --ctx N             KV cache capacity in positions\n"
          "                      (default: min(4096, the model's maximum))\n"
+         "  --prefill-chunk N   at most N tokens per forward call (1 = feed\n"
+         "                      the prompt one token at a time)\n"
          "  --weights FILE      weight file (default: this executable's path "
          "+ .weights)\n"
          "  -q, --quiet         no timing or memory report on stderr\n"

@@ -35,6 +35,8 @@ struct Options {
   int threads = 0;
   /// --ctx N; 0 means min(4096, max_positions).
   int64_t contextSize = 0;
+  /// --prefill-chunk N; 0 means the compiled maximum.
+  int64_t prefillChunk = 0;
   /// --weights FILE; empty means the executable's path plus ".weights".
   std::string weightsPath;
   bool quiet = false;

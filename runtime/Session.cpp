@@ -31,6 +31,9 @@ bool Session::init(const LlmcModelInfo &modelInfo, ForwardFn forwardFn,
     error = "the compiled model's metadata (llmc_model_info) is invalid";
     return false;
   }
+  chunkSize = config.prefillChunk > 0
+                  ? std::min(config.prefillChunk, info.max_tokens_per_call)
+                  : info.max_tokens_per_call;
   kvCapacity = config.contextSize > 0
                    ? config.contextSize
                    : std::min<int64_t>(4096, info.max_positions);
@@ -136,8 +139,8 @@ bool Session::prefill(const std::vector<int64_t> &tokens,
   error = checkRoom(n);
   if (!error.empty())
     return false;
-  for (int64_t start = 0; start < n; start += info.max_tokens_per_call) {
-    int64_t chunk = std::min(info.max_tokens_per_call, n - start);
+  for (int64_t start = 0; start < n; start += chunkSize) {
+    int64_t chunk = std::min(chunkSize, n - start);
     // Chunks whose logits nobody reads still ask for one row: the generated
     // code need not handle n_out == 0.
     int64_t nOut = sink ? chunk : 1;

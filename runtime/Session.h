@@ -35,6 +35,8 @@ struct SessionConfig {
   int threads = 0;
   /// KV cache capacity in positions; 0 means min(4096, max_positions).
   int64_t contextSize = 0;
+  /// Most tokens per forward call; 0 means the model's max_tokens_per_call.
+  int64_t prefillChunk = 0;
 };
 
 /// Receives the logits of a prefill chunk: `rows` rows of vocab floats for
@@ -66,7 +68,7 @@ public:
   int threads() const { return pool ? pool->size() : 0; }
 
   /// Runs `tokens` through the model in chunks of at most
-  /// max_tokens_per_call, appending them to the cache. When `sink` is set
+  /// min(max_tokens_per_call, SessionConfig::prefillChunk), appending them to the cache. When `sink` is set
   /// every position's logits are passed to it; otherwise only the last
   /// position's logits are kept (see lastLogits()). Returns false with
   /// `error` on invalid ids, a full context or an aborting sink.
@@ -102,6 +104,7 @@ private:
   ForwardFn forward = nullptr;
   const void *weights = nullptr;
   int64_t kvCapacity = 0;
+  int64_t chunkSize = 0;
   int64_t pos = 0;
   std::unique_ptr<void, AlignedFree> kvCache;
   std::unique_ptr<void, AlignedFree> scratch;
