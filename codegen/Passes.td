@@ -73,9 +73,9 @@ def TileAndVectorizePass : Pass<"llm-tile-and-vectorize", "func::FuncOp"> {
   let description = [{
     Reads the `llm.tiles` attribute the strategy recorded on each packed
     matmul, tiles the rows into register tiles (with a one-row remainder loop
-    so every tile has a static shape), keeps the reduction as a loop and
-    vectorizes each tile; other linalg ops are vectorized along their
-    innermost dimension when its size is static.
+    so every tile has a static shape) and rewrites each tile into a loop over
+    the reduction whose body loads one packed weight vector, widens it to f32
+    and does one vector FMA per row into accumulators carried in registers.
   }];
   let dependentDialects = [
     "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",

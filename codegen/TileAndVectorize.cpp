@@ -2,24 +2,18 @@
 //
 // A packed matmul has loops (m, b, r, k): rows, weight blocks, lanes of a
 // block, reduction. Its `llm.tiles` = [rows, block, depth] comes from the
-// target strategy. The loops are tiled to (rows x 1 block x whole lanes x 1
-// depth step), rows are peeled so the main loop's tiles are static and the
-// remainder runs one row at a time, and every static tile is vectorized. The
-// accumulator tile is hoisted out of the reduction loop so it stays in
-// registers; the weight element is widened to f32 in registers.
+// target strategy. The loops are tiled to (rows x 1 block x all lanes x all
+// depth), rows are peeled so the main loop's tiles are static and the
+// remainder runs one row at a time, and every static tile becomes a depth
+// loop of vector FMAs whose `rows` accumulators stay in registers; the weight
+// vector is widened to f32 in registers.
 //
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Passes.h"
 
-#include "mlir/Dialect/Linalg/Transforms/Hoisting.h"
-#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
-#include "mlir/Dialect/MemRef/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
-#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
-#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
-#include "mlir/Dialect/Vector/Transforms/VectorTransforms.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/Support/Debug.h"
 
@@ -53,9 +47,88 @@ tile(RewriterBase &rewriter, linalg::LinalgOp op, ArrayRef<int64_t> sizes,
   return tiled;
 }
 
+/// A packed matmul as convert-llm-to-linalg builds it: inputs x [m, k],
+/// w [b, k, r] and optionally an input scale g [k]; output [m, b, r].
 static bool isPackedMatmul(Operation *op) {
   auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
-  return linalgOp && op->hasAttr(kTilesAttr) && linalgOp.getNumLoops() == 4;
+  if (!linalgOp || !op->hasAttr(kTilesAttr) || linalgOp.getNumLoops() != 4 ||
+      linalgOp.getNumDpsInits() != 1)
+    return false;
+  unsigned inputs = linalgOp.getNumDpsInputs();
+  return inputs == 2 || inputs == 3;
+}
+
+/// Replaces a static register tile (rows x 1 block x lanes, whole depth) by
+/// its vector form: the rows' accumulators stay in registers across the
+/// depth loop; each step loads one weight vector, widens it to f32 and does
+/// one FMA per row with the broadcast input element.
+static LogicalResult vectorizeTile(RewriterBase &rewriter,
+                                   linalg::LinalgOp op) {
+  Value x = op.getDpsInputOperand(0)->get();
+  Value w = op.getDpsInputOperand(1)->get();
+  Value g = op.getNumDpsInputs() == 3 ? op.getDpsInputOperand(2)->get()
+                                      : Value();
+  Value out = op.getDpsInitOperand(0)->get();
+  auto xType = cast<MemRefType>(x.getType());
+  auto wType = cast<MemRefType>(w.getType());
+  auto outType = cast<MemRefType>(out.getType());
+  if (!xType.hasStaticShape() || !wType.hasStaticShape() ||
+      !outType.hasStaticShape() || wType.getDimSize(0) != 1 ||
+      outType.getDimSize(1) != 1)
+    return failure();
+  int64_t rows = xType.getDimSize(0), depth = xType.getDimSize(1),
+          lanes = wType.getDimSize(2);
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  Type f32 = rewriter.getF32Type();
+  auto accType = VectorType::get({lanes}, f32);
+  auto wVecType = VectorType::get({lanes}, wType.getElementType());
+  Value c0 = rewriter.create<arith::ConstantIndexOp>(loc, 0);
+  Value c1 = rewriter.create<arith::ConstantIndexOp>(loc, 1);
+  Value zero = rewriter.create<arith::ConstantOp>(loc, rewriter.getF32FloatAttr(0));
+  Value wPad = rewriter.create<arith::ConstantOp>(
+      loc, rewriter.getFloatAttr(wType.getElementType(), 0));
+  SmallVector<bool> inBounds = {true};
+  SmallVector<Value> accs;
+  for (int64_t i = 0; i < rows; ++i) {
+    Value row = rewriter.create<arith::ConstantIndexOp>(loc, i);
+    accs.push_back(rewriter.create<vector::TransferReadOp>(
+        loc, accType, out, ValueRange{row, c0, c0}, zero, inBounds));
+  }
+  Value end = rewriter.create<arith::ConstantIndexOp>(loc, depth);
+  auto loop = rewriter.create<scf::ForOp>(
+      loc, c0, end, c1, accs,
+      [&](OpBuilder &b, Location nloc, Value k, ValueRange carried) {
+        Value wVec = b.create<vector::TransferReadOp>(
+            nloc, wVecType, w, ValueRange{c0, k, c0}, wPad, inBounds);
+        if (wVecType != accType)
+          wVec = b.create<arith::ExtFOp>(nloc, accType, wVec);
+        Value scale;
+        if (g) {
+          scale = b.create<memref::LoadOp>(nloc, g, ValueRange{k});
+          if (!scale.getType().isF32())
+            scale = b.create<arith::ExtFOp>(nloc, f32, scale);
+        }
+        SmallVector<Value> next;
+        for (int64_t i = 0; i < rows; ++i) {
+          Value row = b.create<arith::ConstantIndexOp>(nloc, i);
+          Value xs = b.create<memref::LoadOp>(nloc, x, ValueRange{row, k});
+          if (scale)
+            xs = b.create<arith::MulFOp>(nloc, xs, scale);
+          Value splat = b.create<vector::SplatOp>(nloc, accType, xs);
+          next.push_back(
+              b.create<vector::FMAOp>(nloc, splat, wVec, carried[i]));
+        }
+        b.create<scf::YieldOp>(nloc, next);
+      });
+  for (int64_t i = 0; i < rows; ++i) {
+    Value row = rewriter.create<arith::ConstantIndexOp>(loc, i);
+    rewriter.create<vector::TransferWriteOp>(loc, loop.getResult(i), out,
+                                             ValueRange{row, c0, c0},
+                                             inBounds);
+  }
+  rewriter.eraseOp(op);
+  return success();
 }
 
 static void canonicalize(func::FuncOp func) {
@@ -82,9 +155,9 @@ struct TileAndVectorizePass
       ArrayRef<int64_t> tiles =
           op->getAttrOfType<DenseI64ArrayAttr>(kTilesAttr).asArrayRef();
       int64_t rows = tiles[0];
-      // Loops: blocks, rows, depth; each tile is rows x 1 x block x 1.
+      // Loops: blocks, then rows; each tile is rows x 1 x lanes x depth.
       FailureOr<scf::SCFTilingResult> tiled =
-          tile(rewriter, op, {rows, 1, 0, 1}, {1, 0, 3, 2});
+          tile(rewriter, op, {rows, 1, 0, 0}, {1, 0, 2, 3});
       if (failed(tiled)) {
         op.emitError("llm-tile-and-vectorize: tiling failed");
         return signalPassFailure();
@@ -107,54 +180,18 @@ struct TileAndVectorizePass
           }
       }
     }
+    // Folds the peeled bounds so that the main tiles get static shapes.
     canonicalize(func);
 
-    // Vectorize every tile whose shape is now static.
     SmallVector<linalg::LinalgOp> candidates;
     func.walk([&](linalg::LinalgOp op) {
-      if (isPackedMatmul(op) && op.hasPureBufferSemantics() &&
-          !op.hasDynamicShape())
+      if (isPackedMatmul(op))
         candidates.push_back(op);
     });
-    for (linalg::LinalgOp op : candidates) {
-      rewriter.setInsertionPoint(op);
-      // On success vectorize() replaces the op itself.
-      if (failed(linalg::vectorize(rewriter, op)))
-        LLVM_DEBUG(llvm::dbgs() << "could not vectorize " << op << "\n");
-    }
-
-    // Fold subviews into the transfers so the accumulator reads and writes
-    // become loop-invariant, then hoist them out of the reduction loop.
-    {
-      RewritePatternSet patterns(ctx);
-      memref::populateFoldMemRefAliasOpPatterns(patterns);
-      vector::populateVectorReductionToContractPatterns(patterns);
-      vector::populateVectorTransferDropUnitDimsPatterns(patterns);
-      vector::populateDropUnitDimWithShapeCastPatterns(patterns);
-      vector::TransferReadOp::getCanonicalizationPatterns(patterns, ctx);
-      vector::TransferWriteOp::getCanonicalizationPatterns(patterns, ctx);
-      (void)applyPatternsAndFoldGreedily(func, std::move(patterns));
-    }
-    canonicalize(func);
-    linalg::hoistRedundantVectorTransfers(func);
-
-    // Contractions become outer products (one FMA per weight vector and
-    // row), then plain vector ops LLVM can select directly.
-    {
-      RewritePatternSet patterns(ctx);
-      vector::VectorTransformsOptions options;
-      options.setVectorTransformsOptions(
-          vector::VectorContractLowering::OuterProduct);
-      vector::populateVectorContractLoweringPatterns(patterns, options);
-      vector::populateVectorOuterProductLoweringPatterns(patterns);
-      vector::populateVectorMultiReductionLoweringPatterns(
-          patterns, vector::VectorMultiReductionLowering::InnerParallel);
-      vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
-      vector::populateVectorBroadcastLoweringPatterns(patterns);
-      vector::populateVectorShapeCastLoweringPatterns(patterns);
-      vector::populateVectorTransposeLoweringPatterns(patterns, options);
-      (void)applyPatternsAndFoldGreedily(func, std::move(patterns));
-    }
+    for (linalg::LinalgOp op : candidates)
+      if (failed(vectorizeTile(rewriter, op)))
+        LLVM_DEBUG(llvm::dbgs() << "left a dynamic tile scalar: " << op
+                                << "\n");
     canonicalize(func);
   }
 };
