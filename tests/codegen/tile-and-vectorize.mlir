@@ -1,0 +1,111 @@
+// RUN: llm-opt %s --pass-pipeline="builtin.module(func.func(llm-tile-and-vectorize))" --split-input-file | FileCheck %s
+
+#x = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
+#w = affine_map<(d0, d1, d2, d3) -> (d1, d3, d2)>
+#o = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+
+// A packed bf16 matmul with 4-row tiles: a loop over the 2 weight blocks,
+// then a main loop over whole 4-row tiles whose body keeps 4 accumulators in
+// registers across the depth loop (one widened weight vector, one FMA per
+// row), then a peeled remainder that handles the last rows one at a time.
+
+// CHECK-LABEL: func.func @packed_bf16(
+// CHECK-SAME: %[[X:[^:]+]]: memref<?x8xf32>, %[[W:[^:]+]]: memref<2x8x16xbf16>, %[[Y:[^:]+]]: memref<?x2x16xf32>
+// CHECK-NOT: linalg.generic
+// CHECK-DAG: %[[C0:.+]] = arith.constant 0 : index
+// CHECK-DAG: %[[C1:.+]] = arith.constant 1 : index
+// CHECK-DAG: %[[C2:.+]] = arith.constant 2 : index
+// CHECK-DAG: %[[C4:.+]] = arith.constant 4 : index
+// CHECK-DAG: %[[C8:.+]] = arith.constant 8 : index
+// CHECK: %[[ROWS:.+]] = memref.dim %[[X]], %[[C0]]
+// CHECK: scf.for %[[B:.+]] = %[[C0]] to %[[C2]] step %[[C1]] {
+// CHECK: %[[MAIN:.+]] = affine.apply #{{.+}}()[%[[ROWS]]]
+// CHECK: scf.for %[[M:.+]] = %[[C0]] to %[[MAIN]] step %[[C4]] {
+// CHECK: %[[XT:.+]] = memref.subview %[[X]][%[[M]], 0] [4, 8] [1, 1] : memref<?x8xf32> to memref<4x8xf32
+// CHECK: %[[WT:.+]] = memref.subview %[[W]][%[[B]], 0, 0] [1, 8, 16] [1, 1, 1] : memref<2x8x16xbf16> to memref<1x8x16xbf16
+// CHECK: %[[YT:.+]] = memref.subview %[[Y]][%[[M]], %[[B]], 0] [4, 1, 16] [1, 1, 1] : memref<?x2x16xf32> to memref<4x1x16xf32
+// CHECK-COUNT-4: vector.transfer_read %[[YT]]{{.+}} : memref<4x1x16xf32, {{.+}}>, vector<16xf32>
+// CHECK: %[[ACC:.+]]:4 = scf.for %[[K:.+]] = %[[C0]] to %[[C8]] step %[[C1]] iter_args(%[[A0:.+]] = %{{.+}}, %[[A1:.+]] = %{{.+}}, %[[A2:.+]] = %{{.+}}, %[[A3:.+]] = %{{.+}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK: %[[WV:.+]] = vector.transfer_read %[[WT]][%[[C0]], %[[K]], %[[C0]]], %{{.+}} {in_bounds = [true]} : memref<1x8x16xbf16, {{.+}}>, vector<16xbf16>
+// CHECK: %[[WF:.+]] = arith.extf %[[WV]] : vector<16xbf16> to vector<16xf32>
+// CHECK: %[[X0:.+]] = memref.load %[[XT]][%[[C0]], %[[K]]]
+// CHECK: %[[S0:.+]] = vector.splat %[[X0]] : vector<16xf32>
+// CHECK: %[[F0:.+]] = vector.fma %[[S0]], %[[WF]], %[[A0]] : vector<16xf32>
+// CHECK: %[[X1:.+]] = memref.load %[[XT]][%[[C1]], %[[K]]]
+// CHECK: %[[S1:.+]] = vector.splat %[[X1]] : vector<16xf32>
+// CHECK: %[[F1:.+]] = vector.fma %[[S1]], %[[WF]], %[[A1]] : vector<16xf32>
+// CHECK: %[[F2:.+]] = vector.fma %{{.+}}, %[[WF]], %[[A2]] : vector<16xf32>
+// CHECK: %[[F3:.+]] = vector.fma %{{.+}}, %[[WF]], %[[A3]] : vector<16xf32>
+// CHECK: scf.yield %[[F0]], %[[F1]], %[[F2]], %[[F3]]
+// CHECK: vector.transfer_write %[[ACC]]#0, %[[YT]][%[[C0]], %[[C0]], %[[C0]]] {in_bounds = [true]}
+// CHECK: vector.transfer_write %[[ACC]]#1, %[[YT]][%[[C1]], %[[C0]], %[[C0]]] {in_bounds = [true]}
+// CHECK: vector.transfer_write %[[ACC]]#2, %[[YT]][%[[C2]], %[[C0]], %[[C0]]] {in_bounds = [true]}
+// CHECK: vector.transfer_write %[[ACC]]#3, %[[YT]]
+// Remainder: fewer than 4 rows, one row per iteration with one accumulator.
+// CHECK: scf.for %[[MR:.+]] = %[[MAIN]] to %[[ROWS]] step %[[C4]] {
+// CHECK: scf.for %[[R:.+]] = %[[C0]] to %{{.+}} step %[[C1]] {
+// CHECK: %[[YR:.+]] = memref.subview %{{.+}}[%[[R]], 0, 0] [1, 1, 16] [1, 1, 1] {{.+}} to memref<1x1x16xf32
+// CHECK: %[[INIT:.+]] = vector.transfer_read %[[YR]]
+// CHECK: %[[RACC:.+]] = scf.for %{{.+}} = %[[C0]] to %[[C8]] step %[[C1]] iter_args(%[[RA:.+]] = %[[INIT]]) -> (vector<16xf32>) {
+// CHECK: arith.extf %{{.+}} : vector<16xbf16> to vector<16xf32>
+// CHECK: vector.fma %{{.+}}, %{{.+}}, %[[RA]] : vector<16xf32>
+// CHECK-NOT: vector.fma
+// CHECK: scf.yield
+// CHECK: vector.transfer_write %[[RACC]], %[[YR]]
+func.func @packed_bf16(%x: memref<?x8xf32>, %w: memref<2x8x16xbf16>, %y: memref<?x2x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<?x8xf32>, memref<2x8x16xbf16>) outs(%y : memref<?x2x16xf32>) attrs = {llm.tiles = array<i64: 4, 16, 8>} {
+  ^bb0(%in: f32, %win: bf16, %acc: f32):
+    %e = arith.extf %win : bf16 to f32
+    %p = arith.mulf %in, %e : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#x = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
+#w = affine_map<(d0, d1, d2, d3) -> (d1, d3, d2)>
+#o = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+
+// f32 weights need no widening. 6-row tiles (AVX-512 strategy) with 32
+// lanes per block.
+
+// CHECK-LABEL: func.func @packed_f32(
+// CHECK-NOT: linalg.generic
+// CHECK: scf.for
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %[[C6:[^ ]+]] {
+// CHECK: %{{.+}}:6 = scf.for {{.+}} -> (vector<32xf32>, vector<32xf32>, vector<32xf32>, vector<32xf32>, vector<32xf32>, vector<32xf32>) {
+// CHECK: vector.transfer_read {{.+}} : memref<1x4x32xf32, {{.+}}>, vector<32xf32>
+// CHECK-NOT: arith.extf
+// CHECK-COUNT-6: vector.fma
+// CHECK: scf.yield
+// CHECK-COUNT-6: vector.transfer_write
+func.func @packed_f32(%x: memref<?x4xf32>, %w: memref<3x4x32xf32>, %y: memref<?x3x32xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<?x4xf32>, memref<3x4x32xf32>) outs(%y : memref<?x3x32xf32>) attrs = {llm.tiles = array<i64: 6, 32, 4>} {
+  ^bb0(%in: f32, %win: f32, %acc: f32):
+    %p = arith.mulf %in, %win : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// Linalg ops without llm.tiles are not touched.
+
+// CHECK-LABEL: func.func @untagged(
+// CHECK: linalg.generic
+// CHECK-NOT: vector.
+func.func @untagged(%a: memref<?x8xf32>, %b: memref<?x8xf32>) {
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%a : memref<?x8xf32>) outs(%b : memref<?x8xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %in, %out : f32
+    linalg.yield %s : f32
+  }
+  return
+}
