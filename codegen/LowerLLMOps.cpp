@@ -269,15 +269,10 @@ LogicalResult LLMLowering::lowerLinear(LinearOp op) {
   Value zero = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
   b.create<linalg::FillOp>(loc, zero, out);
 
-  Value inputScale;
-  if (op.getInputScale() && !(inputScale = bufferOf(op.getInputScale())))
-    return failure();
-  // acc += x * w, or acc += (x * g) * w with an input scale g.
+  // acc += x * w.
   auto body = [&](OpBuilder &nb, Location nloc, ValueRange args) {
-    Value x = args[0];
-    if (inputScale)
-      x = nb.create<arith::MulFOp>(nloc, x, toF32(nb, nloc, args[2]));
-    Value product = nb.create<arith::MulFOp>(nloc, x, toF32(nb, nloc, args[1]));
+    Value product =
+        nb.create<arith::MulFOp>(nloc, args[0], toF32(nb, nloc, args[1]));
     nb.create<linalg::YieldOp>(
         nloc, ValueRange{nb.create<arith::AddFOp>(nloc, args.back(), product)});
   };
@@ -296,10 +291,6 @@ LogicalResult LLMLowering::lowerLinear(LinearOp op) {
                                b.getIndexAttr(block)});
     SmallVector<AffineMap> maps = {AffineMap::get(4, 0, {d(0), d(3)}, ctx),
                                    AffineMap::get(4, 0, {d(1), d(3), d(2)}, ctx)};
-    if (inputScale) {
-      inputs.push_back(inputScale);
-      maps.push_back(AffineMap::get(4, 0, {d(3)}, ctx));
-    }
     maps.push_back(AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx));
     matmul = b.create<linalg::GenericOp>(
         loc, TypeRange{}, inputs, ValueRange{outBlocked}, maps,
@@ -311,10 +302,6 @@ LogicalResult LLMLowering::lowerLinear(LinearOp op) {
     // out[m, n] += x[m, k] * w[n, k]; loops (m, n, k).
     SmallVector<AffineMap> maps = {AffineMap::get(3, 0, {d(0), d(2)}, ctx),
                                    AffineMap::get(3, 0, {d(1), d(2)}, ctx)};
-    if (inputScale) {
-      inputs.push_back(inputScale);
-      maps.push_back(AffineMap::get(3, 0, {d(2)}, ctx));
-    }
     maps.push_back(AffineMap::get(3, 0, {d(0), d(1)}, ctx));
     matmul = b.create<linalg::GenericOp>(
         loc, TypeRange{}, inputs, ValueRange{out}, maps,

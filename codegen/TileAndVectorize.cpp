@@ -47,15 +47,12 @@ tile(RewriterBase &rewriter, linalg::LinalgOp op, ArrayRef<int64_t> sizes,
   return tiled;
 }
 
-/// A packed matmul as convert-llm-to-linalg builds it: inputs x [m, k],
-/// w [b, k, r] and optionally an input scale g [k]; output [m, b, r].
+/// A packed matmul as convert-llm-to-linalg builds it: inputs x [m, k] and
+/// w [b, k, r]; output [m, b, r].
 static bool isPackedMatmul(Operation *op) {
   auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
-  if (!linalgOp || !op->hasAttr(kTilesAttr) || linalgOp.getNumLoops() != 4 ||
-      linalgOp.getNumDpsInits() != 1)
-    return false;
-  unsigned inputs = linalgOp.getNumDpsInputs();
-  return inputs == 2 || inputs == 3;
+  return linalgOp && op->hasAttr(kTilesAttr) && linalgOp.getNumLoops() == 4 &&
+         linalgOp.getNumDpsInits() == 1 && linalgOp.getNumDpsInputs() == 2;
 }
 
 /// Replaces a static register tile (rows x 1 block x lanes, whole depth) by
@@ -66,8 +63,6 @@ static LogicalResult vectorizeTile(RewriterBase &rewriter,
                                    linalg::LinalgOp op) {
   Value x = op.getDpsInputOperand(0)->get();
   Value w = op.getDpsInputOperand(1)->get();
-  Value g = op.getNumDpsInputs() == 3 ? op.getDpsInputOperand(2)->get()
-                                      : Value();
   Value out = op.getDpsInitOperand(0)->get();
   auto xType = cast<MemRefType>(x.getType());
   auto wType = cast<MemRefType>(w.getType());
@@ -103,18 +98,10 @@ static LogicalResult vectorizeTile(RewriterBase &rewriter,
             nloc, wVecType, w, ValueRange{c0, k, c0}, wPad, inBounds);
         if (wVecType != accType)
           wVec = b.create<arith::ExtFOp>(nloc, accType, wVec);
-        Value scale;
-        if (g) {
-          scale = b.create<memref::LoadOp>(nloc, g, ValueRange{k});
-          if (!scale.getType().isF32())
-            scale = b.create<arith::ExtFOp>(nloc, f32, scale);
-        }
         SmallVector<Value> next;
         for (int64_t i = 0; i < rows; ++i) {
           Value row = b.create<arith::ConstantIndexOp>(nloc, i);
           Value xs = b.create<memref::LoadOp>(nloc, x, ValueRange{row, k});
-          if (scale)
-            xs = b.create<arith::MulFOp>(nloc, xs, scale);
           Value splat = b.create<vector::SplatOp>(nloc, accType, xs);
           next.push_back(
               b.create<vector::FMAOp>(nloc, splat, wVec, carried[i]));

@@ -62,7 +62,7 @@ llvm::Expected<LoadedModel> llmc::loadModel(llvm::StringRef modelPath,
       return makeError(modelPath + ": expected a model directory or a "
                                    ".yaml/.yml model card");
     if (weightsDir.empty())
-      return makeError(modelPath + ": a model card needs a weights directory");
+      return makeError(modelPath + ": a model card needs a weights directory (--weights DIR)");
     if (llvm::Error err = loadModelCard(modelPath).moveInto(model.spec))
       return std::move(err);
     model.dir = weightsDir.str();

@@ -35,11 +35,10 @@ static bool onlyFeedsProjections(ParamOp param) {
   return true;
 }
 
-/// Folds `rms_norm(x, g)` into the projections that read it. For an f32
-/// weight, `g` is multiplied into a copy of the weight when packing (exact to
-/// f32 rounding); for narrower weights that product would be rounded a second
-/// time, so `g` instead scales the input inside the projection
-/// (`input_scale`).
+/// Folds `rms_norm(x, g)` into the projections that read it when `g` can be
+/// multiplied into their weights exactly enough: f32 weights (for bf16/f16,
+/// the product would be rounded a second time, measurably moving the logits;
+/// the norm then stays a separate, cheap kernel) used only by projections.
 struct FoldIntoProjections : OpRewritePattern<RMSNormOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -56,10 +55,15 @@ struct FoldIntoProjections : OpRewritePattern<RMSNormOp> {
     for (Operation *user : norm->getUsers()) {
       auto linear = dyn_cast<LinearOp>(user);
       if (!linear || linear.getInput() != norm.getResult() ||
-          linear.getRowScale() || linear.getInputScale() || linear.getTiles())
+          linear.getRowScale() || linear.getTiles())
         return failure();
       auto weight = linear.getWeight().getDefiningOp<WeightOp>();
-      if (!weight)
+      if (!weight || weight.getLayer() != normWeight.getLayer())
+        return failure();
+      ParamOp param = weight.getParamOp();
+      if (!param.getTensorType().getElementType().isF32() ||
+          param.getScale() || param.getLayers() != normParam.getLayers() ||
+          !onlyFeedsProjections(param))
         return failure();
       linears.push_back(linear);
     }
@@ -73,31 +77,20 @@ struct FoldIntoProjections : OpRewritePattern<RMSNormOp> {
     for (LinearOp linear : linears) {
       auto weight = linear.getWeight().getDefiningOp<WeightOp>();
       ParamOp param = weight.getParamOp();
-      bool exact = param.getTensorType().getElementType().isF32() &&
-                   !param.getScale() &&
-                   param.getLayers() == normParam.getLayers() &&
-                   weight.getLayer() == normWeight.getLayer() &&
-                   onlyFeedsProjections(param);
-      Value newWeight = weight;
-      Value inputScale = norm.getWeight();
-      if (exact) {
-        SymbolTable symbols(param->getParentOp());
-        rewriter.setInsertionPoint(param);
-        auto scaled = cast<ParamOp>(rewriter.clone(*param));
-        scaled.setScaleAttr(scale);
-        symbols.insert(scaled);
-        LLVM_DEBUG(llvm::dbgs() << "folded norm into " << scaled.getSymName()
-                                << "\n");
-        rewriter.setInsertionPoint(linear);
-        newWeight = rewriter.create<WeightOp>(weight.getLoc(), weight.getType(),
-                                              scaled.getSymName(),
-                                              weight.getLayer());
-        inputScale = Value();
-      }
+      SymbolTable symbols(param->getParentOp());
+      rewriter.setInsertionPoint(param);
+      auto scaled = cast<ParamOp>(rewriter.clone(*param));
+      scaled.setScaleAttr(scale);
+      symbols.insert(scaled);
+      LLVM_DEBUG(llvm::dbgs() << "folded norm into " << scaled.getSymName()
+                              << "\n");
       rewriter.setInsertionPoint(linear);
+      auto newWeight = rewriter.create<WeightOp>(
+          weight.getLoc(), weight.getType(), scaled.getSymName(),
+          weight.getLayer());
       rewriter.replaceOpWithNewOp<LinearOp>(linear, linear.getType(),
                                             norm.getInput(), newWeight, inv,
-                                            inputScale, DenseI64ArrayAttr());
+                                            DenseI64ArrayAttr());
     }
     return success();
   }

@@ -30,8 +30,7 @@ struct FuseSwiGLU : OpRewritePattern<MulOp> {
     auto up = op.getRhs().getDefiningOp<LinearOp>();
     if (!gate || !up || !gate->hasOneUse() || !up->hasOneUse() ||
         gate.getInput() != up.getInput() ||
-        gate.getRowScale() != up.getRowScale() ||
-        gate.getInputScale() != up.getInputScale() || gate.getTiles() ||
+        gate.getRowScale() != up.getRowScale() || gate.getTiles() ||
         up.getTiles())
       return failure();
     auto gateWeight = gate.getWeight().getDefiningOp<WeightOp>();
@@ -60,7 +59,6 @@ struct FuseSwiGLU : OpRewritePattern<MulOp> {
         rewriter.getF32Type());
     auto linear = rewriter.create<LinearOp>(loc, type, gate.getInput(), weight,
                                             gate.getRowScale(),
-                                            gate.getInputScale(),
                                             DenseI64ArrayAttr());
     rewriter.setInsertionPoint(op);
     rewriter.replaceOpWithNewOp<SwiGLUOp>(op, op.getType(), linear);

@@ -36,8 +36,7 @@ struct FuseSiblingLinears : OpRewritePattern<LinearOp> {
     for (Operation *user : op.getInput().getUsers()) {
       auto sibling = dyn_cast<LinearOp>(user);
       if (!sibling || sibling.getInput() != op.getInput() ||
-          sibling.getRowScale() != op.getRowScale() ||
-          sibling.getInputScale() != op.getInputScale() || sibling.getTiles())
+          sibling.getRowScale() != op.getRowScale() || sibling.getTiles())
         continue;
       WeightOp siblingWeight = weightOf(sibling);
       if (!siblingWeight || siblingWeight.getLayer() != weight.getLayer() ||
@@ -79,7 +78,7 @@ struct FuseSiblingLinears : OpRewritePattern<LinearOp> {
         inputType.getElementType());
     auto fusedLinear = rewriter.create<LinearOp>(
         loc, resultType, op.getInput(), fusedWeight, op.getRowScale(),
-        op.getInputScale(), DenseI64ArrayAttr());
+        DenseI64ArrayAttr());
     int64_t offset = 0;
     for (LinearOp linear : group) {
       // `op` itself is replaced below: never insert relative to it.

@@ -10,12 +10,11 @@ def FoldRMSNormPass : Pass<"llm-fold-rmsnorm", "ModuleOp"> {
   let description = [{
     `linear(rms_norm(x, g), W)` equals `rms_inv(x)[m] * linear(x, W diag(g))`.
     The normalized activation is never materialized: the projection reads `x`
-    and multiplies each output row by `rms_inv(x)`. For an f32 weight only
-    used by projections, `g` becomes the `scale` of a new parameter packed as
-    `W diag(g)`; otherwise (bf16/f16, where the product would be rounded a
-    second time, or a weight shared with an embedding) `g` becomes the
-    projection's `input_scale`. Applies when every user of the norm is an
-    `llm.linear`.
+    and multiplies each output row by `rms_inv(x)`; `g` becomes the `scale`
+    of a new parameter packed as `W diag(g)`. Applies when every user of the
+    norm is an `llm.linear` over an f32 parameter used only by projections:
+    a bf16/f16 product would be rounded a second time (moving the logits by
+    ~1e-3 relative) and a tied embedding table must keep its values.
   }];
   let dependentDialects = ["::mlir::llm::LLMDialect"];
 }

@@ -145,11 +145,6 @@ LogicalResult LinearOp::verify() {
     if (type.getRank() != 1)
       return emitOpError("row scale must be a vector");
   }
-  if (Value scale = getInputScale()) {
-    auto type = cast<RankedTensorType>(scale.getType());
-    if (type.getRank() != 1 || type.getDimSize(0) != weight.getDimSize(1))
-      return emitOpError("input scale must be a vector of the input's width");
-  }
   if (std::optional<ArrayRef<int64_t>> tiles = getTiles())
     if (tiles->size() != 3 || llvm::any_of(*tiles, [](int64_t t) {
           return t <= 0;

@@ -97,24 +97,22 @@ def LLM_RMSInvOp : LLM_Op<"rms_inv", [Pure]> {
   let hasVerifier = 1;
 }
 
-def LLM_LinearOp : LLM_Op<"linear", [Pure, AttrSizedOperandSegments]> {
-  let summary = "y = x W^T (W stored [out, in]), optionally scaled";
+def LLM_LinearOp : LLM_Op<"linear", [Pure]> {
+  let summary = "y = x W^T (W stored [out, in]), rows optionally scaled";
   let description = [{
-    `result[m, n] = row_scale[m] * sum_k input[m, k] * input_scale[k] *
-    weight[n, k]`, with f32 accumulation whatever the weight's element type.
-    `row_scale` and `input_scale` are absent unless an RMSNorm was folded into
-    this projection (`llm-fold-rmsnorm`: the norm's weight becomes
-    `input_scale` when it cannot be folded into an f32 weight exactly). The
-    target strategy records its tile choice in the `tiles` attribute.
+    `result[m, n] = row_scale[m] * sum_k input[m, k] * weight[n, k]`, with
+    f32 accumulation whatever the weight's element type. `row_scale` is
+    absent unless an RMSNorm was folded into this projection
+    (`llm-fold-rmsnorm`). The target strategy records its tile choice in the
+    `tiles` attribute.
   }];
   let arguments = (ins LLM_Activation:$input, AnyRankedTensor:$weight,
                        Optional<RankedTensorOf<[F32]>>:$row_scale,
-                       Optional<AnyRankedTensor>:$input_scale,
                        OptionalAttr<DenseI64ArrayAttr>:$tiles);
   let results = (outs LLM_Activation:$result);
   let assemblyFormat = [{
-    $input `,` $weight (`scale` $row_scale^)? (`input_scale` $input_scale^)?
-    attr-dict `:` functional-type(operands, results)
+    $input `,` $weight (`scale` $row_scale^)? attr-dict `:`
+    functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }
