@@ -27,23 +27,25 @@ func.func @swiglu(%x: tensor<?x32xf32>, %layer: index) -> tensor<?x64xf32> {
 
 // -----
 
-// The row scale and input scale of a folded norm carry over to the fused
-// projection.
+// After llm-fold-rmsnorm (f32 weights carrying the norm as their `scale`)
+// gate and up share a row scale: the fused projection keeps it and the
+// concatenated parameter keeps the `scale`.
 
-// CHECK: llm.param @[[GU:w_gate_up]] : tensor<128x32xbf16> {layers = 0 : i64, sources = ["gate", "up"]}
+// CHECK: llm.param @[[GU:w_gate_up]] : tensor<128x32xf32> {layers = 0 : i64, scale = "post_attention_layernorm.weight", sources = ["gate", "up"]}
 // CHECK-LABEL: func.func @scaled(
-// CHECK-SAME: %[[X:[^:]+]]: tensor<?x32xf32>, %[[S:[^:]+]]: tensor<?xf32>, %[[G:[^:]+]]: tensor<32xf32>
-// CHECK: %[[W:.+]] = llm.weight @[[GU]] : tensor<128x32xbf16>
-// CHECK: %[[Y:.+]] = llm.linear %[[X]], %[[W]] scale %[[S]] input_scale %[[G]] : (tensor<?x32xf32>, tensor<128x32xbf16>, tensor<?xf32>, tensor<32xf32>) -> tensor<?x128xf32>
-// CHECK: llm.swiglu %[[Y]] : (tensor<?x128xf32>) -> tensor<?x64xf32>
-llm.param @w_gate : tensor<64x32xbf16> {layers = 0 : i64, sources = ["gate"]}
-llm.param @w_up : tensor<64x32xbf16> {layers = 0 : i64, sources = ["up"]}
-func.func @scaled(%x: tensor<?x32xf32>, %s: tensor<?xf32>, %gs: tensor<32xf32>) -> tensor<?x64xf32> {
-  %wg = llm.weight @w_gate : tensor<64x32xbf16>
-  %g = llm.linear %x, %wg scale %s input_scale %gs : (tensor<?x32xf32>, tensor<64x32xbf16>, tensor<?xf32>, tensor<32xf32>) -> tensor<?x64xf32>
+// CHECK-SAME: %[[X:[^:]+]]: tensor<?x32xf32>, %[[S:[^:]+]]: tensor<?xf32>
+// CHECK: %[[W:.+]] = llm.weight @[[GU]] : tensor<128x32xf32>
+// CHECK: %[[Y:.+]] = llm.linear %[[X]], %[[W]] scale %[[S]] : (tensor<?x32xf32>, tensor<128x32xf32>, tensor<?xf32>) -> tensor<?x128xf32>
+// CHECK: %[[R:.+]] = llm.swiglu %[[Y]] : (tensor<?x128xf32>) -> tensor<?x64xf32>
+// CHECK: return %[[R]]
+llm.param @w_gate : tensor<64x32xf32> {layers = 0 : i64, scale = "post_attention_layernorm.weight", sources = ["gate"]}
+llm.param @w_up : tensor<64x32xf32> {layers = 0 : i64, scale = "post_attention_layernorm.weight", sources = ["up"]}
+func.func @scaled(%x: tensor<?x32xf32>, %s: tensor<?xf32>) -> tensor<?x64xf32> {
+  %wg = llm.weight @w_gate : tensor<64x32xf32>
+  %g = llm.linear %x, %wg scale %s : (tensor<?x32xf32>, tensor<64x32xf32>, tensor<?xf32>) -> tensor<?x64xf32>
   %a = llm.silu %g : tensor<?x64xf32>
-  %wu = llm.weight @w_up : tensor<64x32xbf16>
-  %u = llm.linear %x, %wu scale %s input_scale %gs : (tensor<?x32xf32>, tensor<64x32xbf16>, tensor<?xf32>, tensor<32xf32>) -> tensor<?x64xf32>
+  %wu = llm.weight @w_up : tensor<64x32xf32>
+  %u = llm.linear %x, %wu scale %s : (tensor<?x32xf32>, tensor<64x32xf32>, tensor<?xf32>) -> tensor<?x64xf32>
   %y = llm.mul %a, %u : tensor<?x64xf32>
   return %y : tensor<?x64xf32>
 }

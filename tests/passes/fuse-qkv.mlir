@@ -1,7 +1,8 @@
 // RUN: llm-opt %s --llm-fuse-qkv --split-input-file | FileCheck %s
 
 // Q, K and V read the same input at the same layer: one projection over a
-// parameter that concatenates their sources, then one slice per projection.
+// parameter that concatenates their sources, then one slice per projection,
+// emitted in program order (increasing offsets).
 
 // CHECK-NOT: llm.param
 // CHECK: llm.param @[[QKV:wq_fused]] : tensor<96x32xbf16> {layers = 2 : i64, sources = ["layers.{layer}.q_proj.weight", "layers.{layer}.k_proj.weight", "layers.{layer}.v_proj.weight"]}
@@ -10,9 +11,9 @@
 // CHECK-SAME: %[[X:[^:]+]]: tensor<?x32xf32>, %[[L:[^:]+]]: index
 // CHECK: %[[W:.+]] = llm.weight @[[QKV]][%[[L]]] : tensor<96x32xbf16>
 // CHECK: %[[Y:.+]] = llm.linear %[[X]], %[[W]] : (tensor<?x32xf32>, tensor<96x32xbf16>) -> tensor<?x96xf32>
-// CHECK-DAG: %[[Q:.+]] = llm.slice %[[Y]][0] : (tensor<?x96xf32>) -> tensor<?x64xf32>
-// CHECK-DAG: %[[K:.+]] = llm.slice %[[Y]][64] : (tensor<?x96xf32>) -> tensor<?x16xf32>
-// CHECK-DAG: %[[V:.+]] = llm.slice %[[Y]][80] : (tensor<?x96xf32>) -> tensor<?x16xf32>
+// CHECK-NEXT: %[[Q:.+]] = llm.slice %[[Y]][0] : (tensor<?x96xf32>) -> tensor<?x64xf32>
+// CHECK-NEXT: %[[K:.+]] = llm.slice %[[Y]][64] : (tensor<?x96xf32>) -> tensor<?x16xf32>
+// CHECK-NEXT: %[[V:.+]] = llm.slice %[[Y]][80] : (tensor<?x96xf32>) -> tensor<?x16xf32>
 // CHECK-NOT: llm.linear
 // CHECK: return %[[Q]], %[[K]], %[[V]]
 llm.param @wq : tensor<64x32xbf16> {layers = 2 : i64, sources = ["layers.{layer}.q_proj.weight"]}
@@ -30,25 +31,25 @@ func.func @qkv(%x: tensor<?x32xf32>, %layer: index) -> (tensor<?x64xf32>, tensor
 
 // -----
 
-// After llm-fold-rmsnorm the siblings share a row scale and an input scale;
-// the fused projection keeps both. f32 parameters carrying a folded `scale`
-// keep it on the concatenation.
+// After llm-fold-rmsnorm the siblings share a row scale; the fused
+// projection keeps it. f32 parameters carrying a folded `scale` keep it on
+// the concatenation.
 
 // CHECK: llm.param @[[QK:wq_fused]] : tensor<48x32xf32> {layers = 2 : i64, scale = "layers.{layer}.input_layernorm.weight", sources = ["layers.{layer}.q_proj.weight", "layers.{layer}.k_proj.weight"]}
 // CHECK-LABEL: func.func @scaled(
-// CHECK-SAME: %[[X:[^:]+]]: tensor<?x32xf32>, %[[L:[^:]+]]: index, %[[S:[^:]+]]: tensor<?xf32>, %[[G:[^:]+]]: tensor<32xf32>
+// CHECK-SAME: %[[X:[^:]+]]: tensor<?x32xf32>, %[[L:[^:]+]]: index, %[[S:[^:]+]]: tensor<?xf32>
 // CHECK: %[[W:.+]] = llm.weight @[[QK]][%[[L]]] : tensor<48x32xf32>
-// CHECK: %[[Y:.+]] = llm.linear %[[X]], %[[W]] scale %[[S]] input_scale %[[G]] : (tensor<?x32xf32>, tensor<48x32xf32>, tensor<?xf32>, tensor<32xf32>) -> tensor<?x48xf32>
-// CHECK-DAG: %[[Q:.+]] = llm.slice %[[Y]][0] : (tensor<?x48xf32>) -> tensor<?x32xf32>
-// CHECK-DAG: %[[K:.+]] = llm.slice %[[Y]][32] : (tensor<?x48xf32>) -> tensor<?x16xf32>
+// CHECK: %[[Y:.+]] = llm.linear %[[X]], %[[W]] scale %[[S]] : (tensor<?x32xf32>, tensor<48x32xf32>, tensor<?xf32>) -> tensor<?x48xf32>
+// CHECK-NEXT: %[[Q:.+]] = llm.slice %[[Y]][0] : (tensor<?x48xf32>) -> tensor<?x32xf32>
+// CHECK-NEXT: %[[K:.+]] = llm.slice %[[Y]][32] : (tensor<?x48xf32>) -> tensor<?x16xf32>
 // CHECK: return %[[Q]], %[[K]]
 llm.param @wq : tensor<32x32xf32> {layers = 2 : i64, scale = "layers.{layer}.input_layernorm.weight", sources = ["layers.{layer}.q_proj.weight"]}
 llm.param @wk : tensor<16x32xf32> {layers = 2 : i64, scale = "layers.{layer}.input_layernorm.weight", sources = ["layers.{layer}.k_proj.weight"]}
-func.func @scaled(%x: tensor<?x32xf32>, %layer: index, %s: tensor<?xf32>, %g: tensor<32xf32>) -> (tensor<?x32xf32>, tensor<?x16xf32>) {
+func.func @scaled(%x: tensor<?x32xf32>, %layer: index, %s: tensor<?xf32>) -> (tensor<?x32xf32>, tensor<?x16xf32>) {
   %wq = llm.weight @wq[%layer] : tensor<32x32xf32>
-  %q = llm.linear %x, %wq scale %s input_scale %g : (tensor<?x32xf32>, tensor<32x32xf32>, tensor<?xf32>, tensor<32xf32>) -> tensor<?x32xf32>
+  %q = llm.linear %x, %wq scale %s : (tensor<?x32xf32>, tensor<32x32xf32>, tensor<?xf32>) -> tensor<?x32xf32>
   %wk = llm.weight @wk[%layer] : tensor<16x32xf32>
-  %k = llm.linear %x, %wk scale %s input_scale %g : (tensor<?x32xf32>, tensor<16x32xf32>, tensor<?xf32>, tensor<32xf32>) -> tensor<?x16xf32>
+  %k = llm.linear %x, %wk scale %s : (tensor<?x32xf32>, tensor<16x32xf32>, tensor<?xf32>) -> tensor<?x16xf32>
   return %q, %k : tensor<?x32xf32>, tensor<?x16xf32>
 }
 
@@ -84,8 +85,8 @@ func.func @different_layer(%x: tensor<?x32xf32>, %l0: index, %l1: index) -> (ten
 // CHECK-SAME: %[[X:[^:]+]]: tensor<?x32xf32>, %[[L0:[^:]+]]: index, %[[L1:[^:]+]]: index
 // CHECK: %[[W:.+]] = llm.weight @[[QK]][%[[L0]]]
 // CHECK: %[[Y:.+]] = llm.linear %[[X]], %[[W]]
-// CHECK-DAG: %[[Q:.+]] = llm.slice %[[Y]][0]
-// CHECK-DAG: %[[K:.+]] = llm.slice %[[Y]][32]
+// CHECK-NEXT: %[[Q:.+]] = llm.slice %[[Y]][0]
+// CHECK-NEXT: %[[K:.+]] = llm.slice %[[Y]][32]
 // CHECK: %[[WV:.+]] = llm.weight @wv[%[[L1]]]
 // CHECK: %[[V:.+]] = llm.linear %[[X]], %[[WV]]
 // CHECK: return %[[Q]], %[[K]], %[[V]]
@@ -143,18 +144,19 @@ func.func @different_dtype(%x: tensor<?x32xf32>) -> (tensor<?x32xf32>, tensor<?x
 
 // -----
 
-// Only one of the siblings has an input scale: their products differ.
+// Only one of the siblings has a row scale: their products differ.
 
 // CHECK-NOT: _fused
-// CHECK-LABEL: func.func @different_input_scale(
-// CHECK: llm.linear %{{.+}}, %{{.+}} input_scale
-// CHECK: llm.linear %{{.+}}, %{{.+}} :
+// CHECK-LABEL: func.func @different_row_scale(
+// CHECK-SAME: %[[X:[^:]+]]: tensor<?x32xf32>, %[[S:[^:]+]]: tensor<?xf32>
+// CHECK: llm.linear %[[X]], %{{.+}} scale %[[S]] : (tensor<?x32xf32>, tensor<32x32xbf16>, tensor<?xf32>) -> tensor<?x32xf32>
+// CHECK: llm.linear %[[X]], %{{.+}} : (tensor<?x32xf32>, tensor<16x32xbf16>) -> tensor<?x16xf32>
 // CHECK-NOT: llm.slice
 llm.param @wq : tensor<32x32xbf16> {layers = 0 : i64, sources = ["q_proj.weight"]}
 llm.param @wk : tensor<16x32xbf16> {layers = 0 : i64, sources = ["k_proj.weight"]}
-func.func @different_input_scale(%x: tensor<?x32xf32>, %g: tensor<32xf32>) -> (tensor<?x32xf32>, tensor<?x16xf32>) {
+func.func @different_row_scale(%x: tensor<?x32xf32>, %s: tensor<?xf32>) -> (tensor<?x32xf32>, tensor<?x16xf32>) {
   %wq = llm.weight @wq : tensor<32x32xbf16>
-  %q = llm.linear %x, %wq input_scale %g : (tensor<?x32xf32>, tensor<32x32xbf16>, tensor<32xf32>) -> tensor<?x32xf32>
+  %q = llm.linear %x, %wq scale %s : (tensor<?x32xf32>, tensor<32x32xbf16>, tensor<?xf32>) -> tensor<?x32xf32>
   %wk = llm.weight @wk : tensor<16x32xbf16>
   %k = llm.linear %x, %wk : (tensor<?x32xf32>, tensor<16x32xbf16>) -> tensor<?x16xf32>
   return %q, %k : tensor<?x32xf32>, tensor<?x16xf32>

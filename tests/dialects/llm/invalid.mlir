@@ -35,6 +35,11 @@ llm.param @g : tensor<8xf32> {block = 8 : i64, layers = 0 : i64, sources = ["g"]
 
 // -----
 
+// expected-error @+1 {{layers must be >= 0}}
+llm.param @w : tensor<4x8xf32> {layers = -1 : i64, sources = ["w"]}
+
+// -----
+
 func.func @weight_missing_param() -> tensor<4x8xf32> {
   // expected-error @+1 {{'missing' does not reference an llm.param}}
   %0 = llm.weight @missing : tensor<4x8xf32>
@@ -190,14 +195,6 @@ func.func @linear_output_width(%x: tensor<?x32xf32>, %w: tensor<48x32xbf16>) -> 
 func.func @linear_row_scale(%x: tensor<?x32xf32>, %w: tensor<48x32xbf16>, %s: tensor<4x4xf32>) -> tensor<?x48xf32> {
   // expected-error @+1 {{row scale must be a vector}}
   %0 = llm.linear %x, %w scale %s : (tensor<?x32xf32>, tensor<48x32xbf16>, tensor<4x4xf32>) -> tensor<?x48xf32>
-  return %0 : tensor<?x48xf32>
-}
-
-// -----
-
-func.func @linear_input_scale(%x: tensor<?x32xf32>, %w: tensor<48x32xbf16>, %g: tensor<48xf32>) -> tensor<?x48xf32> {
-  // expected-error @+1 {{input scale must be a vector of the input's width}}
-  %0 = llm.linear %x, %w input_scale %g : (tensor<?x32xf32>, tensor<48x32xbf16>, tensor<48xf32>) -> tensor<?x48xf32>
   return %0 : tensor<?x48xf32>
 }
 

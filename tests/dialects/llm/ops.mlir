@@ -51,16 +51,16 @@ func.func @norms(%x: tensor<?x32xf32>, %g: tensor<32xf16>) -> (tensor<?x32xf32>,
 }
 
 // CHECK-LABEL: func.func @linears(
-// CHECK-SAME: %[[X:[^:]+]]: tensor<?x32xf32>, %[[W:[^:]+]]: tensor<48x32xbf16>, %[[S:[^:]+]]: tensor<?xf32>, %[[G:[^:]+]]: tensor<32xf32>
+// CHECK-SAME: %[[X:[^:]+]]: tensor<?x32xf32>, %[[W:[^:]+]]: tensor<48x32xbf16>, %[[S:[^:]+]]: tensor<?xf32>
 // CHECK: llm.linear %[[X]], %[[W]] : (tensor<?x32xf32>, tensor<48x32xbf16>) -> tensor<?x48xf32>
 // CHECK: llm.linear %[[X]], %[[W]] scale %[[S]] : (tensor<?x32xf32>, tensor<48x32xbf16>, tensor<?xf32>) -> tensor<?x48xf32>
-// CHECK: llm.linear %[[X]], %[[W]] input_scale %[[G]] : (tensor<?x32xf32>, tensor<48x32xbf16>, tensor<32xf32>) -> tensor<?x48xf32>
-// CHECK: llm.linear %[[X]], %[[W]] scale %[[S]] input_scale %[[G]] {tiles = array<i64: 4, 16, 32>} : (tensor<?x32xf32>, tensor<48x32xbf16>, tensor<?xf32>, tensor<32xf32>) -> tensor<?x48xf32>
-func.func @linears(%x: tensor<?x32xf32>, %w: tensor<48x32xbf16>, %s: tensor<?xf32>, %g: tensor<32xf32>) -> (tensor<?x48xf32>, tensor<?x48xf32>, tensor<?x48xf32>, tensor<?x48xf32>) {
+// CHECK: llm.linear %[[X]], %[[W]] {tiles = array<i64: 4, 16, 32>} : (tensor<?x32xf32>, tensor<48x32xbf16>) -> tensor<?x48xf32>
+// CHECK: llm.linear %[[X]], %[[W]] scale %[[S]] {tiles = array<i64: 4, 16, 32>} : (tensor<?x32xf32>, tensor<48x32xbf16>, tensor<?xf32>) -> tensor<?x48xf32>
+func.func @linears(%x: tensor<?x32xf32>, %w: tensor<48x32xbf16>, %s: tensor<?xf32>) -> (tensor<?x48xf32>, tensor<?x48xf32>, tensor<?x48xf32>, tensor<?x48xf32>) {
   %0 = llm.linear %x, %w : (tensor<?x32xf32>, tensor<48x32xbf16>) -> tensor<?x48xf32>
   %1 = llm.linear %x, %w scale %s : (tensor<?x32xf32>, tensor<48x32xbf16>, tensor<?xf32>) -> tensor<?x48xf32>
-  %2 = llm.linear %x, %w input_scale %g : (tensor<?x32xf32>, tensor<48x32xbf16>, tensor<32xf32>) -> tensor<?x48xf32>
-  %3 = llm.linear %x, %w scale %s input_scale %g {tiles = array<i64: 4, 16, 32>} : (tensor<?x32xf32>, tensor<48x32xbf16>, tensor<?xf32>, tensor<32xf32>) -> tensor<?x48xf32>
+  %2 = llm.linear %x, %w {tiles = array<i64: 4, 16, 32>} : (tensor<?x32xf32>, tensor<48x32xbf16>) -> tensor<?x48xf32>
+  %3 = llm.linear %x, %w scale %s {tiles = array<i64: 4, 16, 32>} : (tensor<?x32xf32>, tensor<48x32xbf16>, tensor<?xf32>) -> tensor<?x48xf32>
   return %0, %1, %2, %3 : tensor<?x48xf32>, tensor<?x48xf32>, tensor<?x48xf32>, tensor<?x48xf32>
 }
 
