@@ -80,14 +80,16 @@ struct FuseSiblingLinears : OpRewritePattern<LinearOp> {
         loc, resultType, op.getInput(), fusedWeight, op.getRowScale(),
         DenseI64ArrayAttr());
     int64_t offset = 0;
+    // `op` itself is replaced below: insert after the fused projection, each
+    // slice after the previous one so they keep the projections' order.
+    rewriter.setInsertionPointAfter(fusedLinear);
     for (LinearOp linear : group) {
-      // `op` itself is replaced below: never insert relative to it.
-      rewriter.setInsertionPointAfter(fusedLinear);
       auto slice = rewriter.create<SliceOp>(linear.getLoc(), linear.getType(),
                                             fusedLinear,
                                             rewriter.getI64IntegerAttr(offset));
       offset += cast<RankedTensorType>(linear.getType()).getDimSize(1);
       rewriter.replaceOp(linear, slice);
+      rewriter.setInsertionPointAfter(slice);
     }
     return success();
   }

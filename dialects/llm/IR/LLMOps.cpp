@@ -56,7 +56,7 @@ LogicalResult ParamOp::verify() {
   if (!type.getElementType().isF32() && !type.getElementType().isBF16() &&
       !type.getElementType().isF16())
     return emitOpError("element type must be f32, bf16 or f16");
-  if (getLayers() < 0)
+  if (getLayersAttr().getInt() < 0)
     return emitOpError("layers must be >= 0");
   if (getSources().empty())
     return emitOpError("needs at least one source tensor");
