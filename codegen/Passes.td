@@ -10,7 +10,8 @@ def X86StrategyPass : Pass<"llm-x86-strategy", "ModuleOp"> {
   let description = [{
     Reads the module's `llm.target` attribute (vector width in bits, cache
     sizes) and records, on every `llm.linear`, the register tile
-    `tiles = [rows, block, depth]` and, on its parameter, the packed `block`
+    `tiles = [rows, block, depth step]` (the step from the L2 size) and, on
+    its parameter, the packed `block`
     (rows of the weight matrix stored together so that one block is a whole
     number of vector registers). Generic passes only read these attributes.
   }];

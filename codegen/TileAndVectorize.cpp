@@ -1,12 +1,13 @@
 //===- TileAndVectorize.cpp - Register tiles for packed matmuls -----------===//
 //
 // A packed matmul has loops (m, b, r, k): rows, weight blocks, lanes of a
-// block, reduction. Its `llm.tiles` = [rows, block, depth] comes from the
-// target strategy. The loops are tiled to (rows x 1 block x all lanes x all
-// depth), rows are peeled so the main loop's tiles are static and the
-// remainder runs one row at a time, and every static tile becomes a depth
-// loop of vector FMAs whose `rows` accumulators stay in registers; the weight
-// vector is widened to f32 in registers.
+// block, reduction. Its `llm.tiles` = [rows, block, depth step] comes from
+// the target strategy. The loops are tiled to (rows x 1 block x all lanes x
+// one depth step), ordered blocks, steps, rows. Rows are peeled so the main
+// loop's tiles are static and the remainder runs one row at a time, and every
+// static tile becomes a loop over its depth step of vector FMAs whose `rows`
+// accumulators stay in registers; the weight vector is widened to f32 in
+// registers.
 //
 //===----------------------------------------------------------------------===//
 
@@ -141,15 +142,18 @@ struct TileAndVectorizePass
     for (linalg::LinalgOp op : matmuls) {
       ArrayRef<int64_t> tiles =
           op->getAttrOfType<DenseI64ArrayAttr>(kTilesAttr).asArrayRef();
-      int64_t rows = tiles[0];
-      // Loops: blocks, then rows; each tile is rows x 1 x lanes x depth.
+      int64_t rows = tiles[0], step = tiles[2];
+      int64_t depth = op.getStaticLoopRanges()[3];
+      // Loops: blocks, depth steps, rows; each tile is rows x 1 x lanes x
+      // step, so a block's panel for one step is reused by all rows.
+      int64_t depthTile = step < depth && depth % step == 0 ? step : 0;
       FailureOr<scf::SCFTilingResult> tiled =
-          tile(rewriter, op, {rows, 1, 0, 0}, {1, 0, 2, 3});
+          tile(rewriter, op, {rows, 1, 0, depthTile}, {1, 3, 0, 2});
       if (failed(tiled)) {
         op.emitError("llm-tile-and-vectorize: tiling failed");
         return signalPassFailure();
       }
-      auto rowLoop = cast<scf::ForOp>(tiled->loops[1]);
+      auto rowLoop = cast<scf::ForOp>(tiled->loops.back());
       scf::ForOp remainder;
       if (rows > 1 &&
           succeeded(scf::peelForLoopAndSimplifyBounds(rewriter, rowLoop,
