@@ -17,6 +17,14 @@ static int64_t columnsOf(Value tensor) {
   return cast<RankedTensorType>(tensor.getType()).getDimSize(1);
 }
 
+/// x * sigmoid(x) = x / (1 + exp(-x)).
+static Value silu(OpBuilder &b, Location loc, Value x) {
+  Value one = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(1));
+  Value denominator = b.create<arith::AddFOp>(
+      loc, one, b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, x)));
+  return b.create<arith::DivFOp>(loc, x, denominator);
+}
+
 /// Widens a weight element to f32.
 static Value toF32(OpBuilder &b, Location loc, Value v) {
   if (v.getType().isF32())
@@ -440,14 +448,7 @@ LogicalResult LLMLowering::lowerElementwise(Operation *op) {
         } else if (isa<MulOp>(op)) {
           result = nb.create<arith::MulFOp>(nloc, args[0], args[1]);
         } else {
-          Value one = nb.create<arith::ConstantOp>(nloc, nb.getF32FloatAttr(1));
-          Value sigmoid = nb.create<arith::DivFOp>(
-              nloc, one,
-              nb.create<arith::AddFOp>(
-                  nloc, one,
-                  nb.create<math::ExpOp>(
-                      nloc, nb.create<arith::NegFOp>(nloc, args[0]))));
-          result = nb.create<arith::MulFOp>(nloc, args[0], sigmoid);
+          result = silu(nb, nloc, args[0]);
         }
         nb.create<linalg::YieldOp>(nloc, ValueRange{result});
       });
@@ -474,16 +475,9 @@ LogicalResult LLMLowering::lowerSwiGLU(SwiGLUOp op) {
       loc, TypeRange{}, ValueRange{gate, up}, ValueRange{out},
       identityMaps(b.getContext(), 2, 3), parallel(2),
       [&](OpBuilder &nb, Location nloc, ValueRange args) {
-        Value one = nb.create<arith::ConstantOp>(nloc, nb.getF32FloatAttr(1));
-        Value sigmoid = nb.create<arith::DivFOp>(
-            nloc, one,
-            nb.create<arith::AddFOp>(
-                nloc, one,
-                nb.create<math::ExpOp>(nloc,
-                                       nb.create<arith::NegFOp>(nloc, args[0]))));
-        Value silu = nb.create<arith::MulFOp>(nloc, args[0], sigmoid);
         nb.create<linalg::YieldOp>(
-            nloc, ValueRange{nb.create<arith::MulFOp>(nloc, silu, args[1])});
+            nloc, ValueRange{nb.create<arith::MulFOp>(
+                      nloc, silu(nb, nloc, args[0]), args[1])});
       });
   define(op, out, rowCount);
   return success();

@@ -43,6 +43,9 @@ public:
 /// false and sets `error` to a message with the line and column.
 bool parseJson(const std::string &text, JsonValue &out, std::string &error);
 
+/// Appends the UTF-8 encoding of code point `cp` to `s`.
+void appendUtf8(std::string &s, uint32_t cp);
+
 } // namespace llmc
 
 #endif // LLMC_RUNTIME_JSON_H

@@ -13,24 +13,6 @@ using namespace llmc;
 // UTF-8 and character classes
 //===----------------------------------------------------------------------===//
 
-static void appendUtf8(std::string &s, uint32_t cp) {
-  if (cp < 0x80) {
-    s += char(cp);
-  } else if (cp < 0x800) {
-    s += char(0xC0 | (cp >> 6));
-    s += char(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    s += char(0xE0 | (cp >> 12));
-    s += char(0x80 | ((cp >> 6) & 0x3F));
-    s += char(0x80 | (cp & 0x3F));
-  } else {
-    s += char(0xF0 | (cp >> 18));
-    s += char(0x80 | ((cp >> 12) & 0x3F));
-    s += char(0x80 | ((cp >> 6) & 0x3F));
-    s += char(0x80 | (cp & 0x3F));
-  }
-}
-
 /// Decodes one code point at `s[i]`; sets `len` to its byte length. Invalid
 /// or truncated sequences decode as one byte with code point 0xFFFFFFFF so
 /// that they still travel through as raw bytes.
