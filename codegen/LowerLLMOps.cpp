@@ -320,6 +320,8 @@ LogicalResult LLMLowering::lowerLinear(LinearOp op) {
   }
   if (std::optional<ArrayRef<int64_t>> tiles = op.getTiles())
     matmul->setAttr(kTilesAttr, b.getDenseI64ArrayAttr(*tiles));
+  if (std::optional<uint64_t> lanes = op.getScalableLanes())
+    matmul->setAttr(kScalableLanesAttr, b.getI64IntegerAttr(*lanes));
 
   if (Value rowScale = op.getRowScale()) {
     Value scale = bufferOf(rowScale);

@@ -24,6 +24,9 @@ namespace mlir::llm {
 constexpr StringLiteral kTargetAttr = "llm.target";
 /// Attribute on linalg ops: the register tile [rows, block, depth].
 constexpr StringLiteral kTilesAttr = "llm.tiles";
+/// Attribute on linalg ops: walk the block in chunks of this many lanes times
+/// vscale (vector-length agnostic code).
+constexpr StringLiteral kScalableLanesAttr = "llm.scalable_lanes";
 /// Module attributes set by the lowering.
 constexpr StringLiteral kScratchBytesAttr = "llm.scratch_bytes";
 constexpr StringLiteral kWeightsBytesAttr = "llm.weights_bytes";

@@ -18,6 +18,18 @@ def X86StrategyPass : Pass<"llm-x86-strategy", "ModuleOp"> {
   let dependentDialects = ["::mlir::llm::LLMDialect"];
 }
 
+def AArch64StrategyPass : Pass<"llm-aarch64-strategy", "ModuleOp"> {
+  let summary = "Choose AArch64 tile sizes and weight layouts";
+  let description = [{
+    Reads the module's `llm.target` and records, on every `llm.linear`, the
+    register tile (`tiles`) for NEON's 32 128-bit registers and the packed
+    `block` on its parameter. When the target has SVE (`scalable`), the block
+    stays a fixed 16 columns and `scalable_lanes` asks for vector-length
+    agnostic code that walks it in chunks of 4 x vscale lanes.
+  }];
+  let dependentDialects = ["::mlir::llm::LLMDialect"];
+}
+
 def PlanWeightsPass : Pass<"llm-plan-weights", "ModuleOp"> {
   let summary = "Assign every parameter its place in the packed weight blob";
   let description = [{

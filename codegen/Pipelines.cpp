@@ -47,6 +47,9 @@ LogicalResult mlir::llm::buildStrategyPipeline(OpPassManager &pm,
   case llvm::Triple::x86_64:
     pm.addPass(createX86StrategyPass());
     break;
+  case llvm::Triple::aarch64:
+    pm.addPass(createAArch64StrategyPass());
+    break;
   default:
     return failure();
   }

@@ -4,9 +4,12 @@
 
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/TargetParser/AArch64TargetParser.h"
 #include "llvm/TargetParser/Host.h"
 #include "llvm/TargetParser/Triple.h"
 #include "llvm/TargetParser/X86TargetParser.h"
@@ -22,6 +25,7 @@ DictionaryAttr TargetDesc::toAttr(MLIRContext *context) const {
       b.getNamedAttr("features", b.getStringAttr(features)),
       b.getNamedAttr("vector_bits", b.getI64IntegerAttr(vectorBits)),
       b.getNamedAttr("vector_registers", b.getI64IntegerAttr(vectorRegisters)),
+      b.getNamedAttr("scalable", b.getBoolAttr(scalable)),
       b.getNamedAttr("l1_bytes", b.getI64IntegerAttr(l1Bytes)),
       b.getNamedAttr("l2_bytes", b.getI64IntegerAttr(l2Bytes)),
   });
@@ -50,6 +54,8 @@ llvm::Expected<TargetDesc> TargetDesc::fromAttr(DictionaryAttr attr) {
     return llvm::createStringError(
         "llm.target needs triple, cpu, features, vector_bits, "
         "vector_registers, l1_bytes and l2_bytes");
+  if (auto scalable = attr.getAs<BoolAttr>("scalable"))
+    desc.scalable = scalable.getValue();
   return desc;
 }
 
@@ -97,6 +103,13 @@ static llvm::Error describeX86(TargetDesc &desc, bool host) {
   if (host) {
     features = llvm::sys::getHostCPUFeatures();
   } else {
+    if (desc.cpu != "generic" &&
+        llvm::X86::parseArchX86(desc.cpu, /*Only64Bit=*/true) ==
+        llvm::X86::CK_None)
+      return llvm::createStringError(
+          "--mcpu '" + desc.cpu +
+          "' is not an x86-64 CPU LLVM knows (e.g. x86-64-v3, skylake-avx512, "
+          "sapphirerapids, znver4)");
     llvm::SmallVector<llvm::StringRef> implied;
     llvm::X86::getFeaturesForCPU(desc.cpu, implied);
     for (llvm::StringRef feature : implied)
@@ -130,6 +143,49 @@ static llvm::Error describeX86(TargetDesc &desc, bool host) {
   return llvm::Error::success();
 }
 
+/// Cache sizes of AArch64 cores by LLVM CPU name (per core L1D, L2).
+static std::pair<int64_t, int64_t> aarch64Caches(llvm::StringRef cpu) {
+  return llvm::StringSwitch<std::pair<int64_t, int64_t>>(cpu)
+      .Cases("neoverse-n1", "neoverse-n2", "neoverse-v2",
+             {64 * 1024, 1024 * 1024})
+      .Case("neoverse-v1", {64 * 1024, 1024 * 1024})
+      .Cases("cortex-a76", "cortex-a78", "cortex-x1", {64 * 1024, 512 * 1024})
+      .Cases("cortex-a72", "cortex-a73", {32 * 1024, 1024 * 1024})
+      .Cases("cortex-a53", "cortex-a55", {32 * 1024, 256 * 1024})
+      .StartsWith("apple-", {128 * 1024, 4 * 1024 * 1024})
+      .Default({64 * 1024, 512 * 1024});
+}
+
+/// AArch64: NEON (128-bit, 32 registers) everywhere; with SVE the code is
+/// vector-length agnostic and 128 bits is the minimum. Features come from
+/// the CPU name plus --mattr, as LLVM's subtarget resolves them.
+static llvm::Error describeAArch64(TargetDesc &desc, const llvm::Target &t) {
+  llvm::SmallVector<llvm::StringRef> explicitFeatures;
+  llvm::StringRef(desc.features).split(explicitFeatures, ',', -1, false);
+  for (llvm::StringRef feature : explicitFeatures)
+    if (feature.size() < 2 || (feature[0] != '+' && feature[0] != '-'))
+      return llvm::createStringError("--mattr: '" + feature.str() +
+                                     "' must start with + or -");
+  // Checked before creating the subtarget, which would only warn.
+  if (desc.cpu != "generic" && !llvm::AArch64::parseCpu(desc.cpu))
+    return llvm::createStringError("--mcpu '" + desc.cpu +
+                                   "' is not an AArch64 CPU LLVM knows "
+                                   "(e.g. neoverse-n1, neoverse-v1, "
+                                   "cortex-a76, apple-m1)");
+  std::unique_ptr<llvm::MCSubtargetInfo> subtarget(
+      t.createMCSubtargetInfo(desc.triple, desc.cpu, desc.features));
+  if (!subtarget)
+    return llvm::createStringError("--mcpu '" + desc.cpu +
+                                   "' is not an AArch64 CPU LLVM knows "
+                                   "(e.g. neoverse-n1, neoverse-v1, "
+                                   "cortex-a76, apple-m1)");
+  desc.scalable = subtarget->checkFeatures("+sve");
+  desc.vectorBits = 128;
+  desc.vectorRegisters = 32;
+  std::tie(desc.l1Bytes, desc.l2Bytes) = aarch64Caches(desc.cpu);
+  return llvm::Error::success();
+}
+
 llvm::Expected<TargetDesc> mlir::llm::describeTarget(llvm::StringRef triple,
                                                      llvm::StringRef cpu,
                                                      llvm::StringRef features) {
@@ -141,6 +197,12 @@ llvm::Expected<TargetDesc> mlir::llm::describeTarget(llvm::StringRef triple,
   desc.cpu = cpu.empty() ? (host ? llvm::sys::getHostCPUName().str()
                                  : std::string("generic"))
                          : cpu.str();
+  if (cpu == "native" &&
+      parsed.getArch() !=
+          llvm::Triple(llvm::sys::getDefaultTargetTriple()).getArch())
+    return llvm::createStringError("--mcpu=native names this machine's CPU, "
+                                   "which cannot run " + desc.triple +
+                                   " code: name the target's CPU");
   if (cpu == "native") {
     desc.cpu = llvm::sys::getHostCPUName().str();
     host = true;
@@ -148,8 +210,10 @@ llvm::Expected<TargetDesc> mlir::llm::describeTarget(llvm::StringRef triple,
   desc.features = features.str();
 
   llvm::InitializeAllTargetInfos();
+  llvm::InitializeAllTargetMCs();
   std::string error;
-  if (!llvm::TargetRegistry::lookupTarget(desc.triple, error))
+  const llvm::Target *t = llvm::TargetRegistry::lookupTarget(desc.triple, error);
+  if (!t)
     return llvm::createStringError("--target '" + desc.triple +
                                    "': " + error);
   switch (parsed.getArch()) {
@@ -157,9 +221,14 @@ llvm::Expected<TargetDesc> mlir::llm::describeTarget(llvm::StringRef triple,
     if (llvm::Error err = describeX86(desc, host))
       return std::move(err);
     return desc;
+  case llvm::Triple::aarch64:
+    if (llvm::Error err = describeAArch64(desc, *t))
+      return std::move(err);
+    return desc;
   default:
     return llvm::createStringError("--target '" + desc.triple +
                                    "': llmc has no code generator for this "
-                                   "architecture yet (supported: x86_64)");
+                                   "architecture yet (supported: x86_64, "
+                                   "aarch64)");
   }
 }

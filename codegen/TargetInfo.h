@@ -22,15 +22,19 @@ struct TargetDesc {
   std::string cpu;
   /// LLVM feature string, e.g. "+avx512f,+avx512bf16".
   std::string features;
-  /// Widest vector register the generated code should use.
+  /// Widest vector register the generated code should use; with scalable
+  /// vectors, the minimum (the hardware may be wider).
   int64_t vectorBits = 128;
+  /// Vector-length agnostic code (AArch64 SVE): lanes scale with vscale.
+  bool scalable = false;
   /// Number of architectural vector registers.
   int64_t vectorRegisters = 16;
   int64_t l1Bytes = 32 * 1024;
   int64_t l2Bytes = 1024 * 1024;
 
   DictionaryAttr toAttr(MLIRContext *context) const;
-  /// Reads the attribute back; fails if a field is missing.
+  /// Reads the attribute back; fails if a field is missing (`scalable` is
+  /// optional, false by default).
   static llvm::Expected<TargetDesc> fromAttr(DictionaryAttr attr);
 };
 

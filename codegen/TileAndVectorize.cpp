@@ -56,65 +56,141 @@ static bool isPackedMatmul(Operation *op) {
          linalgOp.getNumDpsInits() == 1 && linalgOp.getNumDpsInputs() == 2;
 }
 
-/// Replaces a static register tile (rows x 1 block x lanes, whole depth) by
-/// its vector form: the rows' accumulators stay in registers across the
-/// depth loop; each step loads one weight vector, widens it to f32 and does
-/// one FMA per row with the broadcast input element.
-static LogicalResult vectorizeTile(RewriterBase &rewriter,
-                                   linalg::LinalgOp op) {
-  Value x = op.getDpsInputOperand(0)->get();
-  Value w = op.getDpsInputOperand(1)->get();
-  Value out = op.getDpsInitOperand(0)->get();
-  auto xType = cast<MemRefType>(x.getType());
-  auto wType = cast<MemRefType>(w.getType());
-  auto outType = cast<MemRefType>(out.getType());
+/// The operands of a static register tile: x [rows, depth], w [1, depth,
+/// lanes], out [rows, 1, lanes].
+struct Tile {
+  Value x, w, out;
+  int64_t rows, depth, lanes;
+};
+
+static std::optional<Tile> matchStaticTile(linalg::LinalgOp op) {
+  Tile t{op.getDpsInputOperand(0)->get(), op.getDpsInputOperand(1)->get(),
+         op.getDpsInitOperand(0)->get(), 0, 0, 0};
+  auto xType = cast<MemRefType>(t.x.getType());
+  auto wType = cast<MemRefType>(t.w.getType());
+  auto outType = cast<MemRefType>(t.out.getType());
   if (!xType.hasStaticShape() || !wType.hasStaticShape() ||
       !outType.hasStaticShape() || wType.getDimSize(0) != 1 ||
       outType.getDimSize(1) != 1)
+    return std::nullopt;
+  t.rows = xType.getDimSize(0);
+  t.depth = xType.getDimSize(1);
+  t.lanes = wType.getDimSize(2);
+  return t;
+}
+
+/// bf16 -> f32 is exact as bits: the bf16 is the upper half of the f32.
+/// Spelled as integer ops because LLVM 19 cannot select a scalable bf16
+/// extension on SVE without +bf16, and they are what x86 selects anyway.
+static Value widenBF16(OpBuilder &b, Location loc, Value v, VectorType f32Type) {
+  auto shape = [&](Type element) {
+    return VectorType::get(f32Type.getShape(), element,
+                           f32Type.getScalableDims());
+  };
+  Value bits = b.create<arith::BitcastOp>(loc, shape(b.getI16Type()), v);
+  Value wide = b.create<arith::ExtUIOp>(loc, shape(b.getI32Type()), bits);
+  Value sixteen = b.create<arith::ConstantOp>(
+      loc, DenseElementsAttr::get(shape(b.getI32Type()),
+                                  b.getI32IntegerAttr(16)));
+  return b.create<arith::BitcastOp>(
+      loc, f32Type, b.create<arith::ShLIOp>(loc, wide, sixteen));
+}
+
+/// Emits the depth loop of a tile over lanes [lane, lane + vector width):
+/// the rows' accumulators are loaded, carried in registers through the loop
+/// (each step: one weight vector widened to f32, one FMA per row with the
+/// broadcast input element) and stored. `mask` (scalable chunks) guards the
+/// lanes past the block's end.
+static void emitDepthLoop(OpBuilder &b, Location loc, const Tile &t,
+                          VectorType accType, Value lane, Value mask) {
+  Type wElement = cast<MemRefType>(t.w.getType()).getElementType();
+  auto wVecType = VectorType::get(accType.getShape(), wElement,
+                                  accType.getScalableDims());
+  Value c0 = b.create<arith::ConstantIndexOp>(loc, 0);
+  Value c1 = b.create<arith::ConstantIndexOp>(loc, 1);
+  Value zero = b.create<arith::ConstantOp>(
+      loc, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
+  Value wZero = b.create<arith::ConstantOp>(
+      loc, DenseElementsAttr::get(wVecType, b.getFloatAttr(wElement, 0)));
+  auto load = [&](OpBuilder &nb, Location nloc, Value base, ValueRange indices,
+                  VectorType type, Value passThru) -> Value {
+    if (mask)
+      return nb.create<vector::MaskedLoadOp>(nloc, type, base, indices, mask,
+                                             passThru);
+    return nb.create<vector::LoadOp>(nloc, type, base, indices);
+  };
+  SmallVector<Value> accs;
+  for (int64_t i = 0; i < t.rows; ++i) {
+    Value row = b.create<arith::ConstantIndexOp>(loc, i);
+    accs.push_back(load(b, loc, t.out, {row, c0, lane}, accType, zero));
+  }
+  Value end = b.create<arith::ConstantIndexOp>(loc, t.depth);
+  auto loop = b.create<scf::ForOp>(
+      loc, c0, end, c1, accs,
+      [&](OpBuilder &nb, Location nloc, Value k, ValueRange carried) {
+        Value wVec = load(nb, nloc, t.w, {c0, k, lane}, wVecType, wZero);
+        if (wElement.isBF16())
+          wVec = widenBF16(nb, nloc, wVec, accType);
+        else if (wVecType != accType)
+          wVec = nb.create<arith::ExtFOp>(nloc, accType, wVec);
+        SmallVector<Value> next;
+        for (int64_t i = 0; i < t.rows; ++i) {
+          Value row = nb.create<arith::ConstantIndexOp>(nloc, i);
+          Value xs = nb.create<memref::LoadOp>(nloc, t.x, ValueRange{row, k});
+          Value splat = nb.create<vector::SplatOp>(nloc, accType, xs);
+          next.push_back(
+              nb.create<vector::FMAOp>(nloc, splat, wVec, carried[i]));
+        }
+        nb.create<scf::YieldOp>(nloc, next);
+      });
+  for (int64_t i = 0; i < t.rows; ++i) {
+    Value row = b.create<arith::ConstantIndexOp>(loc, i);
+    if (mask)
+      b.create<vector::MaskedStoreOp>(loc, t.out, ValueRange{row, c0, lane},
+                                      mask, loop.getResult(i));
+    else
+      b.create<vector::StoreOp>(loc, loop.getResult(i), t.out,
+                                ValueRange{row, c0, lane});
+  }
+}
+
+/// Replaces a static register tile (rows x 1 block x lanes, one depth step)
+/// by vector code: one depth loop over the whole block with fixed-width
+/// vectors, or, with `llm.scalable_lanes` = n, a loop over chunks of
+/// n x vscale lanes, each with its own depth loop (vector-length agnostic).
+static LogicalResult vectorizeTile(RewriterBase &rewriter,
+                                   linalg::LinalgOp op) {
+  std::optional<Tile> t = matchStaticTile(op);
+  if (!t)
     return failure();
-  int64_t rows = xType.getDimSize(0), depth = xType.getDimSize(1),
-          lanes = wType.getDimSize(2);
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   Type f32 = rewriter.getF32Type();
-  auto accType = VectorType::get({lanes}, f32);
-  auto wVecType = VectorType::get({lanes}, wType.getElementType());
+  auto scalable = op->getAttrOfType<IntegerAttr>(kScalableLanesAttr);
+  if (!scalable) {
+    Value c0 = rewriter.create<arith::ConstantIndexOp>(loc, 0);
+    emitDepthLoop(rewriter, loc, *t, VectorType::get({t->lanes}, f32), c0,
+                  Value());
+    rewriter.eraseOp(op);
+    return success();
+  }
+  int64_t minLanes = scalable.getInt();
+  auto accType = VectorType::get({minLanes}, f32, {true});
+  Value vscale = rewriter.create<vector::VectorScaleOp>(loc);
+  Value step = rewriter.create<arith::MulIOp>(
+      loc, vscale, rewriter.create<arith::ConstantIndexOp>(loc, minLanes));
   Value c0 = rewriter.create<arith::ConstantIndexOp>(loc, 0);
-  Value c1 = rewriter.create<arith::ConstantIndexOp>(loc, 1);
-  Value zero = rewriter.create<arith::ConstantOp>(loc, rewriter.getF32FloatAttr(0));
-  Value wPad = rewriter.create<arith::ConstantOp>(
-      loc, rewriter.getFloatAttr(wType.getElementType(), 0));
-  SmallVector<bool> inBounds = {true};
-  SmallVector<Value> accs;
-  for (int64_t i = 0; i < rows; ++i) {
-    Value row = rewriter.create<arith::ConstantIndexOp>(loc, i);
-    accs.push_back(rewriter.create<vector::TransferReadOp>(
-        loc, accType, out, ValueRange{row, c0, c0}, zero, inBounds));
-  }
-  Value end = rewriter.create<arith::ConstantIndexOp>(loc, depth);
-  auto loop = rewriter.create<scf::ForOp>(
-      loc, c0, end, c1, accs,
-      [&](OpBuilder &b, Location nloc, Value k, ValueRange carried) {
-        Value wVec = b.create<vector::TransferReadOp>(
-            nloc, wVecType, w, ValueRange{c0, k, c0}, wPad, inBounds);
-        if (wVecType != accType)
-          wVec = b.create<arith::ExtFOp>(nloc, accType, wVec);
-        SmallVector<Value> next;
-        for (int64_t i = 0; i < rows; ++i) {
-          Value row = b.create<arith::ConstantIndexOp>(nloc, i);
-          Value xs = b.create<memref::LoadOp>(nloc, x, ValueRange{row, k});
-          Value splat = b.create<vector::SplatOp>(nloc, accType, xs);
-          next.push_back(
-              b.create<vector::FMAOp>(nloc, splat, wVec, carried[i]));
-        }
-        b.create<scf::YieldOp>(nloc, next);
+  Value lanes = rewriter.create<arith::ConstantIndexOp>(loc, t->lanes);
+  rewriter.create<scf::ForOp>(
+      loc, c0, lanes, step, ValueRange{},
+      [&](OpBuilder &b, Location nloc, Value lane, ValueRange) {
+        Value remaining = b.create<arith::SubIOp>(nloc, lanes, lane);
+        auto maskType = VectorType::get({minLanes}, b.getI1Type(), {true});
+        Value mask = b.create<vector::CreateMaskOp>(nloc, maskType,
+                                                    ValueRange{remaining});
+        emitDepthLoop(b, nloc, *t, accType, lane, mask);
+        b.create<scf::YieldOp>(nloc);
       });
-  for (int64_t i = 0; i < rows; ++i) {
-    Value row = rewriter.create<arith::ConstantIndexOp>(loc, i);
-    rewriter.create<vector::TransferWriteOp>(loc, loop.getResult(i), out,
-                                             ValueRange{row, c0, c0},
-                                             inBounds);
-  }
   rewriter.eraseOp(op);
   return success();
 }

@@ -73,7 +73,7 @@ private:
     Value w = weight(name, layer);
     int64_t out = types.lookup(name).getDimSize(0);
     return b.create<LinearOp>(b.getUnknownLoc(), rowsOf(out), x, w, Value(),
-                              DenseI64ArrayAttr());
+                              DenseI64ArrayAttr(), IntegerAttr());
   }
 
   Value norm(Value x, StringRef name, Value layer) {

@@ -90,7 +90,7 @@ struct FoldIntoProjections : OpRewritePattern<RMSNormOp> {
           weight.getLayer());
       rewriter.replaceOpWithNewOp<LinearOp>(linear, linear.getType(),
                                             norm.getInput(), newWeight, inv,
-                                            DenseI64ArrayAttr());
+                                            DenseI64ArrayAttr(), IntegerAttr());
     }
     return success();
   }

@@ -59,7 +59,7 @@ struct FuseSwiGLU : OpRewritePattern<MulOp> {
         rewriter.getF32Type());
     auto linear = rewriter.create<LinearOp>(loc, type, gate.getInput(), weight,
                                             gate.getRowScale(),
-                                            DenseI64ArrayAttr());
+                                            DenseI64ArrayAttr(), IntegerAttr());
     rewriter.setInsertionPoint(op);
     rewriter.replaceOpWithNewOp<SwiGLUOp>(op, op.getType(), linear);
     return success();

@@ -78,7 +78,7 @@ struct FuseSiblingLinears : OpRewritePattern<LinearOp> {
         inputType.getElementType());
     auto fusedLinear = rewriter.create<LinearOp>(
         loc, resultType, op.getInput(), fusedWeight, op.getRowScale(),
-        DenseI64ArrayAttr());
+        DenseI64ArrayAttr(), IntegerAttr());
     int64_t offset = 0;
     // `op` itself is replaced below: insert after the fused projection, each
     // slice after the previous one so they keep the projections' order.

@@ -24,10 +24,14 @@
 // CHECK: %[[XT:.+]] = memref.subview %[[X]][%[[M]], 0] [4, 8] [1, 1] : memref<?x8xf32> to memref<4x8xf32
 // CHECK: %[[WT:.+]] = memref.subview %[[W]][%[[B]], 0, 0] [1, 8, 16] [1, 1, 1] : memref<2x8x16xbf16> to memref<1x8x16xbf16
 // CHECK: %[[YT:.+]] = memref.subview %[[Y]][%[[M]], %[[B]], 0] [4, 1, 16] [1, 1, 1] : memref<?x2x16xf32> to memref<4x1x16xf32
-// CHECK-COUNT-4: vector.transfer_read %[[YT]]{{.+}} : memref<4x1x16xf32, {{.+}}>, vector<16xf32>
+// CHECK-COUNT-4: vector.load %[[YT]]{{.+}} : memref<4x1x16xf32, {{.+}}>, vector<16xf32>
 // CHECK: %[[ACC:.+]]:4 = scf.for %[[K:.+]] = %[[C0]] to %[[C8]] step %[[C1]] iter_args(%[[A0:.+]] = %{{.+}}, %[[A1:.+]] = %{{.+}}, %[[A2:.+]] = %{{.+}}, %[[A3:.+]] = %{{.+}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
-// CHECK: %[[WV:.+]] = vector.transfer_read %[[WT]][%[[C0]], %[[K]], %[[C0]]], %{{.+}} {in_bounds = [true]} : memref<1x8x16xbf16, {{.+}}>, vector<16xbf16>
-// CHECK: %[[WF:.+]] = arith.extf %[[WV]] : vector<16xbf16> to vector<16xf32>
+// CHECK: %[[WV:.+]] = vector.load %[[WT]][%[[C0]], %[[K]], %[[C0]]] : memref<1x8x16xbf16, {{.+}}>, vector<16xbf16>
+// bf16 is widened as bits: the upper half of an f32.
+// CHECK: %[[WI:.+]] = arith.bitcast %[[WV]] : vector<16xbf16> to vector<16xi16>
+// CHECK: %[[WE:.+]] = arith.extui %[[WI]] : vector<16xi16> to vector<16xi32>
+// CHECK: %[[WS:.+]] = arith.shli %[[WE]], %{{.+}} : vector<16xi32>
+// CHECK: %[[WF:.+]] = arith.bitcast %[[WS]] : vector<16xi32> to vector<16xf32>
 // CHECK: %[[X0:.+]] = memref.load %[[XT]][%[[C0]], %[[K]]]
 // CHECK: %[[S0:.+]] = vector.splat %[[X0]] : vector<16xf32>
 // CHECK: %[[F0:.+]] = vector.fma %[[S0]], %[[WF]], %[[A0]] : vector<16xf32>
@@ -37,21 +41,21 @@
 // CHECK: %[[F2:.+]] = vector.fma %{{.+}}, %[[WF]], %[[A2]] : vector<16xf32>
 // CHECK: %[[F3:.+]] = vector.fma %{{.+}}, %[[WF]], %[[A3]] : vector<16xf32>
 // CHECK: scf.yield %[[F0]], %[[F1]], %[[F2]], %[[F3]]
-// CHECK: vector.transfer_write %[[ACC]]#0, %[[YT]][%[[C0]], %[[C0]], %[[C0]]] {in_bounds = [true]}
-// CHECK: vector.transfer_write %[[ACC]]#1, %[[YT]][%[[C1]], %[[C0]], %[[C0]]] {in_bounds = [true]}
-// CHECK: vector.transfer_write %[[ACC]]#2, %[[YT]][%[[C2]], %[[C0]], %[[C0]]] {in_bounds = [true]}
-// CHECK: vector.transfer_write %[[ACC]]#3, %[[YT]]
+// CHECK: vector.store %[[ACC]]#0, %[[YT]][%[[C0]], %[[C0]], %[[C0]]]
+// CHECK: vector.store %[[ACC]]#1, %[[YT]][%[[C1]], %[[C0]], %[[C0]]]
+// CHECK: vector.store %[[ACC]]#2, %[[YT]][%[[C2]], %[[C0]], %[[C0]]]
+// CHECK: vector.store %[[ACC]]#3, %[[YT]]
 // Remainder: fewer than 4 rows, one row per iteration with one accumulator.
 // CHECK: scf.for %[[MR:.+]] = %[[MAIN]] to %[[ROWS]] step %[[C4]] {
 // CHECK: scf.for %[[R:.+]] = %[[C0]] to %{{.+}} step %[[C1]] {
 // CHECK: %[[YR:.+]] = memref.subview %{{.+}}[%[[R]], 0, 0] [1, 1, 16] [1, 1, 1] {{.+}} to memref<1x1x16xf32
-// CHECK: %[[INIT:.+]] = vector.transfer_read %[[YR]]
+// CHECK: %[[INIT:.+]] = vector.load %[[YR]]
 // CHECK: %[[RACC:.+]] = scf.for %{{.+}} = %[[C0]] to %[[C8]] step %[[C1]] iter_args(%[[RA:.+]] = %[[INIT]]) -> (vector<16xf32>) {
-// CHECK: arith.extf %{{.+}} : vector<16xbf16> to vector<16xf32>
+// CHECK: arith.bitcast %{{.+}} : vector<16xi32> to vector<16xf32>
 // CHECK: vector.fma %{{.+}}, %{{.+}}, %[[RA]] : vector<16xf32>
 // CHECK-NOT: vector.fma
 // CHECK: scf.yield
-// CHECK: vector.transfer_write %[[RACC]], %[[YR]]
+// CHECK: vector.store %[[RACC]], %[[YR]]
 func.func @packed_bf16(%x: memref<?x8xf32>, %w: memref<2x8x16xbf16>, %y: memref<?x2x16xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<?x8xf32>, memref<2x8x16xbf16>) outs(%y : memref<?x2x16xf32>) attrs = {llm.tiles = array<i64: 4, 16, 8>} {
   ^bb0(%in: f32, %win: bf16, %acc: f32):
@@ -77,15 +81,47 @@ func.func @packed_bf16(%x: memref<?x8xf32>, %w: memref<2x8x16xbf16>, %y: memref<
 // CHECK: scf.for
 // CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %[[C6:[^ ]+]] {
 // CHECK: %{{.+}}:6 = scf.for {{.+}} -> (vector<32xf32>, vector<32xf32>, vector<32xf32>, vector<32xf32>, vector<32xf32>, vector<32xf32>) {
-// CHECK: vector.transfer_read {{.+}} : memref<1x4x32xf32, {{.+}}>, vector<32xf32>
-// CHECK-NOT: arith.extf
+// CHECK: vector.load {{.+}} : memref<1x4x32xf32, {{.+}}>, vector<32xf32>
+// CHECK-NOT: arith.bitcast
 // CHECK-COUNT-6: vector.fma
 // CHECK: scf.yield
-// CHECK-COUNT-6: vector.transfer_write
+// CHECK-COUNT-6: vector.store
 func.func @packed_f32(%x: memref<?x4xf32>, %w: memref<3x4x32xf32>, %y: memref<?x3x32xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<?x4xf32>, memref<3x4x32xf32>) outs(%y : memref<?x3x32xf32>) attrs = {llm.tiles = array<i64: 6, 32, 4>} {
   ^bb0(%in: f32, %win: f32, %acc: f32):
     %p = arith.mulf %in, %win : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#x = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
+#w = affine_map<(d0, d1, d2, d3) -> (d1, d3, d2)>
+#o = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+
+// Vector-length agnostic tiles (SVE): the 16-lane block is walked in chunks
+// of 4 x vscale lanes under a mask, each chunk with its own depth loop.
+
+// CHECK-LABEL: func.func @packed_scalable(
+// CHECK: %[[VSCALE:.+]] = vector.vscale
+// CHECK: %[[STEP:.+]] = arith.muli %[[VSCALE]], %{{.+}} : index
+// CHECK: scf.for %[[LANE:.+]] = %{{.+}} to %{{.+}} step %[[STEP]] {
+// CHECK: %[[MASK:.+]] = vector.create_mask %{{.+}} : vector<[4]xi1>
+// CHECK: vector.maskedload %{{.+}}[%{{.+}}, %{{.+}}, %[[LANE]]], %[[MASK]], %{{.+}} : memref<2x1x16xf32, {{.+}}>, vector<[4]xi1>, vector<[4]xf32> into vector<[4]xf32>
+// CHECK: scf.for {{.+}} -> (vector<[4]xf32>, vector<[4]xf32>) {
+// CHECK: vector.maskedload {{.+}} : memref<1x8x16xbf16, {{.+}}>, vector<[4]xi1>, vector<[4]xbf16> into vector<[4]xbf16>
+// CHECK: arith.bitcast %{{.+}} : vector<[4]xi32> to vector<[4]xf32>
+// CHECK-COUNT-2: vector.fma {{.+}} : vector<[4]xf32>
+// CHECK: scf.yield
+// CHECK-COUNT-2: vector.maskedstore
+func.func @packed_scalable(%x: memref<?x8xf32>, %w: memref<2x8x16xbf16>, %y: memref<?x2x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<?x8xf32>, memref<2x8x16xbf16>) outs(%y : memref<?x2x16xf32>) attrs = {llm.tiles = array<i64: 2, 16, 8>, llm.scalable_lanes = 4 : i64} {
+  ^bb0(%in: f32, %win: bf16, %acc: f32):
+    %e = arith.extf %win : bf16 to f32
+    %p = arith.mulf %in, %e : f32
     %s = arith.addf %acc, %p : f32
     linalg.yield %s : f32
   }

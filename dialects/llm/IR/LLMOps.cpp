@@ -150,6 +150,11 @@ LogicalResult LinearOp::verify() {
           return t <= 0;
         }))
       return emitOpError("tiles must be [rows, block, depth], all positive");
+  if (std::optional<uint64_t> lanes = getScalableLanes())
+    if (!getTiles() || static_cast<int64_t>(*lanes) <= 0 ||
+        (*getTiles())[1] % static_cast<int64_t>(*lanes) != 0)
+      return emitOpError("scalable_lanes needs tiles and must divide the "
+                         "block");
   return success();
 }
 

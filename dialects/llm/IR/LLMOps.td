@@ -104,11 +104,14 @@ def LLM_LinearOp : LLM_Op<"linear", [Pure]> {
     f32 accumulation whatever the weight's element type. `row_scale` is
     absent unless an RMSNorm was folded into this projection
     (`llm-fold-rmsnorm`). The target strategy records its tile choice in the
-    `tiles` attribute.
+    `tiles` attribute ([rows, block, depth step]) and, for vector-length
+    agnostic targets, `scalable_lanes`: a block is processed in chunks of
+    `scalable_lanes * vscale` lanes.
   }];
   let arguments = (ins LLM_Activation:$input, AnyRankedTensor:$weight,
                        Optional<RankedTensorOf<[F32]>>:$row_scale,
-                       OptionalAttr<DenseI64ArrayAttr>:$tiles);
+                       OptionalAttr<DenseI64ArrayAttr>:$tiles,
+                       OptionalAttr<I64Attr>:$scalable_lanes);
   let results = (outs LLM_Activation:$result);
   let assemblyFormat = [{
     $input `,` $weight (`scale` $row_scale^)? attr-dict `:`
