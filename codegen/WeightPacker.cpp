@@ -85,7 +85,7 @@ static void store(Type element, float value, uint8_t *out) {
 
 class Packer {
 public:
-  Packer(llvm::raw_fd_ostream &os, bool progress, int64_t total)
+  Packer(llvm::raw_fd_ostream &os, PackProgress progress, int64_t total)
       : os(os), progress(progress), total(total) {}
 
   /// Packs one layer of `param` into `buffer` (its padded size).
@@ -122,17 +122,12 @@ public:
         fingerprint, llvm::xxh3_64bits(llvm::ArrayRef<uint8_t>(data)));
     os.write_zeros(alignedSize - data.size());
     written += alignedSize;
-    if (progress) {
-      llvm::errs() << llvm::format("\rpacking weights: %3d%% (%.2f / %.2f GB)",
-                                   static_cast<int>(100 * written / total),
-                                   written / 1e9, total / 1e9);
-      if (written == total)
-        llvm::errs() << "\n";
-    }
+    if (progress)
+      progress(written, total);
   }
 
   llvm::raw_fd_ostream &os;
-  bool progress;
+  PackProgress progress;
   int64_t total, written = 0;
   uint64_t fingerprint = 0x6c6c6d63;
 };
@@ -142,7 +137,7 @@ public:
 llvm::Expected<uint64_t>
 mlir::llm::packWeights(ModuleOp module, const llmc::WeightStore &weights,
                        llvm::StringRef tokenizerJson, llvm::StringRef path,
-                       bool progress) {
+                       PackProgress progress) {
   auto totalAttr = module->getAttrOfType<IntegerAttr>(kWeightsBytesAttr);
   if (!totalAttr)
     return llvm::createStringError("weights are not planned (run "

@@ -6,6 +6,7 @@
 #include "frontend/Weights.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
@@ -16,11 +17,15 @@ namespace mlir::llm {
 /// blob, then `tokenizerJson` if not empty) for a module whose parameters
 /// carry offsets (llm-plan-weights). Each parameter is gathered from its
 /// source tensors, scaled by its folded norm, converted and laid out in its
-/// blocked form. Returns the fingerprint the executable must carry.
+/// blocked form. `progress`, when set, is called with the bytes written so
+/// far and the total after each parameter layer. Returns the fingerprint the
+/// executable must carry.
+using PackProgress = llvm::function_ref<void(int64_t written, int64_t total)>;
 llvm::Expected<uint64_t> packWeights(ModuleOp module,
                                      const llmc::WeightStore &weights,
                                      llvm::StringRef tokenizerJson,
-                                     llvm::StringRef path, bool progress);
+                                     llvm::StringRef path,
+                                     PackProgress progress = nullptr);
 
 } // namespace mlir::llm
 

@@ -30,6 +30,7 @@
 #include "llvm/Support/Timer.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/TargetParser/Host.h"
 
 #include <chrono>
 
@@ -57,10 +58,11 @@ static cl::opt<std::string>
     output("o", cl::desc("Output file (the executable; its weights go to "
                          "<output>.weights). '-' for stdout with --emit of "
                          "IR or assembly"),
-           cl::value_desc("file"), cl::sub(compileCmd), cl::sub(synthCmd),
-           cl::cat(category));
+           cl::value_desc("file"), cl::sub(compileCmd), cl::cat(category));
 static cl::opt<std::string>
-    targetTriple("target", cl::desc("Target triple (default: the host)"),
+    targetTriple("target",
+                 cl::desc("Target triple: x86_64-linux-gnu or "
+                          "aarch64-linux-gnu (default: the host)"),
                  cl::sub(compileCmd), cl::cat(category));
 static cl::opt<std::string>
     targetCPU("mcpu",
@@ -95,7 +97,9 @@ static cl::opt<std::string> weightType(
     cl::desc("Element type of packed matrices: f32, bf16, f16 (default: as "
              "stored in the checkpoint)"),
     cl::sub(compileCmd), cl::cat(category));
-static cl::opt<bool> quiet("quiet", cl::desc("No progress output"),
+static cl::opt<bool> quiet("quiet",
+                           cl::desc("No progress output (progress is only "
+                                    "shown when stderr is a terminal)"),
                            cl::sub(compileCmd), cl::sub(synthCmd),
                            cl::cat(category));
 
@@ -103,6 +107,10 @@ static cl::opt<bool> quiet("quiet", cl::desc("No progress output"),
 static cl::opt<std::string> synthInput(cl::Positional, cl::Required,
                                        cl::desc("<card.yaml or HF dir>"),
                                        cl::sub(synthCmd));
+static cl::opt<std::string> synthOutput("o",
+                                        cl::desc("Output model directory"),
+                                        cl::value_desc("dir"),
+                                        cl::sub(synthCmd), cl::cat(category));
 static cl::opt<std::string>
     synthDType("dtype", cl::desc("Stored type: f32, bf16, f16 (default: the "
                                  "model's)"),
@@ -116,7 +124,8 @@ static cl::opt<double> stddev("std",
 
 namespace {
 
-/// Prints "llmc: phase..." lines with timings when stderr is a terminal.
+/// Prints "llmc: phase... 1.2 s" lines, and a bar for long phases, when
+/// stderr is a terminal; nothing otherwise (pipes, CI).
 class Progress {
 public:
   explicit Progress(bool enabled) : enabled(enabled) {}
@@ -124,9 +133,26 @@ public:
     finish();
     if (!enabled)
       return;
-    errs() << "llmc: " << name << "...";
+    current = name.str();
+    errs() << "llmc: " << current << "...";
     start = std::chrono::steady_clock::now();
     open = true;
+    lastPercent = -1;
+  }
+  /// Redraws the current phase as a bar of `done` out of `total` bytes.
+  void bar(int64_t done, int64_t total) {
+    if (!open || total <= 0)
+      return;
+    int percent = static_cast<int>(100 * done / total);
+    if (percent == lastPercent)
+      return;
+    lastPercent = percent;
+    constexpr int width = 30;
+    int filled = percent * width / 100;
+    errs() << "\rllmc: " << current << " [" << std::string(filled, '#')
+           << std::string(width - filled, ' ') << "] "
+           << format("%3d%% (%.2f / %.2f GB)", percent, done / 1e9,
+                     total / 1e9);
   }
   void finish() {
     if (!open)
@@ -141,6 +167,8 @@ public:
 
 private:
   bool open = false;
+  int lastPercent = -1;
+  std::string current;
   std::chrono::steady_clock::time_point start;
 };
 
@@ -263,9 +291,12 @@ int compile(const char *argv0) {
       tokenizer = (*buffer)->getBuffer().str();
     }
     progress.phase("packing weights");
-    Expected<uint64_t> fingerprint =
-        packWeights(module, *model->weights, tokenizer, weightsTemp,
-                    progress.enabled);
+    auto showBar = [&](int64_t done, int64_t total) {
+      progress.bar(done, total);
+    };
+    Expected<uint64_t> fingerprint = packWeights(
+        module, *model->weights, tokenizer, weightsTemp,
+        progress.enabled ? PackProgress(showBar) : PackProgress());
     if (!fingerprint) {
       sys::fs::remove(weightsTemp);
       return fail(fingerprint.takeError());
@@ -332,7 +363,7 @@ int compile(const char *argv0) {
 }
 
 int synth() {
-  if (output.empty())
+  if (synthOutput.empty())
     return fail("-o <dir> is required");
   Expected<llmc::ModelSpec> spec = [&]() -> Expected<llmc::ModelSpec> {
     StringRef ext = sys::path::extension(synthInput);
@@ -355,8 +386,8 @@ int synth() {
   if (!(stddev > 0))
     return fail("--std must be positive");
   bool progress = !quiet && sys::Process::StandardErrIsDisplayed();
-  if (Error err = llmc::writeSyntheticModel(*spec, output, dtype, seed, stddev,
-                                            progress))
+  if (Error err = llmc::writeSyntheticModel(*spec, synthOutput, dtype, seed,
+                                            stddev, progress))
     return fail(std::move(err));
   return 0;
 }
@@ -366,8 +397,11 @@ int synth() {
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(category);
-  cl::AddExtraVersionPrinter([](raw_ostream &os) {
-    os << "llmc " << LLMC_VERSION << " (LLVM/MLIR " LLVM_VERSION_STRING ")\n";
+  cl::SetVersionPrinter([](raw_ostream &os) {
+    os << "llmc " << LLMC_VERSION << " (LLVM/MLIR " LLVM_VERSION_STRING
+       << ")\ntargets: x86_64 (SSE/AVX2/AVX-512), aarch64 (NEON, SVE)\n"
+       << "host: " << sys::getDefaultTargetTriple() << ", "
+       << sys::getHostCPUName() << "\n";
   });
   cl::ParseCommandLineOptions(
       argc, argv,
