@@ -1,0 +1,43 @@
+// RUN: llm-opt %s --llm-aarch64-strategy --split-input-file | FileCheck %s
+
+// NEON (128-bit, 32 registers): blocks of 4 registers (16 lanes), 6 rows;
+// narrower matrices get one-register blocks. No scalable lanes.
+
+// CHECK-LABEL: llm.param @wide : tensor<96x64xbf16>
+// CHECK-SAME: block = 16 : i64
+// CHECK-LABEL: llm.param @narrow : tensor<12x64xbf16>
+// CHECK-SAME: block = 4 : i64
+// CHECK-LABEL: func.func @neon(
+// CHECK: llm.linear %{{.+}}, %{{.+}} {tiles = array<i64: 6, 16, 64>} : (tensor<?x64xf32>, tensor<96x64xbf16>)
+// CHECK: llm.linear %{{.+}}, %{{.+}} {tiles = array<i64: 6, 4, 64>} : (tensor<?x64xf32>, tensor<12x64xbf16>)
+// CHECK-NOT: scalable_lanes
+module attributes {llm.target = {triple = "aarch64-unknown-linux-gnu", cpu = "neoverse-n1", features = "", vector_bits = 128 : i64, vector_registers = 32 : i64, scalable = false, l1_bytes = 65536 : i64, l2_bytes = 1048576 : i64}} {
+  llm.param @wide : tensor<96x64xbf16> {layers = 0 : i64, sources = ["wide"]}
+  llm.param @narrow : tensor<12x64xbf16> {layers = 0 : i64, sources = ["narrow"]}
+  func.func @neon(%x: tensor<?x64xf32>) -> (tensor<?x96xf32>, tensor<?x12xf32>) {
+    %w = llm.weight @wide : tensor<96x64xbf16>
+    %y = llm.linear %x, %w : (tensor<?x64xf32>, tensor<96x64xbf16>) -> tensor<?x96xf32>
+    %n = llm.weight @narrow : tensor<12x64xbf16>
+    %z = llm.linear %x, %n : (tensor<?x64xf32>, tensor<12x64xbf16>) -> tensor<?x12xf32>
+    return %y, %z : tensor<?x96xf32>, tensor<?x12xf32>
+  }
+}
+
+// -----
+
+// SVE: the packed block stays 16 lanes whatever the hardware's vector length;
+// tiles walk it in chunks of 4 x vscale lanes (scalable_lanes = 4), 8 rows.
+// A small L2 cuts the 4096-deep reduction into steps.
+
+// CHECK-LABEL: llm.param @wide : tensor<96x4096xbf16>
+// CHECK-SAME: block = 16 : i64
+// CHECK-LABEL: func.func @sve(
+// CHECK: llm.linear %{{.+}}, %{{.+}} {scalable_lanes = 4 : i64, tiles = array<i64: 8, 16, 1024>}
+module attributes {llm.target = {triple = "aarch64-unknown-linux-gnu", cpu = "neoverse-v1", features = "+sve", vector_bits = 128 : i64, vector_registers = 32 : i64, scalable = true, l1_bytes = 65536 : i64, l2_bytes = 131072 : i64}} {
+  llm.param @wide : tensor<96x4096xbf16> {layers = 0 : i64, sources = ["wide"]}
+  func.func @sve(%x: tensor<?x4096xf32>) -> tensor<?x96xf32> {
+    %w = llm.weight @wide : tensor<96x4096xbf16>
+    %y = llm.linear %x, %w : (tensor<?x4096xf32>, tensor<96x4096xbf16>) -> tensor<?x96xf32>
+    return %y : tensor<?x96xf32>
+  }
+}
