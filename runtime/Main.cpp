@@ -13,6 +13,7 @@
 #include "runtime/WeightFile.h"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -53,6 +54,72 @@ void report(const char *phase, int64_t tokens, double seconds) {
                seconds > 0 ? double(tokens) / seconds : 0.0);
 }
 
+/// Reads all of `file` into `text`; false on a read error.
+bool readAll(FILE *file, std::string &text) {
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), file)) > 0)
+    text.append(buf, n);
+  return !std::ferror(file);
+}
+
+/// --tokenize and --detokenize: the tokenizer alone. The input is
+/// options.tokens, else options.prompt (the text, or for --detokenize the
+/// ids as text), with --lines one input per line ('\n' ends a line and is
+/// not part of it). Prints comma separated ids and a newline per input, or
+/// the bytes of the text (a newline after each with --lines). Returns an
+/// error message, or "" on success.
+std::string runTokenizer(const Options &options, const Tokenizer &tokenizer) {
+  std::vector<std::string> inputs;
+  if (!options.lines) {
+    inputs.push_back(options.prompt);
+  } else {
+    const std::string &text = options.prompt;
+    for (size_t begin = 0; begin < text.size();) {
+      size_t end = text.find('\n', begin);
+      if (end == std::string::npos)
+        end = text.size();
+      inputs.push_back(text.substr(begin, end - begin));
+      begin = end + 1;
+    }
+  }
+  if (options.tokenize) {
+    for (const std::string &input : inputs) {
+      std::vector<int64_t> ids = tokenizer.encode(input);
+      for (size_t i = 0; i < ids.size(); ++i)
+        std::printf(i ? ",%lld" : "%lld", static_cast<long long>(ids[i]));
+      std::fputc('\n', stdout);
+    }
+    return std::string();
+  }
+  if (options.hasTokens)
+    inputs.assign(1, std::string());
+  for (size_t line = 0; line < inputs.size(); ++line) {
+    std::vector<int64_t> ids = options.tokens;
+    std::string idText = inputs[line];
+    while (!idText.empty() &&
+           std::isspace(static_cast<unsigned char>(idText.back())))
+      idText.pop_back();
+    if (!options.hasTokens && !idText.empty()) {
+      std::string error = parseTokenList(idText, ids);
+      if (!error.empty())
+        return options.lines
+                   ? "line " + std::to_string(line + 1) + ": " + error
+                   : error;
+    }
+    for (int64_t id : ids)
+      if (id >= tokenizer.vocabSize())
+        return "token id " + std::to_string(id) +
+               " is not in the tokenizer's vocabulary of " +
+               std::to_string(tokenizer.vocabSize());
+    std::string text = tokenizer.decode(ids);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    if (options.lines)
+      std::fputc('\n', stdout);
+  }
+  return std::string();
+}
+
 /// Writes float32 values little-endian.
 bool writeFloatsLE(FILE *file, const float *values, size_t count) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
@@ -82,6 +149,11 @@ int main(int argc, char **argv) {
     return 0;
   }
 
+  // --tokenize and --detokenize read stdin unless given --prompt or --tokens.
+  if ((options.tokenize || options.detokenize) && !options.hasTokens &&
+      !options.hasPrompt && !readAll(stdin, options.prompt))
+    return fail("cannot read stdin");
+
   const LlmcModelInfo &info = llmc_model_info;
   std::string weightsPath = options.weightsPath.empty()
                                 ? defaultWeightsPath(program.c_str())
@@ -94,13 +166,26 @@ int main(int argc, char **argv) {
   // <|eot_id|>; --logits-out with --tokens alone does not load it.
   Tokenizer tokenizer;
   bool haveTokenizer = false;
-  if (options.hasPrompt || options.numGenerate >= 0) {
+  if (options.hasPrompt || options.numGenerate >= 0 || options.tokenize ||
+      options.detokenize) {
     std::string json = weightFile.tokenizerJson();
     if (!json.empty()) {
       if (!tokenizer.load(json, error))
         return fail("weight file '" + weightsPath + "': " + error);
       haveTokenizer = true;
     }
+  }
+
+  if (options.tokenize || options.detokenize) {
+    const char *mode = options.tokenize ? "--tokenize" : "--detokenize";
+    if (!haveTokenizer)
+      return fail("the weight file '" + weightsPath +
+                  "' has no tokenizer, so " + mode +
+                  " is unavailable; the model takes only --tokens ID,ID,...");
+    error = runTokenizer(options, tokenizer);
+    if (!error.empty())
+      return fail(std::string(mode) + ": " + error);
+    return std::fflush(stdout) == 0 ? 0 : fail("cannot write the output");
   }
 
   std::vector<int64_t> input = options.tokens;

