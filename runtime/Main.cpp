@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/Chat.h"
 #include "runtime/ModelABI.h"
 #include "runtime/Options.h"
 #include "runtime/Sampler.h"
@@ -14,6 +15,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -61,6 +63,13 @@ bool readAll(FILE *file, std::string &text) {
   while ((n = std::fread(buf, 1, sizeof(buf), file)) > 0)
     text.append(buf, n);
   return !std::ferror(file);
+}
+
+void reportPeakRss() {
+  struct rusage usage;
+  if (getrusage(RUSAGE_SELF, &usage) == 0)
+    std::fprintf(stderr, "peak RSS: %.1f MiB\n",
+                 double(usage.ru_maxrss) / 1024.0);
 }
 
 /// --tokenize and --detokenize: the tokenizer alone. The input is
@@ -149,10 +158,26 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  // --tokenize and --detokenize read stdin unless given --prompt or --tokens.
-  if ((options.tokenize || options.detokenize) && !options.hasTokens &&
-      !options.hasPrompt && !readAll(stdin, options.prompt))
-    return fail("cannot read stdin");
+  // Text input: --prompt-file, else stdin unless it is a terminal.
+  if (!options.chat && !options.hasTokens && !options.hasPrompt) {
+    if (!options.promptFile.empty()) {
+      FILE *file = std::fopen(options.promptFile.c_str(), "rb");
+      if (!file)
+        return fail("cannot read --prompt-file '" + options.promptFile +
+                    "': " + std::strerror(errno));
+      bool read = readAll(file, options.prompt);
+      std::fclose(file);
+      if (!read)
+        return fail("cannot read --prompt-file '" + options.promptFile + "'");
+    } else if (isatty(STDIN_FILENO)) {
+      return fail("no input: give --tokens ID,ID,..., --prompt TEXT, "
+                  "--prompt-file FILE or text on stdin, or --chat (see "
+                  "--help)");
+    } else if (!readAll(stdin, options.prompt)) {
+      return fail("cannot read the prompt from stdin");
+    }
+    options.hasPrompt = true;
+  }
 
   const LlmcModelInfo &info = llmc_model_info;
   std::string weightsPath = options.weightsPath.empty()
@@ -166,8 +191,8 @@ int main(int argc, char **argv) {
   // <|eot_id|>; --logits-out with --tokens alone does not load it.
   Tokenizer tokenizer;
   bool haveTokenizer = false;
-  if (options.hasPrompt || options.numGenerate >= 0 || options.tokenize ||
-      options.detokenize) {
+  if (options.hasPrompt || options.numGenerate >= 0 || options.chat ||
+      options.tokenize || options.detokenize) {
     std::string json = weightFile.tokenizerJson();
     if (!json.empty()) {
       if (!tokenizer.load(json, error))
@@ -188,6 +213,10 @@ int main(int argc, char **argv) {
     return std::fflush(stdout) == 0 ? 0 : fail("cannot write the output");
   }
 
+  if (options.chat && !haveTokenizer)
+    return fail("the weight file '" + weightsPath +
+                "' has no tokenizer, so --chat is unavailable");
+
   std::vector<int64_t> input = options.tokens;
   if (options.hasPrompt) {
     if (!haveTokenizer)
@@ -200,7 +229,7 @@ int main(int argc, char **argv) {
     std::vector<int64_t> encoded = tokenizer.encode(options.prompt);
     input.insert(input.end(), encoded.begin(), encoded.end());
   }
-  if (input.empty())
+  if (input.empty() && !options.chat)
     return fail("the input is empty");
 
   Session session;
@@ -211,6 +240,34 @@ int main(int argc, char **argv) {
   if (!session.init(info, _mlir_ciface_llmc_forward, weightFile.weights(),
                     config, error))
     return fail(error);
+  std::vector<int64_t> stopTokens;
+  if (!options.ignoreEos) {
+    if (info.eos_token_id >= 0)
+      stopTokens.push_back(info.eos_token_id);
+    if (haveTokenizer) {
+      int64_t eot = tokenizer.tokenId("<|eot_id|>");
+      if (eot >= 0 && eot != info.eos_token_id)
+        stopTokens.push_back(eot);
+    }
+  }
+  Sampler sampler(options.sampling);
+
+  if (options.chat) {
+    ChatConfig chat;
+    chat.system = options.system;
+    chat.maxReplyTokens = options.numGenerate;
+    chat.stopTokens = stopTokens;
+    chat.bosToken = info.bos_token_id;
+    chat.showPrompt = isatty(STDIN_FILENO);
+    chat.quiet = options.quiet;
+    if (!runChat(session, tokenizer, sampler, chat, stdin, stdout, stderr,
+                 error))
+      return fail(error);
+    if (!options.quiet)
+      reportPeakRss();
+    return 0;
+  }
+
   error = session.checkTokenIds(input);
   if (error.empty())
     error = session.checkRoom(int64_t(input.size()) +
@@ -248,21 +305,13 @@ int main(int argc, char **argv) {
     report("prefill", int64_t(input.size()), prefillSeconds);
 
   if (options.numGenerate >= 0) {
-    Sampler sampler(options.sampling);
-    std::vector<int64_t> stopTokens;
-    if (!options.ignoreEos) {
-      if (info.eos_token_id >= 0)
-        stopTokens.push_back(info.eos_token_id);
-      if (haveTokenizer) {
-        int64_t eot = tokenizer.tokenId("<|eot_id|>");
-        if (eot >= 0 && eot != info.eos_token_id)
-          stopTokens.push_back(eot);
-      }
-    }
+    for (int64_t token : input)
+      sampler.accept(token);
     bool first = true;
+    Utf8Stream stream;
     TokenSink printToken = [&](int64_t token) {
       if (haveTokenizer) {
-        std::string text = tokenizer.decodeToken(token);
+        std::string text = stream.push(tokenizer.decodeToken(token));
         std::fwrite(text.data(), 1, text.size(), stdout);
       } else {
         std::printf(first ? "%lld" : ",%lld", static_cast<long long>(token));
@@ -276,6 +325,8 @@ int main(int argc, char **argv) {
     ok = session.generate(options.numGenerate, sampler, stopTokens, printToken,
                           generated, error);
     double decodeSeconds = secondsSince(start);
+    std::string rest = stream.flush();
+    std::fwrite(rest.data(), 1, rest.size(), stdout);
     std::fputc('\n', stdout);
     std::fflush(stdout);
     if (!ok)
@@ -284,11 +335,7 @@ int main(int argc, char **argv) {
       report("decode", generated, decodeSeconds);
   }
 
-  if (!options.quiet) {
-    struct rusage usage;
-    if (getrusage(RUSAGE_SELF, &usage) == 0)
-      std::fprintf(stderr, "peak RSS: %.1f MiB\n",
-                   double(usage.ru_maxrss) / 1024.0);
-  }
+  if (!options.quiet)
+    reportPeakRss();
   return 0;
 }

@@ -105,6 +105,10 @@ std::string llmc::parseOptions(int argc, const char *const *argv,
       options.ignoreEos = true;
       continue;
     }
+    if (isFlag("--chat")) {
+      options.chat = true;
+      continue;
+    }
     if (isFlag("--tokenize")) {
       options.tokenize = true;
       continue;
@@ -118,9 +122,12 @@ std::string llmc::parseOptions(int argc, const char *const *argv,
       continue;
     }
     static const char *const valueOptions[] = {
-        "--tokens", "--prompt", "--logits-out", "-n",       "--temp",
-        "--top-p",  "--top-k",  "--seed",       "--threads", "--ctx",
-        "--weights", "--prefill-chunk"};
+        "--tokens",         "--prompt",         "--prompt-file",
+        "--system",         "--logits-out",     "-n",
+        "--temp",           "--top-p",          "--top-k",
+        "--min-p",          "--repeat-penalty", "--repeat-last-n",
+        "--seed",           "--threads",        "--ctx",
+        "--weights",        "--prefill-chunk"};
     bool known = false;
     for (const char *name : valueOptions)
       known |= isFlag(name);
@@ -138,6 +145,12 @@ std::string llmc::parseOptions(int argc, const char *const *argv,
     } else if (isFlag("--prompt")) {
       options.prompt = v;
       options.hasPrompt = true;
+    } else if (isFlag("--prompt-file")) {
+      if (v.empty())
+        return "--prompt-file needs a file name";
+      options.promptFile = v;
+    } else if (isFlag("--system")) {
+      options.system = v;
     } else if (isFlag("--logits-out")) {
       if (v.empty())
         return "--logits-out needs a file name";
@@ -156,6 +169,19 @@ std::string llmc::parseOptions(int argc, const char *const *argv,
     } else if (isFlag("--top-k")) {
       if (!parseInt(v, options.sampling.topK) || options.sampling.topK < 0)
         return "--top-k expects a non-negative integer, got '" + v + "'";
+    } else if (isFlag("--min-p")) {
+      if (!parseFloat(v, options.sampling.minP) ||
+          !(options.sampling.minP >= 0.0f && options.sampling.minP <= 1.0f))
+        return "--min-p expects a number in [0, 1], got '" + v + "'";
+    } else if (isFlag("--repeat-penalty")) {
+      if (!parseFloat(v, options.sampling.repeatPenalty) ||
+          !(options.sampling.repeatPenalty > 0.0f))
+        return "--repeat-penalty expects a number > 0, got '" + v + "'";
+    } else if (isFlag("--repeat-last-n")) {
+      if (!parseInt(v, options.sampling.repeatLastN) ||
+          options.sampling.repeatLastN < 0)
+        return "--repeat-last-n expects a non-negative integer, got '" + v +
+               "'";
     } else if (isFlag("--seed")) {
       if (!parseUnsigned(v, options.sampling.seed))
         return "--seed expects a non-negative integer, got '" + v + "'";
@@ -178,61 +204,110 @@ std::string llmc::parseOptions(int argc, const char *const *argv,
   }
   if (options.help)
     return std::string();
+  bool hasPromptFile = !options.promptFile.empty();
   if (options.tokenize || options.detokenize) {
     if (options.tokenize && options.detokenize)
       return "give only one of --tokenize and --detokenize";
-    if (!options.logitsOut.empty() || options.numGenerate >= 0)
+    if (options.chat || !options.logitsOut.empty() || options.numGenerate >= 0)
       return "--tokenize and --detokenize do not run the model; they do not "
-             "take --logits-out or -n";
+             "take --chat, --logits-out or -n";
     if (options.tokenize && options.hasTokens)
-      return "--tokenize reads text (--prompt or stdin), not --tokens";
-    if (options.detokenize && options.hasPrompt)
+      return "--tokenize reads text (--prompt, --prompt-file or stdin), not "
+             "--tokens";
+    if (options.detokenize && (options.hasPrompt || hasPromptFile))
       return "--detokenize reads ids (--tokens or stdin), not text";
     return std::string();
   }
   if (options.lines)
     return "--lines is for --tokenize and --detokenize";
-  if (options.hasTokens && options.hasPrompt)
-    return "give either --tokens or --prompt, not both";
-  if (!options.hasTokens && !options.hasPrompt)
-    return "no input: give --tokens ID,ID,... or --prompt TEXT (see --help)";
+  if (options.chat) {
+    if (options.hasTokens || options.hasPrompt || hasPromptFile ||
+        !options.logitsOut.empty())
+      return "--chat reads the conversation from stdin; it does not take "
+             "--tokens, --prompt, --prompt-file or --logits-out";
+    return std::string();
+  }
+  if (!options.system.empty())
+    return "--system is for --chat";
+  if (int(options.hasTokens) + int(options.hasPrompt) + int(hasPromptFile) > 1)
+    return "give only one of --tokens, --prompt and --prompt-file";
   if (options.logitsOut.empty() && options.numGenerate < 0)
-    return "nothing to do: give -n N to generate and/or --logits-out FILE";
+    return "nothing to do: give -n N to generate and/or --logits-out FILE, "
+           "or --chat";
   return std::string();
 }
 
 std::string llmc::helpText(const std::string &program) {
   return "usage: " + program +
-         " (--tokens ID,ID,... | --prompt TEXT) [options]\n"
+         " (--tokens ID,ID,... | --prompt TEXT | --prompt-file FILE) "
+         "[options]\n"
+         "       " + program + " [options] < FILE\n"
+         "       " + program + " --chat [--system TEXT] [options]\n"
          "\n"
          "Runs the language model compiled into this executable.\n"
          "\n"
-         "input (exactly one):\n"
+         "input (one of):\n"
          "  --tokens ID,ID,...  input token ids, comma separated\n"
-         "  --prompt TEXT       input text; needs the tokenizer packed in the\n"
-         "                      weight file; the BOS token is prepended\n"
+         "  --prompt TEXT       input text; the BOS token is prepended\n"
+         "  --prompt-file FILE  input text read from FILE (BOS prepended)\n"
+         "  (none)              input text read from stdin when it is not a\n"
+         "                      terminal (BOS prepended)\n"
+         "  --chat              interactive conversation: each line of stdin "
+         "is a\n"
+         "                      user message, rendered with the Llama 3 chat\n"
+         "                      template; the reply streams to stdout and ends "
+         "at\n"
+         "                      <|eot_id|> or <|end_of_text|> (or after -n "
+         "tokens).\n"
+         "                      The conversation stays in the KV cache, so "
+         "each turn\n"
+         "                      runs only its own tokens. When the context is "
+         "full\n"
+         "                      this is said on stderr and the conversation "
+         "starts\n"
+         "                      over in a fresh context (keeping the system\n"
+         "                      message). End of input ends the chat; \"> \" is\n"
+         "                      shown on stderr when stdin is a terminal\n"
+         "  --system TEXT       the system message of --chat (default: none)\n"
+         "Text input needs the tokenizer packed in the weight file.\n"
          "\n"
-         "what to do (at least one):\n"
+         "what to do (at least one, except with --chat):\n"
          "  --logits-out FILE   run the input and write float32 logits of "
          "every\n"
          "                      position, row-major [n_tokens, vocab], "
          "little-endian,\n"
          "                      no header\n"
-         "  -n N                generate N tokens after the input; prints the "
-         "text\n"
-         "                      when a tokenizer is available, else the ids "
-         "(comma\n"
+         "  -n N                generate N tokens after the input (with "
+         "--chat: at\n"
+         "                      most N per reply; default until a stop token "
+         "or a\n"
+         "                      full context); prints the text as it is made "
+         "when a\n"
+         "                      tokenizer is available, else the ids (comma\n"
          "                      separated) on stdout\n"
          "\n"
-         "generation:\n"
+         "sampling (applied in this order):\n"
+         "  --repeat-penalty R  divide positive logits (multiply negative ones)"
+         " of\n"
+         "                      tokens seen in the last --repeat-last-n tokens "
+         "of\n"
+         "                      the sequence by R (default 1 = off); also "
+         "greedy\n"
+         "  --repeat-last-n N   the window of --repeat-penalty (default 64)\n"
          "  --temp T            sampling temperature; 0 (default) is greedy\n"
+         "  --top-k K           keep only the K most likely tokens (default 0 "
+         "= off;\n"
+         "                      1 is greedy)\n"
          "  --top-p P           nucleus sampling: keep the most likely tokens "
          "up to\n"
          "                      probability P (default 1 = off)\n"
-         "  --top-k K           keep only the K most likely tokens (default 0 "
-         "= off)\n"
-         "  --seed S            random seed for sampling (default 0)\n"
-         "  --ignore-eos        do not stop at the end-of-sequence token\n"
+         "  --min-p P           keep only tokens at least P times as likely as "
+         "the\n"
+         "                      most likely one (default 0 = off)\n"
+         "  --seed S            random seed; the same seed gives the same "
+         "text\n"
+         "                      (default 0)\n"
+         "  --ignore-eos        do not stop at <|end_of_text|> or <|eot_id|>\n"
          "\n"
          "tokenizer only (the model does not run):\n"
          "  --tokenize          print the ids of the input text, comma "

@@ -22,9 +22,16 @@ struct Options {
   /// Input ids from --tokens.
   std::vector<int64_t> tokens;
   bool hasTokens = false;
-  /// Input text from --prompt.
+  /// Input text from --prompt (or, in main(), read from --prompt-file or
+  /// stdin).
   std::string prompt;
   bool hasPrompt = false;
+  /// --prompt-file FILE: input text read from FILE.
+  std::string promptFile;
+  /// --chat: an interactive conversation on stdin.
+  bool chat = false;
+  /// --system TEXT: the system message of the chat.
+  std::string system;
   /// --tokenize: print the ids of the input text instead of running the
   /// model. --detokenize: print the text of the input ids.
   bool tokenize = false;
@@ -33,7 +40,7 @@ struct Options {
   bool lines = false;
   /// --logits-out FILE: write the logits of every input position.
   std::string logitsOut;
-  /// -n N: tokens to generate; -1 when not given.
+  /// -n N: tokens to generate (per reply with --chat); -1 when not given.
   int64_t numGenerate = -1;
   SamplerConfig sampling;
   bool ignoreEos = false;
@@ -49,7 +56,9 @@ struct Options {
 };
 
 /// Parses argv[1..argc). Returns an empty string on success, else a one-line
-/// error message.
+/// error message. Giving no input is not an error here: main() then reads the
+/// prompt from stdin, or says that there is no input when stdin is a
+/// terminal.
 std::string parseOptions(int argc, const char *const *argv, Options &options);
 
 /// Parses a comma separated list of token ids ("128000,9906,1917").

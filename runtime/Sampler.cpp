@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <numeric>
 
 using namespace llmc;
 
@@ -27,57 +29,154 @@ double Sampler::nextUniform() {
   return double(z >> 11) * (1.0 / 9007199254740992.0);
 }
 
-int64_t Sampler::sample(const float *logits, int64_t vocab) {
+void Sampler::accept(int64_t token) {
+  if (config.repeatLastN <= 0 || config.repeatPenalty == 1.0f)
+    return;
+  history.push_back(token);
+  if (int64_t(history.size()) > config.repeatLastN)
+    history.erase(history.begin(),
+                  history.end() - std::ptrdiff_t(config.repeatLastN));
+}
+
+const float *Sampler::penalize(const float *logits, int64_t vocab) {
+  if (history.empty())
+    return logits;
+  penalized.assign(logits, logits + vocab);
+  // Each distinct token is penalized once, however often it repeats.
+  std::vector<int64_t> distinct = history;
+  std::sort(distinct.begin(), distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()),
+                 distinct.end());
+  for (int64_t token : distinct) {
+    if (token < 0 || token >= vocab)
+      continue;
+    float &l = penalized[size_t(token)];
+    l = l > 0.0f ? l / config.repeatPenalty : l * config.repeatPenalty;
+  }
+  return penalized.data();
+}
+
+void Sampler::selectNucleus(const float *logits, double total) {
+  // The nucleus is a prefix of the tokens sorted by probability, and so is
+  // every set {weight >= t}: lower t until such a set holds enough mass.
+  // Language models put almost all the mass on a few tokens, so this usually
+  // leaves a small set after a pass or two over the vocabulary.
+  double target = double(config.topP) * total;
+  size_t kept = 0;
+  double mass = 0.0;
+  for (float threshold = 1e-2f;; threshold *= 1e-2f) {
+    if (threshold < 1e-30f)
+      threshold = 0.0f;
+    auto split = std::partition(
+        ids.begin() + std::ptrdiff_t(kept), ids.end(),
+        [&](int64_t id) { return weights[size_t(id)] >= threshold; });
+    for (auto it = ids.begin() + std::ptrdiff_t(kept); it != split; ++it)
+      mass += weights[size_t(*it)];
+    kept = size_t(split - ids.begin());
+    if (mass >= target || threshold == 0.0f)
+      break;
+  }
+  ids.resize(kept);
+
+  // The nucleus is the shortest prefix, in order of decreasing logit, of
+  // these candidates with enough mass. Find it by weighted quickselect: split
+  // around the median, keep the half that holds the boundary; only the last
+  // few candidates are sorted.
+  auto before = [logits](int64_t a, int64_t b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+  };
+  size_t lo = 0, hi = ids.size();
+  double need = target;
+  while (hi - lo > 64) {
+    auto mid = ids.begin() + std::ptrdiff_t(lo + (hi - lo) / 2);
+    std::nth_element(ids.begin() + std::ptrdiff_t(lo), mid,
+                     ids.begin() + std::ptrdiff_t(hi), before);
+    double upper = 0.0;
+    for (auto it = ids.begin() + std::ptrdiff_t(lo); it <= mid; ++it)
+      upper += weights[size_t(*it)];
+    size_t midIndex = size_t(mid - ids.begin());
+    if (upper >= need) {
+      hi = midIndex + 1;
+    } else {
+      need -= upper;
+      lo = midIndex + 1;
+    }
+  }
+  std::sort(ids.begin() + std::ptrdiff_t(lo), ids.begin() + std::ptrdiff_t(hi),
+            before);
+  size_t cut = hi;
+  double cumulative = 0.0;
+  for (size_t i = lo; i < hi; ++i) {
+    cumulative += weights[size_t(ids[i])];
+    if (cumulative >= need) {
+      cut = i + 1;
+      break;
+    }
+  }
+  ids.resize(cut);
+}
+
+int64_t Sampler::sample(const float *rawLogits, int64_t vocab) {
+  const float *logits =
+      config.repeatPenalty == 1.0f ? rawLogits : penalize(rawLogits, vocab);
   if (config.temperature <= 0.0f || config.topK == 1)
     return argmax(logits, vocab);
 
-  candidates.clear();
-  candidates.reserve(vocab);
-  for (int64_t i = 0; i < vocab; ++i)
-    candidates.emplace_back(logits[i], i);
-  auto byLogit = [](const std::pair<float, int64_t> &a,
-                    const std::pair<float, int64_t> &b) {
-    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  auto before = [logits](int64_t a, int64_t b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
   };
-  size_t keep = candidates.size();
-  if (config.topK > 0 && size_t(config.topK) < keep) {
-    keep = size_t(config.topK);
-    std::partial_sort(candidates.begin(), candidates.begin() + keep,
-                      candidates.end(), byLogit);
-    candidates.resize(keep);
-  } else {
-    std::sort(candidates.begin(), candidates.end(), byLogit);
+  ids.resize(size_t(vocab));
+  std::iota(ids.begin(), ids.end(), int64_t(0));
+  bool sorted = false;
+  if (config.topK > 0 && config.topK < vocab) {
+    std::nth_element(ids.begin(), ids.begin() + std::ptrdiff_t(config.topK - 1),
+                     ids.end(), before);
+    ids.resize(size_t(config.topK));
+    std::sort(ids.begin(), ids.end(), before);
+    sorted = true;
   }
 
-  // Softmax with temperature over the sorted candidates (max first).
-  double maxLogit = candidates[0].first;
-  std::vector<double> probs(keep);
-  double sum = 0.0;
-  for (size_t i = 0; i < keep; ++i) {
-    probs[i] = std::exp((candidates[i].first - maxLogit) / config.temperature);
-    sum += probs[i];
+  // Unnormalized probabilities with temperature; the most likely token
+  // weighs 1.
+  float maxLogit = logits[argmax(logits, vocab)];
+  float invTemperature = 1.0f / config.temperature;
+  weights.resize(size_t(vocab));
+  double total = 0.0;
+  for (int64_t id : ids) {
+    float w = std::exp((logits[id] - maxLogit) * invTemperature);
+    weights[size_t(id)] = w;
+    total += w;
   }
+
   if (config.topP < 1.0f) {
-    double cumulative = 0.0;
-    size_t cut = keep;
-    for (size_t i = 0; i < keep; ++i) {
-      cumulative += probs[i] / sum;
-      if (cumulative >= config.topP) {
-        cut = i + 1;
-        break;
+    if (sorted) {
+      double cumulative = 0.0, target = double(config.topP) * total;
+      for (size_t i = 0; i < ids.size(); ++i) {
+        cumulative += weights[size_t(ids[i])];
+        if (cumulative >= target) {
+          ids.resize(i + 1);
+          break;
+        }
       }
+    } else {
+      selectNucleus(logits, total);
     }
-    keep = cut;
-    sum = 0.0;
-    for (size_t i = 0; i < keep; ++i)
-      sum += probs[i];
   }
+  if (config.minP > 0.0f)
+    ids.erase(std::remove_if(ids.begin(), ids.end(),
+                             [&](int64_t id) {
+                               return weights[size_t(id)] < config.minP;
+                             }),
+              ids.end());
 
+  double sum = 0.0;
+  for (int64_t id : ids)
+    sum += weights[size_t(id)];
   double r = nextUniform() * sum;
-  for (size_t i = 0; i < keep; ++i) {
-    r -= probs[i];
+  for (int64_t id : ids) {
+    r -= weights[size_t(id)];
     if (r < 0.0)
-      return candidates[i].second;
+      return id;
   }
-  return candidates[keep - 1].second;
+  return ids.back();
 }

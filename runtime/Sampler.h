@@ -1,8 +1,10 @@
 //===- Sampler.h - Next-token selection from logits -----------------------===//
 //
-// Greedy (argmax) or temperature sampling with optional top-k and top-p
-// (nucleus) truncation. The random generator is our own so that a seed gives
-// the same tokens on every platform and standard library.
+// Greedy (argmax) or temperature sampling with a repetition penalty and
+// top-k, top-p (nucleus) and min-p truncation, applied in the order Hugging
+// Face transformers applies them: penalty, temperature, top-k, top-p, min-p.
+// The random generator is our own so that a seed gives the same tokens on
+// every platform and standard library.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,7 +12,6 @@
 #define LLMC_RUNTIME_SAMPLER_H
 
 #include <cstdint>
-#include <utility>
 #include <vector>
 
 namespace llmc {
@@ -24,6 +25,14 @@ struct SamplerConfig {
   float topP = 1.0f;
   /// Keep only the topK most likely tokens (0 keeps everything).
   int64_t topK = 0;
+  /// Keep only tokens at least minP times as likely as the most likely one
+  /// (0 keeps everything).
+  float minP = 0.0f;
+  /// Tokens among the last repeatLastN accepted ones have their logit
+  /// divided by repeatPenalty when positive and multiplied by it otherwise
+  /// (the CTRL penalty); 1 disables it. Applies to greedy decoding too.
+  float repeatPenalty = 1.0f;
+  int64_t repeatLastN = 64;
   uint64_t seed = 0;
 };
 
@@ -35,13 +44,29 @@ public:
   /// Returns the chosen token id among `vocab` logits.
   int64_t sample(const float *logits, int64_t vocab);
 
+  /// Records a token of the sequence (prompt or generated) for the
+  /// repetition penalty.
+  void accept(int64_t token);
+
   /// Returns a uniform number in [0, 1) and advances the generator.
   double nextUniform();
 
 private:
+  /// Returns `logits` or, with a repetition penalty and history, a penalized
+  /// copy of them.
+  const float *penalize(const float *logits, int64_t vocab);
+  /// Reduces `ids` (all candidates, unordered) to the top-p nucleus, in no
+  /// particular order, without sorting the vocabulary.
+  void selectNucleus(const float *logits, double total);
+
   SamplerConfig config;
   uint64_t state;
-  std::vector<std::pair<float, int64_t>> candidates;
+  /// The last repeatLastN accepted tokens, oldest first.
+  std::vector<int64_t> history;
+  std::vector<float> penalized;
+  std::vector<int64_t> ids;
+  /// exp((logit - max) / temperature) by token id.
+  std::vector<float> weights;
 };
 
 /// Returns the index of the largest of `n` values (the first on ties).

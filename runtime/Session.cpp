@@ -169,6 +169,7 @@ bool Session::generate(int64_t count, Sampler &sampler,
     return false;
   for (int64_t i = 0; i < count; ++i) {
     int64_t token = sampler.sample(lastRow, info.vocab_size);
+    sampler.accept(token);
     ++generated;
     if (std::find(stopTokens.begin(), stopTokens.end(), token) !=
         stopTokens.end())

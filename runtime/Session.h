@@ -76,7 +76,8 @@ public:
                std::string &error);
 
   /// Generates up to `count` tokens, starting from lastLogits(): samples,
-  /// passes the token to `onToken`, and feeds it back to the model unless it
+  /// records the token in the sampler's history (Sampler::accept), passes it
+  /// to `onToken`, and feeds it back to the model unless it
   /// was the last one. Stops early at a token in `stopTokens` (which is not
   /// passed on). Sets `generated` to the number of tokens sampled.
   bool generate(int64_t count, Sampler &sampler,

@@ -51,15 +51,48 @@ TEST(OptionsTest, Defaults) {
   EXPECT_FALSE(o.quiet);
 }
 
+TEST(OptionsTest, ParsesChatAndSampling) {
+  Options o;
+  ASSERT_EQ(parse({"--chat", "--system", "Be brief.", "-n", "8", "--min-p",
+                   "0.05", "--repeat-penalty", "1.1", "--repeat-last-n=32"},
+                  o),
+            "");
+  EXPECT_TRUE(o.chat);
+  EXPECT_EQ(o.system, "Be brief.");
+  EXPECT_EQ(o.numGenerate, 8);
+  EXPECT_FLOAT_EQ(o.sampling.minP, 0.05f);
+  EXPECT_FLOAT_EQ(o.sampling.repeatPenalty, 1.1f);
+  EXPECT_EQ(o.sampling.repeatLastN, 32);
+  // --chat needs no -n; the defaults of the new sampling options are off.
+  ASSERT_EQ(parse({"--chat"}, o), "");
+  EXPECT_EQ(o.numGenerate, -1);
+  EXPECT_EQ(o.sampling.minP, 0.0f);
+  EXPECT_EQ(o.sampling.repeatPenalty, 1.0f);
+  EXPECT_EQ(o.sampling.repeatLastN, 64);
+}
+
+TEST(OptionsTest, PromptFileAndStdinInput) {
+  Options o;
+  ASSERT_EQ(parse({"--prompt-file", "p.txt", "-n", "4"}, o), "");
+  EXPECT_EQ(o.promptFile, "p.txt");
+  EXPECT_FALSE(o.hasPrompt);
+  // No input at all is left to main(), which reads stdin.
+  ASSERT_EQ(parse({"-n", "4"}, o), "");
+  EXPECT_FALSE(o.hasTokens || o.hasPrompt);
+  EXPECT_TRUE(o.promptFile.empty());
+}
+
 TEST(OptionsTest, HelpNeedsNothingElse) {
   Options o;
   EXPECT_EQ(parse({"--help"}, o), "");
   EXPECT_TRUE(o.help);
   std::string help = helpText("model");
   for (const char *flag :
-       {"--tokens", "--prompt", "--logits-out", "-n N", "--temp", "--top-p",
-        "--top-k", "--seed", "--ignore-eos", "--threads", "--ctx", "--weights",
-        "--quiet", "--help"})
+       {"--tokens", "--prompt", "--prompt-file", "--chat", "--system",
+        "--logits-out", "-n N", "--temp", "--top-p", "--top-k", "--min-p",
+        "--repeat-penalty", "--repeat-last-n", "--seed", "--ignore-eos",
+        "--threads", "--ctx", "--prefill-chunk", "--weights", "--quiet",
+        "--help"})
     EXPECT_NE(help.find(flag), std::string::npos) << flag;
 }
 
@@ -68,9 +101,16 @@ TEST(OptionsTest, RejectsBadInput) {
     std::vector<const char *> args;
     const char *expected;
   } cases[] = {
-      {{}, "no input"},
+      {{}, "nothing to do"},
       {{"--tokens", "1,2"}, "nothing to do"},
-      {{"--tokens", "1,2", "--prompt", "x", "-n", "1"}, "not both"},
+      {{"--tokens", "1,2", "--prompt", "x", "-n", "1"}, "only one of"},
+      {{"--prompt", "x", "--prompt-file", "f", "-n", "1"}, "only one of"},
+      {{"--chat", "--prompt", "x"}, "--chat reads the conversation"},
+      {{"--chat", "--logits-out", "f"}, "--chat reads the conversation"},
+      {{"--prompt", "x", "-n", "1", "--system", "s"}, "--system is for"},
+      {{"--chat", "--min-p", "1.5"}, "--min-p expects"},
+      {{"--chat", "--repeat-penalty", "0"}, "--repeat-penalty expects"},
+      {{"--chat", "--repeat-last-n", "-1"}, "--repeat-last-n expects"},
       {{"--tokens", "1,,2", "-n", "1"}, "invalid token id ''"},
       {{"--tokens", "1,-2", "-n", "1"}, "invalid token id '-2'"},
       {{"--tokens", "abc", "-n", "1"}, "invalid token id 'abc'"},

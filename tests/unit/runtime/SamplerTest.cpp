@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -108,6 +109,156 @@ TEST(SamplerTest, UniformIsInUnitInterval) {
     ASSERT_GE(u, 0.0);
     ASSERT_LT(u, 1.0);
   }
+}
+
+TEST(SamplerTest, MinPKeepsTokensNearTheTop) {
+  // Probabilities 0.5, 0.3, 0.15, 0.05 (ids 1, 3, 0, 2): min-p 0.25 keeps
+  // those at least 0.125 likely, so not id 2.
+  std::vector<float> logits = {std::log(0.15f), std::log(0.5f),
+                               std::log(0.05f), std::log(0.3f)};
+  SamplerConfig c;
+  c.temperature = 1.0f;
+  c.minP = 0.25f;
+  c.seed = 5;
+  Sampler sampler(c);
+  std::set<int64_t> seen;
+  int zeros = 0;
+  for (int i = 0; i < 4000; ++i) {
+    int64_t t = sampler.sample(logits.data(), 4);
+    seen.insert(t);
+    zeros += t == 0;
+  }
+  EXPECT_EQ(seen, (std::set<int64_t>{0, 1, 3}));
+  EXPECT_NEAR(zeros / 4000.0, 0.15 / 0.95, 0.03);
+  // min-p 0.7 leaves only the top token (0.3 < 0.7 * 0.5).
+  c.minP = 0.7f;
+  Sampler strict(c);
+  for (int i = 0; i < 100; ++i)
+    EXPECT_EQ(strict.sample(logits.data(), 4), 1);
+}
+
+TEST(SamplerTest, RepeatPenaltyDividesPositiveAndMultipliesNegative) {
+  // Greedy: token 0 wins until penalized (2.0 / 2 = 1.0 < 1.5).
+  std::vector<float> logits = {2.0f, 1.5f, -0.5f, 0.2f};
+  SamplerConfig c;
+  c.repeatPenalty = 2.0f;
+  c.repeatLastN = 2;
+  Sampler sampler(c);
+  EXPECT_EQ(sampler.sample(logits.data(), 4), 0);
+  sampler.accept(0);
+  EXPECT_EQ(sampler.sample(logits.data(), 4), 1);
+  sampler.accept(0); // a repeated token is penalized once: 1.0 stays
+  EXPECT_EQ(sampler.sample(logits.data(), 4), 1);
+  sampler.accept(1); // both penalized: 1.0 > 0.75
+  EXPECT_EQ(sampler.sample(logits.data(), 4), 0);
+  sampler.accept(2);
+  sampler.accept(3); // the window of 2 no longer holds 0 and 1
+  EXPECT_EQ(sampler.sample(logits.data(), 4), 0);
+  sampler.accept(0);
+  EXPECT_EQ(sampler.sample(logits.data(), 4), 1);
+
+  // A negative logit moves further down: -0.5 * 4 = -2 < -1.
+  std::vector<float> negative = {-1.0f, -0.5f};
+  c.repeatPenalty = 4.0f;
+  Sampler neg(c);
+  EXPECT_EQ(neg.sample(negative.data(), 2), 1);
+  neg.accept(1);
+  EXPECT_EQ(neg.sample(negative.data(), 2), 0);
+
+  // Penalty 1 changes nothing.
+  Sampler off{SamplerConfig{}};
+  off.accept(0);
+  EXPECT_EQ(off.sample(logits.data(), 4), 0);
+}
+
+/// The nucleus computed the obvious way: sort everything, take the prefix.
+std::set<int64_t> referenceNucleus(const std::vector<float> &logits,
+                                   float temperature, float topP) {
+  std::vector<int64_t> ids(logits.size());
+  for (size_t i = 0; i < ids.size(); ++i)
+    ids[i] = int64_t(i);
+  std::sort(ids.begin(), ids.end(), [&](int64_t a, int64_t b) {
+    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
+  });
+  float maxLogit = logits[ids[0]];
+  std::vector<double> w(logits.size());
+  double total = 0.0;
+  for (size_t i = 0; i < logits.size(); ++i)
+    total += w[i] = std::exp(double(logits[i] - maxLogit) / temperature);
+  std::set<int64_t> nucleus;
+  double cumulative = 0.0;
+  for (int64_t id : ids) {
+    nucleus.insert(id);
+    cumulative += w[id];
+    if (cumulative >= topP * total)
+      break;
+  }
+  return nucleus;
+}
+
+TEST(SamplerTest, FastTopPMatchesFullSort) {
+  // Language-model-like logits: a handful of large ones over a flat floor.
+  std::vector<float> logits(5000);
+  Sampler noise(SamplerConfig{});
+  for (float &l : logits)
+    l = float(10.0 * std::pow(noise.nextUniform(), 12.0) - 2.0);
+  for (float topP : {0.5f, 0.9f, 0.99f}) {
+    std::set<int64_t> expected = referenceNucleus(logits, 0.8f, topP);
+    SamplerConfig c;
+    c.temperature = 0.8f;
+    c.topP = topP;
+    c.seed = 17;
+    Sampler sampler(c);
+    std::set<int64_t> seen;
+    for (int i = 0; i < 3000; ++i) {
+      int64_t t = sampler.sample(logits.data(), int64_t(logits.size()));
+      ASSERT_TRUE(expected.count(t)) << "token " << t << " at top-p " << topP;
+      seen.insert(t);
+    }
+    if (expected.size() <= 20)
+      EXPECT_EQ(seen, expected) << "top-p " << topP;
+  }
+}
+
+TEST(SamplerTest, CombinedFiltersAreDeterministicPerSeed) {
+  std::vector<float> logits(1000);
+  Sampler noise(SamplerConfig{});
+  for (float &l : logits)
+    l = float(6.0 * noise.nextUniform());
+  auto run = [&](uint64_t seed) {
+    SamplerConfig c;
+    c.temperature = 0.9f;
+    c.topK = 50;
+    c.topP = 0.9f;
+    c.minP = 0.05f;
+    c.repeatPenalty = 1.3f;
+    c.seed = seed;
+    Sampler sampler(c);
+    std::vector<int64_t> out;
+    for (int i = 0; i < 100; ++i) {
+      out.push_back(sampler.sample(logits.data(), int64_t(logits.size())));
+      sampler.accept(out.back());
+    }
+    return out;
+  };
+  EXPECT_EQ(run(3), run(3));
+  EXPECT_NE(run(3), run(4));
+}
+
+TEST(SamplerTest, TopKOneIsGreedyOnLargeVocabularies) {
+  std::vector<float> logits(128256);
+  Sampler noise(SamplerConfig{});
+  for (float &l : logits)
+    l = float(noise.nextUniform());
+  int64_t best = argmax(logits.data(), int64_t(logits.size()));
+  SamplerConfig c;
+  c.temperature = 1.5f;
+  c.topK = 1;
+  c.topP = 0.5f;
+  c.seed = 9;
+  Sampler sampler(c);
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(sampler.sample(logits.data(), int64_t(logits.size())), best);
 }
 
 } // namespace
