@@ -8,6 +8,7 @@
 #include "llvm/ADT/Hashing.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MathExtras.h"
+#include "llvm/Support/Parallel.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Support/xxhash.h"
@@ -70,16 +71,44 @@ static llvm::Expected<Sources> gather(ParamOp param, int64_t layer,
   return s;
 }
 
-/// Stores `value` as `element` at `out`.
-static void store(Type element, float value, uint8_t *out) {
+/// Converts `count` elements of `tensor` starting at element `first` to f32.
+static void decodeRow(const llmc::TensorView &tensor, int64_t first,
+                      int64_t count, float *out) {
+  const uint8_t *base = tensor.data;
+  switch (tensor.dtype) {
+  case llmc::DType::F32:
+    std::memcpy(out, base + first * 4, count * 4);
+    return;
+  case llmc::DType::BF16:
+    for (int64_t i = 0; i < count; ++i) {
+      uint16_t bits;
+      std::memcpy(&bits, base + (first + i) * 2, 2);
+      out[i] = llmc::bf16ToFloat(bits);
+    }
+    return;
+  case llmc::DType::F16:
+    for (int64_t i = 0; i < count; ++i) {
+      uint16_t bits;
+      std::memcpy(&bits, base + (first + i) * 2, 2);
+      out[i] = llmc::f16ToFloat(bits);
+    }
+    return;
+  }
+}
+
+/// Stores `count` f32 values as `element` at `out`, `stride` elements apart.
+static void encodeStrided(Type element, const float *values, int64_t count,
+                          uint8_t *out, int64_t stride) {
   if (element.isF32()) {
-    std::memcpy(out, &value, 4);
-  } else if (element.isBF16()) {
-    uint16_t bits = llmc::floatToBF16(value);
-    std::memcpy(out, &bits, 2);
-  } else {
-    uint16_t bits = llmc::floatToF16(value);
-    std::memcpy(out, &bits, 2);
+    for (int64_t i = 0; i < count; ++i)
+      std::memcpy(out + i * stride * 4, &values[i], 4);
+    return;
+  }
+  bool bf16 = element.isBF16();
+  for (int64_t i = 0; i < count; ++i) {
+    uint16_t bits =
+        bf16 ? llmc::floatToBF16(values[i]) : llmc::floatToF16(values[i]);
+    std::memcpy(out + i * stride * 2, &bits, 2);
   }
 }
 
@@ -88,7 +117,8 @@ public:
   Packer(llvm::raw_fd_ostream &os, PackProgress progress, int64_t total)
       : os(os), progress(progress), total(total) {}
 
-  /// Packs one layer of `param` into `buffer` (its padded size).
+  /// Packs one layer of `param` into `buffer` (its padded size). Blocks of
+  /// rows are independent, so they are converted in parallel.
   void pack(ParamOp param, const Sources &s, std::vector<uint8_t> &buffer) {
     RankedTensorType type = param.getTensorType();
     Type element = type.getElementType();
@@ -96,24 +126,40 @@ public:
     int64_t block = param.getBlock().value_or(1);
     bool blocked = param.getBlock().has_value();
     buffer.assign(paramLayerBytes(param), 0);
-    std::vector<float> scale(s.cols, 1.0f);
-    if (s.scale)
-      for (int64_t k = 0; k < s.cols; ++k)
-        scale[k] = s.scale->at(k);
-    int64_t row = 0;
+    std::vector<float> scale;
+    if (s.scale) {
+      scale.resize(s.cols);
+      decodeRow(*s.scale, 0, s.cols, scale.data());
+    }
+    // Which part and row within it each output row comes from.
+    std::vector<std::pair<const llmc::TensorView *, int64_t>> rows;
     for (const llmc::TensorView *part : s.parts) {
       int64_t partRows = part->shape.empty() ? 1 : part->shape[0];
-      for (int64_t r = 0; r < partRows; ++r, ++row) {
-        for (int64_t k = 0; k < s.cols; ++k) {
-          float value = part->at(r * s.cols + k) * scale[k];
-          // Blocked: [row / block][k][row % block]; plain: [row][k].
-          int64_t index = blocked ? ((row / block) * s.cols + k) * block +
-                                        row % block
-                                  : row * s.cols + k;
-          store(element, value, buffer.data() + index * bytes);
-        }
-      }
+      for (int64_t r = 0; r < partRows; ++r)
+        rows.push_back({part, r});
     }
+    int64_t numRows = rows.size();
+    int64_t numBlocks = llvm::divideCeil(numRows, block);
+    llvm::parallelFor(0, numBlocks, [&](size_t b) {
+      std::vector<float> values(s.cols);
+      for (int64_t r = 0; r < block; ++r) {
+        int64_t row = static_cast<int64_t>(b) * block + r;
+        if (row >= numRows)
+          break;
+        decodeRow(*rows[row].first, rows[row].second * s.cols, s.cols,
+                  values.data());
+        for (int64_t k = 0; k < static_cast<int64_t>(scale.size()); ++k)
+          values[k] *= scale[k];
+        // Blocked: [row / block][k][row % block]; plain: [row][k].
+        if (blocked)
+          encodeStrided(element, values.data(), s.cols,
+                        buffer.data() + (b * s.cols * block + r) * bytes,
+                        block);
+        else
+          encodeStrided(element, values.data(), s.cols,
+                        buffer.data() + row * s.cols * bytes, 1);
+      }
+    });
   }
 
   void write(const std::vector<uint8_t> &data, int64_t alignedSize) {
