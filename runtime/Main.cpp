@@ -193,9 +193,12 @@ int main(int argc, char **argv) {
   bool haveTokenizer = false;
   if (options.hasPrompt || options.numGenerate >= 0 || options.chat ||
       options.tokenize || options.detokenize) {
-    std::string json = weightFile.tokenizerJson();
-    if (!json.empty()) {
-      if (!tokenizer.load(json, error))
+    std::string section = weightFile.tokenizerSection();
+    if (!section.empty()) {
+      bool loaded = Tokenizer::isImage(section)
+                        ? tokenizer.loadImage(section, error)
+                        : tokenizer.load(section, error);
+      if (!loaded)
         return fail("weight file '" + weightsPath + "': " + error);
       haveTokenizer = true;
     }

@@ -34,7 +34,8 @@ typedef struct LlmcMemRef1D {
 #define LLMC_MODEL_INFO_MAGIC 0x314f464e49434d4cULL /* "LMCINFO1" */
 #define LLMC_WEIGHTS_MAGIC "LLMCWTS1"
 /// The weight file starts with this many bytes of header (LlmcWeightsHeader,
-/// zero padded); the packed weights follow, then the optional tokenizer.json.
+/// zero padded); the packed weights follow, then the optional tokenizer (the
+/// compiled image of the model's tokenizer.json, see runtime/Tokenizer.h).
 #define LLMC_WEIGHTS_HEADER_BYTES 4096
 
 /// Constant metadata the compiler emits as the global `llmc_model_info`.

@@ -30,6 +30,17 @@ public:
   /// returns false and sets `error`.
   bool load(const std::string &json, std::string &error);
 
+  /// The loaded state as a compact binary image: `llmc compile` parses
+  /// tokenizer.json once with load() and packs this image, so an executable
+  /// starts without parsing 9 MB of JSON or looking up 280k merges by
+  /// string.
+  std::string serialize() const;
+  /// True when `data` starts like a serialize() image.
+  static bool isImage(const std::string &data);
+  /// Loads a serialize() image. On failure (truncated or inconsistent data)
+  /// returns false and sets `error`.
+  bool loadImage(const std::string &data, std::string &error);
+
   /// Encodes UTF-8 (or arbitrary bytes) into token ids. Added tokens such as
   /// <|begin_of_text|> are recognized in the text. No BOS is added.
   std::vector<int64_t> encode(const std::string &text) const;

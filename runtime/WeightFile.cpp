@@ -92,7 +92,7 @@ bool WeightFile::open(const std::string &path, const LlmcModelInfo &info,
   return true;
 }
 
-std::string WeightFile::tokenizerJson() const {
+std::string WeightFile::tokenizerSection() const {
   const LlmcWeightsHeader &h = header();
   if (h.tokenizer_offset == 0 || h.tokenizer_bytes == 0)
     return std::string();

@@ -14,6 +14,7 @@
 #include "frontend/ImportLlama.h"
 #include "frontend/ModelCard.h"
 #include "frontend/ModelLoader.h"
+#include "runtime/Tokenizer.h"
 #include "tools/llmc/Linker.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -288,7 +289,16 @@ int compile(const char *argv0) {
       if (!buffer)
         return fail(model->tokenizerJsonPath + ": " +
                     buffer.getError().message());
-      tokenizer = (*buffer)->getBuffer().str();
+      // Parsed once here, with the runtime's own loader, so a bad file is a
+      // compile-time error and the executable loads a ready-made image.
+      llmc::Tokenizer parsed;
+      std::string error;
+      if (!parsed.load((*buffer)->getBuffer().str(), error)) {
+        StringRef message(error);
+        message.consume_front("tokenizer.json: ");
+        return fail(model->tokenizerJsonPath + ": " + message);
+      }
+      tokenizer = parsed.serialize();
     }
     progress.phase("packing weights");
     auto showBar = [&](int64_t done, int64_t total) {

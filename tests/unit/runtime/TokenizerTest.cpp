@@ -83,6 +83,37 @@ TEST_F(FixtureTokenizerTest, RoundTripsArbitraryBytes) {
   }
 }
 
+TEST_F(FixtureTokenizerTest, ImageRoundTrips) {
+  std::string image = tokenizer.serialize();
+  ASSERT_TRUE(Tokenizer::isImage(image));
+  Tokenizer copy;
+  std::string error;
+  ASSERT_TRUE(copy.loadImage(image, error)) << error;
+  EXPECT_EQ(copy.vocabSize(), tokenizer.vocabSize());
+  EXPECT_EQ(copy.tokenId("<|eot_id|>"), 301);
+  // Added tokens, merges and byte fallback all survive the image.
+  for (const char *text :
+       {"hello world", "<|begin_of_text|>hello the world<|eot_id|>",
+        "Hello\n\nworld", "\xff\xfe broken \xc3"}) {
+    EXPECT_EQ(copy.encode(text), tokenizer.encode(text)) << text;
+    EXPECT_EQ(copy.decode(copy.encode(text)), text);
+  }
+  EXPECT_EQ(copy.serialize(), image);
+}
+
+TEST_F(FixtureTokenizerTest, RejectsCorruptImages) {
+  std::string image = tokenizer.serialize();
+  std::string error;
+  Tokenizer copy;
+  EXPECT_FALSE(copy.loadImage(image.substr(0, image.size() / 2), error));
+  EXPECT_FALSE(error.empty());
+  EXPECT_FALSE(copy.loadImage("LLMCTOK1", error));
+  EXPECT_FALSE(Tokenizer::isImage("{\"model\": {}}"));
+  // A huge record count must fail cleanly, not allocate.
+  std::string huge = image.substr(0, 16) + std::string(8, '\xff');
+  EXPECT_FALSE(copy.loadImage(huge, error));
+}
+
 TEST(TokenizerPreTokenizeTest, FollowsLlama3Pattern) {
   using V = std::vector<std::string>;
   EXPECT_EQ(Tokenizer::preTokenize("Hello world"), (V{"Hello", " world"}));
@@ -196,6 +227,12 @@ TEST_F(Llama3TokenizerTest, EncodesLikeReference) {
   }
   EXPECT_EQ(tokenizer.tokenId("<|eot_id|>"), 128009);
   EXPECT_EQ(tokenizer.vocabSize(), 128256);
+  // The compiled image (what executables load) encodes the same.
+  Tokenizer image;
+  std::string error;
+  ASSERT_TRUE(image.loadImage(tokenizer.serialize(), error)) << error;
+  for (const Case &c : cases)
+    EXPECT_EQ(image.encode(c.text), c.ids) << c.text;
 }
 
 TEST_F(Llama3TokenizerTest, RoundTripsInvalidUtf8) {

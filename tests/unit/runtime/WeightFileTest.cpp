@@ -49,7 +49,7 @@ TEST_F(WeightFileTest, MapsValidFile) {
   EXPECT_EQ(reinterpret_cast<uintptr_t>(w) % 4096, 0u);
   std::vector<uint8_t> expected = pattern(1000);
   EXPECT_TRUE(std::equal(expected.begin(), expected.end(), w));
-  EXPECT_EQ(file.tokenizerJson(), "{\"x\":1}");
+  EXPECT_EQ(file.tokenizerSection(), "{\"x\":1}");
 }
 
 TEST_F(WeightFileTest, NoTokenizer) {
@@ -57,7 +57,7 @@ TEST_F(WeightFileTest, NoTokenizer) {
   WeightFile file;
   std::string error;
   ASSERT_TRUE(file.open(path, modelInfo(1, 8), error)) << error;
-  EXPECT_TRUE(file.tokenizerJson().empty());
+  EXPECT_TRUE(file.tokenizerSection().empty());
 }
 
 TEST_F(WeightFileTest, RejectsBadMagic) {
