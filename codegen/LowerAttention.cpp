@@ -5,7 +5,8 @@
 //
 // Each (head, query row) pair is one iteration of an `scf.forall` whose body
 // streams over the cached positions with an online softmax, one head's
-// vectors held in registers (flash-decoding without the split).
+// vectors held in registers (flash-decoding without the split), eight
+// positions at a time so the exponentials are vector operations.
 //
 //===----------------------------------------------------------------------===//
 
@@ -90,27 +91,79 @@ LogicalResult LLMLowering::lowerAttention(AttentionOp op) {
         loc, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
     Value zeros = b.create<arith::ConstantOp>(
         loc, vecType, DenseElementsAttr::get(vecType, 0.0f));
-    auto loop = b.create<scf::ForOp>(
-        loc, index(loc, 0), end, index(loc, 1),
+    auto score = [&](OpBuilder &nb, Location nloc, Value pos) -> Value {
+      Value key = nb.create<vector::TransferReadOp>(
+          nloc, vecType, keys, ValueRange{pos, kvCol}, f0, inBounds);
+      return nb.create<vector::ReductionOp>(
+          nloc, vector::CombiningKind::ADD,
+          nb.create<arith::MulFOp>(nloc, queryScaled, key));
+    };
+    auto valueAt = [&](OpBuilder &nb, Location nloc, Value pos) -> Value {
+      return nb.create<vector::TransferReadOp>(
+          nloc, vecType, values, ValueRange{pos, kvCol}, f0, inBounds);
+    };
+    // Whole blocks of kBlock positions: their scores form one vector, so the
+    // softmax's exponentials are vector ops and the running maximum and
+    // rescaling of the accumulator happen once per block.
+    constexpr int64_t kBlock = 8;
+    auto blockType = VectorType::get({kBlock}, b.getF32Type());
+    Value blockEnd = b.create<arith::SubIOp>(
+        loc, end, b.create<arith::RemUIOp>(loc, end, index(loc, kBlock)));
+    auto blocks = b.create<scf::ForOp>(
+        loc, index(loc, 0), blockEnd, index(loc, kBlock),
         ValueRange{negInf, f0, zeros},
+        [&](OpBuilder &nb, Location nloc, Value first, ValueRange carried) {
+          SmallVector<Value> scores;
+          for (int64_t i = 0; i < kBlock; ++i)
+            scores.push_back(score(
+                nb, nloc,
+                nb.create<arith::AddIOp>(
+                    nloc, first, nb.create<arith::ConstantIndexOp>(nloc, i))));
+          Value scoreVec =
+              nb.create<vector::FromElementsOp>(nloc, blockType, scores);
+          Value blockMax = nb.create<vector::ReductionOp>(
+              nloc, vector::CombiningKind::MAXIMUMF, scoreVec);
+          Value maxNew = nb.create<arith::MaximumFOp>(nloc, carried[0], blockMax);
+          Value correction = nb.create<math::ExpOp>(
+              nloc, nb.create<arith::SubFOp>(nloc, carried[0], maxNew));
+          Value weights = nb.create<math::ExpOp>(
+              nloc, nb.create<arith::SubFOp>(
+                        nloc, scoreVec,
+                        nb.create<vector::SplatOp>(nloc, blockType, maxNew)));
+          Value sum = nb.create<arith::AddFOp>(
+              nloc, nb.create<arith::MulFOp>(nloc, carried[1], correction),
+              nb.create<vector::ReductionOp>(nloc, vector::CombiningKind::ADD,
+                                             weights));
+          Value acc = nb.create<arith::MulFOp>(
+              nloc, carried[2],
+              nb.create<vector::SplatOp>(nloc, vecType, correction));
+          for (int64_t i = 0; i < kBlock; ++i) {
+            Value pos = nb.create<arith::AddIOp>(
+                nloc, first, nb.create<arith::ConstantIndexOp>(nloc, i));
+            Value weight = nb.create<vector::ExtractOp>(nloc, weights, i);
+            acc = nb.create<vector::FMAOp>(
+                nloc, valueAt(nb, nloc, pos),
+                nb.create<vector::SplatOp>(nloc, vecType, weight), acc);
+          }
+          nb.create<scf::YieldOp>(nloc, ValueRange{maxNew, sum, acc});
+        });
+    // The remaining positions one at a time (never reading past `end`: the
+    // cache rows beyond it hold no data yet).
+    auto loop = b.create<scf::ForOp>(
+        loc, blockEnd, end, index(loc, 1), blocks.getResults(),
         [&](OpBuilder &nb, Location nloc, Value pos, ValueRange carried) {
-          Value key = nb.create<vector::TransferReadOp>(
-              nloc, vecType, keys, ValueRange{pos, kvCol}, f0, inBounds);
-          Value score = nb.create<vector::ReductionOp>(
-              nloc, vector::CombiningKind::ADD,
-              nb.create<arith::MulFOp>(nloc, queryScaled, key));
-          Value maxNew = nb.create<arith::MaximumFOp>(nloc, carried[0], score);
+          Value s = score(nb, nloc, pos);
+          Value maxNew = nb.create<arith::MaximumFOp>(nloc, carried[0], s);
           Value correction = nb.create<math::ExpOp>(
               nloc, nb.create<arith::SubFOp>(nloc, carried[0], maxNew));
           Value weight = nb.create<math::ExpOp>(
-              nloc, nb.create<arith::SubFOp>(nloc, score, maxNew));
+              nloc, nb.create<arith::SubFOp>(nloc, s, maxNew));
           Value sum = nb.create<arith::AddFOp>(
               nloc, nb.create<arith::MulFOp>(nloc, carried[1], correction),
               weight);
-          Value value = nb.create<vector::TransferReadOp>(
-              nloc, vecType, values, ValueRange{pos, kvCol}, f0, inBounds);
           Value acc = nb.create<vector::FMAOp>(
-              nloc, value, nb.create<vector::SplatOp>(nloc, vecType, weight),
+              nloc, valueAt(nb, nloc, pos),
+              nb.create<vector::SplatOp>(nloc, vecType, weight),
               nb.create<arith::MulFOp>(
                   nloc, carried[2],
                   nb.create<vector::SplatOp>(nloc, vecType, correction)));

@@ -96,4 +96,18 @@ def TileAndVectorizePass : Pass<"llm-tile-and-vectorize", "func::FuncOp"> {
   ];
 }
 
+def ExpandExpPass : Pass<"llm-expand-exp", "ModuleOp"> {
+  let summary = "Replace f32 math.exp by an inline polynomial";
+  let description = [{
+    Lowers every `math.exp` (scalar or vector, f32) to MLIR's polynomial
+    approximation (range reduction + minimax polynomial, about 1 ulp), so
+    vector exponentials in attention's softmax stay vector code instead of
+    one libm call per lane. Other math ops are left to the LLVM lowering.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 #endif // LLMC_CODEGEN_PASSES_TD
