@@ -118,12 +118,8 @@ static llvm::Error describeX86(TargetDesc &desc, bool host) {
   // Explicit --mattr entries override what the CPU implies.
   llvm::SmallVector<llvm::StringRef> explicitFeatures;
   llvm::StringRef(desc.features).split(explicitFeatures, ',', -1, false);
-  for (llvm::StringRef feature : explicitFeatures) {
-    if (feature.size() < 2 || (feature[0] != '+' && feature[0] != '-'))
-      return llvm::createStringError("--mattr: '" + feature.str() +
-                                     "' must start with + or -");
+  for (llvm::StringRef feature : explicitFeatures)
     features[feature.drop_front()] = feature[0] == '+';
-  }
   desc.features = joinFeatures(features);
   auto has = [&](llvm::StringRef name) {
     auto it = features.find(name);
@@ -160,12 +156,6 @@ static std::pair<int64_t, int64_t> aarch64Caches(llvm::StringRef cpu) {
 /// vector-length agnostic and 128 bits is the minimum. Features come from
 /// the CPU name plus --mattr, as LLVM's subtarget resolves them.
 static llvm::Error describeAArch64(TargetDesc &desc, const llvm::Target &t) {
-  llvm::SmallVector<llvm::StringRef> explicitFeatures;
-  llvm::StringRef(desc.features).split(explicitFeatures, ',', -1, false);
-  for (llvm::StringRef feature : explicitFeatures)
-    if (feature.size() < 2 || (feature[0] != '+' && feature[0] != '-'))
-      return llvm::createStringError("--mattr: '" + feature.str() +
-                                     "' must start with + or -");
   // Checked before creating the subtarget, which would only warn.
   if (desc.cpu != "generic" && !llvm::AArch64::parseCpu(desc.cpu))
     return llvm::createStringError("--mcpu '" + desc.cpu +
@@ -208,6 +198,12 @@ llvm::Expected<TargetDesc> mlir::llm::describeTarget(llvm::StringRef triple,
     host = true;
   }
   desc.features = features.str();
+  llvm::SmallVector<llvm::StringRef> explicitFeatures;
+  features.split(explicitFeatures, ',', -1, false);
+  for (llvm::StringRef feature : explicitFeatures)
+    if (feature.size() < 2 || (feature[0] != '+' && feature[0] != '-'))
+      return llvm::createStringError("--mattr: '" + feature.str() +
+                                     "' must start with + or -");
 
   llvm::InitializeAllTargetInfos();
   llvm::InitializeAllTargetMCs();

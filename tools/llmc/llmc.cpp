@@ -180,27 +180,20 @@ int fail(const Twine &message) {
 
 int fail(Error err) { return fail(toString(std::move(err))); }
 
-/// Writes IR text to `output` (stdout when empty or "-").
-template <typename T> int printTo(const T &ir) {
+/// Writes text produced by `print` to `output` (stdout when empty or "-").
+int writeOutput(function_ref<void(raw_ostream &)> print) {
   std::string path = output.empty() ? "-" : output.getValue();
   std::error_code ec;
   ToolOutputFile out(path, ec, sys::fs::OF_Text);
   if (ec)
     return fail(path + ": " + ec.message());
-  ir.print(out.os(), nullptr);
+  print(out.os());
   out.keep();
   return 0;
 }
 
 int printModule(mlir::ModuleOp module) {
-  std::string path = output.empty() ? "-" : output.getValue();
-  std::error_code ec;
-  ToolOutputFile out(path, ec, sys::fs::OF_Text);
-  if (ec)
-    return fail(path + ": " + ec.message());
-  module.print(out.os());
-  out.keep();
-  return 0;
+  return writeOutput([&](raw_ostream &os) { module.print(os); });
 }
 
 LogicalResult runPipeline(mlir::ModuleOp module,
@@ -346,7 +339,8 @@ int compile(const char *argv0) {
     return fail(llvmModule.takeError());
   if (emit == Emit::LLVM) {
     progress.finish();
-    return printTo(**llvmModule);
+    return writeOutput(
+        [&](raw_ostream &os) { (*llvmModule)->print(os, nullptr); });
   }
   progress.phase("code generation");
   if (emit == Emit::Asm) {
