@@ -271,10 +271,13 @@ struct ConvertLLMToLinalgPass
     // The code now addresses weights by offset; the parameters are consumed.
     for (ParamOp param : llvm::make_early_inc_range(module.getOps<ParamOp>()))
       param.erase();
-    module->setAttr(kScratchBytesAttr, b.getI64IntegerAttr(lowering.arenaBytes));
-    module->setAttr(kKVBytesPerPositionAttr,
-                    b.getI64IntegerAttr(lowering.kvBytesPerPosition));
-    module->setAttr("llm.max_tokens", b.getI64IntegerAttr(maxTokens));
+    MLIRContext *context = &getContext();
+    LLMDialect::ScratchBytesAttrHelper(context).setAttr(
+        module, b.getI64IntegerAttr(lowering.arenaBytes));
+    LLMDialect::KvBytesPerPositionAttrHelper(context).setAttr(
+        module, b.getI64IntegerAttr(lowering.kvBytesPerPosition));
+    LLMDialect::MaxTokensAttrHelper(context).setAttr(
+        module, b.getI64IntegerAttr(maxTokens));
   }
 
   LogicalResult lowerFunction(FunctionLowering &fl, func::FuncOp func,

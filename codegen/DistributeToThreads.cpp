@@ -35,7 +35,9 @@ namespace {
 static std::optional<unsigned> chooseDimension(linalg::LinalgOp op) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
-  if (op->hasAttr(kTilesAttr) && ranges.size() == 4)
+  if (LLMDialect::LoweringConfigAttrHelper(op->getContext())
+          .isAttrPresent(op) &&
+      ranges.size() == 4)
     return 1;
   std::optional<unsigned> best;
   for (unsigned d = 0; d < iterators.size(); ++d) {

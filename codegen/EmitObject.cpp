@@ -20,23 +20,23 @@ using namespace mlir;
 using namespace mlir::llm;
 
 static llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
-createTargetMachine(const TargetDesc &target) {
+createTargetMachine(TargetAttr target) {
   llvm::InitializeAllTargets();
   llvm::InitializeAllTargetMCs();
   llvm::InitializeAllAsmPrinters();
   std::string error;
-  const llvm::Target *t = llvm::TargetRegistry::lookupTarget(target.triple,
+  const llvm::Target *t = llvm::TargetRegistry::lookupTarget(target.getTriple().str(),
                                                              error);
   if (!t)
-    return llvm::createStringError(target.triple + ": " + error);
+    return llvm::createStringError(target.getTriple().str() + ": " + error);
   llvm::TargetOptions options;
   options.AllowFPOpFusion = llvm::FPOpFusion::Fast;
   std::unique_ptr<llvm::TargetMachine> machine(t->createTargetMachine(
-      target.triple, target.cpu, target.features, options, llvm::Reloc::PIC_,
+      target.getTriple(), target.getCpu(), target.getFeatures(), options, llvm::Reloc::PIC_,
       std::nullopt, llvm::CodeGenOptLevel::Aggressive));
   if (!machine)
     return llvm::createStringError("cannot create a target machine for " +
-                                   target.triple);
+                                   target.getTriple().str());
   return std::move(machine);
 }
 
@@ -57,7 +57,7 @@ static void addModelInfo(llvm::Module &module, const LlmcModelInfo &info) {
 }
 
 llvm::Expected<std::unique_ptr<llvm::Module>>
-mlir::llm::translateAndOptimize(ModuleOp module, const TargetDesc &target,
+mlir::llm::translateAndOptimize(ModuleOp module, TargetAttr target,
                                 const LlmcModelInfo &info,
                                 llvm::LLVMContext &context) {
   DialectRegistry registry;
@@ -71,15 +71,15 @@ mlir::llm::translateAndOptimize(ModuleOp module, const TargetDesc &target,
   auto machine = createTargetMachine(target);
   if (!machine)
     return machine.takeError();
-  llvmModule->setTargetTriple(target.triple);
+  llvmModule->setTargetTriple(target.getTriple());
   llvmModule->setDataLayout((*machine)->createDataLayout());
   addModelInfo(*llvmModule, info);
-  std::string vectorWidth = std::to_string(target.vectorBits);
+  std::string vectorWidth = std::to_string(target.getVectorBits());
   for (llvm::Function &fn : *llvmModule) {
     if (fn.isDeclaration())
       continue;
-    fn.addFnAttr("target-cpu", target.cpu);
-    fn.addFnAttr("target-features", target.features);
+    fn.addFnAttr("target-cpu", target.getCpu());
+    fn.addFnAttr("target-features", target.getFeatures());
     fn.addFnAttr("prefer-vector-width", vectorWidth);
     fn.addFnAttr("min-legal-vector-width", vectorWidth);
   }
@@ -100,7 +100,7 @@ mlir::llm::translateAndOptimize(ModuleOp module, const TargetDesc &target,
   return std::move(llvmModule);
 }
 
-llvm::Error mlir::llm::emitCode(llvm::Module &module, const TargetDesc &target,
+llvm::Error mlir::llm::emitCode(llvm::Module &module, TargetAttr target,
                                 OutputKind kind, llvm::StringRef path) {
   auto machine = createTargetMachine(target);
   if (!machine)

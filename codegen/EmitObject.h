@@ -3,7 +3,7 @@
 #ifndef LLMC_CODEGEN_EMITOBJECT_H
 #define LLMC_CODEGEN_EMITOBJECT_H
 
-#include "codegen/TargetInfo.h"
+#include "dialects/llm/IR/LLMOps.h"
 #include "runtime/ModelABI.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -21,13 +21,13 @@ namespace mlir::llm {
 /// Translates an LLVM-dialect module to LLVM IR for `target`, adds the
 /// `llmc_model_info` global and runs LLVM's O3 pipeline.
 llvm::Expected<std::unique_ptr<llvm::Module>>
-translateAndOptimize(ModuleOp module, const TargetDesc &target,
+translateAndOptimize(ModuleOp module, TargetAttr target,
                      const LlmcModelInfo &info, llvm::LLVMContext &context);
 
 enum class OutputKind { Object, Assembly };
 
 /// Writes `module` as an object file or assembly for `target`.
-llvm::Error emitCode(llvm::Module &module, const TargetDesc &target,
+llvm::Error emitCode(llvm::Module &module, TargetAttr target,
                      OutputKind kind, llvm::StringRef path);
 
 } // namespace mlir::llm

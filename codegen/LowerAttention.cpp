@@ -24,7 +24,8 @@ LogicalResult LLMLowering::lowerAttention(AttentionOp op) {
   Value v = bufferOf(op.getValue());
   if (!q || !k || !v)
     return failure();
-  auto layersAttr = module->getAttrOfType<IntegerAttr>("llm.num_layers");
+  IntegerAttr layersAttr =
+      LLMDialect::NumLayersAttrHelper(module.getContext()).getAttr(module);
   if (!layersAttr)
     return op.emitError("module needs an llm.num_layers attribute to lay out "
                         "the KV cache");

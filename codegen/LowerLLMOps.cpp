@@ -129,19 +129,20 @@ LogicalResult LLMLowering::lowerOp(Operation *op) {
 
 LogicalResult LLMLowering::lowerWeight(WeightOp op) {
   ParamOp param = op.getParamOp();
-  if (!param || !param.getOffset() || !param.getLayerStride())
+  PackedLayoutAttr layout = param ? param.getLayout() : PackedLayoutAttr();
+  if (!layout || !layout.isPlaced())
     return op.emitError("parameter has no place in the weight blob; run "
                         "llm-plan-weights first");
   Location loc = op.getLoc();
-  Value offset = index(loc, *param.getOffset());
+  Value offset = index(loc, *layout.getOffset());
   if (Value layer = op.getLayer()) {
-    Value stride = index(loc, *param.getLayerStride());
+    Value stride = index(loc, *layout.getLayerStride());
     offset = b.create<arith::AddIOp>(
         loc, offset, b.create<arith::MulIOp>(loc, layer, stride));
   }
   RankedTensorType type = param.getTensorType();
   SmallVector<int64_t> shape(type.getShape());
-  if (std::optional<int64_t> block = param.getBlock())
+  if (std::optional<int64_t> block = layout.getBlock())
     shape = {static_cast<int64_t>(llvm::divideCeil(shape[0], *block)), shape[1],
              *block};
   auto viewType = MemRefType::get(shape, type.getElementType());
@@ -318,10 +319,9 @@ LogicalResult LLMLowering::lowerLinear(LinearOp op) {
                                       utils::IteratorType::reduction},
         body);
   }
-  if (std::optional<ArrayRef<int64_t>> tiles = op.getTiles())
-    matmul->setAttr(kTilesAttr, b.getDenseI64ArrayAttr(*tiles));
-  if (std::optional<uint64_t> lanes = op.getScalableLanes())
-    matmul->setAttr(kScalableLanesAttr, b.getI64IntegerAttr(*lanes));
+  LLMDialect::LoweringConfigAttrHelper configAttr(ctx);
+  if (LoweringConfigAttr config = configAttr.getAttr(op))
+    configAttr.setAttr(matmul, config);
 
   if (Value rowScale = op.getRowScale()) {
     Value scale = bufferOf(rowScale);

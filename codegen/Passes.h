@@ -20,17 +20,6 @@ namespace mlir::llm {
 #define GEN_PASS_DECL
 #include "codegen/Passes.h.inc"
 
-/// Name of the module attribute that describes the target.
-constexpr StringLiteral kTargetAttr = "llm.target";
-/// Attribute on linalg ops: the register tile [rows, block, depth].
-constexpr StringLiteral kTilesAttr = "llm.tiles";
-/// Attribute on linalg ops: walk the block in chunks of this many lanes times
-/// vscale (vector-length agnostic code).
-constexpr StringLiteral kScalableLanesAttr = "llm.scalable_lanes";
-/// Module attributes set by the lowering.
-constexpr StringLiteral kScratchBytesAttr = "llm.scratch_bytes";
-constexpr StringLiteral kWeightsBytesAttr = "llm.weights_bytes";
-constexpr StringLiteral kKVBytesPerPositionAttr = "llm.kv_bytes_per_position";
 /// The runtime's barrier.
 constexpr StringLiteral kBarrierFn = "llmc_barrier";
 

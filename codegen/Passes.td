@@ -5,27 +5,16 @@
 
 include "mlir/Pass/PassBase.td"
 
-def X86StrategyPass : Pass<"llm-x86-strategy", "ModuleOp"> {
-  let summary = "Choose x86-64 tile sizes and weight layouts";
+def SelectStrategyPass : Pass<"llm-select-strategy", "ModuleOp"> {
+  let summary = "Choose tiles and weight layouts for the module's target";
   let description = [{
-    Reads the module's `llm.target` attribute (vector width in bits, cache
-    sizes) and records, on every `llm.linear`, the register tile
-    `tiles = [rows, block, depth step]` (the step from the L2 size) and, on
-    its parameter, the packed `block`
+    Looks up the backend of the module's `llm.target` (`#llm.target`) in the
+    target registry and records, on every `llm.linear`, its register tile as
+    `llm.lowering_config` (`tiles = [rows, block, depth step]`, the depth
+    step from the L2 size, and `scalable_lanes` for vector-length agnostic
+    targets) and, on its parameter, the packed `block` in `llm.layout`
     (rows of the weight matrix stored together so that one block is a whole
     number of vector registers). Generic passes only read these attributes.
-  }];
-  let dependentDialects = ["::mlir::llm::LLMDialect"];
-}
-
-def AArch64StrategyPass : Pass<"llm-aarch64-strategy", "ModuleOp"> {
-  let summary = "Choose AArch64 tile sizes and weight layouts";
-  let description = [{
-    Reads the module's `llm.target` and records, on every `llm.linear`, the
-    register tile (`tiles`) for NEON's 32 128-bit registers and the packed
-    `block` on its parameter. When the target has SVE (`scalable`), the block
-    stays a fixed 16 columns and `scalable_lanes` asks for vector-length
-    agnostic code that walks it in chunks of 4 x vscale lanes.
   }];
   let dependentDialects = ["::mlir::llm::LLMDialect"];
 }
@@ -33,8 +22,8 @@ def AArch64StrategyPass : Pass<"llm-aarch64-strategy", "ModuleOp"> {
 def PlanWeightsPass : Pass<"llm-plan-weights", "ModuleOp"> {
   let summary = "Assign every parameter its place in the packed weight blob";
   let description = [{
-    Gives each `llm.param` an `offset` and a `layer_stride` in bytes (64-byte
-    aligned), after padding blocked matrices to a whole number of blocks. The
+    Gives each `llm.param`'s `llm.layout` an `offset` and a `layer_stride` in
+    bytes (64-byte aligned), after padding blocked matrices to a whole number of blocks. The
     weight packer and the lowering both read these attributes, so the file and
     the code agree by construction. Sets `llm.weights_bytes` on the module.
   }];
@@ -84,7 +73,7 @@ def DistributeToThreadsPass : Pass<"llm-distribute-threads", "ModuleOp"> {
 def TileAndVectorizePass : Pass<"llm-tile-and-vectorize", "func::FuncOp"> {
   let summary = "Tile packed matmuls to register tiles and vectorize them";
   let description = [{
-    Reads the `llm.tiles` attribute the strategy recorded on each packed
+    Reads the `llm.lowering_config` the strategy recorded on each packed
     matmul, tiles the rows into register tiles (with a one-row remainder loop
     so every tile has a static shape) and rewrites each tile into a loop over
     the reduction whose body loads one packed weight vector, widens it to f32

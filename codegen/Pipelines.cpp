@@ -28,7 +28,6 @@
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
-#include "llvm/TargetParser/Triple.h"
 
 using namespace mlir;
 using namespace mlir::llm;
@@ -40,21 +39,9 @@ void mlir::llm::buildLLMOptimizationPipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
 }
 
-LogicalResult mlir::llm::buildStrategyPipeline(OpPassManager &pm,
-                                               StringRef triple) {
-  llvm::Triple parsed(triple);
-  switch (parsed.getArch()) {
-  case llvm::Triple::x86_64:
-    pm.addPass(createX86StrategyPass());
-    break;
-  case llvm::Triple::aarch64:
-    pm.addPass(createAArch64StrategyPass());
-    break;
-  default:
-    return failure();
-  }
+void mlir::llm::buildStrategyPipeline(OpPassManager &pm) {
+  pm.addPass(createSelectStrategyPass());
   pm.addPass(createPlanWeightsPass());
-  return success();
 }
 
 void mlir::llm::buildLinalgPipeline(OpPassManager &pm,
@@ -66,7 +53,7 @@ void mlir::llm::buildLinalgPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
 }
 
-void mlir::llm::buildLLVMPipeline(OpPassManager &pm) {
+void mlir::llm::buildCPULoweringPipeline(OpPassManager &pm) {
   pm.addPass(createDistributeToThreadsPass());
   pm.addNestedPass<func::FuncOp>(createTileAndVectorizePass());
   pm.addPass(createCanonicalizerPass());
@@ -113,6 +100,6 @@ void mlir::llm::registerLLMPipelines() {
       "From planned llm IR with llm.target to the LLVM dialect",
       [](OpPassManager &pm) {
         buildLinalgPipeline(pm, PipelineOptions());
-        buildLLVMPipeline(pm);
+        buildCPULoweringPipeline(pm);
       });
 }

@@ -13,14 +13,14 @@ struct PipelineOptions {
 
 /// Target-independent llm-level optimization: norm folding and fusion.
 void buildLLMOptimizationPipeline(OpPassManager &pm);
-/// Target strategy (chosen from the module's llm.target triple) and weight
-/// placement. Fails for a target without a strategy.
-LogicalResult buildStrategyPipeline(OpPassManager &pm, StringRef triple);
+/// The target's strategy (tiles and packed layouts, from the module's
+/// `llm.target`) and weight placement.
+void buildStrategyPipeline(OpPassManager &pm);
 /// llm -> linalg on planned buffers.
 void buildLinalgPipeline(OpPassManager &pm, const PipelineOptions &options);
 /// Distribution across workers, tiling and vectorization, lowering to the
-/// LLVM dialect.
-void buildLLVMPipeline(OpPassManager &pm);
+/// LLVM dialect: the lowering pipeline of the CPU targets.
+void buildCPULoweringPipeline(OpPassManager &pm);
 
 /// Registers every dialect and interface model llmc's pipelines use.
 void registerLLMCDialects(DialectRegistry &registry);

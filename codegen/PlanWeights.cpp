@@ -30,15 +30,18 @@ namespace {
 struct PlanWeightsPass : llm::impl::PlanWeightsPassBase<PlanWeightsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    Builder b(&getContext());
+    MLIRContext *context = &getContext();
+    Builder b(context);
+    LLMDialect::LayoutAttrHelper layoutAttr(context);
     int64_t offset = 0;
     module.walk([&](ParamOp param) {
       int64_t stride = llvm::alignTo(paramLayerBytes(param), kAlignment);
-      param.setOffsetAttr(b.getI64IntegerAttr(offset));
-      param.setLayerStrideAttr(b.getI64IntegerAttr(stride));
+      layoutAttr.setAttr(param, PackedLayoutAttr::get(context, param.getBlock(),
+                                                      offset, stride));
       offset += stride * std::max<int64_t>(param.getLayers(), 1);
     });
-    module->setAttr(kWeightsBytesAttr, b.getI64IntegerAttr(offset));
+    LLMDialect::WeightsBytesAttrHelper(context).setAttr(
+        module, b.getI64IntegerAttr(offset));
   }
 };
 

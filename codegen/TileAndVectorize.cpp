@@ -1,8 +1,8 @@
 //===- TileAndVectorize.cpp - Register tiles for packed matmuls -----------===//
 //
 // A packed matmul has loops (m, b, r, k): rows, weight blocks, lanes of a
-// block, reduction. Its `llm.tiles` = [rows, block, depth step] comes from
-// the target strategy. The loops are tiled to (rows x 1 block x all lanes x
+// block, reduction. Its `llm.lowering_config` (tiles = [rows, block, depth
+// step]) comes from the target strategy. The loops are tiled to (rows x 1 block x all lanes x
 // one depth step), ordered blocks, steps, rows. Rows are peeled so the main
 // loop's tiles are static and the remainder runs one row at a time, and every
 // static tile becomes a loop over its depth step of vector FMAs whose `rows`
@@ -48,11 +48,16 @@ tile(RewriterBase &rewriter, linalg::LinalgOp op, ArrayRef<int64_t> sizes,
   return tiled;
 }
 
+/// The strategy's tiles for `op`, or null.
+static LoweringConfigAttr getConfig(Operation *op) {
+  return LLMDialect::LoweringConfigAttrHelper(op->getContext()).getAttr(op);
+}
+
 /// A packed matmul as convert-llm-to-linalg builds it: inputs x [m, k] and
 /// w [b, k, r]; output [m, b, r].
 static bool isPackedMatmul(Operation *op) {
   auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
-  return linalgOp && op->hasAttr(kTilesAttr) && linalgOp.getNumLoops() == 4 &&
+  return linalgOp && getConfig(op) && linalgOp.getNumLoops() == 4 &&
          linalgOp.getNumDpsInits() == 1 && linalgOp.getNumDpsInputs() == 2;
 }
 
@@ -166,7 +171,7 @@ static LogicalResult vectorizeTile(RewriterBase &rewriter,
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   Type f32 = rewriter.getF32Type();
-  auto scalable = op->getAttrOfType<IntegerAttr>(kScalableLanesAttr);
+  std::optional<int64_t> scalable = getConfig(op).getScalableLanes();
   if (!scalable) {
     Value c0 = rewriter.create<arith::ConstantIndexOp>(loc, 0);
     emitDepthLoop(rewriter, loc, *t, VectorType::get({t->lanes}, f32), c0,
@@ -174,7 +179,7 @@ static LogicalResult vectorizeTile(RewriterBase &rewriter,
     rewriter.eraseOp(op);
     return success();
   }
-  int64_t minLanes = scalable.getInt();
+  int64_t minLanes = *scalable;
   auto accType = VectorType::get({minLanes}, f32, {true});
   Value vscale = rewriter.create<vector::VectorScaleOp>(loc);
   Value step = rewriter.create<arith::MulIOp>(
@@ -216,9 +221,8 @@ struct TileAndVectorizePass
         matmuls.push_back(op);
     });
     for (linalg::LinalgOp op : matmuls) {
-      ArrayRef<int64_t> tiles =
-          op->getAttrOfType<DenseI64ArrayAttr>(kTilesAttr).asArrayRef();
-      int64_t rows = tiles[0], step = tiles[2];
+      LoweringConfigAttr config = getConfig(op);
+      int64_t rows = config.getRows(), step = config.getDepthStep();
       int64_t depth = op.getStaticLoopRanges()[3];
       // Loops: blocks, depth steps, rows; each tile is rows x 1 x lanes x
       // step, so a block's panel for one step is reused by all rows.

@@ -184,7 +184,8 @@ llvm::Expected<uint64_t>
 mlir::llm::packWeights(ModuleOp module, const llmc::WeightStore &weights,
                        llvm::StringRef tokenizerJson, llvm::StringRef path,
                        PackProgress progress) {
-  auto totalAttr = module->getAttrOfType<IntegerAttr>(kWeightsBytesAttr);
+  IntegerAttr totalAttr =
+      LLMDialect::WeightsBytesAttrHelper(module.getContext()).getAttr(module);
   if (!totalAttr)
     return llvm::createStringError("weights are not planned (run "
                                    "llm-plan-weights)");
@@ -202,14 +203,16 @@ mlir::llm::packWeights(ModuleOp module, const llmc::WeightStore &weights,
   Packer packer(os, progress, total);
   std::vector<uint8_t> buffer;
   SmallVector<ParamOp> params(module.getOps<ParamOp>());
-  llvm::sort(params, [](ParamOp a, ParamOp b) {
-    return *a.getOffset() < *b.getOffset();
-  });
-  for (ParamOp param : params) {
-    if (!param.getOffset() || !param.getLayerStride())
+  for (ParamOp param : params)
+    if (!param.getLayout() || !param.getLayout().isPlaced())
       return llvm::createStringError("parameter " + param.getSymName().str() +
                                      " has no offset");
-    if (*param.getOffset() != packer.written)
+  llvm::sort(params, [](ParamOp a, ParamOp b) {
+    return *a.getLayout().getOffset() < *b.getLayout().getOffset();
+  });
+  for (ParamOp param : params) {
+    PackedLayoutAttr layout = param.getLayout();
+    if (*layout.getOffset() != packer.written)
       return llvm::createStringError("parameters overlap or leave gaps");
     for (int64_t layer = 0; layer < std::max<int64_t>(param.getLayers(), 1);
          ++layer) {
@@ -217,7 +220,7 @@ mlir::llm::packWeights(ModuleOp module, const llmc::WeightStore &weights,
       if (!sources)
         return sources.takeError();
       packer.pack(param, *sources, buffer);
-      packer.write(buffer, *param.getLayerStride());
+      packer.write(buffer, *layout.getLayerStride());
     }
   }
   uint64_t tokenizerOffset = 0;

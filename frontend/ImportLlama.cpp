@@ -54,8 +54,7 @@ private:
     b.create<ParamOp>(b.getUnknownLoc(), name,
                       RankedTensorType::get(shape, element),
                       perLayer ? spec.numLayers : 0,
-                      b.getStrArrayAttr({source}), StringAttr(), IntegerAttr(),
-                      IntegerAttr(), IntegerAttr());
+                      b.getStrArrayAttr({source}), StringAttr());
     types[name] = RankedTensorType::get(shape, element);
     return llvm::Error::success();
   }
@@ -72,8 +71,7 @@ private:
   Value linear(Value x, StringRef name, Value layer) {
     Value w = weight(name, layer);
     int64_t out = types.lookup(name).getDimSize(0);
-    return b.create<LinearOp>(b.getUnknownLoc(), rowsOf(out), x, w, Value(),
-                              DenseI64ArrayAttr(), IntegerAttr());
+    return b.create<LinearOp>(b.getUnknownLoc(), rowsOf(out), x, w, Value());
   }
 
   Value norm(Value x, StringRef name, Value layer) {
@@ -173,7 +171,8 @@ void Importer::buildForward(func::FuncOp layer) {
 llvm::Expected<OwningOpRef<ModuleOp>> Importer::run() {
   OwningOpRef<ModuleOp> module = ModuleOp::create(b.getUnknownLoc());
   module->setSymNameAttr(b.getStringAttr("llmc_model"));
-  module.get()->setAttr("llm.num_layers", b.getI64IntegerAttr(spec.numLayers));
+  mlir::llm::LLMDialect::NumLayersAttrHelper(b.getContext()).setAttr(
+      module.get(), b.getI64IntegerAttr(spec.numLayers));
   b.setInsertionPointToStart(module->getBody());
   int64_t h = spec.hiddenSize, d = spec.headDim;
   int64_t q = spec.numHeads * d, kv = spec.numKVHeads * d;

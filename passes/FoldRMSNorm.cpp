@@ -55,7 +55,7 @@ struct FoldIntoProjections : OpRewritePattern<RMSNormOp> {
     for (Operation *user : norm->getUsers()) {
       auto linear = dyn_cast<LinearOp>(user);
       if (!linear || linear.getInput() != norm.getResult() ||
-          linear.getRowScale() || linear.getTiles())
+          linear.getRowScale())
         return failure();
       auto weight = linear.getWeight().getDefiningOp<WeightOp>();
       if (!weight || weight.getLayer() != normWeight.getLayer())
@@ -89,8 +89,7 @@ struct FoldIntoProjections : OpRewritePattern<RMSNormOp> {
           weight.getLoc(), weight.getType(), scaled.getSymName(),
           weight.getLayer());
       rewriter.replaceOpWithNewOp<LinearOp>(linear, linear.getType(),
-                                            norm.getInput(), newWeight, inv,
-                                            DenseI64ArrayAttr(), IntegerAttr());
+                                            norm.getInput(), newWeight, inv);
     }
     return success();
   }

@@ -30,8 +30,7 @@ struct FuseSwiGLU : OpRewritePattern<MulOp> {
     auto up = op.getRhs().getDefiningOp<LinearOp>();
     if (!gate || !up || !gate->hasOneUse() || !up->hasOneUse() ||
         gate.getInput() != up.getInput() ||
-        gate.getRowScale() != up.getRowScale() || gate.getTiles() ||
-        up.getTiles())
+        gate.getRowScale() != up.getRowScale())
       return failure();
     auto gateWeight = gate.getWeight().getDefiningOp<WeightOp>();
     auto upWeight = up.getWeight().getDefiningOp<WeightOp>();
@@ -58,8 +57,7 @@ struct FuseSwiGLU : OpRewritePattern<MulOp> {
         {ShapedType::kDynamic, fused.getTensorType().getDimSize(0)},
         rewriter.getF32Type());
     auto linear = rewriter.create<LinearOp>(loc, type, gate.getInput(), weight,
-                                            gate.getRowScale(),
-                                            DenseI64ArrayAttr(), IntegerAttr());
+                                            gate.getRowScale());
     rewriter.setInsertionPoint(op);
     rewriter.replaceOpWithNewOp<SwiGLUOp>(op, op.getType(), linear);
     return success();

@@ -30,13 +30,13 @@ struct FuseSiblingLinears : OpRewritePattern<LinearOp> {
   LogicalResult matchAndRewrite(LinearOp op,
                                 PatternRewriter &rewriter) const override {
     WeightOp weight = weightOf(op);
-    if (!weight || op.getTiles())
+    if (!weight)
       return failure();
     SmallVector<LinearOp> group;
     for (Operation *user : op.getInput().getUsers()) {
       auto sibling = dyn_cast<LinearOp>(user);
       if (!sibling || sibling.getInput() != op.getInput() ||
-          sibling.getRowScale() != op.getRowScale() || sibling.getTiles())
+          sibling.getRowScale() != op.getRowScale())
         continue;
       WeightOp siblingWeight = weightOf(sibling);
       if (!siblingWeight || siblingWeight.getLayer() != weight.getLayer() ||
@@ -77,8 +77,7 @@ struct FuseSiblingLinears : OpRewritePattern<LinearOp> {
         {ShapedType::kDynamic, fused.getTensorType().getDimSize(0)},
         inputType.getElementType());
     auto fusedLinear = rewriter.create<LinearOp>(
-        loc, resultType, op.getInput(), fusedWeight, op.getRowScale(),
-        DenseI64ArrayAttr(), IntegerAttr());
+        loc, resultType, op.getInput(), fusedWeight, op.getRowScale());
     int64_t offset = 0;
     // `op` itself is replaced below: insert after the fused projection, each
     // slice after the previous one so they keep the projections' order.

@@ -20,8 +20,7 @@ ParamOp mlir::llm::concatParams(RewriterBase &rewriter, ArrayRef<ParamOp> parts,
     if (type.getRank() != 2 || type.getDimSize(1) != firstType.getDimSize(1) ||
         type.getElementType() != firstType.getElementType() ||
         part.getLayers() != first.getLayers() ||
-        part.getScaleAttr() != first.getScaleAttr() || part.getBlock() ||
-        part.getOffset())
+        part.getScaleAttr() != first.getScaleAttr())
       return {};
     // A parameter that is itself a concatenation contributes its sources.
     if (part.getSources().size() != 1)
@@ -38,8 +37,7 @@ ParamOp mlir::llm::concatParams(RewriterBase &rewriter, ArrayRef<ParamOp> parts,
   rewriter.setInsertionPoint(first);
   auto fused = rewriter.create<ParamOp>(
       first.getLoc(), name, type, first.getLayers(),
-      rewriter.getArrayAttr(sources), first.getScaleAttr(), IntegerAttr(),
-      IntegerAttr(), IntegerAttr());
+      rewriter.getArrayAttr(sources), first.getScaleAttr());
   symbols.insert(fused);
   return fused;
 }

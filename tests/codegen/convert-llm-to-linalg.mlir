@@ -39,7 +39,7 @@
 // acc += x * w, the bf16 weight widened to f32; nothing else in the body.
 // CHECK: linalg.generic {indexing_maps = [#[[XMAP]], #[[WMAP]], #[[OMAP]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
 // CHECK-SAME: ins(%[[X]], %[[W]] : memref<?x32xf32>, memref<4x32x16xbf16>) outs(%[[YB]] : memref<?x4x16xf32>)
-// CHECK-SAME: attrs =  {llm.tiles = array<i64: 4, 16, 32>}
+// CHECK-SAME: attrs =  {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 32]>}
 // CHECK: ^bb0(%[[XIN:.+]]: f32, %[[WIN:.+]]: bf16, %[[ACC:.+]]: f32):
 // CHECK-NEXT: %[[WF:.+]] = arith.extf %[[WIN]] : bf16 to f32
 // CHECK-NEXT: %[[P:.+]] = arith.mulf %[[XIN]], %[[WF]] : f32
@@ -112,16 +112,16 @@
 // CHECK: %[[Y:.+]] = memref.view %[[SCR]][%{{.+}}][%[[COUNT]]] : memref<?xi8> to memref<?x64xf32>
 // CHECK: %[[YB:.+]] = memref.expand_shape %[[Y]]
 // CHECK: linalg.generic {indexing_maps = [#[[XMAP]], #[[WMAP]], #[[OMAP]]]
-// CHECK-SAME: ins(%[[LAST]], %[[HEAD]] : {{.+}}) outs(%[[YB]] : memref<?x4x16xf32>) attrs =  {llm.tiles = array<i64: 4, 16, 32>}
+// CHECK-SAME: ins(%[[LAST]], %[[HEAD]] : {{.+}}) outs(%[[YB]] : memref<?x4x16xf32>) attrs =  {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 32]>}
 // CHECK: %[[FLAT:.+]] = memref.expand_shape %[[LOGITS]] {{\[}}[0, 1]] output_shape [%[[COUNT]], 64] : memref<?xf32> into memref<?x64xf32>
 // CHECK: linalg.copy ins(%[[Y]] : memref<?x64xf32>) outs(%[[FLAT]] : memref<?x64xf32>)
 module attributes {llm.num_layers = 1 : i64} {
-  llm.param @embed : tensor<64x32xbf16> {block = 16 : i64, layer_stride = 4096 : i64, layers = 0 : i64, offset = 0 : i64, sources = ["embed"]}
-  llm.param @wqkv : tensor<64x32xbf16> {block = 16 : i64, layer_stride = 4096 : i64, layers = 1 : i64, offset = 4224 : i64, sources = ["q", "k", "v"]}
+  llm.param @embed : tensor<64x32xbf16> {layers = 0 : i64, sources = ["embed"], llm.layout = #llm.packed_layout<block = 16, offset = 0, layer_stride = 4096>}
+  llm.param @wqkv : tensor<64x32xbf16> {layers = 1 : i64, sources = ["q", "k", "v"], llm.layout = #llm.packed_layout<block = 16, offset = 4224, layer_stride = 4096>}
   func.func private @llm_layer(%x: tensor<?x32xf32>, %layer: index, %start: index, %cache: !llm.kv_cache) -> tensor<?x32xf32> {
     %inv = llm.rms_inv %x {eps = 1.0e-05 : f64} : (tensor<?x32xf32>) -> tensor<?xf32>
     %w = llm.weight @wqkv[%layer] : tensor<64x32xbf16>
-    %y = llm.linear %x, %w scale %inv {tiles = array<i64: 4, 16, 32>} : (tensor<?x32xf32>, tensor<64x32xbf16>, tensor<?xf32>) -> tensor<?x64xf32>
+    %y = llm.linear %x, %w scale %inv {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 32]>} : (tensor<?x32xf32>, tensor<64x32xbf16>, tensor<?xf32>) -> tensor<?x64xf32>
     %q = llm.slice %y[0] : (tensor<?x64xf32>) -> tensor<?x32xf32>
     %k = llm.slice %y[32] : (tensor<?x64xf32>) -> tensor<?x16xf32>
     %v = llm.slice %y[48] : (tensor<?x64xf32>) -> tensor<?x16xf32>
@@ -140,7 +140,7 @@ module attributes {llm.num_layers = 1 : i64} {
     }
     %last = llm.last_rows %h, %count : (tensor<?x32xf32>, index) -> tensor<?x32xf32>
     %t2 = llm.weight @embed : tensor<64x32xbf16>
-    %logits = llm.linear %last, %t2 {tiles = array<i64: 4, 16, 32>} : (tensor<?x32xf32>, tensor<64x32xbf16>) -> tensor<?x64xf32>
+    %logits = llm.linear %last, %t2 {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 32]>} : (tensor<?x32xf32>, tensor<64x32xbf16>) -> tensor<?x64xf32>
     return %logits : tensor<?x64xf32>
   }
 }
@@ -175,7 +175,7 @@ module attributes {llm.num_layers = 1 : i64} {
 // CHECK: %[[W:.+]] = memref.view %[[WTS]][%{{.+}}][] : memref<?xi8> to memref<24x32xf32>
 // CHECK: %[[Y:.+]] = memref.view %[[SCR]]{{.+}} to memref<?x24xf32>
 // CHECK: linalg.generic {indexing_maps = [#[[A]], #[[B]], #[[C]]], iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[R]], %[[W]] : memref<?x32xf32>, memref<24x32xf32>) outs(%[[Y]] : memref<?x24xf32>) {
-// CHECK-NOT: llm.tiles
+// CHECK-NOT: llm.lowering_config
 // CHECK: %[[GATE:.+]] = memref.subview %[[Y]][0, 0] [%{{.+}}, 12] [1, 1]
 // CHECK: %[[UP:.+]] = memref.subview %[[Y]][0, 12] [%{{.+}}, 12] [1, 1]
 // CHECK: %[[S:.+]] = memref.view %[[SCR]]{{.+}} to memref<?x12xf32>
@@ -184,8 +184,8 @@ module attributes {llm.num_layers = 1 : i64} {
 // CHECK: %[[FLAT:.+]] = memref.expand_shape %[[OUT]]
 // CHECK: linalg.copy ins(%[[S]] : memref<?x12xf32>) outs(%[[FLAT]] : memref<?x12xf32>)
 module attributes {llm.num_layers = 1 : i64} {
-  llm.param @norm : tensor<32xbf16> {layer_stride = 64 : i64, layers = 0 : i64, offset = 0 : i64, sources = ["norm"]}
-  llm.param @w : tensor<24x32xf32> {layer_stride = 3072 : i64, layers = 0 : i64, offset = 64 : i64, sources = ["w"]}
+  llm.param @norm : tensor<32xbf16> {layers = 0 : i64, sources = ["norm"], llm.layout = #llm.packed_layout<offset = 0, layer_stride = 64>}
+  llm.param @w : tensor<24x32xf32> {layers = 0 : i64, sources = ["w"], llm.layout = #llm.packed_layout<offset = 64, layer_stride = 3072>}
   func.func @llmc_forward(%x: tensor<?x32xf32>, %start: index) -> tensor<?x12xf32> {
     %g = llm.weight @norm : tensor<32xbf16>
     %n = llm.rms_norm %x, %g {eps = 1.0e-05 : f64} : (tensor<?x32xf32>, tensor<32xbf16>) -> tensor<?x32xf32>

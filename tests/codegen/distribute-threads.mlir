@@ -23,7 +23,7 @@
 // CHECK: %[[SIZE:.+]] = affine.min #{{.+}}(%[[BLK]])[%[[CHUNK]]]
 // CHECK: %[[WT:.+]] = memref.subview %[[W]][%[[BLK]], 0, 0] [%[[SIZE]], 32, 16] [1, 1, 1]
 // CHECK: %[[YT:.+]] = memref.subview %[[Y]][0, %[[BLK]], 0] [%{{.+}}, %[[SIZE]], 16] [1, 1, 1]
-// CHECK: linalg.generic {{.+}} ins(%{{.+}}, %[[WT]] : {{.+}}) outs(%[[YT]] : {{.+}}) attrs =  {llm.tiles = array<i64: 4, 16, 32>}
+// CHECK: linalg.generic {{.+}} ins(%{{.+}}, %[[WT]] : {{.+}}) outs(%[[YT]] : {{.+}}) attrs =  {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 32]>}
 // CHECK: linalg.yield
 // CHECK-NEXT: }
 // CHECK-NEXT: }
@@ -78,7 +78,7 @@
 // CHECK-NEXT: call @llmc_barrier() : () -> ()
 // CHECK-NEXT: return
 func.func @kernels(%tid: index, %nthreads: index, %x: memref<?x32xf32>, %w: memref<4x32x16xbf16>, %y: memref<?x4x16xf32>, %a: memref<?x32xf32>, %b: memref<?x32xf32>, %n: index, %flag: memref<1xf32>, %sums: memref<?xf32>) {
-  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<?x32xf32>, memref<4x32x16xbf16>) outs(%y : memref<?x4x16xf32>) attrs = {llm.tiles = array<i64: 4, 16, 32>} {
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<?x32xf32>, memref<4x32x16xbf16>) outs(%y : memref<?x4x16xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 32]>} {
   ^bb0(%in: f32, %win: bf16, %acc: f32):
     %e = arith.extf %win : bf16 to f32
     %p = arith.mulf %in, %e : f32

@@ -7,28 +7,23 @@
 // CHECK-LABEL: module attributes {llm.weights_bytes = 71680 : i64}
 // 300 rows in blocks of 32 -> 320 rows: 320 * 96 * 2 = 61440 bytes.
 // CHECK: llm.param @embed : tensor<300x96xbf16>
-// CHECK-SAME: layer_stride = 61440 : i64
-// CHECK-SAME: offset = 0 : i64
+// CHECK-SAME: offset = 0, layer_stride = 61440>
 // 96 * 4 = 384 bytes, two layers.
 // CHECK: llm.param @norm : tensor<96xf32>
-// CHECK-SAME: layer_stride = 384 : i64
-// CHECK-SAME: offset = 61440 : i64
+// CHECK-SAME: offset = 61440, layer_stride = 384>
 // 40 rows in blocks of 16 -> 48 rows: 48 * 24 * 4 = 4608 bytes, two layers.
 // CHECK: llm.param @w : tensor<40x24xf32>
-// CHECK-SAME: layer_stride = 4608 : i64
-// CHECK-SAME: offset = 62208 : i64
+// CHECK-SAME: offset = 62208, layer_stride = 4608>
 // 3 * 2 = 6 bytes, aligned to 64.
 // CHECK: llm.param @tiny : tensor<3xf16>
-// CHECK-SAME: layer_stride = 64 : i64
-// CHECK-SAME: offset = 71424 : i64
+// CHECK-SAME: offset = 71424, layer_stride = 64>
 // 5 * 3 * 2 = 30 bytes -> 64 per layer, three layers.
 // CHECK: llm.param @small : tensor<5x3xbf16>
-// CHECK-SAME: layer_stride = 64 : i64
-// CHECK-SAME: offset = 71488 : i64
+// CHECK-SAME: offset = 71488, layer_stride = 64>
 module {
-  llm.param @embed : tensor<300x96xbf16> {block = 32 : i64, layers = 0 : i64, sources = ["embed"]}
+  llm.param @embed : tensor<300x96xbf16> {layers = 0 : i64, sources = ["embed"], llm.layout = #llm.packed_layout<block = 32>}
   llm.param @norm : tensor<96xf32> {layers = 2 : i64, sources = ["layers.{layer}.norm"]}
-  llm.param @w : tensor<40x24xf32> {block = 16 : i64, layers = 2 : i64, sources = ["layers.{layer}.w"]}
+  llm.param @w : tensor<40x24xf32> {layers = 2 : i64, sources = ["layers.{layer}.w"], llm.layout = #llm.packed_layout<block = 16>}
   llm.param @tiny : tensor<3xf16> {layers = 0 : i64, sources = ["tiny"]}
   llm.param @small : tensor<5x3xbf16> {layers = 3 : i64, sources = ["layers.{layer}.small"]}
 }
@@ -41,14 +36,12 @@ module {
 // CHECK-LABEL: module attributes {llm.weights_bytes = 8640 : i64}
 // 64 * 32 * 2 = 4096 bytes.
 // CHECK: llm.param @a : tensor<64x32xbf16>
-// CHECK-SAME: layer_stride = 4096 : i64
-// CHECK-SAME: offset = 0 : i64
+// CHECK-SAME: offset = 0, layer_stride = 4096>
 // 10 * 10 * 4 = 400 bytes -> 448.
 // CHECK: llm.param @b : tensor<10x10xf32>
-// CHECK-SAME: layer_stride = 448 : i64
-// CHECK-SAME: offset = 8192 : i64
+// CHECK-SAME: offset = 8192, layer_stride = 448>
 module {
-  llm.param @a : tensor<64x32xbf16> {block = 16 : i64, layers = 2 : i64, sources = ["layers.{layer}.a"]}
+  llm.param @a : tensor<64x32xbf16> {layers = 2 : i64, sources = ["layers.{layer}.a"], llm.layout = #llm.packed_layout<block = 16>}
   llm.param @b : tensor<10x10xf32> {layers = 0 : i64, sources = ["b"]}
 }
 

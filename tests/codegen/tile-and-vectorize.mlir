@@ -57,7 +57,7 @@
 // CHECK: scf.yield
 // CHECK: vector.store %[[RACC]], %[[YR]]
 func.func @packed_bf16(%x: memref<?x8xf32>, %w: memref<2x8x16xbf16>, %y: memref<?x2x16xf32>) {
-  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<?x8xf32>, memref<2x8x16xbf16>) outs(%y : memref<?x2x16xf32>) attrs = {llm.tiles = array<i64: 4, 16, 8>} {
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<?x8xf32>, memref<2x8x16xbf16>) outs(%y : memref<?x2x16xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 8]>} {
   ^bb0(%in: f32, %win: bf16, %acc: f32):
     %e = arith.extf %win : bf16 to f32
     %p = arith.mulf %in, %e : f32
@@ -87,7 +87,7 @@ func.func @packed_bf16(%x: memref<?x8xf32>, %w: memref<2x8x16xbf16>, %y: memref<
 // CHECK: scf.yield
 // CHECK-COUNT-6: vector.store
 func.func @packed_f32(%x: memref<?x4xf32>, %w: memref<3x4x32xf32>, %y: memref<?x3x32xf32>) {
-  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<?x4xf32>, memref<3x4x32xf32>) outs(%y : memref<?x3x32xf32>) attrs = {llm.tiles = array<i64: 6, 32, 4>} {
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<?x4xf32>, memref<3x4x32xf32>) outs(%y : memref<?x3x32xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [6, 32, 4]>} {
   ^bb0(%in: f32, %win: f32, %acc: f32):
     %p = arith.mulf %in, %win : f32
     %s = arith.addf %acc, %p : f32
@@ -118,7 +118,7 @@ func.func @packed_f32(%x: memref<?x4xf32>, %w: memref<3x4x32xf32>, %y: memref<?x
 // CHECK: scf.yield
 // CHECK-COUNT-2: vector.maskedstore
 func.func @packed_scalable(%x: memref<?x8xf32>, %w: memref<2x8x16xbf16>, %y: memref<?x2x16xf32>) {
-  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<?x8xf32>, memref<2x8x16xbf16>) outs(%y : memref<?x2x16xf32>) attrs = {llm.tiles = array<i64: 2, 16, 8>, llm.scalable_lanes = 4 : i64} {
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<?x8xf32>, memref<2x8x16xbf16>) outs(%y : memref<?x2x16xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [2, 16, 8], scalable_lanes = 4>} {
   ^bb0(%in: f32, %win: bf16, %acc: f32):
     %e = arith.extf %win : bf16 to f32
     %p = arith.mulf %in, %e : f32
@@ -132,7 +132,7 @@ func.func @packed_scalable(%x: memref<?x8xf32>, %w: memref<2x8x16xbf16>, %y: mem
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 
-// Linalg ops without llm.tiles are not touched.
+// Linalg ops without llm.lowering_config are not touched.
 
 // CHECK-LABEL: func.func @untagged(
 // CHECK: linalg.generic

@@ -164,18 +164,20 @@ func.func @different_row_scale(%x: tensor<?x32xf32>, %s: tensor<?xf32>) -> (tens
 
 // -----
 
-// Projections that already carry a tile choice are left alone.
+// Codegen attributes do not stop fusion: the fused projection is a new op
+// without the old tile choice or layout (the strategy runs after fusion).
 
-// CHECK-NOT: _fused
+// CHECK: llm.param @wq_fused : tensor<48x32xbf16>
+// CHECK-NOT: llm.layout
 // CHECK-LABEL: func.func @tiled(
-// CHECK-COUNT-2: llm.linear
-// CHECK-NOT: llm.slice
-llm.param @wq : tensor<32x32xbf16> {block = 16 : i64, layers = 0 : i64, sources = ["q_proj.weight"]}
-llm.param @wk : tensor<16x32xbf16> {block = 16 : i64, layers = 0 : i64, sources = ["k_proj.weight"]}
+// CHECK: llm.linear %{{.+}}, %{{.+}} : (tensor<?x32xf32>, tensor<48x32xbf16>) -> tensor<?x48xf32>
+// CHECK-COUNT-2: llm.slice
+llm.param @wq : tensor<32x32xbf16> {layers = 0 : i64, sources = ["q_proj.weight"], llm.layout = #llm.packed_layout<block = 16>}
+llm.param @wk : tensor<16x32xbf16> {layers = 0 : i64, sources = ["k_proj.weight"], llm.layout = #llm.packed_layout<block = 16>}
 func.func @tiled(%x: tensor<?x32xf32>) -> (tensor<?x32xf32>, tensor<?x16xf32>) {
   %wq = llm.weight @wq : tensor<32x32xbf16>
-  %q = llm.linear %x, %wq {tiles = array<i64: 4, 16, 32>} : (tensor<?x32xf32>, tensor<32x32xbf16>) -> tensor<?x32xf32>
+  %q = llm.linear %x, %wq {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 32]>} : (tensor<?x32xf32>, tensor<32x32xbf16>) -> tensor<?x32xf32>
   %wk = llm.weight @wk : tensor<16x32xbf16>
-  %k = llm.linear %x, %wk {tiles = array<i64: 4, 16, 32>} : (tensor<?x32xf32>, tensor<16x32xbf16>) -> tensor<?x16xf32>
+  %k = llm.linear %x, %wk {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 32]>} : (tensor<?x32xf32>, tensor<16x32xbf16>) -> tensor<?x16xf32>
   return %q, %k : tensor<?x32xf32>, tensor<?x16xf32>
 }

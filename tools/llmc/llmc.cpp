@@ -9,13 +9,12 @@
 #include "codegen/EmitObject.h"
 #include "codegen/Passes.h"
 #include "codegen/Pipelines.h"
-#include "codegen/TargetInfo.h"
+#include "codegen/Target.h"
 #include "codegen/WeightPacker.h"
 #include "frontend/ImportLlama.h"
 #include "frontend/ModelCard.h"
 #include "frontend/ModelLoader.h"
 #include "runtime/Tokenizer.h"
-#include "tools/llmc/Linker.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
@@ -210,57 +209,42 @@ LogicalResult runPipeline(mlir::ModuleOp module,
   return pm.run(module);
 }
 
-int compile(const char *argv0) {
-  Progress progress(!quiet && sys::Process::StandardErrIsDisplayed());
-  bool wantsFile = emit == Emit::Exe || emit == Emit::Obj;
-  if (wantsFile && (output.empty() || output == "-"))
-    return fail("-o <file> is required");
-  if (maxTokens <= 0)
-    return fail("--max-tokens must be positive");
-  std::optional<llmc::DType> packedType;
-  if (!weightType.empty()) {
-    Expected<llmc::DType> parsed = llmc::parseDType(weightType);
-    if (!parsed)
-      return fail("--weight-type: " + toString(parsed.takeError()));
-    packedType = *parsed;
+/// Where the runtime libraries are: $LLMC_RUNTIME_DIR, or ../lib next to
+/// the running llmc.
+std::string runtimeDir(const char *argv0) {
+  if (std::optional<std::string> dir = sys::Process::GetEnv("LLMC_RUNTIME_DIR"))
+    return *dir;
+  std::string exe = sys::fs::getMainExecutable(
+      argv0, reinterpret_cast<void *>(&runtimeDir));
+  SmallString<256> dir(sys::path::parent_path(sys::path::parent_path(exe)));
+  sys::path::append(dir, "lib");
+  return std::string(dir);
+}
+
+/// The compiled image of the model's tokenizer.json ("" without one),
+/// parsed here so that a bad file is a compile-time error and the executable
+/// loads a ready-made image.
+Expected<std::string> compileTokenizer(const llmc::LoadedModel &model) {
+  if (model.tokenizerJsonPath.empty())
+    return std::string();
+  auto buffer = MemoryBuffer::getFile(model.tokenizerJsonPath);
+  if (!buffer)
+    return createStringError(model.tokenizerJsonPath + ": " +
+                             buffer.getError().message());
+  llmc::Tokenizer parsed;
+  std::string error;
+  if (!parsed.load((*buffer)->getBuffer().str(), error)) {
+    StringRef message(error);
+    message.consume_front("tokenizer.json: ");
+    return createStringError(model.tokenizerJsonPath + ": " + message);
   }
+  return parsed.serialize();
+}
 
-  progress.phase("reading " + compileInput);
-  Expected<llmc::LoadedModel> model = llmc::loadModel(compileInput, weightsDir);
-  if (!model)
-    return fail(model.takeError());
-  Expected<TargetDesc> target =
-      describeTarget(targetTriple, targetCPU, targetAttrs);
-  if (!target)
-    return fail(target.takeError());
-
-  mlir::DialectRegistry registry;
-  registerLLMCDialects(registry);
-  mlir::MLIRContext context(registry);
-  context.loadAllAvailableDialects();
-  llmc::ImportOptions importOptions;
-  importOptions.weightType = packedType;
-  auto imported =
-      llmc::importLlama(context, model->spec, *model->weights, importOptions);
-  if (!imported)
-    return fail(imported.takeError());
-  mlir::ModuleOp module = imported->get();
-  module->setAttr(kTargetAttr, target->toAttr(&context));
-
-  progress.phase("optimizing the llm IR");
-  if (failed(runPipeline(module, [&](mlir::OpPassManager &pm) {
-        buildLLMOptimizationPipeline(pm);
-        (void)buildStrategyPipeline(pm, target->triple);
-      })))
-    return fail("llm-level passes failed");
-  if (emit == Emit::LLM) {
-    progress.finish();
-    return printModule(module);
-  }
-
+/// The model facts the executable's runtime reads from `llmc_model_info`.
+LlmcModelInfo describeModel(const llmc::ModelSpec &spec) {
   LlmcModelInfo info = {};
   info.magic = LLMC_MODEL_INFO_MAGIC;
-  const llmc::ModelSpec &spec = model->spec;
   info.vocab_size = spec.vocabSize;
   info.hidden_size = spec.hiddenSize;
   info.num_layers = spec.numLayers;
@@ -270,100 +254,195 @@ int compile(const char *argv0) {
   info.max_positions = spec.maxPositions;
   info.bos_token_id = spec.bosTokenId;
   info.eos_token_id = spec.eosTokenId;
-  info.weights_bytes =
-      module->getAttrOfType<mlir::IntegerAttr>(kWeightsBytesAttr).getInt();
+  info.max_tokens_per_call = maxTokens;
+  return info;
+}
 
-  std::string weightsPath = output + ".weights";
-  std::string weightsTemp = weightsPath + ".tmp";
-  if (wantsFile) {
-    std::string tokenizer;
-    if (!model->tokenizerJsonPath.empty()) {
-      auto buffer = MemoryBuffer::getFile(model->tokenizerJsonPath);
-      if (!buffer)
-        return fail(model->tokenizerJsonPath + ": " +
-                    buffer.getError().message());
-      // Parsed once here, with the runtime's own loader, so a bad file is a
-      // compile-time error and the executable loads a ready-made image.
-      llmc::Tokenizer parsed;
-      std::string error;
-      if (!parsed.load((*buffer)->getBuffer().str(), error)) {
-        StringRef message(error);
-        message.consume_front("tokenizer.json: ");
-        return fail(model->tokenizerJsonPath + ": " + message);
-      }
-      tokenizer = parsed.serialize();
+/// One `llmc compile`: the stages below run in order, each on the module
+/// the previous one left, and any of them may be the last (--emit).
+class Compilation {
+public:
+  Compilation(mlir::MLIRContext &context, const char *argv0)
+      : context(context), argv0(argv0),
+        progress(!quiet && sys::Process::StandardErrIsDisplayed()) {}
+
+  int run() {
+    if (Error err = checkOptions())
+      return fail(std::move(err));
+    if (Error err = importModel())
+      return fail(std::move(err));
+    progress.phase("optimizing the llm IR");
+    if (failed(runPipeline(module(), [&](mlir::OpPassManager &pm) {
+          buildLLMOptimizationPipeline(pm);
+          buildStrategyPipeline(pm);
+        })))
+      return fail("llm-level passes failed");
+    if (emit == Emit::LLM)
+      return finishWith(printModule(module()));
+    info.weights_bytes = abiAttr<LLMDialect::WeightsBytesAttrHelper>();
+    if (wantsFile())
+      if (Error err = packWeightFile())
+        return fail(std::move(err));
+    auto cleanup = make_scope_exit([&] { sys::fs::remove(weightsTemp()); });
+    if (Error err = lowerToLinalg())
+      return fail(std::move(err));
+    if (emit == Emit::Linalg)
+      return finishWith(printModule(module()));
+    if (Error err = lowerToLLVM())
+      return fail(std::move(err));
+    if (emit == Emit::LLVM)
+      return finishWith(writeOutput(
+          [&](raw_ostream &os) { llvmModule->print(os, nullptr); }));
+    if (Error err = generateCode())
+      return fail(std::move(err));
+    if (emit == Emit::Asm)
+      return finishWith(0);
+    if (std::error_code ec = sys::fs::rename(weightsTemp(), weightsPath()))
+      return fail(weightsPath() + ": " + ec.message());
+    return finishWith(0);
+  }
+
+private:
+  mlir::ModuleOp module() { return imported.get(); }
+  bool wantsFile() const { return emit == Emit::Exe || emit == Emit::Obj; }
+  std::string weightsPath() const { return output + ".weights"; }
+  std::string weightsTemp() const { return weightsPath() + ".tmp"; }
+
+  int finishWith(int rc) {
+    progress.finish();
+    return rc;
+  }
+
+  /// A module attribute the lowering set, read through its helper.
+  template <typename Helper>
+  int64_t abiAttr() {
+    return Helper(&context).getAttr(module()).getInt();
+  }
+
+  Error checkOptions() {
+    if (wantsFile() && (output.empty() || output == "-"))
+      return createStringError("-o <file> is required");
+    if (maxTokens <= 0)
+      return createStringError("--max-tokens must be positive");
+    if (!weightType.empty()) {
+      Expected<llmc::DType> parsed = llmc::parseDType(weightType);
+      if (!parsed)
+        return createStringError("--weight-type: " +
+                                 toString(parsed.takeError()));
+      importOptions.weightType = *parsed;
     }
+    return Error::success();
+  }
+
+  /// Reads the model and its target and builds the llm module.
+  Error importModel() {
+    progress.phase("reading " + compileInput);
+    Expected<llmc::LoadedModel> loaded =
+        llmc::loadModel(compileInput, weightsDir);
+    if (!loaded)
+      return loaded.takeError();
+    model = std::move(*loaded);
+    Expected<TargetAttr> described =
+        describeTarget(&context, targetTriple, targetCPU, targetAttrs);
+    if (!described)
+      return described.takeError();
+    target = *described;
+    info = describeModel(model->spec);
+    auto built =
+        llmc::importLlama(context, model->spec, *model->weights, importOptions);
+    if (!built)
+      return built.takeError();
+    imported = std::move(*built);
+    LLMDialect::TargetAttrHelper(&context).setAttr(module(), target);
+    return Error::success();
+  }
+
+  /// Writes the packed weights (and the tokenizer image) to a temporary
+  /// name; it is renamed once the executable exists.
+  Error packWeightFile() {
+    Expected<std::string> tokenizer = compileTokenizer(*model);
+    if (!tokenizer)
+      return tokenizer.takeError();
     progress.phase("packing weights");
     auto showBar = [&](int64_t done, int64_t total) {
       progress.bar(done, total);
     };
     Expected<uint64_t> fingerprint = packWeights(
-        module, *model->weights, tokenizer, weightsTemp,
+        module(), *model->weights, *tokenizer, weightsTemp(),
         progress.enabled ? PackProgress(showBar) : PackProgress());
     if (!fingerprint) {
-      sys::fs::remove(weightsTemp);
-      return fail(fingerprint.takeError());
+      sys::fs::remove(weightsTemp());
+      return fingerprint.takeError();
     }
     info.fingerprint = *fingerprint;
+    return Error::success();
   }
-  auto cleanup = make_scope_exit([&] { sys::fs::remove(weightsTemp); });
 
-  progress.phase("lowering to linalg");
-  PipelineOptions pipelineOptions;
-  pipelineOptions.maxTokens = maxTokens;
-  if (failed(runPipeline(module, [&](mlir::OpPassManager &pm) {
-        buildLinalgPipeline(pm, pipelineOptions);
-      })))
-    return fail("lowering to linalg failed");
-  if (emit == Emit::Linalg) {
-    progress.finish();
-    return printModule(module);
+  Error lowerToLinalg() {
+    progress.phase("lowering to linalg");
+    PipelineOptions options;
+    options.maxTokens = maxTokens;
+    if (failed(runPipeline(module(), [&](mlir::OpPassManager &pm) {
+          buildLinalgPipeline(pm, options);
+        })))
+      return createStringError("lowering to linalg failed");
+    info.scratch_bytes = abiAttr<LLMDialect::ScratchBytesAttrHelper>();
+    info.kv_bytes_per_position =
+        abiAttr<LLMDialect::KvBytesPerPositionAttrHelper>();
+    return Error::success();
   }
-  info.max_tokens_per_call = maxTokens;
-  info.scratch_bytes =
-      module->getAttrOfType<mlir::IntegerAttr>(kScratchBytesAttr).getInt();
-  info.kv_bytes_per_position =
-      module->getAttrOfType<mlir::IntegerAttr>(kKVBytesPerPositionAttr)
-          .getInt();
 
-  progress.phase("tiling, vectorizing, lowering to LLVM");
-  if (failed(runPipeline(module, [&](mlir::OpPassManager &pm) {
-        buildLLVMPipeline(pm);
-      })))
-    return fail("lowering to LLVM failed");
+  /// The target's lowering pipeline, then translation and LLVM's O3.
+  Error lowerToLLVM() {
+    progress.phase("tiling, vectorizing, lowering to LLVM");
+    const TargetBackend *backend = lookupTargetBackend(target, module());
+    if (!backend || failed(runPipeline(module(), [&](mlir::OpPassManager &pm) {
+          backend->buildLoweringPipeline(pm);
+        })))
+      return createStringError("lowering to LLVM failed");
+    progress.phase("LLVM optimization");
+    auto translated = translateAndOptimize(module(), target, info, llvmContext);
+    if (!translated)
+      return translated.takeError();
+    llvmModule = std::move(*translated);
+    return Error::success();
+  }
 
-  progress.phase("LLVM optimization");
-  LLVMContext llvmContext;
-  auto llvmModule = translateAndOptimize(module, *target, info, llvmContext);
-  if (!llvmModule)
-    return fail(llvmModule.takeError());
-  if (emit == Emit::LLVM) {
-    progress.finish();
-    return writeOutput(
-        [&](raw_ostream &os) { (*llvmModule)->print(os, nullptr); });
-  }
-  progress.phase("code generation");
-  if (emit == Emit::Asm) {
-    std::string path = output.empty() ? "-" : output.getValue();
-    if (Error err = emitCode(**llvmModule, *target, OutputKind::Assembly, path))
-      return fail(std::move(err));
-    progress.finish();
-    return 0;
-  }
-  std::string object = emit == Emit::Obj ? output.getValue() : output + ".o";
-  if (Error err = emitCode(**llvmModule, *target, OutputKind::Object, object))
-    return fail(std::move(err));
-  if (emit == Emit::Exe) {
+  /// Assembly, an object file, or an object linked into the executable.
+  Error generateCode() {
+    progress.phase("code generation");
+    if (emit == Emit::Asm)
+      return emitCode(*llvmModule, target, OutputKind::Assembly,
+                      output.empty() ? "-" : output.getValue());
+    std::string object = emit == Emit::Obj ? output.getValue() : output + ".o";
+    if (Error err = emitCode(*llvmModule, target, OutputKind::Object, object))
+      return err;
+    if (emit != Emit::Exe)
+      return Error::success();
     progress.phase("linking");
-    Error err = llmc::linkExecutable(object, output, target->triple, argv0);
+    Error err = linkExecutable(target, object, output, runtimeDir(argv0));
     sys::fs::remove(object);
-    if (err)
-      return fail(std::move(err));
+    return err;
   }
-  if (std::error_code ec = sys::fs::rename(weightsTemp, weightsPath))
-    return fail(weightsPath + ": " + ec.message());
-  progress.finish();
-  return 0;
+
+  mlir::MLIRContext &context;
+  const char *argv0;
+  Progress progress;
+  llmc::ImportOptions importOptions;
+  std::optional<llmc::LoadedModel> model;
+  TargetAttr target;
+  mlir::OwningOpRef<mlir::ModuleOp> imported;
+  LlmcModelInfo info = {};
+  LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule;
+};
+
+int compile(const char *argv0) {
+  mlir::DialectRegistry registry;
+  registerLLMCDialects(registry);
+  mlir::MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  return Compilation(context, argv0).run();
 }
 
 int synth() {

@@ -24,7 +24,26 @@ def LLM_Dialect : Dialect {
     IR and are only touched when the weight file is written.
   }];
   let useDefaultTypePrinterParser = 1;
+  let useDefaultAttributePrinterParser = 1;
+  let hasOperationAttrVerify = 1;
   let dependentDialects = ["::mlir::tensor::TensorDialect"];
+  // Attributes other dialects' ops carry: the contracts between the passes
+  // (read and written through the generated helpers, never by string).
+  let discardableAttrs = (ins
+    // On the module: the target, set once by the driver.
+    "::mlir::llm::TargetAttr":$target,
+    // On the module: layers of the model (sizes the KV cache).
+    "::mlir::IntegerAttr":$num_layers,
+    // On llm.linear and the matmul it lowers to: the strategy's tiles.
+    "::mlir::llm::LoweringConfigAttr":$lowering_config,
+    // On llm.param: its packed layout and place in the weight file.
+    "::mlir::llm::PackedLayoutAttr":$layout,
+    // On the module, set by the lowering: what the runtime must provide.
+    "::mlir::IntegerAttr":$weights_bytes,
+    "::mlir::IntegerAttr":$scratch_bytes,
+    "::mlir::IntegerAttr":$kv_bytes_per_position,
+    "::mlir::IntegerAttr":$max_tokens
+  );
 }
 
 class LLM_Type<string name, string typeMnemonic>

@@ -6,6 +6,7 @@
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <cmath>
 
@@ -17,6 +18,9 @@ using namespace mlir::llm;
 #define GET_TYPEDEF_CLASSES
 #include "dialects/llm/IR/LLMTypes.cpp.inc"
 
+#define GET_ATTRDEF_CLASSES
+#include "dialects/llm/IR/LLMAttrs.cpp.inc"
+
 void LLMDialect::initialize() {
   addOperations<
 #define GET_OP_LIST
@@ -26,6 +30,111 @@ void LLMDialect::initialize() {
 #define GET_TYPEDEF_LIST
 #include "dialects/llm/IR/LLMTypes.cpp.inc"
       >();
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "dialects/llm/IR/LLMAttrs.cpp.inc"
+      >();
+}
+
+//===----------------------------------------------------------------------===//
+// Attributes
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+TargetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                   StringRef triple, StringRef cpu, StringRef features,
+                   int64_t vectorBits, int64_t vectorRegisters, int64_t l1Bytes,
+                   int64_t l2Bytes, bool scalable, int64_t smCount,
+                   int64_t sharedMemoryBytes) {
+  if (triple.empty())
+    return emitError() << "target needs a triple";
+  if (vectorBits < 32 || !llvm::isPowerOf2_64(vectorBits))
+    return emitError() << "vector_bits must be a power of two >= 32, got "
+                       << vectorBits;
+  if (vectorRegisters <= 0 || l1Bytes <= 0 || l2Bytes <= 0)
+    return emitError()
+           << "vector_registers, l1_bytes and l2_bytes must be positive";
+  if (smCount < 0 || sharedMemoryBytes < 0)
+    return emitError() << "sm_count and shared_memory_bytes must be >= 0";
+  return success();
+}
+
+LogicalResult
+LoweringConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                           ArrayRef<int64_t> tiles,
+                           std::optional<int64_t> scalableLanes) {
+  if (tiles.size() != 3 || llvm::any_of(tiles, [](int64_t t) { return t <= 0; }))
+    return emitError() << "tiles must be [rows, block, depth], all positive";
+  if (scalableLanes && (*scalableLanes <= 0 || tiles[1] % *scalableLanes != 0))
+    return emitError() << "scalable_lanes must be positive and divide the "
+                          "block";
+  return success();
+}
+
+LogicalResult
+PackedLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                         std::optional<int64_t> block,
+                         std::optional<int64_t> offset,
+                         std::optional<int64_t> layerStride) {
+  if (block && *block <= 0)
+    return emitError() << "block must be positive";
+  if (offset.has_value() != layerStride.has_value())
+    return emitError() << "offset and layer_stride go together";
+  if ((offset && *offset < 0) || (layerStride && *layerStride < 0))
+    return emitError() << "offset and layer_stride must be >= 0";
+  return success();
+}
+
+/// Checks one discardable `llm.*` attribute: its type, and the op it may
+/// sit on.
+LogicalResult LLMDialect::verifyOperationAttribute(Operation *op,
+                                                   NamedAttribute attr) {
+  StringRef name = attr.getName().getValue();
+  auto expect = [&](bool typeOk, bool placeOk, StringRef what,
+                    StringRef where) -> LogicalResult {
+    if (!typeOk)
+      return op->emitError() << "'" << name << "' must be " << what;
+    if (!placeOk)
+      return op->emitError() << "'" << name << "' belongs on " << where;
+    return success();
+  };
+  Attribute value = attr.getValue();
+  bool onModule = isa<ModuleOp>(op);
+  if (name == TargetAttrHelper::getNameStr())
+    return expect(isa<TargetAttr>(value), onModule, "a #llm.target",
+                  "a module");
+  if (name == LayoutAttrHelper::getNameStr())
+    return expect(isa<PackedLayoutAttr>(value), isa<ParamOp>(op),
+                  "a #llm.packed_layout", "an llm.param");
+  if (name == LoweringConfigAttrHelper::getNameStr())
+    return expect(isa<LoweringConfigAttr>(value),
+                  !isa<LLMDialect>(op->getDialect()) || isa<LinearOp>(op),
+                  "a #llm.lowering_config", "an llm.linear or the op it lowers to");
+  if (name == NumLayersAttrHelper::getNameStr() ||
+      name == WeightsBytesAttrHelper::getNameStr() ||
+      name == ScratchBytesAttrHelper::getNameStr() ||
+      name == KvBytesPerPositionAttrHelper::getNameStr() ||
+      name == MaxTokensAttrHelper::getNameStr()) {
+    auto integer = dyn_cast<IntegerAttr>(value);
+    return expect(integer && integer.getType().isInteger(64) &&
+                      integer.getInt() >= 0,
+                  onModule, "a non-negative i64", "a module");
+  }
+  return op->emitError() << "unknown llm attribute '" << name << "'";
+}
+
+//===----------------------------------------------------------------------===//
+// Parameter layout accessors
+//===----------------------------------------------------------------------===//
+
+PackedLayoutAttr ParamOp::getLayout() {
+  return LLMDialect::LayoutAttrHelper(getContext()).getAttr(*this);
+}
+
+std::optional<int64_t> ParamOp::getBlock() {
+  if (PackedLayoutAttr layout = getLayout())
+    return layout.getBlock();
+  return std::nullopt;
 }
 
 /// Activations are [tokens, features] with a dynamic token count and a static
@@ -60,9 +169,8 @@ LogicalResult ParamOp::verify() {
     return emitOpError("layers must be >= 0");
   if (getSources().empty())
     return emitOpError("needs at least one source tensor");
-  if (std::optional<int64_t> block = getBlock())
-    if (*block <= 0 || type.getRank() != 2)
-      return emitOpError("block must be positive and needs a matrix");
+  if (getBlock() && type.getRank() != 2)
+    return emitOpError("a blocked layout needs a matrix");
   return success();
 }
 
@@ -145,16 +253,6 @@ LogicalResult LinearOp::verify() {
     if (type.getRank() != 1)
       return emitOpError("row scale must be a vector");
   }
-  if (std::optional<ArrayRef<int64_t>> tiles = getTiles())
-    if (tiles->size() != 3 || llvm::any_of(*tiles, [](int64_t t) {
-          return t <= 0;
-        }))
-      return emitOpError("tiles must be [rows, block, depth], all positive");
-  if (std::optional<uint64_t> lanes = getScalableLanes())
-    if (!getTiles() || static_cast<int64_t>(*lanes) <= 0 ||
-        (*getTiles())[1] % static_cast<int64_t>(*lanes) != 0)
-      return emitOpError("scalable_lanes needs tiles and must divide the "
-                         "block");
   return success();
 }
 

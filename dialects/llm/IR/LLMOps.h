@@ -12,6 +12,11 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+// The attribute classes come first: the dialect's discardable attribute
+// helpers name them.
+#define GET_ATTRDEF_CLASSES
+#include "dialects/llm/IR/LLMAttrs.h.inc"
+
 #include "dialects/llm/IR/LLMDialect.h.inc"
 
 #define GET_TYPEDEF_CLASSES

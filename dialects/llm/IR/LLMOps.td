@@ -3,7 +3,7 @@
 #ifndef LLM_OPS_TD
 #define LLM_OPS_TD
 
-include "dialects/llm/IR/LLMDialect.td"
+include "dialects/llm/IR/LLMAttrs.td"
 include "mlir/IR/SymbolInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
@@ -26,10 +26,8 @@ def LLM_ParamOp : LLM_Op<"param", [Symbol]> {
     columns of the matrix are multiplied by that vector when packed (an RMSNorm
     weight folded into the projection that follows it).
 
-    Codegen adds `block` (the packed layout: rows grouped in blocks of this
-    many, stored block-major as [rows/block, cols, block]), `offset` (bytes
-    from the start of the weight blob) and `layer_stride` (bytes between two
-    layers' copies).
+    Codegen records where and how the parameter is stored in the
+    discardable `llm.layout` attribute (`#llm.packed_layout`).
 
     ```mlir
     llm.param @wq : tensor<64x96xbf16> {layers = 2 : i64,
@@ -40,16 +38,17 @@ def LLM_ParamOp : LLM_Op<"param", [Symbol]> {
                        TypeAttrOf<AnyRankedTensor>:$type,
                        I64Attr:$layers,
                        StrArrayAttr:$sources,
-                       OptionalAttr<StrAttr>:$scale,
-                       OptionalAttr<I64Attr>:$block,
-                       OptionalAttr<I64Attr>:$offset,
-                       OptionalAttr<I64Attr>:$layer_stride);
+                       OptionalAttr<StrAttr>:$scale);
   let assemblyFormat = "$sym_name `:` $type attr-dict";
   let hasVerifier = 1;
   let extraClassDeclaration = [{
     RankedTensorType getTensorType() {
       return ::llvm::cast<RankedTensorType>(getType());
     }
+    /// The packed layout codegen recorded (`llm.layout`), or null.
+    PackedLayoutAttr getLayout();
+    /// Rows stored together in the packed layout, if blocked.
+    std::optional<int64_t> getBlock();
   }];
 }
 
@@ -104,14 +103,10 @@ def LLM_LinearOp : LLM_Op<"linear", [Pure]> {
     f32 accumulation whatever the weight's element type. `row_scale` is
     absent unless an RMSNorm was folded into this projection
     (`llm-fold-rmsnorm`). The target strategy records its tile choice in the
-    `tiles` attribute ([rows, block, depth step]) and, for vector-length
-    agnostic targets, `scalable_lanes`: a block is processed in chunks of
-    `scalable_lanes * vscale` lanes.
+    discardable `llm.lowering_config` attribute (`#llm.lowering_config`).
   }];
   let arguments = (ins LLM_Activation:$input, AnyRankedTensor:$weight,
-                       Optional<RankedTensorOf<[F32]>>:$row_scale,
-                       OptionalAttr<DenseI64ArrayAttr>:$tiles,
-                       OptionalAttr<I64Attr>:$scalable_lanes);
+                       Optional<RankedTensorOf<[F32]>>:$row_scale);
   let results = (outs LLM_Activation:$result);
   let assemblyFormat = [{
     $input `,` $weight (`scale` $row_scale^)? attr-dict `:`

@@ -25,13 +25,8 @@ llm.param @w : tensor<4x8xf32> {layers = 0 : i64, sources = []}
 
 // -----
 
-// expected-error @+1 {{block must be positive and needs a matrix}}
-llm.param @w : tensor<4x8xf32> {block = 0 : i64, layers = 0 : i64, sources = ["w"]}
-
-// -----
-
-// expected-error @+1 {{block must be positive and needs a matrix}}
-llm.param @g : tensor<8xf32> {block = 8 : i64, layers = 0 : i64, sources = ["g"]}
+// expected-error @+1 {{a blocked layout needs a matrix}}
+llm.param @g : tensor<8xf32> {layers = 0 : i64, sources = ["g"], llm.layout = #llm.packed_layout<block = 8>}
 
 // -----
 
@@ -195,22 +190,6 @@ func.func @linear_output_width(%x: tensor<?x32xf32>, %w: tensor<48x32xbf16>) -> 
 func.func @linear_row_scale(%x: tensor<?x32xf32>, %w: tensor<48x32xbf16>, %s: tensor<4x4xf32>) -> tensor<?x48xf32> {
   // expected-error @+1 {{row scale must be a vector}}
   %0 = llm.linear %x, %w scale %s : (tensor<?x32xf32>, tensor<48x32xbf16>, tensor<4x4xf32>) -> tensor<?x48xf32>
-  return %0 : tensor<?x48xf32>
-}
-
-// -----
-
-func.func @linear_tiles_size(%x: tensor<?x32xf32>, %w: tensor<48x32xbf16>) -> tensor<?x48xf32> {
-  // expected-error @+1 {{tiles must be [rows, block, depth], all positive}}
-  %0 = llm.linear %x, %w {tiles = array<i64: 4, 16>} : (tensor<?x32xf32>, tensor<48x32xbf16>) -> tensor<?x48xf32>
-  return %0 : tensor<?x48xf32>
-}
-
-// -----
-
-func.func @linear_tiles_positive(%x: tensor<?x32xf32>, %w: tensor<48x32xbf16>) -> tensor<?x48xf32> {
-  // expected-error @+1 {{tiles must be [rows, block, depth], all positive}}
-  %0 = llm.linear %x, %w {tiles = array<i64: 4, 0, 32>} : (tensor<?x32xf32>, tensor<48x32xbf16>) -> tensor<?x48xf32>
   return %0 : tensor<?x48xf32>
 }
 

@@ -9,13 +9,11 @@
 llm.param @plain : tensor<64x32xbf16> {layers = 0 : i64, sources = ["model.embed_tokens.weight"]}
 
 // CHECK-LABEL: llm.param @planned : tensor<48x32xf32>
-// CHECK-SAME: block = 16 : i64
-// CHECK-SAME: layer_stride = 6144 : i64
 // CHECK-SAME: layers = 2 : i64
-// CHECK-SAME: offset = 4096 : i64
+// CHECK-SAME: llm.layout = #llm.packed_layout<block = 16, offset = 4096, layer_stride = 6144>
 // CHECK-SAME: scale = "model.layers.{layer}.input_layernorm.weight"
 // CHECK-SAME: sources = ["model.layers.{layer}.self_attn.q_proj.weight", "model.layers.{layer}.self_attn.k_proj.weight"]
-llm.param @planned : tensor<48x32xf32> {block = 16 : i64, layer_stride = 6144 : i64, layers = 2 : i64, offset = 4096 : i64, scale = "model.layers.{layer}.input_layernorm.weight", sources = ["model.layers.{layer}.self_attn.q_proj.weight", "model.layers.{layer}.self_attn.k_proj.weight"]}
+llm.param @planned : tensor<48x32xf32> {layers = 2 : i64, llm.layout = #llm.packed_layout<block = 16, offset = 4096, layer_stride = 6144>, scale = "model.layers.{layer}.input_layernorm.weight", sources = ["model.layers.{layer}.self_attn.q_proj.weight", "model.layers.{layer}.self_attn.k_proj.weight"]}
 
 // CHECK-LABEL: llm.param @norm : tensor<32xf16>
 llm.param @norm : tensor<32xf16> {layers = 2 : i64, sources = ["model.layers.{layer}.input_layernorm.weight"]}
@@ -54,13 +52,13 @@ func.func @norms(%x: tensor<?x32xf32>, %g: tensor<32xf16>) -> (tensor<?x32xf32>,
 // CHECK-SAME: %[[X:[^:]+]]: tensor<?x32xf32>, %[[W:[^:]+]]: tensor<48x32xbf16>, %[[S:[^:]+]]: tensor<?xf32>
 // CHECK: llm.linear %[[X]], %[[W]] : (tensor<?x32xf32>, tensor<48x32xbf16>) -> tensor<?x48xf32>
 // CHECK: llm.linear %[[X]], %[[W]] scale %[[S]] : (tensor<?x32xf32>, tensor<48x32xbf16>, tensor<?xf32>) -> tensor<?x48xf32>
-// CHECK: llm.linear %[[X]], %[[W]] {tiles = array<i64: 4, 16, 32>} : (tensor<?x32xf32>, tensor<48x32xbf16>) -> tensor<?x48xf32>
-// CHECK: llm.linear %[[X]], %[[W]] scale %[[S]] {tiles = array<i64: 4, 16, 32>} : (tensor<?x32xf32>, tensor<48x32xbf16>, tensor<?xf32>) -> tensor<?x48xf32>
+// CHECK: llm.linear %[[X]], %[[W]] {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 32]>} : (tensor<?x32xf32>, tensor<48x32xbf16>) -> tensor<?x48xf32>
+// CHECK: llm.linear %[[X]], %[[W]] scale %[[S]] {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 32]>} : (tensor<?x32xf32>, tensor<48x32xbf16>, tensor<?xf32>) -> tensor<?x48xf32>
 func.func @linears(%x: tensor<?x32xf32>, %w: tensor<48x32xbf16>, %s: tensor<?xf32>) -> (tensor<?x48xf32>, tensor<?x48xf32>, tensor<?x48xf32>, tensor<?x48xf32>) {
   %0 = llm.linear %x, %w : (tensor<?x32xf32>, tensor<48x32xbf16>) -> tensor<?x48xf32>
   %1 = llm.linear %x, %w scale %s : (tensor<?x32xf32>, tensor<48x32xbf16>, tensor<?xf32>) -> tensor<?x48xf32>
-  %2 = llm.linear %x, %w {tiles = array<i64: 4, 16, 32>} : (tensor<?x32xf32>, tensor<48x32xbf16>) -> tensor<?x48xf32>
-  %3 = llm.linear %x, %w scale %s {tiles = array<i64: 4, 16, 32>} : (tensor<?x32xf32>, tensor<48x32xbf16>, tensor<?xf32>) -> tensor<?x48xf32>
+  %2 = llm.linear %x, %w {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 32]>} : (tensor<?x32xf32>, tensor<48x32xbf16>) -> tensor<?x48xf32>
+  %3 = llm.linear %x, %w scale %s {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 32]>} : (tensor<?x32xf32>, tensor<48x32xbf16>, tensor<?xf32>) -> tensor<?x48xf32>
   return %0, %1, %2, %3 : tensor<?x48xf32>, tensor<?x48xf32>, tensor<?x48xf32>, tensor<?x48xf32>
 }
 

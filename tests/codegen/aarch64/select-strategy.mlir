@@ -1,17 +1,17 @@
-// RUN: llm-opt %s --llm-aarch64-strategy --split-input-file | FileCheck %s
+// RUN: llm-opt %s --llm-select-strategy --split-input-file | FileCheck %s
 
 // NEON (128-bit, 32 registers): blocks of 4 registers (16 lanes), 6 rows;
 // narrower matrices get one-register blocks. No scalable lanes.
 
 // CHECK-LABEL: llm.param @wide : tensor<96x64xbf16>
-// CHECK-SAME: block = 16 : i64
+// CHECK-SAME: llm.layout = #llm.packed_layout<block = 16>
 // CHECK-LABEL: llm.param @narrow : tensor<12x64xbf16>
-// CHECK-SAME: block = 4 : i64
+// CHECK-SAME: llm.layout = #llm.packed_layout<block = 4>
 // CHECK-LABEL: func.func @neon(
-// CHECK: llm.linear %{{.+}}, %{{.+}} {tiles = array<i64: 6, 16, 64>} : (tensor<?x64xf32>, tensor<96x64xbf16>)
-// CHECK: llm.linear %{{.+}}, %{{.+}} {tiles = array<i64: 6, 4, 64>} : (tensor<?x64xf32>, tensor<12x64xbf16>)
+// CHECK: llm.linear %{{.+}}, %{{.+}} {llm.lowering_config = #llm.lowering_config<tiles = [6, 16, 64]>} : (tensor<?x64xf32>, tensor<96x64xbf16>)
+// CHECK: llm.linear %{{.+}}, %{{.+}} {llm.lowering_config = #llm.lowering_config<tiles = [6, 4, 64]>} : (tensor<?x64xf32>, tensor<12x64xbf16>)
 // CHECK-NOT: scalable_lanes
-module attributes {llm.target = {triple = "aarch64-unknown-linux-gnu", cpu = "neoverse-n1", features = "", vector_bits = 128 : i64, vector_registers = 32 : i64, scalable = false, l1_bytes = 65536 : i64, l2_bytes = 1048576 : i64}} {
+module attributes {llm.target = #llm.target<triple = "aarch64-unknown-linux-gnu", cpu = "neoverse-n1", features = "", vector_bits = 128, vector_registers = 32, scalable = false, l1_bytes = 65536, l2_bytes = 1048576>} {
   llm.param @wide : tensor<96x64xbf16> {layers = 0 : i64, sources = ["wide"]}
   llm.param @narrow : tensor<12x64xbf16> {layers = 0 : i64, sources = ["narrow"]}
   func.func @neon(%x: tensor<?x64xf32>) -> (tensor<?x96xf32>, tensor<?x12xf32>) {
@@ -30,10 +30,10 @@ module attributes {llm.target = {triple = "aarch64-unknown-linux-gnu", cpu = "ne
 // A small L2 cuts the 4096-deep reduction into steps.
 
 // CHECK-LABEL: llm.param @wide : tensor<96x4096xbf16>
-// CHECK-SAME: block = 16 : i64
+// CHECK-SAME: llm.layout = #llm.packed_layout<block = 16>
 // CHECK-LABEL: func.func @sve(
-// CHECK: llm.linear %{{.+}}, %{{.+}} {scalable_lanes = 4 : i64, tiles = array<i64: 8, 16, 1024>}
-module attributes {llm.target = {triple = "aarch64-unknown-linux-gnu", cpu = "neoverse-v1", features = "+sve", vector_bits = 128 : i64, vector_registers = 32 : i64, scalable = true, l1_bytes = 65536 : i64, l2_bytes = 131072 : i64}} {
+// CHECK: llm.linear %{{.+}}, %{{.+}} {llm.lowering_config = #llm.lowering_config<tiles = [8, 16, 1024], scalable_lanes = 4>}
+module attributes {llm.target = #llm.target<triple = "aarch64-unknown-linux-gnu", cpu = "neoverse-v1", features = "+sve", vector_bits = 128, vector_registers = 32, scalable = true, l1_bytes = 65536, l2_bytes = 131072>} {
   llm.param @wide : tensor<96x4096xbf16> {layers = 0 : i64, sources = ["wide"]}
   func.func @sve(%x: tensor<?x4096xf32>) -> tensor<?x96xf32> {
     %w = llm.weight @wide : tensor<96x4096xbf16>

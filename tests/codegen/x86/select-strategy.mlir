@@ -1,19 +1,19 @@
-// RUN: llm-opt %s --llm-x86-strategy --split-input-file | FileCheck %s
+// RUN: llm-opt %s --llm-select-strategy --split-input-file | FileCheck %s
 
 // AVX-512 (512-bit vectors, 32 registers): 6 rows of 2 registers (32 f32
 // lanes) per tile; matrices narrower than 32 outputs get one-register blocks.
 
 // CHECK-LABEL: llm.param @wide : tensor<96x64xbf16>
-// CHECK-SAME: block = 32 : i64
+// CHECK-SAME: llm.layout = #llm.packed_layout<block = 32>
 // CHECK-LABEL: llm.param @narrow : tensor<24x64xbf16>
-// CHECK-SAME: block = 16 : i64
+// CHECK-SAME: llm.layout = #llm.packed_layout<block = 16>
 // CHECK-LABEL: llm.param @norm : tensor<64xf32>
 // CHECK-NOT: block
 // CHECK-SAME: {layers = 2 : i64, sources = ["norm"]}
 // CHECK-LABEL: func.func @avx512(
-// CHECK: llm.linear %{{.+}}, %{{.+}} {tiles = array<i64: 6, 32, 64>} : (tensor<?x64xf32>, tensor<96x64xbf16>)
-// CHECK: llm.linear %{{.+}}, %{{.+}} {tiles = array<i64: 6, 16, 64>} : (tensor<?x64xf32>, tensor<24x64xbf16>)
-module attributes {llm.target = {triple = "x86_64-unknown-linux-gnu", cpu = "sapphirerapids", features = "+avx512f", vector_bits = 512 : i64, vector_registers = 32 : i64, l1_bytes = 49152 : i64, l2_bytes = 2097152 : i64}} {
+// CHECK: llm.linear %{{.+}}, %{{.+}} {llm.lowering_config = #llm.lowering_config<tiles = [6, 32, 64]>} : (tensor<?x64xf32>, tensor<96x64xbf16>)
+// CHECK: llm.linear %{{.+}}, %{{.+}} {llm.lowering_config = #llm.lowering_config<tiles = [6, 16, 64]>} : (tensor<?x64xf32>, tensor<24x64xbf16>)
+module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "sapphirerapids", features = "+avx512f", vector_bits = 512, vector_registers = 32, l1_bytes = 49152, l2_bytes = 2097152>} {
   llm.param @wide : tensor<96x64xbf16> {layers = 2 : i64, sources = ["wide"]}
   llm.param @narrow : tensor<24x64xbf16> {layers = 0 : i64, sources = ["narrow"]}
   llm.param @norm : tensor<64xf32> {layers = 2 : i64, sources = ["norm"]}
@@ -32,13 +32,13 @@ module attributes {llm.target = {triple = "x86_64-unknown-linux-gnu", cpu = "sap
 // a matrix narrower than 16 outputs gets 8-row blocks.
 
 // CHECK-LABEL: llm.param @wide : tensor<96x64xf32>
-// CHECK-SAME: block = 16 : i64
+// CHECK-SAME: llm.layout = #llm.packed_layout<block = 16>
 // CHECK-LABEL: llm.param @narrow : tensor<12x64xf32>
-// CHECK-SAME: block = 8 : i64
+// CHECK-SAME: llm.layout = #llm.packed_layout<block = 8>
 // CHECK-LABEL: func.func @avx2(
-// CHECK: llm.linear %{{.+}}, %{{.+}} {tiles = array<i64: 4, 16, 64>} : (tensor<?x64xf32>, tensor<96x64xf32>)
-// CHECK: llm.linear %{{.+}}, %{{.+}} {tiles = array<i64: 4, 8, 64>} : (tensor<?x64xf32>, tensor<12x64xf32>)
-module attributes {llm.target = {triple = "x86_64-unknown-linux-gnu", cpu = "znver3", features = "+avx2", vector_bits = 256 : i64, vector_registers = 16 : i64, l1_bytes = 32768 : i64, l2_bytes = 524288 : i64}} {
+// CHECK: llm.linear %{{.+}}, %{{.+}} {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 64]>} : (tensor<?x64xf32>, tensor<96x64xf32>)
+// CHECK: llm.linear %{{.+}}, %{{.+}} {llm.lowering_config = #llm.lowering_config<tiles = [4, 8, 64]>} : (tensor<?x64xf32>, tensor<12x64xf32>)
+module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver3", features = "+avx2", vector_bits = 256, vector_registers = 16, l1_bytes = 32768, l2_bytes = 524288>} {
   llm.param @wide : tensor<96x64xf32> {layers = 0 : i64, sources = ["wide"]}
   llm.param @narrow : tensor<12x64xf32> {layers = 0 : i64, sources = ["narrow"]}
   func.func @avx2(%x: tensor<?x64xf32>) -> (tensor<?x96xf32>, tensor<?x12xf32>) {
@@ -56,12 +56,12 @@ module attributes {llm.target = {triple = "x86_64-unknown-linux-gnu", cpu = "znv
 // embedding shares one packed layout), and both linears use it.
 
 // CHECK-LABEL: llm.param @shared : tensor<64x64xbf16>
-// CHECK-SAME: block = 8 : i64
+// CHECK-SAME: llm.layout = #llm.packed_layout<block = 8>
 // CHECK-LABEL: func.func @existing_block(
-// CHECK: llm.linear %{{.+}}, %{{.+}} {tiles = array<i64: 4, 8, 64>}
-// CHECK: llm.linear %{{.+}}, %{{.+}} {tiles = array<i64: 4, 8, 64>}
-module attributes {llm.target = {triple = "x86_64-unknown-linux-gnu", cpu = "znver3", features = "+avx2", vector_bits = 256 : i64, vector_registers = 16 : i64, l1_bytes = 32768 : i64, l2_bytes = 524288 : i64}} {
-  llm.param @shared : tensor<64x64xbf16> {block = 8 : i64, layers = 0 : i64, sources = ["shared"]}
+// CHECK: llm.linear %{{.+}}, %{{.+}} {llm.lowering_config = #llm.lowering_config<tiles = [4, 8, 64]>}
+// CHECK: llm.linear %{{.+}}, %{{.+}} {llm.lowering_config = #llm.lowering_config<tiles = [4, 8, 64]>}
+module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver3", features = "+avx2", vector_bits = 256, vector_registers = 16, l1_bytes = 32768, l2_bytes = 524288>} {
+  llm.param @shared : tensor<64x64xbf16> {layers = 0 : i64, sources = ["shared"], llm.layout = #llm.packed_layout<block = 8>}
   func.func @existing_block(%x: tensor<?x64xf32>) -> (tensor<?x64xf32>, tensor<?x64xf32>) {
     %w = llm.weight @shared : tensor<64x64xbf16>
     %y = llm.linear %x, %w : (tensor<?x64xf32>, tensor<64x64xbf16>) -> tensor<?x64xf32>

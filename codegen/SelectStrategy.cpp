@@ -1,0 +1,102 @@
+//===- SelectStrategy.cpp - Record the target's tiles and layouts ---------===//
+//
+// The one strategy pass: it looks up the module's target backend and asks it
+// for every projection's register tile and packed block, then records them
+// as attributes. The depth step (how much of the reduction a tile walks
+// before moving on) follows from the tile and the L2 size for every target.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/Passes.h"
+#include "codegen/Target.h"
+
+#include "llvm/Support/Debug.h"
+
+#define DEBUG_TYPE "llm-select-strategy"
+
+namespace mlir::llm {
+#define GEN_PASS_DEF_SELECTSTRATEGYPASS
+#include "codegen/Passes.h.inc"
+} // namespace mlir::llm
+
+using namespace mlir;
+using namespace mlir::llm;
+
+/// The largest divisor of `depth` that is a multiple of 8 and whose panel
+/// (`bytesPerStep` per unit of depth) fits in `budget` bytes; `depth` itself
+/// when it fits or has no such divisor.
+static int64_t chooseDepthStep(int64_t depth, int64_t budget,
+                               int64_t bytesPerStep) {
+  int64_t limit = budget / bytesPerStep;
+  if (depth <= limit)
+    return depth;
+  for (int64_t step = limit - limit % 8; step >= 8; step -= 8)
+    if (depth % step == 0)
+      return step;
+  return depth;
+}
+
+namespace {
+
+struct SelectStrategyPass
+    : llm::impl::SelectStrategyPassBase<SelectStrategyPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *context = &getContext();
+    TargetAttr target = LLMDialect::TargetAttrHelper(context).getAttr(module);
+    if (!target) {
+      module.emitError("module has no llm.target attribute");
+      return signalPassFailure();
+    }
+    const TargetBackend *backend = lookupTargetBackend(target, module);
+    if (!backend)
+      return signalPassFailure();
+    if (failed(annotateLinears(*backend, target)))
+      signalPassFailure();
+  }
+
+  /// Records the backend's choice on every `llm.linear` (its
+  /// `llm.lowering_config`) and the packed block on its parameter's
+  /// `llm.layout`; a parameter shared by several projections (a tied
+  /// embedding) keeps the first block chosen. The depth step is the largest
+  /// that keeps a tile's weight panel and input rows in half of the L2.
+  LogicalResult annotateLinears(const TargetBackend &backend,
+                                TargetAttr target) {
+    MLIRContext *context = &getContext();
+    LLMDialect::LayoutAttrHelper layoutAttr(context);
+    LLMDialect::LoweringConfigAttrHelper configAttr(context);
+    WalkResult result = getOperation().walk([&](LinearOp linear) {
+      auto weight = linear.getWeight().getDefiningOp<WeightOp>();
+      if (!weight) {
+        linear.emitError("weight must come from an llm.weight");
+        return WalkResult::interrupt();
+      }
+      ParamOp param = weight.getParamOp();
+      LinearTileChoice choice = backend.chooseLinearTile(target, param);
+      if (std::optional<int64_t> existing = param.getBlock())
+        choice.block = *existing;
+      else
+        layoutAttr.setAttr(param, PackedLayoutAttr::get(context, choice.block,
+                                                         std::nullopt,
+                                                         std::nullopt));
+      RankedTensorType type = param.getTensorType();
+      int64_t elementBytes = type.getElementTypeBitWidth() / 8;
+      int64_t step =
+          chooseDepthStep(type.getDimSize(1), target.getL2Bytes() / 2,
+                          choice.rows * 4 + choice.block * elementBytes);
+      std::optional<int64_t> lanes;
+      if (choice.scalableLanes > 0 && choice.block % choice.scalableLanes == 0)
+        lanes = choice.scalableLanes;
+      configAttr.setAttr(linear,
+                         LoweringConfigAttr::get(
+                             context, {choice.rows, choice.block, step}, lanes));
+      LLVM_DEBUG(llvm::dbgs() << param.getSymName() << ": tile " << choice.rows
+                              << "x" << choice.block << ", depth step " << step
+                              << "\n");
+      return WalkResult::advance();
+    });
+    return failure(result.wasInterrupted());
+  }
+};
+
+} // namespace

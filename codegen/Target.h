@@ -1,0 +1,125 @@
+//===- Target.h - One interface for everything target specific ---*- C++ -*-===//
+//
+// Each target llmc generates code for is one `TargetBackend`, implemented in
+// its own folder (codegen/x86, codegen/aarch64): it describes the machine
+// from a triple, CPU and features, chooses register tiles and packed weight
+// layouts, names its lowering pipeline and says how to link. The registry
+// (TargetRegistry.cpp) maps a triple to its backend; it and the target
+// folders are the only code that knows target names. Generic passes read the
+// `#llm.target` and `#llm.lowering_config` attributes, never the triple.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_CODEGEN_TARGET_H
+#define LLMC_CODEGEN_TARGET_H
+
+#include "dialects/llm/IR/LLMOps.h"
+
+#include "llvm/Support/Error.h"
+#include "llvm/TargetParser/Triple.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace llvm {
+class Target;
+} // namespace llvm
+
+namespace mlir {
+class OpPassManager;
+} // namespace mlir
+
+namespace mlir::llm {
+
+/// What the user asked for, normalized: `cpu` is never empty ("generic" when
+/// unnamed), `host` is set when the code runs on this machine's CPU (its
+/// features and caches may then be read from the machine).
+struct TargetRequest {
+  llvm::Triple triple;
+  std::string cpu;
+  /// Explicit --mattr entries, each "+name" or "-name".
+  std::string features;
+  bool host = false;
+  const llvm::Target *llvmTarget = nullptr;
+};
+
+/// A backend's choice for one projection.
+struct LinearTileChoice {
+  /// Rows of the register tile (accumulators = rows x block / lanes).
+  int64_t rows = 1;
+  /// Output columns packed together; also the lanes one tile computes.
+  int64_t block = 1;
+  /// When > 0, the tile walks its block in chunks of this many lanes times
+  /// vscale (vector-length agnostic code).
+  int64_t scalableLanes = 0;
+};
+
+/// How to link a cross-compiled executable with the runtime built for it.
+struct CrossLinkRecipe {
+  /// Subdirectory of the runtime directory holding this target's runtime.
+  llvm::StringRef runtimeSubdir;
+  /// Environment variable naming the compiler driver, and its default.
+  llvm::StringRef driverEnv, defaultDriver;
+  bool linkStatic = false;
+  /// What to install when the driver or the runtime is missing.
+  llvm::StringRef installHint;
+};
+
+class TargetBackend {
+public:
+  virtual ~TargetBackend();
+
+  /// Architecture name for messages ("x86_64").
+  virtual llvm::StringRef getName() const = 0;
+  /// Whether this backend generates code for `triple`.
+  virtual bool handles(const llvm::Triple &triple) const = 0;
+  /// Resolves the request into vector width, registers and caches. Errors
+  /// name the bad --mcpu or --mattr.
+  virtual llvm::Expected<TargetAttr>
+  describe(MLIRContext *context, const TargetRequest &request) const = 0;
+  /// Register tile and packed block for a projection with weight `param`.
+  virtual LinearTileChoice chooseLinearTile(TargetAttr target,
+                                            ParamOp param) const = 0;
+  /// Adds the passes that take planned, lowered-to-linalg IR to the LLVM
+  /// dialect.
+  virtual void buildLoweringPipeline(OpPassManager &pm) const = 0;
+  /// How to link when llmc runs on another architecture; none when this
+  /// target can only be linked natively.
+  virtual std::optional<CrossLinkRecipe> getCrossLinkRecipe() const = 0;
+};
+
+/// The backend for `triple`, or null.
+const TargetBackend *lookupTargetBackend(const llvm::Triple &triple);
+/// The backend for `target`'s triple, emitting an error on `op` if none.
+const TargetBackend *lookupTargetBackend(TargetAttr target, Operation *op);
+/// "x86_64, aarch64": the architectures llmc has backends for.
+std::string listTargetBackends();
+
+/// Resolves `triple`, `cpu` and `features` (empty = the host) into a full
+/// target description. Errors on a target llmc has no backend for, an
+/// unknown CPU or a malformed feature list.
+llvm::Expected<TargetAttr> describeTarget(MLIRContext *context,
+                                          llvm::StringRef triple,
+                                          llvm::StringRef cpu,
+                                          llvm::StringRef features);
+
+/// Size in bytes of this machine's data (or unified) cache at `level`, from
+/// sysfs; 0 if unknown.
+int64_t hostCacheBytes(int level);
+
+/// Links `object`, compiled for `target`, with the runtime libraries for
+/// that target found under `runtimeDir` into the executable `output`.
+///  - The host's architecture on Linux: the runtime in `runtimeDir`, linked
+///    dynamically by $LLMC_CXX, or c++.
+///  - Another architecture: the backend's cross recipe (runtime in
+///    `runtimeDir`/subdir, its driver, e.g. static for AArch64 so the
+///    executable runs on a board or under qemu with nothing else installed).
+/// A target without a recipe, a missing driver or a missing runtime is an
+/// error that says what to install.
+llvm::Error linkExecutable(TargetAttr target, llvm::StringRef object,
+                           llvm::StringRef output, llvm::StringRef runtimeDir);
+
+} // namespace mlir::llm
+
+#endif // LLMC_CODEGEN_TARGET_H

@@ -1,0 +1,111 @@
+//===- X86Target.cpp - The x86-64 target backend --------------------------===//
+//
+// One 512-bit register holds 16 f32 lanes. A packed block of 2 registers (32
+// output columns) times 6 rows uses 12 accumulators, leaving room for the
+// weight vectors and the broadcast input among AVX-512's 32 registers; with
+// 16 registers (AVX2) 4 rows of 2 vectors fit.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/x86/X86Target.h"
+#include "codegen/Pipelines.h"
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/X86TargetParser.h"
+
+using namespace mlir;
+using namespace mlir::llm;
+
+/// Joins an LLVM feature map into "+a,-b".
+static std::string joinFeatures(const llvm::StringMap<bool> &features) {
+  std::vector<std::string> parts;
+  for (const auto &feature : features)
+    parts.push_back((feature.second ? "+" : "-") + feature.first().str());
+  llvm::sort(parts);
+  std::string out;
+  for (const std::string &part : parts)
+    out += (out.empty() ? "" : ",") + part;
+  return out;
+}
+
+namespace {
+
+class X86Backend final : public TargetBackend {
+public:
+  StringRef getName() const override { return "x86_64"; }
+
+  bool handles(const llvm::Triple &triple) const override {
+    return triple.getArch() == llvm::Triple::x86_64;
+  }
+
+  /// Vector width and registers from the features the CPU implies (or the
+  /// host has), overridden by --mattr.
+  llvm::Expected<TargetAttr>
+  describe(MLIRContext *context, const TargetRequest &request) const override {
+    llvm::StringMap<bool> features;
+    if (request.host) {
+      features = llvm::sys::getHostCPUFeatures();
+    } else {
+      if (request.cpu != "generic" &&
+          llvm::X86::parseArchX86(request.cpu, /*Only64Bit=*/true) ==
+              llvm::X86::CK_None)
+        return llvm::createStringError(
+            "--mcpu '" + request.cpu +
+            "' is not an x86-64 CPU LLVM knows (e.g. x86-64-v3, "
+            "skylake-avx512, sapphirerapids, znver4)");
+      llvm::SmallVector<StringRef> implied;
+      llvm::X86::getFeaturesForCPU(request.cpu, implied);
+      for (StringRef feature : implied)
+        features[feature] = true;
+    }
+    llvm::SmallVector<StringRef> explicitFeatures;
+    StringRef(request.features).split(explicitFeatures, ',', -1, false);
+    for (StringRef feature : explicitFeatures)
+      features[feature.drop_front()] = feature[0] == '+';
+    auto has = [&](StringRef name) {
+      auto it = features.find(name);
+      return it != features.end() && it->second;
+    };
+    bool avx512 = has("avx512f");
+    int64_t l1 = 32 * 1024, l2 = avx512 ? 1024 * 1024 : 512 * 1024;
+    if (request.host) {
+      if (int64_t bytes = hostCacheBytes(1))
+        l1 = bytes;
+      if (int64_t bytes = hostCacheBytes(2))
+        l2 = bytes;
+    }
+    return TargetAttr::get(context, request.triple.str(), request.cpu,
+                           joinFeatures(features),
+                           /*vectorBits=*/avx512 ? 512 : has("avx") ? 256 : 128,
+                           /*vectorRegisters=*/avx512 ? 32 : 16, l1, l2,
+                           /*scalable=*/false, /*smCount=*/0,
+                           /*sharedMemoryBytes=*/0);
+  }
+
+  LinearTileChoice chooseLinearTile(TargetAttr target,
+                                    ParamOp param) const override {
+    int64_t lanes = target.getVectorBits() / 32;
+    int64_t outputs = param.getTensorType().getDimSize(0);
+    LinearTileChoice choice;
+    choice.rows = target.getVectorRegisters() >= 32 ? 6 : 4;
+    // Two registers per block unless the matrix is too narrow to fill them.
+    choice.block = outputs >= 2 * lanes ? 2 * lanes : lanes;
+    return choice;
+  }
+
+  void buildLoweringPipeline(OpPassManager &pm) const override {
+    buildCPULoweringPipeline(pm);
+  }
+
+  std::optional<CrossLinkRecipe> getCrossLinkRecipe() const override {
+    return std::nullopt;
+  }
+};
+
+} // namespace
+
+const TargetBackend &mlir::llm::getX86Backend() {
+  static const X86Backend backend;
+  return backend;
+}
