@@ -6,12 +6,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Chat.h"
-#include "runtime/ModelABI.h"
 #include "runtime/Options.h"
 #include "runtime/Sampler.h"
 #include "runtime/Session.h"
 #include "runtime/Tokenizer.h"
 #include "runtime/WeightFile.h"
+#include "runtime/abi/ModelABI.h"
 
 #include <algorithm>
 #include <cctype>

@@ -10,7 +10,7 @@
 #ifndef LLMC_RUNTIME_WEIGHTFILE_H
 #define LLMC_RUNTIME_WEIGHTFILE_H
 
-#include "runtime/ModelABI.h"
+#include "runtime/abi/ModelABI.h"
 
 #include <cstddef>
 #include <string>

@@ -3,7 +3,7 @@
 #ifndef LLMC_TESTS_UNIT_RUNTIME_TESTUTIL_H
 #define LLMC_TESTS_UNIT_RUNTIME_TESTUTIL_H
 
-#include "runtime/ModelABI.h"
+#include "runtime/abi/ModelABI.h"
 
 #include <cstdint>
 #include <cstdio>
