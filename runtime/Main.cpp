@@ -195,10 +195,7 @@ int main(int argc, char **argv) {
       options.tokenize || options.detokenize) {
     std::string section = weightFile.tokenizerSection();
     if (!section.empty()) {
-      bool loaded = Tokenizer::isImage(section)
-                        ? tokenizer.loadImage(section, error)
-                        : tokenizer.load(section, error);
-      if (!loaded)
+      if (!tokenizer.loadImage(section, error))
         return fail("weight file '" + weightsPath + "': " + error);
       haveTokenizer = true;
     }

@@ -14,7 +14,7 @@
 #include "frontend/ImportLlama.h"
 #include "frontend/ModelCard.h"
 #include "frontend/ModelLoader.h"
-#include "runtime/Tokenizer.h"
+#include "frontend/TokenizerJson.h"
 #include "tools/llmc/Linker.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -25,7 +25,6 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/Timer.h"
@@ -278,20 +277,13 @@ int compile(const char *argv0) {
   if (wantsFile) {
     std::string tokenizer;
     if (!model->tokenizerJsonPath.empty()) {
-      auto buffer = MemoryBuffer::getFile(model->tokenizerJsonPath);
-      if (!buffer)
-        return fail(model->tokenizerJsonPath + ": " +
-                    buffer.getError().message());
-      // Parsed once here, with the runtime's own loader, so a bad file is a
-      // compile-time error and the executable loads a ready-made image.
-      llmc::Tokenizer parsed;
-      std::string error;
-      if (!parsed.load((*buffer)->getBuffer().str(), error)) {
-        StringRef message(error);
-        message.consume_front("tokenizer.json: ");
-        return fail(model->tokenizerJsonPath + ": " + message);
-      }
-      tokenizer = parsed.serialize();
+      // Parsed once here, so a bad file is a compile-time error and the
+      // executable loads a ready-made image.
+      Expected<std::string> image =
+          llmc::compileTokenizerJsonFile(model->tokenizerJsonPath);
+      if (!image)
+        return fail(image.takeError());
+      tokenizer = std::move(*image);
     }
     progress.phase("packing weights");
     auto showBar = [&](int64_t done, int64_t total) {
