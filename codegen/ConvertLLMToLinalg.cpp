@@ -5,7 +5,7 @@
 // where tensors become memrefs, `!llm.kv_cache` arguments disappear (the
 // cache is `kv`), and results are written to the trailing out buffers. The
 // entry point `llmc_forward` takes its logits as a flat memref<?xf32>, as
-// runtime/ModelABI.h declares.
+// runtime/abi/ModelABI.h declares.
 //
 //===----------------------------------------------------------------------===//
 

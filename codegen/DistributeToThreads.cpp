@@ -1,8 +1,8 @@
 //===- DistributeToThreads.cpp - SPMD work split and barriers --------------===//
 //
-// Every worker runs each function in full (see runtime/ModelABI.h); the first
-// two arguments of every lowered function are the worker id and count. A
-// kernel becomes a loop over this worker's contiguous chunk of one parallel
+// Every worker runs each function in full (see runtime/abi/ModelABI.h); the
+// first two arguments of every lowered function are the worker id and count.
+// A kernel becomes a loop over this worker's contiguous chunk of one parallel
 // dimension; a call to the runtime's barrier follows each kernel.
 //
 //===----------------------------------------------------------------------===//

@@ -4,7 +4,7 @@
 #define LLMC_CODEGEN_EMITOBJECT_H
 
 #include "dialects/llm/IR/LLMOps.h"
-#include "runtime/ModelABI.h"
+#include "runtime/abi/ModelABI.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"

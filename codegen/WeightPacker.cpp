@@ -3,7 +3,7 @@
 #include "codegen/WeightPacker.h"
 
 #include "codegen/Passes.h"
-#include "runtime/ModelABI.h"
+#include "runtime/abi/ModelABI.h"
 
 #include "llvm/ADT/Hashing.h"
 #include "llvm/Support/FileSystem.h"
@@ -182,7 +182,7 @@ public:
 
 llvm::Expected<uint64_t>
 mlir::llm::packWeights(ModuleOp module, const llmc::WeightStore &weights,
-                       llvm::StringRef tokenizerJson, llvm::StringRef path,
+                       llvm::StringRef tokenizerImage, llvm::StringRef path,
                        PackProgress progress) {
   IntegerAttr totalAttr =
       LLMDialect::WeightsBytesAttrHelper(module.getContext()).getAttr(module);
@@ -224,10 +224,10 @@ mlir::llm::packWeights(ModuleOp module, const llmc::WeightStore &weights,
     }
   }
   uint64_t tokenizerOffset = 0;
-  if (!tokenizerJson.empty()) {
+  if (!tokenizerImage.empty()) {
     tokenizerOffset = weightsOffset + llvm::alignTo(total, page);
     os.write_zeros(tokenizerOffset - weightsOffset - total);
-    os << tokenizerJson;
+    os << tokenizerImage;
   }
   // The fingerprint also covers the layout, so a re-planned model with the
   // same bytes in other places does not match.
@@ -240,7 +240,7 @@ mlir::llm::packWeights(ModuleOp module, const llmc::WeightStore &weights,
   header.weights_offset = weightsOffset;
   header.weights_bytes = total;
   header.tokenizer_offset = tokenizerOffset;
-  header.tokenizer_bytes = tokenizerJson.size();
+  header.tokenizer_bytes = tokenizerImage.size();
   os.seek(0);
   os.write(reinterpret_cast<const char *>(&header), sizeof(header));
   os.close();

@@ -13,8 +13,8 @@
 
 namespace mlir::llm {
 
-/// Writes the weight file (runtime/ModelABI.h's LlmcWeightsHeader, then the
-/// blob, then `tokenizerJson` if not empty) for a module whose parameters
+/// Writes the weight file (runtime/abi/ModelABI.h's LlmcWeightsHeader, then
+/// the blob, then the tokenizer image if not empty) for a module whose parameters
 /// carry offsets (llm-plan-weights). Each parameter is gathered from its
 /// source tensors, scaled by its folded norm, converted and laid out in its
 /// blocked form. `progress`, when set, is called with the bytes written so
@@ -23,7 +23,7 @@ namespace mlir::llm {
 using PackProgress = llvm::function_ref<void(int64_t written, int64_t total)>;
 llvm::Expected<uint64_t> packWeights(ModuleOp module,
                                      const llmc::WeightStore &weights,
-                                     llvm::StringRef tokenizerJson,
+                                     llvm::StringRef tokenizerImage,
                                      llvm::StringRef path,
                                      PackProgress progress = nullptr);
 

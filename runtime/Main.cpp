@@ -6,12 +6,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Chat.h"
-#include "runtime/ModelABI.h"
 #include "runtime/Options.h"
 #include "runtime/Sampler.h"
 #include "runtime/Session.h"
 #include "runtime/Tokenizer.h"
 #include "runtime/WeightFile.h"
+#include "runtime/abi/ModelABI.h"
 
 #include <algorithm>
 #include <cctype>
@@ -45,8 +45,7 @@ std::string defaultWeightsPath(const char *argv0) {
 }
 
 double secondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                       start)
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
       .count();
 }
 
@@ -112,9 +111,8 @@ std::string runTokenizer(const Options &options, const Tokenizer &tokenizer) {
     if (!options.hasTokens && !idText.empty()) {
       std::string error = parseTokenList(idText, ids);
       if (!error.empty())
-        return options.lines
-                   ? "line " + std::to_string(line + 1) + ": " + error
-                   : error;
+        return options.lines ? "line " + std::to_string(line + 1) + ": " + error
+                             : error;
     }
     for (int64_t id : ids)
       if (id >= tokenizer.vocabSize())
@@ -145,6 +143,257 @@ bool writeFloatsLE(FILE *file, const float *values, size_t count) {
 #endif
 }
 
+/// Reads the input text from --prompt-file, else from stdin unless it is a
+/// terminal, when no other input was given.
+std::string readTextInput(Options &options) {
+  if (options.chat || options.hasTokens || options.hasPrompt)
+    return std::string();
+  if (!options.promptFile.empty()) {
+    FILE *file = std::fopen(options.promptFile.c_str(), "rb");
+    if (!file)
+      return "cannot read --prompt-file '" + options.promptFile +
+             "': " + std::strerror(errno);
+    bool read = readAll(file, options.prompt);
+    std::fclose(file);
+    if (!read)
+      return "cannot read --prompt-file '" + options.promptFile + "'";
+  } else if (isatty(STDIN_FILENO)) {
+    return "no input: give --tokens ID,ID,..., --prompt TEXT, --prompt-file "
+           "FILE or text on stdin, or --chat (see --help)";
+  } else if (!readAll(stdin, options.prompt)) {
+    return "cannot read the prompt from stdin";
+  }
+  options.hasPrompt = true;
+  return std::string();
+}
+
+/// One run of the compiled model, stage by stage. Each stage returns an
+/// error message, or "" to go on.
+class Run {
+public:
+  Run(const Options &options, const LlmcModelInfo &info)
+      : options(options), info(info), sampler(options.sampling) {}
+
+  std::string openWeights(const std::string &program);
+  std::string loadTokenizer();
+  std::string tokenizeOnly();
+  std::string prepareInput();
+  std::string startSession();
+  std::string chat();
+  std::string prefill();
+  std::string generate();
+
+private:
+  /// "the weight file 'PATH' has no tokenizer, so WHAT is unavailable".
+  std::string noTokenizer(const std::string &what) const {
+    return "the weight file '" + weightsPath + "' has no tokenizer, so " +
+           what + " is unavailable";
+  }
+
+  const Options &options;
+  const LlmcModelInfo &info;
+  std::string weightsPath;
+  WeightFile weightFile;
+  Tokenizer tokenizer;
+  bool haveTokenizer = false;
+  std::vector<int64_t> input;
+  Session session;
+  Sampler sampler;
+  std::vector<int64_t> stopTokens;
+};
+
+std::string Run::openWeights(const std::string &program) {
+  weightsPath = options.weightsPath.empty()
+                    ? defaultWeightsPath(program.c_str())
+                    : options.weightsPath;
+  std::string error;
+  return weightFile.open(weightsPath, info, error) ? std::string() : error;
+}
+
+/// The tokenizer is needed to read --prompt, to print text and to know
+/// <|eot_id|>; --logits-out with --tokens alone does not load it.
+std::string Run::loadTokenizer() {
+  if (!options.hasPrompt && options.numGenerate < 0 && !options.chat &&
+      !options.tokenize && !options.detokenize)
+    return std::string();
+  std::string section = weightFile.tokenizerSection();
+  if (section.empty())
+    return std::string();
+  std::string error;
+  if (!tokenizer.loadImage(section, error))
+    return "weight file '" + weightsPath + "': " + error;
+  haveTokenizer = true;
+  return std::string();
+}
+
+/// --tokenize and --detokenize: the tokenizer alone, the model does not run.
+std::string Run::tokenizeOnly() {
+  std::string mode = options.tokenize ? "--tokenize" : "--detokenize";
+  if (!haveTokenizer)
+    return noTokenizer(mode) + "; the model takes only --tokens ID,ID,...";
+  std::string error = runTokenizer(options, tokenizer);
+  if (!error.empty())
+    return mode + ": " + error;
+  return std::fflush(stdout) == 0 ? std::string() : "cannot write the output";
+}
+
+/// The input ids: --tokens, or BOS and the encoded text.
+std::string Run::prepareInput() {
+  if (options.chat)
+    return haveTokenizer ? std::string() : noTokenizer("--chat");
+  input = options.tokens;
+  if (options.hasPrompt) {
+    if (!haveTokenizer)
+      return noTokenizer("--prompt") + "; only --tokens ID,ID,... is";
+    input.clear();
+    if (info.bos_token_id >= 0)
+      input.push_back(info.bos_token_id);
+    std::vector<int64_t> encoded = tokenizer.encode(options.prompt);
+    input.insert(input.end(), encoded.begin(), encoded.end());
+  }
+  return input.empty() ? "the input is empty" : std::string();
+}
+
+/// Starts the threads and the KV cache, and chooses the stop tokens.
+std::string Run::startSession() {
+  SessionConfig config;
+  config.threads = options.threads;
+  config.contextSize = options.contextSize;
+  config.prefillChunk = options.prefillChunk;
+  std::string error;
+  if (!session.init(info, _mlir_ciface_llmc_forward, weightFile.weights(),
+                    config, error))
+    return error;
+  if (options.ignoreEos)
+    return std::string();
+  if (info.eos_token_id >= 0)
+    stopTokens.push_back(info.eos_token_id);
+  if (haveTokenizer) {
+    int64_t eot = tokenizer.tokenId("<|eot_id|>");
+    if (eot >= 0 && eot != info.eos_token_id)
+      stopTokens.push_back(eot);
+  }
+  return std::string();
+}
+
+/// --chat: the conversation on stdin.
+std::string Run::chat() {
+  ChatConfig config;
+  config.system = options.system;
+  config.maxReplyTokens = options.numGenerate;
+  config.stopTokens = stopTokens;
+  config.bosToken = info.bos_token_id;
+  config.showPrompt = isatty(STDIN_FILENO);
+  config.quiet = options.quiet;
+  std::string error;
+  return runChat(session, tokenizer, sampler, config, stdin, stdout, stderr,
+                 error)
+             ? std::string()
+             : error;
+}
+
+/// Runs the input, streaming every position's logits to --logits-out.
+std::string Run::prefill() {
+  std::string error = session.checkTokenIds(input);
+  if (error.empty())
+    error = session.checkRoom(int64_t(input.size()) +
+                              std::max<int64_t>(options.numGenerate - 1, 0));
+  if (!error.empty())
+    return error;
+  FILE *logitsFile = nullptr;
+  if (!options.logitsOut.empty()) {
+    logitsFile = std::fopen(options.logitsOut.c_str(), "wb");
+    if (!logitsFile)
+      return "cannot write '" + options.logitsOut +
+             "': " + std::strerror(errno);
+  }
+  LogitsSink sink;
+  if (logitsFile)
+    sink = [&](const float *rows, int64_t, int64_t count) {
+      return writeFloatsLE(logitsFile, rows,
+                           size_t(count) * size_t(info.vocab_size));
+    };
+  auto start = std::chrono::steady_clock::now();
+  bool ok = session.prefill(input, sink, error);
+  double seconds = secondsSince(start);
+  if (logitsFile && std::fclose(logitsFile) != 0 && ok) {
+    ok = false;
+    error = "writing logits failed";
+  }
+  if (!ok)
+    return error == "writing logits failed"
+               ? "cannot write '" + options.logitsOut + "': " + error
+               : error;
+  if (!options.quiet)
+    report("prefill", int64_t(input.size()), seconds);
+  return std::string();
+}
+
+/// -n N: samples up to N tokens after the input and prints them, as text
+/// when there is a tokenizer.
+std::string Run::generate() {
+  if (options.numGenerate < 0)
+    return std::string();
+  for (int64_t token : input)
+    sampler.accept(token);
+  bool first = true;
+  Utf8Stream stream;
+  TokenSink printToken = [&](int64_t token) {
+    if (haveTokenizer) {
+      std::string text = stream.push(tokenizer.decodeToken(token));
+      std::fwrite(text.data(), 1, text.size(), stdout);
+    } else {
+      std::printf(first ? "%lld" : ",%lld", static_cast<long long>(token));
+    }
+    first = false;
+    std::fflush(stdout);
+    return true;
+  };
+  int64_t generated = 0;
+  std::string error;
+  auto start = std::chrono::steady_clock::now();
+  bool ok = session.generate(options.numGenerate, sampler, stopTokens,
+                             printToken, generated, error);
+  double seconds = secondsSince(start);
+  std::string rest = stream.flush();
+  std::fwrite(rest.data(), 1, rest.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+  if (!ok)
+    return error;
+  if (!options.quiet)
+    report("decode", generated, seconds);
+  return std::string();
+}
+
+/// Runs the stages of `run` for `options`; returns an error message or "".
+std::string runModel(Options &options, Run &run, const std::string &program) {
+  std::string error = readTextInput(options);
+  if (error.empty())
+    error = run.openWeights(program);
+  if (error.empty())
+    error = run.loadTokenizer();
+  if (!error.empty())
+    return error;
+  if (options.tokenize || options.detokenize)
+    return run.tokenizeOnly();
+  error = run.prepareInput();
+  if (error.empty())
+    error = run.startSession();
+  if (options.chat) {
+    if (error.empty())
+      error = run.chat();
+  } else {
+    if (error.empty())
+      error = run.prefill();
+    if (error.empty())
+      error = run.generate();
+  }
+  if (error.empty() && !options.quiet)
+    reportPeakRss();
+  return error;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -157,188 +406,7 @@ int main(int argc, char **argv) {
     std::fputs(helpText(program).c_str(), stdout);
     return 0;
   }
-
-  // Text input: --prompt-file, else stdin unless it is a terminal.
-  if (!options.chat && !options.hasTokens && !options.hasPrompt) {
-    if (!options.promptFile.empty()) {
-      FILE *file = std::fopen(options.promptFile.c_str(), "rb");
-      if (!file)
-        return fail("cannot read --prompt-file '" + options.promptFile +
-                    "': " + std::strerror(errno));
-      bool read = readAll(file, options.prompt);
-      std::fclose(file);
-      if (!read)
-        return fail("cannot read --prompt-file '" + options.promptFile + "'");
-    } else if (isatty(STDIN_FILENO)) {
-      return fail("no input: give --tokens ID,ID,..., --prompt TEXT, "
-                  "--prompt-file FILE or text on stdin, or --chat (see "
-                  "--help)");
-    } else if (!readAll(stdin, options.prompt)) {
-      return fail("cannot read the prompt from stdin");
-    }
-    options.hasPrompt = true;
-  }
-
-  const LlmcModelInfo &info = llmc_model_info;
-  std::string weightsPath = options.weightsPath.empty()
-                                ? defaultWeightsPath(program.c_str())
-                                : options.weightsPath;
-  WeightFile weightFile;
-  if (!weightFile.open(weightsPath, info, error))
-    return fail(error);
-
-  // The tokenizer is needed to read --prompt, to print text and to know
-  // <|eot_id|>; --logits-out with --tokens alone does not load it.
-  Tokenizer tokenizer;
-  bool haveTokenizer = false;
-  if (options.hasPrompt || options.numGenerate >= 0 || options.chat ||
-      options.tokenize || options.detokenize) {
-    std::string section = weightFile.tokenizerSection();
-    if (!section.empty()) {
-      bool loaded = Tokenizer::isImage(section)
-                        ? tokenizer.loadImage(section, error)
-                        : tokenizer.load(section, error);
-      if (!loaded)
-        return fail("weight file '" + weightsPath + "': " + error);
-      haveTokenizer = true;
-    }
-  }
-
-  if (options.tokenize || options.detokenize) {
-    const char *mode = options.tokenize ? "--tokenize" : "--detokenize";
-    if (!haveTokenizer)
-      return fail("the weight file '" + weightsPath +
-                  "' has no tokenizer, so " + mode +
-                  " is unavailable; the model takes only --tokens ID,ID,...");
-    error = runTokenizer(options, tokenizer);
-    if (!error.empty())
-      return fail(std::string(mode) + ": " + error);
-    return std::fflush(stdout) == 0 ? 0 : fail("cannot write the output");
-  }
-
-  if (options.chat && !haveTokenizer)
-    return fail("the weight file '" + weightsPath +
-                "' has no tokenizer, so --chat is unavailable");
-
-  std::vector<int64_t> input = options.tokens;
-  if (options.hasPrompt) {
-    if (!haveTokenizer)
-      return fail("the weight file '" + weightsPath +
-                  "' has no tokenizer, so --prompt is unavailable; only "
-                  "--tokens ID,ID,... is");
-    input.clear();
-    if (info.bos_token_id >= 0)
-      input.push_back(info.bos_token_id);
-    std::vector<int64_t> encoded = tokenizer.encode(options.prompt);
-    input.insert(input.end(), encoded.begin(), encoded.end());
-  }
-  if (input.empty() && !options.chat)
-    return fail("the input is empty");
-
-  Session session;
-  SessionConfig config;
-  config.threads = options.threads;
-  config.contextSize = options.contextSize;
-  config.prefillChunk = options.prefillChunk;
-  if (!session.init(info, _mlir_ciface_llmc_forward, weightFile.weights(),
-                    config, error))
-    return fail(error);
-  std::vector<int64_t> stopTokens;
-  if (!options.ignoreEos) {
-    if (info.eos_token_id >= 0)
-      stopTokens.push_back(info.eos_token_id);
-    if (haveTokenizer) {
-      int64_t eot = tokenizer.tokenId("<|eot_id|>");
-      if (eot >= 0 && eot != info.eos_token_id)
-        stopTokens.push_back(eot);
-    }
-  }
-  Sampler sampler(options.sampling);
-
-  if (options.chat) {
-    ChatConfig chat;
-    chat.system = options.system;
-    chat.maxReplyTokens = options.numGenerate;
-    chat.stopTokens = stopTokens;
-    chat.bosToken = info.bos_token_id;
-    chat.showPrompt = isatty(STDIN_FILENO);
-    chat.quiet = options.quiet;
-    if (!runChat(session, tokenizer, sampler, chat, stdin, stdout, stderr,
-                 error))
-      return fail(error);
-    if (!options.quiet)
-      reportPeakRss();
-    return 0;
-  }
-
-  error = session.checkTokenIds(input);
-  if (error.empty())
-    error = session.checkRoom(int64_t(input.size()) +
-                              std::max<int64_t>(options.numGenerate - 1, 0));
-  if (!error.empty())
-    return fail(error);
-
-  // Prefill, streaming every position's logits to the file if asked.
-  FILE *logitsFile = nullptr;
-  if (!options.logitsOut.empty()) {
-    logitsFile = std::fopen(options.logitsOut.c_str(), "wb");
-    if (!logitsFile)
-      return fail("cannot write '" + options.logitsOut +
-                  "': " + std::strerror(errno));
-  }
-  LogitsSink sink;
-  if (logitsFile)
-    sink = [&](const float *rows, int64_t, int64_t count) {
-      return writeFloatsLE(logitsFile, rows,
-                           size_t(count) * size_t(info.vocab_size));
-    };
-  auto start = std::chrono::steady_clock::now();
-  bool ok = session.prefill(input, sink, error);
-  double prefillSeconds = secondsSince(start);
-  if (logitsFile && std::fclose(logitsFile) != 0 && ok) {
-    ok = false;
-    error = "writing logits failed";
-  }
-  if (!ok) {
-    if (error == "writing logits failed")
-      error = "cannot write '" + options.logitsOut + "': " + error;
-    return fail(error);
-  }
-  if (!options.quiet)
-    report("prefill", int64_t(input.size()), prefillSeconds);
-
-  if (options.numGenerate >= 0) {
-    for (int64_t token : input)
-      sampler.accept(token);
-    bool first = true;
-    Utf8Stream stream;
-    TokenSink printToken = [&](int64_t token) {
-      if (haveTokenizer) {
-        std::string text = stream.push(tokenizer.decodeToken(token));
-        std::fwrite(text.data(), 1, text.size(), stdout);
-      } else {
-        std::printf(first ? "%lld" : ",%lld", static_cast<long long>(token));
-      }
-      first = false;
-      std::fflush(stdout);
-      return true;
-    };
-    int64_t generated = 0;
-    start = std::chrono::steady_clock::now();
-    ok = session.generate(options.numGenerate, sampler, stopTokens, printToken,
-                          generated, error);
-    double decodeSeconds = secondsSince(start);
-    std::string rest = stream.flush();
-    std::fwrite(rest.data(), 1, rest.size(), stdout);
-    std::fputc('\n', stdout);
-    std::fflush(stdout);
-    if (!ok)
-      return fail(error);
-    if (!options.quiet)
-      report("decode", generated, decodeSeconds);
-  }
-
-  if (!options.quiet)
-    reportPeakRss();
-  return 0;
+  Run run(options, llmc_model_info);
+  error = runModel(options, run, program);
+  return error.empty() ? 0 : fail(error);
 }

@@ -2,9 +2,13 @@
 
 #include "runtime/Options.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
+#include <iterator>
 
 using namespace llmc;
 
@@ -57,7 +61,8 @@ std::string llmc::parseTokenList(const std::string &text,
       item.pop_back();
     int64_t id;
     if (!parseInt(item, id) || id < 0)
-      return "invalid token id '" + item + "' in --tokens (expected "
+      return "invalid token id '" + item +
+             "' in --tokens (expected "
              "non-negative integers separated by commas)";
     tokens.push_back(id);
     if (comma == std::string::npos)
@@ -66,144 +71,246 @@ std::string llmc::parseTokenList(const std::string &text,
   }
 }
 
-std::string llmc::parseOptions(int argc, const char *const *argv,
-                               Options &options) {
-  options = Options();
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    bool hasInlineValue = false;
-    if (arg.size() > 2 && arg[0] == '-' && arg[1] == '-') {
-      size_t eq = arg.find('=');
-      if (eq != std::string::npos) {
-        value = arg.substr(eq + 1);
-        arg = arg.substr(0, eq);
-        hasInlineValue = true;
-      }
-    }
-    auto isFlag = [&](const char *name) { return arg == name; };
-    // Fetches the option's value from "--opt=value" or the next argument.
-    auto takeValue = [&](std::string &out) -> bool {
-      if (hasInlineValue) {
-        out = value;
-        return true;
-      }
-      if (i + 1 >= argc)
-        return false;
-      out = argv[++i];
-      return true;
-    };
-    if (isFlag("-h") || isFlag("--help")) {
-      options.help = true;
-      continue;
-    }
-    if (isFlag("--quiet") || isFlag("-q")) {
-      options.quiet = true;
-      continue;
-    }
-    if (isFlag("--ignore-eos")) {
-      options.ignoreEos = true;
-      continue;
-    }
-    if (isFlag("--chat")) {
-      options.chat = true;
-      continue;
-    }
-    if (isFlag("--tokenize")) {
-      options.tokenize = true;
-      continue;
-    }
-    if (isFlag("--detokenize")) {
-      options.detokenize = true;
-      continue;
-    }
-    if (isFlag("--lines")) {
-      options.lines = true;
-      continue;
-    }
-    static const char *const valueOptions[] = {
-        "--tokens",         "--prompt",         "--prompt-file",
-        "--system",         "--logits-out",     "-n",
-        "--temp",           "--top-p",          "--top-k",
-        "--min-p",          "--repeat-penalty", "--repeat-last-n",
-        "--seed",           "--threads",        "--ctx",
-        "--weights",        "--prefill-chunk"};
-    bool known = false;
-    for (const char *name : valueOptions)
-      known |= isFlag(name);
-    if (!known)
-      return "unknown option '" + arg + "' (see --help)";
-    std::string v;
-    if (!takeValue(v))
-      return "option '" + arg + "' needs a value";
+//===----------------------------------------------------------------------===//
+// The option table
+//===----------------------------------------------------------------------===//
 
-    if (isFlag("--tokens")) {
-      std::string err = parseTokenList(v, options.tokens);
-      if (!err.empty())
-        return err;
-      options.hasTokens = true;
-    } else if (isFlag("--prompt")) {
-      options.prompt = v;
-      options.hasPrompt = true;
-    } else if (isFlag("--prompt-file")) {
-      if (v.empty())
-        return "--prompt-file needs a file name";
-      options.promptFile = v;
-    } else if (isFlag("--system")) {
-      options.system = v;
-    } else if (isFlag("--logits-out")) {
-      if (v.empty())
-        return "--logits-out needs a file name";
-      options.logitsOut = v;
-    } else if (isFlag("-n")) {
-      if (!parseInt(v, options.numGenerate) || options.numGenerate < 0)
-        return "-n expects a non-negative integer, got '" + v + "'";
-    } else if (isFlag("--temp")) {
-      if (!parseFloat(v, options.sampling.temperature) ||
-          options.sampling.temperature < 0.0f)
-        return "--temp expects a number >= 0, got '" + v + "'";
-    } else if (isFlag("--top-p")) {
-      if (!parseFloat(v, options.sampling.topP) ||
-          !(options.sampling.topP > 0.0f && options.sampling.topP <= 1.0f))
-        return "--top-p expects a number in (0, 1], got '" + v + "'";
-    } else if (isFlag("--top-k")) {
-      if (!parseInt(v, options.sampling.topK) || options.sampling.topK < 0)
-        return "--top-k expects a non-negative integer, got '" + v + "'";
-    } else if (isFlag("--min-p")) {
-      if (!parseFloat(v, options.sampling.minP) ||
-          !(options.sampling.minP >= 0.0f && options.sampling.minP <= 1.0f))
-        return "--min-p expects a number in [0, 1], got '" + v + "'";
-    } else if (isFlag("--repeat-penalty")) {
-      if (!parseFloat(v, options.sampling.repeatPenalty) ||
-          !(options.sampling.repeatPenalty > 0.0f))
-        return "--repeat-penalty expects a number > 0, got '" + v + "'";
-    } else if (isFlag("--repeat-last-n")) {
-      if (!parseInt(v, options.sampling.repeatLastN) ||
-          options.sampling.repeatLastN < 0)
-        return "--repeat-last-n expects a non-negative integer, got '" + v +
-               "'";
-    } else if (isFlag("--seed")) {
-      if (!parseUnsigned(v, options.sampling.seed))
-        return "--seed expects a non-negative integer, got '" + v + "'";
-    } else if (isFlag("--threads")) {
-      int64_t n;
-      if (!parseInt(v, n) || n < 1 || n > 4096)
-        return "--threads expects an integer in [1, 4096], got '" + v + "'";
-      options.threads = int(n);
-    } else if (isFlag("--ctx")) {
-      if (!parseInt(v, options.contextSize) || options.contextSize < 1)
-        return "--ctx expects a positive integer, got '" + v + "'";
-    } else if (isFlag("--prefill-chunk")) {
-      if (!parseInt(v, options.prefillChunk) || options.prefillChunk < 1)
-        return "--prefill-chunk expects a positive integer, got '" + v + "'";
-    } else if (isFlag("--weights")) {
-      if (v.empty())
-        return "--weights needs a file name";
-      options.weightsPath = v;
-    }
-  }
-  if (options.help)
-    return std::string();
+namespace {
+
+/// The part of --help an option is listed in.
+enum class Section { Input, Action, Sampling, TokenizerOnly, Runtime };
+
+/// Stores the value of the option named `name`; returns "" or an error.
+using Setter = std::string (*)(const char *name, const std::string &value,
+                               Options &options);
+
+/// One command line option: a flag (no value) sets `flag`; an option with a
+/// value (named `metavar` in --help) passes it to `set`.
+struct OptionSpec {
+  const char *name;
+  /// Another spelling ("-q" for "--quiet"), or null.
+  const char *alias;
+  const char *metavar;
+  bool Options::*flag;
+  Setter set;
+  Section section;
+  const char *help;
+};
+
+/// The error of a value outside an option's domain.
+std::string expects(const char *name, const char *domain,
+                    const std::string &value) {
+  return std::string(name) + " expects " + domain + ", got '" + value + "'";
+}
+
+template <typename Int>
+std::string setInt(const char *name, const std::string &value, int64_t min,
+                   int64_t max, const char *domain, Int &out) {
+  int64_t v;
+  if (!parseInt(value, v) || v < min || v > max)
+    return expects(name, domain, value);
+  out = Int(v);
+  return std::string();
+}
+
+std::string setFloat(const char *name, const std::string &value,
+                     bool (*inDomain)(float), const char *domain, float &out) {
+  float v;
+  if (!parseFloat(value, v) || !inDomain(v))
+    return expects(name, domain, value);
+  out = v;
+  return std::string();
+}
+
+std::string setFileName(const char *name, const std::string &value,
+                        std::string &out) {
+  if (value.empty())
+    return std::string(name) + " needs a file name";
+  out = value;
+  return std::string();
+}
+
+constexpr int64_t kNoMax = INT64_MAX;
+using Value = const std::string &;
+
+/// Every option, in --help order.
+const OptionSpec kOptions[] = {
+    {"--tokens", nullptr, "ID,ID,...", nullptr,
+     [](const char *, Value v, Options &o) {
+       std::string error = parseTokenList(v, o.tokens);
+       o.hasTokens = error.empty();
+       return error;
+     },
+     Section::Input, "input token ids, comma separated"},
+    {"--prompt", nullptr, "TEXT", nullptr,
+     [](const char *, Value v, Options &o) {
+       o.prompt = v;
+       o.hasPrompt = true;
+       return std::string();
+     },
+     Section::Input, "input text; the BOS token is prepended"},
+    {"--prompt-file", nullptr, "FILE", nullptr,
+     [](const char *name, Value v, Options &o) {
+       return setFileName(name, v, o.promptFile);
+     },
+     Section::Input, "input text read from FILE (BOS prepended)"},
+    {"--chat", nullptr, nullptr, &Options::chat, nullptr, Section::Input,
+     "interactive conversation: each line of stdin is a user message, "
+     "rendered with the Llama 3 chat template; the reply streams to stdout "
+     "and ends at <|eot_id|> or <|end_of_text|> (or after -n tokens). The "
+     "conversation stays in the KV cache, so each turn runs only its own "
+     "tokens. When the context is full this is said on stderr and the "
+     "conversation starts over in a fresh context (keeping the system "
+     "message). End of input ends the chat; \"> \" is shown on stderr when "
+     "stdin is a terminal"},
+    {"--system", nullptr, "TEXT", nullptr,
+     [](const char *, Value v, Options &o) {
+       o.system = v;
+       return std::string();
+     },
+     Section::Input, "the system message of --chat (default: none)"},
+
+    {"--logits-out", nullptr, "FILE", nullptr,
+     [](const char *name, Value v, Options &o) {
+       return setFileName(name, v, o.logitsOut);
+     },
+     Section::Action,
+     "run the input and write float32 logits of every position, row-major "
+     "[n_tokens, vocab], little-endian, no header"},
+    {"-n", nullptr, "N", nullptr,
+     [](const char *name, Value v, Options &o) {
+       return setInt(name, v, 0, kNoMax, "a non-negative integer",
+                     o.numGenerate);
+     },
+     Section::Action,
+     "generate N tokens after the input (with --chat: at most N per reply; "
+     "default until a stop token or a full context); prints the text as it "
+     "is made when a tokenizer is available, else the ids (comma separated) "
+     "on stdout"},
+
+    {"--repeat-penalty", nullptr, "R", nullptr,
+     [](const char *name, Value v, Options &o) {
+       return setFloat(
+           name, v, [](float r) { return r > 0.0f; }, "a number > 0",
+           o.sampling.repeatPenalty);
+     },
+     Section::Sampling,
+     "divide positive logits (multiply negative ones) of tokens seen in the "
+     "last --repeat-last-n tokens of the sequence by R (default 1 = off); "
+     "also greedy"},
+    {"--repeat-last-n", nullptr, "N", nullptr,
+     [](const char *name, Value v, Options &o) {
+       return setInt(name, v, 0, kNoMax, "a non-negative integer",
+                     o.sampling.repeatLastN);
+     },
+     Section::Sampling, "the window of --repeat-penalty (default 64)"},
+    {"--temp", nullptr, "T", nullptr,
+     [](const char *name, Value v, Options &o) {
+       return setFloat(
+           name, v, [](float t) { return t >= 0.0f; }, "a number >= 0",
+           o.sampling.temperature);
+     },
+     Section::Sampling, "sampling temperature; 0 (default) is greedy"},
+    {"--top-k", nullptr, "K", nullptr,
+     [](const char *name, Value v, Options &o) {
+       return setInt(name, v, 0, kNoMax, "a non-negative integer",
+                     o.sampling.topK);
+     },
+     Section::Sampling,
+     "keep only the K most likely tokens (default 0 = off; 1 is greedy)"},
+    {"--top-p", nullptr, "P", nullptr,
+     [](const char *name, Value v, Options &o) {
+       return setFloat(
+           name, v, [](float p) { return p > 0.0f && p <= 1.0f; },
+           "a number in (0, 1]", o.sampling.topP);
+     },
+     Section::Sampling,
+     "nucleus sampling: keep the most likely tokens up to probability P "
+     "(default 1 = off)"},
+    {"--min-p", nullptr, "P", nullptr,
+     [](const char *name, Value v, Options &o) {
+       return setFloat(
+           name, v, [](float p) { return p >= 0.0f && p <= 1.0f; },
+           "a number in [0, 1]", o.sampling.minP);
+     },
+     Section::Sampling,
+     "keep only tokens at least P times as likely as the most likely one "
+     "(default 0 = off)"},
+    {"--seed", nullptr, "S", nullptr,
+     [](const char *name, Value v, Options &o) {
+       return parseUnsigned(v, o.sampling.seed)
+                  ? std::string()
+                  : expects(name, "a non-negative integer", v);
+     },
+     Section::Sampling,
+     "random seed; the same seed gives the same text (default 0)"},
+    {"--ignore-eos", nullptr, nullptr, &Options::ignoreEos, nullptr,
+     Section::Sampling, "do not stop at <|end_of_text|> or <|eot_id|>"},
+
+    {"--tokenize", nullptr, nullptr, &Options::tokenize, nullptr,
+     Section::TokenizerOnly,
+     "print the ids of the input text, comma separated, without BOS"},
+    {"--detokenize", nullptr, nullptr, &Options::detokenize, nullptr,
+     Section::TokenizerOnly,
+     "print the text of the input ids (--tokens or stdin) byte for byte, "
+     "without a newline"},
+    {"--lines", nullptr, nullptr, &Options::lines, nullptr,
+     Section::TokenizerOnly, "with either: one output line per input line"},
+
+    {"--threads", nullptr, "N", nullptr,
+     [](const char *name, Value v, Options &o) {
+       return setInt(name, v, 1, 4096, "an integer in [1, 4096]", o.threads);
+     },
+     Section::Runtime, "worker threads (default: all available CPUs)"},
+    {"--ctx", nullptr, "N", nullptr,
+     [](const char *name, Value v, Options &o) {
+       return setInt(name, v, 1, kNoMax, "a positive integer", o.contextSize);
+     },
+     Section::Runtime,
+     "KV cache capacity in positions (default: min(4096, the model's "
+     "maximum))"},
+    {"--prefill-chunk", nullptr, "N", nullptr,
+     [](const char *name, Value v, Options &o) {
+       return setInt(name, v, 1, kNoMax, "a positive integer", o.prefillChunk);
+     },
+     Section::Runtime,
+     "at most N tokens per forward call (1 = feed the prompt one token at a "
+     "time)"},
+    {"--weights", nullptr, "FILE", nullptr,
+     [](const char *name, Value v, Options &o) {
+       return setFileName(name, v, o.weightsPath);
+     },
+     Section::Runtime,
+     "weight file (default: this executable's path + .weights)"},
+    {"--quiet", "-q", nullptr, &Options::quiet, nullptr, Section::Runtime,
+     "no timing or memory report on stderr"},
+    {"--help", "-h", nullptr, &Options::help, nullptr, Section::Runtime,
+     "show this help"},
+};
+
+/// The option spelled `name`, or null.
+const OptionSpec *findOption(const std::string &name) {
+  for (const OptionSpec &spec : kOptions)
+    if (name == spec.name || (spec.alias && name == spec.alias))
+      return &spec;
+  return nullptr;
+}
+
+/// Splits "--name=value" into `arg` = "--name" and `value`; returns whether
+/// there was such a value.
+bool splitInlineValue(std::string &arg, std::string &value) {
+  if (arg.size() <= 2 || arg[0] != '-' || arg[1] != '-')
+    return false;
+  size_t eq = arg.find('=');
+  if (eq == std::string::npos)
+    return false;
+  value = arg.substr(eq + 1);
+  arg.resize(eq);
+  return true;
+}
+
+/// Checks that the options given make one thing to do.
+std::string checkMode(const Options &options) {
   bool hasPromptFile = !options.promptFile.empty();
   if (options.tokenize || options.detokenize) {
     if (options.tokenize && options.detokenize)
@@ -237,95 +344,122 @@ std::string llmc::parseOptions(int argc, const char *const *argv,
   return std::string();
 }
 
+//===----------------------------------------------------------------------===//
+// --help
+//===----------------------------------------------------------------------===//
+
+/// A row of --help that is not an option.
+struct HelpRow {
+  const char *left;
+  const char *text;
+};
+
+/// The title of each Section, and what it says besides its options.
+struct SectionHelp {
+  const char *title;
+  HelpRow extraRow;
+  const char *footer;
+} const kSections[] = {
+    {"input (one of):",
+     {"(none)", "input text read from stdin when it is not a terminal (BOS "
+                "prepended)"},
+     "Text input needs the tokenizer packed in the weight file."},
+    {"what to do (at least one, except with --chat):", {}, nullptr},
+    {"sampling (applied in this order):", {}, nullptr},
+    {"tokenizer only (the model does not run):", {}, nullptr},
+    {"runtime:", {}, nullptr},
+};
+static_assert(std::size(kSections) == size_t(Section::Runtime) + 1,
+              "one SectionHelp per Section, in order");
+
+/// Help text starts in this column and wraps before kHelpWidth.
+constexpr size_t kHelpColumn = 22;
+constexpr size_t kHelpWidth = 80;
+
+/// Appends `left` indented by two, then `text` from kHelpColumn on, word
+/// wrapped.
+void appendHelpRow(std::string &out, const std::string &left,
+                   const char *text) {
+  std::string line = "  " + left;
+  line.resize(std::max(line.size() + 1, kHelpColumn), ' ');
+  size_t lineWords = 0;
+  for (const char *word = text; *word;) {
+    size_t length = std::strcspn(word, " ");
+    if (lineWords && line.size() + 1 + length >= kHelpWidth) {
+      out += line + "\n";
+      line.assign(kHelpColumn, ' ');
+      lineWords = 0;
+    }
+    if (lineWords)
+      line += ' ';
+    line.append(word, length);
+    ++lineWords;
+    word += length;
+    word += std::strspn(word, " ");
+  }
+  out += line + "\n";
+}
+
+/// The left column of an option: its spellings and value.
+std::string helpLeft(const OptionSpec &spec) {
+  std::string left = spec.alias ? std::string(spec.alias) + ", " : "";
+  left += spec.name;
+  if (spec.metavar)
+    left += std::string(" ") + spec.metavar;
+  return left;
+}
+
+} // namespace
+
+std::string llmc::parseOptions(int argc, const char *const *argv,
+                               Options &options) {
+  options = Options();
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string value;
+    bool hasInlineValue = splitInlineValue(arg, value);
+    const OptionSpec *spec = findOption(arg);
+    if (!spec)
+      return "unknown option '" + arg + "' (see --help)";
+    if (spec->flag) {
+      options.*spec->flag = true;
+      continue;
+    }
+    if (!hasInlineValue) {
+      if (i + 1 >= argc)
+        return "option '" + arg + "' needs a value";
+      value = argv[++i];
+    }
+    std::string error = spec->set(spec->name, value, options);
+    if (!error.empty())
+      return error;
+  }
+  return options.help ? std::string() : checkMode(options);
+}
+
 std::string llmc::helpText(const std::string &program) {
-  return "usage: " + program +
-         " (--tokens ID,ID,... | --prompt TEXT | --prompt-file FILE) "
-         "[options]\n"
-         "       " + program + " [options] < FILE\n"
-         "       " + program + " --chat [--system TEXT] [options]\n"
-         "\n"
-         "Runs the language model compiled into this executable.\n"
-         "\n"
-         "input (one of):\n"
-         "  --tokens ID,ID,...  input token ids, comma separated\n"
-         "  --prompt TEXT       input text; the BOS token is prepended\n"
-         "  --prompt-file FILE  input text read from FILE (BOS prepended)\n"
-         "  (none)              input text read from stdin when it is not a\n"
-         "                      terminal (BOS prepended)\n"
-         "  --chat              interactive conversation: each line of stdin "
-         "is a\n"
-         "                      user message, rendered with the Llama 3 chat\n"
-         "                      template; the reply streams to stdout and ends "
-         "at\n"
-         "                      <|eot_id|> or <|end_of_text|> (or after -n "
-         "tokens).\n"
-         "                      The conversation stays in the KV cache, so "
-         "each turn\n"
-         "                      runs only its own tokens. When the context is "
-         "full\n"
-         "                      this is said on stderr and the conversation "
-         "starts\n"
-         "                      over in a fresh context (keeping the system\n"
-         "                      message). End of input ends the chat; \"> \" is\n"
-         "                      shown on stderr when stdin is a terminal\n"
-         "  --system TEXT       the system message of --chat (default: none)\n"
-         "Text input needs the tokenizer packed in the weight file.\n"
-         "\n"
-         "what to do (at least one, except with --chat):\n"
-         "  --logits-out FILE   run the input and write float32 logits of "
-         "every\n"
-         "                      position, row-major [n_tokens, vocab], "
-         "little-endian,\n"
-         "                      no header\n"
-         "  -n N                generate N tokens after the input (with "
-         "--chat: at\n"
-         "                      most N per reply; default until a stop token "
-         "or a\n"
-         "                      full context); prints the text as it is made "
-         "when a\n"
-         "                      tokenizer is available, else the ids (comma\n"
-         "                      separated) on stdout\n"
-         "\n"
-         "sampling (applied in this order):\n"
-         "  --repeat-penalty R  divide positive logits (multiply negative ones)"
-         " of\n"
-         "                      tokens seen in the last --repeat-last-n tokens "
-         "of\n"
-         "                      the sequence by R (default 1 = off); also "
-         "greedy\n"
-         "  --repeat-last-n N   the window of --repeat-penalty (default 64)\n"
-         "  --temp T            sampling temperature; 0 (default) is greedy\n"
-         "  --top-k K           keep only the K most likely tokens (default 0 "
-         "= off;\n"
-         "                      1 is greedy)\n"
-         "  --top-p P           nucleus sampling: keep the most likely tokens "
-         "up to\n"
-         "                      probability P (default 1 = off)\n"
-         "  --min-p P           keep only tokens at least P times as likely as "
-         "the\n"
-         "                      most likely one (default 0 = off)\n"
-         "  --seed S            random seed; the same seed gives the same "
-         "text\n"
-         "                      (default 0)\n"
-         "  --ignore-eos        do not stop at <|end_of_text|> or <|eot_id|>\n"
-         "\n"
-         "tokenizer only (the model does not run):\n"
-         "  --tokenize          print the ids of the input text, comma "
-         "separated,\n"
-         "                      without BOS\n"
-         "  --detokenize        print the text of the input ids (--tokens or "
-         "stdin)\n"
-         "                      byte for byte, without a newline\n"
-         "  --lines             with either: one output line per input line\n"
-         "\n"
-         "runtime:\n"
-         "  --threads N         worker threads (default: all available CPUs)\n"
-         "  --ctx N             KV cache capacity in positions\n"
-         "                      (default: min(4096, the model's maximum))\n"
-         "  --prefill-chunk N   at most N tokens per forward call (1 = feed\n"
-         "                      the prompt one token at a time)\n"
-         "  --weights FILE      weight file (default: this executable's path "
-         "+ .weights)\n"
-         "  -q, --quiet         no timing or memory report on stderr\n"
-         "  -h, --help          show this help\n";
+  std::string out =
+      "usage: " + program +
+      " (--tokens ID,ID,... | --prompt TEXT | --prompt-file FILE) "
+      "[options]\n"
+      "       " +
+      program +
+      " [options] < FILE\n"
+      "       " +
+      program +
+      " --chat [--system TEXT] [options]\n"
+      "\n"
+      "Runs the language model compiled into this executable.\n";
+  for (size_t section = 0; section < std::size(kSections); ++section) {
+    const SectionHelp &help = kSections[section];
+    out += "\n" + std::string(help.title) + "\n";
+    for (const OptionSpec &spec : kOptions)
+      if (size_t(spec.section) == section)
+        appendHelpRow(out, helpLeft(spec), spec.help);
+    if (help.extraRow.left)
+      appendHelpRow(out, help.extraRow.left, help.extraRow.text);
+    if (help.footer)
+      out += std::string(help.footer) + "\n";
+  }
+  return out;
 }

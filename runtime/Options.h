@@ -1,5 +1,7 @@
 //===- Options.h - Command line of a compiled model executable ------------===//
 //
+// One table in Options.cpp lists every option (spellings, value, what it
+// sets, help text): parseOptions() and the --help text both come from it.
 // Parsing returns an error string instead of exiting so that it can be unit
 // tested; main() prints the string and exits.
 //
@@ -66,7 +68,7 @@ std::string parseOptions(int argc, const char *const *argv, Options &options);
 std::string parseTokenList(const std::string &text,
                            std::vector<int64_t> &tokens);
 
-/// The --help text; `program` is argv[0].
+/// The --help text, generated from the option table; `program` is argv[0].
 std::string helpText(const std::string &program);
 
 } // namespace llmc

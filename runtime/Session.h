@@ -9,9 +9,9 @@
 #ifndef LLMC_RUNTIME_SESSION_H
 #define LLMC_RUNTIME_SESSION_H
 
-#include "runtime/ModelABI.h"
 #include "runtime/Sampler.h"
 #include "runtime/ThreadPool.h"
+#include "runtime/abi/ModelABI.h"
 
 #include <cstdint>
 #include <functional>

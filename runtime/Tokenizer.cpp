@@ -1,19 +1,15 @@
-//===- Tokenizer.cpp - Byte-level BPE tokenizer from tokenizer.json -------===//
+//===- Tokenizer.cpp - Byte-level BPE tokenizer of a compiled model -------===//
 
 #include "runtime/Tokenizer.h"
 
-#include "runtime/Json.h"
 #include "runtime/Unicode.h"
+#include "runtime/abi/TokenizerImage.h"
 
 #include <algorithm>
 #include <queue>
 
 using namespace llmc;
 using unicode::CharClass;
-
-const char *const Tokenizer::kLlama3Pattern =
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
-    "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
 //===----------------------------------------------------------------------===//
 // Pre-tokenization
@@ -64,9 +60,10 @@ size_t contractionLength(const std::vector<Char> &chars, size_t i) {
   return 0;
 }
 
-/// Splits `chars` like kLlama3Pattern: calls `emit(first, last)` with the
-/// character range [first, last) of each match, in order. Each branch below
-/// is one alternative of the regex, tried in its order (leftmost-first).
+/// Splits `chars` like tokenizer_image::kLlama3Pattern: calls
+/// `emit(first, last)` with the character range [first, last) of each match,
+/// in order. Each branch below is one alternative of the regex, tried in its
+/// order (leftmost-first).
 template <typename Emit>
 void splitPieces(const std::vector<Char> &chars, Emit emit) {
   size_t n = chars.size();
@@ -135,17 +132,6 @@ void splitPieces(const std::vector<Char> &chars, Emit emit) {
   }
 }
 
-/// The GPT-2 byte-level mapping: printable bytes map to themselves, the rest
-/// to code points from 256 on.
-void buildByteMap(uint32_t (&byteToUnicode)[256]) {
-  uint32_t next = 256;
-  for (uint32_t b = 0; b < 256; ++b) {
-    bool printable =
-        (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174);
-    byteToUnicode[b] = printable ? b : next++;
-  }
-}
-
 } // namespace
 
 std::vector<std::string> Tokenizer::preTokenize(const std::string &text) {
@@ -158,206 +144,6 @@ std::vector<std::string> Tokenizer::preTokenize(const std::string &text) {
     pieces.push_back(text.substr(begin, end - begin));
   });
   return pieces;
-}
-
-//===----------------------------------------------------------------------===//
-// Loading
-//===----------------------------------------------------------------------===//
-
-/// Checks that the pre-tokenizer is the Llama 3 split followed by a
-/// byte-level step without a regex of its own (or absent).
-static bool checkPreTokenizer(const JsonValue &pre, std::string &error) {
-  const JsonValue *type = pre.get("type");
-  if (!type || !type->isString()) {
-    error = "tokenizer.json: a pre-tokenizer has no type";
-    return false;
-  }
-  if (type->str == "Sequence") {
-    const JsonValue *steps = pre.get("pretokenizers");
-    if (!steps || !steps->isArray()) {
-      error = "tokenizer.json: a Sequence pre-tokenizer lacks pretokenizers";
-      return false;
-    }
-    for (const JsonValue &step : steps->items)
-      if (!checkPreTokenizer(step, error))
-        return false;
-    return true;
-  }
-  if (type->str == "Split") {
-    const JsonValue *pattern = pre.get("pattern");
-    const JsonValue *regex = pattern ? pattern->get("Regex") : nullptr;
-    if (!regex || !regex->isString() ||
-        regex->str != Tokenizer::kLlama3Pattern) {
-      error = "tokenizer.json: only the Llama 3 pre-tokenizer split pattern "
-              "is supported";
-      return false;
-    }
-    return true;
-  }
-  if (type->str == "ByteLevel") {
-    const JsonValue *useRegex = pre.get("use_regex");
-    if (!useRegex || !useRegex->isBool() || useRegex->boolean) {
-      error = "tokenizer.json: a ByteLevel pre-tokenizer with its own (GPT-2) "
-              "regex is not supported, only the Llama 3 split";
-      return false;
-    }
-    return true;
-  }
-  error = "tokenizer.json: pre-tokenizer type '" + type->str +
-          "' is not supported";
-  return false;
-}
-
-bool Tokenizer::load(const std::string &json, std::string &error) {
-  JsonValue root;
-  if (!parseJson(json, root, error)) {
-    error = "tokenizer.json: " + error;
-    return false;
-  }
-  const JsonValue *model = root.get("model");
-  if (!model || !model->isObject()) {
-    error = "tokenizer.json: no \"model\" object";
-    return false;
-  }
-  if (const JsonValue *type = model->get("type"))
-    if (type->isString() && type->str != "BPE") {
-      error = "tokenizer.json: model type '" + type->str +
-              "' is not supported (only BPE)";
-      return false;
-    }
-  if (const JsonValue *pre = root.get("pre_tokenizer"))
-    if (!pre->isNull() && !checkPreTokenizer(*pre, error))
-      return false;
-  const JsonValue *vocabJson = model->get("vocab");
-  if (!vocabJson || !vocabJson->isObject()) {
-    error = "tokenizer.json: no \"model.vocab\" object";
-    return false;
-  }
-  if (const JsonValue *im = model->get("ignore_merges"))
-    ignoreMerges = im->isBool() && im->boolean;
-
-  uint32_t byteToUnicode[256];
-  buildByteMap(byteToUnicode);
-  std::unordered_map<uint32_t, uint8_t> unicodeToByte;
-  for (int b = 0; b < 256; ++b)
-    unicodeToByte[byteToUnicode[b]] = uint8_t(b);
-
-  auto setToken = [&](int64_t id, std::string bytes) {
-    if (id >= int64_t(idToBytes.size()))
-      idToBytes.resize(id + 1);
-    idToBytes[id] = std::move(bytes);
-  };
-  const int64_t kMaxId = int64_t(1) << 30;
-  vocab.reserve(vocabJson->keys.size());
-  for (size_t i = 0; i < vocabJson->keys.size(); ++i) {
-    const std::string &spelling = vocabJson->keys[i];
-    const JsonValue &v = vocabJson->items[i];
-    if (!v.isNumber() || v.number < 0 || v.number >= double(kMaxId) ||
-        v.number != double(int64_t(v.number))) {
-      error = "tokenizer.json: vocab entry '" + spelling + "' has no valid id";
-      return false;
-    }
-    int64_t id = int64_t(v.number);
-    vocab[spelling] = id;
-    // The bytes behind the byte-level spelling; a character outside the
-    // mapping (not in a byte-level vocabulary) stands for itself.
-    std::string bytes;
-    for (size_t k = 0; k < spelling.size();) {
-      size_t len;
-      uint32_t cp = unicode::decodeUtf8(spelling.data() + k,
-                                        spelling.size() - k, len);
-      auto it = unicodeToByte.find(cp);
-      if (it != unicodeToByte.end())
-        bytes += char(it->second);
-      else
-        bytes.append(spelling, k, len);
-      k += len;
-    }
-    setToken(id, std::move(bytes));
-  }
-
-  for (int b = 0; b < 256; ++b) {
-    byteSpelling[b].clear();
-    appendUtf8(byteSpelling[b], byteToUnicode[b]);
-    auto it = vocab.find(byteSpelling[b]);
-    if (it == vocab.end()) {
-      error = "tokenizer.json: vocab has no token for byte " +
-              std::to_string(b) + " (not a byte-level BPE vocabulary)";
-      return false;
-    }
-    byteToken[b] = it->second;
-  }
-
-  if (const JsonValue *mergesJson = model->get("merges")) {
-    if (!mergesJson->isArray()) {
-      error = "tokenizer.json: \"model.merges\" is not an array";
-      return false;
-    }
-    merges.reserve(mergesJson->items.size());
-    std::string joined;
-    for (size_t rank = 0; rank < mergesJson->items.size(); ++rank) {
-      const JsonValue &m = mergesJson->items[rank];
-      auto l = vocab.end(), r = vocab.end();
-      if (m.isString()) {
-        size_t space = m.str.find(' ', 1);
-        if (space == std::string::npos) {
-          error = "tokenizer.json: merge '" + m.str + "' is not 'a b'";
-          return false;
-        }
-        l = vocab.find(m.str.substr(0, space));
-        r = vocab.find(m.str.substr(space + 1));
-      } else if (m.isArray() && m.items.size() == 2 && m.items[0].isString() &&
-                 m.items[1].isString()) {
-        l = vocab.find(m.items[0].str);
-        r = vocab.find(m.items[1].str);
-      } else {
-        error = "tokenizer.json: merge " + std::to_string(rank) +
-                " is neither \"a b\" nor [\"a\", \"b\"]";
-        return false;
-      }
-      // Merges whose parts or result are not in the vocabulary can never
-      // apply; skip them like a missing pair.
-      if (l == vocab.end() || r == vocab.end())
-        continue;
-      joined = l->first;
-      joined += r->first;
-      auto result = vocab.find(joined);
-      if (result == vocab.end())
-        continue;
-      uint64_t key = (uint64_t(l->second) << 32) | uint64_t(r->second);
-      merges.emplace(key, Merge{int32_t(rank), int32_t(result->second)});
-    }
-  }
-
-  if (const JsonValue *addedJson = root.get("added_tokens")) {
-    if (!addedJson->isArray()) {
-      error = "tokenizer.json: \"added_tokens\" is not an array";
-      return false;
-    }
-    for (const JsonValue &t : addedJson->items) {
-      const JsonValue *id = t.get("id");
-      const JsonValue *content = t.get("content");
-      if (!id || !id->isNumber() || id->number < 0 ||
-          id->number >= double(kMaxId) || !content || !content->isString() ||
-          content->str.empty()) {
-        error = "tokenizer.json: an added token lacks a valid id or content";
-        return false;
-      }
-      int64_t tokenId = int64_t(id->number);
-      setToken(tokenId, content->str);
-      addedByFirstByte[static_cast<unsigned char>(content->str[0])].push_back(
-          {content->str, tokenId});
-    }
-  }
-  // Prefer the longest added token when several match at one position.
-  for (auto &group : addedByFirstByte)
-    std::sort(group.begin(), group.end(),
-              [](const AddedToken &a, const AddedToken &b) {
-                if (a.content.size() != b.content.size())
-                  return a.content.size() > b.content.size();
-                return a.content < b.content;
-              });
-  return true;
 }
 
 //===----------------------------------------------------------------------===//
@@ -420,7 +206,7 @@ void Tokenizer::encodePiece(const char *piece, size_t size, Scratch &scratch,
     if (right < 0)
       return;
     int64_t l = symbols[left].id, r = symbols[right].id;
-    auto it = merges.find((uint64_t(l) << 32) | uint64_t(r));
+    auto it = merges.find(tokenizer_image::mergeKey(l, r));
     if (it == merges.end())
       return;
     heap.push_back({it->second.rank, left, l, r, it->second.result});

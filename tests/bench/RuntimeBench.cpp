@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "frontend/TokenizerJson.h"
 #include "runtime/Sampler.h"
 #include "runtime/Tokenizer.h"
 
@@ -17,8 +18,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -71,12 +70,13 @@ std::string mixedText(size_t bytes) {
 
 void BM_TokenizerEncode(benchmark::State &state) {
   std::string path = tokenizerPath();
-  std::ifstream file(path, std::ios::binary);
-  std::stringstream json;
-  json << file.rdbuf();
+  // Compiled to the image executables load, as llmc does.
+  llvm::Expected<std::string> image = compileTokenizerJsonFile(path);
   Tokenizer tokenizer;
   std::string error;
-  if (!file || !tokenizer.load(json.str(), error)) {
+  if (!image)
+    error = llvm::toString(image.takeError());
+  if (!image || !tokenizer.loadImage(*image, error)) {
     state.SkipWithError(
         ("cannot load tokenizer '" + path + "': " + error).c_str());
     return;

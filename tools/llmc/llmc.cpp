@@ -14,7 +14,7 @@
 #include "frontend/ImportLlama.h"
 #include "frontend/ModelCard.h"
 #include "frontend/ModelLoader.h"
-#include "runtime/Tokenizer.h"
+#include "frontend/TokenizerJson.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
@@ -24,7 +24,6 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
-#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/Timer.h"
@@ -227,18 +226,7 @@ std::string runtimeDir(const char *argv0) {
 Expected<std::string> compileTokenizer(const llmc::LoadedModel &model) {
   if (model.tokenizerJsonPath.empty())
     return std::string();
-  auto buffer = MemoryBuffer::getFile(model.tokenizerJsonPath);
-  if (!buffer)
-    return createStringError(model.tokenizerJsonPath + ": " +
-                             buffer.getError().message());
-  llmc::Tokenizer parsed;
-  std::string error;
-  if (!parsed.load((*buffer)->getBuffer().str(), error)) {
-    StringRef message(error);
-    message.consume_front("tokenizer.json: ");
-    return createStringError(model.tokenizerJsonPath + ": " + message);
-  }
-  return parsed.serialize();
+  return llmc::compileTokenizerJsonFile(model.tokenizerJsonPath);
 }
 
 /// The model facts the executable's runtime reads from `llmc_model_info`.

@@ -12,7 +12,7 @@
 #ifndef LLMC_TESTS_UNIT_RUNTIME_FAKEMODEL_H
 #define LLMC_TESTS_UNIT_RUNTIME_FAKEMODEL_H
 
-#include "runtime/ModelABI.h"
+#include "runtime/abi/ModelABI.h"
 
 #include <cstdint>
 #include <vector>

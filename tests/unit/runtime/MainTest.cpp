@@ -151,9 +151,9 @@ TEST_F(MainTest, RejectsWeightsOfAnotherModel) {
 TEST_F(MainTest, PromptUsesPackedTokenizer) {
   ASSERT_TRUE(test::writeFile(
       weightsPath,
-      test::makeWeightFile(fake::kFingerprint, fake::weights(),
-                           test::readFile(LLMC_RUNTIME_TEST_INPUTS
-                                          "/tokenizer.json"))));
+      test::makeWeightFile(
+          fake::kFingerprint, fake::weights(),
+          test::tokenizerImage(LLMC_RUNTIME_TEST_INPUTS "/tokenizer.json"))));
   // BOS (1) is prepended; "h" is byte token 104, >= the fake vocab of 32.
   Result r = run(withWeights("--prompt h -n 1 --quiet"));
   EXPECT_EQ(r.exitCode, 1);
@@ -164,6 +164,19 @@ TEST_F(MainTest, PromptUsesPackedTokenizer) {
   r = run(withWeights("--tokens 21 -n 2 --quiet"));
   EXPECT_EQ(r.exitCode, 0) << r.err;
   EXPECT_EQ(r.out, "\x16\x17\n");
+}
+
+TEST_F(MainTest, RejectsTokenizerJsonInTheWeightFile) {
+  // The runtime loads only compiled images; llmc parses tokenizer.json.
+  ASSERT_TRUE(test::writeFile(
+      weightsPath, test::makeWeightFile(fake::kFingerprint, fake::weights(),
+                                        test::readFile(LLMC_RUNTIME_TEST_INPUTS
+                                                       "/tokenizer.json"))));
+  Result r = run(withWeights("--tokenize --prompt hello"));
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_EQ(r.err, "error: weight file '" + weightsPath +
+                       "': the packed tokenizer image is truncated or "
+                       "corrupt\n");
 }
 
 TEST_F(MainTest, TokenizesWithoutRunningTheModel) {
@@ -178,9 +191,9 @@ TEST_F(MainTest, TokenizesWithoutRunningTheModel) {
   // which does not matter: the model does not run.
   ASSERT_TRUE(test::writeFile(
       weightsPath,
-      test::makeWeightFile(fake::kFingerprint, fake::weights(),
-                           test::readFile(LLMC_RUNTIME_TEST_INPUTS
-                                          "/tokenizer.json"))));
+      test::makeWeightFile(
+          fake::kFingerprint, fake::weights(),
+          test::tokenizerImage(LLMC_RUNTIME_TEST_INPUTS "/tokenizer.json"))));
   r = run(withWeights("--tokenize --prompt 'hello world<|eot_id|>'"));
   EXPECT_EQ(r.exitCode, 0) << r.err;
   EXPECT_EQ(r.out, "260,264,301\n");

@@ -96,6 +96,32 @@ TEST(OptionsTest, HelpNeedsNothingElse) {
     EXPECT_NE(help.find(flag), std::string::npos) << flag;
 }
 
+TEST(OptionsTest, HelpListsOnlyRealOptions) {
+  // Every option line of --help ("  -q, --quiet", "  --ctx N") names
+  // spellings that the parser knows, and every option has its line.
+  std::string help = helpText("model");
+  size_t listed = 0;
+  for (size_t begin = 0, end; begin < help.size(); begin = end + 1) {
+    end = help.find('\n', begin);
+    std::string line = help.substr(begin, end - begin);
+    if (line.compare(0, 3, "  -") != 0)
+      continue;
+    std::string left = line.substr(2, line.find("  ", 2) - 2);
+    for (size_t from = 0; from != std::string::npos;) {
+      size_t comma = left.find(", ", from);
+      std::string spelling = left.substr(from, comma - from);
+      std::string name = spelling.substr(0, spelling.find(' '));
+      Options o;
+      EXPECT_EQ(parse({name.c_str()}, o).find("unknown option"),
+                std::string::npos)
+          << name;
+      ++listed;
+      from = comma == std::string::npos ? comma : comma + 2;
+    }
+  }
+  EXPECT_EQ(listed, 26u); // 24 options, two with a short spelling.
+}
+
 TEST(OptionsTest, RejectsBadInput) {
   struct Case {
     std::vector<const char *> args;

@@ -3,7 +3,10 @@
 #ifndef LLMC_TESTS_UNIT_RUNTIME_TESTUTIL_H
 #define LLMC_TESTS_UNIT_RUNTIME_TESTUTIL_H
 
-#include "runtime/ModelABI.h"
+#include "frontend/TokenizerJson.h"
+#include "runtime/abi/ModelABI.h"
+
+#include <gtest/gtest.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -27,10 +30,11 @@ inline std::string makeTempDir() {
   return dir ? std::string(dir) : std::string();
 }
 
-/// The bytes of a weight file: header, weights at 4096, optional tokenizer.
+/// The bytes of a weight file: header, weights at 4096, optional tokenizer
+/// section.
 inline std::string makeWeightFile(uint64_t fingerprint,
                                   const std::vector<uint8_t> &weights,
-                                  const std::string &tokenizerJson = "") {
+                                  const std::string &tokenizer = "") {
   std::string file(LLMC_WEIGHTS_HEADER_BYTES, '\0');
   file.append(reinterpret_cast<const char *>(weights.data()), weights.size());
   LlmcWeightsHeader h{};
@@ -38,10 +42,10 @@ inline std::string makeWeightFile(uint64_t fingerprint,
   h.fingerprint = fingerprint;
   h.weights_offset = LLMC_WEIGHTS_HEADER_BYTES;
   h.weights_bytes = weights.size();
-  if (!tokenizerJson.empty()) {
+  if (!tokenizer.empty()) {
     h.tokenizer_offset = file.size();
-    h.tokenizer_bytes = tokenizerJson.size();
-    file += tokenizerJson;
+    h.tokenizer_bytes = tokenizer.size();
+    file += tokenizer;
   }
   std::memcpy(&file[0], &h, sizeof(h));
   return file;
@@ -66,6 +70,17 @@ inline std::string readFile(const std::string &path) {
     bytes.append(buf, n);
   std::fclose(f);
   return bytes;
+}
+
+/// The tokenizer image `llmc compile` packs for the tokenizer.json at
+/// `path`; an error fails the test and gives "".
+inline std::string tokenizerImage(const std::string &path) {
+  llvm::Expected<std::string> image = compileTokenizerJsonFile(path);
+  if (!image) {
+    ADD_FAILURE() << llvm::toString(image.takeError());
+    return std::string();
+  }
+  return std::move(*image);
 }
 
 } // namespace test

@@ -2,7 +2,7 @@
 
 #include "runtime/ThreadPool.h"
 
-#include "runtime/ModelABI.h"
+#include "runtime/abi/ModelABI.h"
 
 #include <gtest/gtest.h>
 

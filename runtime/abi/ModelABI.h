@@ -5,6 +5,10 @@
 // both the compiler (which writes the metadata) and the runtime (which reads
 // it) share one definition.
 //
+// runtime/abi/ holds the headers both sides include (the CMake INTERFACE
+// library `llmc_abi`): the compiler links it without reaching into the
+// runtime's sources, and the runtime without depending on the compiler.
+//
 // Execution model: SPMD. The runtime starts `nthreads` workers and every worker
 // calls `_mlir_ciface_llmc_forward` with its own `tid`. The generated code
 // splits each kernel's iteration space across the workers and calls
@@ -13,8 +17,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LLMC_RUNTIME_MODELABI_H
-#define LLMC_RUNTIME_MODELABI_H
+#ifndef LLMC_RUNTIME_ABI_MODELABI_H
+#define LLMC_RUNTIME_ABI_MODELABI_H
 
 #include <stdint.h>
 
@@ -35,7 +39,8 @@ typedef struct LlmcMemRef1D {
 #define LLMC_WEIGHTS_MAGIC "LLMCWTS1"
 /// The weight file starts with this many bytes of header (LlmcWeightsHeader,
 /// zero padded); the packed weights follow, then the optional tokenizer (the
-/// compiled image of the model's tokenizer.json, see runtime/Tokenizer.h).
+/// compiled image of the model's tokenizer.json, see
+/// runtime/abi/TokenizerImage.h).
 #define LLMC_WEIGHTS_HEADER_BYTES 4096
 
 /// Constant metadata the compiler emits as the global `llmc_model_info`.
@@ -90,4 +95,4 @@ void llmc_barrier(void);
 }
 #endif
 
-#endif // LLMC_RUNTIME_MODELABI_H
+#endif // LLMC_RUNTIME_ABI_MODELABI_H
