@@ -30,28 +30,62 @@ def PlanWeightsPass : Pass<"llm-plan-weights", "ModuleOp"> {
   let dependentDialects = ["::mlir::llm::LLMDialect"];
 }
 
-def ConvertLLMToLinalgPass : Pass<"convert-llm-to-linalg", "ModuleOp"> {
-  let summary = "Lower llm ops to linalg, scf and vector on planned buffers";
+def MaterializeABIPass : Pass<"llm-materialize-abi", "ModuleOp"> {
+  let summary = "Give every function llmc's calling convention";
   let description = [{
-    Rewrites the model's functions into llmc's calling convention (thread id,
-    thread count, weight blob, KV cache, scratch arena) and every llm op into
-    linalg ops (matmuls over packed weights, normalization, RoPE,
-    elementwise epilogues) or, for attention, an `scf.forall` over
-    (head, row) pairs whose body is vector code over one head. Tensors become
-    views of a scratch arena planned here; weights become views of the weight
-    blob at the offsets `llm-plan-weights` assigned, after which the
-    `llm.param` ops are erased. Sets `llm.scratch_bytes`,
-    `llm.kv_bytes_per_position` and `llm.max_tokens` on the module.
+    On tensors, before the lowering: every function f(args) -> results
+    becomes f(tid, nthreads, args..., capacity, weights, kv, scratch) ->
+    results, where `tid`/`nthreads` are the SPMD worker id and count,
+    `capacity` the KV cache's positions, `weights` the packed weight blob,
+    `kv` the KV cache (its `!llm.kv_cache` argument moves there) and
+    `scratch` the activation arena; calls pass their caller's. The entry
+    point `llmc_forward` also takes `logits`, the runtime's flat
+    memref<?xf32>, and writes its result there
+    (`bufferization.materialize_in_destination` into a [rows, vocab] view)
+    instead of returning it. Sets `llm.kv_bytes_per_position` on the module.
+    runtime/abi/ModelABI.h is the runtime's side of this contract.
+  }];
+  let dependentDialects = [
+    "::mlir::llm::LLMDialect", "::mlir::bufferization::BufferizationDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::tensor::TensorDialect"
+  ];
+}
+
+def ConvertLLMToLinalgPass : Pass<"convert-llm-to-linalg", "ModuleOp"> {
+  let summary = "Lower llm ops to linalg, scf and vector on buffers";
+  let description = [{
+    A dialect conversion with one pattern per llm op: tensors become memrefs,
+    projections become multiply-add `linalg.generic`s over the packed weights
+    (carrying their `llm.lowering_config`), normalization, RoPE and
+    elementwise ops linalg generics, attention an `scf.forall` over
+    (head, row) pairs whose body is vector code over one head. Weights become
+    views of the weight blob at the offsets `llm-plan-weights` assigned,
+    after which the `llm.param` ops are erased; every new activation is a
+    `memref.alloc` (see `llm-plan-scratch`). Needs the calling convention of
+    `llm-materialize-abi`.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+    "::mlir::linalg::LinalgDialect", "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def PlanScratchPass : Pass<"llm-plan-scratch", "ModuleOp"> {
+  let summary = "Place every activation buffer in the scratch arena";
+  let description = [{
+    Replaces each `memref.alloc` of a [rows] or [rows, N] f32 buffer by a
+    view of the function's `scratch` argument at its own slot of
+    `max-tokens` rows (64-byte aligned, in program order, never reused).
+    Sets `llm.scratch_bytes` and `llm.max_tokens` on the module.
   }];
   let options = [
     Option<"maxTokens", "max-tokens", "int64_t", /*default=*/"256",
            "Largest number of tokens one forward call processes">,
   ];
   let dependentDialects = [
-    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
-    "::mlir::linalg::LinalgDialect", "::mlir::math::MathDialect",
-    "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
-    "::mlir::vector::VectorDialect"
+    "::mlir::arith::ArithDialect", "::mlir::memref::MemRefDialect"
   ];
 }
 

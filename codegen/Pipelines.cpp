@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Affine/IR/ValueBoundsOpInterfaceImpl.h"
 #include "mlir/Dialect/Arith/IR/ValueBoundsOpInterfaceImpl.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/ValueBoundsOpInterfaceImpl.h"
 #include "mlir/Dialect/Linalg/Transforms/TilingInterfaceImpl.h"
@@ -46,9 +47,11 @@ void mlir::llm::buildStrategyPipeline(OpPassManager &pm) {
 
 void mlir::llm::buildLinalgPipeline(OpPassManager &pm,
                                     const PipelineOptions &options) {
-  ConvertLLMToLinalgPassOptions lowering;
-  lowering.maxTokens = options.maxTokens;
-  pm.addPass(createConvertLLMToLinalgPass(lowering));
+  pm.addPass(createMaterializeABIPass());
+  pm.addPass(createConvertLLMToLinalgPass());
+  PlanScratchPassOptions scratch;
+  scratch.maxTokens = options.maxTokens;
+  pm.addPass(createPlanScratchPass(scratch));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }
@@ -79,6 +82,7 @@ void mlir::llm::buildCPULoweringPipeline(OpPassManager &pm) {
 
 void mlir::llm::registerLLMCDialects(DialectRegistry &registry) {
   registry.insert<LLMDialect, affine::AffineDialect, arith::ArithDialect,
+                  bufferization::BufferizationDialect,
                   func::FuncDialect, linalg::LinalgDialect, LLVM::LLVMDialect,
                   math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
                   tensor::TensorDialect, vector::VectorDialect>();

@@ -61,6 +61,24 @@ static bool isPackedMatmul(Operation *op) {
          linalgOp.getNumDpsInits() == 1 && linalgOp.getNumDpsInputs() == 2;
 }
 
+/// The tiles describe a packed matmul, and the vector code replaces its body
+/// by FMAs: an op carrying them must be exactly out[m, b, r] += x[m, k] *
+/// w[b, k, r] (the weight possibly widened), nothing else.
+static LogicalResult verifyPackedMatmul(linalg::LinalgOp op) {
+  MLIRContext *ctx = op.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  SmallVector<AffineMap> expected = {
+      AffineMap::get(4, 0, {d(0), d(3)}, ctx),
+      AffineMap::get(4, 0, {d(1), d(3), d(2)}, ctx),
+      AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx)};
+  if (!isPackedMatmul(op) || op.getIndexingMapsArray() != expected ||
+      !linalg::isaContractionOpInterface(op))
+    return op->emitError("llm-tile-and-vectorize: an op with an "
+                         "llm.lowering_config must be a packed multiply-add "
+                         "out[m, b, r] += x[m, k] * w[b, k, r]");
+  return success();
+}
+
 /// The operands of a static register tile: x [rows, depth], w [1, depth,
 /// lanes], out [rows, 1, lanes].
 struct Tile {
@@ -216,10 +234,16 @@ struct TileAndVectorizePass
     IRRewriter rewriter(ctx);
 
     SmallVector<linalg::LinalgOp> matmuls;
-    func.walk([&](linalg::LinalgOp op) {
-      if (isPackedMatmul(op))
-        matmuls.push_back(op);
+    WalkResult checked = func.walk([&](linalg::LinalgOp op) {
+      if (!getConfig(op))
+        return WalkResult::advance();
+      if (failed(verifyPackedMatmul(op)))
+        return WalkResult::interrupt();
+      matmuls.push_back(op);
+      return WalkResult::advance();
     });
+    if (checked.wasInterrupted())
+      return signalPassFailure();
     for (linalg::LinalgOp op : matmuls) {
       LoweringConfigAttr config = getConfig(op);
       int64_t rows = config.getRows(), step = config.getDepthStep();

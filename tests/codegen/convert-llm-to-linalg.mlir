@@ -1,58 +1,196 @@
-// RUN: llm-opt %s --convert-llm-to-linalg="max-tokens=8" --split-input-file | FileCheck %s
+// RUN: llm-opt %s --convert-llm-to-linalg --split-input-file | FileCheck %s
 
-// One decoder layer (fused QKV over a packed bf16 weight, GQA attention with
-// 2 query heads per KV head) called from the entry point in a loop; tied
-// embedding as lm_head.
+// One case per conversion pattern. Functions already have llmc's calling
+// convention (llm-materialize-abi): (tid, nthreads, args..., capacity,
+// weights, kv, scratch). New buffers are memref.allocs (llm-plan-scratch
+// places them).
 
+// A stacked parameter is a view of the weight blob at offset + layer *
+// layer_stride; the parameters are erased afterwards.
+// CHECK-NOT: llm.param
+// CHECK-LABEL: func.func @weight_layered(
+// CHECK-SAME: %[[L:[^:]+]]: index, %{{[^:]+}}: index, %[[W:[^:]+]]: memref<?xi8>, %[[KV:[^:]+]]: memref<?xi8>, %{{[^:]+}}: memref<?xi8>) -> memref<48x32xf32>
+// CHECK: %[[OFF:.+]] = arith.constant 4096 : index
+// CHECK: %[[STRIDE:.+]] = arith.constant 6144 : index
+// CHECK: %[[STEP:.+]] = arith.muli %[[L]], %[[STRIDE]]
+// CHECK: %[[AT:.+]] = arith.addi %[[OFF]], %[[STEP]]
+// CHECK: %[[V:.+]] = memref.view %[[W]][%[[AT]]][] : memref<?xi8> to memref<48x32xf32>
+// CHECK: return %[[V]]
+llm.param @w : tensor<48x32xf32> {layers = 2 : i64, sources = ["w"], llm.layout = #llm.packed_layout<offset = 4096, layer_stride = 6144>}
+func.func @weight_layered(%tid: index, %nt: index, %layer: index, %cap: index, %wts: memref<?xi8>, %kv: !llm.kv_cache, %scr: memref<?xi8>) -> tensor<48x32xf32> {
+  %w = llm.weight @w[%layer] : tensor<48x32xf32>
+  return %w : tensor<48x32xf32>
+}
+
+// -----
+
+// Embedding from a blocked table (shared with a tied lm_head): row id is
+// block id / 16, lane id % 16; the bf16 element is widened.
+// CHECK-LABEL: func.func @embedding(
+// CHECK-SAME: %[[IDS:[^:]+]]: memref<?xi32>
+// CHECK: %[[TABLE:.+]] = memref.view {{.+}} to memref<4x32x16xbf16>
+// CHECK: %[[ROWS:.+]] = memref.dim %[[IDS]], %{{.+}} : memref<?xi32>
+// CHECK: %[[OUT:.+]] = memref.alloc(%[[ROWS]]) : memref<?x32xf32>
+// CHECK: linalg.generic {{.+}} ins(%[[IDS]] : memref<?xi32>) outs(%[[OUT]] : memref<?x32xf32>)
+// CHECK: arith.index_cast
+// CHECK: arith.divui
+// CHECK: arith.remui
+// CHECK: memref.load %[[TABLE]]
+// CHECK: arith.extf {{.+}} : bf16 to f32
+// CHECK: return %[[OUT]]
+llm.param @embed : tensor<64x32xbf16> {layers = 0 : i64, sources = ["embed"], llm.layout = #llm.packed_layout<block = 16, offset = 0, layer_stride = 4096>}
+func.func @embedding(%tid: index, %nt: index, %ids: tensor<?xi32>, %cap: index, %wts: memref<?xi8>, %kv: !llm.kv_cache, %scr: memref<?xi8>) -> tensor<?x32xf32> {
+  %t = llm.weight @embed : tensor<64x32xbf16>
+  %x = llm.embedding %ids, %t : (tensor<?xi32>, tensor<64x32xbf16>) -> tensor<?x32xf32>
+  return %x : tensor<?x32xf32>
+}
+
+// -----
+
+// 1 / sqrt(sum(x^2) / 32 + eps) per row.
+// CHECK-LABEL: func.func @rms_inv(
+// CHECK-SAME: %[[X:[^:]+]]: memref<?x32xf32>
+// CHECK: %[[ROWS:.+]] = memref.dim %[[X]], %{{.+}}
+// CHECK: %[[INV:.+]] = memref.alloc(%[[ROWS]]) : memref<?xf32>
+// CHECK: linalg.fill ins(%{{.+}} : f32) outs(%[[INV]] : memref<?xf32>)
+// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]} ins(%[[X]] : memref<?x32xf32>) outs(%[[INV]] : memref<?xf32>)
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: linalg.generic {{.+}} outs(%[[INV]] : memref<?xf32>)
+// CHECK: arith.constant 3.200000e+01 : f32
+// CHECK: arith.constant 9.99999974E-6 : f32
+// CHECK: math.sqrt
+// CHECK: return %[[INV]]
+func.func @rms_inv(%tid: index, %nt: index, %x: tensor<?x32xf32>, %cap: index, %wts: memref<?xi8>, %kv: !llm.kv_cache, %scr: memref<?xi8>) -> tensor<?xf32> {
+  %inv = llm.rms_inv %x {eps = 1.0e-05 : f64} : (tensor<?x32xf32>) -> tensor<?xf32>
+  return %inv : tensor<?xf32>
+}
+
+// -----
+
+// x * inv[row] * g[col], the f16 weight widened.
+// CHECK-LABEL: func.func @rms_norm(
+// CHECK-SAME: %[[X:[^:]+]]: memref<?x32xf32>
+// CHECK: %[[G:.+]] = memref.view {{.+}} to memref<32xf16>
+// CHECK: %[[INV:.+]] = memref.alloc(%{{.+}}) : memref<?xf32>
+// CHECK: math.sqrt
+// CHECK: %[[OUT:.+]] = memref.alloc(%{{.+}}) : memref<?x32xf32>
+// CHECK: linalg.generic {{.+}} ins(%[[X]], %[[INV]], %[[G]] : memref<?x32xf32>, memref<?xf32>, memref<32xf16>) outs(%[[OUT]] : memref<?x32xf32>)
+// CHECK: arith.extf {{.+}} : f16 to f32
+// CHECK: return %[[OUT]]
+llm.param @g : tensor<32xf16> {layers = 0 : i64, sources = ["g"], llm.layout = #llm.packed_layout<offset = 0, layer_stride = 64>}
+func.func @rms_norm(%tid: index, %nt: index, %x: tensor<?x32xf32>, %cap: index, %wts: memref<?xi8>, %kv: !llm.kv_cache, %scr: memref<?xi8>) -> tensor<?x32xf32> {
+  %g = llm.weight @g : tensor<32xf16>
+  %n = llm.rms_norm %x, %g {eps = 1.0e-05 : f64} : (tensor<?x32xf32>, tensor<32xf16>) -> tensor<?x32xf32>
+  return %n : tensor<?x32xf32>
+}
+
+// -----
+
+// A packed projection: the output padded to whole blocks (40 -> 48 columns)
+// and zeroed, a multiply-add generic over (m, b, r, k) carrying the
+// strategy's config, the row scale, then a view of the 40 real columns.
 // CHECK-DAG: #[[XMAP:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
 // CHECK-DAG: #[[WMAP:.+]] = affine_map<(d0, d1, d2, d3) -> (d1, d3, d2)>
 // CHECK-DAG: #[[OMAP:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
-// Scratch: per-layer slots (rms 64, linear 2048, attention 1024, add 1024),
-// then the entry point's (embedding 1024, layer out 1024, logits 2048).
-// KV: 1 layer * (K + V) * 16 floats * 4 bytes per position.
-// CHECK-LABEL: module attributes
-// CHECK-SAME: llm.kv_bytes_per_position = 128 : i64
-// CHECK-SAME: llm.max_tokens = 8 : i64
-// CHECK-SAME: llm.scratch_bytes = 8256 : i64
-// The parameters are consumed; no llm op survives.
-// CHECK-NOT: llm.param
-// CHECK-NOT: llm.
-
-// (tid, nthreads, x, layer, start, capacity, weights, kv, scratch, out); the
-// kv_cache argument is gone.
-// CHECK-LABEL: func.func private @llm_layer(
-// CHECK-SAME: %[[TID:[^:]+]]: index, %[[NT:[^:]+]]: index, %[[X:[^:]+]]: memref<?x32xf32>, %[[L:[^:]+]]: index, %[[START:[^:]+]]: index, %[[CAP:[^:]+]]: index, %[[WTS:[^:]+]]: memref<?xi8>, %[[KV:[^:]+]]: memref<?xi8>, %[[SCR:[^:]+]]: memref<?xi8>, %[[OUT:[^:]+]]: memref<?x32xf32>)
-// CHECK: %[[ROWS:.+]] = memref.dim %[[X]], %{{.+}} : memref<?x32xf32>
-// rms_inv into a scratch vector.
-// CHECK: %[[INV:.+]] = memref.view %[[SCR]][%{{.+}}][%[[ROWS]]] : memref<?xi8> to memref<?xf32>
-// CHECK: linalg.fill ins(%{{.+}} : f32) outs(%[[INV]] : memref<?xf32>)
-// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "reduction"]} ins(%[[X]] : memref<?x32xf32>) outs(%[[INV]] : memref<?xf32>)
-// CHECK: math.sqrt
-// Packed weight [64/16, 32, 16] at 4224 + layer * 4096.
-// CHECK: %[[C4224:.+]] = arith.constant 4224 : index
-// CHECK: %[[WSTEP:.+]] = arith.muli %[[L]], %{{.+}}
-// CHECK: %[[WOFF:.+]] = arith.addi %[[C4224]], %[[WSTEP]]
-// CHECK: %[[W:.+]] = memref.view %[[WTS]][%[[WOFF]]][] : memref<?xi8> to memref<4x32x16xbf16>
-// CHECK: %[[Y:.+]] = memref.view %[[SCR]][%{{.+}}][%[[ROWS]]] : memref<?xi8> to memref<?x64xf32>
-// CHECK: linalg.fill ins(%{{.+}} : f32) outs(%[[Y]] : memref<?x64xf32>)
-// CHECK: %[[YB:.+]] = memref.expand_shape %[[Y]] {{\[}}[0], [1, 2]] output_shape [%[[ROWS]], 4, 16] : memref<?x64xf32> into memref<?x4x16xf32>
-// acc += x * w, the bf16 weight widened to f32; nothing else in the body.
+// CHECK-LABEL: func.func @linear_blocked(
+// CHECK-SAME: %[[X:[^:]+]]: memref<?x32xf32>, %[[S:[^:]+]]: memref<?xf32>
+// CHECK: %[[W:.+]] = memref.view {{.+}} to memref<3x32x16xbf16>
+// CHECK: %[[ROWS:.+]] = memref.dim %[[X]], %{{.+}}
+// CHECK: %[[Y:.+]] = memref.alloc(%[[ROWS]]) : memref<?x48xf32>
+// CHECK: linalg.fill ins(%{{.+}} : f32) outs(%[[Y]] : memref<?x48xf32>)
+// CHECK: %[[YB:.+]] = memref.expand_shape %[[Y]] {{\[}}[0], [1, 2]] output_shape [%[[ROWS]], 3, 16] : memref<?x48xf32> into memref<?x3x16xf32>
 // CHECK: linalg.generic {indexing_maps = [#[[XMAP]], #[[WMAP]], #[[OMAP]]], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
-// CHECK-SAME: ins(%[[X]], %[[W]] : memref<?x32xf32>, memref<4x32x16xbf16>) outs(%[[YB]] : memref<?x4x16xf32>)
+// CHECK-SAME: ins(%[[X]], %[[W]] : memref<?x32xf32>, memref<3x32x16xbf16>) outs(%[[YB]] : memref<?x3x16xf32>)
 // CHECK-SAME: attrs =  {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 32]>}
 // CHECK: ^bb0(%[[XIN:.+]]: f32, %[[WIN:.+]]: bf16, %[[ACC:.+]]: f32):
 // CHECK-NEXT: %[[WF:.+]] = arith.extf %[[WIN]] : bf16 to f32
 // CHECK-NEXT: %[[P:.+]] = arith.mulf %[[XIN]], %[[WF]] : f32
-// CHECK-NEXT: %[[S:.+]] = arith.addf %[[ACC]], %[[P]] : f32
-// CHECK-NEXT: linalg.yield %[[S]]
-// Row scale applied afterwards.
-// CHECK: linalg.generic {{.+}} ins(%[[INV]] : memref<?xf32>) outs(%[[Y]] : memref<?x64xf32>)
+// CHECK-NEXT: %[[SUM:.+]] = arith.addf %[[ACC]], %[[P]] : f32
+// CHECK-NEXT: linalg.yield %[[SUM]]
+// CHECK: linalg.generic {{.+}} ins(%[[S]] : memref<?xf32>) outs(%[[Y]] : memref<?x48xf32>)
 // CHECK: arith.mulf
-// Q, K, V are views of the fused output.
-// CHECK: %[[Q:.+]] = memref.subview %[[Y]][0, 0] [%[[ROWS]], 32] [1, 1]
-// CHECK: %[[K:.+]] = memref.subview %[[Y]][0, 32] [%[[ROWS]], 16] [1, 1]
-// CHECK: %[[V:.+]] = memref.subview %[[Y]][0, 48] [%[[ROWS]], 16] [1, 1]
-// KV cache of this layer: keys at layer * 2 * capacity * 64, values after.
+// CHECK: %[[REAL:.+]] = memref.subview %[[Y]][0, 0] [%[[ROWS]], 40] [1, 1]
+// The caller expects an identity-layout buffer: the view is copied.
+// CHECK: %[[COPY:.+]] = memref.alloc(%{{.+}}) : memref<?x40xf32>
+// CHECK: linalg.copy ins(%[[REAL]] : {{.+}}) outs(%[[COPY]] : memref<?x40xf32>)
+// CHECK: return %[[COPY]]
+llm.param @w : tensor<40x32xbf16> {layers = 0 : i64, sources = ["w"], llm.layout = #llm.packed_layout<block = 16, offset = 0, layer_stride = 3072>}
+func.func @linear_blocked(%tid: index, %nt: index, %x: tensor<?x32xf32>, %s: tensor<?xf32>, %cap: index, %wts: memref<?xi8>, %kv: !llm.kv_cache, %scr: memref<?xi8>) -> tensor<?x40xf32> {
+  %w = llm.weight @w : tensor<40x32xbf16>
+  %y = llm.linear %x, %w scale %s {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 32]>} : (tensor<?x32xf32>, tensor<40x32xbf16>, tensor<?xf32>) -> tensor<?x40xf32>
+  return %y : tensor<?x40xf32>
+}
+
+// -----
+
+// An unpacked projection: (m, n, k) over the [out, in] matrix, no config.
+// CHECK-DAG: #[[A:.+]] = affine_map<(d0, d1, d2) -> (d0, d2)>
+// CHECK-DAG: #[[B:.+]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[C:.+]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @linear_plain(
+// CHECK: %[[W:.+]] = memref.view {{.+}} to memref<24x32xf32>
+// CHECK: %[[Y:.+]] = memref.alloc(%{{.+}}) : memref<?x24xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[A]], #[[B]], #[[C]]], iterator_types = ["parallel", "parallel", "reduction"]} ins(%{{.+}}, %[[W]] : memref<?x32xf32>, memref<24x32xf32>) outs(%[[Y]] : memref<?x24xf32>) {
+// CHECK-NOT: llm.lowering_config
+// CHECK: return %[[Y]]
+llm.param @w : tensor<24x32xf32> {layers = 0 : i64, sources = ["w"], llm.layout = #llm.packed_layout<offset = 0, layer_stride = 3072>}
+func.func @linear_plain(%tid: index, %nt: index, %x: tensor<?x32xf32>, %cap: index, %wts: memref<?xi8>, %kv: !llm.kv_cache, %scr: memref<?xi8>) -> tensor<?x24xf32> {
+  %w = llm.weight @w : tensor<24x32xf32>
+  %y = llm.linear %x, %w : (tensor<?x32xf32>, tensor<24x32xf32>) -> tensor<?x24xf32>
+  return %y : tensor<?x24xf32>
+}
+
+// -----
+
+// Slices and last rows are views; an elementwise op reads them as they are.
+// CHECK-LABEL: func.func @views(
+// CHECK-SAME: %[[X:[^:]+]]: memref<?x32xf32>, %[[COUNT:[^:]+]]: index
+// CHECK: %[[ROWS:.+]] = memref.dim %[[X]], %{{.+}}
+// CHECK: %[[S:.+]] = memref.subview %[[X]][0, 8] [%[[ROWS]], 16] [1, 1] : memref<?x32xf32> to memref<?x16xf32, strided<[32, 1], offset: 8>>
+// CHECK: %[[ROWS2:.+]] = memref.dim %[[S]], %{{.+}}
+// CHECK: %[[FIRST:.+]] = arith.subi %[[ROWS2]], %[[COUNT]]
+// CHECK: %[[LAST:.+]] = memref.subview %[[S]][%[[FIRST]], 0] [%[[COUNT]], 16] [1, 1]
+// CHECK: %[[OUT:.+]] = memref.alloc(%{{.+}}) : memref<?x16xf32>
+// CHECK: linalg.generic {{.+}} ins(%[[LAST]], %[[LAST]] : {{.+}}) outs(%[[OUT]] : memref<?x16xf32>)
+// CHECK: arith.mulf
+func.func @views(%tid: index, %nt: index, %x: tensor<?x32xf32>, %count: index, %cap: index, %wts: memref<?xi8>, %kv: !llm.kv_cache, %scr: memref<?xi8>) -> tensor<?x16xf32> {
+  %s = llm.slice %x[8] : (tensor<?x32xf32>) -> tensor<?x16xf32>
+  %l = llm.last_rows %s, %count : (tensor<?x16xf32>, index) -> tensor<?x16xf32>
+  %m = llm.mul %l, %l : tensor<?x16xf32>
+  return %m : tensor<?x16xf32>
+}
+
+// -----
+
+// RoPE: a table of the 8 inverse frequencies 10^(-2i/16) (theta 10), the
+// angle of position start + row, rotate-half pairing.
+// CHECK: memref.global "private" constant @[[FREQ:__llm_rope_inv_freq_16_[0-9]+]] : memref<8xf64> = dense<[1.000000e+00, 0.74989420933245587, {{.+}}, 0.1333521432163324]>
+// CHECK-LABEL: func.func @rope(
+// CHECK-SAME: %[[X:[^:]+]]: memref<?x32xf32>, %[[START:[^:]+]]: index
+// CHECK: %[[TABLE:.+]] = memref.get_global @[[FREQ]] : memref<8xf64>
+// CHECK: %[[OUT:.+]] = memref.alloc(%{{.+}}) : memref<?x32xf32>
+// CHECK: linalg.generic {{.+}} ins(%[[X]] : memref<?x32xf32>) outs(%[[OUT]] : memref<?x32xf32>)
+// CHECK: arith.addi %[[START]]
+// CHECK: memref.load %[[TABLE]]
+// CHECK: math.floor
+// CHECK: math.cos
+// CHECK: math.sin
+// CHECK: memref.load %[[X]]
+func.func @rope(%tid: index, %nt: index, %x: tensor<?x32xf32>, %start: index, %cap: index, %wts: memref<?xi8>, %kv: !llm.kv_cache, %scr: memref<?xi8>) -> tensor<?x32xf32> {
+  %r = llm.rope %x, %start {head_dim = 16 : i64, theta = 10.0 : f64} : (tensor<?x32xf32>, index) -> tensor<?x32xf32>
+  return %r : tensor<?x32xf32>
+}
+
+// -----
+
+// Attention appends K and V at [start, start + rows) of this layer's planes
+// of the cache (keys at layer * 2 * capacity * 64 bytes, values after), then
+// one scf.forall iteration per (head, row) runs an online softmax over
+// blocks of 8 positions and a one-position tail.
+// CHECK-LABEL: func.func @attention(
+// CHECK-SAME: %[[Q:[^:]+]]: memref<?x32xf32>, %[[K:[^:]+]]: memref<?x16xf32>, %[[V:[^:]+]]: memref<?x16xf32>, %[[L:[^:]+]]: index, %[[START:[^:]+]]: index, %[[CAP:[^:]+]]: index, %{{[^:]+}}: memref<?xi8>, %[[KV:[^:]+]]: memref<?xi8>
+// CHECK: %[[ROWS:.+]] = memref.dim %[[Q]], %{{.+}}
 // CHECK: %[[PLANE:.+]] = arith.muli %[[CAP]], %{{.+}} : index
 // CHECK: %[[L2:.+]] = arith.muli %[[L]], %{{.+}} : index
 // CHECK: %[[BASE:.+]] = arith.muli %[[L2]], %[[PLANE]] : index
@@ -63,136 +201,101 @@
 // CHECK: linalg.copy ins(%[[K]] : {{.+}}) outs(%[[KDST]] : {{.+}})
 // CHECK: %[[VDST:.+]] = memref.subview %[[VALS]][%[[START]], 0] [%[[ROWS]], 16] [1, 1]
 // CHECK: linalg.copy ins(%[[V]] : {{.+}}) outs(%[[VDST]] : {{.+}})
-// One forall iteration per (head, row).
-// CHECK: %[[A:.+]] = memref.view %[[SCR]][%{{.+}}][%[[ROWS]]] : memref<?xi8> to memref<?x32xf32>
+// CHECK: %[[A:.+]] = memref.alloc(%[[ROWS]]) : memref<?x32xf32>
 // CHECK: %[[PAIRS:.+]] = arith.muli %[[ROWS]], %{{.+}} : index
 // CHECK: scf.forall (%[[IV:.+]]) in (%[[PAIRS]]) {
 // CHECK: %[[HEAD:.+]] = arith.divui %[[IV]], %[[ROWS]]
 // CHECK: %[[ROW:.+]] = arith.remui %[[IV]], %[[ROWS]]
-// CHECK: %[[KVHEAD:.+]] = arith.divui %[[HEAD]], %{{.+}}
-// CHECK: vector.transfer_read %[[Q]][%[[ROW]], %{{.+}}], %{{.+}} {in_bounds = [true]} : memref<?x32xf32, strided<[64, 1]>>, vector<16xf32>
-// CHECK: arith.constant 2.500000e-01 : f32
+// CHECK: arith.divui %[[HEAD]], %{{.+}}
+// CHECK: vector.transfer_read %[[Q]][%[[ROW]], %{{.+}}], %{{.+}} {in_bounds = [true]} : memref<?x32xf32>, vector<16xf32>
 // CHECK: scf.for {{.+}} iter_args({{.+}}) -> (f32, f32, vector<16xf32>)
-// CHECK: vector.transfer_read %[[KEYS]]
-// CHECK: vector.reduction <add>
+// CHECK-COUNT-8: vector.transfer_read %[[KEYS]]
+// CHECK: vector.from_elements {{.+}} : vector<8xf32>
+// CHECK: vector.reduction <maximumf>
 // CHECK: math.exp
-// CHECK: vector.transfer_read %[[VALS]]
+// CHECK-COUNT-8: vector.fma
+// CHECK: scf.for {{.+}} iter_args({{.+}}) -> (f32, f32, vector<16xf32>)
+// CHECK: vector.from_elements {{.+}} : vector<1xf32>
 // CHECK: vector.fma
 // CHECK: vector.transfer_write %{{.+}}, %[[A]][%[[ROW]], %{{.+}}] {in_bounds = [true]} : vector<16xf32>, memref<?x32xf32>
-// CHECK: }
-// Residual add, then the result is copied to the out argument.
-// CHECK: %[[R:.+]] = memref.view %[[SCR]][%{{.+}}][%[[ROWS]]] : memref<?xi8> to memref<?x32xf32>
-// CHECK: linalg.generic {{.+}} ins(%[[X]], %[[A]] : memref<?x32xf32>, memref<?x32xf32>) outs(%[[R]] : memref<?x32xf32>)
-// CHECK: arith.addf
-// CHECK: linalg.copy ins(%[[R]] : memref<?x32xf32>) outs(%[[OUT]] : memref<?x32xf32>)
-// CHECK: return
-
-// The entry point takes its logits flat and keeps a C interface.
-// CHECK-LABEL: func.func @llmc_forward(
-// CHECK-SAME: %[[TID:[^:]+]]: index, %[[NT:[^:]+]]: index, %[[IDS:[^:]+]]: memref<?xi32>, %[[START:[^:]+]]: index, %[[COUNT:[^:]+]]: index, %[[CAP:[^:]+]]: index, %[[WTS:[^:]+]]: memref<?xi8>, %[[KV:[^:]+]]: memref<?xi8>, %[[SCR:[^:]+]]: memref<?xi8>, %[[LOGITS:[^:]+]]: memref<?xf32>)
-// CHECK-SAME: attributes {llvm.emit_c_interface}
-// CHECK: %[[TABLE:.+]] = memref.view %[[WTS]][%{{.+}}][] : memref<?xi8> to memref<4x32x16xbf16>
-// CHECK: %[[ROWS:.+]] = memref.dim %[[IDS]], %{{.+}} : memref<?xi32>
-// CHECK: %[[H:.+]] = memref.view %[[SCR]][%{{.+}}][%[[ROWS]]] : memref<?xi8> to memref<?x32xf32>
-// The embedding reads the blocked table: [id / 16, col, id % 16].
-// CHECK: linalg.generic {{.+}} ins(%[[IDS]] : memref<?xi32>) outs(%[[H]] : memref<?x32xf32>)
-// CHECK: arith.divui
-// CHECK: arith.remui
-// CHECK: memref.load %[[TABLE]]
-// CHECK: arith.extf
-// CHECK: scf.for %[[LAYER:.+]] = %{{.+}} to %{{.+}} step
-// CHECK: %[[LOUT:.+]] = memref.view %[[SCR]][%{{.+}}][%[[ROWS]]] : memref<?xi8> to memref<?x32xf32>
-// CHECK: func.call @llm_layer(%[[TID]], %[[NT]], %[[H]], %[[LAYER]], %[[START]], %[[CAP]], %[[WTS]], %[[KV]], %[[SCR]], %[[LOUT]])
-// CHECK: linalg.copy ins(%[[LOUT]] : memref<?x32xf32>) outs(%[[H]] : memref<?x32xf32>)
-// CHECK: }
-// last_rows: the view of the final `count` rows.
-// CHECK: %[[FIRST:.+]] = arith.subi %[[ROWS]], %[[COUNT]] : index
-// CHECK: %[[LAST:.+]] = memref.subview %[[H]][%[[FIRST]], 0] [%[[COUNT]], 32] [1, 1]
-// CHECK: %[[HEAD:.+]] = memref.view %[[WTS]][%{{.+}}][] : memref<?xi8> to memref<4x32x16xbf16>
-// CHECK: %[[Y:.+]] = memref.view %[[SCR]][%{{.+}}][%[[COUNT]]] : memref<?xi8> to memref<?x64xf32>
-// CHECK: %[[YB:.+]] = memref.expand_shape %[[Y]]
-// CHECK: linalg.generic {indexing_maps = [#[[XMAP]], #[[WMAP]], #[[OMAP]]]
-// CHECK-SAME: ins(%[[LAST]], %[[HEAD]] : {{.+}}) outs(%[[YB]] : memref<?x4x16xf32>) attrs =  {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 32]>}
-// CHECK: %[[FLAT:.+]] = memref.expand_shape %[[LOGITS]] {{\[}}[0, 1]] output_shape [%[[COUNT]], 64] : memref<?xf32> into memref<?x64xf32>
-// CHECK: linalg.copy ins(%[[Y]] : memref<?x64xf32>) outs(%[[FLAT]] : memref<?x64xf32>)
-module attributes {llm.num_layers = 1 : i64} {
-  llm.param @embed : tensor<64x32xbf16> {layers = 0 : i64, sources = ["embed"], llm.layout = #llm.packed_layout<block = 16, offset = 0, layer_stride = 4096>}
-  llm.param @wqkv : tensor<64x32xbf16> {layers = 1 : i64, sources = ["q", "k", "v"], llm.layout = #llm.packed_layout<block = 16, offset = 4224, layer_stride = 4096>}
-  func.func private @llm_layer(%x: tensor<?x32xf32>, %layer: index, %start: index, %cache: !llm.kv_cache) -> tensor<?x32xf32> {
-    %inv = llm.rms_inv %x {eps = 1.0e-05 : f64} : (tensor<?x32xf32>) -> tensor<?xf32>
-    %w = llm.weight @wqkv[%layer] : tensor<64x32xbf16>
-    %y = llm.linear %x, %w scale %inv {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 32]>} : (tensor<?x32xf32>, tensor<64x32xbf16>, tensor<?xf32>) -> tensor<?x64xf32>
-    %q = llm.slice %y[0] : (tensor<?x64xf32>) -> tensor<?x32xf32>
-    %k = llm.slice %y[32] : (tensor<?x64xf32>) -> tensor<?x16xf32>
-    %v = llm.slice %y[48] : (tensor<?x64xf32>) -> tensor<?x16xf32>
-    %a = llm.attention %q, %k, %v, %cache[%layer] at %start {num_heads = 2 : i64, num_kv_heads = 1 : i64, head_dim = 16 : i64} : (tensor<?x32xf32>, tensor<?x16xf32>, tensor<?x16xf32>, !llm.kv_cache, index, index) -> tensor<?x32xf32>
-    %r = llm.add %x, %a : tensor<?x32xf32>
-    return %r : tensor<?x32xf32>
-  }
-  func.func @llmc_forward(%ids: tensor<?xi32>, %start: index, %count: index, %cache: !llm.kv_cache) -> tensor<?x64xf32> {
-    %c0 = arith.constant 0 : index
-    %c1 = arith.constant 1 : index
-    %t = llm.weight @embed : tensor<64x32xbf16>
-    %x = llm.embedding %ids, %t : (tensor<?xi32>, tensor<64x32xbf16>) -> tensor<?x32xf32>
-    %h = scf.for %l = %c0 to %c1 step %c1 iter_args(%acc = %x) -> (tensor<?x32xf32>) {
-      %o = func.call @llm_layer(%acc, %l, %start, %cache) : (tensor<?x32xf32>, index, index, !llm.kv_cache) -> tensor<?x32xf32>
-      scf.yield %o : tensor<?x32xf32>
-    }
-    %last = llm.last_rows %h, %count : (tensor<?x32xf32>, index) -> tensor<?x32xf32>
-    %t2 = llm.weight @embed : tensor<64x32xbf16>
-    %logits = llm.linear %last, %t2 {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 32]>} : (tensor<?x32xf32>, tensor<64x32xbf16>) -> tensor<?x64xf32>
-    return %logits : tensor<?x64xf32>
-  }
+// CHECK: return %[[A]]
+func.func @attention(%tid: index, %nt: index, %q: tensor<?x32xf32>, %k: tensor<?x16xf32>, %v: tensor<?x16xf32>, %layer: index, %start: index, %cap: index, %wts: memref<?xi8>, %kv: !llm.kv_cache, %scr: memref<?xi8>) -> tensor<?x32xf32> {
+  %a = llm.attention %q, %k, %v, %kv[%layer] at %start {num_heads = 2 : i64, num_kv_heads = 1 : i64, head_dim = 16 : i64} : (tensor<?x32xf32>, tensor<?x16xf32>, tensor<?x16xf32>, !llm.kv_cache, index, index) -> tensor<?x32xf32>
+  return %a : tensor<?x32xf32>
 }
 
 // -----
 
-// Unblocked weights: a plain (m, n, k) matmul; rms_norm, rope (with a
-// constant table of inverse frequencies) and swiglu over two column views.
-// Scratch: rms 64 + norm 1024 + rope 1024 + linear 768 + swiglu 384.
-
-// CHECK-DAG: #[[A:.+]] = affine_map<(d0, d1, d2) -> (d0, d2)>
-// CHECK-DAG: #[[B:.+]] = affine_map<(d0, d1, d2) -> (d1, d2)>
-// CHECK-DAG: #[[C:.+]] = affine_map<(d0, d1, d2) -> (d0, d1)>
-// CHECK-LABEL: module attributes
-// CHECK-SAME: llm.kv_bytes_per_position = 0 : i64
-// CHECK-SAME: llm.max_tokens = 8 : i64
-// CHECK-SAME: llm.scratch_bytes = 3264 : i64
-// CHECK: memref.global "private" constant @[[FREQ:__llm_rope_inv_freq_16_[0-9]+]] : memref<8xf64> = dense<[1.000000e+00, 0.31622776601683794, 1.000000e-01, {{.+}}, 3.1622776601683794E-4]>
-// CHECK-LABEL: func.func @llmc_forward(
-// CHECK-SAME: %{{[^:]+}}: index, %{{[^:]+}}: index, %[[X:[^:]+]]: memref<?x32xf32>, %[[START:[^:]+]]: index, %{{[^:]+}}: index, %[[WTS:[^:]+]]: memref<?xi8>, %{{[^:]+}}: memref<?xi8>, %[[SCR:[^:]+]]: memref<?xi8>, %[[OUT:[^:]+]]: memref<?xf32>)
-// CHECK: %[[G:.+]] = memref.view %[[WTS]][%{{.+}}][] : memref<?xi8> to memref<32xbf16>
-// CHECK: %[[INV:.+]] = memref.view %[[SCR]]{{.+}} to memref<?xf32>
-// CHECK: %[[N:.+]] = memref.view %[[SCR]]{{.+}} to memref<?x32xf32>
-// CHECK: linalg.generic {{.+}} ins(%[[X]], %[[INV]], %[[G]] : memref<?x32xf32>, memref<?xf32>, memref<32xbf16>) outs(%[[N]] : memref<?x32xf32>)
-// CHECK: %[[TABLE:.+]] = memref.get_global @[[FREQ]] : memref<8xf64>
-// CHECK: %[[R:.+]] = memref.view %[[SCR]]{{.+}} to memref<?x32xf32>
-// CHECK: linalg.generic {{.+}} ins(%[[N]] : memref<?x32xf32>) outs(%[[R]] : memref<?x32xf32>)
-// CHECK: memref.load %[[TABLE]]
-// CHECK: math.cos
-// CHECK: math.sin
-// CHECK: memref.load %[[N]]
-// CHECK: %[[W:.+]] = memref.view %[[WTS]][%{{.+}}][] : memref<?xi8> to memref<24x32xf32>
-// CHECK: %[[Y:.+]] = memref.view %[[SCR]]{{.+}} to memref<?x24xf32>
-// CHECK: linalg.generic {indexing_maps = [#[[A]], #[[B]], #[[C]]], iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[R]], %[[W]] : memref<?x32xf32>, memref<24x32xf32>) outs(%[[Y]] : memref<?x24xf32>) {
-// CHECK-NOT: llm.lowering_config
-// CHECK: %[[GATE:.+]] = memref.subview %[[Y]][0, 0] [%{{.+}}, 12] [1, 1]
-// CHECK: %[[UP:.+]] = memref.subview %[[Y]][0, 12] [%{{.+}}, 12] [1, 1]
-// CHECK: %[[S:.+]] = memref.view %[[SCR]]{{.+}} to memref<?x12xf32>
-// CHECK: linalg.generic {{.+}} ins(%[[GATE]], %[[UP]] : {{.+}}) outs(%[[S]] : memref<?x12xf32>)
+// add, mul and silu are one elementwise generic each.
+// CHECK-LABEL: func.func @elementwise(
+// CHECK: linalg.generic
+// CHECK: arith.addf
+// CHECK: linalg.generic
+// CHECK: arith.mulf
+// CHECK: linalg.generic
+// CHECK: arith.negf
 // CHECK: math.exp
-// CHECK: %[[FLAT:.+]] = memref.expand_shape %[[OUT]]
-// CHECK: linalg.copy ins(%[[S]] : memref<?x12xf32>) outs(%[[FLAT]] : memref<?x12xf32>)
-module attributes {llm.num_layers = 1 : i64} {
-  llm.param @norm : tensor<32xbf16> {layers = 0 : i64, sources = ["norm"], llm.layout = #llm.packed_layout<offset = 0, layer_stride = 64>}
-  llm.param @w : tensor<24x32xf32> {layers = 0 : i64, sources = ["w"], llm.layout = #llm.packed_layout<offset = 64, layer_stride = 3072>}
-  func.func @llmc_forward(%x: tensor<?x32xf32>, %start: index) -> tensor<?x12xf32> {
-    %g = llm.weight @norm : tensor<32xbf16>
-    %n = llm.rms_norm %x, %g {eps = 1.0e-05 : f64} : (tensor<?x32xf32>, tensor<32xbf16>) -> tensor<?x32xf32>
-    %r = llm.rope %n, %start {head_dim = 16 : i64, theta = 10000.0 : f64} : (tensor<?x32xf32>, index) -> tensor<?x32xf32>
-    %w = llm.weight @w : tensor<24x32xf32>
-    %y = llm.linear %r, %w : (tensor<?x32xf32>, tensor<24x32xf32>) -> tensor<?x24xf32>
-    %s = llm.swiglu %y : (tensor<?x24xf32>) -> tensor<?x12xf32>
-    return %s : tensor<?x12xf32>
+// CHECK: arith.divf
+func.func @elementwise(%tid: index, %nt: index, %x: tensor<?x8xf32>, %cap: index, %wts: memref<?xi8>, %kv: !llm.kv_cache, %scr: memref<?xi8>) -> tensor<?x8xf32> {
+  %a = llm.add %x, %x : tensor<?x8xf32>
+  %m = llm.mul %a, %x : tensor<?x8xf32>
+  %s = llm.silu %m : tensor<?x8xf32>
+  return %s : tensor<?x8xf32>
+}
+
+// -----
+
+// SwiGLU reads the two halves of its input as views.
+// CHECK-LABEL: func.func @swiglu(
+// CHECK-SAME: %[[X:[^:]+]]: memref<?x24xf32>
+// CHECK: %[[OUT:.+]] = memref.alloc(%{{.+}}) : memref<?x12xf32>
+// CHECK: %[[GATE:.+]] = memref.subview %[[X]][0, 0] [%{{.+}}, 12] [1, 1]
+// CHECK: %[[UP:.+]] = memref.subview %[[X]][0, 12] [%{{.+}}, 12] [1, 1]
+// CHECK: linalg.generic {{.+}} ins(%[[GATE]], %[[UP]] : {{.+}}) outs(%[[OUT]] : memref<?x12xf32>)
+// CHECK: math.exp
+// CHECK: arith.mulf
+func.func @swiglu(%tid: index, %nt: index, %x: tensor<?x24xf32>, %cap: index, %wts: memref<?xi8>, %kv: !llm.kv_cache, %scr: memref<?xi8>) -> tensor<?x12xf32> {
+  %s = llm.swiglu %x : (tensor<?x24xf32>) -> tensor<?x12xf32>
+  return %s : tensor<?x12xf32>
+}
+
+// -----
+
+// The layer loop carries one buffer (the embedding's, read by nothing else);
+// each iteration's result is copied into it, so the call never writes what
+// it reads. A strided call argument is copied into a fresh buffer first.
+// The entry point's logits go into the runtime's [rows, vocab] view.
+// CHECK-LABEL: func.func private @layer(
+// CHECK-SAME: memref<?x8xf32>
+// CHECK-SAME: -> memref<?x8xf32>
+// CHECK-LABEL: func.func @llmc_forward(
+// CHECK-SAME: %[[TID:[^:]+]]: index, %[[NT:[^:]+]]: index, %[[X:[^:]+]]: memref<?x16xf32>, %[[CAP:[^:]+]]: index, %[[W:[^:]+]]: memref<?xi8>, %[[KV:[^:]+]]: memref<?xi8>, %[[SCR:[^:]+]]: memref<?xi8>, %[[LOGITS:[^:]+]]: memref<?xf32>)
+// CHECK: %[[S:.+]] = memref.subview %[[X]][0, 8]
+// CHECK: %[[H:.+]] = memref.alloc(%{{.+}}) : memref<?x8xf32>
+// CHECK: linalg.copy ins(%[[S]] : {{.+}}) outs(%[[H]] : memref<?x8xf32>)
+// CHECK: %[[LOOP:.+]] = scf.for %[[I:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[C:.+]] = %[[H]]) -> (memref<?x8xf32>) {
+// CHECK: %[[R:.+]] = func.call @layer(%[[TID]], %[[NT]], %[[C]], %[[CAP]], %[[W]], %[[KV]], %[[SCR]])
+// CHECK: linalg.copy ins(%[[R]] : memref<?x8xf32>) outs(%[[C]] : memref<?x8xf32>)
+// CHECK: scf.yield %[[C]]
+// CHECK: %[[ROWS:.+]] = memref.dim %[[LOOP]], %{{.+}}
+// CHECK: %[[DEST:.+]] = memref.expand_shape %[[LOGITS]] {{\[}}[0, 1]] output_shape [%[[ROWS]], 8]
+// CHECK: linalg.copy ins(%[[LOOP]] : memref<?x8xf32>) outs(%[[DEST]] : memref<?x8xf32>)
+// CHECK-NOT: bufferization
+func.func private @layer(%tid: index, %nt: index, %h: tensor<?x8xf32>, %cap: index, %wts: memref<?xi8>, %kv: !llm.kv_cache, %scr: memref<?xi8>) -> tensor<?x8xf32> {
+  %y = llm.add %h, %h : tensor<?x8xf32>
+  return %y : tensor<?x8xf32>
+}
+func.func @llmc_forward(%tid: index, %nt: index, %x: tensor<?x16xf32>, %cap: index, %wts: memref<?xi8>, %kv: !llm.kv_cache, %scr: memref<?xi8>, %logits: memref<?xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %s = llm.slice %x[8] : (tensor<?x16xf32>) -> tensor<?x8xf32>
+  %out = scf.for %i = %c0 to %c2 step %c1 iter_args(%c = %s) -> (tensor<?x8xf32>) {
+    %r = func.call @layer(%tid, %nt, %c, %cap, %wts, %kv, %scr) : (index, index, tensor<?x8xf32>, index, memref<?xi8>, !llm.kv_cache, memref<?xi8>) -> tensor<?x8xf32>
+    scf.yield %r : tensor<?x8xf32>
   }
+  %rows = tensor.dim %out, %c0 : tensor<?x8xf32>
+  %dest = memref.expand_shape %logits [[0, 1]] output_shape [%rows, 8] : memref<?xf32> into memref<?x8xf32>
+  bufferization.materialize_in_destination %out in restrict writable %dest : (tensor<?x8xf32>, memref<?x8xf32>) -> ()
+  return
 }

@@ -1,0 +1,523 @@
+//===- LLMToLinalgPatterns.cpp - One conversion pattern per llm op --------===//
+//
+// Each pattern reads its operands as the buffers their producers made
+// (identity-layout allocations, views of the weight blob, or strided views
+// for slices) and writes its result into a new `memref.alloc` of
+// [rows, columns] f32, which llm-plan-scratch places in the arena. The row
+// count of an activation is always dimension 0 of its buffer.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/LLMToLinalg.h"
+#include "codegen/Passes.h"
+
+#include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::llm;
+
+namespace {
+
+int64_t columnsOf(Value tensor) {
+  return cast<ShapedType>(tensor.getType()).getDimSize(1);
+}
+
+Value index(OpBuilder &b, Location loc, int64_t value) {
+  return b.create<arith::ConstantIndexOp>(loc, value);
+}
+
+Value rowsOf(OpBuilder &b, Location loc, Value buffer) {
+  return b.create<memref::DimOp>(loc, buffer, 0);
+}
+
+/// A fresh [rows, cols] f32 buffer (cols = 0: a vector of rows).
+Value allocate(OpBuilder &b, Location loc, Value rows, int64_t cols) {
+  MemRefType type =
+      cols > 0 ? MemRefType::get({ShapedType::kDynamic, cols}, b.getF32Type())
+               : MemRefType::get({ShapedType::kDynamic}, b.getF32Type());
+  return b.create<memref::AllocOp>(loc, type, ValueRange{rows});
+}
+
+/// Columns [offset, offset + cols) of every row of `buffer`.
+Value columns(OpBuilder &b, Location loc, Value buffer, Value rows,
+              int64_t offset, int64_t cols) {
+  return b.create<memref::SubViewOp>(
+      loc, buffer,
+      ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(offset)},
+      ArrayRef<OpFoldResult>{rows, b.getIndexAttr(cols)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+}
+
+/// x * sigmoid(x) = x / (1 + exp(-x)).
+Value silu(OpBuilder &b, Location loc, Value x) {
+  Value one = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(1));
+  Value denominator = b.create<arith::AddFOp>(
+      loc, one, b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, x)));
+  return b.create<arith::DivFOp>(loc, x, denominator);
+}
+
+/// Widens a weight element to f32.
+Value toF32(OpBuilder &b, Location loc, Value v) {
+  if (v.getType().isF32())
+    return v;
+  return b.create<arith::ExtFOp>(loc, b.getF32Type(), v);
+}
+
+SmallVector<AffineMap> identityMaps(MLIRContext *ctx, unsigned rank,
+                                    unsigned count) {
+  return SmallVector<AffineMap>(count,
+                                AffineMap::getMultiDimIdentityMap(rank, ctx));
+}
+
+SmallVector<utils::IteratorType> parallel(unsigned rank) {
+  return SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel);
+}
+
+using BodyBuilder = function_ref<void(OpBuilder &, Location, ValueRange)>;
+
+/// out = body(inputs...) elementwise over [rows, cols].
+void elementwise(OpBuilder &b, Location loc, ValueRange inputs, Value out,
+                 BodyBuilder body) {
+  b.create<linalg::GenericOp>(
+      loc, TypeRange{}, inputs, ValueRange{out},
+      identityMaps(b.getContext(), 2, inputs.size() + 1), parallel(2), body);
+}
+
+/// `1 / sqrt(mean(x^2) + eps)` of every row of `x`, in a new vector.
+Value emitRMSInv(OpBuilder &b, Location loc, Value x, Value rows,
+                 double eps) {
+  MLIRContext *ctx = b.getContext();
+  int64_t width = cast<MemRefType>(x.getType()).getDimSize(1);
+  Value sums = allocate(b, loc, rows, 0);
+  Value zero = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
+  b.create<linalg::FillOp>(loc, zero, sums);
+  AffineMap rowMap = AffineMap::get(2, 0, {b.getAffineDimExpr(0)}, ctx);
+  b.create<linalg::GenericOp>(
+      loc, TypeRange{}, ValueRange{x}, ValueRange{sums},
+      ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(2, ctx), rowMap},
+      ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                    utils::IteratorType::reduction},
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value square = nb.create<arith::MulFOp>(nloc, args[0], args[0]);
+        nb.create<linalg::YieldOp>(
+            nloc, ValueRange{nb.create<arith::AddFOp>(nloc, args[1], square)});
+      });
+  b.create<linalg::GenericOp>(
+      loc, TypeRange{}, ValueRange{}, ValueRange{sums},
+      identityMaps(ctx, 1, 1), parallel(1),
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        Value n = nb.create<arith::ConstantOp>(
+            nloc, nb.getF32FloatAttr(static_cast<float>(width)));
+        Value epsilon = nb.create<arith::ConstantOp>(
+            nloc, nb.getF32FloatAttr(static_cast<float>(eps)));
+        Value mean = nb.create<arith::DivFOp>(nloc, args[0], n);
+        Value root = nb.create<math::SqrtOp>(
+            nloc, nb.create<arith::AddFOp>(nloc, mean, epsilon));
+        Value one = nb.create<arith::ConstantOp>(nloc, nb.getF32FloatAttr(1));
+        nb.create<linalg::YieldOp>(
+            nloc, ValueRange{nb.create<arith::DivFOp>(nloc, one, root)});
+      });
+  return sums;
+}
+
+//===----------------------------------------------------------------------===//
+// Patterns
+//===----------------------------------------------------------------------===//
+
+/// A parameter (one layer's copy) becomes a view of the weight blob at the
+/// place llm-plan-weights gave it; blocked matrices are viewed as
+/// [rows / block, cols, block].
+struct WeightLowering : OpConversionPattern<WeightOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(WeightOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    ParamOp param = op.getParamOp();
+    PackedLayoutAttr layout = param ? param.getLayout() : PackedLayoutAttr();
+    if (!layout || !layout.isPlaced())
+      return op.emitError("parameter has no place in the weight blob; run "
+                          "llm-plan-weights first");
+    FailureOr<ABIArguments> abi = ABIArguments::of(op);
+    if (failed(abi))
+      return failure();
+    Location loc = op.getLoc();
+    Value offset = index(rewriter, loc, *layout.getOffset());
+    if (Value layer = adaptor.getLayer()) {
+      Value stride = index(rewriter, loc, *layout.getLayerStride());
+      offset = rewriter.create<arith::AddIOp>(
+          loc, offset, rewriter.create<arith::MulIOp>(loc, layer, stride));
+    }
+    RankedTensorType type = param.getTensorType();
+    SmallVector<int64_t> shape(type.getShape());
+    if (std::optional<int64_t> block = layout.getBlock())
+      shape = {static_cast<int64_t>(llvm::divideCeil(shape[0], *block)),
+               shape[1], *block};
+    rewriter.replaceOpWithNewOp<memref::ViewOp>(
+        op, MemRefType::get(shape, type.getElementType()), abi->weights,
+        offset, ValueRange{});
+    return success();
+  }
+};
+
+/// One table row per token id; the table may be blocked (shared with a tied
+/// lm_head).
+struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(EmbeddingOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value ids = adaptor.getIds(), table = adaptor.getTable();
+    Value out =
+        allocate(rewriter, loc, rowsOf(rewriter, loc, ids), columnsOf(op));
+    auto tableType = cast<MemRefType>(table.getType());
+    MLIRContext *ctx = rewriter.getContext();
+    AffineMap idMap = AffineMap::get(2, 0, {rewriter.getAffineDimExpr(0)}, ctx);
+    rewriter.create<linalg::GenericOp>(
+        loc, TypeRange{}, ValueRange{ids}, ValueRange{out},
+        ArrayRef<AffineMap>{idMap, AffineMap::getMultiDimIdentityMap(2, ctx)},
+        parallel(2), [&](OpBuilder &nb, Location nloc, ValueRange args) {
+          Value id = nb.create<arith::IndexCastOp>(nloc, nb.getIndexType(),
+                                                   args[0]);
+          Value col = nb.create<linalg::IndexOp>(nloc, 1);
+          SmallVector<Value> indices = {id, col};
+          if (tableType.getRank() == 3) {
+            Value block = index(nb, nloc, tableType.getDimSize(2));
+            indices = {nb.create<arith::DivUIOp>(nloc, id, block), col,
+                       nb.create<arith::RemUIOp>(nloc, id, block)};
+          }
+          Value element = nb.create<memref::LoadOp>(nloc, table, indices);
+          nb.create<linalg::YieldOp>(nloc, toF32(nb, nloc, element));
+        });
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+};
+
+struct RMSInvLowering : OpConversionPattern<RMSInvOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(RMSInvOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    rewriter.replaceOp(op, emitRMSInv(rewriter, loc, x,
+                                      rowsOf(rewriter, loc, x),
+                                      op.getEps().convertToDouble()));
+    return success();
+  }
+};
+
+struct RMSNormLowering : OpConversionPattern<RMSNormOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(RMSNormOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    Value rows = rowsOf(rewriter, loc, x);
+    Value inv =
+        emitRMSInv(rewriter, loc, x, rows, op.getEps().convertToDouble());
+    Value out = allocate(rewriter, loc, rows, columnsOf(op));
+    MLIRContext *ctx = rewriter.getContext();
+    AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+    AffineMap rowMap = AffineMap::get(2, 0, {rewriter.getAffineDimExpr(0)}, ctx);
+    AffineMap colMap = AffineMap::get(2, 0, {rewriter.getAffineDimExpr(1)}, ctx);
+    rewriter.create<linalg::GenericOp>(
+        loc, TypeRange{}, ValueRange{x, inv, adaptor.getWeight()},
+        ValueRange{out}, ArrayRef<AffineMap>{id, rowMap, colMap, id},
+        parallel(2), [&](OpBuilder &nb, Location nloc, ValueRange args) {
+          Value scaled = nb.create<arith::MulFOp>(nloc, args[0], args[1]);
+          nb.create<linalg::YieldOp>(
+              nloc, ValueRange{nb.create<arith::MulFOp>(
+                        nloc, scaled, toF32(nb, nloc, args[2]))});
+        });
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+};
+
+/// out = x W^T as a multiply-add generic over the packed weight (loops m, b,
+/// r, k for a blocked [b, k, r] weight; m, n, k otherwise), carrying the
+/// strategy's `llm.lowering_config`; then the row scale, and a view of the
+/// real columns when the blocks pad the output.
+struct LinearLowering : OpConversionPattern<LinearOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(LinearOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Value x = adaptor.getInput(), weight = adaptor.getWeight();
+    Value rows = rowsOf(rewriter, loc, x);
+    auto weightType = cast<MemRefType>(weight.getType());
+    int64_t outputs = columnsOf(op);
+    bool blocked = weightType.getRank() == 3;
+    int64_t block = blocked ? weightType.getDimSize(2) : 1;
+    int64_t padded = blocked ? weightType.getDimSize(0) * block : outputs;
+    Value out = allocate(rewriter, loc, rows, padded);
+    Value zero = rewriter.create<arith::ConstantOp>(loc,
+                                                    rewriter.getF32FloatAttr(0));
+    rewriter.create<linalg::FillOp>(loc, zero, out);
+
+    auto body = [&](OpBuilder &nb, Location nloc, ValueRange args) {
+      Value product =
+          nb.create<arith::MulFOp>(nloc, args[0], toF32(nb, nloc, args[1]));
+      nb.create<linalg::YieldOp>(
+          nloc,
+          ValueRange{nb.create<arith::AddFOp>(nloc, args.back(), product)});
+    };
+    auto d = [&](unsigned i) { return rewriter.getAffineDimExpr(i); };
+    linalg::GenericOp matmul;
+    if (blocked) {
+      // out[m, b, r] += x[m, k] * w[b, k, r]; loops (m, b, r, k).
+      Value outBlocked = rewriter.create<memref::ExpandShapeOp>(
+          loc,
+          MemRefType::get(
+              {ShapedType::kDynamic, weightType.getDimSize(0), block},
+              rewriter.getF32Type()),
+          out, ArrayRef<ReassociationIndices>{{0}, {1, 2}},
+          ArrayRef<OpFoldResult>{rows,
+                                 rewriter.getIndexAttr(weightType.getDimSize(0)),
+                                 rewriter.getIndexAttr(block)});
+      matmul = rewriter.create<linalg::GenericOp>(
+          loc, TypeRange{}, ValueRange{x, weight}, ValueRange{outBlocked},
+          ArrayRef<AffineMap>{AffineMap::get(4, 0, {d(0), d(3)}, ctx),
+                              AffineMap::get(4, 0, {d(1), d(3), d(2)}, ctx),
+                              AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx)},
+          ArrayRef<utils::IteratorType>{
+              utils::IteratorType::parallel, utils::IteratorType::parallel,
+              utils::IteratorType::parallel, utils::IteratorType::reduction},
+          body);
+    } else {
+      // out[m, n] += x[m, k] * w[n, k]; loops (m, n, k).
+      matmul = rewriter.create<linalg::GenericOp>(
+          loc, TypeRange{}, ValueRange{x, weight}, ValueRange{out},
+          ArrayRef<AffineMap>{AffineMap::get(3, 0, {d(0), d(2)}, ctx),
+                              AffineMap::get(3, 0, {d(1), d(2)}, ctx),
+                              AffineMap::get(3, 0, {d(0), d(1)}, ctx)},
+          ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                        utils::IteratorType::parallel,
+                                        utils::IteratorType::reduction},
+          body);
+    }
+    LLMDialect::LoweringConfigAttrHelper configAttr(ctx);
+    if (LoweringConfigAttr config = configAttr.getAttr(op))
+      configAttr.setAttr(matmul, config);
+
+    if (Value scale = adaptor.getRowScale()) {
+      AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
+      AffineMap rowMap = AffineMap::get(2, 0, {d(0)}, ctx);
+      rewriter.create<linalg::GenericOp>(
+          loc, TypeRange{}, ValueRange{scale}, ValueRange{out},
+          ArrayRef<AffineMap>{rowMap, id}, parallel(2),
+          [&](OpBuilder &nb, Location nloc, ValueRange args) {
+            nb.create<linalg::YieldOp>(
+                nloc,
+                ValueRange{nb.create<arith::MulFOp>(nloc, args[0], args[1])});
+          });
+    }
+    if (padded != outputs)
+      out = columns(rewriter, loc, out, rows, 0, outputs);
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+};
+
+/// A view; no copy.
+struct SliceLowering : OpConversionPattern<SliceOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(SliceOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value input = adaptor.getInput();
+    rewriter.replaceOp(op, columns(rewriter, loc, input,
+                                   rowsOf(rewriter, loc, input),
+                                   op.getOffset(), columnsOf(op)));
+    return success();
+  }
+};
+
+/// A view of the last `count` rows; no copy.
+struct LastRowsLowering : OpConversionPattern<LastRowsOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(LastRowsOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value input = adaptor.getInput(), count = adaptor.getCount();
+    Value first = rewriter.create<arith::SubIOp>(
+        loc, rowsOf(rewriter, loc, input), count);
+    rewriter.replaceOpWithNewOp<memref::SubViewOp>(
+        op, input, ArrayRef<OpFoldResult>{first, rewriter.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{count, rewriter.getIndexAttr(columnsOf(op))},
+        ArrayRef<OpFoldResult>{rewriter.getIndexAttr(1),
+                               rewriter.getIndexAttr(1)});
+    return success();
+  }
+};
+
+/// A constant global holding `values` as f64, created once per name.
+Value constantTable(OpBuilder &b, Location loc, ModuleOp module,
+                    StringRef name, ArrayRef<double> values) {
+  auto type = MemRefType::get({static_cast<int64_t>(values.size())},
+                              b.getF64Type());
+  if (!module.lookupSymbol(name)) {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(module.getBody());
+    auto tensorType = RankedTensorType::get(
+        {static_cast<int64_t>(values.size())}, b.getF64Type());
+    b.create<memref::GlobalOp>(loc, name, b.getStringAttr("private"), type,
+                               DenseElementsAttr::get(tensorType, values),
+                               /*constant=*/true, IntegerAttr());
+  }
+  return b.create<memref::GetGlobalOp>(loc, type, name);
+}
+
+/// Rotate-half RoPE; the angle is computed in f64 from a table of the
+/// op's frequencies and reduced to [0, 2pi) before the f32 cos/sin, so long
+/// contexts keep their precision.
+struct RoPELowering : OpConversionPattern<RoPEOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(RoPEOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput(), start = adaptor.getStart();
+    int64_t headDim = op.getHeadDim(), half = headDim / 2;
+    SmallVector<double> frequencies = op.getInverseFrequencies();
+    // One table per distinct frequency set; the name encodes its values.
+    StringRef bits(reinterpret_cast<const char *>(frequencies.data()),
+                   frequencies.size() * sizeof(double));
+    std::string name =
+        "__llm_rope_inv_freq_" + std::to_string(headDim) + "_" +
+        std::to_string(static_cast<size_t>(llvm::hash_value(bits)));
+    Value table = constantTable(rewriter, loc,
+                                op->getParentOfType<ModuleOp>(), name,
+                                frequencies);
+    Value out =
+        allocate(rewriter, loc, rowsOf(rewriter, loc, x), columnsOf(op));
+    elementwise(
+        rewriter, loc, ValueRange{x}, out,
+        [&](OpBuilder &nb, Location nloc, ValueRange args) {
+          auto cidx = [&](int64_t v) { return index(nb, nloc, v); };
+          Value m = nb.create<linalg::IndexOp>(nloc, 0);
+          Value c = nb.create<linalg::IndexOp>(nloc, 1);
+          Value i = nb.create<arith::RemUIOp>(nloc, c, cidx(headDim));
+          Value first = nb.create<arith::CmpIOp>(
+              nloc, arith::CmpIPredicate::ult, i, cidx(half));
+          Value j = nb.create<arith::SelectOp>(
+              nloc, first, i, nb.create<arith::SubIOp>(nloc, i, cidx(half)));
+          Value partner = nb.create<arith::SelectOp>(
+              nloc, first, nb.create<arith::AddIOp>(nloc, c, cidx(half)),
+              nb.create<arith::SubIOp>(nloc, c, cidx(half)));
+          Value position = nb.create<arith::IndexCastOp>(
+              nloc, nb.getI64Type(), nb.create<arith::AddIOp>(nloc, start, m));
+          Value angle = nb.create<arith::MulFOp>(
+              nloc, nb.create<arith::SIToFPOp>(nloc, nb.getF64Type(), position),
+              nb.create<memref::LoadOp>(nloc, table, ValueRange{j}));
+          Value twoPi =
+              nb.create<arith::ConstantOp>(nloc, nb.getF64FloatAttr(2 * M_PI));
+          Value turns = nb.create<math::FloorOp>(
+              nloc, nb.create<arith::DivFOp>(nloc, angle, twoPi));
+          Value reduced = nb.create<arith::SubFOp>(
+              nloc, angle, nb.create<arith::MulFOp>(nloc, turns, twoPi));
+          Value narrow =
+              nb.create<arith::TruncFOp>(nloc, nb.getF32Type(), reduced);
+          Value cos = nb.create<math::CosOp>(nloc, narrow);
+          Value sin = nb.create<math::SinOp>(nloc, narrow);
+          Value other =
+              nb.create<memref::LoadOp>(nloc, x, ValueRange{m, partner});
+          // Rotate-half: the first half gets -x[i + half] sin, the second
+          // +x[i - half] sin.
+          Value rotated = nb.create<arith::SelectOp>(
+              nloc, first, nb.create<arith::NegFOp>(nloc, other), other);
+          Value result = nb.create<arith::AddFOp>(
+              nloc, nb.create<arith::MulFOp>(nloc, args[0], cos),
+              nb.create<arith::MulFOp>(nloc, rotated, sin));
+          nb.create<linalg::YieldOp>(nloc, ValueRange{result});
+        });
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+};
+
+/// add, mul and silu: one elementwise generic each.
+template <typename OpTy>
+struct ElementwiseLowering : OpConversionPattern<OpTy> {
+  using OpConversionPattern<OpTy>::OpConversionPattern;
+  using OpAdaptor = typename OpTy::Adaptor;
+
+  LogicalResult
+  matchAndRewrite(OpTy op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    ValueRange inputs = adaptor.getOperands();
+    Value out = allocate(rewriter, loc, rowsOf(rewriter, loc, inputs[0]),
+                         columnsOf(op));
+    elementwise(rewriter, loc, inputs, out,
+                [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                  nb.create<linalg::YieldOp>(nloc, compute(nb, nloc, args));
+                });
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+
+  static Value compute(OpBuilder &b, Location loc, ValueRange args) {
+    if constexpr (std::is_same_v<OpTy, AddOp>)
+      return b.create<arith::AddFOp>(loc, args[0], args[1]);
+    else if constexpr (std::is_same_v<OpTy, MulOp>)
+      return b.create<arith::MulFOp>(loc, args[0], args[1]);
+    else
+      return silu(b, loc, args[0]);
+  }
+};
+
+/// silu(gate) * up over the two halves of the fused projection's output.
+struct SwiGLULowering : OpConversionPattern<SwiGLUOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(SwiGLUOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    Value rows = rowsOf(rewriter, loc, x);
+    int64_t width = columnsOf(op);
+    Value out = allocate(rewriter, loc, rows, width);
+    elementwise(rewriter, loc,
+                ValueRange{columns(rewriter, loc, x, rows, 0, width),
+                           columns(rewriter, loc, x, rows, width, width)},
+                out, [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                  nb.create<linalg::YieldOp>(
+                      nloc, ValueRange{nb.create<arith::MulFOp>(
+                                nloc, silu(nb, nloc, args[0]), args[1])});
+                });
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+};
+
+} // namespace
+
+void mlir::llm::populateLLMToLinalgConversionPatterns(
+    RewritePatternSet &patterns) {
+  patterns.add<WeightLowering, EmbeddingLowering, RMSInvLowering,
+               RMSNormLowering, LinearLowering, SliceLowering,
+               LastRowsLowering, RoPELowering, ElementwiseLowering<AddOp>,
+               ElementwiseLowering<MulOp>, ElementwiseLowering<SiLUOp>,
+               SwiGLULowering>(patterns.getContext());
+  populateLLMAttentionToLinalgConversionPatterns(patterns);
+}

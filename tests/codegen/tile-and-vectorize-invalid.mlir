@@ -1,0 +1,36 @@
+// RUN: llm-opt %s --pass-pipeline="builtin.module(func.func(llm-tile-and-vectorize))" --split-input-file --verify-diagnostics
+
+// An op carrying tiles is turned into FMAs only if it is a multiply-add:
+// a maximum is refused, not silently rewritten.
+
+#x = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
+#w = affine_map<(d0, d1, d2, d3) -> (d1, d3, d2)>
+#o = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+func.func @not_a_multiply_add(%x: memref<?x8xf32>, %w: memref<2x8x16xf32>, %y: memref<?x2x16xf32>) {
+  // expected-error @+1 {{llm-tile-and-vectorize: an op with an llm.lowering_config must be a packed multiply-add out[m, b, r] += x[m, k] * w[b, k, r]}}
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<?x8xf32>, memref<2x8x16xf32>) outs(%y : memref<?x2x16xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 8]>} {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %m = arith.maximumf %acc, %p : f32
+    linalg.yield %m : f32
+  }
+  return
+}
+
+// -----
+
+// The weight read along the wrong dimensions (transposed block) is refused.
+
+#x = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
+#w = affine_map<(d0, d1, d2, d3) -> (d1, d2, d3)>
+#o = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+func.func @wrong_layout(%x: memref<?x16xf32>, %w: memref<2x16x16xf32>, %y: memref<?x2x16xf32>) {
+  // expected-error @+1 {{must be a packed multiply-add}}
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<?x16xf32>, memref<2x16x16xf32>) outs(%y : memref<?x2x16xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 16]>} {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
