@@ -14,6 +14,7 @@
 #include "runtime/abi/ModelABI.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -21,6 +22,7 @@
 #include <cstring>
 #include <string>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
@@ -292,38 +294,88 @@ std::string Run::chat() {
              : error;
 }
 
+/// Whether `a` and `b` name the same existing file.
+bool sameFile(const std::string &a, const std::string &b) {
+  struct stat sa, sb;
+  return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 &&
+         sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/// --logits-out, written under a temporary name in the same directory and
+/// renamed when complete, so a partial file never looks finished. An input
+/// of this run is never the output.
+class LogitsFile {
+public:
+  std::string open(const std::string &path,
+                   const std::vector<std::string> &inputs) {
+    for (const std::string &input : inputs)
+      if (!input.empty() && sameFile(path, input))
+        return "--logits-out '" + path + "' is an input of this run ('" +
+               input + "'); choose another file";
+    this->path = path;
+    temp = path + ".tmp." + std::to_string(getpid());
+    file = std::fopen(temp.c_str(), "wb");
+    if (!file)
+      return "cannot write '" + temp + "': " + std::strerror(errno);
+    return std::string();
+  }
+  FILE *get() const { return file; }
+  /// Closes the file and gives it its name; "" or the error.
+  std::string commit() {
+    bool ok = !std::ferror(file);
+    ok = std::fclose(file) == 0 && ok;
+    file = nullptr;
+    if (ok && std::rename(temp.c_str(), path.c_str()) == 0)
+      return std::string();
+    std::string error = "cannot write '" + path + "': " +
+                        (errno ? std::strerror(errno) : "write error");
+    std::remove(temp.c_str());
+    return error;
+  }
+  ~LogitsFile() {
+    if (file) {
+      std::fclose(file);
+      std::remove(temp.c_str());
+    }
+  }
+
+private:
+  std::string path, temp;
+  FILE *file = nullptr;
+};
+
 /// Runs the input, streaming every position's logits to --logits-out.
 std::string Run::prefill() {
   std::string error = session.checkTokenIds(input);
+  // The last generated token is never fed back; a huge -n saturates.
+  int64_t more = int64_t(input.size());
+  int64_t generated = std::max<int64_t>(options.numGenerate - 1, 0);
   if (error.empty())
-    error = session.checkRoom(int64_t(input.size()) +
-                              std::max<int64_t>(options.numGenerate - 1, 0));
+    error = session.checkRoom(generated > INT64_MAX - more ? INT64_MAX
+                                                           : more + generated);
   if (!error.empty())
     return error;
-  FILE *logitsFile = nullptr;
-  if (!options.logitsOut.empty()) {
-    logitsFile = std::fopen(options.logitsOut.c_str(), "wb");
-    if (!logitsFile)
-      return "cannot write '" + options.logitsOut +
-             "': " + std::strerror(errno);
-  }
+  LogitsFile logitsFile;
   LogitsSink sink;
-  if (logitsFile)
+  if (!options.logitsOut.empty()) {
+    error = logitsFile.open(options.logitsOut,
+                            {weightsPath, options.promptFile});
+    if (!error.empty())
+      return error;
     sink = [&](const float *rows, int64_t, int64_t count) {
-      return writeFloatsLE(logitsFile, rows,
+      return writeFloatsLE(logitsFile.get(), rows,
                            size_t(count) * size_t(info.vocab_size));
     };
+  }
   auto start = std::chrono::steady_clock::now();
   bool ok = session.prefill(input, sink, error);
   double seconds = secondsSince(start);
-  if (logitsFile && std::fclose(logitsFile) != 0 && ok) {
-    ok = false;
-    error = "writing logits failed";
-  }
   if (!ok)
     return error == "writing logits failed"
                ? "cannot write '" + options.logitsOut + "': " + error
                : error;
+  if (sink && !(error = logitsFile.commit()).empty())
+    return error;
   if (!options.quiet)
     report("prefill", int64_t(input.size()), seconds);
   return std::string();
@@ -408,5 +460,9 @@ int main(int argc, char **argv) {
   }
   Run run(options, llmc_model_info);
   error = runModel(options, run, program);
+  // Output that did not arrive (a full disk, a closed pipe) is an error.
+  if (error.empty() && (std::fflush(stdout) != 0 || std::ferror(stdout)))
+    error = std::string("writing to standard output failed: ") +
+            std::strerror(errno ? errno : EIO);
   return error.empty() ? 0 : fail(error);
 }

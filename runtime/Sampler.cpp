@@ -3,6 +3,7 @@
 #include "runtime/Sampler.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstddef>
 #include <numeric>
@@ -51,7 +52,9 @@ const float *Sampler::penalize(const float *logits, int64_t vocab) {
     if (token < 0 || token >= vocab)
       continue;
     float &l = penalized[size_t(token)];
-    l = l > 0.0f ? l / config.repeatPenalty : l * config.repeatPenalty;
+    // A finite logit stays finite: a token is penalized, not removed.
+    float p = l > 0.0f ? l / config.repeatPenalty : l * config.repeatPenalty;
+    l = std::isfinite(l) ? std::clamp(p, -FLT_MAX, FLT_MAX) : p;
   }
   return penalized.data();
 }
@@ -116,11 +119,31 @@ void Sampler::selectNucleus(const float *logits, double total) {
   ids.resize(cut);
 }
 
+const float *Sampler::dropNaNs(const float *logits, int64_t vocab) {
+  if (std::none_of(logits, logits + vocab,
+                   [](float l) { return std::isnan(l); }))
+    return logits;
+  cleaned.assign(logits, logits + vocab);
+  for (float &l : cleaned)
+    if (std::isnan(l))
+      l = -INFINITY;
+  return cleaned.data();
+}
+
 int64_t Sampler::sample(const float *rawLogits, int64_t vocab) {
-  const float *logits =
-      config.repeatPenalty == 1.0f ? rawLogits : penalize(rawLogits, vocab);
-  if (config.temperature <= 0.0f || config.topK == 1)
-    return argmax(logits, vocab);
+  if (vocab <= 0)
+    return -1;
+  const float *logits = dropNaNs(rawLogits, vocab);
+  if (config.repeatPenalty != 1.0f)
+    logits = penalize(logits, vocab);
+  int64_t best = argmax(logits, vocab);
+  float maxLogit = logits[best];
+  if (maxLogit == -INFINITY)
+    return -1;
+  // Greedy, also when a +infinity logit makes every other weight 0.
+  if (!(config.temperature > 0.0f) || config.topK == 1 ||
+      maxLogit == INFINITY)
+    return best;
 
   auto before = [logits](int64_t a, int64_t b) {
     return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
@@ -137,13 +160,17 @@ int64_t Sampler::sample(const float *rawLogits, int64_t vocab) {
   }
 
   // Unnormalized probabilities with temperature; the most likely token
-  // weighs 1.
-  float maxLogit = logits[argmax(logits, vocab)];
-  float invTemperature = 1.0f / config.temperature;
+  // weighs 1. Divided in double: a tiny temperature gives weights of 0, not
+  // 0 * infinity.
+  double temperature = config.temperature;
   weights.resize(size_t(vocab));
   double total = 0.0;
   for (int64_t id : ids) {
-    float w = std::exp((logits[id] - maxLogit) * invTemperature);
+    // -infinity weighs 0 even at an infinite temperature (not -inf / inf).
+    float w = logits[id] == -INFINITY
+                  ? 0.0f
+                  : float(std::exp((double(logits[id]) - maxLogit) /
+                                   temperature));
     weights[size_t(id)] = w;
     total += w;
   }

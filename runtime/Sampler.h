@@ -41,7 +41,11 @@ class Sampler {
 public:
   explicit Sampler(const SamplerConfig &config);
 
-  /// Returns the chosen token id among `vocab` logits.
+  /// Returns the chosen token id among `vocab` logits, or -1 when no logit
+  /// is a number above -infinity (a broken model). NaN logits are never
+  /// chosen; +infinity ones win outright; a temperature that is not a
+  /// positive number selects greedy decoding, and one so small that the
+  /// scaled logits overflow tends to the greedy choice, as its limit does.
   int64_t sample(const float *logits, int64_t vocab);
 
   /// Records a token of the sequence (prompt or generated) for the
@@ -55,6 +59,9 @@ private:
   /// Returns `logits` or, with a repetition penalty and history, a penalized
   /// copy of them.
   const float *penalize(const float *logits, int64_t vocab);
+  /// Returns `logits` or, when some are NaN, a copy in which they are
+  /// -infinity.
+  const float *dropNaNs(const float *logits, int64_t vocab);
   /// Reduces `ids` (all candidates, unordered) to the top-p nucleus, in no
   /// particular order, without sorting the vocabulary.
   void selectNucleus(const float *logits, double total);
@@ -64,6 +71,7 @@ private:
   /// The last repeatLastN accepted tokens, oldest first.
   std::vector<int64_t> history;
   std::vector<float> penalized;
+  std::vector<float> cleaned;
   std::vector<int64_t> ids;
   /// exp((logit - max) / temperature) by token id.
   std::vector<float> weights;

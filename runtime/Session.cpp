@@ -3,6 +3,7 @@
 #include "runtime/Session.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 
 using namespace llmc;
@@ -76,11 +77,14 @@ std::string Session::checkTokenIds(const std::vector<int64_t> &tokens) const {
 }
 
 std::string Session::checkRoom(int64_t more) const {
-  if (pos + more <= kvCapacity)
+  if (more >= 0 && more <= kvCapacity - pos)
     return std::string();
-  return "context full: " + std::to_string(pos + more) +
-         " positions requested, cache holds " + std::to_string(kvCapacity) +
-         " (use --ctx)";
+  int64_t requested;
+  std::string what = __builtin_add_overflow(pos, more, &requested)
+                         ? std::to_string(pos) + " + " + std::to_string(more)
+                         : std::to_string(requested);
+  return "context full: " + what + " positions requested, cache holds " +
+         std::to_string(kvCapacity) + " (use --ctx)";
 }
 
 namespace {
@@ -103,6 +107,15 @@ void runForward(void *ctx, int tid, int nthreads) {
 } // namespace
 
 bool Session::runChunk(const int64_t *tokens, int64_t n, int64_t nOut) {
+  // Every caller checked the room first (checkRoom); writing past the cache
+  // would corrupt memory, so a broken invariant stops here.
+  if (n <= 0 || n > kvCapacity - pos) {
+    std::fprintf(stderr, "internal error: %lld positions at %lld overflow "
+                         "the KV cache of %lld\n",
+                 static_cast<long long>(n), static_cast<long long>(pos),
+                 static_cast<long long>(kvCapacity));
+    std::abort();
+  }
   if (nOut > logitsRows) {
     void *grown = alignedAlloc(size_t(nOut) * size_t(info.vocab_size) *
                                sizeof(float));
@@ -169,6 +182,10 @@ bool Session::generate(int64_t count, Sampler &sampler,
     return false;
   for (int64_t i = 0; i < count; ++i) {
     int64_t token = sampler.sample(lastRow, info.vocab_size);
+    if (token < 0) {
+      error = "the model produced no usable logits (all NaN or -infinity)";
+      return false;
+    }
     sampler.accept(token);
     ++generated;
     if (std::find(stopTokens.begin(), stopTokens.end(), token) !=

@@ -97,6 +97,67 @@ TEST_F(MainTest, WritesLogitsOfEveryPosition) {
   }
 }
 
+TEST_F(MainTest, LogitsOutNeverReplacesAnInput) {
+  std::string before = test::readFile(weightsPath);
+  Result r = run(withWeights("--tokens 5,9 --quiet --logits-out '" +
+                             weightsPath + "'"));
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("is an input of this run"), std::string::npos) << r.err;
+  EXPECT_EQ(test::readFile(weightsPath), before);
+
+  std::string promptPath = dir + "/prompt.txt";
+  ASSERT_TRUE(test::writeFile(promptPath, "hello"));
+  r = run(withWeights("--prompt-file '" + promptPath +
+                      "' --quiet --logits-out '" + promptPath + "'"));
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_EQ(test::readFile(promptPath), "hello");
+}
+
+TEST_F(MainTest, FailedLogitsOutLeavesNoFile) {
+  // A context too small fails before any logits exist: nothing named
+  // logits.f32 (or its temporary) is left behind.
+  std::string logitsPath = dir + "/logits.f32";
+  Result r = run(withWeights("--ctx 2 --tokens 5,9,2 --quiet --logits-out '" +
+                             logitsPath + "'"));
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_EQ(test::readFile(logitsPath), "");
+  r = run(withWeights("--tokens 5,9,2 --quiet --logits-out '" + dir +
+                      "/missing/logits.f32'"));
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("cannot write"), std::string::npos) << r.err;
+}
+
+TEST_F(MainTest, HugeGenerationCountsAreRefused) {
+  // The positions a run needs are computed without overflow.
+  Result r = run(withWeights(
+      "--ctx 8 --tokens 1,2,3 -n 9223372036854775807 --ignore-eos"));
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("context full"), std::string::npos) << r.err;
+  r = run(withWeights("--tokens 1,2,3 -n 9223372036854775807 --ignore-eos"));
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("context full"), std::string::npos) << r.err;
+}
+
+TEST_F(MainTest, TinyTemperaturesSampleTheTop) {
+  Result greedy = run(withWeights("--tokens 1,2,3 -n 8 --quiet"));
+  ASSERT_EQ(greedy.exitCode, 0) << greedy.err;
+  for (const char *temp : {"1e-40", "1e-45", "1e-30"}) {
+    Result r = run(withWeights(std::string("--tokens 1,2,3 -n 8 --quiet "
+                                           "--top-p 0.9 --min-p 0.1 --temp ") +
+                               temp));
+    EXPECT_EQ(r.exitCode, 0) << temp << ": " << r.err;
+    EXPECT_EQ(r.out, greedy.out) << temp;
+  }
+}
+
+TEST_F(MainTest, ReportsFailedWritesToStdout) {
+  Result r = run(withWeights("--tokens 1,2,3 -n 4 --quiet >/dev/full"));
+  EXPECT_EQ(r.exitCode, 1);
+  EXPECT_NE(r.err.find("writing to standard output failed"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST_F(MainTest, FindsWeightsBesideExecutable) {
   std::string exe = dir + "/copied-model";
   ASSERT_TRUE(test::writeFile(exe, test::readFile(LLMC_FAKE_MODEL_EXE)));

@@ -261,4 +261,97 @@ TEST(SamplerTest, TopKOneIsGreedyOnLargeVocabularies) {
     EXPECT_EQ(sampler.sample(logits.data(), int64_t(logits.size())), best);
 }
 
+TEST(SamplerTest, NaNLogitsAreNeverChosen) {
+  std::vector<float> logits = {NAN, 1.0f, NAN, 0.5f};
+  Sampler greedy(SamplerConfig{});
+  EXPECT_EQ(greedy.sample(logits.data(), 4), 1);
+  SamplerConfig config;
+  config.temperature = 1.0f;
+  config.topP = 0.9f;
+  config.seed = 3;
+  Sampler sampler(config);
+  for (int i = 0; i < 200; ++i) {
+    int64_t t = sampler.sample(logits.data(), 4);
+    EXPECT_TRUE(t == 1 || t == 3) << t;
+  }
+}
+
+TEST(SamplerTest, NoUsableLogitIsReported) {
+  std::vector<float> logits = {NAN, -INFINITY, NAN};
+  SamplerConfig config;
+  EXPECT_EQ(Sampler(config).sample(logits.data(), 3), -1);
+  config.temperature = 0.8f;
+  EXPECT_EQ(Sampler(config).sample(logits.data(), 3), -1);
+  EXPECT_EQ(Sampler(config).sample(logits.data(), 0), -1);
+}
+
+TEST(SamplerTest, InfiniteLogitWins) {
+  std::vector<float> logits = {1.0f, INFINITY, 3.0f, INFINITY};
+  SamplerConfig config;
+  config.temperature = 1.0f;
+  Sampler sampler(config);
+  EXPECT_EQ(sampler.sample(logits.data(), 4), 1);
+}
+
+TEST(SamplerTest, ExtremeTemperaturesAreDefined) {
+  std::vector<float> logits = someLogits();
+  int64_t top = argmax(logits.data(), int64_t(logits.size()));
+  for (float temperature : {1e-40f, 1e-45f, 1e-30f, NAN, -1.0f, -0.0f}) {
+    SamplerConfig config;
+    config.temperature = temperature;
+    config.topP = 0.9f;
+    config.minP = 0.1f;
+    Sampler sampler(config);
+    EXPECT_EQ(sampler.sample(logits.data(), int64_t(logits.size())), top)
+        << temperature;
+  }
+  // An infinite temperature makes every candidate equally likely.
+  SamplerConfig flat;
+  flat.temperature = INFINITY;
+  flat.seed = 9;
+  Sampler sampler(flat);
+  std::set<int64_t> seen;
+  for (int i = 0; i < 400; ++i)
+    seen.insert(sampler.sample(logits.data(), int64_t(logits.size())));
+  EXPECT_EQ(seen.size(), logits.size());
+}
+
+TEST(SamplerTest, TotalOverArbitraryFloats) {
+  // Every mix of NaN, infinities, denormals and huge values gives a token
+  // id in range, or -1 when nothing is usable.
+  const float specials[] = {NAN,     INFINITY, -INFINITY, 1e-45f, -1e-45f,
+                            3e38f,   -3e38f,   0.0f,      -0.0f,  1.0f};
+  uint64_t state = 1;
+  auto next = [&]() {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return state >> 33;
+  };
+  for (int trial = 0; trial < 5000; ++trial) {
+    int64_t vocab = 1 + int64_t(next() % 40);
+    std::vector<float> logits(static_cast<size_t>(vocab));
+    for (float &l : logits)
+      l = specials[next() % std::size(specials)];
+    SamplerConfig config;
+    config.temperature = specials[next() % std::size(specials)];
+    config.topK = int64_t(next() % 5);
+    config.topP = float(next() % 11) / 10.0f;
+    config.minP = float(next() % 11) / 10.0f;
+    config.repeatPenalty = 1.0f + float(next() % 3) / 2.0f;
+    config.seed = trial;
+    Sampler sampler(config);
+    sampler.accept(int64_t(next() % uint64_t(vocab)));
+    int64_t t = sampler.sample(logits.data(), vocab);
+    bool usable = std::any_of(logits.begin(), logits.end(), [](float l) {
+      return !std::isnan(l) && l != -INFINITY;
+    });
+    if (usable) {
+      ASSERT_GE(t, 0) << "trial " << trial;
+      ASSERT_LT(t, vocab) << "trial " << trial;
+      EXPECT_FALSE(std::isnan(logits[size_t(t)])) << "trial " << trial;
+    } else {
+      EXPECT_EQ(t, -1) << "trial " << trial;
+    }
+  }
+}
+
 } // namespace
