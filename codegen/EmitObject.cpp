@@ -56,6 +56,14 @@ static void addModelInfo(llvm::Module &module, const LlmcModelInfo &info) {
   global->setAlignment(llvm::Align(8));
 }
 
+/// A constant NUL-terminated string global named `name`.
+static void addString(llvm::Module &module, StringRef name, StringRef value) {
+  llvm::Constant *text =
+      llvm::ConstantDataArray::getString(module.getContext(), value);
+  new llvm::GlobalVariable(module, text->getType(), /*isConstant=*/true,
+                           llvm::GlobalValue::ExternalLinkage, text, name);
+}
+
 llvm::Expected<std::unique_ptr<llvm::Module>>
 mlir::llm::translateAndOptimize(ModuleOp module, TargetAttr target,
                                 const LlmcModelInfo &info,
@@ -74,6 +82,8 @@ mlir::llm::translateAndOptimize(ModuleOp module, TargetAttr target,
   llvmModule->setTargetTriple(target.getTriple());
   llvmModule->setDataLayout((*machine)->createDataLayout());
   addModelInfo(*llvmModule, info);
+  addString(*llvmModule, "llmc_target_cpu", target.getCpu());
+  addString(*llvmModule, "llmc_target_features", target.getFeatures());
   std::string vectorWidth = std::to_string(target.getVectorBits());
   for (llvm::Function &fn : *llvmModule) {
     if (fn.isDeclaration())

@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/CPUFeatures.h"
 #include "runtime/Chat.h"
 #include "runtime/Options.h"
 #include "runtime/Sampler.h"
@@ -458,6 +459,10 @@ int main(int argc, char **argv) {
     std::fputs(helpText(program).c_str(), stdout);
     return 0;
   }
+  // Before any generated code runs: an older CPU would die on SIGILL.
+  error = checkCompiledCPU(llmc_target_cpu, llmc_target_features);
+  if (!error.empty())
+    return fail(error);
   Run run(options, llmc_model_info);
   error = runModel(options, run, program);
   // Output that did not arrive (a full disk, a closed pipe) is an error.

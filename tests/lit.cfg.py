@@ -55,6 +55,15 @@ elif not os.path.exists(aarch64_runtime):
                     "installed) and build llmc")
 else:
     config.available_features.add("aarch64-cross")
+# host-cpu-<feature> for the x86 features this machine has (tests that need
+# a feature it lacks say UNSUPPORTED: host-cpu-<feature>).
+if os.path.exists("/proc/cpuinfo"):
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("flags"):
+                for flag in line.split(":", 1)[1].split():
+                    config.available_features.add("host-cpu-" + flag)
+                break
 if os.path.exists("/usr/local/cuda/bin/ptxas"):
     config.available_features.add("ptxas")
 

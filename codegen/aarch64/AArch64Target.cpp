@@ -63,9 +63,16 @@ public:
             request.triple.str(), request.cpu, request.features));
     if (!subtarget)
       return unknownCPU(request.cpu);
+    // Every feature the CPU and --mattr enable, so that the executable can
+    // check them at start.
+    std::string features;
+    for (const llvm::SubtargetFeatureKV &feature :
+         subtarget->getAllProcessorFeatures())
+      if (subtarget->checkFeatures(std::string("+") + feature.Key))
+        features += (features.empty() ? "+" : ",+") + std::string(feature.Key);
     auto [l1, l2] = cacheSizes(request.cpu);
     return TargetAttr::get(context, request.triple.str(), request.cpu,
-                           request.features, /*vectorBits=*/128,
+                           features, /*vectorBits=*/128,
                            /*vectorRegisters=*/32, l1, l2,
                            /*scalable=*/subtarget->checkFeatures("+sve"),
                            /*smCount=*/0, /*sharedMemoryBytes=*/0);

@@ -76,6 +76,12 @@ typedef struct LlmcWeightsHeader {
 /// Defined by the generated object.
 extern const LlmcModelInfo llmc_model_info;
 
+/// Defined by the generated object: the LLVM CPU name and feature list
+/// ("+avx2,+fma,-avx512f") it was compiled for, NUL terminated. The runtime
+/// checks at start that this CPU has every enabled feature it can detect.
+extern const char llmc_target_cpu[];
+extern const char llmc_target_features[];
+
 /// Defined by the generated object (MLIR C interface of `llmc_forward`).
 /// Runs `tokens->size` tokens starting at absolute position `pos` through the
 /// model, appending their keys and values to the cache (which holds

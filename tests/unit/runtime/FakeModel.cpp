@@ -24,6 +24,9 @@ extern "C" const LlmcModelInfo llmc_model_info = {
     fake::kBos,
     fake::kEos};
 
+extern "C" const char llmc_target_cpu[] = "generic";
+extern "C" const char llmc_target_features[] = "";
+
 static std::vector<fake::Call> callLog;
 static std::atomic<int64_t> errorCount{0};
 static std::atomic<bool> callIsBad{false};
