@@ -55,6 +55,7 @@ void mlir::llm::buildLinalgPipeline(OpPassManager &pm,
 
 void mlir::llm::buildCPULoweringPipeline(OpPassManager &pm) {
   pm.addPass(createDistributeToThreadsPass());
+  pm.addPass(createOutlineKernelsPass());
   pm.addNestedPass<func::FuncOp>(createTileAndVectorizePass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
