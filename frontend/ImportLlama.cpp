@@ -11,6 +11,7 @@
 #include "frontend/ImportLlama.h"
 
 #include "dialects/llm/IR/LLMOps.h"
+#include "frontend/LlamaTensors.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -27,7 +28,7 @@ namespace {
 class Importer {
 public:
   Importer(MLIRContext &context, const ModelSpec &spec,
-           const WeightStore &weights, const ImportOptions &options)
+           const TensorSource &weights, const ImportOptions &options)
       : b(&context), spec(spec), weights(weights), options(options) {}
 
   llvm::Expected<OwningOpRef<ModuleOp>> run();
@@ -51,30 +52,26 @@ private:
   }
 
   /// The location of ops computing `suffix` of the current decoder layer.
-  Location atLayer(StringRef suffix) {
-    return at(("model.layers.{layer}." + suffix).str());
-  }
+  Location atLayer(StringRef suffix) { return at(layerModule(suffix)); }
 
-  /// Declares a parameter read by `module`; `source` may contain `{layer}`.
-  /// Matrices keep the checkpoint's element type (or the requested one),
-  /// vectors become f32.
-  llvm::Error param(StringRef name, StringRef source, StringRef module,
-                    ArrayRef<int64_t> shape, bool perLayer) {
-    std::string first = source.str();
-    size_t pos = first.find("{layer}");
-    if (pos != std::string::npos)
-      first.replace(pos, 7, "0");
-    const TensorView *tensor = weights.find(first);
-    if (!tensor)
+  /// Declares the parameter of `tensor`, located at its module. Matrices
+  /// keep the checkpoint's element type (or the requested one), vectors
+  /// become f32.
+  llvm::Error param(const LlamaTensor &tensor) {
+    std::string source = tensor.tensorName();
+    std::string first = substituteLayer(source, 0);
+    const TensorView *stored = weights.find(first);
+    if (!stored)
       return llvm::createStringError("missing tensor '" + first + "'");
     Type element = b.getF32Type();
-    if (shape.size() == 2)
-      element = elementType(options.weightType.value_or(tensor->dtype));
-    b.create<ParamOp>(at(module), name, RankedTensorType::get(shape, element),
-                      perLayer ? spec.numLayers : 0,
+    if (tensor.shape.size() == 2)
+      element = elementType(options.weightType.value_or(stored->dtype));
+    auto type = RankedTensorType::get(tensor.shape, element);
+    b.create<ParamOp>(at(tensor.module), tensor.param, type,
+                      tensor.perLayer ? spec.numLayers : 0,
                       b.getStrArrayAttr({source}), StringAttr());
-    types[name] = RankedTensorType::get(shape, element);
-    modules[name] = module.str();
+    types[tensor.param] = type;
+    modules[tensor.param] = tensor.module;
     return llvm::Error::success();
   }
 
@@ -122,7 +119,7 @@ private:
 
   OpBuilder b;
   const ModelSpec &spec;
-  const WeightStore &weights;
+  const TensorSource &weights;
   const ImportOptions &options;
   llvm::StringMap<RankedTensorType> types;
   /// The module each parameter belongs to.
@@ -130,7 +127,7 @@ private:
 };
 
 func::FuncOp Importer::buildLayer() {
-  Location loc = at("model.layers.{layer}");
+  Location loc = at(layerModule(""));
   int64_t hidden = spec.hiddenSize;
   Type kv = KVCacheType::get(b.getContext());
   auto type = b.getFunctionType(
@@ -206,39 +203,8 @@ llvm::Expected<OwningOpRef<ModuleOp>> Importer::run() {
   mlir::llm::LLMDialect::NumLayersAttrHelper(b.getContext()).setAttr(
       module.get(), b.getI64IntegerAttr(spec.numLayers));
   b.setInsertionPointToStart(module->getBody());
-  int64_t h = spec.hiddenSize, d = spec.headDim;
-  int64_t q = spec.numHeads * d, kv = spec.numKVHeads * d;
-  int64_t inter = spec.intermediateSize;
-  auto layerName = [](StringRef suffix) {
-    return ("model.layers.{layer}." + suffix).str();
-  };
-  struct Entry {
-    StringRef name;
-    std::string source;
-    SmallVector<int64_t> shape;
-    bool perLayer;
-  };
-  SmallVector<Entry> entries = {
-      {"embed", "model.embed_tokens.weight", {spec.vocabSize, h}, false},
-      {"attn_norm", layerName("input_layernorm.weight"), {h}, true},
-      {"wq", layerName("self_attn.q_proj.weight"), {q, h}, true},
-      {"wk", layerName("self_attn.k_proj.weight"), {kv, h}, true},
-      {"wv", layerName("self_attn.v_proj.weight"), {kv, h}, true},
-      {"wo", layerName("self_attn.o_proj.weight"), {h, q}, true},
-      {"mlp_norm", layerName("post_attention_layernorm.weight"), {h}, true},
-      {"w_gate", layerName("mlp.gate_proj.weight"), {inter, h}, true},
-      {"w_up", layerName("mlp.up_proj.weight"), {inter, h}, true},
-      {"w_down", layerName("mlp.down_proj.weight"), {h, inter}, true},
-      {"final_norm", "model.norm.weight", {h}, false},
-  };
-  if (!spec.tiedEmbeddings)
-    entries.push_back(
-        {"lm_head", "lm_head.weight", {spec.vocabSize, h}, false});
-  for (const Entry &entry : entries)
-    if (llvm::Error err =
-            param(entry.name, entry.source,
-                  StringRef(entry.source).drop_back(strlen(".weight")),
-                  entry.shape, entry.perLayer))
+  for (const LlamaTensor &tensor : llamaTensors(spec))
+    if (llvm::Error err = param(tensor))
       return std::move(err);
   func::FuncOp layer = buildLayer();
   buildForward(layer);
@@ -252,7 +218,7 @@ llvm::Expected<OwningOpRef<ModuleOp>> Importer::run() {
 
 llvm::Expected<OwningOpRef<ModuleOp>>
 importLlama(MLIRContext &context, const ModelSpec &spec,
-            const WeightStore &weights, const ImportOptions &options) {
+            const TensorSource &weights, const ImportOptions &options) {
   context.loadDialect<LLMDialect, arith::ArithDialect, func::FuncDialect,
                       scf::SCFDialect>();
   return Importer(context, spec, weights, options).run();
