@@ -104,6 +104,29 @@ def DistributeToThreadsPass : Pass<"llm-distribute-threads", "ModuleOp"> {
   ];
 }
 
+def OutlineKernelsPass : Pass<"llm-outline-kernels", "ModuleOp"> {
+  let summary = "Move each kernel into a function named after its module";
+  let description = [{
+    Runs after `llm-distribute-threads`. Every op a call to `llmc_barrier`
+    follows (a worker's share of one kernel), together with the side-effect
+    free ops before it that only it uses, moves into a private function
+    called in its place. The function is named after the kernel's location:
+    the module of a `NameLoc` (`model.layers.{layer}.mlp.down_proj`), the
+    common prefix and the rest of each module of a `FusedLoc`
+    (`model.layers.{layer}.self_attn.{q_proj,k_proj,v_proj}`), or
+    `<caller>.kernel` without either; a second kernel of the same name gets
+    `.1`, a third `.2`. Constants the kernel uses are cloned into it so that
+    its sizes stay static; every other value it uses, the worker id and
+    count included, becomes an argument. Barriers stay in the caller. The
+    functions carry `no_inline` and internal `llvm.linkage`, which the LLVM
+    lowering keeps, so the assembly and profiles show one local symbol per
+    kernel.
+  }];
+  let dependentDialects = [
+    "::mlir::func::FuncDialect", "::mlir::LLVM::LLVMDialect"
+  ];
+}
+
 def TileAndVectorizePass : Pass<"llm-tile-and-vectorize", "func::FuncOp"> {
   let summary = "Tile packed matmuls to register tiles and vectorize them";
   let description = [{

@@ -58,6 +58,7 @@ void mlir::llm::buildLinalgPipeline(OpPassManager &pm,
 
 void mlir::llm::buildCPULoweringPipeline(OpPassManager &pm) {
   pm.addPass(createDistributeToThreadsPass());
+  pm.addPass(createOutlineKernelsPass());
   pm.addNestedPass<func::FuncOp>(createTileAndVectorizePass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

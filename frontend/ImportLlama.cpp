@@ -1,8 +1,17 @@
 //===- ImportLlama.cpp - Build the llm IR of a Llama model ----------------===//
+//
+// Every op is located at the Hugging Face module it computes
+// (`model.layers.{layer}.self_attn.q_proj`): the layer function is shared by
+// all layers, so per-layer modules keep the literal `{layer}` placeholder.
+// Diagnostics, IR dumps and the names of the generated kernels point back to
+// the model through these locations.
+//
+//===----------------------------------------------------------------------===//
 
 #include "frontend/ImportLlama.h"
 
 #include "dialects/llm/IR/LLMOps.h"
+#include "frontend/LlamaTensors.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -19,7 +28,7 @@ namespace {
 class Importer {
 public:
   Importer(MLIRContext &context, const ModelSpec &spec,
-           const WeightStore &weights, const ImportOptions &options)
+           const TensorSource &weights, const ImportOptions &options)
       : b(&context), spec(spec), weights(weights), options(options) {}
 
   llvm::Expected<OwningOpRef<ModuleOp>> run();
@@ -37,51 +46,63 @@ private:
     return b.getF32Type();
   }
 
-  /// Declares a parameter; `source` may contain `{layer}`. Matrices keep the
-  /// checkpoint's element type (or the requested one), vectors become f32.
-  llvm::Error param(StringRef name, StringRef source, ArrayRef<int64_t> shape,
-                    bool perLayer) {
-    std::string first = source.str();
-    size_t at = first.find("{layer}");
-    if (at != std::string::npos)
-      first.replace(at, 7, "0");
-    const TensorView *tensor = weights.find(first);
-    if (!tensor)
+  /// The location of ops computing the Hugging Face module `module`.
+  Location at(StringRef module) {
+    return NameLoc::get(b.getStringAttr(module));
+  }
+
+  /// The location of ops computing `suffix` of the current decoder layer.
+  Location atLayer(StringRef suffix) { return at(layerModule(suffix)); }
+
+  /// Declares the parameter of `tensor`, located at its module. Matrices
+  /// keep the checkpoint's element type (or the requested one), vectors
+  /// become f32.
+  llvm::Error param(const LlamaTensor &tensor) {
+    std::string source = tensor.tensorName();
+    std::string first = substituteLayer(source, 0);
+    const TensorView *stored = weights.find(first);
+    if (!stored)
       return llvm::createStringError("missing tensor '" + first + "'");
     Type element = b.getF32Type();
-    if (shape.size() == 2)
-      element = elementType(options.weightType.value_or(tensor->dtype));
-    b.create<ParamOp>(b.getUnknownLoc(), name,
-                      RankedTensorType::get(shape, element),
-                      perLayer ? spec.numLayers : 0,
+    if (tensor.shape.size() == 2)
+      element = elementType(options.weightType.value_or(stored->dtype));
+    auto type = RankedTensorType::get(tensor.shape, element);
+    b.create<ParamOp>(at(tensor.module), tensor.param, type,
+                      tensor.perLayer ? spec.numLayers : 0,
                       b.getStrArrayAttr({source}), StringAttr());
-    types[name] = RankedTensorType::get(shape, element);
+    types[tensor.param] = type;
+    modules[tensor.param] = tensor.module;
     return llvm::Error::success();
   }
 
   Value weight(StringRef name, Value layer) {
-    return b.create<WeightOp>(b.getUnknownLoc(), types.lookup(name), name,
-                              layer);
+    return b.create<WeightOp>(at(modules.lookup(name)), types.lookup(name),
+                              name, layer);
   }
 
   RankedTensorType rowsOf(int64_t cols) {
     return RankedTensorType::get({ShapedType::kDynamic, cols}, b.getF32Type());
   }
 
+  /// A projection by parameter `name`, located at its module.
   Value linear(Value x, StringRef name, Value layer) {
+    return linear(x, name, layer, at(modules.lookup(name)));
+  }
+
+  Value linear(Value x, StringRef name, Value layer, Location loc) {
     Value w = weight(name, layer);
     int64_t out = types.lookup(name).getDimSize(0);
-    return b.create<LinearOp>(b.getUnknownLoc(), rowsOf(out), x, w, Value());
+    return b.create<LinearOp>(loc, rowsOf(out), x, w, Value());
   }
 
   Value norm(Value x, StringRef name, Value layer) {
-    return b.create<RMSNormOp>(b.getUnknownLoc(), x.getType(), x,
+    return b.create<RMSNormOp>(at(modules.lookup(name)), x.getType(), x,
                                weight(name, layer),
                                b.getF64FloatAttr(spec.rmsNormEps));
   }
 
   Value rope(Value x, Value start) {
-    Location loc = b.getUnknownLoc();
+    Location loc = atLayer("self_attn.rotary_emb");
     const RopeScaling &s = spec.ropeScaling;
     auto f64 = [&](double v) { return b.getF64FloatAttr(v); };
     return b.create<RoPEOp>(
@@ -98,13 +119,15 @@ private:
 
   OpBuilder b;
   const ModelSpec &spec;
-  const WeightStore &weights;
+  const TensorSource &weights;
   const ImportOptions &options;
   llvm::StringMap<RankedTensorType> types;
+  /// The module each parameter belongs to.
+  llvm::StringMap<std::string> modules;
 };
 
 func::FuncOp Importer::buildLayer() {
-  Location loc = b.getUnknownLoc();
+  Location loc = at(layerModule(""));
   int64_t hidden = spec.hiddenSize;
   Type kv = KVCacheType::get(b.getContext());
   auto type = b.getFunctionType(
@@ -122,21 +145,25 @@ func::FuncOp Importer::buildLayer() {
   Value k = rope(linear(x, "wk", layer), start);
   Value v = linear(x, "wv", layer);
   Value attn = b.create<AttentionOp>(
-      loc, q.getType(), q, k, v, cache, layer, start,
+      atLayer("self_attn"), q.getType(), q, k, v, cache, layer, start,
       b.getI64IntegerAttr(spec.numHeads), b.getI64IntegerAttr(spec.numKVHeads),
       b.getI64IntegerAttr(spec.headDim));
-  Value h1 = b.create<AddOp>(loc, h, linear(attn, "wo", layer));
+  // The residual adds happen in the decoder layer's own forward.
+  Value h1 =
+      b.create<AddOp>(atLayer("attn_residual"), h, linear(attn, "wo", layer));
   Value y = norm(h1, "mlp_norm", layer);
-  Value gate = b.create<SiLUOp>(loc, linear(y, "w_gate", layer));
+  Value gate =
+      b.create<SiLUOp>(atLayer("mlp.act_fn"), linear(y, "w_gate", layer));
   Value up = linear(y, "w_up", layer);
-  Value mlp = linear(b.create<MulOp>(loc, gate, up), "w_down", layer);
-  Value h2 = b.create<AddOp>(loc, h1, mlp);
+  Value mlp =
+      linear(b.create<MulOp>(atLayer("mlp"), gate, up), "w_down", layer);
+  Value h2 = b.create<AddOp>(atLayer("mlp_residual"), h1, mlp);
   b.create<func::ReturnOp>(loc, h2);
   return func;
 }
 
 void Importer::buildForward(func::FuncOp layer) {
-  Location loc = b.getUnknownLoc();
+  Location loc = at("model");
   Type kv = KVCacheType::get(b.getContext());
   auto ids = RankedTensorType::get({ShapedType::kDynamic}, b.getI32Type());
   auto type = b.getFunctionType(
@@ -147,7 +174,8 @@ void Importer::buildForward(func::FuncOp layer) {
   Value tokens = func.getArgument(0), start = func.getArgument(1),
         count = func.getArgument(2), cache = func.getArgument(3);
   Value table = weight("embed", Value());
-  Value x = b.create<EmbeddingOp>(loc, rowsOf(spec.hiddenSize), tokens, table);
+  Value x = b.create<EmbeddingOp>(at("model.embed_tokens"),
+                                  rowsOf(spec.hiddenSize), tokens, table);
   Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
   Value one = b.create<arith::ConstantIndexOp>(loc, 1);
   Value layers = b.create<arith::ConstantIndexOp>(loc, spec.numLayers);
@@ -160,11 +188,12 @@ void Importer::buildForward(func::FuncOp layer) {
       });
   // Only the rows whose logits are wanted go through the final norm and the
   // output projection.
-  Value last = b.create<LastRowsOp>(loc, rowsOf(spec.hiddenSize),
+  Value last = b.create<LastRowsOp>(at("model"), rowsOf(spec.hiddenSize),
                                     loop.getResult(0), count);
   Value normed = norm(last, "final_norm", Value());
-  Value logits =
-      linear(normed, spec.tiedEmbeddings ? "embed" : "lm_head", Value());
+  // A tied lm_head reads the embedding table but is still the lm_head module.
+  Value logits = linear(normed, spec.tiedEmbeddings ? "embed" : "lm_head",
+                        Value(), at("lm_head"));
   b.create<func::ReturnOp>(loc, logits);
 }
 
@@ -174,37 +203,8 @@ llvm::Expected<OwningOpRef<ModuleOp>> Importer::run() {
   mlir::llm::LLMDialect::NumLayersAttrHelper(b.getContext()).setAttr(
       module.get(), b.getI64IntegerAttr(spec.numLayers));
   b.setInsertionPointToStart(module->getBody());
-  int64_t h = spec.hiddenSize, d = spec.headDim;
-  int64_t q = spec.numHeads * d, kv = spec.numKVHeads * d;
-  int64_t inter = spec.intermediateSize;
-  auto layerName = [](StringRef suffix) {
-    return ("model.layers.{layer}." + suffix).str();
-  };
-  struct Entry {
-    StringRef name;
-    std::string source;
-    SmallVector<int64_t> shape;
-    bool perLayer;
-  };
-  SmallVector<Entry> entries = {
-      {"embed", "model.embed_tokens.weight", {spec.vocabSize, h}, false},
-      {"attn_norm", layerName("input_layernorm.weight"), {h}, true},
-      {"wq", layerName("self_attn.q_proj.weight"), {q, h}, true},
-      {"wk", layerName("self_attn.k_proj.weight"), {kv, h}, true},
-      {"wv", layerName("self_attn.v_proj.weight"), {kv, h}, true},
-      {"wo", layerName("self_attn.o_proj.weight"), {h, q}, true},
-      {"mlp_norm", layerName("post_attention_layernorm.weight"), {h}, true},
-      {"w_gate", layerName("mlp.gate_proj.weight"), {inter, h}, true},
-      {"w_up", layerName("mlp.up_proj.weight"), {inter, h}, true},
-      {"w_down", layerName("mlp.down_proj.weight"), {h, inter}, true},
-      {"final_norm", "model.norm.weight", {h}, false},
-  };
-  if (!spec.tiedEmbeddings)
-    entries.push_back(
-        {"lm_head", "lm_head.weight", {spec.vocabSize, h}, false});
-  for (const Entry &entry : entries)
-    if (llvm::Error err =
-            param(entry.name, entry.source, entry.shape, entry.perLayer))
+  for (const LlamaTensor &tensor : llamaTensors(spec))
+    if (llvm::Error err = param(tensor))
       return std::move(err);
   func::FuncOp layer = buildLayer();
   buildForward(layer);
@@ -218,7 +218,7 @@ llvm::Expected<OwningOpRef<ModuleOp>> Importer::run() {
 
 llvm::Expected<OwningOpRef<ModuleOp>>
 importLlama(MLIRContext &context, const ModelSpec &spec,
-            const WeightStore &weights, const ImportOptions &options) {
+            const TensorSource &weights, const ImportOptions &options) {
   context.loadDialect<LLMDialect, arith::ArithDialect, func::FuncDialect,
                       scf::SCFDialect>();
   return Importer(context, spec, weights, options).run();

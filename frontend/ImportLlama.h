@@ -4,7 +4,7 @@
 #define LLMC_FRONTEND_IMPORTLLAMA_H
 
 #include "frontend/ModelSpec.h"
-#include "frontend/Weights.h"
+#include "frontend/TensorSource.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -23,7 +23,7 @@ struct ImportOptions {
 /// and the entry point `llmc_forward`.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 importLlama(mlir::MLIRContext &context, const ModelSpec &spec,
-            const WeightStore &weights, const ImportOptions &options);
+            const TensorSource &weights, const ImportOptions &options);
 
 } // namespace llmc
 

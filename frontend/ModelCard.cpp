@@ -247,31 +247,30 @@ static ModelSpec readCard(llvm::StringRef file, const YAML::Node &root) {
 }
 
 llvm::Expected<ModelSpec> llmc::loadModelCard(llvm::StringRef path) {
-  auto makeError = [&](const llvm::Twine &message) {
-    return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-  };
   llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
       llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buffer)
-    return makeError(path + ": cannot read: " + buffer.getError().message());
+    return llvm::createStringError(
+        path + ": cannot read: " + buffer.getError().message());
 
   ModelSpec spec;
   try {
     YAML::Node root = YAML::Load((*buffer)->getBuffer().str());
     spec = readCard(path, root);
   } catch (const CardError &error) {
-    return makeError(error.message);
+    return llvm::createStringError(error.message);
   } catch (const YAML::Exception &error) {
     // Marks are 0-based; editors count lines and columns from 1.
     if (error.mark.is_null())
-      return makeError(path + ": malformed YAML: " + error.msg);
-    return makeError(path + ":" + llvm::Twine(error.mark.line + 1) + ":" +
-                     llvm::Twine(error.mark.column + 1) +
-                     ": malformed YAML: " + error.msg);
+      return llvm::createStringError(path + ": malformed YAML: " + error.msg);
+    return llvm::createStringError(
+        path + ":" + llvm::Twine(error.mark.line + 1) + ":" +
+        llvm::Twine(error.mark.column + 1) + ": malformed YAML: " + error.msg);
   } catch (const std::exception &error) {
-    return makeError(path + ": " + error.what());
+    return llvm::createStringError(path + ": " + error.what());
   }
   if (llvm::Error err = spec.validate())
-    return makeError(path + ": " + llvm::toString(std::move(err)));
+    return llvm::createStringError(path + ": " +
+                                   llvm::toString(std::move(err)));
   return spec;
 }

@@ -14,10 +14,6 @@
 
 using namespace llmc;
 
-static llvm::Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
-
 /// Checks that the config.json next to the weights describes the same shapes
 /// as the model card.
 static llvm::Error checkAgreement(const ModelSpec &card,
@@ -40,10 +36,11 @@ static llvm::Error checkAgreement(const ModelSpec &card,
   };
   for (const Field &field : fields)
     if (field.cardValue != field.configValue)
-      return makeError(configPath + ": field '" + field.name + "': " +
-                       llvm::Twine(field.configValue) +
-                       " disagrees with the model card " + cardPath + " (" +
-                       llvm::Twine(field.cardValue) + ")");
+      return llvm::createStringError(configPath + ": field '" + field.name +
+                                     "': " + llvm::Twine(field.configValue) +
+                                     " disagrees with the model card " +
+                                     cardPath + " (" +
+                                     llvm::Twine(field.cardValue) + ")");
   return llvm::Error::success();
 }
 
@@ -59,10 +56,13 @@ llvm::Expected<LoadedModel> llmc::loadModel(llvm::StringRef modelPath,
   } else {
     llvm::StringRef ext = llvm::sys::path::extension(modelPath);
     if (ext != ".yaml" && ext != ".yml")
-      return makeError(modelPath + ": expected a model directory or a "
-                                   ".yaml/.yml model card");
+      return llvm::createStringError(modelPath +
+                                     ": expected a model directory or a "
+                                     ".yaml/.yml model card");
     if (weightsDir.empty())
-      return makeError(modelPath + ": a model card needs a weights directory (--weights DIR)");
+      return llvm::createStringError(
+          modelPath +
+          ": a model card needs a weights directory (--weights DIR)");
     if (llvm::Error err = loadModelCard(modelPath).moveInto(model.spec))
       return std::move(err);
     model.dir = weightsDir.str();
@@ -79,7 +79,8 @@ llvm::Expected<LoadedModel> llmc::loadModel(llvm::StringRef modelPath,
   }
 
   if (!llvm::sys::fs::is_directory(model.dir))
-    return makeError(model.dir + ": weights directory does not exist");
+    return llvm::createStringError(model.dir +
+                                   ": weights directory does not exist");
   if (llvm::Error err = WeightStore::open(model.dir).moveInto(model.weights))
     return std::move(err);
   if (llvm::Error err = model.weights->validate(model.spec))

@@ -8,7 +8,6 @@
 #include "frontend/ModelSpec.h"
 
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -23,50 +22,6 @@ using llvm::json::Array;
 using llvm::json::Object;
 using llvm::json::Value;
 
-static llvm::Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
-
-//===----------------------------------------------------------------------===//
-// DType
-//===----------------------------------------------------------------------===//
-
-llvm::StringRef llmc::dtypeName(DType type) {
-  switch (type) {
-  case DType::F32:
-    return "f32";
-  case DType::BF16:
-    return "bf16";
-  case DType::F16:
-    return "f16";
-  }
-  llvm_unreachable("unknown DType");
-}
-
-unsigned llmc::dtypeBytes(DType type) {
-  switch (type) {
-  case DType::F32:
-    return 4;
-  case DType::BF16:
-  case DType::F16:
-    return 2;
-  }
-  llvm_unreachable("unknown DType");
-}
-
-llvm::Expected<DType> llmc::parseDType(llvm::StringRef name) {
-  std::optional<DType> type =
-      llvm::StringSwitch<std::optional<DType>>(name.lower())
-          .Cases("f32", "float32", DType::F32)
-          .Cases("bf16", "bfloat16", DType::BF16)
-          .Cases("f16", "float16", DType::F16)
-          .Default(std::nullopt);
-  if (!type)
-    return makeError("unknown dtype '" + name +
-                     "' (expected f32, bf16 or f16)");
-  return *type;
-}
-
 //===----------------------------------------------------------------------===//
 // ModelSpec::validate
 //===----------------------------------------------------------------------===//
@@ -75,9 +30,10 @@ llvm::Error ModelSpec::validate() const {
   auto positive = [](llvm::StringRef field, int64_t value) -> llvm::Error {
     if (value > 0)
       return llvm::Error::success();
-    return makeError(llvm::formatv("field '{0}': expected a positive integer, "
-                                   "found {1}",
-                                   field, value));
+    return llvm::createStringError(
+        llvm::formatv("field '{0}': expected a positive integer, "
+                      "found {1}",
+                      field, value));
   };
   if (auto err = positive("vocab_size", vocabSize))
     return err;
@@ -96,33 +52,36 @@ llvm::Error ModelSpec::validate() const {
   if (auto err = positive("max_position_embeddings", maxPositions))
     return err;
   if (numHeads % numKVHeads != 0)
-    return makeError(llvm::formatv(
-        "field 'num_key_value_heads': {0} does not divide "
-        "num_attention_heads ({1})",
-        numKVHeads, numHeads));
+    return llvm::createStringError(
+        llvm::formatv("field 'num_key_value_heads': {0} does not divide "
+                      "num_attention_heads ({1})",
+                      numKVHeads, numHeads));
   if (headDim % 2 != 0)
-    return makeError(llvm::formatv(
+    return llvm::createStringError(llvm::formatv(
         "field 'head_dim': RoPE needs an even head dimension, found {0}",
         headDim));
   if (!(rmsNormEps > 0.0))
-    return makeError(llvm::formatv(
+    return llvm::createStringError(llvm::formatv(
         "field 'rms_norm_eps': expected a positive number, found {0}",
         rmsNormEps));
   if (!(ropeTheta > 0.0))
-    return makeError(llvm::formatv(
+    return llvm::createStringError(llvm::formatv(
         "field 'rope_theta': expected a positive number, found {0}",
         ropeTheta));
   if (ropeScaling.enabled) {
     if (!(ropeScaling.factor > 0.0))
-      return makeError("field 'rope_scaling.factor': expected a positive "
-                       "number");
+      return llvm::createStringError(
+          "field 'rope_scaling.factor': expected a positive "
+          "number");
     if (!(ropeScaling.lowFreqFactor > 0.0) ||
         !(ropeScaling.highFreqFactor > ropeScaling.lowFreqFactor))
-      return makeError("field 'rope_scaling.high_freq_factor': expected "
-                       "0 < low_freq_factor < high_freq_factor");
+      return llvm::createStringError(
+          "field 'rope_scaling.high_freq_factor': expected "
+          "0 < low_freq_factor < high_freq_factor");
     if (ropeScaling.originalMaxPositions <= 0)
-      return makeError("field 'rope_scaling.original_max_position_embeddings'"
-                       ": expected a positive integer");
+      return llvm::createStringError(
+          "field 'rope_scaling.original_max_position_embeddings'"
+          ": expected a positive integer");
   }
   return llvm::Error::success();
 }
@@ -141,7 +100,8 @@ public:
       : file(file), object(object), prefix(prefix) {}
 
   llvm::Error error(llvm::StringRef field, const llvm::Twine &message) const {
-    return makeError(file + ": field '" + prefix + field + "': " + message);
+    return llvm::createStringError(file + ": field '" + prefix + field +
+                                   "': " + message);
   }
 
   bool has(llvm::StringRef field) const {
@@ -332,7 +292,8 @@ static llvm::Expected<ModelSpec> parseHFConfig(const Object &root,
     return std::move(err);
 
   if (llvm::Error err = spec.validate())
-    return makeError(file + ": " + llvm::toString(std::move(err)));
+    return llvm::createStringError(file + ": " +
+                                   llvm::toString(std::move(err)));
   return spec;
 }
 
@@ -340,14 +301,16 @@ llvm::Expected<ModelSpec> llmc::loadHFConfig(llvm::StringRef path) {
   llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
       llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buffer)
-    return makeError(path + ": cannot read: " + buffer.getError().message());
+    return llvm::createStringError(
+        path + ": cannot read: " + buffer.getError().message());
   llvm::Expected<Value> json = llvm::json::parse((*buffer)->getBuffer());
   if (!json)
-    return makeError(path + ": malformed JSON: " +
-                     llvm::toString(json.takeError()));
+    return llvm::createStringError(
+        path + ": malformed JSON: " + llvm::toString(json.takeError()));
   const Object *root = json->getAsObject();
   if (!root)
-    return makeError(path + ": expected a JSON object at the top level");
+    return llvm::createStringError(path +
+                                   ": expected a JSON object at the top level");
   return parseHFConfig(*root, path);
 }
 
@@ -407,13 +370,14 @@ llvm::Error llmc::writeHFConfig(const ModelSpec &spec, llvm::StringRef path) {
   std::error_code ec;
   llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_Text);
   if (ec)
-    return makeError(path + ": cannot write: " + ec.message());
+    return llvm::createStringError(path + ": cannot write: " + ec.message());
   os << llvm::formatv("{0:2}", Value(std::move(config))) << "\n";
   os.close();
   if (os.has_error()) {
     std::error_code writeError = os.error();
     os.clear_error();
-    return makeError(path + ": write failed: " + writeError.message());
+    return llvm::createStringError(path +
+                                   ": write failed: " + writeError.message());
   }
   return llvm::Error::success();
 }

@@ -8,6 +8,8 @@
 #ifndef LLMC_FRONTEND_MODELSPEC_H
 #define LLMC_FRONTEND_MODELSPEC_H
 
+#include "frontend/TensorSource.h"
+
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -15,17 +17,6 @@
 #include <string>
 
 namespace llmc {
-
-/// Element type of a stored tensor.
-enum class DType { F32, BF16, F16 };
-
-/// "f32", "bf16", "f16".
-llvm::StringRef dtypeName(DType type);
-/// Size of one element in bytes.
-unsigned dtypeBytes(DType type);
-/// Parses "f32"/"float32", "bf16"/"bfloat16", "f16"/"float16" (case
-/// insensitive); also safetensors' "F32", "BF16", "F16".
-llvm::Expected<DType> parseDType(llvm::StringRef name);
 
 /// llama3-style RoPE frequency scaling (rope_scaling.rope_type == "llama3").
 struct RopeScaling {

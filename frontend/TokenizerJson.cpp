@@ -28,10 +28,6 @@ constexpr int64_t kMaxId = int64_t(1) << 30;
 /// llvm::json parses recursively: deeper documents would overflow the stack.
 constexpr int kMaxNesting = 512;
 
-Error makeError(const Twine &message) {
-  return createStringError(inconvertibleErrorCode(), message);
-}
-
 /// llvm::json reports "[LINE:COLUMN, byte=OFFSET]: MESSAGE"; say it in words.
 Error describeParseError(Error error) {
   std::string text = toString(std::move(error));
@@ -42,9 +38,9 @@ Error describeParseError(Error error) {
     message = rest.split("]: ").second;
   }
   if (message.empty())
-    return makeError("JSON error: " + text);
-  return makeError("JSON error at line " + line + ", column " + column + ": " +
-                   message);
+    return createStringError("JSON error: " + text);
+  return createStringError("JSON error at line " + line + ", column " + column +
+                           ": " + message);
 }
 
 /// Refuses documents nested deeper than kMaxNesting arrays and objects.
@@ -62,8 +58,8 @@ Error checkNesting(StringRef json) {
       inString = true;
     } else if (c == '[' || c == '{') {
       if (++depth > kMaxNesting)
-        return makeError("JSON error: nesting too deep (more than " +
-                         Twine(kMaxNesting) + " levels)");
+        return createStringError("JSON error: nesting too deep (more than " +
+                                 Twine(kMaxNesting) + " levels)");
     } else if (c == ']' || c == '}') {
       --depth;
     }
@@ -78,11 +74,11 @@ Error checkPreTokenizer(const json::Value &pre) {
   std::optional<StringRef> type =
       object ? object->getString("type") : std::nullopt;
   if (!type)
-    return makeError("a pre-tokenizer has no type");
+    return createStringError("a pre-tokenizer has no type");
   if (*type == "Sequence") {
     const json::Array *steps = object->getArray("pretokenizers");
     if (!steps)
-      return makeError("a Sequence pre-tokenizer lacks pretokenizers");
+      return createStringError("a Sequence pre-tokenizer lacks pretokenizers");
     for (const json::Value &step : *steps)
       if (Error error = checkPreTokenizer(step))
         return error;
@@ -93,18 +89,20 @@ Error checkPreTokenizer(const json::Value &pre) {
     std::optional<StringRef> regex =
         pattern ? pattern->getString("Regex") : std::nullopt;
     if (!regex || *regex != image::kLlama3Pattern)
-      return makeError(
+      return createStringError(
           "only the Llama 3 pre-tokenizer split pattern is supported");
     return Error::success();
   }
   if (*type == "ByteLevel") {
     std::optional<bool> useRegex = object->getBoolean("use_regex");
     if (!useRegex || *useRegex)
-      return makeError("a ByteLevel pre-tokenizer with its own (GPT-2) regex "
-                       "is not supported, only the Llama 3 split");
+      return createStringError(
+          "a ByteLevel pre-tokenizer with its own (GPT-2) regex "
+          "is not supported, only the Llama 3 split");
     return Error::success();
   }
-  return makeError("pre-tokenizer type '" + *type + "' is not supported");
+  return createStringError("pre-tokenizer type '" + *type +
+                           "' is not supported");
 }
 
 /// The two parts of the merge at `rank`, written "a b" or ["a", "b"].
@@ -113,15 +111,15 @@ Expected<std::pair<StringRef, StringRef>> mergeParts(const json::Value &merge,
   if (std::optional<StringRef> text = merge.getAsString()) {
     size_t space = text->find(' ', 1);
     if (space == StringRef::npos)
-      return makeError("merge '" + *text + "' is not 'a b'");
+      return createStringError("merge '" + *text + "' is not 'a b'");
     return std::make_pair(text->take_front(space), text->drop_front(space + 1));
   }
   if (const json::Array *pair = merge.getAsArray(); pair && pair->size() == 2)
     if (std::optional<StringRef> left = (*pair)[0].getAsString())
       if (std::optional<StringRef> right = (*pair)[1].getAsString())
         return std::make_pair(*left, *right);
-  return makeError("merge " + Twine(rank) +
-                   " is neither \"a b\" nor [\"a\", \"b\"]");
+  return createStringError("merge " + Twine(rank) +
+                           " is neither \"a b\" nor [\"a\", \"b\"]");
 }
 
 /// The tokenizer a tokenizer.json describes, in the form the image stores.
@@ -187,18 +185,18 @@ Error TokenizerBuilder::read(const json::Value &rootValue) {
   const json::Object *root = rootValue.getAsObject();
   const json::Object *model = root ? root->getObject("model") : nullptr;
   if (!model)
-    return makeError("no \"model\" object");
+    return createStringError("no \"model\" object");
   if (std::optional<StringRef> type = model->getString("type"))
     if (*type != "BPE")
-      return makeError("model type '" + *type +
-                       "' is not supported (only BPE)");
+      return createStringError("model type '" + *type +
+                               "' is not supported (only BPE)");
   if (const json::Value *pre = root->get("pre_tokenizer"))
     if (!pre->getAsNull())
       if (Error error = checkPreTokenizer(*pre))
         return error;
   const json::Object *vocabJson = model->getObject("vocab");
   if (!vocabJson)
-    return makeError("no \"model.vocab\" object");
+    return createStringError("no \"model.vocab\" object");
   ignoreMerges = model->getBoolean("ignore_merges").value_or(false);
   if (Error error = readVocab(*vocabJson))
     return error;
@@ -217,8 +215,8 @@ Error TokenizerBuilder::readVocab(const json::Object &vocabJson) {
   for (const auto &entry : vocabJson) {
     std::optional<int64_t> id = entry.second.getAsInteger();
     if (!id || *id < 0 || *id >= kMaxId)
-      return makeError("vocab entry '" + StringRef(entry.first) +
-                       "' has no valid id");
+      return createStringError("vocab entry '" + StringRef(entry.first) +
+                               "' has no valid id");
     vocab[entry.first] = *id;
   }
   vocabById.reserve(vocab.size());
@@ -239,8 +237,8 @@ Error TokenizerBuilder::findByteTokens() {
   for (int b = 0; b < image::kByteCount; ++b) {
     auto it = vocab.find(byteSpelling[b]);
     if (it == vocab.end())
-      return makeError("vocab has no token for byte " + Twine(b) +
-                       " (not a byte-level BPE vocabulary)");
+      return createStringError("vocab has no token for byte " + Twine(b) +
+                               " (not a byte-level BPE vocabulary)");
     byteToken[b] = it->second;
   }
   return Error::success();
@@ -249,7 +247,7 @@ Error TokenizerBuilder::findByteTokens() {
 Error TokenizerBuilder::readMerges(const json::Value &mergesJson) {
   const json::Array *list = mergesJson.getAsArray();
   if (!list)
-    return makeError("\"model.merges\" is not an array");
+    return createStringError("\"model.merges\" is not an array");
   merges.reserve(list->size());
   for (auto [rank, merge] : enumerate(*list)) {
     Expected<std::pair<StringRef, StringRef>> parts = mergeParts(merge, rank);
@@ -273,14 +271,14 @@ Error TokenizerBuilder::readMerges(const json::Value &mergesJson) {
 Error TokenizerBuilder::readAddedTokens(const json::Value &addedJson) {
   const json::Array *list = addedJson.getAsArray();
   if (!list)
-    return makeError("\"added_tokens\" is not an array");
+    return createStringError("\"added_tokens\" is not an array");
   for (const json::Value &token : *list) {
     const json::Object *object = token.getAsObject();
     std::optional<double> id = object ? object->getNumber("id") : std::nullopt;
     std::optional<StringRef> content =
         object ? object->getString("content") : std::nullopt;
     if (!id || *id < 0 || *id >= double(kMaxId) || !content || content->empty())
-      return makeError("an added token lacks a valid id or content");
+      return createStringError("an added token lacks a valid id or content");
     setBytes(int64_t(*id), content->str());
     added.push_back({content->str(), int64_t(*id)});
   }
@@ -387,9 +385,9 @@ Expected<std::string> llmc::compileTokenizerJson(StringRef json) {
 Expected<std::string> llmc::compileTokenizerJsonFile(StringRef path) {
   ErrorOr<std::unique_ptr<MemoryBuffer>> buffer = MemoryBuffer::getFile(path);
   if (!buffer)
-    return makeError(path + ": " + buffer.getError().message());
+    return createStringError(path + ": " + buffer.getError().message());
   Expected<std::string> image = compileTokenizerJson((*buffer)->getBuffer());
   if (!image)
-    return makeError(path + ": " + toString(image.takeError()));
+    return createStringError(path + ": " + toString(image.takeError()));
   return image;
 }

@@ -7,10 +7,13 @@
 
 #include "frontend/Weights.h"
 
+#include "frontend/LlamaTensors.h"
+
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/bit.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -29,116 +32,12 @@ using llvm::json::Array;
 using llvm::json::Object;
 using llvm::json::Value;
 
-static llvm::Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
-
 static std::string shapeString(llvm::ArrayRef<int64_t> shape) {
   return "[" + llvm::join(llvm::map_range(shape, [](int64_t d) {
                             return std::to_string(d);
                           }),
                           ", ") +
          "]";
-}
-
-//===----------------------------------------------------------------------===//
-// Element conversion
-//===----------------------------------------------------------------------===//
-
-static float bitsToFloat(uint32_t bits) {
-  float value;
-  std::memcpy(&value, &bits, sizeof(value));
-  return value;
-}
-
-static uint32_t floatToBits(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, sizeof(bits));
-  return bits;
-}
-
-float llmc::bf16ToFloat(uint16_t bits) {
-  return bitsToFloat(static_cast<uint32_t>(bits) << 16);
-}
-
-uint16_t llmc::floatToBF16(float value) {
-  uint32_t bits = floatToBits(value);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) // NaN: keep it a (quiet) NaN.
-    return static_cast<uint16_t>((bits >> 16) | 0x40);
-  // Round to nearest, ties to even.
-  bits += 0x7fffu + ((bits >> 16) & 1);
-  return static_cast<uint16_t>(bits >> 16);
-}
-
-float llmc::f16ToFloat(uint16_t half) {
-  uint32_t sign = static_cast<uint32_t>(half & 0x8000) << 16;
-  uint32_t exponent = (half >> 10) & 0x1f;
-  uint32_t mantissa = half & 0x3ff;
-  if (exponent == 0) {
-    // Zero or subnormal: mantissa * 2^-24, exact in float.
-    float magnitude = std::ldexp(static_cast<float>(mantissa), -24);
-    return sign ? -magnitude : magnitude;
-  }
-  if (exponent == 31) // Inf or NaN, payload kept.
-    return bitsToFloat(sign | 0x7f800000u | (mantissa << 13));
-  return bitsToFloat(sign | ((exponent + 127 - 15) << 23) | (mantissa << 13));
-}
-
-uint16_t llmc::floatToF16(float value) {
-  uint32_t bits = floatToBits(value);
-  uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000);
-  uint32_t magnitude = bits & 0x7fffffffu;
-  if (magnitude > 0x7f800000u) // NaN
-    return sign | 0x7e00 | ((magnitude >> 13) & 0x3ff);
-  if (magnitude >= 0x477ff000u) // >= 65520 rounds to infinity
-    return sign | 0x7c00;
-  if (magnitude < 0x38800000u) { // below 2^-14: subnormal half
-    int shift = 126 - static_cast<int>(magnitude >> 23);
-    if (shift > 24)
-      return sign;
-    uint32_t mantissa = (magnitude & 0x7fffffu) | 0x800000u;
-    uint32_t result = mantissa >> shift;
-    uint32_t rest = mantissa & ((1u << shift) - 1);
-    uint32_t halfway = 1u << (shift - 1);
-    if (rest > halfway || (rest == halfway && (result & 1)))
-      ++result;
-    return sign | static_cast<uint16_t>(result);
-  }
-  uint32_t result = (magnitude - 0x38000000u) >> 13;
-  uint32_t rest = magnitude & 0x1fffu;
-  if (rest > 0x1000u || (rest == 0x1000u && (result & 1)))
-    ++result;
-  return sign | static_cast<uint16_t>(result);
-}
-
-//===----------------------------------------------------------------------===//
-// TensorView
-//===----------------------------------------------------------------------===//
-
-int64_t TensorView::numElements() const {
-  int64_t count = 1;
-  for (int64_t dim : shape)
-    count *= dim;
-  return count;
-}
-
-float TensorView::at(int64_t i) const {
-  switch (dtype) {
-  case DType::F32: {
-    float value;
-    std::memcpy(&value, data + 4 * i, sizeof(value));
-    return value;
-  }
-  case DType::BF16:
-    return bf16ToFloat(llvm::support::endian::read16le(data + 2 * i));
-  case DType::F16:
-    return f16ToFloat(llvm::support::endian::read16le(data + 2 * i));
-  }
-  llvm_unreachable("unknown DType");
-}
-
-std::string llmc::layerTensorName(int64_t layer, llvm::StringRef suffix) {
-  return ("model.layers." + llvm::Twine(layer) + "." + suffix).str();
 }
 
 //===----------------------------------------------------------------------===//
@@ -151,23 +50,25 @@ static llvm::Error parseSafetensors(llvm::StringRef path,
                                     std::vector<TensorView> &out) {
   llvm::StringRef contents = buffer.getBuffer();
   if (contents.size() < 8)
-    return makeError(llvm::formatv("{0}: truncated file: {1} bytes, shorter "
-                                   "than the 8-byte header length",
-                                   path, contents.size()));
+    return llvm::createStringError(
+        llvm::formatv("{0}: truncated file: {1} bytes, shorter "
+                      "than the 8-byte header length",
+                      path, contents.size()));
   uint64_t headerSize = llvm::support::endian::read64le(contents.data());
   if (headerSize > contents.size() - 8)
-    return makeError(llvm::formatv("{0}: truncated file: header length {1} "
-                                   "goes beyond the end of the file ({2} "
-                                   "bytes)",
-                                   path, headerSize, contents.size()));
+    return llvm::createStringError(
+        llvm::formatv("{0}: truncated file: header length {1} "
+                      "goes beyond the end of the file ({2} "
+                      "bytes)",
+                      path, headerSize, contents.size()));
   llvm::Expected<Value> header =
       llvm::json::parse(contents.substr(8, headerSize));
   if (!header)
-    return makeError(path + ": header is not valid JSON: " +
-                     llvm::toString(header.takeError()));
+    return llvm::createStringError(path + ": header is not valid JSON: " +
+                                   llvm::toString(header.takeError()));
   const Object *root = header->getAsObject();
   if (!root)
-    return makeError(path + ": header is not a JSON object");
+    return llvm::createStringError(path + ": header is not a JSON object");
 
   const uint8_t *dataStart =
       reinterpret_cast<const uint8_t *>(contents.data()) + 8 + headerSize;
@@ -178,7 +79,8 @@ static llvm::Error parseSafetensors(llvm::StringRef path,
     if (name == "__metadata__")
       continue;
     auto error = [&](const llvm::Twine &message) {
-      return makeError(path + ": tensor '" + name + "': " + message);
+      return llvm::createStringError(path + ": tensor '" + name +
+                                     "': " + message);
     };
     const Object *info = entry.second.getAsObject();
     if (!info)
@@ -252,11 +154,10 @@ static llvm::Error parseSafetensors(llvm::StringRef path,
     if (view.bytes == 0)
       continue;
     if (previous && view.data < previous->data + previous->bytes)
-      return makeError(llvm::formatv(
-          "{0}: tensor '{1}' [{2}, {3}] overlaps tensor '{4}' [{5}, {6}]",
-          path, view.name, view.data - dataStart,
-          view.data - dataStart + view.bytes, previous->name,
-          previous->data - dataStart,
+      return llvm::createStringError(llvm::formatv(
+          "{0}: tensor '{1}' [{2}, {3}] overlaps tensor '{4}' [{5}, {6}]", path,
+          view.name, view.data - dataStart, view.data - dataStart + view.bytes,
+          previous->name, previous->data - dataStart,
           previous->data - dataStart + previous->bytes));
     previous = &view;
   }
@@ -276,7 +177,8 @@ struct WeightStore::Impl {
                                     /*RequiresNullTerminator=*/false,
                                     /*IsVolatile=*/false);
     if (!buffer)
-      return makeError(path + ": cannot open: " + buffer.getError().message());
+      return llvm::createStringError(
+          path + ": cannot open: " + buffer.getError().message());
     if (llvm::Error err = parseSafetensors(path, **buffer, tensors))
       return err;
     buffers.push_back(std::move(*buffer));
@@ -287,26 +189,28 @@ struct WeightStore::Impl {
     llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
         llvm::MemoryBuffer::getFile(indexPath, /*IsText=*/true);
     if (!buffer)
-      return makeError(indexPath + ": cannot read: " +
-                       buffer.getError().message());
+      return llvm::createStringError(
+          indexPath + ": cannot read: " + buffer.getError().message());
     llvm::Expected<Value> json = llvm::json::parse((*buffer)->getBuffer());
     if (!json)
-      return makeError(indexPath + ": malformed JSON: " +
-                       llvm::toString(json.takeError()));
+      return llvm::createStringError(
+          indexPath + ": malformed JSON: " + llvm::toString(json.takeError()));
     const Object *root = json->getAsObject();
     const Object *weightMap = root ? root->getObject("weight_map") : nullptr;
     if (!weightMap)
-      return makeError(indexPath + ": field 'weight_map': expected an object "
-                                   "mapping tensor names to files");
+      return llvm::createStringError(indexPath +
+                                     ": field 'weight_map': expected an object "
+                                     "mapping tensor names to files");
     // Sorted so that shards open in a stable order, each exactly once.
     std::map<std::string, std::vector<std::string>> shards;
     for (const auto &entry : *weightMap) {
       std::optional<llvm::StringRef> file = entry.second.getAsString();
       if (!file || file->empty() || llvm::sys::path::is_absolute(*file) ||
           file->contains(".."))
-        return makeError(indexPath + ": field 'weight_map': tensor '" +
-                         llvm::StringRef(entry.first) +
-                         "': expected a file name inside the directory");
+        return llvm::createStringError(
+            indexPath + ": field 'weight_map': tensor '" +
+            llvm::StringRef(entry.first) +
+            "': expected a file name inside the directory");
       shards[file->str()].push_back(entry.first.str());
     }
     for (const auto &[file, names] : shards) {
@@ -320,9 +224,9 @@ struct WeightStore::Impl {
         present.insert(view.name);
       for (const std::string &name : names)
         if (!present.contains(name))
-          return makeError(indexPath + ": tensor '" + name +
-                           "' is mapped to '" + file +
-                           "' but that file does not contain it");
+          return llvm::createStringError(indexPath + ": tensor '" + name +
+                                         "' is mapped to '" + file +
+                                         "' but that file does not contain it");
     }
     return llvm::Error::success();
   }
@@ -347,17 +251,17 @@ WeightStore::open(llvm::StringRef dir) {
     if (llvm::Error err = impl.openIndex(index))
       return std::move(err);
   } else {
-    return makeError(dir + ": no model.safetensors or "
-                           "model.safetensors.index.json");
+    return llvm::createStringError(dir + ": no model.safetensors or "
+                                         "model.safetensors.index.json");
   }
 
   for (size_t i = 0; i < impl.tensors.size(); ++i) {
     const TensorView &view = impl.tensors[i];
     auto [it, inserted] = impl.byName.try_emplace(view.name, i);
     if (!inserted)
-      return makeError(view.file + ": tensor '" + view.name +
-                       "' is also defined in " +
-                       impl.tensors[it->second].file);
+      return llvm::createStringError(view.file + ": tensor '" + view.name +
+                                     "' is also defined in " +
+                                     impl.tensors[it->second].file);
   }
   return std::move(store);
 }
@@ -371,55 +275,18 @@ llvm::Expected<const TensorView *>
 WeightStore::get(llvm::StringRef name, llvm::ArrayRef<int64_t> shape) const {
   const TensorView *view = find(name);
   if (!view)
-    return makeError(impl->dir + ": missing tensor '" + name +
-                     "' (expected shape " + shapeString(shape) + ")");
+    return llvm::createStringError(impl->dir + ": missing tensor '" + name +
+                                   "' (expected shape " + shapeString(shape) +
+                                   ")");
   if (!llvm::equal(view->shape, shape))
-    return makeError(view->file + ": tensor '" + name + "': expected shape " +
-                     shapeString(shape) + ", found " +
-                     shapeString(view->shape));
+    return llvm::createStringError(view->file + ": tensor '" + name +
+                                   "': expected shape " + shapeString(shape) +
+                                   ", found " + shapeString(view->shape));
   return view;
 }
 
-namespace {
-/// One tensor of a Llama model: name and shape.
-struct TensorSpec {
-  std::string name;
-  std::vector<int64_t> shape;
-  bool isNorm;
-};
-} // namespace
-
-/// Every tensor of a Llama model with `spec`, in file order.
-static std::vector<TensorSpec> llamaTensors(const ModelSpec &spec) {
-  int64_t hidden = spec.hiddenSize, inter = spec.intermediateSize;
-  int64_t qDim = spec.numHeads * spec.headDim;
-  int64_t kvDim = spec.numKVHeads * spec.headDim;
-  std::vector<TensorSpec> result;
-  result.push_back({"model.embed_tokens.weight", {spec.vocabSize, hidden}, 0});
-  for (int64_t layer = 0; layer < spec.numLayers; ++layer) {
-    auto add = [&](llvm::StringRef suffix, std::vector<int64_t> shape,
-                   bool isNorm) {
-      result.push_back({layerTensorName(layer, suffix), std::move(shape),
-                        isNorm});
-    };
-    add("input_layernorm.weight", {hidden}, true);
-    add("self_attn.q_proj.weight", {qDim, hidden}, false);
-    add("self_attn.k_proj.weight", {kvDim, hidden}, false);
-    add("self_attn.v_proj.weight", {kvDim, hidden}, false);
-    add("self_attn.o_proj.weight", {hidden, qDim}, false);
-    add("post_attention_layernorm.weight", {hidden}, true);
-    add("mlp.gate_proj.weight", {inter, hidden}, false);
-    add("mlp.up_proj.weight", {inter, hidden}, false);
-    add("mlp.down_proj.weight", {hidden, inter}, false);
-  }
-  result.push_back({"model.norm.weight", {hidden}, true});
-  if (!spec.tiedEmbeddings)
-    result.push_back({"lm_head.weight", {spec.vocabSize, hidden}, false});
-  return result;
-}
-
 llvm::Error WeightStore::validate(const ModelSpec &spec) const {
-  for (const TensorSpec &tensor : llamaTensors(spec))
+  for (const CheckpointTensor &tensor : checkpointTensors(spec))
     if (llvm::Expected<const TensorView *> view =
             get(tensor.name, tensor.shape);
         !view)
@@ -520,22 +387,23 @@ llvm::Error llmc::writeSyntheticModel(const ModelSpec &spec,
                                       uint64_t seed, double std,
                                       bool progress) {
   if (llvm::Error err = spec.validate())
-    return makeError(dir + ": " + llvm::toString(std::move(err)));
+    return llvm::createStringError(dir + ": " + llvm::toString(std::move(err)));
   if (std::error_code ec = llvm::sys::fs::create_directories(dir))
-    return makeError(dir + ": cannot create directory: " + ec.message());
+    return llvm::createStringError(
+        dir + ": cannot create directory: " + ec.message());
 
   llvm::SmallString<256> configPath(dir);
   llvm::sys::path::append(configPath, "config.json");
   if (llvm::Error err = writeHFConfig(spec, configPath))
     return err;
 
-  std::vector<TensorSpec> tensors = llamaTensors(spec);
+  std::vector<CheckpointTensor> tensors = checkpointTensors(spec);
   llvm::StringRef dtypeTag = dtype == DType::F32    ? "F32"
                              : dtype == DType::BF16 ? "BF16"
                                                     : "F16";
   Object header{{"__metadata__", Object{{"format", "pt"}}}};
   uint64_t offset = 0;
-  for (const TensorSpec &tensor : tensors) {
+  for (const CheckpointTensor &tensor : tensors) {
     uint64_t bytes = dtypeBytes(dtype);
     for (int64_t dim : tensor.shape)
       bytes *= dim;
@@ -559,7 +427,8 @@ llvm::Error llmc::writeSyntheticModel(const ModelSpec &spec,
   std::error_code ec;
   llvm::raw_fd_ostream os(tempPath, ec);
   if (ec)
-    return makeError(tempPath + ": cannot write: " + ec.message());
+    return llvm::createStringError(tempPath +
+                                   ": cannot write: " + ec.message());
   char sizeBytes[8];
   llvm::support::endian::write64le(sizeBytes, headerText.size());
   os.write(sizeBytes, sizeof(sizeBytes));
@@ -589,7 +458,7 @@ llvm::Error llmc::writeSyntheticModel(const ModelSpec &spec,
         switch (dtype) {
         case DType::F32:
           llvm::support::endian::write32le(out + 4 * i,
-                                           floatToBits(values[i]));
+                                           llvm::bit_cast<uint32_t>(values[i]));
           break;
         case DType::BF16:
           llvm::support::endian::write16le(out + 2 * i,
@@ -618,10 +487,11 @@ llvm::Error llmc::writeSyntheticModel(const ModelSpec &spec,
     std::error_code writeError = os.error();
     os.clear_error();
     llvm::sys::fs::remove(tempPath);
-    return makeError(tempPath + ": write failed: " + writeError.message());
+    return llvm::createStringError(tempPath +
+                                   ": write failed: " + writeError.message());
   }
   if (std::error_code renameError = llvm::sys::fs::rename(tempPath, path))
-    return makeError(path + ": cannot rename from " + tempPath + ": " +
-                     renameError.message());
+    return llvm::createStringError(path + ": cannot rename from " + tempPath +
+                                   ": " + renameError.message());
   return llvm::Error::success();
 }

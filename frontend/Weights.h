@@ -11,6 +11,7 @@
 #define LLMC_FRONTEND_WEIGHTS_H
 
 #include "frontend/ModelSpec.h"
+#include "frontend/TensorSource.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
@@ -23,29 +24,14 @@
 
 namespace llmc {
 
-/// One tensor inside a mapped safetensors file.
-struct TensorView {
-  std::string name;
-  std::string file; ///< the safetensors file that holds it
-  DType dtype = DType::F32;
-  std::vector<int64_t> shape;
-  const uint8_t *data = nullptr;
-  uint64_t bytes = 0;
-
-  int64_t numElements() const;
-  /// Element `i` converted to float (from f32, bf16 or f16).
-  float at(int64_t i) const;
-};
-
 /// All tensors of a model directory.
-class WeightStore {
+class WeightStore : public TensorSource {
 public:
   /// Opens `dir`/model.safetensors or `dir`/model.safetensors.index.json.
   static llvm::Expected<std::unique_ptr<WeightStore>> open(llvm::StringRef dir);
-  ~WeightStore();
+  ~WeightStore() override;
 
-  /// nullptr when absent.
-  const TensorView *find(llvm::StringRef name) const;
+  const TensorView *find(llvm::StringRef name) const override;
   /// The tensor, or an error naming it, the directory and the expected shape
   /// when it is missing or its shape differs from `shape`.
   llvm::Expected<const TensorView *> get(llvm::StringRef name,
@@ -61,18 +47,6 @@ private:
   struct Impl;
   std::unique_ptr<Impl> impl;
 };
-
-/// bf16 is the upper half of an f32.
-float bf16ToFloat(uint16_t bits);
-/// Rounds to nearest, ties to even; NaN stays NaN.
-uint16_t floatToBF16(float value);
-/// IEEE half, including subnormals, infinities and NaN.
-float f16ToFloat(uint16_t bits);
-/// Rounds to nearest, ties to even; overflow gives infinity.
-uint16_t floatToF16(float value);
-
-/// Names of the Hugging Face tensors of a Llama model.
-std::string layerTensorName(int64_t layer, llvm::StringRef suffix);
 
 /// Writes a Hugging Face model directory (config.json, model.safetensors) with
 /// seeded random weights for `spec`: matrices ~ N(0, std), norm weights

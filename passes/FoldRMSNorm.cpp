@@ -80,16 +80,20 @@ struct FoldIntoProjections : OpRewritePattern<RMSNormOp> {
       SymbolTable symbols(param->getParentOp());
       rewriter.setInsertionPoint(param);
       auto scaled = cast<ParamOp>(rewriter.clone(*param));
+      scaled->setLoc(
+          rewriter.getFusedLoc({normParam.getLoc(), param.getLoc()}));
       scaled.setScaleAttr(scale);
       symbols.insert(scaled);
       LLVM_DEBUG(llvm::dbgs() << "folded norm into " << scaled.getSymName()
                               << "\n");
       rewriter.setInsertionPoint(linear);
-      auto newWeight = rewriter.create<WeightOp>(
-          weight.getLoc(), weight.getType(), scaled.getSymName(),
-          weight.getLayer());
-      rewriter.replaceOpWithNewOp<LinearOp>(linear, linear.getType(),
-                                            norm.getInput(), newWeight, inv);
+      auto newWeight =
+          rewriter.create<WeightOp>(scaled.getLoc(), weight.getType(),
+                                    scaled.getSymName(), weight.getLayer());
+      auto folded = rewriter.create<LinearOp>(
+          rewriter.getFusedLoc({norm.getLoc(), linear.getLoc()}),
+          linear.getType(), norm.getInput(), newWeight, inv);
+      rewriter.replaceOp(linear, folded);
     }
     return success();
   }

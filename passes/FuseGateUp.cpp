@@ -49,7 +49,7 @@ struct FuseSwiGLU : OpRewritePattern<MulOp> {
                             << "\n");
 
     rewriter.setInsertionPoint(gate);
-    Location loc = op.getLoc();
+    Location loc = rewriter.getFusedLoc({gate.getLoc(), up.getLoc()});
     auto weight = rewriter.create<WeightOp>(loc, fused.getTensorType(),
                                             fused.getSymName(),
                                             gateWeight.getLayer());
@@ -59,7 +59,10 @@ struct FuseSwiGLU : OpRewritePattern<MulOp> {
     auto linear = rewriter.create<LinearOp>(loc, type, gate.getInput(), weight,
                                             gate.getRowScale());
     rewriter.setInsertionPoint(op);
-    rewriter.replaceOpWithNewOp<SwiGLUOp>(op, op.getType(), linear);
+    auto swiglu = rewriter.create<SwiGLUOp>(
+        rewriter.getFusedLoc({silu.getLoc(), op.getLoc()}), op.getType(),
+        linear);
+    rewriter.replaceOp(op, swiglu);
     return success();
   }
 };

@@ -69,7 +69,10 @@ struct FuseSiblingLinears : OpRewritePattern<LinearOp> {
     // Insert after the last operand definition the group needs: the first
     // projection's position works because all operands dominate it.
     rewriter.setInsertionPoint(op);
-    Location loc = op.getLoc();
+    SmallVector<Location> sources;
+    for (LinearOp linear : group)
+      sources.push_back(linear.getLoc());
+    Location loc = rewriter.getFusedLoc(sources);
     auto fusedWeight = rewriter.create<WeightOp>(
         loc, fused.getTensorType(), fused.getSymName(), weight.getLayer());
     auto inputType = cast<RankedTensorType>(op.getInput().getType());

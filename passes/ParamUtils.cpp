@@ -15,6 +15,7 @@ ParamOp mlir::llm::concatParams(RewriterBase &rewriter, ArrayRef<ParamOp> parts,
     return {};
   int64_t rows = 0;
   SmallVector<Attribute> sources;
+  SmallVector<Location> locs;
   for (ParamOp part : parts) {
     RankedTensorType type = part.getTensorType();
     if (type.getRank() != 2 || type.getDimSize(1) != firstType.getDimSize(1) ||
@@ -27,6 +28,7 @@ ParamOp mlir::llm::concatParams(RewriterBase &rewriter, ArrayRef<ParamOp> parts,
       return {};
     rows += type.getDimSize(0);
     llvm::append_range(sources, part.getSources());
+    locs.push_back(part.getLoc());
   }
   auto type = RankedTensorType::get({rows, firstType.getDimSize(1)},
                                     firstType.getElementType());
@@ -36,7 +38,7 @@ ParamOp mlir::llm::concatParams(RewriterBase &rewriter, ArrayRef<ParamOp> parts,
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(first);
   auto fused = rewriter.create<ParamOp>(
-      first.getLoc(), name, type, first.getLayers(),
+      rewriter.getFusedLoc(locs), name, type, first.getLayers(),
       rewriter.getArrayAttr(sources), first.getScaleAttr());
   symbols.insert(fused);
   return fused;

@@ -22,7 +22,8 @@ void populateFuseGateUpPatterns(RewritePatternSet &patterns);
 
 /// Creates a parameter that concatenates `parts` along dimension 0 (all with
 /// the same stacking, element type, input width and scale), inserted before
-/// the first of them. Returns null if they are not compatible.
+/// the first of them and located at the fusion of their locations. Returns
+/// null if they are not compatible.
 ParamOp concatParams(RewriterBase &rewriter, ArrayRef<ParamOp> parts,
                      StringRef name);
 

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "frontend/LlamaTensors.h"
 #include "frontend/ModelSpec.h"
 #include "frontend/Weights.h"
 

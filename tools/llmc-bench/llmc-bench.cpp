@@ -73,10 +73,6 @@ cl::opt<std::string> jsonPath("json",
 
 constexpr const char *toolName = "llmc-bench";
 
-Error makeError(const Twine &message) {
-  return createStringError(inconvertibleErrorCode(), message);
-}
-
 /// One command line, kept as strings so it can be run and printed.
 struct Command {
   std::vector<std::string> args;
@@ -136,10 +132,11 @@ Expected<ChildResult> runChild(const Command &command, StringRef logStem) {
   if (auto buffer = MemoryBuffer::getFile(errLog))
     result.stderrText = (*buffer)->getBuffer().str();
   if (execFailed)
-    return makeError("cannot run '" + command.args.front() + "': " + errMsg);
+    return createStringError("cannot run '" + command.args.front() +
+                             "': " + errMsg);
   if (rc != 0) {
     StringRef tail = StringRef(result.stderrText).take_back(2000).rtrim();
-    return makeError(
+    return createStringError(
         "this command failed (" +
         (errMsg.empty() ? "exit status " + Twine(rc).str() : errMsg) +
         "):\n  " + command.str() + "\nits stderr (" + errLog +
@@ -154,17 +151,18 @@ Expected<uint64_t> readVocabSize(StringRef dir) {
   sys::path::append(path, "config.json");
   auto buffer = MemoryBuffer::getFile(path);
   if (!buffer)
-    return makeError("cannot read '" + path +
-                     "': " + buffer.getError().message());
+    return createStringError("cannot read '" + path +
+                             "': " + buffer.getError().message());
   Expected<json::Value> config = json::parse((*buffer)->getBuffer());
   if (!config)
-    return makeError("'" + path +
-                     "' is not valid JSON: " + toString(config.takeError()));
+    return createStringError(
+        "'" + path + "' is not valid JSON: " + toString(config.takeError()));
   const json::Object *object = config->getAsObject();
   std::optional<int64_t> vocab =
       object ? object->getInteger("vocab_size") : std::nullopt;
   if (!vocab || *vocab <= 0)
-    return makeError("'" + path + "' has no positive integer 'vocab_size'");
+    return createStringError("'" + path +
+                             "' has no positive integer 'vocab_size'");
   return uint64_t(*vocab);
 }
 
@@ -220,8 +218,8 @@ Expected<RunNumbers> parseRunOutput(StringRef text) {
       haveRss = true;
   }
   if (!havePrefill || !haveDecode || !haveRss)
-    return makeError("the model's stderr lacks the "
-                     "prefill/decode/peak RSS lines");
+    return createStringError("the model's stderr lacks the "
+                             "prefill/decode/peak RSS lines");
   return numbers;
 }
 
@@ -256,9 +254,9 @@ json::Object summaryJson(Summary s) {
 
 Error run(unsigned threads) {
   if (repeat == 0)
-    return makeError("--repeat must be at least 1");
+    return createStringError("--repeat must be at least 1");
   if (promptTokens == 0)
-    return makeError("--prompt-tokens must be at least 1");
+    return createStringError("--prompt-tokens must be at least 1");
 
   Expected<uint64_t> vocab = readVocabSize(modelDir);
   if (!vocab)
@@ -275,13 +273,14 @@ Error run(unsigned threads) {
     } else if (auto found = sys::findProgramByName("llmc")) {
       llmc = *found;
     } else if (!skipCompile) {
-      return makeError("cannot find llmc next to llmc-bench or on PATH; "
-                       "pass --llmc PATH");
+      return createStringError(
+          "cannot find llmc next to llmc-bench or on PATH; "
+          "pass --llmc PATH");
     }
   }
 
   if (std::error_code ec = sys::fs::create_directories(outDir))
-    return makeError("cannot create '" + outDir + "': " + ec.message());
+    return createStringError("cannot create '" + outDir + "': " + ec.message());
   SmallString<256> exe(outDir);
   sys::path::append(exe, "model");
   sys::fs::make_absolute(exe);
@@ -303,17 +302,17 @@ Error run(unsigned threads) {
       return result.takeError();
     compiled = *result;
   } else if (!sys::fs::can_execute(exe)) {
-    return makeError("--skip-compile: '" + exe +
-                     "' does not exist; run "
-                     "once without --skip-compile");
+    return createStringError("--skip-compile: '" + exe +
+                             "' does not exist; run "
+                             "once without --skip-compile");
   }
 
   // (b) Sizes.
   uint64_t exeBytes = 0, weightBytes = 0;
   if (std::error_code ec = sys::fs::file_size(exe, exeBytes))
-    return makeError("cannot stat '" + exe + "': " + ec.message());
+    return createStringError("cannot stat '" + exe + "': " + ec.message());
   if (std::error_code ec = sys::fs::file_size(weights, weightBytes))
-    return makeError("cannot stat '" + weights + "': " + ec.message());
+    return createStringError("cannot stat '" + weights + "': " + ec.message());
 
   // (c) Run.
   unsigned numThreads =
@@ -333,8 +332,8 @@ Error run(unsigned threads) {
       return result.takeError();
     Expected<RunNumbers> numbers = parseRunOutput(result->stderrText);
     if (!numbers)
-      return makeError("run " + Twine(i + 1) + ": " +
-                       toString(numbers.takeError()));
+      return createStringError("run " + Twine(i + 1) + ": " +
+                               toString(numbers.takeError()));
     runs.push_back(*numbers);
   }
 
@@ -403,7 +402,8 @@ Error run(unsigned threads) {
     std::error_code ec;
     raw_fd_ostream file(jsonPath, ec, sys::fs::OF_Text);
     if (ec)
-      return makeError("cannot write '" + jsonPath + "': " + ec.message());
+      return createStringError("cannot write '" + jsonPath +
+                               "': " + ec.message());
     file << formatv("{0:2}", json::Value(std::move(root))) << "\n";
   }
   return Error::success();

@@ -10,7 +10,7 @@
 #include "codegen/Passes.h"
 #include "codegen/Pipelines.h"
 #include "codegen/Target.h"
-#include "codegen/WeightPacker.h"
+#include "codegen/packer/WeightPacker.h"
 #include "frontend/ImportLlama.h"
 #include "frontend/ModelCard.h"
 #include "frontend/ModelLoader.h"

@@ -1,6 +1,6 @@
 //===- WeightPacker.cpp - Write the packed weight file --------------------===//
 
-#include "codegen/WeightPacker.h"
+#include "codegen/packer/WeightPacker.h"
 
 #include "codegen/Passes.h"
 #include "runtime/abi/ModelABI.h"
@@ -28,31 +28,22 @@ struct Sources {
   int64_t rows = 0, cols = 0;
 };
 
-static std::string substituteLayer(StringRef pattern, int64_t layer) {
-  std::string name = pattern.str();
-  size_t at = name.find("{layer}");
-  if (at != std::string::npos)
-    name.replace(at, 7, std::to_string(layer));
-  return name;
-}
-
 static llvm::Expected<Sources> gather(ParamOp param, int64_t layer,
-                                      const llmc::WeightStore &weights) {
+                                      const llmc::TensorSource &tensors) {
   Sources s;
   RankedTensorType type = param.getTensorType();
   s.cols = type.getRank() == 2 ? type.getDimSize(1) : 1;
   for (Attribute source : param.getSources()) {
     std::string name =
-        substituteLayer(cast<StringAttr>(source).getValue(), layer);
-    const llmc::TensorView *tensor = weights.find(name);
+        llmc::substituteLayer(cast<StringAttr>(source).getValue(), layer);
+    const llmc::TensorView *tensor = tensors.find(name);
     if (!tensor)
       return llvm::createStringError("missing tensor '" + name + "'");
     int64_t cols = tensor->shape.size() == 2 ? tensor->shape[1] : 1;
     if (cols != s.cols)
-      return llvm::createStringError("tensor '" + name + "' has " +
-                                     std::to_string(cols) +
-                                     " columns, expected " +
-                                     std::to_string(s.cols));
+      return llvm::createStringError(
+          "tensor '" + name + "' has " + std::to_string(cols) +
+          " columns, expected " + std::to_string(s.cols));
     s.rows += tensor->shape.empty() ? 0 : tensor->shape[0];
     s.parts.push_back(tensor);
   }
@@ -62,8 +53,8 @@ static llvm::Expected<Sources> gather(ParamOp param, int64_t layer,
                                    " rows, expected " +
                                    std::to_string(type.getDimSize(0)));
   if (std::optional<StringRef> scale = param.getScale()) {
-    std::string name = substituteLayer(*scale, layer);
-    s.scale = weights.find(name);
+    std::string name = llmc::substituteLayer(*scale, layer);
+    s.scale = tensors.find(name);
     if (!s.scale || s.scale->numElements() != s.cols)
       return llvm::createStringError("scale tensor '" + name +
                                      "' is missing or has the wrong size");
@@ -181,7 +172,7 @@ public:
 } // namespace
 
 llvm::Expected<uint64_t>
-mlir::llm::packWeights(ModuleOp module, const llmc::WeightStore &weights,
+mlir::llm::packWeights(ModuleOp module, const llmc::TensorSource &tensors,
                        llvm::StringRef tokenizerImage, llvm::StringRef path,
                        PackProgress progress) {
   IntegerAttr totalAttr =
@@ -216,7 +207,7 @@ mlir::llm::packWeights(ModuleOp module, const llmc::WeightStore &weights,
       return llvm::createStringError("parameters overlap or leave gaps");
     for (int64_t layer = 0; layer < std::max<int64_t>(param.getLayers(), 1);
          ++layer) {
-      llvm::Expected<Sources> sources = gather(param, layer, weights);
+      llvm::Expected<Sources> sources = gather(param, layer, tensors);
       if (!sources)
         return sources.takeError();
       packer.pack(param, *sources, buffer);
@@ -231,8 +222,8 @@ mlir::llm::packWeights(ModuleOp module, const llmc::WeightStore &weights,
   }
   // The fingerprint also covers the layout, so a re-planned model with the
   // same bytes in other places does not match.
-  uint64_t fingerprint = llvm::hash_combine(packer.fingerprint, total,
-                                            static_cast<uint64_t>(params.size()));
+  uint64_t fingerprint = llvm::hash_combine(
+      packer.fingerprint, total, static_cast<uint64_t>(params.size()));
   LlmcWeightsHeader header;
   std::memset(&header, 0, sizeof(header));
   std::memcpy(header.magic, LLMC_WEIGHTS_MAGIC, 8);
@@ -245,7 +236,7 @@ mlir::llm::packWeights(ModuleOp module, const llmc::WeightStore &weights,
   os.write(reinterpret_cast<const char *>(&header), sizeof(header));
   os.close();
   if (os.has_error())
-    return llvm::createStringError(path + ": write failed: " +
-                                   os.error().message());
+    return llvm::createStringError(path +
+                                   ": write failed: " + os.error().message());
   return fingerprint;
 }
