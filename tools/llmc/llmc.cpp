@@ -60,7 +60,7 @@ static cl::opt<std::string>
            cl::value_desc("file"), cl::sub(compileCmd), cl::cat(category));
 static cl::opt<std::string>
     targetTriple("target",
-                 cl::desc("Target triple: x86_64-linux-gnu or "
+                 cl::desc("Target triple, e.g. x86_64-linux-gnu, "
                           "aarch64-linux-gnu (default: the host)"),
                  cl::sub(compileCmd), cl::cat(category));
 static cl::opt<std::string>
@@ -470,7 +470,7 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(category);
   cl::SetVersionPrinter([](raw_ostream &os) {
     os << "llmc " << LLMC_VERSION << " (LLVM/MLIR " LLVM_VERSION_STRING
-       << ")\ntargets: x86_64 (SSE/AVX2/AVX-512), aarch64 (NEON, SVE)\n"
+       << ")\ntargets: " << listTargetBackends() << "\n"
        << "host: " << sys::getDefaultTargetTriple() << ", "
        << sys::getHostCPUName() << "\n";
   });
