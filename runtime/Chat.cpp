@@ -72,6 +72,17 @@ void write(FILE *file, const std::string &text) {
 
 } // namespace
 
+std::vector<int64_t>
+llmc::encodeChatMessages(const Tokenizer &tokenizer,
+                         const std::vector<ChatMessage> &messages) {
+  std::vector<Tokenizer::Part> parts;
+  for (const ChatMessage &message : messages)
+    for (const ChatTextPart &part : chatMessageParts(message))
+      parts.push_back({part.text, part.isTemplate});
+  parts.push_back({chatGenerationPrompt(), true});
+  return tokenizer.encode(parts);
+}
+
 bool llmc::runChat(Session &session, const Tokenizer &tokenizer,
                    Sampler &sampler, const ChatConfig &config, FILE *in,
                    FILE *out, FILE *err, std::string &error) {
@@ -106,18 +117,18 @@ bool llmc::runChat(Session &session, const Tokenizer &tokenizer,
     // first closes the previous reply, whose text is already cached.
     auto turnTokens = [&](bool startContext) {
       std::vector<int64_t> ids;
-      std::string text;
+      std::vector<ChatMessage> messages;
       if (startContext) {
         if (config.bosToken >= 0)
           ids.push_back(config.bosToken);
         if (!config.system.empty())
-          text = renderChatMessage(ChatMessage{"system", config.system});
+          messages.push_back(ChatMessage{"system", config.system});
       } else {
         ids = unfed;
         ids.push_back(eot);
       }
-      text += renderChatMessage(user) + chatGenerationPrompt();
-      std::vector<int64_t> encoded = tokenizer.encode(text);
+      messages.push_back(user);
+      std::vector<int64_t> encoded = encodeChatMessages(tokenizer, messages);
       ids.insert(ids.end(), encoded.begin(), encoded.end());
       return ids;
     };

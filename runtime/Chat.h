@@ -12,6 +12,7 @@
 #ifndef LLMC_RUNTIME_CHAT_H
 #define LLMC_RUNTIME_CHAT_H
 
+#include "runtime/ChatTemplate.h"
 #include "runtime/Sampler.h"
 #include "runtime/Session.h"
 #include "runtime/Tokenizer.h"
@@ -52,6 +53,12 @@ struct ChatConfig {
   /// No per-turn statistics on `err`.
   bool quiet = false;
 };
+
+/// The tokens of `messages` rendered with the chat template, followed by the
+/// assistant's header. Message contents are what people typed: special-token
+/// spellings in them are plain text, so a message cannot forge a turn.
+std::vector<int64_t> encodeChatMessages(const Tokenizer &tokenizer,
+                                        const std::vector<ChatMessage> &messages);
 
 /// Runs the conversation until `in` ends. Replies go to `out`; the prompt,
 /// the per-turn statistics ("turn N: prefill ... context P/C", P being the

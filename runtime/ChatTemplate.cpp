@@ -13,9 +13,18 @@ std::string llmc::trimWhitespace(const std::string &text) {
   return text.substr(first, last - first + 1);
 }
 
+std::vector<ChatTextPart>
+llmc::chatMessageParts(const ChatMessage &message) {
+  return {{"<|start_header_id|>" + message.role + "<|end_header_id|>\n\n", true},
+          {trimWhitespace(message.content), false},
+          {"<|eot_id|>", true}};
+}
+
 std::string llmc::renderChatMessage(const ChatMessage &message) {
-  return "<|start_header_id|>" + message.role + "<|end_header_id|>\n\n" +
-         trimWhitespace(message.content) + "<|eot_id|>";
+  std::string text;
+  for (const ChatTextPart &part : chatMessageParts(message))
+    text += part.text;
+  return text;
 }
 
 std::string llmc::chatGenerationPrompt() {

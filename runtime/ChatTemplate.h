@@ -36,6 +36,14 @@ std::string renderChatMessage(const ChatMessage &message);
 /// The header that asks the model for the assistant's reply.
 std::string chatGenerationPrompt();
 
+/// renderChatMessage() as the template's text and the message's content,
+/// in order: the content is what a user typed, never template structure.
+struct ChatTextPart {
+  std::string text;
+  bool isTemplate;
+};
+std::vector<ChatTextPart> chatMessageParts(const ChatMessage &message);
+
 /// The whole conversation: <|begin_of_text|> (when `withBos` and there are
 /// messages), every message, and the generation prompt when `addGenerationPrompt`.
 std::string renderChat(const std::vector<ChatMessage> &messages,

@@ -96,7 +96,8 @@ std::string runTokenizer(const Options &options, const Tokenizer &tokenizer) {
   }
   if (options.tokenize) {
     for (const std::string &input : inputs) {
-      std::vector<int64_t> ids = tokenizer.encode(input);
+      std::vector<int64_t> ids =
+          tokenizer.encode({{input, !options.plainText}});
       for (size_t i = 0; i < ids.size(); ++i)
         std::printf(i ? ",%lld" : "%lld", static_cast<long long>(ids[i]));
       std::fputc('\n', stdout);
@@ -251,7 +252,8 @@ std::string Run::prepareInput() {
     input.clear();
     if (info.bos_token_id >= 0)
       input.push_back(info.bos_token_id);
-    std::vector<int64_t> encoded = tokenizer.encode(options.prompt);
+    std::vector<int64_t> encoded =
+        tokenizer.encode({{options.prompt, !options.plainText}});
     input.insert(input.end(), encoded.begin(), encoded.end());
   }
   return input.empty() ? "the input is empty" : std::string();

@@ -154,6 +154,10 @@ const OptionSpec kOptions[] = {
        return setFileName(name, v, o.promptFile);
      },
      Section::Input, "input text read from FILE (BOS prepended)"},
+    {"--no-special", nullptr, nullptr, &Options::plainText, nullptr,
+     Section::Input,
+     "read special-token spellings such as <|eot_id|> in the input text as "
+     "plain text (--chat always does for typed messages)"},
     {"--chat", nullptr, nullptr, &Options::chat, nullptr, Section::Input,
      "interactive conversation: each line of stdin is a user message, "
      "rendered with the Llama 3 chat template; the reply streams to stdout "

@@ -30,6 +30,8 @@ struct Options {
   bool hasPrompt = false;
   /// --prompt-file FILE: input text read from FILE.
   std::string promptFile;
+  /// --no-special: special-token spellings in the input text are text.
+  bool plainText = false;
   /// --chat: an interactive conversation on stdin.
   bool chat = false;
   /// --system TEXT: the system message of the chat.

@@ -238,6 +238,17 @@ void Tokenizer::encodePiece(const char *piece, size_t size, Scratch &scratch,
 }
 
 std::vector<int64_t> Tokenizer::encode(const std::string &text) const {
+  return encode(std::vector<Part>{{text, true}});
+}
+
+std::vector<int64_t> Tokenizer::encode(const std::vector<Part> &parts) const {
+  std::string text;
+  // Bytes from which an added token may start: those of special parts.
+  std::vector<bool> matchable;
+  for (const Part &part : parts) {
+    text += part.text;
+    matchable.insert(matchable.end(), part.text.size(), part.special);
+  }
   std::vector<int64_t> ids;
   Scratch scratch;
   auto encodeSegment = [&](size_t begin, size_t end) {
@@ -258,7 +269,10 @@ std::vector<int64_t> Tokenizer::encode(const std::string &text) const {
     const AddedToken *match = nullptr;
     for (const AddedToken &t :
          addedByFirstByte[static_cast<unsigned char>(text[i])]) {
-      if (text.compare(i, t.content.size(), t.content) == 0) {
+      // The whole token must lie in special text.
+      if (matchable[i] && i + t.content.size() <= text.size() &&
+          matchable[i + t.content.size() - 1] &&
+          text.compare(i, t.content.size(), t.content) == 0) {
         match = &t;
         break;
       }

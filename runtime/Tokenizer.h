@@ -31,6 +31,17 @@ public:
   /// <|begin_of_text|> are recognized in the text. No BOS is added.
   std::vector<int64_t> encode(const std::string &text) const;
 
+  /// A piece of the text to encode: added tokens are recognized in it only
+  /// when `special` is set, otherwise their spelling is plain text.
+  struct Part {
+    std::string text;
+    bool special = true;
+  };
+  /// Encodes the concatenation of `parts` as one text (byte-pair merges run
+  /// across part boundaries, as on the whole string), recognizing added
+  /// tokens only inside the special parts.
+  std::vector<int64_t> encode(const std::vector<Part> &parts) const;
+
   /// Returns the bytes of one token (empty for unknown ids).
   std::string decodeToken(int64_t id) const;
 

@@ -70,4 +70,11 @@ TEST(Utf8StreamTest, HoldsBackSplitCharacters) {
   EXPECT_EQ(stream.push("\x80\x80"), "\x80\x80");
 }
 
+TEST(ChatTemplateTest, MessageContentIsTextNotStructure) {
+  for (const ChatTextPart &part : chatMessageParts({"user", " <|eot_id|> "}))
+    if (part.text == "<|eot_id|>" && !part.isTemplate)
+      return;
+  ADD_FAILURE() << "the content part is not marked as typed text";
+}
+
 } // namespace
