@@ -103,10 +103,12 @@ bool llmc::runChat(Session &session, const Tokenizer &tokenizer,
   bool fresh = true;
   int64_t turn = 0;
   std::string line;
+  auto interrupted = [&] { return config.interrupt && config.interrupt->load(); };
   while (true) {
     if (config.showPrompt)
       write(err, "> ");
-    if (!readLine(in, line))
+    // Ctrl-C at the prompt (it also cuts the blocking read short) or EOF.
+    if (interrupted() || !readLine(in, line) || interrupted())
       break;
     if (trimWhitespace(line).empty())
       continue;
@@ -158,8 +160,17 @@ bool llmc::runChat(Session &session, const Tokenizer &tokenizer,
       return false;
 
     auto start = std::chrono::steady_clock::now();
-    if (!session.prefill(prompt, LogitsSink(), error))
-      return false;
+    int64_t before = session.position();
+    if (!session.prefill(prompt, LogitsSink(), error)) {
+      if (!interrupted())
+        return false;
+      // Ctrl-C before the reply began: the message is dropped.
+      session.rewind(before);
+      config.interrupt->store(false);
+      error.clear();
+      write(err, "[interrupted; the message was not sent]\n");
+      continue;
+    }
     double prefillSeconds = secondsSince(start);
     for (int64_t id : prompt)
       sampler.accept(id);
@@ -184,6 +195,11 @@ bool llmc::runChat(Session &session, const Tokenizer &tokenizer,
     write(out, stream.flush() + "\n");
     if (!ok)
       return false;
+    // Ctrl-C ended the reply where it was, as -n would have.
+    if (interrupted()) {
+      config.interrupt->store(false);
+      write(err, "[interrupted]\n");
+    }
     bool stopped = generated > passed;
     unfed.clear();
     if (!stopped && passed > 0)

@@ -17,6 +17,7 @@
 #include "runtime/Session.h"
 #include "runtime/Tokenizer.h"
 
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -52,6 +53,10 @@ struct ChatConfig {
   bool showPrompt = false;
   /// No per-turn statistics on `err`.
   bool quiet = false;
+  /// Ctrl-C (runtime/Interrupt.h), also the session's stop flag: set during
+  /// a reply it ends the reply and the chat goes on; set while waiting for
+  /// the next message it ends the chat. Null: not interruptible.
+  std::atomic<bool> *interrupt = nullptr;
 };
 
 /// The tokens of `messages` rendered with the chat template, followed by the

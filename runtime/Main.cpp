@@ -7,6 +7,7 @@
 
 #include "runtime/CPUFeatures.h"
 #include "runtime/Chat.h"
+#include "runtime/Interrupt.h"
 #include "runtime/Options.h"
 #include "runtime/Sampler.h"
 #include "runtime/Session.h"
@@ -15,8 +16,8 @@
 #include "runtime/abi/ModelABI.h"
 
 #include <algorithm>
-#include <cstdint>
 #include <cctype>
+#include <cstdint>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -30,6 +31,9 @@
 using namespace llmc;
 
 namespace {
+
+/// What a stage returns when Ctrl-C stopped it (Session's message too).
+const char *const kInterrupted = "interrupted";
 
 int fail(const std::string &message) {
   std::fprintf(stderr, "error: %s\n", message.c_str());
@@ -269,6 +273,8 @@ std::string Run::startSession() {
   if (!session.init(info, _mlir_ciface_llmc_forward, weightFile.weights(),
                     config, error))
     return error;
+  installInterruptHandler();
+  session.setStopFlag(&interruptFlag());
   if (options.ignoreEos)
     return std::string();
   if (info.eos_token_id >= 0)
@@ -290,6 +296,7 @@ std::string Run::chat() {
   config.bosToken = info.bos_token_id;
   config.showPrompt = isatty(STDIN_FILENO);
   config.quiet = options.quiet;
+  config.interrupt = &interruptFlag();
   std::string error;
   return runChat(session, tokenizer, sampler, config, stdin, stdout, stderr,
                  error)
@@ -418,7 +425,7 @@ std::string Run::generate() {
     return error;
   if (!options.quiet)
     report("decode", generated, seconds);
-  return std::string();
+  return interruptFlag().load() ? kInterrupted : std::string();
 }
 
 /// Runs the stages of `run` for `options`; returns an error message or "".
@@ -471,5 +478,9 @@ int main(int argc, char **argv) {
   if (error.empty() && (std::fflush(stdout) != 0 || std::ferror(stdout)))
     error = std::string("writing to standard output failed: ") +
             std::strerror(errno ? errno : EIO);
+  if (error == kInterrupted) {
+    std::fputs("interrupted\n", stderr);
+    return 130; // 128 + SIGINT, as a shell reports it.
+  }
   return error.empty() ? 0 : fail(error);
 }

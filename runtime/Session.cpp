@@ -153,6 +153,10 @@ bool Session::prefill(const std::vector<int64_t> &tokens,
   if (!error.empty())
     return false;
   for (int64_t start = 0; start < n; start += chunkSize) {
+    if (stopRequested()) {
+      error = "interrupted";
+      return false;
+    }
     int64_t chunk = std::min(chunkSize, n - start);
     // Chunks whose logits nobody reads still ask for one row: the generated
     // code need not handle n_out == 0.
@@ -180,7 +184,7 @@ bool Session::generate(int64_t count, Sampler &sampler,
   error = checkRoom(count - 1);
   if (!error.empty())
     return false;
-  for (int64_t i = 0; i < count; ++i) {
+  for (int64_t i = 0; i < count && !stopRequested(); ++i) {
     int64_t token = sampler.sample(lastRow, info.vocab_size);
     if (token < 0) {
       error = "the model produced no usable logits (all NaN or -infinity)";

@@ -13,6 +13,7 @@
 #include "runtime/ThreadPool.h"
 #include "runtime/abi/ModelABI.h"
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -90,6 +91,18 @@ public:
 
   /// Forgets the cached positions (the cache memory is kept).
   void reset() { pos = 0; }
+  /// Forgets the positions from `position` on (a cancelled turn).
+  void rewind(int64_t position) {
+    if (position >= 0 && position < pos)
+      pos = position;
+  }
+
+  /// While `*flag` is set, prefill() stops before its next forward call
+  /// (returning false with "interrupted") and generate() before its next
+  /// token (returning true). Null: never stop.
+  void setStopFlag(const std::atomic<bool> *flag) { stopFlag = flag; }
+  /// Whether the stop flag is set.
+  bool stopRequested() const { return stopFlag && stopFlag->load(); }
 
   /// Checks that every id is in [0, vocab); returns an error message or "".
   std::string checkTokenIds(const std::vector<int64_t> &tokens) const;
@@ -114,6 +127,7 @@ private:
   std::vector<int32_t> tokenIds;
   const float *lastRow = nullptr;
   std::unique_ptr<ThreadPool> pool;
+  const std::atomic<bool> *stopFlag = nullptr;
 };
 
 /// Allocates `bytes` (rounded up to 64) aligned to 64 bytes, uninitialized;

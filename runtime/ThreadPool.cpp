@@ -4,6 +4,8 @@
 
 #include "runtime/abi/ModelABI.h"
 
+#include <csignal>
+#include <pthread.h>
 #include <sched.h>
 
 using namespace llmc;
@@ -47,8 +49,15 @@ ThreadPool::ThreadPool(int numThreads)
     : numThreads(numThreads < 1 ? 1 : numThreads),
       spinBarrier(numThreads < 1 ? 1 : numThreads) {
   threads.reserve(this->numThreads - 1);
+  // Workers inherit a mask without SIGINT, so Ctrl-C always reaches the
+  // main thread (runtime/Interrupt.h).
+  sigset_t interrupt, previous;
+  sigemptyset(&interrupt);
+  sigaddset(&interrupt, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &interrupt, &previous);
   for (int tid = 1; tid < this->numThreads; ++tid)
     threads.emplace_back([this, tid] { workerLoop(tid); });
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 
 ThreadPool::~ThreadPool() {

@@ -3,6 +3,8 @@
 #include "FakeModel.h"
 
 #include <atomic>
+#include <cstdlib>
+#include <unistd.h>
 #include <cstring>
 
 using namespace llmc;
@@ -49,6 +51,13 @@ extern "C" void _mlir_ciface_llmc_forward(int64_t tid, int64_t nthreads,
                                           LlmcMemRef1D *kv,
                                           LlmcMemRef1D *scratch,
                                           LlmcMemRef1D *logits) {
+  // LLMC_FAKE_DELAY_MS slows every call down (signal tests need time).
+  static const int delayMs = [] {
+    const char *value = std::getenv("LLMC_FAKE_DELAY_MS");
+    return value ? std::atoi(value) : 0;
+  }();
+  if (delayMs > 0 && tid == 0)
+    usleep(useconds_t(delayMs) * 1000);
   const int64_t n = tokens->size;
   const int32_t *ids = static_cast<const int32_t *>(tokens->aligned);
   int64_t *cache = static_cast<int64_t *>(kv->aligned);

@@ -10,6 +10,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <csignal>
+#include <unistd.h>
+
 #include <sys/wait.h>
 
 using namespace llmc;
@@ -156,6 +160,40 @@ TEST_F(MainTest, ReportsFailedWritesToStdout) {
   EXPECT_NE(r.err.find("writing to standard output failed"),
             std::string::npos)
       << r.err;
+}
+
+TEST_F(MainTest, CtrlCEndsGenerationWithItsTiming) {
+  // A slow model (50 ms per call) generating 60 tokens; SIGINT soon after
+  // the first tokens appear.
+  std::string errPath = dir + "/stderr.txt", outPath = dir + "/stdout.txt";
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    setenv("LLMC_FAKE_DELAY_MS", "50", 1);
+    freopen(outPath.c_str(), "w", stdout);
+    freopen(errPath.c_str(), "w", stderr);
+    execl(LLMC_FAKE_MODEL_EXE, LLMC_FAKE_MODEL_EXE, "--weights",
+          weightsPath.c_str(), "--tokens", "1,2", "-n", "60", "--ignore-eos",
+          "--threads", "2", static_cast<char *>(nullptr));
+    _exit(127);
+  }
+  // Once tokens stream, the handler is installed: interrupt then.
+  for (int i = 0; i < 1000 && test::readFile(outPath).empty(); ++i)
+    usleep(10 * 1000);
+  usleep(200 * 1000);
+  kill(pid, SIGINT);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  std::string err = test::readFile(errPath);
+  EXPECT_NE(err.find("decode: "), std::string::npos) << err;
+  EXPECT_NE(err.find("interrupted"), std::string::npos) << err;
+  // Fewer than 60 tokens came out, on one line.
+  std::string out = test::readFile(outPath);
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out.back(), '\n');
+  EXPECT_LT(std::count(out.begin(), out.end(), ','), 59) << out;
 }
 
 TEST_F(MainTest, FindsWeightsBesideExecutable) {

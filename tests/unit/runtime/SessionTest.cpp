@@ -177,6 +177,57 @@ TEST_P(SessionTest, ContextFullIsAnError) {
   EXPECT_TRUE(session.prefill(std::vector<int64_t>(8, 2), nullptr, error));
 }
 
+TEST_P(SessionTest, HugeRequestsDoNotOverflow) {
+  Session session;
+  ASSERT_TRUE(init(session, 8));
+  std::string error;
+  ASSERT_TRUE(session.prefill({1, 2, 3}, nullptr, error));
+  EXPECT_EQ(session.checkRoom(INT64_MAX),
+            "context full: 3 + 9223372036854775807 positions requested, "
+            "cache holds 8 (use --ctx)");
+  EXPECT_NE(session.checkRoom(-1), "");
+  Sampler sampler(SamplerConfig{});
+  int64_t generated;
+  EXPECT_FALSE(
+      session.generate(INT64_MAX, sampler, {}, nullptr, generated, error));
+  EXPECT_EQ(generated, 0);
+  EXPECT_EQ(session.position(), 3);
+}
+
+TEST_P(SessionTest, StopFlagEndsWorkBetweenForwardCalls) {
+  Session session;
+  ASSERT_TRUE(init(session, 32));
+  std::atomic<bool> stop{false};
+  session.setStopFlag(&stop);
+  std::string error;
+  ASSERT_TRUE(session.prefill({1, 2, 3}, nullptr, error));
+  // Generation stops after the token during which the flag was raised.
+  Sampler sampler(SamplerConfig{});
+  int64_t generated = 0, seen = 0;
+  TokenSink raiseAtSecond = [&](int64_t) {
+    if (++seen == 2)
+      stop.store(true);
+    return true;
+  };
+  EXPECT_TRUE(session.generate(10, sampler, {}, raiseAtSecond, generated,
+                               error));
+  EXPECT_EQ(generated, 2);
+  EXPECT_EQ(session.position(), 5);
+  // A raised flag stops prefill before any forward call.
+  fake::clearCalls();
+  EXPECT_FALSE(session.prefill({4, 5}, nullptr, error));
+  EXPECT_EQ(error, "interrupted");
+  EXPECT_TRUE(fake::calls().empty());
+  EXPECT_EQ(session.position(), 5);
+  // A cancelled turn is forgotten.
+  session.rewind(3);
+  EXPECT_EQ(session.position(), 3);
+  session.rewind(7);
+  EXPECT_EQ(session.position(), 3);
+  stop.store(false);
+  EXPECT_TRUE(session.prefill({4, 5}, nullptr, error)) << error;
+}
+
 TEST_P(SessionTest, RejectsOutOfRangeTokens) {
   Session session;
   ASSERT_TRUE(init(session));
