@@ -3,6 +3,8 @@
 #include "runtime/WeightFile.h"
 
 #include <cerrno>
+#include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -55,6 +57,48 @@ WeightFile::~WeightFile() {
     munmap(base, size);
 }
 
+namespace {
+
+/// The mapping a SIGBUS may come from, and what to say then: the weight
+/// file was truncated (or rewritten in place) while this process maps it.
+struct MappedRegion {
+  const char *begin = nullptr;
+  const char *end = nullptr;
+  char message[512] = {};
+  size_t length = 0;
+} watched;
+
+extern "C" void onBusError(int signal, siginfo_t *info, void *) {
+  const char *at = static_cast<const char *>(info->si_addr);
+  if (at >= watched.begin && at < watched.end) {
+    // Only async-signal-safe calls here.
+    ssize_t written = write(STDERR_FILENO, watched.message, watched.length);
+    (void)written;
+    _exit(1);
+  }
+  // Not ours: die of it as the default action would.
+  ::signal(signal, SIG_DFL);
+  raise(signal);
+}
+
+/// Turns a SIGBUS on the mapping of `path` into a one-line error.
+void watchMapping(const std::string &path, const void *base, size_t size) {
+  watched.begin = static_cast<const char *>(base);
+  watched.end = watched.begin + size;
+  std::snprintf(watched.message, sizeof(watched.message),
+                "error: the weight file '%s' was truncated or changed while "
+                "the model was running; run again once it is complete\n",
+                path.c_str());
+  watched.length = std::strlen(watched.message);
+  struct sigaction action = {};
+  action.sa_sigaction = onBusError;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_SIGINFO;
+  sigaction(SIGBUS, &action, nullptr);
+}
+
+} // namespace
+
 bool WeightFile::open(const std::string &path, const LlmcModelInfo &info,
                       std::string &error) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -89,6 +133,7 @@ bool WeightFile::open(const std::string &path, const LlmcModelInfo &info,
   }
   base = map;
   size = fileSize;
+  watchMapping(path, base, size);
   return true;
 }
 

@@ -196,6 +196,35 @@ TEST_F(MainTest, CtrlCEndsGenerationWithItsTiming) {
   EXPECT_LT(std::count(out.begin(), out.end(), ','), 59) << out;
 }
 
+TEST_F(MainTest, TruncatedWeightFileIsAClearError) {
+  // The weight file is cut while a slow model runs: a one-line error, not a
+  // bare SIGBUS.
+  std::string errPath = dir + "/stderr.txt", outPath = dir + "/stdout.txt";
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    setenv("LLMC_FAKE_DELAY_MS", "50", 1);
+    freopen(outPath.c_str(), "w", stdout);
+    freopen(errPath.c_str(), "w", stderr);
+    execl(LLMC_FAKE_MODEL_EXE, LLMC_FAKE_MODEL_EXE, "--weights",
+          weightsPath.c_str(), "--tokens", "1,2", "-n", "60", "--ignore-eos",
+          static_cast<char *>(nullptr));
+    _exit(127);
+  }
+  for (int i = 0; i < 1000 && test::readFile(outPath).empty(); ++i)
+    usleep(10 * 1000);
+  ASSERT_EQ(truncate(weightsPath.c_str(), 0), 0);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 1);
+  std::string err = test::readFile(errPath);
+  EXPECT_NE(err.find("error: the weight file '" + weightsPath +
+                     "' was truncated or changed while the model was running"),
+            std::string::npos)
+      << err;
+}
+
 TEST_F(MainTest, FindsWeightsBesideExecutable) {
   std::string exe = dir + "/copied-model";
   ASSERT_TRUE(test::writeFile(exe, test::readFile(LLMC_FAKE_MODEL_EXE)));
