@@ -9,6 +9,8 @@
 
 #include "frontend/ModelCard.h"
 
+#include "frontend/InputFiles.h"
+
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -247,11 +249,14 @@ static ModelSpec readCard(llvm::StringRef file, const YAML::Node &root) {
 }
 
 llvm::Expected<ModelSpec> llmc::loadModelCard(llvm::StringRef path) {
-  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
-      llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+      readInputFile(path, /*isText=*/true);
   if (!buffer)
-    return llvm::createStringError(
-        path + ": cannot read: " + buffer.getError().message());
+    return buffer.takeError();
+  // yaml-cpp parses flow collections recursively.
+  if (llvm::Error error =
+          checkNesting((*buffer)->getBuffer(), /*jsonStrings=*/false))
+    return llvm::createStringError(path + ": " + toString(std::move(error)));
 
   ModelSpec spec;
   try {

@@ -7,6 +7,8 @@
 
 #include "frontend/ModelSpec.h"
 
+#include "frontend/InputFiles.h"
+
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -298,12 +300,11 @@ static llvm::Expected<ModelSpec> parseHFConfig(const Object &root,
 }
 
 llvm::Expected<ModelSpec> llmc::loadHFConfig(llvm::StringRef path) {
-  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
-      llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+      readInputFile(path, /*isText=*/true);
   if (!buffer)
-    return llvm::createStringError(
-        path + ": cannot read: " + buffer.getError().message());
-  llvm::Expected<Value> json = llvm::json::parse((*buffer)->getBuffer());
+    return buffer.takeError();
+  llvm::Expected<Value> json = parseJson((*buffer)->getBuffer());
   if (!json)
     return llvm::createStringError(
         path + ": malformed JSON: " + llvm::toString(json.takeError()));

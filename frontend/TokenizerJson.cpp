@@ -2,6 +2,8 @@
 
 #include "frontend/TokenizerJson.h"
 
+#include "frontend/InputFiles.h"
+
 #include "runtime/abi/TokenizerImage.h"
 
 #include "llvm/ADT/DenseMap.h"
@@ -25,47 +27,6 @@ namespace {
 /// Ids at or above this are refused: no vocabulary comes close, and a bad id
 /// must not make the id table huge.
 constexpr int64_t kMaxId = int64_t(1) << 30;
-/// llvm::json parses recursively: deeper documents would overflow the stack.
-constexpr int kMaxNesting = 512;
-
-/// llvm::json reports "[LINE:COLUMN, byte=OFFSET]: MESSAGE"; say it in words.
-Error describeParseError(Error error) {
-  std::string text = toString(std::move(error));
-  StringRef rest(text), line, column, message;
-  if (rest.consume_front("[")) {
-    std::tie(line, rest) = rest.split(':');
-    std::tie(column, rest) = rest.split(',');
-    message = rest.split("]: ").second;
-  }
-  if (message.empty())
-    return createStringError("JSON error: " + text);
-  return createStringError("JSON error at line " + line + ", column " + column +
-                           ": " + message);
-}
-
-/// Refuses documents nested deeper than kMaxNesting arrays and objects.
-Error checkNesting(StringRef json) {
-  int depth = 0;
-  bool inString = false;
-  for (size_t i = 0; i < json.size(); ++i) {
-    char c = json[i];
-    if (inString) {
-      if (c == '\\')
-        ++i;
-      else if (c == '"')
-        inString = false;
-    } else if (c == '"') {
-      inString = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxNesting)
-        return createStringError("JSON error: nesting too deep (more than " +
-                                 Twine(kMaxNesting) + " levels)");
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return Error::success();
-}
 
 /// Checks that a pre-tokenizer is the Llama 3 split, a byte-level step
 /// without a regex of its own, or a sequence of those.
@@ -371,11 +332,9 @@ std::string TokenizerBuilder::writeImage() const {
 } // namespace
 
 Expected<std::string> llmc::compileTokenizerJson(StringRef json) {
-  if (Error error = checkNesting(json))
-    return std::move(error);
-  Expected<json::Value> root = json::parse(json);
+  Expected<json::Value> root = parseJson(json);
   if (!root)
-    return describeParseError(root.takeError());
+    return root.takeError();
   TokenizerBuilder builder;
   if (Error error = builder.read(*root))
     return std::move(error);
@@ -383,9 +342,10 @@ Expected<std::string> llmc::compileTokenizerJson(StringRef json) {
 }
 
 Expected<std::string> llmc::compileTokenizerJsonFile(StringRef path) {
-  ErrorOr<std::unique_ptr<MemoryBuffer>> buffer = MemoryBuffer::getFile(path);
+  Expected<std::unique_ptr<MemoryBuffer>> buffer =
+      readInputFile(path, /*isText=*/true);
   if (!buffer)
-    return createStringError(path + ": " + buffer.getError().message());
+    return buffer.takeError();
   Expected<std::string> image = compileTokenizerJson((*buffer)->getBuffer());
   if (!image)
     return createStringError(path + ": " + toString(image.takeError()));

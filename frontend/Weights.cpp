@@ -7,6 +7,7 @@
 
 #include "frontend/Weights.h"
 
+#include "frontend/InputFiles.h"
 #include "frontend/LlamaTensors.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -61,8 +62,7 @@ static llvm::Error parseSafetensors(llvm::StringRef path,
                       "goes beyond the end of the file ({2} "
                       "bytes)",
                       path, headerSize, contents.size()));
-  llvm::Expected<Value> header =
-      llvm::json::parse(contents.substr(8, headerSize));
+  llvm::Expected<Value> header = parseJson(contents.substr(8, headerSize));
   if (!header)
     return llvm::createStringError(path + ": header is not valid JSON: " +
                                    llvm::toString(header.takeError()));
@@ -172,13 +172,10 @@ struct WeightStore::Impl {
 
   llvm::Error addFile(llvm::StringRef path) {
     // Memory-mapped (not copied) for files larger than a few pages.
-    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
-        llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                    /*RequiresNullTerminator=*/false,
-                                    /*IsVolatile=*/false);
+    llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+        readInputFile(path, /*isText=*/false);
     if (!buffer)
-      return llvm::createStringError(
-          path + ": cannot open: " + buffer.getError().message());
+      return buffer.takeError();
     if (llvm::Error err = parseSafetensors(path, **buffer, tensors))
       return err;
     buffers.push_back(std::move(*buffer));
@@ -186,12 +183,11 @@ struct WeightStore::Impl {
   }
 
   llvm::Error openIndex(llvm::StringRef indexPath) {
-    llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
-        llvm::MemoryBuffer::getFile(indexPath, /*IsText=*/true);
+    llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+        readInputFile(indexPath, /*isText=*/true);
     if (!buffer)
-      return llvm::createStringError(
-          indexPath + ": cannot read: " + buffer.getError().message());
-    llvm::Expected<Value> json = llvm::json::parse((*buffer)->getBuffer());
+      return buffer.takeError();
+    llvm::Expected<Value> json = parseJson((*buffer)->getBuffer());
     if (!json)
       return llvm::createStringError(
           indexPath + ": malformed JSON: " + llvm::toString(json.takeError()));

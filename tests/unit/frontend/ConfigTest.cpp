@@ -4,6 +4,8 @@
 
 #include "frontend/ModelSpec.h"
 
+#include <sys/stat.h>
+
 using namespace llmc;
 using namespace llmc::test;
 using ::testing::HasSubstr;
@@ -156,6 +158,27 @@ TEST(ConfigTest, UnsupportedRopeScaling) {
                         "scaling type 'linear'"));
   EXPECT_THAT(loadError(dir, edited("\"factor\": 32.0,", "")),
               HasSubstr("field 'rope_scaling.factor': missing"));
+}
+
+TEST(ConfigTest, DeepNestingIsAnErrorNotAStackOverflow) {
+  TempDir dir;
+  std::string deep(1000000, '[');
+  EXPECT_THAT(loadError(dir, deep),
+              HasSubstr("config.json: malformed JSON: JSON error: nesting too "
+                        "deep (more than 512 levels"));
+  // Brackets inside strings do not count.
+  std::string quoted = "{\"name\": \"" + std::string(2000, '[') + "\"}";
+  EXPECT_THAT(loadError(dir, quoted), Not(HasSubstr("nesting")));
+}
+
+TEST(ConfigTest, OnlyRegularFilesAreRead) {
+  TempDir dir;
+  std::string fifo = dir.file("config.json");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_THAT(errorOf(loadHFConfig(fifo)),
+              HasSubstr("config.json: not a regular file"));
+  EXPECT_THAT(errorOf(loadHFConfig("/dev/zero")),
+              HasSubstr("/dev/zero: not a regular file"));
 }
 
 TEST(ConfigTest, MalformedJSON) {

@@ -179,6 +179,12 @@ TEST(ModelCardTest, WrongType) {
               HasSubstr("llama.yaml: (top level): expected a mapping"));
 }
 
+TEST(ModelCardTest, DeepFlowNestingIsAnError) {
+  TempDir dir;
+  EXPECT_THAT(cardError(dir, "model: " + std::string(100000, '[')),
+              HasSubstr("llama.yaml: nesting too deep"));
+}
+
 TEST(ModelCardTest, MalformedYAML) {
   TempDir dir;
   std::string error =

@@ -299,6 +299,16 @@ TEST(SafetensorsTest, HeaderNotJSON) {
               HasSubstr("model.safetensors: header is not valid JSON"));
 }
 
+TEST(SafetensorsTest, DeeplyNestedHeader) {
+  TempDir dir;
+  dir.write("model.safetensors", safetensors(std::string(100000, '['), ""));
+  EXPECT_THAT(openError(dir), HasSubstr("nesting too deep"));
+  TempDir sharded;
+  sharded.write("model.safetensors.index.json", std::string(100000, '{'));
+  EXPECT_THAT(openError(sharded), HasSubstr("index.json: malformed JSON: JSON "
+                                            "error: nesting too deep"));
+}
+
 TEST(SafetensorsTest, UnknownDType) {
   TempDir dir;
   dir.write("model.safetensors",
@@ -467,7 +477,7 @@ TEST(ShardedTest, MissingShardAndBadIndex) {
   TempDir dir;
   writeShards(dir, ", \"model.extra.weight\": \"model-00003.safetensors\"");
   EXPECT_THAT(openError(dir),
-              HasSubstr("model-00003.safetensors: cannot open"));
+              HasSubstr("model-00003.safetensors: cannot read"));
   dir.write("model.safetensors.index.json", "{\"weight_map\": 3}");
   EXPECT_THAT(openError(dir),
               HasSubstr("model.safetensors.index.json: field 'weight_map'"));
