@@ -235,6 +235,17 @@ static llvm::Expected<ModelSpec> parseHFConfig(const Object &root,
                           "unsupported activation (expected \"silu\")");
   }
 
+  // Fields that would change the math if they were set: llmc implements the
+  // model without them, so a checkpoint that has them is refused rather
+  // than run wrong.
+  for (llvm::StringRef bias : {"attention_bias", "mlp_bias"}) {
+    llvm::Expected<bool> present = fields.boolean(bias, false);
+    if (!present)
+      return present.takeError();
+    if (*present)
+      return fields.error(bias, "biases are not supported (expected false)");
+  }
+
   if (std::optional<llvm::StringRef> name = root.getString("_name_or_path"))
     spec.name = name->str();
   else

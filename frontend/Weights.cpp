@@ -282,11 +282,29 @@ WeightStore::get(llvm::StringRef name, llvm::ArrayRef<int64_t> shape) const {
 }
 
 llvm::Error WeightStore::validate(const ModelSpec &spec) const {
-  for (const CheckpointTensor &tensor : checkpointTensors(spec))
+  std::vector<CheckpointTensor> expected = checkpointTensors(spec);
+  for (const CheckpointTensor &tensor : expected)
     if (llvm::Expected<const TensorView *> view =
             get(tensor.name, tensor.shape);
         !view)
       return view.takeError();
+  // A tensor the model does not read (a bias, another architecture's
+  // weight) would be silently ignored: refuse it. RoPE's cached
+  // frequencies, which older checkpoints store, are recomputed, and a tied
+  // model's copy of its embedding as lm_head is the embedding.
+  llvm::StringSet<> used;
+  for (const CheckpointTensor &tensor : expected)
+    used.insert(tensor.name);
+  for (const TensorView &tensor : impl->tensors) {
+    llvm::StringRef name = tensor.name;
+    if (used.contains(name) || name.ends_with(".rotary_emb.inv_freq") ||
+        (spec.tiedEmbeddings && name == "lm_head.weight"))
+      continue;
+    return llvm::createStringError(
+        "tensor '" + name + "' is in the checkpoint but the " + spec.name +
+        " model llmc builds does not use it; refusing to ignore it (biases "
+        "and other architectures are not supported)");
+  }
   return llvm::Error::success();
 }
 

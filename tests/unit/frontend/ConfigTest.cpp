@@ -181,6 +181,21 @@ TEST(ConfigTest, OnlyRegularFilesAreRead) {
               HasSubstr("/dev/zero: not a regular file"));
 }
 
+TEST(ConfigTest, BiasesAreRefused) {
+  TempDir dir;
+  EXPECT_THAT(loadError(dir, edited("\"attention_bias\": false",
+                                    "\"attention_bias\": true")),
+              HasSubstr("config.json: field 'attention_bias': biases are not "
+                        "supported (expected false)"));
+  EXPECT_THAT(loadError(dir, edited("\"attention_bias\": false",
+                                    "\"attention_bias\": false, "
+                                    "\"mlp_bias\": true")),
+              HasSubstr("field 'mlp_bias': biases are not supported"));
+  EXPECT_THAT(loadError(dir, edited("\"attention_bias\": false",
+                                    "\"attention_bias\": \"no\"")),
+              HasSubstr("field 'attention_bias'"));
+}
+
 TEST(ConfigTest, MalformedJSON) {
   TempDir dir;
   std::string error = loadError(dir, edited("\"vocab_size\": 128256",

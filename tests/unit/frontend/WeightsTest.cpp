@@ -427,6 +427,28 @@ TEST(ValidateTest, MissingTensor) {
                         "[300, 96])"));
 }
 
+TEST(ValidateTest, UnusedTensorsAreRefused) {
+  TempDir dir;
+  ModelSpec spec = tinySpec();
+  std::vector<RawTensor> tensors = llamaTensors(spec);
+  tensors.push_back({"model.layers.0.self_attn.q_proj.bias", {96}});
+  dir.write("model.safetensors", safetensors(tensors));
+  auto store = WeightStore::open(dir.str());
+  ASSERT_TRUE(succeeded(store));
+  EXPECT_THAT(errorOf((*store)->validate(spec)),
+              HasSubstr("tensor 'model.layers.0.self_attn.q_proj.bias' is in "
+                        "the checkpoint but"));
+  // Cached RoPE frequencies are recomputed, and a tied model may keep a
+  // copy of its embedding as lm_head.
+  tensors.back() = {"model.layers.0.self_attn.rotary_emb.inv_freq", {8}};
+  tensors.push_back({"lm_head.weight", {300, 96}});
+  dir.write("model.safetensors", safetensors(tensors));
+  store = WeightStore::open(dir.str());
+  ASSERT_TRUE(succeeded(store));
+  ASSERT_TRUE(spec.tiedEmbeddings);
+  EXPECT_TRUE(succeeded((*store)->validate(spec)));
+}
+
 //===----------------------------------------------------------------------===//
 // Sharded models
 //===----------------------------------------------------------------------===//
