@@ -27,6 +27,10 @@ namespace mlir::llm {
 /// The function the runtime calls (runtime/abi/ModelABI.h).
 constexpr StringLiteral kEntryPoint = "llmc_forward";
 
+/// Most tokens one forward call may take: scratch slots of this many rows
+/// of the widest activation stay far from overflowing 64-bit sizes.
+constexpr int64_t kMaxTokensLimit = int64_t(1) << 20;
+
 /// llmc's calling convention, set up by llm-materialize-abi: every function
 /// takes
 ///   (tid, nthreads, model arguments..., capacity, weights, kv, scratch)

@@ -34,8 +34,9 @@ struct PlanScratchPass : llm::impl::PlanScratchPassBase<PlanScratchPass> {
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (maxTokens <= 0) {
-      module.emitError("max-tokens must be positive");
+    if (maxTokens <= 0 || maxTokens > kMaxTokensLimit) {
+      module.emitError() << "max-tokens must be in [1, " << kMaxTokensLimit
+                         << "]";
       return signalPassFailure();
     }
     int64_t arenaBytes = 0;

@@ -29,30 +29,43 @@ using llvm::json::Value;
 //===----------------------------------------------------------------------===//
 
 llvm::Error ModelSpec::validate() const {
-  auto positive = [](llvm::StringRef field, int64_t value) -> llvm::Error {
-    if (value > 0)
-      return llvm::Error::success();
-    return llvm::createStringError(
-        llvm::formatv("field '{0}': expected a positive integer, "
-                      "found {1}",
-                      field, value));
+  // Each size is bounded so that every product the compiler and the runtime
+  // form from them (a matrix's elements, a KV row, bytes of a buffer) stays
+  // far from overflowing 64 bits: 2^24 x 2^24 x 4 bytes < 2^51.
+  constexpr int64_t kMaxSize = int64_t(1) << 24;
+  auto inRange = [](llvm::StringRef field, int64_t value,
+                    int64_t max) -> llvm::Error {
+    if (value <= 0)
+      return llvm::createStringError(
+          llvm::formatv("field '{0}': expected a positive integer, "
+                        "found {1}",
+                        field, value));
+    if (value > max)
+      return llvm::createStringError(
+          llvm::formatv("field '{0}': {1} is larger than llmc supports (at "
+                        "most {2})",
+                        field, value, max));
+    return llvm::Error::success();
   };
-  if (auto err = positive("vocab_size", vocabSize))
-    return err;
-  if (auto err = positive("hidden_size", hiddenSize))
-    return err;
-  if (auto err = positive("intermediate_size", intermediateSize))
-    return err;
-  if (auto err = positive("num_hidden_layers", numLayers))
-    return err;
-  if (auto err = positive("num_attention_heads", numHeads))
-    return err;
-  if (auto err = positive("num_key_value_heads", numKVHeads))
-    return err;
-  if (auto err = positive("head_dim", headDim))
-    return err;
-  if (auto err = positive("max_position_embeddings", maxPositions))
-    return err;
+  for (auto [field, value] : {std::pair<llvm::StringRef, int64_t>{
+                                  "vocab_size", vocabSize},
+                              {"hidden_size", hiddenSize},
+                              {"intermediate_size", intermediateSize},
+                              {"max_position_embeddings", maxPositions}})
+    if (auto err = inRange(field, value, kMaxSize))
+      return err;
+  for (auto [field, value] : {std::pair<llvm::StringRef, int64_t>{
+                                  "num_hidden_layers", numLayers},
+                              {"num_attention_heads", numHeads},
+                              {"num_key_value_heads", numKVHeads},
+                              {"head_dim", headDim}})
+    if (auto err = inRange(field, value, int64_t(1) << 16))
+      return err;
+  if (numHeads * headDim > kMaxSize)
+    return llvm::createStringError(
+        llvm::formatv("fields 'num_attention_heads' x 'head_dim': {0} x {1} "
+                      "is larger than llmc supports",
+                      numHeads, headDim));
   if (numHeads % numKVHeads != 0)
     return llvm::createStringError(
         llvm::formatv("field 'num_key_value_heads': {0} does not divide "

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/EmitObject.h"
+#include "codegen/LLMToLinalg.h"
 #include "codegen/Passes.h"
 #include "codegen/Pipelines.h"
 #include "codegen/Target.h"
@@ -310,8 +311,9 @@ private:
   Error checkOptions() {
     if (wantsFile() && (output.empty() || output == "-"))
       return createStringError("-o <file> is required");
-    if (maxTokens <= 0)
-      return createStringError("--max-tokens must be positive");
+    if (maxTokens <= 0 || maxTokens > kMaxTokensLimit)
+      return createStringError("--max-tokens must be in [1, " +
+                               Twine(kMaxTokensLimit) + "]");
     if (!weightType.empty()) {
       Expected<llmc::DType> parsed = llmc::parseDType(weightType);
       if (!parsed)

@@ -196,6 +196,17 @@ TEST(ConfigTest, BiasesAreRefused) {
               HasSubstr("field 'attention_bias'"));
 }
 
+TEST(ConfigTest, SizesAreBoundedBeforeAnyProduct) {
+  TempDir dir;
+  EXPECT_THAT(loadError(dir, edited("\"vocab_size\": 128256",
+                                    "\"vocab_size\": 9223372036854775807")),
+              HasSubstr("field 'vocab_size': 9223372036854775807 is larger "
+                        "than llmc supports (at most 16777216)"));
+  EXPECT_THAT(loadError(dir, edited("\"num_hidden_layers\": 16",
+                                    "\"num_hidden_layers\": 100000")),
+              HasSubstr("field 'num_hidden_layers': 100000 is larger"));
+}
+
 TEST(ConfigTest, MalformedJSON) {
   TempDir dir;
   std::string error = loadError(dir, edited("\"vocab_size\": 128256",
