@@ -90,7 +90,12 @@ llvm::Error mlir::llm::linkExecutable(TargetAttr target, StringRef object,
                                       StringRef output, StringRef runtimeDir) {
   llvm::Triple triple(target.getTriple());
   llvm::Triple host(llvm::sys::getProcessTriple());
+#ifdef LLMC_LINK_CXX
+  // A sanitized runtime links with the compiler that built it.
+  CrossLinkRecipe recipe{"", "LLMC_CXX", LLMC_LINK_CXX, false, ""};
+#else
   CrossLinkRecipe recipe{"", "LLMC_CXX", "c++", false, ""};
+#endif
   if (!(triple.isOSLinux() && host.isOSLinux() &&
         triple.getArch() == host.getArch())) {
     const TargetBackend *backend = lookupTargetBackend(triple);
@@ -139,6 +144,12 @@ llvm::Error mlir::llm::linkExecutable(TargetAttr target, StringRef object,
   llvm::SmallVector<StringRef> args = {*path, object, main, runtime};
   if (recipe.linkStatic)
     args.push_back("-static");
+#ifdef LLMC_LINK_SANITIZE
+  // The host runtime of a sanitizer build is instrumented (cross runtimes
+  // are not).
+  if (!cross)
+    args.push_back("-fsanitize=" LLMC_LINK_SANITIZE);
+#endif
   args.append({"-lpthread", "-lm", "-o", output});
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(*path, args, std::nullopt, {}, 0, 0,

@@ -14,7 +14,8 @@ die() {
 say() { echo "install-deps: $*"; }
 
 packages=(cmake ninja-build g++ llvm-19-dev libmlir-19-dev mlir-19-tools
-  llvm-19-tools clang-19 lld-19 libyaml-cpp-dev libgtest-dev libbenchmark-dev
+  llvm-19-tools clang-19 lld-19 libclang-rt-19-dev libyaml-cpp-dev libgtest-dev
+  libbenchmark-dev
   python3-numpy)
 
 installed() {
