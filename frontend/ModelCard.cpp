@@ -253,14 +253,18 @@ llvm::Expected<ModelSpec> llmc::loadModelCard(llvm::StringRef path) {
       readInputFile(path, /*isText=*/true);
   if (!buffer)
     return buffer.takeError();
+  return parseModelCardText((*buffer)->getBuffer(), path);
+}
+
+llvm::Expected<ModelSpec> llmc::parseModelCardText(llvm::StringRef text,
+                                                   llvm::StringRef path) {
   // yaml-cpp parses flow collections recursively.
-  if (llvm::Error error =
-          checkNesting((*buffer)->getBuffer(), /*jsonStrings=*/false))
+  if (llvm::Error error = checkNesting(text, /*jsonStrings=*/false))
     return llvm::createStringError(path + ": " + toString(std::move(error)));
 
   ModelSpec spec;
   try {
-    YAML::Node root = YAML::Load((*buffer)->getBuffer().str());
+    YAML::Node root = YAML::Load(text.str());
     spec = readCard(path, root);
   } catch (const CardError &error) {
     return llvm::createStringError(error.message);

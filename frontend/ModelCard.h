@@ -20,6 +20,9 @@ namespace llmc {
 /// path, e.g. "llama.yaml: architecture.attention.kv-heads: expected a
 /// positive integer".
 llvm::Expected<ModelSpec> loadModelCard(llvm::StringRef path);
+/// The same for the contents of a card; `path` names it in errors.
+llvm::Expected<ModelSpec> parseModelCardText(llvm::StringRef text,
+                                             llvm::StringRef path);
 
 } // namespace llmc
 

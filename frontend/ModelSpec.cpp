@@ -328,7 +328,12 @@ llvm::Expected<ModelSpec> llmc::loadHFConfig(llvm::StringRef path) {
       readInputFile(path, /*isText=*/true);
   if (!buffer)
     return buffer.takeError();
-  llvm::Expected<Value> json = parseJson((*buffer)->getBuffer());
+  return parseHFConfigText((*buffer)->getBuffer(), path);
+}
+
+llvm::Expected<ModelSpec> llmc::parseHFConfigText(llvm::StringRef text,
+                                                  llvm::StringRef path) {
+  llvm::Expected<Value> json = parseJson(text);
   if (!json)
     return llvm::createStringError(
         path + ": malformed JSON: " + llvm::toString(json.takeError()));

@@ -56,6 +56,9 @@ struct ModelSpec {
 /// Reads a Hugging Face config.json (LlamaForCausalLM). Errors name the file
 /// and the field.
 llvm::Expected<ModelSpec> loadHFConfig(llvm::StringRef path);
+/// The same for the contents of a config.json; `path` names it in errors.
+llvm::Expected<ModelSpec> parseHFConfigText(llvm::StringRef text,
+                                            llvm::StringRef path);
 
 /// Writes `spec` as a Hugging Face config.json.
 llvm::Error writeHFConfig(const ModelSpec &spec, llvm::StringRef path);

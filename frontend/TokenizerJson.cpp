@@ -28,6 +28,13 @@ namespace {
 /// must not make the id table huge.
 constexpr int64_t kMaxId = int64_t(1) << 30;
 
+/// Token ids are dense: the id table is sized by the largest id, so an id far
+/// beyond the number of tokens (a 10-entry file with id 10^9) is refused
+/// instead of allocating gigabytes.
+int64_t idLimit(size_t tokens) {
+  return std::min<int64_t>(kMaxId, int64_t(tokens) * 2 + 1024);
+}
+
 /// Checks that a pre-tokenizer is the Llama 3 split, a byte-level step
 /// without a regex of its own, or a sequence of those.
 Error checkPreTokenizer(const json::Value &pre) {
@@ -173,11 +180,17 @@ Error TokenizerBuilder::read(const json::Value &rootValue) {
 }
 
 Error TokenizerBuilder::readVocab(const json::Object &vocabJson) {
+  int64_t limit = idLimit(vocabJson.size());
   for (const auto &entry : vocabJson) {
     std::optional<int64_t> id = entry.second.getAsInteger();
-    if (!id || *id < 0 || *id >= kMaxId)
+    if (!id || *id < 0)
       return createStringError("vocab entry '" + StringRef(entry.first) +
                                "' has no valid id");
+    if (*id >= limit)
+      return createStringError("vocab entry '" + StringRef(entry.first) +
+                               "' has id " + Twine(*id) + ", beyond " +
+                               Twine(limit) + " for " +
+                               Twine(vocabJson.size()) + " entries");
     vocab[entry.first] = *id;
   }
   vocabById.reserve(vocab.size());
@@ -233,12 +246,13 @@ Error TokenizerBuilder::readAddedTokens(const json::Value &addedJson) {
   const json::Array *list = addedJson.getAsArray();
   if (!list)
     return createStringError("\"added_tokens\" is not an array");
+  int64_t limit = idLimit(vocab.size() + list->size());
   for (const json::Value &token : *list) {
     const json::Object *object = token.getAsObject();
     std::optional<double> id = object ? object->getNumber("id") : std::nullopt;
     std::optional<StringRef> content =
         object ? object->getString("content") : std::nullopt;
-    if (!id || *id < 0 || *id >= double(kMaxId) || !content || content->empty())
+    if (!id || *id < 0 || *id >= double(limit) || !content || content->empty())
       return createStringError("an added token lacks a valid id or content");
     setBytes(int64_t(*id), content->str());
     added.push_back({content->str(), int64_t(*id)});

@@ -45,11 +45,9 @@ static std::string shapeString(llvm::ArrayRef<int64_t> shape) {
 // safetensors parsing
 //===----------------------------------------------------------------------===//
 
-/// Reads the header of one mapped safetensors file and appends its tensors.
-static llvm::Error parseSafetensors(llvm::StringRef path,
-                                    const llvm::MemoryBuffer &buffer,
-                                    std::vector<TensorView> &out) {
-  llvm::StringRef contents = buffer.getBuffer();
+llvm::Error llmc::parseSafetensors(llvm::StringRef path,
+                                   llvm::StringRef contents,
+                                   std::vector<TensorView> &out) {
   if (contents.size() < 8)
     return llvm::createStringError(
         llvm::formatv("{0}: truncated file: {1} bytes, shorter "
@@ -176,7 +174,8 @@ struct WeightStore::Impl {
         readInputFile(path, /*isText=*/false);
     if (!buffer)
       return buffer.takeError();
-    if (llvm::Error err = parseSafetensors(path, **buffer, tensors))
+    if (llvm::Error err =
+            parseSafetensors(path, (*buffer)->getBuffer(), tensors))
       return err;
     buffers.push_back(std::move(*buffer));
     return llvm::Error::success();

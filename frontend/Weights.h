@@ -48,6 +48,11 @@ private:
   std::unique_ptr<Impl> impl;
 };
 
+/// Reads the header of one safetensors file's `contents` and appends its
+/// tensors (views into `contents`); `path` names it in errors.
+llvm::Error parseSafetensors(llvm::StringRef path, llvm::StringRef contents,
+                             std::vector<TensorView> &out);
+
 /// Writes a Hugging Face model directory (config.json, model.safetensors) with
 /// seeded random weights for `spec`: matrices ~ N(0, std), norm weights
 /// 1 + N(0, std/4)... stored as `dtype`. Prints progress on long writes only

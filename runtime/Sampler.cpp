@@ -52,9 +52,12 @@ const float *Sampler::penalize(const float *logits, int64_t vocab) {
     if (token < 0 || token >= vocab)
       continue;
     float &l = penalized[size_t(token)];
-    // A finite logit stays finite: a token is penalized, not removed.
+    // Only finite logits are penalized, and they stay finite: a token is
+    // made less likely, not removed (and -infinity is never revived).
+    if (!std::isfinite(l))
+      continue;
     float p = l > 0.0f ? l / config.repeatPenalty : l * config.repeatPenalty;
-    l = std::isfinite(l) ? std::clamp(p, -FLT_MAX, FLT_MAX) : p;
+    l = std::clamp(p, -FLT_MAX, FLT_MAX);
   }
   return penalized.data();
 }
@@ -134,7 +137,10 @@ int64_t Sampler::sample(const float *rawLogits, int64_t vocab) {
   if (vocab <= 0)
     return -1;
   const float *logits = dropNaNs(rawLogits, vocab);
-  if (config.repeatPenalty != 1.0f)
+  // A penalty that is not a positive number would reorder tokens
+  // arbitrarily; it means no penalty.
+  if (config.repeatPenalty != 1.0f && config.repeatPenalty > 0.0f &&
+      std::isfinite(config.repeatPenalty))
     logits = penalize(logits, vocab);
   int64_t best = argmax(logits, vocab);
   float maxLogit = logits[best];
@@ -196,6 +202,10 @@ int64_t Sampler::sample(const float *rawLogits, int64_t vocab) {
                              }),
               ids.end());
 
+  // A min-p above 1 (or a top-p of NaN...) can leave nothing; the most
+  // likely token always stays.
+  if (ids.empty())
+    return best;
   double sum = 0.0;
   for (int64_t id : ids)
     sum += weights[size_t(id)];

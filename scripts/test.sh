@@ -25,6 +25,11 @@ ninja -C "$build" -j "$jobs"
 status=0
 ctest --test-dir "$build" --output-on-failure -j "$jobs" -E '^lit$' || status=1
 ninja -C "$build" check-llmc || status=1
+# Every libFuzzer harness for a few seconds on its seed corpus (built when
+# the compiler has libFuzzer; scripts/fuzz.sh SECONDS runs them longer).
+if [[ -d "$build/bin/fuzz" ]]; then
+  scripts/fuzz.sh 5 || status=1
+fi
 if ((status)); then
   echo "test.sh: FAILED (see above)" >&2
 else

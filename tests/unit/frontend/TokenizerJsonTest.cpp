@@ -109,11 +109,13 @@ TEST(TokenizerJsonTest, RejectsMissingModelOrVocab) {
 }
 
 TEST(TokenizerJsonTest, RejectsBadVocabularies) {
-  for (const char *id : {"-1", "1.5", "1073741824", "\"7\"", "null"})
+  for (const char *id : {"-1", "1.5", "\"7\"", "null"})
     EXPECT_EQ(
         errorOf(std::string("{\"model\": {\"vocab\": {\"a\": ") + id + "}}}"),
         "vocab entry 'a' has no valid id")
         << id;
+  EXPECT_EQ(errorOf("{\"model\": {\"vocab\": {\"a\": 1073741824}}}"),
+            "vocab entry 'a' has id 1073741824, beyond 1026 for 1 entries");
   EXPECT_EQ(errorOf("{\"model\": {\"vocab\": {\"a\": 0}}}"),
             "vocab has no token for byte 0 (not a byte-level BPE "
             "vocabulary)");
@@ -195,6 +197,16 @@ TEST(TokenizerJsonTest, FileErrorsNameTheFile) {
   ASSERT_FALSE(bool(image));
   EXPECT_EQ(llvm::toString(image.takeError()),
             path + ": model type 'Unigram' is not supported (only BPE)");
+}
+
+TEST(TokenizerJsonTest, SparseIdsAreRefusedBeforeAllocating) {
+  // Found by fuzz-tokenizer-json: one entry with id 10^9 sized the id table
+  // at 10^9 strings.
+  EXPECT_THAT(
+      errorOf(R"({"model": {"type": "BPE", "vocab": {"a": 1000000000},
+                  "merges": []}})"),
+      HasSubstr("vocab entry 'a' has id 1000000000, beyond 1026 for 1 "
+                "entries"));
 }
 
 } // namespace

@@ -316,6 +316,17 @@ TEST(SamplerTest, ExtremeTemperaturesAreDefined) {
   EXPECT_EQ(seen.size(), logits.size());
 }
 
+TEST(SamplerTest, FiltersNeverLeaveNothing) {
+  // Found by fuzz-sampler: a min-p above 1 removed every candidate.
+  std::vector<float> logits = someLogits();
+  SamplerConfig config;
+  config.temperature = 0.8f;
+  config.minP = 1.5f;
+  Sampler sampler(config);
+  EXPECT_EQ(sampler.sample(logits.data(), int64_t(logits.size())),
+            argmax(logits.data(), int64_t(logits.size())));
+}
+
 TEST(SamplerTest, TotalOverArbitraryFloats) {
   // Every mix of NaN, infinities, denormals and huge values gives a token
   // id in range, or -1 when nothing is usable.
@@ -335,8 +346,9 @@ TEST(SamplerTest, TotalOverArbitraryFloats) {
     config.temperature = specials[next() % std::size(specials)];
     config.topK = int64_t(next() % 5);
     config.topP = float(next() % 11) / 10.0f;
-    config.minP = float(next() % 11) / 10.0f;
-    config.repeatPenalty = 1.0f + float(next() % 3) / 2.0f;
+    config.minP = float(next() % 13) / 10.0f; // up to 1.2: may keep none
+    const float penalties[] = {1.0f, 1.5f, 2.0f, -2.0f, 0.0f, NAN, INFINITY};
+    config.repeatPenalty = penalties[next() % std::size(penalties)];
     config.seed = trial;
     Sampler sampler(config);
     sampler.accept(int64_t(next() % uint64_t(vocab)));
