@@ -57,6 +57,30 @@ protected:
     return "--weights '" + weightsPath + "' " + args;
   }
 
+  std::string outPath() const { return dir + "/stdout.txt"; }
+  std::string errPath() const { return dir + "/stderr.txt"; }
+
+  /// Starts a slow model (50 ms per forward call) generating 60 tokens on
+  /// two threads, stdout and stderr to outPath() and errPath(), and returns
+  /// once the first tokens are out (its signal handlers are installed then).
+  pid_t startSlowGeneration() {
+    pid_t pid = fork();
+    if (pid == 0) {
+      setenv("LLMC_FAKE_DELAY_MS", "50", 1);
+      if (!freopen(outPath().c_str(), "w", stdout) ||
+          !freopen(errPath().c_str(), "w", stderr))
+        _exit(126);
+      execl(LLMC_FAKE_MODEL_EXE, LLMC_FAKE_MODEL_EXE, "--weights",
+            weightsPath.c_str(), "--tokens", "1,2", "-n", "60",
+            "--ignore-eos", "--threads", "2", static_cast<char *>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 1000 && test::readFile(outPath()).empty(); ++i)
+      usleep(10 * 1000);
+    usleep(100 * 1000);
+    return pid;
+  }
+
   std::string dir, weightsPath;
 };
 
@@ -163,62 +187,35 @@ TEST_F(MainTest, ReportsFailedWritesToStdout) {
 }
 
 TEST_F(MainTest, CtrlCEndsGenerationWithItsTiming) {
-  // A slow model (50 ms per call) generating 60 tokens; SIGINT soon after
-  // the first tokens appear.
-  std::string errPath = dir + "/stderr.txt", outPath = dir + "/stdout.txt";
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    setenv("LLMC_FAKE_DELAY_MS", "50", 1);
-    freopen(outPath.c_str(), "w", stdout);
-    freopen(errPath.c_str(), "w", stderr);
-    execl(LLMC_FAKE_MODEL_EXE, LLMC_FAKE_MODEL_EXE, "--weights",
-          weightsPath.c_str(), "--tokens", "1,2", "-n", "60", "--ignore-eos",
-          "--threads", "2", static_cast<char *>(nullptr));
-    _exit(127);
-  }
-  // Once tokens stream, the handler is installed: interrupt then.
-  for (int i = 0; i < 1000 && test::readFile(outPath).empty(); ++i)
-    usleep(10 * 1000);
-  usleep(200 * 1000);
+  // SIGINT soon after the first tokens appear.
+  pid_t pid = startSlowGeneration();
+  ASSERT_GT(pid, 0);
   kill(pid, SIGINT);
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
   EXPECT_EQ(WEXITSTATUS(status), 130);
-  std::string err = test::readFile(errPath);
+  std::string err = test::readFile(errPath());
   EXPECT_NE(err.find("decode: "), std::string::npos) << err;
   EXPECT_NE(err.find("interrupted"), std::string::npos) << err;
   // Fewer than 60 tokens came out, on one line.
-  std::string out = test::readFile(outPath);
+  std::string out = test::readFile(outPath());
   ASSERT_FALSE(out.empty());
   EXPECT_EQ(out.back(), '\n');
   EXPECT_LT(std::count(out.begin(), out.end(), ','), 59) << out;
 }
 
 TEST_F(MainTest, TruncatedWeightFileIsAClearError) {
-  // The weight file is cut while a slow model runs: a one-line error, not a
+  // The weight file is cut while the model runs: a one-line error, not a
   // bare SIGBUS.
-  std::string errPath = dir + "/stderr.txt", outPath = dir + "/stdout.txt";
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    setenv("LLMC_FAKE_DELAY_MS", "50", 1);
-    freopen(outPath.c_str(), "w", stdout);
-    freopen(errPath.c_str(), "w", stderr);
-    execl(LLMC_FAKE_MODEL_EXE, LLMC_FAKE_MODEL_EXE, "--weights",
-          weightsPath.c_str(), "--tokens", "1,2", "-n", "60", "--ignore-eos",
-          static_cast<char *>(nullptr));
-    _exit(127);
-  }
-  for (int i = 0; i < 1000 && test::readFile(outPath).empty(); ++i)
-    usleep(10 * 1000);
+  pid_t pid = startSlowGeneration();
+  ASSERT_GT(pid, 0);
   ASSERT_EQ(truncate(weightsPath.c_str(), 0), 0);
   int status = 0;
   ASSERT_EQ(waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << WTERMSIG(status);
   EXPECT_EQ(WEXITSTATUS(status), 1);
-  std::string err = test::readFile(errPath);
+  std::string err = test::readFile(errPath());
   EXPECT_NE(err.find("error: the weight file '" + weightsPath +
                      "' was truncated or changed while the model was running"),
             std::string::npos)
