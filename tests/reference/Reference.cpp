@@ -1,25 +1,26 @@
 //===- Reference.cpp - Independent float64 forward pass of a Llama model --===//
 //
 // `llmc-reference`: the ground truth the whole project is checked against. It
-// reads a Hugging Face model directory with the frontend's loaders and runs the
-// textbook Llama forward pass over every position at once, in float64, with no
-// KV cache, no fusion and no packing, so that it shares nothing with the
-// compiler's code paths except the file readers. It follows Hugging Face's
+// reads a Hugging Face model directory with its own config.json and
+// safetensors readers and its own bf16/f16 decoding, and runs the textbook
+// Llama forward pass over every position at once, in float64, with no KV
+// cache, no fusion and no packing: it shares no code with the compiler, so
+// one bug cannot pass both sides. It follows Hugging Face's
 // LlamaForCausalLM: RMSNorm, rotate-half RoPE (with llama3 frequency
 // scaling), causal GQA attention, SwiGLU MLP, tied or untied lm_head.
 //
 //===----------------------------------------------------------------------===//
 
-#include "frontend/LlamaTensors.h"
-#include "frontend/ModelSpec.h"
-#include "frontend/Weights.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/EndianStream.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
@@ -27,11 +28,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
-
-using namespace llmc;
 
 namespace {
 
@@ -72,8 +72,22 @@ struct Layer {
   Matrix q, k, v, o, gate, up, down;
 };
 
+/// What the reference reads from config.json, on its own: sharing the
+/// compiler's parser would let one bug pass both sides.
+struct Config {
+  int64_t vocabSize = 0, hiddenSize = 0, intermediateSize = 0, numLayers = 0;
+  int64_t numHeads = 0, numKVHeads = 0, headDim = 0;
+  double rmsNormEps = 0, ropeTheta = 10000.0;
+  bool tiedEmbeddings = false;
+  struct {
+    bool enabled = false;
+    double factor = 1, lowFreqFactor = 1, highFreqFactor = 4;
+    int64_t originalMaxPositions = 8192;
+  } ropeScaling;
+};
+
 struct Model {
-  ModelSpec spec;
+  Config spec;
   Matrix embed;
   std::vector<Layer> layers;
   std::vector<double> finalNorm;
@@ -105,9 +119,142 @@ template <typename Fn> void parallelFor(int64_t count, Fn fn) {
     t.join();
 }
 
+/// One stored tensor: its element type, shape and bytes.
+struct Stored {
+  std::string dtype;
+  std::vector<int64_t> shape;
+  const uint8_t *data = nullptr;
+
+  /// Element `i` as a double, decoded here (not by the compiler's code).
+  double at(int64_t i) const {
+    if (dtype == "F32") {
+      uint32_t bits = llvm::support::endian::read32le(data + 4 * i);
+      float f;
+      std::memcpy(&f, &bits, 4);
+      return f;
+    }
+    uint16_t h = llvm::support::endian::read16le(data + 2 * i);
+    if (dtype == "BF16") {
+      uint32_t bits = uint32_t(h) << 16;
+      float f;
+      std::memcpy(&f, &bits, 4);
+      return f;
+    }
+    // F16: sign, 5-bit exponent, 10-bit mantissa.
+    int exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
+    double sign = (h & 0x8000) ? -1.0 : 1.0;
+    if (exponent == 0)
+      return sign * std::ldexp(mantissa, -24);
+    if (exponent == 31)
+      return mantissa ? NAN : sign * INFINITY;
+    return sign * std::ldexp(1024 + mantissa, exponent - 25);
+  }
+};
+
+/// The safetensors files of a model directory (model.safetensors, or the
+/// shards of model.safetensors.index.json), read by the reference's own
+/// parser.
+class Checkpoint {
+public:
+  llvm::Error open(llvm::StringRef dir) {
+    llvm::SmallString<256> single(dir), index(dir);
+    llvm::sys::path::append(single, "model.safetensors");
+    llvm::sys::path::append(index, "model.safetensors.index.json");
+    if (llvm::sys::fs::exists(single))
+      return addFile(single);
+    llvm::Expected<llvm::json::Value> json = readJson(index);
+    if (!json)
+      return json.takeError();
+    const llvm::json::Object *map =
+        json->getAsObject() ? json->getAsObject()->getObject("weight_map")
+                            : nullptr;
+    if (!map)
+      return llvm::createStringError(index + ": no weight_map");
+    std::vector<std::string> files;
+    for (const auto &entry : *map)
+      if (std::optional<llvm::StringRef> file = entry.second.getAsString())
+        if (llvm::find(files, file->str()) == files.end())
+          files.push_back(file->str());
+    for (const std::string &file : files) {
+      llvm::SmallString<256> path(dir);
+      llvm::sys::path::append(path, file);
+      if (llvm::Error err = addFile(path))
+        return err;
+    }
+    return llvm::Error::success();
+  }
+
+  llvm::Expected<const Stored *> get(llvm::StringRef name,
+                                     llvm::ArrayRef<int64_t> shape) const {
+    auto it = tensors.find(name);
+    if (it == tensors.end())
+      return llvm::createStringError("missing tensor '" + name + "'");
+    if (llvm::ArrayRef<int64_t>(it->second.shape) != shape)
+      return llvm::createStringError("tensor '" + name +
+                                     "' has an unexpected shape");
+    return &it->second;
+  }
+
+  static llvm::Expected<llvm::json::Value> readJson(llvm::StringRef path) {
+    auto buffer = llvm::MemoryBuffer::getFile(path);
+    if (!buffer)
+      return llvm::createStringError(path + ": " +
+                                     buffer.getError().message());
+    return llvm::json::parse((*buffer)->getBuffer());
+  }
+
+private:
+  llvm::Error addFile(llvm::StringRef path) {
+    auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
+    if (!buffer)
+      return llvm::createStringError(path + ": " +
+                                     buffer.getError().message());
+    llvm::StringRef bytes = (*buffer)->getBuffer();
+    if (bytes.size() < 8)
+      return llvm::createStringError(path + ": truncated");
+    uint64_t headerSize = llvm::support::endian::read64le(bytes.data());
+    if (headerSize > bytes.size() - 8)
+      return llvm::createStringError(path + ": truncated header");
+    llvm::Expected<llvm::json::Value> header =
+        llvm::json::parse(bytes.substr(8, headerSize));
+    if (!header)
+      return header.takeError();
+    const auto *data =
+        reinterpret_cast<const uint8_t *>(bytes.data()) + 8 + headerSize;
+    uint64_t dataSize = bytes.size() - 8 - headerSize;
+    for (const auto &entry : *header->getAsObject()) {
+      const llvm::json::Object *info = entry.second.getAsObject();
+      if (entry.first == "__metadata__" || !info)
+        continue;
+      Stored t;
+      t.dtype = info->getString("dtype").value_or("").str();
+      int64_t count = 1;
+      for (const llvm::json::Value &dim : *info->getArray("shape")) {
+        t.shape.push_back(*dim.getAsInteger());
+        count *= t.shape.back();
+      }
+      const llvm::json::Array *offsets = info->getArray("data_offsets");
+      uint64_t begin = uint64_t(*(*offsets)[0].getAsInteger());
+      uint64_t end = uint64_t(*(*offsets)[1].getAsInteger());
+      uint64_t width = t.dtype == "F32" ? 4 : 2;
+      if (end > dataSize || end - begin != uint64_t(count) * width ||
+          (t.dtype != "F32" && t.dtype != "BF16" && t.dtype != "F16"))
+        return llvm::createStringError(path + ": bad tensor '" +
+                                       llvm::StringRef(entry.first) + "'");
+      t.data = data + begin;
+      tensors[entry.first] = std::move(t);
+    }
+    buffers.push_back(std::move(*buffer));
+    return llvm::Error::success();
+  }
+
+  std::vector<std::unique_ptr<llvm::MemoryBuffer>> buffers;
+  llvm::StringMap<Stored> tensors;
+};
+
 llvm::Expected<std::vector<double>>
-readVector(const WeightStore &store, llvm::StringRef name, int64_t size) {
-  llvm::Expected<const TensorView *> t = store.get(name, {size});
+readVector(const Checkpoint &store, llvm::StringRef name, int64_t size) {
+  llvm::Expected<const Stored *> t = store.get(name, {size});
   if (!t)
     return t.takeError();
   std::vector<double> out(size);
@@ -116,17 +263,17 @@ readVector(const WeightStore &store, llvm::StringRef name, int64_t size) {
   return out;
 }
 
-llvm::Expected<Matrix> readMatrix(const WeightStore &store,
+llvm::Expected<Matrix> readMatrix(const Checkpoint &store,
                                   llvm::StringRef name, int64_t rows,
                                   int64_t cols) {
-  llvm::Expected<const TensorView *> t = store.get(name, {rows, cols});
+  llvm::Expected<const Stored *> t = store.get(name, {rows, cols});
   if (!t)
     return t.takeError();
   Matrix m;
   m.rows = rows;
   m.cols = cols;
   m.data.resize(rows * cols);
-  const TensorView *view = *t;
+  const Stored *view = *t;
   parallelFor(rows, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin * cols; i < end * cols; ++i)
       m.data[i] = view->at(i);
@@ -134,14 +281,54 @@ llvm::Expected<Matrix> readMatrix(const WeightStore &store,
   return m;
 }
 
+/// config.json's fields, with Hugging Face's defaults.
+llvm::Expected<Config> readConfig(llvm::StringRef path) {
+  llvm::Expected<llvm::json::Value> json = Checkpoint::readJson(path);
+  if (!json)
+    return json.takeError();
+  const llvm::json::Object *root = json->getAsObject();
+  if (!root)
+    return llvm::createStringError(path + ": not an object");
+  Config c;
+  auto integer = [&](llvm::StringRef key, int64_t fallback) {
+    return root->getInteger(key).value_or(fallback);
+  };
+  c.vocabSize = integer("vocab_size", 0);
+  c.hiddenSize = integer("hidden_size", 0);
+  c.intermediateSize = integer("intermediate_size", 0);
+  c.numLayers = integer("num_hidden_layers", 0);
+  c.numHeads = integer("num_attention_heads", 1);
+  c.numKVHeads = integer("num_key_value_heads", c.numHeads);
+  c.headDim = integer("head_dim", c.hiddenSize / c.numHeads);
+  c.rmsNormEps = root->getNumber("rms_norm_eps").value_or(1e-6);
+  c.ropeTheta = root->getNumber("rope_theta").value_or(10000.0);
+  c.tiedEmbeddings = root->getBoolean("tie_word_embeddings").value_or(false);
+  if (const llvm::json::Object *rope = root->getObject("rope_scaling")) {
+    std::optional<llvm::StringRef> type = rope->getString("rope_type");
+    if (!type)
+      type = rope->getString("type");
+    c.ropeScaling.enabled = type && *type == "llama3";
+    c.ropeScaling.factor = rope->getNumber("factor").value_or(1);
+    c.ropeScaling.lowFreqFactor = rope->getNumber("low_freq_factor").value_or(1);
+    c.ropeScaling.highFreqFactor =
+        rope->getNumber("high_freq_factor").value_or(4);
+    c.ropeScaling.originalMaxPositions =
+        rope->getInteger("original_max_position_embeddings").value_or(8192);
+  }
+  if (c.vocabSize <= 0 || c.hiddenSize <= 0 || c.numLayers <= 0 ||
+      c.intermediateSize <= 0 || c.numKVHeads <= 0 || c.headDim <= 0)
+    return llvm::createStringError(path + ": missing sizes");
+  return c;
+}
+
 /// HF's default RoPE frequencies, then `_compute_llama3_parameters` when the
 /// model asks for llama3 scaling.
-std::vector<double> ropeFrequencies(const ModelSpec &spec) {
+std::vector<double> ropeFrequencies(const Config &spec) {
   int64_t half = spec.headDim / 2;
   std::vector<double> invFreq(half);
   for (int64_t i = 0; i < half; ++i)
     invFreq[i] = std::pow(spec.ropeTheta, -2.0 * double(i) / spec.headDim);
-  const RopeScaling &s = spec.ropeScaling;
+  const auto &s = spec.ropeScaling;
   if (!s.enabled)
     return invFreq;
   double orig = double(s.originalMaxPositions);
@@ -163,19 +350,16 @@ std::vector<double> ropeFrequencies(const ModelSpec &spec) {
 llvm::Expected<Model> loadModel(llvm::StringRef dir) {
   llvm::SmallString<256> configPath(dir);
   llvm::sys::path::append(configPath, "config.json");
-  llvm::Expected<ModelSpec> spec = loadHFConfig(configPath);
+  llvm::Expected<Config> spec = readConfig(configPath);
   if (!spec)
     return spec.takeError();
-  if (llvm::Error err = spec->validate())
+  Checkpoint ws;
+  if (llvm::Error err = ws.open(dir))
     return std::move(err);
-  llvm::Expected<std::unique_ptr<WeightStore>> store = WeightStore::open(dir);
-  if (!store)
-    return store.takeError();
-  const WeightStore &ws = **store;
 
   Model m;
   m.spec = *spec;
-  const ModelSpec &s = m.spec;
+  const Config &s = m.spec;
   int64_t qDim = s.numHeads * s.headDim, kvDim = s.numKVHeads * s.headDim;
 
   // Assigns or returns the error from the enclosing function.
@@ -192,7 +376,9 @@ llvm::Expected<Model> loadModel(llvm::StringRef dir) {
   m.layers.resize(s.numLayers);
   for (int64_t l = 0; l < s.numLayers; ++l) {
     Layer &L = m.layers[l];
-    auto name = [&](const char *suffix) { return layerTensorName(l, suffix); };
+    auto name = [&](const char *suffix) {
+      return "model.layers." + std::to_string(l) + "." + suffix;
+    };
     LLMC_READ(L.inputNorm,
               readVector(ws, name("input_layernorm.weight"), s.hiddenSize));
     LLMC_READ(
@@ -282,7 +468,7 @@ void applyRope(std::vector<double> &x, int64_t n, int64_t heads,
 std::vector<double> attention(const std::vector<double> &q,
                               const std::vector<double> &k,
                               const std::vector<double> &v, int64_t n,
-                              const ModelSpec &s) {
+                              const Config &s) {
   int64_t hd = s.headDim, group = s.numHeads / s.numKVHeads;
   int64_t qStride = s.numHeads * hd, kvStride = s.numKVHeads * hd;
   double scale = 1.0 / std::sqrt(double(hd));
@@ -322,7 +508,7 @@ std::vector<double> attention(const std::vector<double> &q,
 
 /// Logits of every position, [n, vocab].
 std::vector<double> forward(const Model &m, llvm::ArrayRef<int64_t> tokens) {
-  const ModelSpec &s = m.spec;
+  const Config &s = m.spec;
   int64_t n = tokens.size(), d = s.hiddenSize;
   std::vector<double> x(n * d);
   for (int64_t t = 0; t < n; ++t)
