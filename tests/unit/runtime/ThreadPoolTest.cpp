@@ -7,6 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <future>
+#include <memory>
+#include <thread>
 #include <vector>
 
 using namespace llmc;
@@ -67,8 +71,17 @@ INSTANTIATE_TEST_SUITE_P(Sizes, ThreadPoolTest,
                          ::testing::Values(1, 2, 3, 4, 8));
 
 TEST(ThreadPoolStandaloneTest, BarrierOutsideRunIsNoOp) {
-  llmc_barrier(); // no active pool: must return at once
-  SUCCEED();
+  // No active pool: the barrier must return instead of waiting for workers
+  // that do not exist (a hang fails here after 10 s, not at ctest's limit).
+  auto promise = std::make_shared<std::promise<void>>();
+  std::future<void> done = promise->get_future();
+  std::thread([promise] {
+    for (int i = 0; i < 1000; ++i)
+      llmc_barrier();
+    promise->set_value();
+  }).detach();
+  EXPECT_EQ(done.wait_for(std::chrono::seconds(10)),
+            std::future_status::ready);
 }
 
 TEST(ThreadPoolStandaloneTest, AvailableCpusIsPositive) {
