@@ -162,6 +162,32 @@ llvm::Error llmc::parseSafetensors(llvm::StringRef path,
   return llvm::Error::success();
 }
 
+llvm::Expected<ShardMap>
+llmc::parseSafetensorsIndex(llvm::StringRef text, llvm::StringRef indexPath) {
+  llvm::Expected<Value> json = parseJson(text);
+  if (!json)
+    return llvm::createStringError(
+        indexPath + ": malformed JSON: " + llvm::toString(json.takeError()));
+  const Object *root = json->getAsObject();
+  const Object *weightMap = root ? root->getObject("weight_map") : nullptr;
+  if (!weightMap)
+    return llvm::createStringError(indexPath +
+                                   ": field 'weight_map': expected an object "
+                                   "mapping tensor names to files");
+  ShardMap shards;
+  for (const auto &entry : *weightMap) {
+    std::optional<llvm::StringRef> file = entry.second.getAsString();
+    if (!file || file->empty() || llvm::sys::path::is_absolute(*file) ||
+        file->contains(".."))
+      return llvm::createStringError(
+          indexPath + ": field 'weight_map': tensor '" +
+          llvm::StringRef(entry.first) +
+          "': expected a file name inside the directory");
+    shards[file->str()].push_back(entry.first.str());
+  }
+  return shards;
+}
+
 struct WeightStore::Impl {
   std::string dir;
   std::vector<std::unique_ptr<llvm::MemoryBuffer>> buffers;
@@ -186,29 +212,11 @@ struct WeightStore::Impl {
         readInputFile(indexPath, /*isText=*/true);
     if (!buffer)
       return buffer.takeError();
-    llvm::Expected<Value> json = parseJson((*buffer)->getBuffer());
-    if (!json)
-      return llvm::createStringError(
-          indexPath + ": malformed JSON: " + llvm::toString(json.takeError()));
-    const Object *root = json->getAsObject();
-    const Object *weightMap = root ? root->getObject("weight_map") : nullptr;
-    if (!weightMap)
-      return llvm::createStringError(indexPath +
-                                     ": field 'weight_map': expected an object "
-                                     "mapping tensor names to files");
-    // Sorted so that shards open in a stable order, each exactly once.
-    std::map<std::string, std::vector<std::string>> shards;
-    for (const auto &entry : *weightMap) {
-      std::optional<llvm::StringRef> file = entry.second.getAsString();
-      if (!file || file->empty() || llvm::sys::path::is_absolute(*file) ||
-          file->contains(".."))
-        return llvm::createStringError(
-            indexPath + ": field 'weight_map': tensor '" +
-            llvm::StringRef(entry.first) +
-            "': expected a file name inside the directory");
-      shards[file->str()].push_back(entry.first.str());
-    }
-    for (const auto &[file, names] : shards) {
+    llvm::Expected<ShardMap> shards =
+        parseSafetensorsIndex((*buffer)->getBuffer(), indexPath);
+    if (!shards)
+      return shards.takeError();
+    for (const auto &[file, names] : *shards) {
       llvm::SmallString<256> path(dir);
       llvm::sys::path::append(path, file);
       size_t first = tensors.size();

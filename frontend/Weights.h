@@ -18,6 +18,7 @@
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -52,6 +53,13 @@ private:
 /// tensors (views into `contents`); `path` names it in errors.
 llvm::Error parseSafetensors(llvm::StringRef path, llvm::StringRef contents,
                              std::vector<TensorView> &out);
+
+/// The shards of a model.safetensors.index.json (`text`), each file with the
+/// tensors mapped to it; sorted so that shards open in a stable order, each
+/// exactly once. Files must be plain names inside the directory.
+using ShardMap = std::map<std::string, std::vector<std::string>>;
+llvm::Expected<ShardMap> parseSafetensorsIndex(llvm::StringRef text,
+                                               llvm::StringRef indexPath);
 
 /// Writes a Hugging Face model directory (config.json, model.safetensors) with
 /// seeded random weights for `spec`: matrices ~ N(0, std), norm weights
