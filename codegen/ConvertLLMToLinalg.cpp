@@ -26,6 +26,19 @@ namespace mlir::llm {
 using namespace mlir;
 using namespace mlir::llm;
 
+/// A new `type` buffer (an identity layout) holding a copy of `from`, sized
+/// like it.
+static Value copyToNewBuffer(OpBuilder &b, Location loc, Value from,
+                             MemRefType type) {
+  SmallVector<Value> sizes;
+  for (int64_t dim = 0; dim < type.getRank(); ++dim)
+    if (type.isDynamicDim(dim))
+      sizes.push_back(b.create<memref::DimOp>(loc, from, dim));
+  Value fresh = b.create<memref::AllocOp>(loc, type, sizes);
+  b.create<linalg::CopyOp>(loc, from, fresh);
+  return fresh;
+}
+
 LLMToLinalgTypeConverter::LLMToLinalgTypeConverter() {
   addConversion([](Type type) { return type; });
   addConversion([](RankedTensorType type) -> Type {
@@ -45,13 +58,7 @@ LLMToLinalgTypeConverter::LLMToLinalgTypeConverter() {
     if (!from || from.getShape() != type.getShape() ||
         from.getElementType() != type.getElementType())
       return std::nullopt;
-    SmallVector<Value> sizes;
-    for (int64_t dim = 0; dim < type.getRank(); ++dim)
-      if (type.isDynamicDim(dim))
-        sizes.push_back(b.create<memref::DimOp>(loc, inputs[0], dim));
-    Value fresh = b.create<memref::AllocOp>(loc, type, sizes);
-    b.create<linalg::CopyOp>(loc, inputs[0], fresh);
-    return fresh;
+    return copyToNewBuffer(b, loc, inputs[0], type);
   });
 }
 
@@ -73,16 +80,9 @@ struct ForLowering : OpConversionPattern<scf::ForOp> {
          llvm::zip(op.getInitArgs(), adaptor.getInitArgs())) {
       if (!isa<MemRefType>(buffer.getType()))
         return rewriter.notifyMatchFailure(op, "carries a non-tensor");
-      if (!init.hasOneUse()) {
-        auto type = cast<MemRefType>(buffer.getType());
-        SmallVector<Value> sizes;
-        for (int64_t dim = 0; dim < type.getRank(); ++dim)
-          if (type.isDynamicDim(dim))
-            sizes.push_back(rewriter.create<memref::DimOp>(loc, buffer, dim));
-        Value copy = rewriter.create<memref::AllocOp>(loc, type, sizes);
-        rewriter.create<linalg::CopyOp>(loc, buffer, copy);
-        buffer = copy;
-      }
+      if (!init.hasOneUse())
+        buffer = copyToNewBuffer(rewriter, loc, buffer,
+                                 cast<MemRefType>(buffer.getType()));
       carried.push_back(buffer);
     }
     auto loop = rewriter.create<scf::ForOp>(loc, adaptor.getLowerBound(),
