@@ -49,8 +49,7 @@ LLMToLinalgTypeConverter::LLMToLinalgTypeConverter() {
                            IntegerType::get(type.getContext(), 8));
   });
   // A strided view where an identity-layout buffer is expected.
-  addTargetMaterialization([](OpBuilder &b, MemRefType type,
-                              ValueRange inputs,
+  addTargetMaterialization([](OpBuilder &b, MemRefType type, ValueRange inputs,
                               Location loc) -> std::optional<Value> {
     if (inputs.size() != 1)
       return std::nullopt;

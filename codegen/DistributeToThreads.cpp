@@ -1,4 +1,5 @@
-//===- DistributeToThreads.cpp - SPMD work split and barriers --------------===//
+//===- DistributeToThreads.cpp - SPMD work split and barriers
+//--------------===//
 //
 // Every worker runs each function in full (see runtime/abi/ModelABI.h); the
 // first two arguments of every lowered function are the worker id and count.

@@ -25,15 +25,15 @@ createTargetMachine(TargetAttr target) {
   llvm::InitializeAllTargetMCs();
   llvm::InitializeAllAsmPrinters();
   std::string error;
-  const llvm::Target *t = llvm::TargetRegistry::lookupTarget(target.getTriple().str(),
-                                                             error);
+  const llvm::Target *t =
+      llvm::TargetRegistry::lookupTarget(target.getTriple().str(), error);
   if (!t)
     return llvm::createStringError(target.getTriple().str() + ": " + error);
   llvm::TargetOptions options;
   options.AllowFPOpFusion = llvm::FPOpFusion::Fast;
   std::unique_ptr<llvm::TargetMachine> machine(t->createTargetMachine(
-      target.getTriple(), target.getCpu(), target.getFeatures(), options, llvm::Reloc::PIC_,
-      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+      target.getTriple(), target.getCpu(), target.getFeatures(), options,
+      llvm::Reloc::PIC_, std::nullopt, llvm::CodeGenOptLevel::Aggressive));
   if (!machine)
     return llvm::createStringError("cannot create a target machine for " +
                                    target.getTriple().str());

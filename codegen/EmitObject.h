@@ -27,8 +27,8 @@ translateAndOptimize(ModuleOp module, TargetAttr target,
 enum class OutputKind { Object, Assembly };
 
 /// Writes `module` as an object file or assembly for `target`.
-llvm::Error emitCode(llvm::Module &module, TargetAttr target,
-                     OutputKind kind, llvm::StringRef path);
+llvm::Error emitCode(llvm::Module &module, TargetAttr target, OutputKind kind,
+                     llvm::StringRef path);
 
 } // namespace mlir::llm
 

@@ -1,4 +1,5 @@
-//===- LLMToLinalg.h - Lowering llm ops to linalg on buffers -----*- C++ -*-===//
+//===- LLMToLinalg.h - Lowering llm ops to linalg on buffers -----*- C++
+//-*-===//
 //
 // The lowering runs as three passes:
 //   llm-materialize-abi    gives every function llmc's calling convention
@@ -70,7 +71,8 @@ public:
 void populateLLMToLinalgConversionPatterns(RewritePatternSet &patterns);
 
 /// The attention pattern (LowerAttention.cpp).
-void populateLLMAttentionToLinalgConversionPatterns(RewritePatternSet &patterns);
+void populateLLMAttentionToLinalgConversionPatterns(
+    RewritePatternSet &patterns);
 
 /// Functions, calls, returns, the layer loop's carried tensors and the entry
 /// point's logits, converted with `converter`.

@@ -87,8 +87,7 @@ void elementwise(OpBuilder &b, Location loc, ValueRange inputs, Value out,
 }
 
 /// `1 / sqrt(mean(x^2) + eps)` of every row of `x`, in a new vector.
-Value emitRMSInv(OpBuilder &b, Location loc, Value x, Value rows,
-                 double eps) {
+Value emitRMSInv(OpBuilder &b, Location loc, Value x, Value rows, double eps) {
   MLIRContext *ctx = b.getContext();
   int64_t width = cast<MemRefType>(x.getType()).getDimSize(1);
   Value sums = allocate(b, loc, rows, 0);
@@ -106,9 +105,8 @@ Value emitRMSInv(OpBuilder &b, Location loc, Value x, Value rows,
             nloc, ValueRange{nb.create<arith::AddFOp>(nloc, args[1], square)});
       });
   b.create<linalg::GenericOp>(
-      loc, TypeRange{}, ValueRange{}, ValueRange{sums},
-      identityMaps(ctx, 1, 1), parallel(1),
-      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+      loc, TypeRange{}, ValueRange{}, ValueRange{sums}, identityMaps(ctx, 1, 1),
+      parallel(1), [&](OpBuilder &nb, Location nloc, ValueRange args) {
         Value n = nb.create<arith::ConstantOp>(
             nloc, nb.getF32FloatAttr(static_cast<float>(width)));
         Value epsilon = nb.create<arith::ConstantOp>(
@@ -157,8 +155,8 @@ struct WeightLowering : OpConversionPattern<WeightOp> {
       shape = {static_cast<int64_t>(llvm::divideCeil(shape[0], *block)),
                shape[1], *block};
     rewriter.replaceOpWithNewOp<memref::ViewOp>(
-        op, MemRefType::get(shape, type.getElementType()), abi->weights,
-        offset, ValueRange{});
+        op, MemRefType::get(shape, type.getElementType()), abi->weights, offset,
+        ValueRange{});
     return success();
   }
 };
@@ -182,8 +180,8 @@ struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
         loc, TypeRange{}, ValueRange{ids}, ValueRange{out},
         ArrayRef<AffineMap>{idMap, AffineMap::getMultiDimIdentityMap(2, ctx)},
         parallel(2), [&](OpBuilder &nb, Location nloc, ValueRange args) {
-          Value id = nb.create<arith::IndexCastOp>(nloc, nb.getIndexType(),
-                                                   args[0]);
+          Value id =
+              nb.create<arith::IndexCastOp>(nloc, nb.getIndexType(), args[0]);
           Value col = nb.create<linalg::IndexOp>(nloc, 1);
           SmallVector<Value> indices = {id, col};
           if (tableType.getRank() == 3) {
@@ -207,9 +205,9 @@ struct RMSInvLowering : OpConversionPattern<RMSInvOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value x = adaptor.getInput();
-    rewriter.replaceOp(op, emitRMSInv(rewriter, loc, x,
-                                      rowsOf(rewriter, loc, x),
-                                      op.getEps().convertToDouble()));
+    rewriter.replaceOp(op,
+                       emitRMSInv(rewriter, loc, x, rowsOf(rewriter, loc, x),
+                                  op.getEps().convertToDouble()));
     return success();
   }
 };
@@ -228,8 +226,10 @@ struct RMSNormLowering : OpConversionPattern<RMSNormOp> {
     Value out = allocate(rewriter, loc, rows, columnsOf(op));
     MLIRContext *ctx = rewriter.getContext();
     AffineMap id = AffineMap::getMultiDimIdentityMap(2, ctx);
-    AffineMap rowMap = AffineMap::get(2, 0, {rewriter.getAffineDimExpr(0)}, ctx);
-    AffineMap colMap = AffineMap::get(2, 0, {rewriter.getAffineDimExpr(1)}, ctx);
+    AffineMap rowMap =
+        AffineMap::get(2, 0, {rewriter.getAffineDimExpr(0)}, ctx);
+    AffineMap colMap =
+        AffineMap::get(2, 0, {rewriter.getAffineDimExpr(1)}, ctx);
     rewriter.create<linalg::GenericOp>(
         loc, TypeRange{}, ValueRange{x, inv, adaptor.getWeight()},
         ValueRange{out}, ArrayRef<AffineMap>{id, rowMap, colMap, id},
@@ -264,16 +264,15 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
     int64_t block = blocked ? weightType.getDimSize(2) : 1;
     int64_t padded = blocked ? weightType.getDimSize(0) * block : outputs;
     Value out = allocate(rewriter, loc, rows, padded);
-    Value zero = rewriter.create<arith::ConstantOp>(loc,
-                                                    rewriter.getF32FloatAttr(0));
+    Value zero =
+        rewriter.create<arith::ConstantOp>(loc, rewriter.getF32FloatAttr(0));
     rewriter.create<linalg::FillOp>(loc, zero, out);
 
     auto body = [&](OpBuilder &nb, Location nloc, ValueRange args) {
       Value product =
           nb.create<arith::MulFOp>(nloc, args[0], toF32(nb, nloc, args[1]));
-      nb.create<linalg::YieldOp>(
-          nloc,
-          ValueRange{nb.create<arith::AddFOp>(nloc, args.back(), product)});
+      nb.create<linalg::YieldOp>(nloc, ValueRange{nb.create<arith::AddFOp>(
+                                           nloc, args.back(), product)});
     };
     auto d = [&](unsigned i) { return rewriter.getAffineDimExpr(i); };
     linalg::GenericOp matmul;
@@ -285,9 +284,9 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
               {ShapedType::kDynamic, weightType.getDimSize(0), block},
               rewriter.getF32Type()),
           out, ArrayRef<ReassociationIndices>{{0}, {1, 2}},
-          ArrayRef<OpFoldResult>{rows,
-                                 rewriter.getIndexAttr(weightType.getDimSize(0)),
-                                 rewriter.getIndexAttr(block)});
+          ArrayRef<OpFoldResult>{
+              rows, rewriter.getIndexAttr(weightType.getDimSize(0)),
+              rewriter.getIndexAttr(block)});
       matmul = rewriter.create<linalg::GenericOp>(
           loc, TypeRange{}, ValueRange{x, weight}, ValueRange{outBlocked},
           ArrayRef<AffineMap>{AffineMap::get(4, 0, {d(0), d(3)}, ctx),
@@ -342,8 +341,8 @@ struct SliceLowering : OpConversionPattern<SliceOp> {
     Location loc = op.getLoc();
     Value input = adaptor.getInput();
     rewriter.replaceOp(op, columns(rewriter, loc, input,
-                                   rowsOf(rewriter, loc, input),
-                                   op.getOffset(), columnsOf(op)));
+                                   rowsOf(rewriter, loc, input), op.getOffset(),
+                                   columnsOf(op)));
     return success();
   }
 };
@@ -369,10 +368,10 @@ struct LastRowsLowering : OpConversionPattern<LastRowsOp> {
 };
 
 /// A constant global holding `values` as f64, created once per name.
-Value constantTable(OpBuilder &b, Location loc, ModuleOp module,
-                    StringRef name, ArrayRef<double> values) {
-  auto type = MemRefType::get({static_cast<int64_t>(values.size())},
-                              b.getF64Type());
+Value constantTable(OpBuilder &b, Location loc, ModuleOp module, StringRef name,
+                    ArrayRef<double> values) {
+  auto type =
+      MemRefType::get({static_cast<int64_t>(values.size())}, b.getF64Type());
   if (!module.lookupSymbol(name)) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(module.getBody());
@@ -404,9 +403,8 @@ struct RoPELowering : OpConversionPattern<RoPEOp> {
     std::string name =
         "__llm_rope_inv_freq_" + std::to_string(headDim) + "_" +
         std::to_string(static_cast<size_t>(llvm::hash_value(bits)));
-    Value table = constantTable(rewriter, loc,
-                                op->getParentOfType<ModuleOp>(), name,
-                                frequencies);
+    Value table = constantTable(rewriter, loc, op->getParentOfType<ModuleOp>(),
+                                name, frequencies);
     Value out =
         allocate(rewriter, loc, rowsOf(rewriter, loc, x), columnsOf(op));
     elementwise(
@@ -514,10 +512,10 @@ struct SwiGLULowering : OpConversionPattern<SwiGLUOp> {
 
 void mlir::llm::populateLLMToLinalgConversionPatterns(
     RewritePatternSet &patterns) {
-  patterns.add<WeightLowering, EmbeddingLowering, RMSInvLowering,
-               RMSNormLowering, LinearLowering, SliceLowering,
-               LastRowsLowering, RoPELowering, ElementwiseLowering<AddOp>,
-               ElementwiseLowering<MulOp>, ElementwiseLowering<SiLUOp>,
-               SwiGLULowering>(patterns.getContext());
+  patterns
+      .add<WeightLowering, EmbeddingLowering, RMSInvLowering, RMSNormLowering,
+           LinearLowering, SliceLowering, LastRowsLowering, RoPELowering,
+           ElementwiseLowering<AddOp>, ElementwiseLowering<MulOp>,
+           ElementwiseLowering<SiLUOp>, SwiGLULowering>(patterns.getContext());
   populateLLMAttentionToLinalgConversionPatterns(patterns);
 }

@@ -45,8 +45,8 @@ foldScores(OpBuilder &b, Location loc, SoftmaxState state, Value scores,
   Value blockMax = b.create<vector::ReductionOp>(
       loc, vector::CombiningKind::MAXIMUMF, scores);
   Value max = b.create<arith::MaximumFOp>(loc, state.max, blockMax);
-  Value correction = b.create<math::ExpOp>(
-      loc, b.create<arith::SubFOp>(loc, state.max, max));
+  Value correction =
+      b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, state.max, max));
   Value weights = b.create<math::ExpOp>(
       loc, b.create<arith::SubFOp>(
                loc, scores, b.create<vector::SplatOp>(loc, scoresType, max)));
@@ -94,11 +94,10 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     // rows of keys, then `capacity` rows of values (kvBytesPerPosition).
     auto cacheType =
         MemRefType::get({ShapedType::kDynamic, kvWidth}, b.getF32Type());
-    Value planeBytes = b.create<arith::MulIOp>(loc, abi->capacity,
-                                               cidx(b, loc, kvWidth * 4));
+    Value planeBytes =
+        b.create<arith::MulIOp>(loc, abi->capacity, cidx(b, loc, kvWidth * 4));
     Value layerBase = b.create<arith::MulIOp>(
-        loc,
-        b.create<arith::MulIOp>(loc, adaptor.getLayer(), cidx(b, loc, 2)),
+        loc, b.create<arith::MulIOp>(loc, adaptor.getLayer(), cidx(b, loc, 2)),
         planeBytes);
     Value kv = adaptor.getCache();
     Value keys = b.create<memref::ViewOp>(loc, cacheType, kv, layerBase,
@@ -122,10 +121,9 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
         MemRefType::get({ShapedType::kDynamic, heads * headDim},
                         b.getF32Type()),
         ValueRange{rowCount});
-    Value total =
-        b.create<arith::MulIOp>(loc, rowCount, cidx(b, loc, heads));
-    auto forall = b.create<scf::ForallOp>(
-        loc, ArrayRef<OpFoldResult>{total}, ValueRange{}, std::nullopt);
+    Value total = b.create<arith::MulIOp>(loc, rowCount, cidx(b, loc, heads));
+    auto forall = b.create<scf::ForallOp>(loc, ArrayRef<OpFoldResult>{total},
+                                          ValueRange{}, std::nullopt);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(forall.getBody());
     Value iv = forall.getInductionVar(0);
@@ -140,17 +138,16 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     auto vecType = VectorType::get({headDim}, b.getF32Type());
     Value f0 = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
     SmallVector<bool> inBounds = {true};
-    auto rowVector = [&](OpBuilder &nb, Location nloc, Value buffer,
-                         Value r, Value col) -> Value {
-      return nb.create<vector::TransferReadOp>(nloc, vecType, buffer,
-                                               ValueRange{r, col}, f0,
-                                               inBounds);
+    auto rowVector = [&](OpBuilder &nb, Location nloc, Value buffer, Value r,
+                         Value col) -> Value {
+      return nb.create<vector::TransferReadOp>(
+          nloc, vecType, buffer, ValueRange{r, col}, f0, inBounds);
     };
     Value scale = b.create<arith::ConstantOp>(
         loc, b.getF32FloatAttr(1.0f / std::sqrt(static_cast<float>(headDim))));
-    Value query = b.create<arith::MulFOp>(
-        loc, rowVector(b, loc, q, row, qCol),
-        b.create<vector::SplatOp>(loc, vecType, scale));
+    Value query =
+        b.create<arith::MulFOp>(loc, rowVector(b, loc, q, row, qCol),
+                                b.create<vector::SplatOp>(loc, vecType, scale));
     Value end = b.create<arith::AddIOp>(
         loc, b.create<arith::AddIOp>(loc, start, row), cidx(b, loc, 1));
     auto score = [&](OpBuilder &nb, Location nloc, Value pos) -> Value {

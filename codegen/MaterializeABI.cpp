@@ -51,8 +51,8 @@ FailureOr<ABIArguments> ABIArguments::of(Operation *op) {
     return type && type.getRank() == 1 && type.getElementType().isInteger(8);
   };
   unsigned first = count - trailing;
-  ABIArguments abi{arg(0),         arg(1),         arg(first),
-                   arg(first + 1), arg(first + 2), arg(first + 3), Value()};
+  ABIArguments abi{arg(0),         arg(1),         arg(first), arg(first + 1),
+                   arg(first + 2), arg(first + 3), Value()};
   if (trailing == 5)
     abi.logits = arg(first + 4);
   if (!abi.tid.getType().isIndex() || !abi.nthreads.getType().isIndex() ||
@@ -97,12 +97,11 @@ struct MaterializeABIPass
     // Positions in the original argument list.
     unsigned end = func.getNumArguments();
     SmallVector<unsigned> at = {0, 0, end, end, end, end};
-    SmallVector<Type> types = {index, index, index, bytes,
-                               KVCacheType::get(&getContext()), bytes};
+    SmallVector<Type> types = {
+        index, index, index, bytes, KVCacheType::get(&getContext()), bytes};
     if (entry) {
       at.push_back(end);
-      types.push_back(
-          MemRefType::get({ShapedType::kDynamic}, b.getF32Type()));
+      types.push_back(MemRefType::get({ShapedType::kDynamic}, b.getF32Type()));
     }
     SmallVector<DictionaryAttr> attrs(types.size());
     SmallVector<Location> locs(types.size(), loc);

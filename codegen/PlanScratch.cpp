@@ -46,8 +46,8 @@ struct PlanScratchPass : llm::impl::PlanScratchPassBase<PlanScratchPass> {
       if (failed(bytes) || failed(abi))
         return WalkResult::interrupt();
       OpBuilder b(alloc);
-      Value offset = b.create<arith::ConstantIndexOp>(alloc.getLoc(),
-                                                      arenaBytes);
+      Value offset =
+          b.create<arith::ConstantIndexOp>(alloc.getLoc(), arenaBytes);
       Value view = b.create<memref::ViewOp>(alloc.getLoc(), alloc.getType(),
                                             abi->scratch, offset,
                                             alloc.getDynamicSizes());
@@ -68,8 +68,8 @@ struct PlanScratchPass : llm::impl::PlanScratchPassBase<PlanScratchPass> {
   /// Bytes of a slot for `alloc`: max-tokens rows of its static columns.
   FailureOr<int64_t> slotBytes(memref::AllocOp alloc) {
     MemRefType type = alloc.getType();
-    bool rowsOnly = type.getRank() == 1 || (type.getRank() == 2 &&
-                                            !type.isDynamicDim(1));
+    bool rowsOnly =
+        type.getRank() == 1 || (type.getRank() == 2 && !type.isDynamicDim(1));
     if (!type.getLayout().isIdentity() || !type.getElementType().isF32() ||
         !rowsOnly || !type.isDynamicDim(0))
       return alloc.emitError("llm-plan-scratch: only [rows] or [rows, N] f32 "

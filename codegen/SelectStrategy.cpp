@@ -76,9 +76,9 @@ struct SelectStrategyPass
       if (std::optional<int64_t> existing = param.getBlock())
         choice.block = *existing;
       else
-        layoutAttr.setAttr(param, PackedLayoutAttr::get(context, choice.block,
-                                                         std::nullopt,
-                                                         std::nullopt));
+        layoutAttr.setAttr(param,
+                           PackedLayoutAttr::get(context, choice.block,
+                                                 std::nullopt, std::nullopt));
       RankedTensorType type = param.getTensorType();
       int64_t elementBytes = type.getElementTypeBitWidth() / 8;
       int64_t step =
@@ -87,12 +87,12 @@ struct SelectStrategyPass
       std::optional<int64_t> lanes;
       if (choice.scalableLanes > 0 && choice.block % choice.scalableLanes == 0)
         lanes = choice.scalableLanes;
-      configAttr.setAttr(linear,
-                         LoweringConfigAttr::get(
-                             context, {choice.rows, choice.block, step}, lanes));
-      LLVM_DEBUG(llvm::dbgs() << param.getSymName() << ": tile " << choice.rows
-                              << "x" << choice.block << ", depth step " << step
-                              << "\n");
+      configAttr.setAttr(
+          linear, LoweringConfigAttr::get(
+                      context, {choice.rows, choice.block, step}, lanes));
+      LLVM_DEBUG(llvm::dbgs()
+                 << param.getSymName() << ": tile " << choice.rows << "x"
+                 << choice.block << ", depth step " << step << "\n");
       return WalkResult::advance();
     });
     return failure(result.wasInterrupted());

@@ -47,9 +47,9 @@ llvm::Expected<TargetAttr> mlir::llm::describeTarget(MLIRContext *context,
                                                      StringRef features) {
   TargetRequest request;
   request.host = triple.empty() && cpu.empty();
-  request.triple = llvm::Triple(triple.empty()
-                                    ? llvm::sys::getDefaultTargetTriple()
-                                    : llvm::Triple::normalize(triple));
+  request.triple =
+      llvm::Triple(triple.empty() ? llvm::sys::getDefaultTargetTriple()
+                                  : llvm::Triple::normalize(triple));
   std::string name = request.triple.str();
   request.cpu = cpu.empty() ? (request.host ? llvm::sys::getHostCPUName().str()
                                             : std::string("generic"))
@@ -58,8 +58,8 @@ llvm::Expected<TargetAttr> mlir::llm::describeTarget(MLIRContext *context,
     if (request.triple.getArch() !=
         llvm::Triple(llvm::sys::getDefaultTargetTriple()).getArch())
       return llvm::createStringError("--mcpu=native names this machine's CPU, "
-                                     "which cannot run " + name +
-                                     " code: name the target's CPU");
+                                     "which cannot run " +
+                                     name + " code: name the target's CPU");
     request.cpu = llvm::sys::getHostCPUName().str();
     request.host = true;
   }
@@ -82,7 +82,8 @@ llvm::Expected<TargetAttr> mlir::llm::describeTarget(MLIRContext *context,
     return llvm::createStringError(
         "--target '" + name +
         "': llmc has no code generator for this architecture yet "
-        "(supported: " + listTargetBackends() + ")");
+        "(supported: " +
+        listTargetBackends() + ")");
   return backend->describe(context, request);
 }
 
@@ -99,13 +100,14 @@ llvm::Error mlir::llm::linkExecutable(TargetAttr target, StringRef object,
   if (!(triple.isOSLinux() && host.isOSLinux() &&
         triple.getArch() == host.getArch())) {
     const TargetBackend *backend = lookupTargetBackend(triple);
-    std::optional<CrossLinkRecipe> cross =
-        backend && triple.isOSLinux() ? backend->getCrossLinkRecipe()
-                                      : std::nullopt;
+    std::optional<CrossLinkRecipe> cross = backend && triple.isOSLinux()
+                                               ? backend->getCrossLinkRecipe()
+                                               : std::nullopt;
     if (!cross)
       return llvm::createStringError("no runtime for target " + triple.str() +
                                      " (llmc links executables for " +
-                                     host.str() + " and cross targets with a "
+                                     host.str() +
+                                     " and cross targets with a "
                                      "runtime built for them)");
     recipe = *cross;
   }
@@ -123,9 +125,10 @@ llvm::Error mlir::llm::linkExecutable(TargetAttr target, StringRef object,
   llvm::ErrorOr<std::string> path = llvm::sys::findProgramByName(compiler);
   if (!path) {
     if (cross)
-      return llvm::createStringError("cannot find '" + compiler + "' to link: " +
-                                     recipe.installHint.str() + " (or set " +
-                                     recipe.driverEnv.str() + ")");
+      return llvm::createStringError("cannot find '" + compiler +
+                                     "' to link: " + recipe.installHint.str() +
+                                     " (or set " + recipe.driverEnv.str() +
+                                     ")");
     return llvm::createStringError("cannot find the C++ compiler driver '" +
                                    compiler + "' to link (set LLMC_CXX)");
   }
@@ -134,8 +137,8 @@ llvm::Error mlir::llm::linkExecutable(TargetAttr target, StringRef object,
     if (!llvm::sys::fs::exists(lib)) {
       if (cross)
         return llvm::createStringError(
-            "runtime library " + lib.str() + " not found: " +
-            recipe.installHint.str() +
+            "runtime library " + lib.str() +
+            " not found: " + recipe.installHint.str() +
             ", then re-run cmake and rebuild llmc (or set LLMC_RUNTIME_DIR)");
       return llvm::createStringError("runtime library " + lib.str() +
                                      " not found (set LLMC_RUNTIME_DIR)");
@@ -152,8 +155,8 @@ llvm::Error mlir::llm::linkExecutable(TargetAttr target, StringRef object,
 #endif
   args.append({"-lpthread", "-lm", "-o", output});
   std::string message;
-  int rc = llvm::sys::ExecuteAndWait(*path, args, std::nullopt, {}, 0, 0,
-                                     &message);
+  int rc =
+      llvm::sys::ExecuteAndWait(*path, args, std::nullopt, {}, 0, 0, &message);
   if (rc != 0)
     return llvm::createStringError("linking " + output.str() + " with " +
                                    *path + " failed" +

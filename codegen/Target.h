@@ -1,4 +1,5 @@
-//===- Target.h - One interface for everything target specific ---*- C++ -*-===//
+//===- Target.h - One interface for everything target specific ---*- C++
+//-*-===//
 //
 // Each target llmc generates code for is one `TargetBackend`, implemented in
 // its own folder (codegen/x86, codegen/aarch64): it describes the machine

@@ -17,7 +17,8 @@ static ArrayRef<const TargetBackend *> backends() {
   return all;
 }
 
-const TargetBackend *mlir::llm::lookupTargetBackend(const llvm::Triple &triple) {
+const TargetBackend *
+mlir::llm::lookupTargetBackend(const llvm::Triple &triple) {
   for (const TargetBackend *backend : backends())
     if (backend->handles(triple))
       return backend;

@@ -2,11 +2,11 @@
 //
 // A packed matmul has loops (m, b, r, k): rows, weight blocks, lanes of a
 // block, reduction. Its `llm.lowering_config` (tiles = [rows, block, depth
-// step]) comes from the target strategy. The loops are tiled to (rows x 1 block x all lanes x
-// one depth step), ordered blocks, steps, rows. Rows are peeled so the main
-// loop's tiles are static and the remainder runs one row at a time, and every
-// static tile becomes a loop over its depth step of vector FMAs whose `rows`
-// accumulators stay in registers; the weight vector is widened to f32 in
+// step]) comes from the target strategy. The loops are tiled to (rows x 1 block
+// x all lanes x one depth step), ordered blocks, steps, rows. Rows are peeled
+// so the main loop's tiles are static and the remainder runs one row at a time,
+// and every static tile becomes a loop over its depth step of vector FMAs whose
+// `rows` accumulators stay in registers; the weight vector is widened to f32 in
 // registers.
 //
 //===----------------------------------------------------------------------===//

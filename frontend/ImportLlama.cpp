@@ -200,8 +200,8 @@ void Importer::buildForward(func::FuncOp layer) {
 llvm::Expected<OwningOpRef<ModuleOp>> Importer::run() {
   OwningOpRef<ModuleOp> module = ModuleOp::create(b.getUnknownLoc());
   module->setSymNameAttr(b.getStringAttr("llmc_model"));
-  mlir::llm::LLMDialect::NumLayersAttrHelper(b.getContext()).setAttr(
-      module.get(), b.getI64IntegerAttr(spec.numLayers));
+  mlir::llm::LLMDialect::NumLayersAttrHelper(b.getContext())
+      .setAttr(module.get(), b.getI64IntegerAttr(spec.numLayers));
   b.setInsertionPointToStart(module->getBody());
   for (const LlamaTensor &tensor : llamaTensors(spec))
     if (llvm::Error err = param(tensor))

@@ -17,8 +17,8 @@ Expected<std::unique_ptr<MemoryBuffer>> llmc::readInputFile(StringRef path,
   ErrorOr<std::unique_ptr<MemoryBuffer>> buffer =
       MemoryBuffer::getFile(path, isText, /*RequiresNullTerminator=*/false);
   if (!buffer)
-    return createStringError(path + ": cannot read: " +
-                             buffer.getError().message());
+    return createStringError(path +
+                             ": cannot read: " + buffer.getError().message());
   return std::move(*buffer);
 }
 

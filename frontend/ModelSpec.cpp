@@ -47,18 +47,18 @@ llvm::Error ModelSpec::validate() const {
                         field, value, max));
     return llvm::Error::success();
   };
-  for (auto [field, value] : {std::pair<llvm::StringRef, int64_t>{
-                                  "vocab_size", vocabSize},
-                              {"hidden_size", hiddenSize},
-                              {"intermediate_size", intermediateSize},
-                              {"max_position_embeddings", maxPositions}})
+  for (auto [field, value] :
+       {std::pair<llvm::StringRef, int64_t>{"vocab_size", vocabSize},
+        {"hidden_size", hiddenSize},
+        {"intermediate_size", intermediateSize},
+        {"max_position_embeddings", maxPositions}})
     if (auto err = inRange(field, value, kMaxSize))
       return err;
-  for (auto [field, value] : {std::pair<llvm::StringRef, int64_t>{
-                                  "num_hidden_layers", numLayers},
-                              {"num_attention_heads", numHeads},
-                              {"num_key_value_heads", numKVHeads},
-                              {"head_dim", headDim}})
+  for (auto [field, value] :
+       {std::pair<llvm::StringRef, int64_t>{"num_hidden_layers", numLayers},
+        {"num_attention_heads", numHeads},
+        {"num_key_value_heads", numKVHeads},
+        {"head_dim", headDim}})
     if (auto err = inRange(field, value, int64_t(1) << 16))
       return err;
   if (numHeads * headDim > kMaxSize)

@@ -79,8 +79,8 @@ struct FuseSiblingLinears : OpRewritePattern<LinearOp> {
     auto resultType = RankedTensorType::get(
         {ShapedType::kDynamic, fused.getTensorType().getDimSize(0)},
         inputType.getElementType());
-    auto fusedLinear = rewriter.create<LinearOp>(
-        loc, resultType, op.getInput(), fusedWeight, op.getRowScale());
+    auto fusedLinear = rewriter.create<LinearOp>(loc, resultType, op.getInput(),
+                                                 fusedWeight, op.getRowScale());
     int64_t offset = 0;
     // `op` itself is replaced below: insert after the fused projection, each
     // slice after the previous one so they keep the projections' order.

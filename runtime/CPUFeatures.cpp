@@ -17,20 +17,33 @@ struct Feature {
 
 #if defined(__x86_64__)
 #define LLMC_X86_FEATURE(name)                                                 \
-  { name, [] { return __builtin_cpu_supports(name) != 0; } }
+  {                                                                            \
+    name, [] { return __builtin_cpu_supports(name) != 0; }                     \
+  }
 // The vector and bit-manipulation features LLVM may use in generated code.
 const Feature kFeatures[] = {
-    LLMC_X86_FEATURE("sse4.2"),     LLMC_X86_FEATURE("avx"),
-    LLMC_X86_FEATURE("avx2"),       LLMC_X86_FEATURE("fma"),
-    LLMC_X86_FEATURE("f16c"),       LLMC_X86_FEATURE("bmi2"),
-    LLMC_X86_FEATURE("avx512f"),    LLMC_X86_FEATURE("avx512bw"),
-    LLMC_X86_FEATURE("avx512dq"),   LLMC_X86_FEATURE("avx512vl"),
-    LLMC_X86_FEATURE("avx512cd"),   LLMC_X86_FEATURE("avx512bf16"),
-    LLMC_X86_FEATURE("avx512vnni"), LLMC_X86_FEATURE("avx512fp16"),
-    LLMC_X86_FEATURE("avx512vbmi"), LLMC_X86_FEATURE("avx512vbmi2"),
-    LLMC_X86_FEATURE("avx512ifma"), LLMC_X86_FEATURE("avx512bitalg"),
-    LLMC_X86_FEATURE("avx512vpopcntdq"), LLMC_X86_FEATURE("avxvnni"),
-    LLMC_X86_FEATURE("gfni"),       LLMC_X86_FEATURE("vaes"),
+    LLMC_X86_FEATURE("sse4.2"),
+    LLMC_X86_FEATURE("avx"),
+    LLMC_X86_FEATURE("avx2"),
+    LLMC_X86_FEATURE("fma"),
+    LLMC_X86_FEATURE("f16c"),
+    LLMC_X86_FEATURE("bmi2"),
+    LLMC_X86_FEATURE("avx512f"),
+    LLMC_X86_FEATURE("avx512bw"),
+    LLMC_X86_FEATURE("avx512dq"),
+    LLMC_X86_FEATURE("avx512vl"),
+    LLMC_X86_FEATURE("avx512cd"),
+    LLMC_X86_FEATURE("avx512bf16"),
+    LLMC_X86_FEATURE("avx512vnni"),
+    LLMC_X86_FEATURE("avx512fp16"),
+    LLMC_X86_FEATURE("avx512vbmi"),
+    LLMC_X86_FEATURE("avx512vbmi2"),
+    LLMC_X86_FEATURE("avx512ifma"),
+    LLMC_X86_FEATURE("avx512bitalg"),
+    LLMC_X86_FEATURE("avx512vpopcntdq"),
+    LLMC_X86_FEATURE("avxvnni"),
+    LLMC_X86_FEATURE("gfni"),
+    LLMC_X86_FEATURE("vaes"),
     LLMC_X86_FEATURE("vpclmulqdq"),
 };
 #undef LLMC_X86_FEATURE

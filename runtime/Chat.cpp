@@ -103,7 +103,9 @@ bool llmc::runChat(Session &session, const Tokenizer &tokenizer,
   bool fresh = true;
   int64_t turn = 0;
   std::string line;
-  auto interrupted = [&] { return config.interrupt && config.interrupt->load(); };
+  auto interrupted = [&] {
+    return config.interrupt && config.interrupt->load();
+  };
   while (true) {
     if (config.showPrompt)
       write(err, "> ");

@@ -62,8 +62,9 @@ struct ChatConfig {
 /// The tokens of `messages` rendered with the chat template, followed by the
 /// assistant's header. Message contents are what people typed: special-token
 /// spellings in them are plain text, so a message cannot forge a turn.
-std::vector<int64_t> encodeChatMessages(const Tokenizer &tokenizer,
-                                        const std::vector<ChatMessage> &messages);
+std::vector<int64_t>
+encodeChatMessages(const Tokenizer &tokenizer,
+                   const std::vector<ChatMessage> &messages);
 
 /// Runs the conversation until `in` ends. Replies go to `out`; the prompt,
 /// the per-turn statistics ("turn N: prefill ... context P/C", P being the

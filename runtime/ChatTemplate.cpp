@@ -13,11 +13,11 @@ std::string llmc::trimWhitespace(const std::string &text) {
   return text.substr(first, last - first + 1);
 }
 
-std::vector<ChatTextPart>
-llmc::chatMessageParts(const ChatMessage &message) {
-  return {{"<|start_header_id|>" + message.role + "<|end_header_id|>\n\n", true},
-          {trimWhitespace(message.content), false},
-          {"<|eot_id|>", true}};
+std::vector<ChatTextPart> llmc::chatMessageParts(const ChatMessage &message) {
+  return {
+      {"<|start_header_id|>" + message.role + "<|end_header_id|>\n\n", true},
+      {trimWhitespace(message.content), false},
+      {"<|eot_id|>", true}};
 }
 
 std::string llmc::renderChatMessage(const ChatMessage &message) {

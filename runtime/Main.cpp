@@ -17,9 +17,9 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cstdint>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -337,8 +337,8 @@ public:
     file = nullptr;
     if (ok && std::rename(temp.c_str(), path.c_str()) == 0)
       return std::string();
-    std::string error = "cannot write '" + path + "': " +
-                        (errno ? std::strerror(errno) : "write error");
+    std::string error = "cannot write '" + path +
+                        "': " + (errno ? std::strerror(errno) : "write error");
     std::remove(temp.c_str());
     return error;
   }
@@ -368,8 +368,8 @@ std::string Run::prefill() {
   LogitsFile logitsFile;
   LogitsSink sink;
   if (!options.logitsOut.empty()) {
-    error = logitsFile.open(options.logitsOut,
-                            {weightsPath, options.promptFile});
+    error =
+        logitsFile.open(options.logitsOut, {weightsPath, options.promptFile});
     if (!error.empty())
       return error;
     sink = [&](const float *rows, int64_t, int64_t count) {

@@ -147,8 +147,7 @@ int64_t Sampler::sample(const float *rawLogits, int64_t vocab) {
   if (maxLogit == -INFINITY)
     return -1;
   // Greedy, also when a +infinity logit makes every other weight 0.
-  if (!(config.temperature > 0.0f) || config.topK == 1 ||
-      maxLogit == INFINITY)
+  if (!(config.temperature > 0.0f) || config.topK == 1 || maxLogit == INFINITY)
     return best;
 
   auto before = [logits](int64_t a, int64_t b) {
@@ -173,10 +172,10 @@ int64_t Sampler::sample(const float *rawLogits, int64_t vocab) {
   double total = 0.0;
   for (int64_t id : ids) {
     // -infinity weighs 0 even at an infinite temperature (not -inf / inf).
-    float w = logits[id] == -INFINITY
-                  ? 0.0f
-                  : float(std::exp((double(logits[id]) - maxLogit) /
-                                   temperature));
+    float w =
+        logits[id] == -INFINITY
+            ? 0.0f
+            : float(std::exp((double(logits[id]) - maxLogit) / temperature));
     weights[size_t(id)] = w;
     total += w;
   }

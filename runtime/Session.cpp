@@ -110,8 +110,9 @@ bool Session::runChunk(const int64_t *tokens, int64_t n, int64_t nOut) {
   // Every caller checked the room first (checkRoom); writing past the cache
   // would corrupt memory, so a broken invariant stops here.
   if (n <= 0 || n > kvCapacity - pos) {
-    std::fprintf(stderr, "internal error: %lld positions at %lld overflow "
-                         "the KV cache of %lld\n",
+    std::fprintf(stderr,
+                 "internal error: %lld positions at %lld overflow "
+                 "the KV cache of %lld\n",
                  static_cast<long long>(n), static_cast<long long>(pos),
                  static_cast<long long>(kvCapacity));
     std::abort();

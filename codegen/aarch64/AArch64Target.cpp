@@ -71,8 +71,8 @@ public:
       if (subtarget->checkFeatures(std::string("+") + feature.Key))
         features += (features.empty() ? "+" : ",+") + std::string(feature.Key);
     auto [l1, l2] = cacheSizes(request.cpu);
-    return TargetAttr::get(context, request.triple.str(), request.cpu,
-                           features, /*vectorBits=*/128,
+    return TargetAttr::get(context, request.triple.str(), request.cpu, features,
+                           /*vectorBits=*/128,
                            /*vectorRegisters=*/32, l1, l2,
                            /*scalable=*/subtarget->checkFeatures("+sve"),
                            /*smCount=*/0, /*sharedMemoryBytes=*/0);

@@ -1,4 +1,5 @@
-//===- AArch64Target.h - The AArch64 target backend --------------*- C++ -*-===//
+//===- AArch64Target.h - The AArch64 target backend --------------*- C++
+//-*-===//
 
 #ifndef LLMC_CODEGEN_AARCH64_AARCH64TARGET_H
 #define LLMC_CODEGEN_AARCH64_AARCH64TARGET_H

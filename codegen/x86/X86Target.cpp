@@ -77,7 +77,10 @@ public:
     }
     return TargetAttr::get(context, request.triple.str(), request.cpu,
                            joinFeatures(features),
-                           /*vectorBits=*/avx512 ? 512 : has("avx") ? 256 : 128,
+                           /*vectorBits=*/
+                               avx512   ? 512
+                           : has("avx") ? 256
+                                        : 128,
                            /*vectorRegisters=*/avx512 ? 32 : 16, l1, l2,
                            /*scalable=*/false, /*smCount=*/0,
                            /*sharedMemoryBytes=*/0);

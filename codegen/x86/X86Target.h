@@ -1,4 +1,5 @@
-//===- X86Target.h - The x86-64 target backend -------------------*- C++ -*-===//
+//===- X86Target.h - The x86-64 target backend -------------------*- C++
+//-*-===//
 
 #ifndef LLMC_CODEGEN_X86_X86TARGET_H
 #define LLMC_CODEGEN_X86_X86TARGET_H

@@ -15,7 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   llvm::StringRef text(reinterpret_cast<const char *>(data) + 1, size - 1);
   switch (data[0] % 4) {
   case 0:
-    llvm::consumeError(llmc::parseHFConfigText(text, "config.json").takeError());
+    llvm::consumeError(
+        llmc::parseHFConfigText(text, "config.json").takeError());
     break;
   case 1:
     llvm::consumeError(llmc::parseModelCardText(text, "card.yaml").takeError());

@@ -11,11 +11,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/SmallVector.h"
-#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/EndianStream.h"
 #include "llvm/Support/FileSystem.h"
@@ -198,8 +197,7 @@ public:
   static llvm::Expected<llvm::json::Value> readJson(llvm::StringRef path) {
     auto buffer = llvm::MemoryBuffer::getFile(path);
     if (!buffer)
-      return llvm::createStringError(path + ": " +
-                                     buffer.getError().message());
+      return llvm::createStringError(path + ": " + buffer.getError().message());
     return llvm::json::parse((*buffer)->getBuffer());
   }
 
@@ -207,8 +205,7 @@ private:
   llvm::Error addFile(llvm::StringRef path) {
     auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
     if (!buffer)
-      return llvm::createStringError(path + ": " +
-                                     buffer.getError().message());
+      return llvm::createStringError(path + ": " + buffer.getError().message());
     llvm::StringRef bytes = (*buffer)->getBuffer();
     if (bytes.size() < 8)
       return llvm::createStringError(path + ": truncated");
@@ -263,9 +260,8 @@ readVector(const Checkpoint &store, llvm::StringRef name, int64_t size) {
   return out;
 }
 
-llvm::Expected<Matrix> readMatrix(const Checkpoint &store,
-                                  llvm::StringRef name, int64_t rows,
-                                  int64_t cols) {
+llvm::Expected<Matrix> readMatrix(const Checkpoint &store, llvm::StringRef name,
+                                  int64_t rows, int64_t cols) {
   llvm::Expected<const Stored *> t = store.get(name, {rows, cols});
   if (!t)
     return t.takeError();
@@ -309,7 +305,8 @@ llvm::Expected<Config> readConfig(llvm::StringRef path) {
       type = rope->getString("type");
     c.ropeScaling.enabled = type && *type == "llama3";
     c.ropeScaling.factor = rope->getNumber("factor").value_or(1);
-    c.ropeScaling.lowFreqFactor = rope->getNumber("low_freq_factor").value_or(1);
+    c.ropeScaling.lowFreqFactor =
+        rope->getNumber("low_freq_factor").value_or(1);
     c.ropeScaling.highFreqFactor =
         rope->getNumber("high_freq_factor").value_or(4);
     c.ropeScaling.originalMaxPositions =

@@ -214,8 +214,8 @@ LogicalResult runPipeline(mlir::ModuleOp module,
 std::string runtimeDir(const char *argv0) {
   if (std::optional<std::string> dir = sys::Process::GetEnv("LLMC_RUNTIME_DIR"))
     return *dir;
-  std::string exe = sys::fs::getMainExecutable(
-      argv0, reinterpret_cast<void *>(&runtimeDir));
+  std::string exe =
+      sys::fs::getMainExecutable(argv0, reinterpret_cast<void *>(&runtimeDir));
   SmallString<256> dir(sys::path::parent_path(sys::path::parent_path(exe)));
   sys::path::append(dir, "lib");
   return std::string(dir);
@@ -303,8 +303,7 @@ private:
   }
 
   /// A module attribute the lowering set, read through its helper.
-  template <typename Helper>
-  int64_t abiAttr() {
+  template <typename Helper> int64_t abiAttr() {
     return Helper(&context).getAttr(module()).getInt();
   }
 
@@ -357,9 +356,9 @@ private:
     auto showBar = [&](int64_t done, int64_t total) {
       progress.bar(done, total);
     };
-    Expected<uint64_t> fingerprint = packWeights(
-        module(), *model->weights, *tokenizer, weightsTemp(),
-        progress.enabled ? PackProgress(showBar) : PackProgress());
+    Expected<uint64_t> fingerprint =
+        packWeights(module(), *model->weights, *tokenizer, weightsTemp(),
+                    progress.enabled ? PackProgress(showBar) : PackProgress());
     if (!fingerprint) {
       sys::fs::remove(weightsTemp());
       return fingerprint.takeError();

@@ -40,12 +40,12 @@ void LLMDialect::initialize() {
 // Attributes
 //===----------------------------------------------------------------------===//
 
-LogicalResult
-TargetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                   StringRef triple, StringRef cpu, StringRef features,
-                   int64_t vectorBits, int64_t vectorRegisters, int64_t l1Bytes,
-                   int64_t l2Bytes, bool scalable, int64_t smCount,
-                   int64_t sharedMemoryBytes) {
+LogicalResult TargetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 StringRef triple, StringRef cpu,
+                                 StringRef features, int64_t vectorBits,
+                                 int64_t vectorRegisters, int64_t l1Bytes,
+                                 int64_t l2Bytes, bool scalable,
+                                 int64_t smCount, int64_t sharedMemoryBytes) {
   if (triple.empty())
     return emitError() << "target needs a triple";
   if (vectorBits < 32 || !llvm::isPowerOf2_64(vectorBits))
@@ -63,7 +63,8 @@ LogicalResult
 LoweringConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                            ArrayRef<int64_t> tiles,
                            std::optional<int64_t> scalableLanes) {
-  if (tiles.size() != 3 || llvm::any_of(tiles, [](int64_t t) { return t <= 0; }))
+  if (tiles.size() != 3 ||
+      llvm::any_of(tiles, [](int64_t t) { return t <= 0; }))
     return emitError() << "tiles must be [rows, block, depth], all positive";
   if (scalableLanes && (*scalableLanes <= 0 || tiles[1] % *scalableLanes != 0))
     return emitError() << "scalable_lanes must be positive and divide the "
@@ -71,11 +72,9 @@ LoweringConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
-LogicalResult
-PackedLayoutAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                         std::optional<int64_t> block,
-                         std::optional<int64_t> offset,
-                         std::optional<int64_t> layerStride) {
+LogicalResult PackedLayoutAttr::verify(
+    function_ref<InFlightDiagnostic()> emitError, std::optional<int64_t> block,
+    std::optional<int64_t> offset, std::optional<int64_t> layerStride) {
   if (block && *block <= 0)
     return emitError() << "block must be positive";
   if (offset.has_value() != layerStride.has_value())
@@ -109,7 +108,8 @@ LogicalResult LLMDialect::verifyOperationAttribute(Operation *op,
   if (name == LoweringConfigAttrHelper::getNameStr())
     return expect(isa<LoweringConfigAttr>(value),
                   !isa<LLMDialect>(op->getDialect()) || isa<LinearOp>(op),
-                  "a #llm.lowering_config", "an llm.linear or the op it lowers to");
+                  "a #llm.lowering_config",
+                  "an llm.linear or the op it lowers to");
   if (name == NumLayersAttrHelper::getNameStr() ||
       name == WeightsBytesAttrHelper::getNameStr() ||
       name == ScratchBytesAttrHelper::getNameStr() ||

@@ -202,11 +202,10 @@ TEST(TokenizerJsonTest, FileErrorsNameTheFile) {
 TEST(TokenizerJsonTest, SparseIdsAreRefusedBeforeAllocating) {
   // Found by fuzz-tokenizer-json: one entry with id 10^9 sized the id table
   // at 10^9 strings.
-  EXPECT_THAT(
-      errorOf(R"({"model": {"type": "BPE", "vocab": {"a": 1000000000},
+  EXPECT_THAT(errorOf(R"({"model": {"type": "BPE", "vocab": {"a": 1000000000},
                   "merges": []}})"),
-      HasSubstr("vocab entry 'a' has id 1000000000, beyond 1026 for 1 "
-                "entries"));
+              HasSubstr("vocab entry 'a' has id 1000000000, beyond 1026 for 1 "
+                        "entries"));
 }
 
 } // namespace

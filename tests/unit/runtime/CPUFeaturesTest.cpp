@@ -19,8 +19,7 @@ std::optional<bool> fakeCPU(const std::string &name) {
 TEST(CPUFeaturesTest, ListsOnlyEnabledFeaturesTheCPULacks) {
   EXPECT_EQ(missingFeatures("+avx2,+fma,-avx512f", fakeCPU),
             std::vector<std::string>{});
-  EXPECT_EQ(missingFeatures("+avx2,+avx512f,+madeup,-fma,+avx512bf16",
-                            fakeCPU),
+  EXPECT_EQ(missingFeatures("+avx2,+avx512f,+madeup,-fma,+avx512bf16", fakeCPU),
             (std::vector<std::string>{"avx512f", "avx512bf16"}));
   EXPECT_EQ(missingFeatures("", fakeCPU), std::vector<std::string>{});
   EXPECT_EQ(missingFeatures(",+,avx512f,+avx512f,", fakeCPU),

@@ -4,8 +4,8 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <unistd.h>
 #include <cstring>
+#include <unistd.h>
 
 using namespace llmc;
 

@@ -71,8 +71,8 @@ protected:
           !freopen(errPath().c_str(), "w", stderr))
         _exit(126);
       execl(LLMC_FAKE_MODEL_EXE, LLMC_FAKE_MODEL_EXE, "--weights",
-            weightsPath.c_str(), "--tokens", "1,2", "-n", "60",
-            "--ignore-eos", "--threads", "2", static_cast<char *>(nullptr));
+            weightsPath.c_str(), "--tokens", "1,2", "-n", "60", "--ignore-eos",
+            "--threads", "2", static_cast<char *>(nullptr));
       _exit(127);
     }
     for (int i = 0; i < 1000 && test::readFile(outPath()).empty(); ++i)
@@ -127,8 +127,8 @@ TEST_F(MainTest, WritesLogitsOfEveryPosition) {
 
 TEST_F(MainTest, LogitsOutNeverReplacesAnInput) {
   std::string before = test::readFile(weightsPath);
-  Result r = run(withWeights("--tokens 5,9 --quiet --logits-out '" +
-                             weightsPath + "'"));
+  Result r = run(
+      withWeights("--tokens 5,9 --quiet --logits-out '" + weightsPath + "'"));
   EXPECT_EQ(r.exitCode, 1);
   EXPECT_NE(r.err.find("is an input of this run"), std::string::npos) << r.err;
   EXPECT_EQ(test::readFile(weightsPath), before);
@@ -181,8 +181,7 @@ TEST_F(MainTest, TinyTemperaturesSampleTheTop) {
 TEST_F(MainTest, ReportsFailedWritesToStdout) {
   Result r = run(withWeights("--tokens 1,2,3 -n 4 --quiet >/dev/full"));
   EXPECT_EQ(r.exitCode, 1);
-  EXPECT_NE(r.err.find("writing to standard output failed"),
-            std::string::npos)
+  EXPECT_NE(r.err.find("writing to standard output failed"), std::string::npos)
       << r.err;
 }
 

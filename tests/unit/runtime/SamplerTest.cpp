@@ -330,8 +330,8 @@ TEST(SamplerTest, FiltersNeverLeaveNothing) {
 TEST(SamplerTest, TotalOverArbitraryFloats) {
   // Every mix of NaN, infinities, denormals and huge values gives a token
   // id in range, or -1 when nothing is usable.
-  const float specials[] = {NAN,     INFINITY, -INFINITY, 1e-45f, -1e-45f,
-                            3e38f,   -3e38f,   0.0f,      -0.0f,  1.0f};
+  const float specials[] = {NAN,   INFINITY, -INFINITY, 1e-45f, -1e-45f,
+                            3e38f, -3e38f,   0.0f,      -0.0f,  1.0f};
   uint64_t state = 1;
   auto next = [&]() {
     state = state * 6364136223846793005ULL + 1442695040888963407ULL;

@@ -209,8 +209,8 @@ TEST_P(SessionTest, StopFlagEndsWorkBetweenForwardCalls) {
       stop.store(true);
     return true;
   };
-  EXPECT_TRUE(session.generate(10, sampler, {}, raiseAtSecond, generated,
-                               error));
+  EXPECT_TRUE(
+      session.generate(10, sampler, {}, raiseAtSecond, generated, error));
   EXPECT_EQ(generated, 2);
   EXPECT_EQ(session.position(), 5);
   // A raised flag stops prefill before any forward call.

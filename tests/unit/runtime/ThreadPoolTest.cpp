@@ -80,8 +80,7 @@ TEST(ThreadPoolStandaloneTest, BarrierOutsideRunIsNoOp) {
       llmc_barrier();
     promise->set_value();
   }).detach();
-  EXPECT_EQ(done.wait_for(std::chrono::seconds(10)),
-            std::future_status::ready);
+  EXPECT_EQ(done.wait_for(std::chrono::seconds(10)), std::future_status::ready);
 }
 
 TEST(ThreadPoolStandaloneTest, AvailableCpusIsPositive) {
