@@ -1,0 +1,173 @@
+//===- InterruptTool.cpp - Drives a program through stdin and SIGINT ------===//
+//
+//   llmc-test-interrupt STEP... -- PROGRAM ARG...
+//
+// Runs PROGRAM with pipes on its stdin, stdout and stderr and performs the
+// steps in order, so that a test can press Ctrl-C at a known point of a chat
+// (in the middle of a reply, at the prompt) without depending on timing:
+//
+//   send:TEXT     writes TEXT and a line break to the program's stdin
+//   wait-out      waits until the program writes to stdout after the last
+//                 step that waited
+//   wait-err:TEXT waits until TEXT appears on stderr after the last match
+//   sigint        sends SIGINT to the program
+//   close         closes the program's stdin (EOF)
+//
+// Afterwards it copies what the program wrote to its own stdout and stderr
+// and exits with the program's status (128 + N when signal N killed it). A
+// step that waits more than 60 s fails the tool with exit code 2.
+//
+//===----------------------------------------------------------------------===//
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+int fail(const std::string &message) {
+  std::fprintf(stderr, "llmc-test-interrupt: %s\n", message.c_str());
+  return 2;
+}
+
+struct Child {
+  pid_t pid = -1;
+  int in = -1, out = -1, err = -1;
+  std::string outText, errText;
+  bool outOpen = true, errOpen = true;
+
+  /// Reads whatever is ready on stdout and stderr, waiting up to `ms`.
+  void pump(int ms) {
+    pollfd fds[2];
+    int n = 0;
+    if (outOpen)
+      fds[n++] = {out, POLLIN, 0};
+    if (errOpen)
+      fds[n++] = {err, POLLIN, 0};
+    if (n == 0) {
+      usleep(useconds_t(ms) * 1000);
+      return;
+    }
+    if (poll(fds, nfds_t(n), ms) <= 0)
+      return;
+    for (int i = 0; i < n; ++i) {
+      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+        continue;
+      char buf[4096];
+      ssize_t got = read(fds[i].fd, buf, sizeof(buf));
+      bool isOut = fds[i].fd == out;
+      if (got <= 0) {
+        (isOut ? outOpen : errOpen) = false;
+        continue;
+      }
+      (isOut ? outText : errText).append(buf, size_t(got));
+    }
+  }
+};
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::vector<std::string> steps;
+  int at = 1;
+  for (; at < argc && std::strcmp(argv[at], "--") != 0; ++at)
+    steps.push_back(argv[at]);
+  if (at + 1 >= argc)
+    return fail("usage: llmc-test-interrupt STEP... -- PROGRAM ARG...");
+  for (const std::string &step : steps)
+    if (step != "wait-out" && step != "sigint" && step != "close" &&
+        step.rfind("send:", 0) != 0 && step.rfind("wait-err:", 0) != 0)
+      return fail("unknown step '" + step + "'");
+
+  int inPipe[2], outPipe[2], errPipe[2];
+  if (pipe(inPipe) || pipe(outPipe) || pipe(errPipe))
+    return fail(std::string("pipe: ") + std::strerror(errno));
+  Child child;
+  child.pid = fork();
+  if (child.pid < 0)
+    return fail(std::string("fork: ") + std::strerror(errno));
+  if (child.pid == 0) {
+    dup2(inPipe[0], 0);
+    dup2(outPipe[1], 1);
+    dup2(errPipe[1], 2);
+    for (int fd : {inPipe[0], inPipe[1], outPipe[0], outPipe[1], errPipe[0],
+                   errPipe[1]})
+      close(fd);
+    execvp(argv[at + 1], argv + at + 1);
+    std::fprintf(stderr, "cannot run %s: %s\n", argv[at + 1],
+                 std::strerror(errno));
+    _exit(127);
+  }
+  close(inPipe[0]);
+  close(outPipe[1]);
+  close(errPipe[1]);
+  child.in = inPipe[1];
+  child.out = outPipe[0];
+  child.err = errPipe[0];
+  signal(SIGPIPE, SIG_IGN);
+
+  size_t outSeen = 0, errSeen = 0;
+  auto waitFor = [&](auto done, const std::string &what) {
+    auto start = std::chrono::steady_clock::now();
+    while (!done()) {
+      if (!child.outOpen && !child.errOpen)
+        return fail("the program ended while waiting for " + what +
+                    "; its stderr:\n" + child.errText);
+      if (std::chrono::steady_clock::now() - start > std::chrono::seconds(60))
+        return fail("waited 60 s for " + what + "; its stderr:\n" +
+                    child.errText);
+      child.pump(100);
+    }
+    return 0;
+  };
+  for (const std::string &step : steps) {
+    int status = 0;
+    if (step.rfind("send:", 0) == 0) {
+      std::string line = step.substr(5) + "\n";
+      if (write(child.in, line.data(), line.size()) != ssize_t(line.size()))
+        return fail("cannot write to the program's stdin");
+    } else if (step == "wait-out") {
+      status = waitFor([&] { return child.outText.size() > outSeen; },
+                       "output on stdout");
+      outSeen = child.outText.size();
+    } else if (step.rfind("wait-err:", 0) == 0) {
+      std::string text = step.substr(9);
+      size_t found = std::string::npos;
+      status = waitFor(
+          [&] {
+            found = child.errText.find(text, errSeen);
+            return found != std::string::npos;
+          },
+          "'" + text + "' on stderr");
+      if (found != std::string::npos)
+        errSeen = found + text.size();
+    } else if (step == "sigint") {
+      kill(child.pid, SIGINT);
+    } else if (step == "close") {
+      close(child.in);
+      child.in = -1;
+    }
+    if (status != 0) {
+      kill(child.pid, SIGKILL);
+      waitpid(child.pid, nullptr, 0);
+      return status;
+    }
+  }
+  while (child.outOpen || child.errOpen)
+    child.pump(100);
+  int status = 0;
+  waitpid(child.pid, &status, 0);
+  std::fwrite(child.outText.data(), 1, child.outText.size(), stdout);
+  std::fwrite(child.errText.data(), 1, child.errText.size(), stderr);
+  if (WIFSIGNALED(status))
+    return 128 + WTERMSIG(status);
+  return WEXITSTATUS(status);
+}
