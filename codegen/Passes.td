@@ -156,4 +156,84 @@ def ExpandExpPass : Pass<"llm-expand-exp", "ModuleOp"> {
   ];
 }
 
+def DistributeToGPUPass : Pass<"llm-distribute-to-gpu", "func::FuncOp"> {
+  let summary = "Turn every loop nest on buffers into a GPU kernel launch";
+  let description = [{
+    For GPU targets, after the lowering to linalg: every linalg op and every
+    `scf.forall` of a host function becomes one `gpu.launch` whose threads
+    each run one point of the op's parallel iteration space (the reduction
+    dimensions stay sequential loops in the thread). Points are numbered
+    with the innermost dimension fastest, so the threads of a warp touch
+    neighbouring elements. Uses of `memref.get_global` move into the kernel.
+    Afterwards no host code reads or writes a buffer: the pass fails if any
+    load, store or copy is left outside a launch.
+  }];
+  let options = [
+    Option<"threadsPerBlock", "threads-per-block", "int64_t", /*default=*/"256",
+           "Threads of each block">,
+  ];
+  let dependentDialects = [
+    "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect",
+    "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect"
+  ];
+}
+
+def GatherGPUKernelsPass : Pass<"llm-gather-gpu-kernels", "ModuleOp"> {
+  let summary = "Put every outlined kernel into one GPU module for the target";
+  let description = [{
+    After `gpu-kernel-outlining` (one `gpu.module` per kernel): moves every
+    kernel, and one copy of each global they use, into a single
+    `gpu.module @llmc_kernels`, renaming the kernels after their former
+    modules so that names stay unique, and attaches the `#nvvm.target` that
+    the module's `#llm.target` describes (its `cpu` is the chip, its
+    `features` the PTX version). One module is one PTX text, loaded once.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect", "::mlir::NVVM::NVVMDialect"];
+}
+
+def ExpandGPUMathPass : Pass<"llm-expand-gpu-math"> {
+  let summary = "Math ops of GPU kernels as arithmetic and LLVM intrinsics";
+  let description = [{
+    Rewrites the transcendental math ops of GPU kernels (exp, sin, cos,
+    tanh, log, erf, ...) as MLIR's f32 polynomial approximations, so that
+    they need no device library (libdevice comes with the CUDA toolkit,
+    which neither llmc nor its users need). What has an instruction (sqrt,
+    floor, fma, absolute value) is left to llm-libdevice-to-intrinsics.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect", "::mlir::LLVM::LLVMDialect"
+  ];
+}
+
+def LibdeviceToIntrinsicsPass : Pass<"llm-libdevice-to-intrinsics",
+                                     "gpu::GPUModuleOp"> {
+  let summary = "Replace calls to libdevice by LLVM intrinsics";
+  let description = [{
+    After `convert-gpu-to-nvvm`, which turns the remaining math ops (sqrt,
+    floor, fabs, fma, ...) into calls to CUDA's libdevice (`__nv_sqrtf`):
+    each such call becomes the LLVM intrinsic that the NVPTX backend selects
+    to one instruction (`llvm.sqrt.f32` is `sqrt.rn.f32`), so the PTX needs
+    no device library. A call to a libdevice function without such an
+    intrinsic is an error that names it.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def LowerGPULaunchesPass : Pass<"llm-lower-gpu-launches", "ModuleOp"> {
+  let summary = "GPU launches as calls into llmc's runtime";
+  let description = [{
+    Runs on the host module once the kernels are a `gpu.binary` and the host
+    code is in the LLVM dialect: each `gpu.launch_func` becomes a call to the
+    runtime's `llmc_gpu_launch(kernel, grid x/y/z, block x/y/z, shared
+    bytes, params, count)`, its operands expanded as the kernels' calling
+    convention expects (a memref as its descriptor's fields) and passed by
+    address; the binary's PTX becomes the global `llmc_gpu_ptx` and the
+    kernel names, in the order of their indices, `llmc_gpu_kernel_names`
+    (each ended by a NUL byte; `llmc_gpu_kernel_count` of them). The module
+    is loaded once by the runtime, not around every launch.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // LLMC_CODEGEN_PASSES_TD

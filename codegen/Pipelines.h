@@ -21,6 +21,10 @@ void buildLinalgPipeline(OpPassManager &pm, const PipelineOptions &options);
 /// Distribution across workers, tiling and vectorization, lowering to the
 /// LLVM dialect: the lowering pipeline of the CPU targets.
 void buildCPULoweringPipeline(OpPassManager &pm);
+/// One kernel launch per loop nest, the kernels compiled to PTX in one
+/// `gpu.binary`, the host code (addresses and launches) to the LLVM dialect
+/// with launches as runtime calls: the lowering pipeline of the GPU targets.
+void buildGPULoweringPipeline(OpPassManager &pm);
 
 /// Registers every dialect and interface model llmc's pipelines use.
 void registerLLMCDialects(DialectRegistry &registry);

@@ -88,7 +88,8 @@ llvm::Expected<TargetAttr> mlir::llm::describeTarget(MLIRContext *context,
 }
 
 llvm::Error mlir::llm::linkExecutable(TargetAttr target, StringRef object,
-                                      StringRef output, StringRef runtimeDir) {
+                                      StringRef output, StringRef runtimeDir,
+                                      ArrayRef<StringRef> extraArchives) {
   llvm::Triple triple(target.getTriple());
   llvm::Triple host(llvm::sys::getProcessTriple());
 #ifdef LLMC_LINK_CXX
@@ -119,6 +120,12 @@ llvm::Error mlir::llm::linkExecutable(TargetAttr target, StringRef object,
   llvm::SmallString<256> main(dir), runtime(dir);
   llvm::sys::path::append(main, "libllmc_runtime_main.a");
   llvm::sys::path::append(runtime, "libllmc_runtime.a");
+  std::vector<std::string> archives;
+  for (StringRef name : extraArchives) {
+    llvm::SmallString<256> path(dir);
+    llvm::sys::path::append(path, name);
+    archives.push_back(path.str().str());
+  }
 
   std::string compiler = llvm::sys::Process::GetEnv(recipe.driverEnv)
                              .value_or(recipe.defaultDriver.str());
@@ -133,7 +140,9 @@ llvm::Error mlir::llm::linkExecutable(TargetAttr target, StringRef object,
                                    compiler + "' to link (set LLMC_CXX)");
   }
 
-  for (StringRef lib : {StringRef(main), StringRef(runtime)})
+  std::vector<StringRef> libs = {main, runtime};
+  libs.insert(libs.end(), archives.begin(), archives.end());
+  for (StringRef lib : libs)
     if (!llvm::sys::fs::exists(lib)) {
       if (cross)
         return llvm::createStringError(
@@ -144,7 +153,13 @@ llvm::Error mlir::llm::linkExecutable(TargetAttr target, StringRef object,
                                      " not found (set LLMC_RUNTIME_DIR)");
     }
 
-  llvm::SmallVector<StringRef> args = {*path, object, main, runtime};
+  // The extra archives first: they use the runtime, and the object's
+  // references pull them in.
+  llvm::SmallVector<StringRef> args = {*path, object, main};
+  args.append(archives.begin(), archives.end());
+  args.push_back(runtime);
+  if (!archives.empty())
+    args.push_back("-ldl");
   if (recipe.linkStatic)
     args.push_back("-static");
 #ifdef LLMC_LINK_SANITIZE

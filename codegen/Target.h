@@ -88,6 +88,12 @@ public:
   /// How to link when llmc runs on another architecture; none when this
   /// target can only be linked natively.
   virtual std::optional<CrossLinkRecipe> getCrossLinkRecipe() const = 0;
+  /// For a device driven by a host program (a GPU): the host's triple, for
+  /// which the host code is compiled and the executable linked. None when
+  /// the generated code is the whole program.
+  virtual std::optional<llvm::StringRef> getHostTriple() const {
+    return std::nullopt;
+  }
 };
 
 /// The backend for `triple`, or null.
@@ -117,9 +123,12 @@ int64_t hostCacheBytes(int level);
 ///    `runtimeDir`/subdir, its driver, e.g. static for AArch64 so the
 ///    executable runs on a board or under qemu with nothing else installed).
 /// A target without a recipe, a missing driver or a missing runtime is an
-/// error that says what to install.
+/// error that says what to install. `extraArchives` are more runtime
+/// archives (of the same directory) that go first, such as the CUDA layer
+/// of a GPU model's host program (which also links libdl).
 llvm::Error linkExecutable(TargetAttr target, llvm::StringRef object,
-                           llvm::StringRef output, llvm::StringRef runtimeDir);
+                           llvm::StringRef output, llvm::StringRef runtimeDir,
+                           llvm::ArrayRef<llvm::StringRef> extraArchives = {});
 
 } // namespace mlir::llm
 

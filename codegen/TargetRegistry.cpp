@@ -6,14 +6,15 @@
 
 #include "codegen/Target.h"
 #include "codegen/aarch64/AArch64Target.h"
+#include "codegen/nvptx/NVPTXTarget.h"
 #include "codegen/x86/X86Target.h"
 
 using namespace mlir;
 using namespace mlir::llm;
 
 static ArrayRef<const TargetBackend *> backends() {
-  static const TargetBackend *const all[] = {&getX86Backend(),
-                                             &getAArch64Backend()};
+  static const TargetBackend *const all[] = {
+      &getX86Backend(), &getAArch64Backend(), &getNVPTXBackend()};
   return all;
 }
 

@@ -13,6 +13,7 @@
 #include "runtime/Session.h"
 #include "runtime/Tokenizer.h"
 #include "runtime/WeightFile.h"
+#include "runtime/cuda/CudaDevice.h"
 #include "runtime/abi/ModelABI.h"
 
 #include <algorithm>
@@ -205,6 +206,8 @@ private:
   Tokenizer tokenizer;
   bool haveTokenizer = false;
   std::vector<int64_t> input;
+  /// Where a GPU model runs; declared before the session that uses it.
+  std::unique_ptr<ForwardDevice> device;
   Session session;
   Sampler sampler;
   std::vector<int64_t> stopTokens;
@@ -270,9 +273,18 @@ std::string Run::startSession() {
   config.contextSize = options.contextSize;
   config.prefillChunk = options.prefillChunk;
   std::string error;
-  if (!session.init(info, _mlir_ciface_llmc_forward, weightFile.weights(),
-                    config, error))
+  if (llmc_gpu_ptx) {
+    // A GPU model: its forward() launches kernels on the device.
+    if (!openCudaDevice)
+      return "this executable has GPU kernels but was linked without "
+             "llmc's CUDA layer (libllmc_runtime_cuda.a)";
+    device = openCudaDevice(info, weightFile.weights(), error);
+    if (!device || !session.init(info, *device, config, error))
+      return error;
+  } else if (!session.init(info, _mlir_ciface_llmc_forward,
+                           weightFile.weights(), config, error)) {
     return error;
+  }
   installInterruptHandler();
   session.setStopFlag(&interruptFlag());
   if (options.ignoreEos)

@@ -20,12 +20,11 @@ static LlmcMemRef1D makeMemRef(const void *data, int64_t size) {
   return LlmcMemRef1D{p, p, 0, size, 1};
 }
 
-bool Session::init(const LlmcModelInfo &modelInfo, ForwardFn forwardFn,
-                   const void *weightData, const SessionConfig &config,
-                   std::string &error) {
+ForwardDevice::~ForwardDevice() = default;
+
+bool Session::initCommon(const LlmcModelInfo &modelInfo,
+                         const SessionConfig &config, std::string &error) {
   info = modelInfo;
-  forward = forwardFn;
-  weights = weightData;
   if (info.magic != LLMC_MODEL_INFO_MAGIC || info.vocab_size <= 0 ||
       info.max_positions <= 0 || info.max_tokens_per_call <= 0 ||
       info.kv_bytes_per_position < 0 || info.scratch_bytes < 0) {
@@ -49,21 +48,43 @@ bool Session::init(const LlmcModelInfo &modelInfo, ForwardFn forwardFn,
     error = "KV cache size overflows";
     return false;
   }
+  logits.reset(alignedAlloc(size_t(info.vocab_size) * sizeof(float)));
+  if (!logits) {
+    error = "out of memory allocating the logits buffer";
+    return false;
+  }
+  logitsRows = 1;
+  lastRow = static_cast<const float *>(logits.get());
+  pos = 0;
+  return true;
+}
+
+bool Session::init(const LlmcModelInfo &modelInfo, ForwardDevice &forwardDevice,
+                   const SessionConfig &config, std::string &error) {
+  if (!initCommon(modelInfo, config, error))
+    return false;
+  device = &forwardDevice;
+  return device->reserve(kvCapacity, error);
+}
+
+bool Session::init(const LlmcModelInfo &modelInfo, ForwardFn forwardFn,
+                   const void *weightData, const SessionConfig &config,
+                   std::string &error) {
+  if (!initCommon(modelInfo, config, error))
+    return false;
+  forward = forwardFn;
+  weights = weightData;
   int64_t kvBytes = info.kv_bytes_per_position * kvCapacity;
   kvCache.reset(alignedAlloc(size_t(kvBytes)));
   scratch.reset(alignedAlloc(size_t(info.scratch_bytes)));
-  logits.reset(alignedAlloc(size_t(info.vocab_size) * sizeof(float)));
-  if (!kvCache || !scratch || !logits) {
+  if (!kvCache || !scratch) {
     error = "out of memory allocating the KV cache (" +
             std::to_string(kvBytes) + " bytes) and scratch arena (" +
             std::to_string(info.scratch_bytes) + " bytes)";
     return false;
   }
-  logitsRows = 1;
-  lastRow = static_cast<const float *>(logits.get());
   pool.reset(new ThreadPool(config.threads > 0 ? config.threads
                                                : availableCpus()));
-  pos = 0;
   return true;
 }
 
@@ -106,7 +127,8 @@ void runForward(void *ctx, int tid, int nthreads) {
 }
 } // namespace
 
-bool Session::runChunk(const int64_t *tokens, int64_t n, int64_t nOut) {
+bool Session::runChunk(const int64_t *tokens, int64_t n, int64_t nOut,
+                       std::string &error) {
   // Every caller checked the room first (checkRoom); writing past the cache
   // would corrupt memory, so a broken invariant stops here.
   if (n <= 0 || n > kvCapacity - pos) {
@@ -120,13 +142,24 @@ bool Session::runChunk(const int64_t *tokens, int64_t n, int64_t nOut) {
   if (nOut > logitsRows) {
     void *grown = alignedAlloc(size_t(nOut) * size_t(info.vocab_size) *
                                sizeof(float));
-    if (!grown)
+    if (!grown) {
+      error = "out of memory allocating the logits buffer";
       return false;
+    }
     logits.reset(grown);
     logitsRows = nOut;
   }
   // Token ids cross the ABI as i32, the id type of llm.embedding.
   tokenIds.assign(tokens, tokens + n);
+  if (device) {
+    if (!device->run(tokenIds.data(), n, pos, nOut, kvCapacity,
+                     static_cast<float *>(logits.get()), error))
+      return false;
+    pos += n;
+    lastRow = static_cast<const float *>(logits.get()) +
+              (nOut - 1) * info.vocab_size;
+    return true;
+  }
   ForwardCall call;
   call.forward = forward;
   call.tokens = makeMemRef(tokenIds.data(), n);
@@ -162,10 +195,8 @@ bool Session::prefill(const std::vector<int64_t> &tokens,
     // Chunks whose logits nobody reads still ask for one row: the generated
     // code need not handle n_out == 0.
     int64_t nOut = sink ? chunk : 1;
-    if (!runChunk(tokens.data() + start, chunk, nOut)) {
-      error = "out of memory allocating the logits buffer";
+    if (!runChunk(tokens.data() + start, chunk, nOut, error))
       return false;
-    }
     if (sink && !sink(static_cast<const float *>(logits.get()), start, nOut)) {
       error = "writing logits failed";
       return false;
@@ -198,10 +229,8 @@ bool Session::generate(int64_t count, Sampler &sampler,
       return true;
     if (onToken && !onToken(token))
       return true;
-    if (i + 1 < count && !runChunk(&token, 1, 1)) {
-      error = "out of memory allocating the logits buffer";
+    if (i + 1 < count && !runChunk(&token, 1, 1, error))
       return false;
-    }
   }
   return true;
 }

@@ -48,6 +48,20 @@ using LogitsSink =
 /// Receives each generated token. Returns false to stop generating.
 using TokenSink = std::function<bool(int64_t token)>;
 
+/// Runs the generated forward() with the model's buffers in another memory
+/// (a GPU's): it owns the weights, the KV cache and the scratch arena there.
+class ForwardDevice {
+public:
+  virtual ~ForwardDevice();
+  /// Makes room for a KV cache of `kvCapacity` positions.
+  virtual bool reserve(int64_t kvCapacity, std::string &error) = 0;
+  /// Runs `n` tokens from position `pos` and copies the logits of the last
+  /// `nOut` into `logits` (nOut rows of vocab floats, host memory).
+  virtual bool run(const int32_t *tokens, int64_t n, int64_t pos,
+                   int64_t nOut, int64_t kvCapacity, float *logits,
+                   std::string &error) = 0;
+};
+
 /// Frees memory from alignedAlloc().
 struct AlignedFree {
   void operator()(void *p) const;
@@ -60,6 +74,10 @@ public:
   /// packed weights (info.weights_bytes bytes). On failure returns false and
   /// sets `error`.
   bool init(const LlmcModelInfo &info, ForwardFn forward, const void *weights,
+            const SessionConfig &config, std::string &error);
+  /// The same for a model whose forward() runs on `device` (not owned), which
+  /// holds the weights, cache and scratch.
+  bool init(const LlmcModelInfo &info, ForwardDevice &device,
             const SessionConfig &config, std::string &error);
 
   /// Positions the KV cache holds.
@@ -112,10 +130,14 @@ public:
   std::string checkRoom(int64_t more) const;
 
 private:
-  bool runChunk(const int64_t *tokens, int64_t n, int64_t nOut);
+  bool initCommon(const LlmcModelInfo &info, const SessionConfig &config,
+                  std::string &error);
+  bool runChunk(const int64_t *tokens, int64_t n, int64_t nOut,
+                std::string &error);
 
   LlmcModelInfo info{};
   ForwardFn forward = nullptr;
+  ForwardDevice *device = nullptr;
   const void *weights = nullptr;
   int64_t kvCapacity = 0;
   int64_t chunkSize = 0;

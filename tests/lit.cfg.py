@@ -67,6 +67,13 @@ if os.path.exists("/proc/cpuinfo"):
                 break
 if os.path.exists("/usr/local/cuda/bin/ptxas"):
     config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", "/usr/local/cuda/bin/ptxas"))
+# fake-cuda: the stand-in libcuda.so.1 (tests/lib/runtime/FakeCuda.cpp) that
+# GPU executables load through LD_LIBRARY_PATH=%fakecuda.
+fake_cuda_dir = os.path.join(config.llmc_obj_root, "tests", "fakecuda")
+if os.path.exists(os.path.join(fake_cuda_dir, "libcuda.so.1")):
+    config.available_features.add("fake-cuda")
+config.substitutions.append(("%fakecuda", fake_cuda_dir))
 
 # tests/reference cross-checks the reference against a numpy implementation.
 if importlib.util.find_spec("numpy"):

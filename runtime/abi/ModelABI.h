@@ -97,6 +97,25 @@ void _mlir_ciface_llmc_forward(int64_t tid, int64_t nthreads,
 /// call has arrived.
 void llmc_barrier(void);
 
+/* GPU models (llmc compile --target nvptx64-nvidia-cuda). Their forward()
+ * runs on the host with tid 0 of 1 and device pointers in every memref; it
+ * only computes addresses and launches kernels. Defined by the generated
+ * object of a GPU model, absent (weak, null) in a CPU model: */
+/// The kernels' PTX text, NUL terminated.
+extern const char llmc_gpu_ptx[] __attribute__((weak));
+/// The kernel names in the order of their indices, each ended by NUL.
+extern const char llmc_gpu_kernel_names[] __attribute__((weak));
+extern const int64_t llmc_gpu_kernel_count __attribute__((weak));
+
+/// Defined by the runtime's CUDA layer (libllmc_runtime_cuda.a), called by
+/// the generated host code for each launch: kernel `kernel` (an index into
+/// llmc_gpu_kernel_names) on a grid of blocks, `params` the addresses of
+/// its `count` parameters as cuLaunchKernel takes them.
+void llmc_gpu_launch(int64_t kernel, int64_t grid_x, int64_t grid_y,
+                     int64_t grid_z, int64_t block_x, int64_t block_y,
+                     int64_t block_z, int32_t shared_bytes, void **params,
+                     int64_t count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,7 +1,7 @@
 //===- llmc.cpp - The llmc compiler driver ---------------------------------===//
 //
 //   llmc compile MODEL [--weights DIR] -o EXE [--target T] [--mcpu C]
-//                      [--mattr F] [--emit=exe|obj|asm|llvm|linalg|llm]
+//                      [--mattr F] [--emit=exe|obj|asm|llvm|ptx|linalg|llm]
 //   llmc synth MODEL -o DIR [--dtype f32|bf16|f16] [--seed N] [--std S]
 //
 //===----------------------------------------------------------------------===//
@@ -17,6 +17,7 @@
 #include "frontend/ModelLoader.h"
 #include "frontend/TokenizerJson.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/ADT/ScopeExit.h"
@@ -62,23 +63,29 @@ static cl::opt<std::string>
 static cl::opt<std::string>
     targetTriple("target",
                  cl::desc("Target triple, e.g. x86_64-linux-gnu, "
-                          "aarch64-linux-gnu (default: the host)"),
+                          "aarch64-linux-gnu, nvptx64-nvidia-cuda (default: "
+                          "the host)"),
                  cl::sub(compileCmd), cl::cat(category));
 static cl::opt<std::string>
     targetCPU("mcpu",
-              cl::desc("Target CPU, an LLVM CPU name (default: the host's)"),
+              cl::desc("Target CPU, an LLVM CPU name (default: the host's), "
+                       "or the GPU architecture for nvptx64 (default: "
+                       "sm_90a)"),
               cl::sub(compileCmd), cl::cat(category));
 static cl::opt<std::string>
     targetAttrs("mattr", cl::desc("Target features, e.g. +avx512f,-avx512bf16"),
                 cl::sub(compileCmd), cl::cat(category));
 
-enum class Emit { Exe, Obj, Asm, LLVM, Linalg, LLM };
+enum class Emit { Exe, Obj, Asm, LLVM, PTX, Linalg, LLM };
 static cl::opt<Emit> emit(
     "emit", cl::desc("What to produce"), cl::init(Emit::Exe),
     cl::values(clEnumValN(Emit::Exe, "exe", "a native executable (default)"),
                clEnumValN(Emit::Obj, "obj", "the model's object file"),
                clEnumValN(Emit::Asm, "asm", "the model's assembly"),
-               clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
+               clEnumValN(Emit::LLVM, "llvm",
+                          "optimized LLVM IR (of the host code, for a GPU)"),
+               clEnumValN(Emit::PTX, "ptx",
+                          "the GPU kernels' PTX (--target nvptx64-nvidia-cuda)"),
                clEnumValN(Emit::Linalg, "linalg",
                           "IR after lowering to linalg on planned buffers"),
                clEnumValN(Emit::LLM, "llm",
@@ -279,6 +286,8 @@ public:
       return finishWith(printModule(module()));
     if (Error err = lowerToLLVM())
       return fail(std::move(err));
+    if (emit == Emit::PTX)
+      return finishWith(writePTX());
     if (emit == Emit::LLVM)
       return finishWith(writeOutput(
           [&](raw_ostream &os) { llvmModule->print(os, nullptr); }));
@@ -296,6 +305,18 @@ private:
   bool wantsFile() const { return emit == Emit::Exe || emit == Emit::Obj; }
   std::string weightsPath() const { return output + ".weights"; }
   std::string weightsTemp() const { return weightsPath() + ".tmp"; }
+
+  /// The kernels' PTX, which the GPU lowering left in `llmc_gpu_ptx`.
+  int writePTX() {
+    auto ptx = module().lookupSymbol<mlir::LLVM::GlobalOp>("llmc_gpu_ptx");
+    auto text = ptx ? dyn_cast_or_null<mlir::StringAttr>(ptx.getValueOrNull())
+                    : mlir::StringAttr();
+    if (!text)
+      return fail("the GPU lowering left no PTX");
+    return writeOutput([&](raw_ostream &os) {
+      os << text.getValue().rtrim(StringRef("\0", 1));
+    });
+  }
 
   int finishWith(int rc) {
     progress.finish();
@@ -336,6 +357,22 @@ private:
     if (!described)
       return described.takeError();
     target = *described;
+    // A GPU's kernels are driven by a host program compiled for its host.
+    hostTarget = target;
+    const TargetBackend *backend =
+        lookupTargetBackend(llvm::Triple(target.getTriple()));
+    std::optional<StringRef> hostTriple =
+        backend ? backend->getHostTriple() : std::nullopt;
+    if (emit == Emit::PTX && !hostTriple)
+      return createStringError("--emit=ptx needs a GPU target (--target "
+                               "nvptx64-nvidia-cuda)");
+    if (hostTriple) {
+      Expected<TargetAttr> host =
+          describeTarget(&context, *hostTriple, "x86-64", "");
+      if (!host)
+        return host.takeError();
+      hostTarget = *host;
+    }
     info = describeModel(model->spec);
     auto built =
         llmc::importLlama(context, model->spec, *model->weights, importOptions);
@@ -389,8 +426,11 @@ private:
           backend->buildLoweringPipeline(pm);
         })))
       return createStringError("lowering to LLVM failed");
+    if (emit == Emit::PTX)
+      return Error::success();
     progress.phase("LLVM optimization");
-    auto translated = translateAndOptimize(module(), target, info, llvmContext);
+    auto translated =
+        translateAndOptimize(module(), hostTarget, info, llvmContext);
     if (!translated)
       return translated.takeError();
     llvmModule = std::move(*translated);
@@ -401,15 +441,21 @@ private:
   Error generateCode() {
     progress.phase("code generation");
     if (emit == Emit::Asm)
-      return emitCode(*llvmModule, target, OutputKind::Assembly,
+      return emitCode(*llvmModule, hostTarget, OutputKind::Assembly,
                       output.empty() ? "-" : output.getValue());
     std::string object = emit == Emit::Obj ? output.getValue() : output + ".o";
-    if (Error err = emitCode(*llvmModule, target, OutputKind::Object, object))
+    if (Error err =
+            emitCode(*llvmModule, hostTarget, OutputKind::Object, object))
       return err;
     if (emit != Emit::Exe)
       return Error::success();
     progress.phase("linking");
-    Error err = linkExecutable(target, object, output, runtimeDir(argv0));
+    // A GPU model's host program links the runtime's CUDA layer.
+    SmallVector<StringRef> extra;
+    if (hostTarget != target)
+      extra.push_back("libllmc_runtime_cuda.a");
+    Error err =
+        linkExecutable(hostTarget, object, output, runtimeDir(argv0), extra);
     sys::fs::remove(object);
     return err;
   }
@@ -420,6 +466,8 @@ private:
   llmc::ImportOptions importOptions;
   std::optional<llmc::LoadedModel> model;
   TargetAttr target;
+  /// The target of the host code: `target` itself, or a GPU's host.
+  TargetAttr hostTarget;
   mlir::OwningOpRef<mlir::ModuleOp> imported;
   LlmcModelInfo info = {};
   LLVMContext llvmContext;

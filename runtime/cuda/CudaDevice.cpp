@@ -1,0 +1,345 @@
+//===- CudaDevice.cpp - Runs a GPU model through the CUDA driver ----------===//
+//
+// The few driver entry points llmc uses are declared here with the types of
+// the CUDA driver API's C interface (handles are pointers, device memory is
+// a 64-bit address) and resolved with dlsym, the `_v2` names where the
+// driver has them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/cuda/CudaDevice.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <vector>
+
+using namespace llmc;
+
+namespace {
+
+using CUresult = int;
+using CUdevice = int;
+using CUdeviceptr = unsigned long long;
+using CUcontext = struct CUctx_st *;
+using CUmodule = struct CUmod_st *;
+using CUfunction = struct CUfunc_st *;
+using CUstream = struct CUstream_st *;
+constexpr int kComputeCapabilityMajor = 75;
+constexpr int kComputeCapabilityMinor = 76;
+
+/// The driver's entry points.
+struct Driver {
+  CUresult (*init)(unsigned);
+  CUresult (*deviceGetCount)(int *);
+  CUresult (*deviceGet)(CUdevice *, int);
+  CUresult (*deviceGetName)(char *, int, CUdevice);
+  CUresult (*deviceGetAttribute)(int *, int, CUdevice);
+  CUresult (*primaryCtxRetain)(CUcontext *, CUdevice);
+  CUresult (*ctxSetCurrent)(CUcontext);
+  CUresult (*moduleLoadData)(CUmodule *, const void *);
+  CUresult (*moduleGetFunction)(CUfunction *, CUmodule, const char *);
+  CUresult (*memAlloc)(CUdeviceptr *, size_t);
+  CUresult (*memFree)(CUdeviceptr);
+  CUresult (*memcpyHtoD)(CUdeviceptr, const void *, size_t);
+  CUresult (*memcpyHtoDAsync)(CUdeviceptr, const void *, size_t, CUstream);
+  CUresult (*memcpyDtoHAsync)(void *, CUdeviceptr, size_t, CUstream);
+  CUresult (*streamCreate)(CUstream *, unsigned);
+  CUresult (*streamSynchronize)(CUstream);
+  CUresult (*launchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
+                           unsigned, unsigned, unsigned, CUstream, void **,
+                           void **);
+  CUresult (*getErrorString)(CUresult, const char **);
+};
+
+/// Resolves every entry point of `driver` from `handle`; the name of the
+/// first missing one otherwise.
+const char *resolve(void *handle, Driver &driver) {
+  struct Entry {
+    const char *name;
+    void **slot;
+  };
+  const Entry entries[] = {
+      {"cuInit", reinterpret_cast<void **>(&driver.init)},
+      {"cuDeviceGetCount", reinterpret_cast<void **>(&driver.deviceGetCount)},
+      {"cuDeviceGet", reinterpret_cast<void **>(&driver.deviceGet)},
+      {"cuDeviceGetName", reinterpret_cast<void **>(&driver.deviceGetName)},
+      {"cuDeviceGetAttribute",
+       reinterpret_cast<void **>(&driver.deviceGetAttribute)},
+      {"cuDevicePrimaryCtxRetain",
+       reinterpret_cast<void **>(&driver.primaryCtxRetain)},
+      {"cuCtxSetCurrent", reinterpret_cast<void **>(&driver.ctxSetCurrent)},
+      {"cuModuleLoadData", reinterpret_cast<void **>(&driver.moduleLoadData)},
+      {"cuModuleGetFunction",
+       reinterpret_cast<void **>(&driver.moduleGetFunction)},
+      {"cuMemAlloc_v2", reinterpret_cast<void **>(&driver.memAlloc)},
+      {"cuMemFree_v2", reinterpret_cast<void **>(&driver.memFree)},
+      {"cuMemcpyHtoD_v2", reinterpret_cast<void **>(&driver.memcpyHtoD)},
+      {"cuMemcpyHtoDAsync_v2",
+       reinterpret_cast<void **>(&driver.memcpyHtoDAsync)},
+      {"cuMemcpyDtoHAsync_v2",
+       reinterpret_cast<void **>(&driver.memcpyDtoHAsync)},
+      {"cuStreamCreate", reinterpret_cast<void **>(&driver.streamCreate)},
+      {"cuStreamSynchronize",
+       reinterpret_cast<void **>(&driver.streamSynchronize)},
+      {"cuLaunchKernel", reinterpret_cast<void **>(&driver.launchKernel)},
+      {"cuGetErrorString", reinterpret_cast<void **>(&driver.getErrorString)},
+  };
+  for (const Entry &entry : entries) {
+    *entry.slot = dlsym(handle, entry.name);
+    if (!*entry.slot)
+      return entry.name;
+  }
+  return nullptr;
+}
+
+/// The architecture of `ptx` (".target sm_90a"), for messages.
+std::string ptxTarget(const char *ptx) {
+  const char *at = std::strstr(ptx, ".target ");
+  if (!at)
+    return "an unknown architecture";
+  at += std::strlen(".target ");
+  size_t length = std::strcspn(at, " \t\r\n,");
+  return std::string(at, length);
+}
+
+class CudaDevice;
+/// The device the generated host code launches on (one per process).
+CudaDevice *current = nullptr;
+
+class CudaDevice final : public ForwardDevice {
+public:
+  ~CudaDevice() override {
+    if (current == this)
+      current = nullptr;
+    // The driver frees the context's memory when the process exits; the
+    // buffers are freed here for a device closed earlier (tests).
+    for (CUdeviceptr buffer : {weights, scratch, tokens, logits, kv})
+      if (buffer && driver.memFree)
+        driver.memFree(buffer);
+  }
+
+  bool open(const LlmcModelInfo &modelInfo, const void *hostWeights,
+            std::string &error) {
+    info = modelInfo;
+    handle = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+      const char *why = dlerror();
+      error = std::string("no NVIDIA driver: cannot load libcuda.so.1 (") +
+              (why ? why : "not found") +
+              "); this executable runs its model on an NVIDIA GPU (it was "
+              "compiled with --target nvptx64-nvidia-cuda)";
+      return false;
+    }
+    if (const char *missing = resolve(handle, driver)) {
+      error = std::string("the NVIDIA driver's libcuda.so.1 has no ") +
+              missing + "; it is too old for this executable";
+      return false;
+    }
+    int count = 0;
+    if (!check(driver.init(0), "cuInit", error) ||
+        !check(driver.deviceGetCount(&count), "cuDeviceGetCount", error))
+      return false;
+    if (count == 0) {
+      error = "no CUDA GPU found (the NVIDIA driver reports none)";
+      return false;
+    }
+    char name[256] = {};
+    int major = 0, minor = 0;
+    CUcontext context = nullptr;
+    if (!check(driver.deviceGet(&device, 0), "cuDeviceGet", error) ||
+        !check(driver.deviceGetName(name, sizeof(name) - 1, device),
+               "cuDeviceGetName", error) ||
+        !check(driver.deviceGetAttribute(&major, kComputeCapabilityMajor,
+                                         device),
+               "cuDeviceGetAttribute", error) ||
+        !check(driver.deviceGetAttribute(&minor, kComputeCapabilityMinor,
+                                         device),
+               "cuDeviceGetAttribute", error) ||
+        !check(driver.primaryCtxRetain(&context, device),
+               "cuDevicePrimaryCtxRetain", error) ||
+        !check(driver.ctxSetCurrent(context), "cuCtxSetCurrent", error))
+      return false;
+
+    // The kernels, loaded once for the whole run.
+    CUmodule module = nullptr;
+    CUresult loaded = driver.moduleLoadData(&module, llmc_gpu_ptx);
+    if (loaded != 0) {
+      std::string compiled = ptxTarget(llmc_gpu_ptx);
+      std::string arch = "sm_" + std::to_string(major) + std::to_string(minor);
+      error = "cannot load the kernels, compiled for " + compiled + ", on " +
+              name + " (compute capability " + std::to_string(major) + "." +
+              std::to_string(minor) + "): " + describe(loaded);
+      if (compiled.compare(0, arch.size(), arch) != 0)
+        error += "; recompile with --mcpu " + arch;
+      return false;
+    }
+    const char *kernelName = llmc_gpu_kernel_names;
+    for (int64_t i = 0; i < llmc_gpu_kernel_count; ++i) {
+      CUfunction function = nullptr;
+      if (!check(driver.moduleGetFunction(&function, module, kernelName),
+                 "cuModuleGetFunction", error))
+        return false;
+      functions.push_back(function);
+      kernelName += std::strlen(kernelName) + 1;
+    }
+    if (!check(driver.streamCreate(&stream, 0), "cuStreamCreate", error))
+      return false;
+
+    // Weights uploaded once; buffers for the largest call.
+    int64_t rows = info.max_tokens_per_call;
+    if (!allocate(weights, info.weights_bytes, "the weights", error) ||
+        !allocate(scratch, info.scratch_bytes, "the scratch arena", error) ||
+        !allocate(tokens, rows * int64_t(sizeof(int32_t)), "the tokens",
+                  error) ||
+        !allocate(logits, rows * info.vocab_size * int64_t(sizeof(float)),
+                  "the logits", error) ||
+        !check(driver.memcpyHtoD(weights, hostWeights,
+                                 size_t(info.weights_bytes)),
+               "cuMemcpyHtoD (weights)", error))
+      return false;
+    current = this;
+    return true;
+  }
+
+  bool reserve(int64_t kvCapacity, std::string &error) override {
+    if (kv)
+      driver.memFree(kv);
+    kv = 0;
+    kvBytes = info.kv_bytes_per_position * kvCapacity;
+    return allocate(kv, kvBytes, "the KV cache", error);
+  }
+
+  bool run(const int32_t *hostTokens, int64_t n, int64_t pos, int64_t nOut,
+           int64_t kvCapacity, float *hostLogits,
+           std::string &error) override {
+    if (n > info.max_tokens_per_call || nOut > n) {
+      error = "internal error: a call of " + std::to_string(n) + " tokens";
+      return false;
+    }
+    if (!check(driver.memcpyHtoDAsync(tokens, hostTokens,
+                                      size_t(n) * sizeof(int32_t), stream),
+               "cuMemcpyHtoDAsync (tokens)", error))
+      return false;
+    LlmcMemRef1D tokenRef = memref(tokens, n);
+    LlmcMemRef1D weightRef = memref(weights, info.weights_bytes);
+    LlmcMemRef1D kvRef = memref(kv, kvBytes);
+    LlmcMemRef1D scratchRef = memref(scratch, info.scratch_bytes);
+    LlmcMemRef1D logitsRef = memref(logits, nOut * info.vocab_size);
+    launchError.clear();
+    current = this;
+    _mlir_ciface_llmc_forward(0, 1, &tokenRef, pos, nOut, kvCapacity,
+                              &weightRef, &kvRef, &scratchRef, &logitsRef);
+    if (!launchError.empty()) {
+      error = launchError;
+      return false;
+    }
+    return check(driver.memcpyDtoHAsync(hostLogits, logits,
+                                        size_t(nOut * info.vocab_size) *
+                                            sizeof(float),
+                                        stream),
+                 "cuMemcpyDtoHAsync (logits)", error) &&
+           check(driver.streamSynchronize(stream), "the model's kernels",
+                 error);
+  }
+
+  /// One launch of the generated host code.
+  void launch(int64_t kernel, const int64_t grid[3], const int64_t block[3],
+              int32_t sharedBytes, void **params) {
+    if (!launchError.empty())
+      return;
+    if (kernel < 0 || kernel >= int64_t(functions.size())) {
+      launchError = "internal error: launch of kernel " +
+                    std::to_string(kernel) + " of " +
+                    std::to_string(functions.size());
+      return;
+    }
+    for (int i = 0; i < 3; ++i)
+      if (grid[i] < 1 || grid[i] > INT32_MAX || block[i] < 1 ||
+          block[i] > 1024) {
+        launchError = "internal error: kernel " + std::to_string(kernel) +
+                      " launched on a grid it cannot have";
+        return;
+      }
+    CUresult result = driver.launchKernel(
+        functions[kernel], unsigned(grid[0]), unsigned(grid[1]),
+        unsigned(grid[2]), unsigned(block[0]), unsigned(block[1]),
+        unsigned(block[2]), unsigned(sharedBytes), stream, params, nullptr);
+    if (result != 0)
+      launchError = "CUDA error launching kernel " + std::to_string(kernel) +
+                    ": " + describe(result);
+  }
+
+private:
+  static LlmcMemRef1D memref(CUdeviceptr address, int64_t size) {
+    void *p = reinterpret_cast<void *>(address);
+    return LlmcMemRef1D{p, p, 0, size, 1};
+  }
+
+  std::string describe(CUresult result) const {
+    const char *text = nullptr;
+    if (driver.getErrorString(result, &text) != 0 || !text)
+      return "CUDA error " + std::to_string(result);
+    return text;
+  }
+
+  bool check(CUresult result, const char *what, std::string &error) const {
+    if (result == 0)
+      return true;
+    error = std::string("CUDA error in ") + what + ": " + describe(result);
+    return false;
+  }
+
+  bool allocate(CUdeviceptr &buffer, int64_t bytes, const char *what,
+                std::string &error) {
+    CUresult result = driver.memAlloc(&buffer, size_t(std::max<int64_t>(
+                                                   bytes, 256)));
+    if (result == 0)
+      return true;
+    error = "cannot allocate " + std::to_string(bytes) + " bytes of GPU "
+            "memory for " + what + ": " + describe(result);
+    return false;
+  }
+
+  LlmcModelInfo info{};
+  void *handle = nullptr;
+  Driver driver{};
+  CUdevice device = 0;
+  CUstream stream = nullptr;
+  std::vector<CUfunction> functions;
+  CUdeviceptr weights = 0, scratch = 0, tokens = 0, logits = 0, kv = 0;
+  int64_t kvBytes = 0;
+  std::string launchError;
+};
+
+} // namespace
+
+std::unique_ptr<ForwardDevice> llmc::openCudaDevice(const LlmcModelInfo &info,
+                                                    const void *weights,
+                                                    std::string &error) {
+  if (!llmc_gpu_ptx || !llmc_gpu_kernel_names) {
+    error = "this executable has no GPU kernels";
+    return nullptr;
+  }
+  auto device = std::make_unique<CudaDevice>();
+  if (!device->open(info, weights, error))
+    return nullptr;
+  return device;
+}
+
+extern "C" void llmc_gpu_launch(int64_t kernel, int64_t gridX, int64_t gridY,
+                                int64_t gridZ, int64_t blockX, int64_t blockY,
+                                int64_t blockZ, int32_t sharedBytes,
+                                void **params, int64_t count) {
+  (void)count;
+  if (!current) {
+    std::fprintf(stderr, "internal error: a GPU launch with no device open\n");
+    std::abort();
+  }
+  const int64_t grid[3] = {gridX, gridY, gridZ};
+  const int64_t block[3] = {blockX, blockY, blockZ};
+  current->launch(kernel, grid, block, sharedBytes, params);
+}
