@@ -220,6 +220,20 @@ def LibdeviceToIntrinsicsPass : Pass<"llm-libdevice-to-intrinsics",
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def EmulateGPULaunchesPass : Pass<"llm-emulate-gpu-launches", "func::FuncOp"> {
+  let summary = "Run GPU launches as host loops (for testing)";
+  let description = [{
+    Replaces every `gpu.launch` by loops over its blocks and threads that
+    run its body in order, block and thread ids being the loop counters.
+    Correct for kernels whose threads do not communicate (no barriers, no
+    shuffles, no shared memory), which is what llm-distribute-to-gpu makes:
+    `llmc compile --emulate-gpu` uses it to run the GPU lowering's kernels
+    on the CPU, so that tests compare their logits with the reference on
+    machines without a GPU.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
 def LowerGPULaunchesPass : Pass<"llm-lower-gpu-launches", "ModuleOp"> {
   let summary = "GPU launches as calls into llmc's runtime";
   let description = [{

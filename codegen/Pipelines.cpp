@@ -63,8 +63,9 @@ void mlir::llm::buildLinalgPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
 }
 
-void mlir::llm::buildCPULoweringPipeline(OpPassManager &pm) {
-  pm.addPass(createDistributeToThreadsPass());
+void mlir::llm::buildCPULoweringPipeline(OpPassManager &pm, bool distribute) {
+  if (distribute)
+    pm.addPass(createDistributeToThreadsPass());
   pm.addPass(createOutlineKernelsPass());
   pm.addNestedPass<func::FuncOp>(createTileAndVectorizePass());
   pm.addPass(createCanonicalizerPass());
@@ -130,6 +131,12 @@ void mlir::llm::buildGPULoweringPipeline(OpPassManager &pm) {
   pm.addPass(createLowerGPULaunchesPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
+}
+
+void mlir::llm::buildGPUEmulationPipeline(OpPassManager &pm) {
+  pm.addNestedPass<func::FuncOp>(createDistributeToGPUPass());
+  pm.addNestedPass<func::FuncOp>(createEmulateGPULaunchesPass());
+  buildCPULoweringPipeline(pm, /*distribute=*/false);
 }
 
 void mlir::llm::registerLLMCDialects(DialectRegistry &registry) {

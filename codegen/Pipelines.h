@@ -20,11 +20,17 @@ void buildStrategyPipeline(OpPassManager &pm);
 void buildLinalgPipeline(OpPassManager &pm, const PipelineOptions &options);
 /// Distribution across workers, tiling and vectorization, lowering to the
 /// LLVM dialect: the lowering pipeline of the CPU targets.
-void buildCPULoweringPipeline(OpPassManager &pm);
+/// Without `distribute`, every worker would run all of the code: only for
+/// executables that run with one thread.
+void buildCPULoweringPipeline(OpPassManager &pm, bool distribute = true);
 /// One kernel launch per loop nest, the kernels compiled to PTX in one
 /// `gpu.binary`, the host code (addresses and launches) to the LLVM dialect
 /// with launches as runtime calls: the lowering pipeline of the GPU targets.
 void buildGPULoweringPipeline(OpPassManager &pm);
+/// The GPU lowering's kernels run as loops on the CPU (then the CPU
+/// pipeline, not distributed: run the executable with --threads 1): tests
+/// of the GPU distribution on machines without a GPU.
+void buildGPUEmulationPipeline(OpPassManager &pm);
 
 /// Registers every dialect and interface model llmc's pipelines use.
 void registerLLMCDialects(DialectRegistry &registry);

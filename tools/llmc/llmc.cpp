@@ -91,6 +91,12 @@ static cl::opt<Emit> emit(
                clEnumValN(Emit::LLM, "llm",
                           "llm IR after fusion, strategy and weight planning")),
     cl::sub(compileCmd), cl::cat(category));
+static cl::opt<bool> emulateGPU(
+    "emulate-gpu",
+    cl::desc("For a CPU target: lower as for a GPU and run the kernels as "
+             "loops on the CPU, for tests of the GPU lowering (run the "
+             "executable with --threads 1)"),
+    cl::Hidden, cl::sub(compileCmd), cl::cat(category));
 static cl::opt<bool>
     printAfterAll("print-ir-after-all",
                   cl::desc("Print the IR after every pass (to stderr)"),
@@ -423,7 +429,10 @@ private:
     progress.phase("tiling, vectorizing, lowering to LLVM");
     const TargetBackend *backend = lookupTargetBackend(target, module());
     if (!backend || failed(runPipeline(module(), [&](mlir::OpPassManager &pm) {
-          backend->buildLoweringPipeline(pm);
+          if (emulateGPU && !backend->getHostTriple())
+            buildGPUEmulationPipeline(pm);
+          else
+            backend->buildLoweringPipeline(pm);
         })))
       return createStringError("lowering to LLVM failed");
     if (emit == Emit::PTX)
