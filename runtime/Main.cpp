@@ -484,6 +484,11 @@ int main(int argc, char **argv) {
   error = checkCompiledCPU(llmc_target_cpu, llmc_target_features);
   if (!error.empty())
     return fail(error);
+  if (!options.randomWeightsOut.empty()) {
+    error = writeRandomWeights(options.randomWeightsOut, llmc_model_info,
+                               options.sampling.seed);
+    return error.empty() ? 0 : fail(error);
+  }
   Run run(options, llmc_model_info);
   error = runModel(options, run, program);
   // Output that did not arrive (a full disk, a closed pipe) is an error.

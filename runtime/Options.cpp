@@ -286,6 +286,14 @@ const OptionSpec kOptions[] = {
      },
      Section::Runtime,
      "weight file (default: this executable's path + .weights)"},
+    {"--write-random-weights", nullptr, "FILE", nullptr,
+     [](const char *name, Value v, Options &o) {
+       return setFileName(name, v, o.randomWeightsOut);
+     },
+     Section::Runtime,
+     "write a weight file of --seed random values (every 16 bits a bf16 "
+     "below 1/16) in this model's layout to FILE and exit: for speed "
+     "measurements where the real weights cannot be copied"},
     {"--quiet", "-q", nullptr, &Options::quiet, nullptr, Section::Runtime,
      "no timing or memory report on stderr"},
     {"--help", "-h", nullptr, &Options::help, nullptr, Section::Runtime,
@@ -316,6 +324,14 @@ bool splitInlineValue(std::string &arg, std::string &value) {
 /// Checks that the options given make one thing to do.
 std::string checkMode(const Options &options) {
   bool hasPromptFile = !options.promptFile.empty();
+  if (!options.randomWeightsOut.empty()) {
+    if (options.chat || options.tokenize || options.detokenize ||
+        options.hasTokens || options.hasPrompt || hasPromptFile ||
+        !options.logitsOut.empty() || options.numGenerate >= 0)
+      return "--write-random-weights writes a weight file and exits; it "
+             "does not run the model";
+    return std::string();
+  }
   if (options.tokenize || options.detokenize) {
     if (options.tokenize && options.detokenize)
       return "give only one of --tokenize and --detokenize";

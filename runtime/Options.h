@@ -56,6 +56,9 @@ struct Options {
   int64_t prefillChunk = 0;
   /// --weights FILE; empty means the executable's path plus ".weights".
   std::string weightsPath;
+  /// --write-random-weights FILE: write seeded random weights in this
+  /// model's layout to FILE instead of running the model.
+  std::string randomWeightsOut;
   bool quiet = false;
 };
 

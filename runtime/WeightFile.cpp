@@ -2,6 +2,7 @@
 
 #include "runtime/WeightFile.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <vector>
 
 using namespace llmc;
 
@@ -143,4 +145,48 @@ std::string WeightFile::tokenizerSection() const {
     return std::string();
   return std::string(static_cast<const char *>(base) + h.tokenizer_offset,
                      h.tokenizer_bytes);
+}
+
+std::string llmc::writeRandomWeights(const std::string &path,
+                                     const LlmcModelInfo &info,
+                                     uint64_t seed) {
+  std::string temp = path + ".tmp";
+  FILE *file = std::fopen(temp.c_str(), "wb");
+  if (!file)
+    return "cannot create '" + temp + "': " + std::strerror(errno);
+  std::vector<uint8_t> page(LLMC_WEIGHTS_HEADER_BYTES, 0);
+  LlmcWeightsHeader header{};
+  std::memcpy(header.magic, LLMC_WEIGHTS_MAGIC, sizeof(header.magic));
+  header.fingerprint = info.fingerprint;
+  header.weights_offset = LLMC_WEIGHTS_HEADER_BYTES;
+  header.weights_bytes = uint64_t(info.weights_bytes);
+  std::memcpy(page.data(), &header, sizeof(header));
+  bool ok = std::fwrite(page.data(), 1, page.size(), file) == page.size();
+  // splitmix64; each 16-bit half a bf16 of magnitude in [2^-8, 2^-4) (a
+  // pair read as f32 is as small: its high half sets the exponent).
+  uint64_t state = seed;
+  std::vector<uint16_t> chunk(1 << 20);
+  for (int64_t left = info.weights_bytes; ok && left > 0;) {
+    for (uint16_t &half : chunk) {
+      state += 0x9E3779B97F4A7C15ull;
+      uint64_t z = state;
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+      z ^= z >> 31;
+      uint16_t sign = uint16_t((z >> 63) << 15);
+      uint16_t exponent = uint16_t(127 - 8 + (z >> 40) % 4);
+      uint16_t mantissa = uint16_t(z & 0x7F);
+      half = uint16_t(sign | (exponent << 7) | mantissa);
+    }
+    size_t bytes = size_t(std::min<int64_t>(left, int64_t(chunk.size() * 2)));
+    ok = std::fwrite(chunk.data(), 1, bytes, file) == bytes;
+    left -= int64_t(bytes);
+  }
+  ok = std::fclose(file) == 0 && ok;
+  if (!ok || std::rename(temp.c_str(), path.c_str()) != 0) {
+    std::string why = std::strerror(errno);
+    std::remove(temp.c_str());
+    return "cannot write '" + path + "': " + why;
+  }
+  return std::string();
 }

@@ -23,6 +23,12 @@ std::string validateWeightsHeader(const void *data, size_t fileSize,
                                   const LlmcModelInfo &info);
 
 /// A weight file mapped read-only into memory.
+/// Writes a weight file for `info` whose blob is seeded random bf16 values
+/// of magnitude below 1/16 (read as f32, pairs of them are as small), with no
+/// tokenizer, to a temporary name renamed to `path`; an error message or "".
+std::string writeRandomWeights(const std::string &path,
+                               const LlmcModelInfo &info, uint64_t seed);
+
 class WeightFile {
 public:
   WeightFile() = default;
