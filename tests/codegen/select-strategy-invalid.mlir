@@ -7,7 +7,7 @@ module {
 
 // -----
 
-// expected-error @+1 {{no llmc backend for target triple 'riscv64-unknown-linux-gnu' (supported: x86_64, aarch64)}}
+// expected-error @+1 {{no llmc backend for target triple 'riscv64-unknown-linux-gnu' (supported: x86_64, aarch64, nvptx64)}}
 module attributes {llm.target = #llm.target<triple = "riscv64-unknown-linux-gnu", cpu = "generic", features = "", vector_bits = 128, vector_registers = 32, l1_bytes = 32768, l2_bytes = 524288>} {
   llm.param @w : tensor<16x16xf32> {layers = 0 : i64, sources = ["w"]}
 }
