@@ -162,7 +162,11 @@ def DistributeToGPUPass : Pass<"llm-distribute-to-gpu", "func::FuncOp"> {
     For GPU targets, after the lowering to linalg: every linalg op and every
     `scf.forall` of a host function becomes one `gpu.launch` whose threads
     each run one point of the op's parallel iteration space (the reduction
-    dimensions stay sequential loops in the thread). Points are numbered
+    dimensions stay sequential loops in the thread). A packed projection
+    (with its `llm.lowering_config`) instead streams its weights: one thread
+    per 16-byte group of output lanes and share of the depth (split-K sized
+    at run time from the SM count), 16-byte weight loads, partial sums added
+    atomically. Points are numbered
     with the innermost dimension fastest, so the threads of a warp touch
     neighbouring elements. Uses of `memref.get_global` move into the kernel.
     Afterwards no host code reads or writes a buffer: the pass fails if any
@@ -174,7 +178,8 @@ def DistributeToGPUPass : Pass<"llm-distribute-to-gpu", "func::FuncOp"> {
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::arith::ArithDialect",
-    "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect"
+    "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::vector::VectorDialect"
   ];
 }
 

@@ -2,6 +2,7 @@
 
 #include "codegen/Pipelines.h"
 #include "codegen/Passes.h"
+#include "codegen/nvptx/NVPTXPasses.h"
 #include "passes/Passes.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
@@ -112,6 +113,7 @@ void mlir::llm::buildGPULoweringPipeline(OpPassManager &pm) {
   device.addPass(createConvertMathToLLVMPass());
   device.addPass(createLibdeviceToIntrinsicsPass());
   device.addPass(createReconcileUnrealizedCastsPass());
+  device.addPass(createMarkInvariantLoadsPass());
   GpuModuleToBinaryPassOptions binary;
   binary.compilationTarget = "isa";
   pm.addPass(createGpuModuleToBinaryPass(binary));
@@ -163,6 +165,7 @@ void mlir::llm::registerLLMCDialects(DialectRegistry &registry) {
 }
 
 void mlir::llm::registerLLMPipelines() {
+  registerMarkInvariantLoadsPass();
   PassPipelineRegistration<>(
       "llm-optimize", "llm-level folding and fusion",
       [](OpPassManager &pm) { buildLLMOptimizationPipeline(pm); });

@@ -128,6 +128,189 @@ void launchSingleThread(RewriterBase &rewriter, Operation *op) {
   sinkGlobals(rewriter, launch);
 }
 
+/// A packed projection y[r, nb, lane] += f(x[r, k], w[nb, k, lane]) whose
+/// weights are a view of the weight blob, as convert-llm-to-linalg makes it.
+struct PackedProjection {
+  linalg::GenericOp op;
+  Value x, y;
+  memref::ViewOp weights;
+  /// The body's f(x, w): the addend of the accumulation.
+  Value addend;
+};
+
+std::optional<PackedProjection> matchPackedProjection(linalg::GenericOp op) {
+  if (!LLMDialect::LoweringConfigAttrHelper(op->getContext()).isAttrPresent(op) ||
+      op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      op.getNumLoops() != 4 || op.getNumReductionLoops() != 1 ||
+      !op.hasPureBufferSemantics())
+    return std::nullopt;
+  MLIRContext *context = op.getContext();
+  AffineExpr r, nb, lane, k;
+  bindDims(context, r, nb, lane, k);
+  SmallVector<AffineMap> expected = {
+      AffineMap::get(4, 0, {r, k}, context),
+      AffineMap::get(4, 0, {nb, k, lane}, context),
+      AffineMap::get(4, 0, {r, nb, lane}, context)};
+  if (op.getIndexingMapsArray() != expected ||
+      !linalg::isReductionIterator(op.getIteratorTypesArray()[3]))
+    return std::nullopt;
+  auto view = op.getDpsInputs()[1].getDefiningOp<memref::ViewOp>();
+  auto weightType = cast<MemRefType>(op.getDpsInputs()[1].getType());
+  if (!view || !weightType.hasStaticShape() ||
+      !weightType.getLayout().isIdentity() ||
+      !weightType.getElementType().isIntOrFloat())
+    return std::nullopt;
+  // The body: out + f(x, w), f using only the inputs and constants.
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
+  BlockArgument out = body.getArgument(2);
+  if (!add || !add->hasOneUse())
+    return std::nullopt;
+  Value addend = add.getLhs() == out ? add.getRhs() : add.getLhs();
+  if (addend == out || (add.getLhs() != out && add.getRhs() != out))
+    return std::nullopt;
+  for (Operation &inner : body.without_terminator()) {
+    if (&inner == add.getOperation())
+      continue;
+    if (!isPure(&inner) || inner.getNumRegions() != 0 ||
+        isa<linalg::IndexOp>(inner) ||
+        llvm::is_contained(inner.getOperands(), Value(out)))
+      return std::nullopt;
+  }
+  return PackedProjection{op, op.getDpsInputs()[0], op.getDpsInits()[0],
+                          view, addend};
+}
+
+/// A packed projection as one launch that streams each weight byte once:
+/// each thread owns one 16-byte group of output lanes of one row and block
+/// and a strided share of the depth (split-K, chosen at run time so that
+/// the launch has about `targetThreads` threads whatever the row count),
+/// loads its weights 16 bytes at a time (the weights are viewed as vectors
+/// of 16 bytes, so the loads are 16-byte loads) and adds its partial sums to
+/// the output (filled with zeros before) atomically. The threads of a warp
+/// read neighbouring depths of one block: consecutive 64-byte rows.
+void launchPackedProjection(RewriterBase &rewriter,
+                            const PackedProjection &projection,
+                            int64_t threadsPerBlock, int64_t targetThreads) {
+  linalg::GenericOp op = projection.op;
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  auto index = [&](int64_t v) -> Value {
+    return rewriter.create<arith::ConstantIndexOp>(loc, v);
+  };
+  auto weightType = cast<MemRefType>(op.getDpsInputs()[1].getType());
+  Type element = weightType.getElementType();
+  int64_t blocks = weightType.getDimSize(0), depth = weightType.getDimSize(1),
+          width = weightType.getDimSize(2);
+  int64_t elementBytes = std::max<int64_t>(element.getIntOrFloatBitWidth() / 8,
+                                           1);
+  int64_t lanes = std::min<int64_t>(16 / elementBytes, width);
+  while (width % lanes != 0)
+    --lanes;
+  int64_t groups = width / lanes;
+
+  Value one = index(1);
+  Value rows = rewriter.create<memref::DimOp>(loc, projection.x, 0);
+  Value work = rewriter.create<arith::MulIOp>(loc, rows,
+                                              index(blocks * groups));
+  Value splits = rewriter.create<arith::CeilDivUIOp>(loc, index(targetThreads),
+                                                     work);
+  splits = rewriter.create<arith::MinUIOp>(
+      loc, rewriter.create<arith::MaxUIOp>(loc, splits, one),
+      index(std::max<int64_t>(depth / 8, 1)));
+  Value total = rewriter.create<arith::MulIOp>(loc, work, splits);
+  Value blockSize = index(threadsPerBlock);
+  Value grid = rewriter.create<arith::MaxUIOp>(
+      loc, rewriter.create<arith::CeilDivUIOp>(loc, total, blockSize), one);
+  auto launch = rewriter.create<gpu::LaunchOp>(loc, grid, one, one,
+                                               blockSize, one, one);
+  Block &body = launch.getBody().front();
+  rewriter.setInsertionPointToStart(&body);
+  rewriter.create<gpu::TerminatorOp>(loc);
+  rewriter.setInsertionPointToStart(&body);
+  Value id = rewriter.create<arith::AddIOp>(
+      loc,
+      rewriter.create<arith::MulIOp>(loc, launch.getBlockIds().x, blockSize),
+      launch.getThreadIds().x);
+  auto guard = rewriter.create<scf::IfOp>(
+      loc,
+      rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, id,
+                                     total),
+      /*withElse=*/false);
+  rewriter.setInsertionPointToStart(&guard.getThenRegion().front());
+  auto split = [&](Value &rest, Value count) {
+    Value part = rewriter.create<arith::RemUIOp>(loc, rest, count);
+    rest = rewriter.create<arith::DivUIOp>(loc, rest, count);
+    return part;
+  };
+  Value rest = id;
+  Value group = split(rest, index(groups));
+  Value first = split(rest, splits);
+  Value block = split(rest, index(blocks));
+  Value row = rest;
+
+  // The weights as 16-byte vectors: [blocks, depth, groups].
+  auto vectorType = VectorType::get({lanes}, element);
+  memref::ViewOp view = projection.weights;
+  Value vectors = rewriter.create<memref::ViewOp>(
+      loc, MemRefType::get({ShapedType::kDynamic}, vectorType),
+      view.getSource(), view.getByteShift(),
+      ValueRange{index(blocks * depth * groups)});
+
+  Type f32 = rewriter.getF32Type();
+  SmallVector<Value> zeros(
+      lanes, rewriter.create<arith::ConstantOp>(loc, rewriter.getZeroAttr(
+                                                          f32)));
+  Block &combiner = op.getRegion().front();
+  auto loop = rewriter.create<scf::ForOp>(
+      loc, first, index(depth), splits, zeros,
+      [&](OpBuilder &b, Location nested, Value k, ValueRange sums) {
+        Value x = b.create<memref::LoadOp>(nested, projection.x,
+                                           ValueRange{row, k});
+        Value at = b.create<arith::AddIOp>(
+            nested,
+            b.create<arith::MulIOp>(
+                nested,
+                b.create<arith::AddIOp>(
+                    nested,
+                    b.create<arith::MulIOp>(nested, block,
+                                            b.create<arith::ConstantIndexOp>(
+                                                nested, depth)),
+                    k),
+                b.create<arith::ConstantIndexOp>(nested, groups)),
+            group);
+        Value w = b.create<memref::LoadOp>(nested, vectors, at);
+        SmallVector<Value> next;
+        for (int64_t i = 0; i < lanes; ++i) {
+          IRMapping mapping;
+          mapping.map(combiner.getArgument(0), x);
+          mapping.map(combiner.getArgument(1),
+                      b.create<vector::ExtractOp>(nested, w, i));
+          for (Operation &inner : combiner.without_terminator()) {
+            if (inner.getNumResults() == 1 &&
+                inner.getResult(0) == projection.addend) {
+              b.clone(inner, mapping);
+              break;
+            }
+            b.clone(inner, mapping);
+          }
+          next.push_back(b.create<arith::AddFOp>(
+              nested, sums[i], mapping.lookup(projection.addend)));
+        }
+        b.create<scf::YieldOp>(nested, next);
+      });
+  for (int64_t i = 0; i < lanes; ++i) {
+    Value lane = rewriter.create<arith::AddIOp>(
+        loc, rewriter.create<arith::MulIOp>(loc, group, index(lanes)),
+        index(i));
+    rewriter.create<memref::AtomicRMWOp>(loc, arith::AtomicRMWKind::addf,
+                                         loop.getResult(i), projection.y,
+                                         ValueRange{row, block, lane});
+  }
+  rewriter.eraseOp(op);
+}
+
 class DistributeToGPUPass final
     : public llm::impl::DistributeToGPUPassBase<DistributeToGPUPass> {
 public:
@@ -140,6 +323,14 @@ public:
       return signalPassFailure();
     }
     IRRewriter rewriter(&getContext());
+    // About 1024 threads per SM keep enough loads in flight to stream the
+    // weights; without an SM count (an emulation on the CPU), a fixed split.
+    auto module = func->getParentOfType<ModuleOp>();
+    TargetAttr target =
+        module ? LLMDialect::TargetAttrHelper(&getContext()).getAttr(module)
+               : TargetAttr();
+    int64_t sms = target ? target.getSmCount() : 0;
+    int64_t targetThreads = sms > 0 ? sms * 1024 : 4096;
 
     // The loop nests at host level, in order; nests inside other nests
     // (the loops of a linalg op's body) travel with them.
@@ -165,6 +356,13 @@ public:
         launchParallelLoop(rewriter, parallel, threadsPerBlock);
         continue;
       }
+      if (auto generic = dyn_cast<linalg::GenericOp>(nest))
+        if (std::optional<PackedProjection> projection =
+                matchPackedProjection(generic)) {
+          launchPackedProjection(rewriter, *projection, threadsPerBlock,
+                                 targetThreads);
+          continue;
+        }
       auto linalgOp = cast<linalg::LinalgOp>(nest);
       if (!linalgOp.hasPureBufferSemantics()) {
         nest->emitError("GPU kernels are made from linalg ops on buffers");

@@ -76,3 +76,49 @@ func.func @forall(%n: index, %out: memref<?xf32>) {
   }
   return
 }
+
+// -----
+
+// A packed projection of the strategy (with its lowering_config) whose bf16
+// weights are a view of the blob: one thread per (row, block, 8-lane group,
+// depth split): 2 blocks x 4 groups per row, the split chosen at run time
+// from the target's SM count (132 x 1024 threads) and capped at depth / 8; weights loaded as 16-byte
+// vectors at consecutive depths across the threads; partial sums added to
+// the output atomically.
+
+#x = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
+#w = affine_map<(d0, d1, d2, d3) -> (d1, d3, d2)>
+#o = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+
+module attributes {llm.target = #llm.target<triple = "nvptx64-nvidia-cuda", cpu = "sm_90a", features = "+ptx80", vector_bits = 128, vector_registers = 255, l1_bytes = 262144, l2_bytes = 52428800, sm_count = 132, shared_memory_bytes = 232448>} {
+// CHECK-LABEL: func.func @packed
+// CHECK: %[[ROWS:.*]] = memref.dim
+// CHECK: %[[WORK:.*]] = arith.muli %[[ROWS]], %c8
+// CHECK: %[[TARGET:.*]] = arith.constant 135168 : index
+// CHECK: %[[WANT:.*]] = arith.ceildivui %[[TARGET]], %[[WORK]]
+// CHECK: %[[ATLEAST:.*]] = arith.maxui %[[WANT]], %c1
+// CHECK: %[[CAP:.*]] = arith.constant 8 : index
+// CHECK: %[[SPLITS:.*]] = arith.minui %[[ATLEAST]], %[[CAP]]
+// CHECK: gpu.launch
+// CHECK: %[[VIEW:.*]] = memref.view %{{.*}}[%{{.*}}][%{{.*}}] : memref<?xi8> to memref<?xvector<8xbf16>>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c64{{.*}} step %[[SPLITS]] iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32)
+// CHECK: memref.load %[[VIEW]]
+// CHECK-COUNT-8: vector.extract
+// CHECK: memref.atomic_rmw addf
+// CHECK-NOT: linalg.generic
+func.func @packed(%x: memref<?x64xf32>, %blob: memref<?xi8>, %y: memref<?x2x32xf32>) {
+  %c128 = arith.constant 128 : index
+  %w = memref.view %blob[%c128][] : memref<?xi8> to memref<2x64x32xbf16>
+  linalg.generic {indexing_maps = [#x, #w, #o],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x64xf32>, memref<2x64x32xbf16>)
+      outs(%y : memref<?x2x32xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [1, 32, 64]>} {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %e = arith.extf %b : bf16 to f32
+    %m = arith.mulf %a, %e : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+}
