@@ -23,6 +23,8 @@ namespace {
 
 /// Positions scored together: their exponentials are one vector operation.
 constexpr int64_t kBlock = 8;
+/// Splits of the positions on a GPU (flash-decoding).
+constexpr int64_t kSplits = 32;
 
 /// The running state of an online softmax over the positions seen so far:
 /// the largest score, the sum of exp(score - max), and the values weighted
@@ -122,11 +124,40 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
                         b.getF32Type()),
         ValueRange{rowCount});
     Value total = b.create<arith::MulIOp>(loc, rowCount, cidx(b, loc, heads));
-    auto forall = b.create<scf::ForallOp>(loc, ArrayRef<OpFoldResult>{total},
-                                          ValueRange{}, std::nullopt);
+    // On a GPU, one (head, row) pair per thread leaves most of the machine
+    // idle at decode: the positions are split kSplits ways (flash-decoding),
+    // each split's softmax state written to `partials` ([rows, heads *
+    // splits * (headDim + 2)]: per head and split the weighted values, the
+    // max, the sum; rows first, as the scratch planner places buffers), and
+    // a second loop combines them.
+    auto module = op->getParentOfType<ModuleOp>();
+    TargetAttr target =
+        module ? LLMDialect::TargetAttrHelper(op.getContext()).getAttr(module)
+               : TargetAttr();
+    bool split = target && target.getSmCount() > 0;
+    int64_t splits = split ? kSplits : 1;
+    Value partials;
+    if (split)
+      partials = b.create<memref::AllocOp>(
+          loc,
+          MemRefType::get({ShapedType::kDynamic,
+                           heads * splits * (headDim + 2)},
+                          b.getF32Type()),
+          ValueRange{rowCount});
+    auto forall = b.create<scf::ForallOp>(
+        loc,
+        ArrayRef<OpFoldResult>{split ? OpFoldResult(b.create<arith::MulIOp>(
+                                           loc, total, cidx(b, loc, splits)))
+                                     : OpFoldResult(total)},
+        ValueRange{}, std::nullopt);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(forall.getBody());
     Value iv = forall.getInductionVar(0);
+    Value part;
+    if (split) {
+      part = b.create<arith::RemUIOp>(loc, iv, cidx(b, loc, splits));
+      iv = b.create<arith::DivUIOp>(loc, iv, cidx(b, loc, splits));
+    }
     // Head-major order keeps a worker on few heads, so the causal imbalance
     // between early and late rows averages out.
     Value head = b.create<arith::DivUIOp>(loc, iv, rowCount);
@@ -150,6 +181,16 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
                                 b.create<vector::SplatOp>(loc, vecType, scale));
     Value end = b.create<arith::AddIOp>(
         loc, b.create<arith::AddIOp>(loc, start, row), cidx(b, loc, 1));
+    // This split's positions: [first, end) of the row's causal range.
+    Value first = cidx(b, loc, 0);
+    if (split) {
+      Value chunk =
+          b.create<arith::CeilDivUIOp>(loc, end, cidx(b, loc, splits));
+      first = b.create<arith::MinUIOp>(
+          loc, b.create<arith::MulIOp>(loc, part, chunk), end);
+      end = b.create<arith::MinUIOp>(
+          loc, b.create<arith::AddIOp>(loc, first, chunk), end);
+    }
     auto score = [&](OpBuilder &nb, Location nloc, Value pos) -> Value {
       return nb.create<vector::ReductionOp>(
           nloc, vector::CombiningKind::ADD,
@@ -184,9 +225,11 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     // Whole blocks of kBlock positions, then the rest one at a time (never
     // reading past `end`: the cache rows beyond it hold no data yet).
     Value blockEnd = b.create<arith::SubIOp>(
-        loc, end, b.create<arith::RemUIOp>(loc, end, cidx(b, loc, kBlock)));
+        loc, end,
+        b.create<arith::RemUIOp>(loc, b.create<arith::SubIOp>(loc, end, first),
+                                 cidx(b, loc, kBlock)));
     auto blocks = b.create<scf::ForOp>(
-        loc, cidx(b, loc, 0), blockEnd, cidx(b, loc, kBlock),
+        loc, first, blockEnd, cidx(b, loc, kBlock),
         ValueRange{negInf, f0, zeros},
         [&](OpBuilder &nb, Location nloc, Value first, ValueRange carried) {
           foldPositions(nb, nloc, first, kBlock, carried);
@@ -196,10 +239,107 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
         [&](OpBuilder &nb, Location nloc, Value pos, ValueRange carried) {
           foldPositions(nb, nloc, pos, 1, carried);
         });
-    Value norm = b.create<vector::SplatOp>(loc, vecType, tail.getResult(1));
-    Value result = b.create<arith::DivFOp>(loc, tail.getResult(2), norm);
-    b.create<vector::TransferWriteOp>(loc, result, out, ValueRange{row, qCol},
-                                      inBounds);
+    if (!split) {
+      Value norm = b.create<vector::SplatOp>(loc, vecType, tail.getResult(1));
+      Value result = b.create<arith::DivFOp>(loc, tail.getResult(2), norm);
+      b.create<vector::TransferWriteOp>(loc, result, out,
+                                        ValueRange{row, qCol}, inBounds);
+      rewriter.replaceOp(op, out);
+      return success();
+    }
+    // An empty split (a short row) leaves max = -inf, sum = 0, acc = 0.
+    int64_t stateWidth = headDim + 2;
+    Value slot = b.create<arith::MulIOp>(
+        loc,
+        b.create<arith::AddIOp>(
+            loc, b.create<arith::MulIOp>(loc, head, cidx(b, loc, splits)),
+            part),
+        cidx(b, loc, stateWidth));
+    b.create<vector::TransferWriteOp>(loc, tail.getResult(2), partials,
+                                      ValueRange{row, slot}, inBounds);
+    b.create<memref::StoreOp>(
+        loc, tail.getResult(0), partials,
+        ValueRange{row, b.create<arith::AddIOp>(loc, slot,
+                                                cidx(b, loc, headDim))});
+    b.create<memref::StoreOp>(
+        loc, tail.getResult(1), partials,
+        ValueRange{row, b.create<arith::AddIOp>(loc, slot,
+                                                cidx(b, loc, headDim + 1))});
+
+    // Combine: rescale every split to the largest max.
+    b.setInsertionPointAfter(forall);
+    auto combine = b.create<scf::ForallOp>(
+        loc, ArrayRef<OpFoldResult>{total}, ValueRange{}, std::nullopt);
+    b.setInsertionPointToStart(combine.getBody());
+    Value pair = combine.getInductionVar(0);
+    // The first loop's constants live in its body.
+    negInf = b.create<arith::ConstantOp>(
+        loc, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
+    f0 = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
+    zeros = b.create<arith::ConstantOp>(
+        loc, vecType, DenseElementsAttr::get(vecType, 0.0f));
+    Value pairHead = b.create<arith::DivUIOp>(loc, pair, rowCount);
+    Value pairRow = b.create<arith::RemUIOp>(loc, pair, rowCount);
+    Value base = b.create<arith::MulIOp>(
+        loc, pairHead, cidx(b, loc, splits * stateWidth));
+    // Column of split i's state, and of its field `field`.
+    auto slotOf = [&](OpBuilder &nb, Location nloc, Value i,
+                      int64_t field) -> Value {
+      return nb.create<arith::AddIOp>(
+          nloc, base,
+          nb.create<arith::AddIOp>(
+              nloc,
+              nb.create<arith::MulIOp>(nloc, i,
+                                       cidx(nb, nloc, stateWidth)),
+              cidx(nb, nloc, field)));
+    };
+    auto maxLoop = b.create<scf::ForOp>(
+        loc, cidx(b, loc, 0), cidx(b, loc, splits), cidx(b, loc, 1),
+        ValueRange{negInf},
+        [&](OpBuilder &nb, Location nloc, Value i, ValueRange carried) {
+          Value m = nb.create<memref::LoadOp>(
+              nloc, partials,
+              ValueRange{pairRow, slotOf(nb, nloc, i, headDim)});
+          nb.create<scf::YieldOp>(
+              nloc, ValueRange{nb.create<arith::MaximumFOp>(nloc, carried[0],
+                                                            m)});
+        });
+    Value max = maxLoop.getResult(0);
+    auto sumLoop = b.create<scf::ForOp>(
+        loc, cidx(b, loc, 0), cidx(b, loc, splits), cidx(b, loc, 1),
+        ValueRange{f0, zeros},
+        [&](OpBuilder &nb, Location nloc, Value i, ValueRange carried) {
+          Value m = nb.create<memref::LoadOp>(
+              nloc, partials,
+              ValueRange{pairRow, slotOf(nb, nloc, i, headDim)});
+          Value sum = nb.create<memref::LoadOp>(
+              nloc, partials,
+              ValueRange{pairRow, slotOf(nb, nloc, i, headDim + 1)});
+          // exp(-inf - max) = 0 for an empty split.
+          Value weight = nb.create<math::ExpOp>(
+              nloc, nb.create<arith::SubFOp>(nloc, m, max));
+          Value acc = nb.create<vector::TransferReadOp>(
+              nloc, vecType, partials,
+              ValueRange{pairRow, slotOf(nb, nloc, i, 0)}, f0, inBounds);
+          nb.create<scf::YieldOp>(
+              nloc,
+              ValueRange{
+                  nb.create<arith::AddFOp>(
+                      nloc, carried[0],
+                      nb.create<arith::MulFOp>(nloc, sum, weight)),
+                  nb.create<vector::FMAOp>(
+                      nloc, acc,
+                      nb.create<vector::SplatOp>(nloc, vecType, weight),
+                      carried[1])});
+        });
+    Value norm = b.create<vector::SplatOp>(loc, vecType, sumLoop.getResult(0));
+    Value result = b.create<arith::DivFOp>(loc, sumLoop.getResult(1), norm);
+    b.create<vector::TransferWriteOp>(
+        loc, result, out,
+        ValueRange{pairRow,
+                   b.create<arith::MulIOp>(loc, pairHead,
+                                           cidx(b, loc, headDim))},
+        inBounds);
     rewriter.replaceOp(op, out);
     return success();
   }

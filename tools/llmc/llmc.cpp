@@ -363,6 +363,14 @@ private:
     if (!described)
       return described.takeError();
     target = *described;
+    // Emulating a GPU: the GPU's choices (attention split over positions,
+    // split-K sizes) with a CPU's code.
+    if (emulateGPU && target.getSmCount() == 0)
+      target = TargetAttr::get(
+          &context, target.getTriple(), target.getCpu(), target.getFeatures(),
+          target.getVectorBits(), target.getVectorRegisters(),
+          target.getL1Bytes(), target.getL2Bytes(), target.getScalable(),
+          /*smCount=*/132, target.getSharedMemoryBytes());
     // A GPU's kernels are driven by a host program compiled for its host.
     hostTarget = target;
     const TargetBackend *backend =
