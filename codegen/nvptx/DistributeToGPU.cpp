@@ -67,8 +67,8 @@ void launchParallelLoop(RewriterBase &rewriter, scf::ParallelOp loop,
   Value one = index(1);
   SmallVector<Value> counts;
   Value total = one;
-  for (auto [lb, ub, step] : llvm::zip(
-           loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
+  for (auto [lb, ub, step] :
+       llvm::zip(loop.getLowerBound(), loop.getUpperBound(), loop.getStep())) {
     Value span = rewriter.create<arith::SubIOp>(loc, ub, lb);
     Value count = rewriter.create<arith::CeilDivUIOp>(loc, span, step);
     counts.push_back(count);
@@ -79,8 +79,8 @@ void launchParallelLoop(RewriterBase &rewriter, scf::ParallelOp loop,
   // one block, whose threads all fail the bounds check.
   Value blocks = rewriter.create<arith::MaxUIOp>(
       loc, rewriter.create<arith::CeilDivUIOp>(loc, total, blockSize), one);
-  auto launch = rewriter.create<gpu::LaunchOp>(loc, blocks, one, one,
-                                               blockSize, one, one);
+  auto launch = rewriter.create<gpu::LaunchOp>(loc, blocks, one, one, blockSize,
+                                               one, one);
   Block &body = launch.getBody().front();
   rewriter.setInsertionPointToStart(&body);
   rewriter.create<gpu::TerminatorOp>(loc);
@@ -89,8 +89,8 @@ void launchParallelLoop(RewriterBase &rewriter, scf::ParallelOp loop,
       loc,
       rewriter.create<arith::MulIOp>(loc, launch.getBlockIds().x, blockSize),
       launch.getThreadIds().x);
-  Value inRange = rewriter.create<arith::CmpIOp>(
-      loc, arith::CmpIPredicate::ult, id, total);
+  Value inRange =
+      rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, id, total);
   auto guard = rewriter.create<scf::IfOp>(loc, inRange, /*withElse=*/false);
   rewriter.setInsertionPointToStart(&guard.getThenRegion().front());
 
@@ -98,9 +98,8 @@ void launchParallelLoop(RewriterBase &rewriter, scf::ParallelOp loop,
   IRMapping mapping;
   Value rest = id;
   for (int64_t d = loop.getNumLoops() - 1; d >= 0; --d) {
-    Value position = d == 0 ? rest
-                            : rewriter.create<arith::RemUIOp>(loc, rest,
-                                                              counts[d]);
+    Value position =
+        d == 0 ? rest : rewriter.create<arith::RemUIOp>(loc, rest, counts[d]);
     if (d > 0)
       rest = rewriter.create<arith::DivUIOp>(loc, rest, counts[d]);
     Value iv = rewriter.create<arith::AddIOp>(
@@ -119,8 +118,8 @@ void launchSingleThread(RewriterBase &rewriter, Operation *op) {
   Location loc = op->getLoc();
   rewriter.setInsertionPoint(op);
   Value one = rewriter.create<arith::ConstantIndexOp>(loc, 1);
-  auto launch = rewriter.create<gpu::LaunchOp>(loc, one, one, one, one, one,
-                                               one);
+  auto launch =
+      rewriter.create<gpu::LaunchOp>(loc, one, one, one, one, one, one);
   Block &body = launch.getBody().front();
   rewriter.setInsertionPointToStart(&body);
   rewriter.create<gpu::TerminatorOp>(loc);
@@ -139,7 +138,8 @@ struct PackedProjection {
 };
 
 std::optional<PackedProjection> matchPackedProjection(linalg::GenericOp op) {
-  if (!LLMDialect::LoweringConfigAttrHelper(op->getContext()).isAttrPresent(op) ||
+  if (!LLMDialect::LoweringConfigAttrHelper(op->getContext())
+           .isAttrPresent(op) ||
       op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
       op.getNumLoops() != 4 || op.getNumReductionLoops() != 1 ||
       !op.hasPureBufferSemantics())
@@ -178,8 +178,8 @@ std::optional<PackedProjection> matchPackedProjection(linalg::GenericOp op) {
         llvm::is_contained(inner.getOperands(), Value(out)))
       return std::nullopt;
   }
-  return PackedProjection{op, op.getDpsInputs()[0], op.getDpsInits()[0],
-                          view, addend};
+  return PackedProjection{op, op.getDpsInputs()[0], op.getDpsInits()[0], view,
+                          addend};
 }
 
 /// A packed projection as one launch that streams each weight byte once:
@@ -203,8 +203,8 @@ void launchPackedProjection(RewriterBase &rewriter,
   Type element = weightType.getElementType();
   int64_t blocks = weightType.getDimSize(0), depth = weightType.getDimSize(1),
           width = weightType.getDimSize(2);
-  int64_t elementBytes = std::max<int64_t>(element.getIntOrFloatBitWidth() / 8,
-                                           1);
+  int64_t elementBytes =
+      std::max<int64_t>(element.getIntOrFloatBitWidth() / 8, 1);
   int64_t lanes = std::min<int64_t>(16 / elementBytes, width);
   while (width % lanes != 0)
     --lanes;
@@ -212,10 +212,10 @@ void launchPackedProjection(RewriterBase &rewriter,
 
   Value one = index(1);
   Value rows = rewriter.create<memref::DimOp>(loc, projection.x, 0);
-  Value work = rewriter.create<arith::MulIOp>(loc, rows,
-                                              index(blocks * groups));
-  Value splits = rewriter.create<arith::CeilDivUIOp>(loc, index(targetThreads),
-                                                     work);
+  Value work =
+      rewriter.create<arith::MulIOp>(loc, rows, index(blocks * groups));
+  Value splits =
+      rewriter.create<arith::CeilDivUIOp>(loc, index(targetThreads), work);
   splits = rewriter.create<arith::MinUIOp>(
       loc, rewriter.create<arith::MaxUIOp>(loc, splits, one),
       index(std::max<int64_t>(depth / 8, 1)));
@@ -223,8 +223,8 @@ void launchPackedProjection(RewriterBase &rewriter,
   Value blockSize = index(threadsPerBlock);
   Value grid = rewriter.create<arith::MaxUIOp>(
       loc, rewriter.create<arith::CeilDivUIOp>(loc, total, blockSize), one);
-  auto launch = rewriter.create<gpu::LaunchOp>(loc, grid, one, one,
-                                               blockSize, one, one);
+  auto launch =
+      rewriter.create<gpu::LaunchOp>(loc, grid, one, one, blockSize, one, one);
   Block &body = launch.getBody().front();
   rewriter.setInsertionPointToStart(&body);
   rewriter.create<gpu::TerminatorOp>(loc);
@@ -235,8 +235,7 @@ void launchPackedProjection(RewriterBase &rewriter,
       launch.getThreadIds().x);
   auto guard = rewriter.create<scf::IfOp>(
       loc,
-      rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, id,
-                                     total),
+      rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, id, total),
       /*withElse=*/false);
   rewriter.setInsertionPointToStart(&guard.getThenRegion().front());
   auto split = [&](Value &rest, Value count) {
@@ -259,24 +258,23 @@ void launchPackedProjection(RewriterBase &rewriter,
       ValueRange{index(blocks * depth * groups)});
 
   Type f32 = rewriter.getF32Type();
-  SmallVector<Value> zeros(
-      lanes, rewriter.create<arith::ConstantOp>(loc, rewriter.getZeroAttr(
-                                                          f32)));
+  SmallVector<Value> zeros(lanes, rewriter.create<arith::ConstantOp>(
+                                      loc, rewriter.getZeroAttr(f32)));
   Block &combiner = op.getRegion().front();
   auto loop = rewriter.create<scf::ForOp>(
       loc, first, index(depth), splits, zeros,
       [&](OpBuilder &b, Location nested, Value k, ValueRange sums) {
-        Value x = b.create<memref::LoadOp>(nested, projection.x,
-                                           ValueRange{row, k});
+        Value x =
+            b.create<memref::LoadOp>(nested, projection.x, ValueRange{row, k});
         Value at = b.create<arith::AddIOp>(
             nested,
             b.create<arith::MulIOp>(
                 nested,
                 b.create<arith::AddIOp>(
                     nested,
-                    b.create<arith::MulIOp>(nested, block,
-                                            b.create<arith::ConstantIndexOp>(
-                                                nested, depth)),
+                    b.create<arith::MulIOp>(
+                        nested, block,
+                        b.create<arith::ConstantIndexOp>(nested, depth)),
                     k),
                 b.create<arith::ConstantIndexOp>(nested, groups)),
             group);

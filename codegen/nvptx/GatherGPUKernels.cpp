@@ -52,8 +52,7 @@ public:
         auto symbol = dyn_cast<SymbolOpInterface>(op);
         if (!symbol)
           continue;
-        if (auto func = dyn_cast<gpu::GPUFuncOp>(op);
-            func && func.isKernel()) {
+        if (auto func = dyn_cast<gpu::GPUFuncOp>(op); func && func.isKernel()) {
           StringAttr oldName = func.getNameAttr();
           op.moveBefore(kernels.getBody()->getTerminator());
           // The module's name is unique in the host module and so here.
@@ -72,8 +71,8 @@ public:
     }
 
     WalkResult result = module.walk([&](gpu::LaunchFuncOp launch) {
-      auto it = renamed.find(
-          {launch.getKernelModuleName(), launch.getKernelName()});
+      auto it =
+          renamed.find({launch.getKernelModuleName(), launch.getKernelName()});
       if (it == renamed.end()) {
         launch.emitError("launch of a kernel that was not outlined");
         return WalkResult::interrupt();
@@ -97,8 +96,8 @@ public:
     // (sqrt, floor, fma, absf) is left to the LLVM intrinsics.
     RewritePatternSet patterns(&getContext());
     populateMathPolynomialApproximationPatterns(patterns);
-    if (failed(applyPatternsAndFoldGreedily(getOperation(),
-                                            std::move(patterns))))
+    if (failed(
+            applyPatternsAndFoldGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }
 };

@@ -89,9 +89,9 @@ public:
       rewriter.setInsertionPointToStart(module.getBody());
       callee = rewriter.create<LLVM::LLVMFuncOp>(
           loc, kLaunchFn,
-          LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(context),
-                                      {i64, i64, i64, i64, i64, i64, i64, i32,
-                                       ptr, i64}));
+          LLVM::LLVMFunctionType::get(
+              LLVM::LLVMVoidType::get(context),
+              {i64, i64, i64, i64, i64, i64, i64, i32, ptr, i64}));
     }
     auto constant = [&](Type type, int64_t value) -> Value {
       return rewriter.create<LLVM::ConstantOp>(loc, type, value);
@@ -137,9 +137,8 @@ public:
     }
     gpu::BinaryOp binary = binaries.front();
     auto objects = binary.getObjects();
-    auto object = objects.size() == 1
-                      ? dyn_cast<gpu::ObjectAttr>(objects[0])
-                      : gpu::ObjectAttr();
+    auto object = objects.size() == 1 ? dyn_cast<gpu::ObjectAttr>(objects[0])
+                                      : gpu::ObjectAttr();
     if (!object || object.getFormat() != gpu::CompilationTarget::Assembly) {
       binary.emitError("expected one PTX object");
       return signalPassFailure();

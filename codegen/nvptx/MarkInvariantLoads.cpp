@@ -92,9 +92,7 @@ struct MarkInvariantLoadsPass
                          OperationPass<gpu::GPUModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(MarkInvariantLoadsPass)
 
-  StringRef getArgument() const override {
-    return "llm-mark-invariant-loads";
-  }
+  StringRef getArgument() const override { return "llm-mark-invariant-loads"; }
   StringRef getDescription() const override {
     return "Mark the loads of read-only kernel parameters invariant (NVPTX "
            "ld.global.nc)";

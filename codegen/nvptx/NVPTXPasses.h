@@ -1,4 +1,5 @@
-//===- NVPTXPasses.h - Passes of the NVPTX lowering ---------------*- C++ -*-===//
+//===- NVPTXPasses.h - Passes of the NVPTX lowering ---------------*- C++
+//-*-===//
 
 #ifndef LLMC_CODEGEN_NVPTX_NVPTXPASSES_H
 #define LLMC_CODEGEN_NVPTX_NVPTXPASSES_H

@@ -61,8 +61,8 @@ public:
       return llvm::createStringError("--mcpu '" + cpu.str() +
                                      "' is not a GPU architecture llmc "
                                      "knows (" +
-                                     known + "; default " +
-                                     kDefaultArch.str() + ")");
+                                     known + "; default " + kDefaultArch.str() +
+                                     ")");
     }
     // Explicit features (a newer PTX ISA, "+ptx84") replace the default.
     std::string features =

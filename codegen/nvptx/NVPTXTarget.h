@@ -1,4 +1,5 @@
-//===- NVPTXTarget.h - The NVPTX (NVIDIA GPU) target backend -----*- C++ -*-===//
+//===- NVPTXTarget.h - The NVPTX (NVIDIA GPU) target backend -----*- C++
+//-*-===//
 
 #ifndef LLMC_CODEGEN_NVPTX_NVPTXTARGET_H
 #define LLMC_CODEGEN_NVPTX_NVPTXTARGET_H

@@ -153,12 +153,12 @@ public:
     if (!check(driver.deviceGet(&device, 0), "cuDeviceGet", error) ||
         !check(driver.deviceGetName(name, sizeof(name) - 1, device),
                "cuDeviceGetName", error) ||
-        !check(driver.deviceGetAttribute(&major, kComputeCapabilityMajor,
-                                         device),
-               "cuDeviceGetAttribute", error) ||
-        !check(driver.deviceGetAttribute(&minor, kComputeCapabilityMinor,
-                                         device),
-               "cuDeviceGetAttribute", error) ||
+        !check(
+            driver.deviceGetAttribute(&major, kComputeCapabilityMajor, device),
+            "cuDeviceGetAttribute", error) ||
+        !check(
+            driver.deviceGetAttribute(&minor, kComputeCapabilityMinor, device),
+            "cuDeviceGetAttribute", error) ||
         !check(driver.primaryCtxRetain(&context, device),
                "cuDevicePrimaryCtxRetain", error) ||
         !check(driver.ctxSetCurrent(context), "cuCtxSetCurrent", error))
@@ -197,9 +197,9 @@ public:
                   error) ||
         !allocate(logits, rows * info.vocab_size * int64_t(sizeof(float)),
                   "the logits", error) ||
-        !check(driver.memcpyHtoD(weights, hostWeights,
-                                 size_t(info.weights_bytes)),
-               "cuMemcpyHtoD (weights)", error))
+        !check(
+            driver.memcpyHtoD(weights, hostWeights, size_t(info.weights_bytes)),
+            "cuMemcpyHtoD (weights)", error))
       return false;
     current = this;
     return true;
@@ -214,8 +214,7 @@ public:
   }
 
   bool run(const int32_t *hostTokens, int64_t n, int64_t pos, int64_t nOut,
-           int64_t kvCapacity, float *hostLogits,
-           std::string &error) override {
+           int64_t kvCapacity, float *hostLogits, std::string &error) override {
     if (n > info.max_tokens_per_call || nOut > n) {
       error = "internal error: a call of " + std::to_string(n) + " tokens";
       return false;
@@ -237,10 +236,9 @@ public:
       error = launchError;
       return false;
     }
-    return check(driver.memcpyDtoHAsync(hostLogits, logits,
-                                        size_t(nOut * info.vocab_size) *
-                                            sizeof(float),
-                                        stream),
+    return check(driver.memcpyDtoHAsync(
+                     hostLogits, logits,
+                     size_t(nOut * info.vocab_size) * sizeof(float), stream),
                  "cuMemcpyDtoHAsync (logits)", error) &&
            check(driver.streamSynchronize(stream), "the model's kernels",
                  error);
@@ -295,12 +293,14 @@ private:
 
   bool allocate(CUdeviceptr &buffer, int64_t bytes, const char *what,
                 std::string &error) {
-    CUresult result = driver.memAlloc(&buffer, size_t(std::max<int64_t>(
-                                                   bytes, 256)));
+    CUresult result =
+        driver.memAlloc(&buffer, size_t(std::max<int64_t>(bytes, 256)));
     if (result == 0)
       return true;
-    error = "cannot allocate " + std::to_string(bytes) + " bytes of GPU "
-            "memory for " + what + ": " + describe(result);
+    error = "cannot allocate " + std::to_string(bytes) +
+            " bytes of GPU "
+            "memory for " +
+            what + ": " + describe(result);
     return false;
   }
 

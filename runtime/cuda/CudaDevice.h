@@ -1,4 +1,5 @@
-//===- CudaDevice.h - Runs a GPU model through the CUDA driver ----*- C++ -*-===//
+//===- CudaDevice.h - Runs a GPU model through the CUDA driver ----*- C++
+//-*-===//
 //
 // The CUDA layer of the runtime, linked only into executables of GPU models
 // (libllmc_runtime_cuda.a). It loads the driver with dlopen at run time, so

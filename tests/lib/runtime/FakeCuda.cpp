@@ -152,8 +152,7 @@ int cuMemcpyHtoD_v2(uint64_t dst, const void *src, size_t bytes) {
   return 0;
 }
 
-int cuMemcpyHtoDAsync_v2(uint64_t dst, const void *src, size_t bytes,
-                         void *) {
+int cuMemcpyHtoDAsync_v2(uint64_t dst, const void *src, size_t bytes, void *) {
   return cuMemcpyHtoD_v2(dst, src, bytes);
 }
 
@@ -181,10 +180,10 @@ int cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz,
                    void *, void **params, void **extra) {
   auto *kernel = static_cast<Kernel *>(function);
   std::string line = kernel->name + " grid " + std::to_string(gx) + "," +
-                     std::to_string(gy) + "," + std::to_string(gz) +
-                     " block " + std::to_string(bx) + "," +
-                     std::to_string(by) + "," + std::to_string(bz) +
-                     " params " + std::to_string(kernel->params);
+                     std::to_string(gy) + "," + std::to_string(gz) + " block " +
+                     std::to_string(bx) + "," + std::to_string(by) + "," +
+                     std::to_string(bz) + " params " +
+                     std::to_string(kernel->params);
   for (int i = 0; i < kernel->params; ++i)
     if (!params || !params[i])
       log("error: " + kernel->name + " parameter " + std::to_string(i) +

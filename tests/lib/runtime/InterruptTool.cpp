@@ -98,8 +98,8 @@ int main(int argc, char **argv) {
     dup2(inPipe[0], 0);
     dup2(outPipe[1], 1);
     dup2(errPipe[1], 2);
-    for (int fd : {inPipe[0], inPipe[1], outPipe[0], outPipe[1], errPipe[0],
-                   errPipe[1]})
+    for (int fd :
+         {inPipe[0], inPipe[1], outPipe[0], outPipe[1], errPipe[0], errPipe[1]})
       close(fd);
     execvp(argv[at + 1], argv + at + 1);
     std::fprintf(stderr, "cannot run %s: %s\n", argv[at + 1],
