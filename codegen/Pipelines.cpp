@@ -64,16 +64,11 @@ void mlir::llm::buildLinalgPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
 }
 
-void mlir::llm::buildCPULoweringPipeline(OpPassManager &pm, bool distribute) {
-  if (distribute)
-    pm.addPass(createDistributeToThreadsPass());
-  pm.addPass(createOutlineKernelsPass());
-  pm.addNestedPass<func::FuncOp>(createTileAndVectorizePass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
-  pm.addPass(createExpandExpPass());
-  pm.addPass(createConvertVectorToSCFPass());
+/// Loops, memrefs, vectors and arithmetic on buffers to the LLVM dialect;
+/// `beforeReconcile` adds passes that need the rest converted first.
+static void addLoweringToLLVM(
+    OpPassManager &pm,
+    function_ref<void(OpPassManager &)> beforeReconcile = nullptr) {
   pm.addPass(createLowerAffinePass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
@@ -86,8 +81,23 @@ void mlir::llm::buildCPULoweringPipeline(OpPassManager &pm, bool distribute) {
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
+  if (beforeReconcile)
+    beforeReconcile(pm);
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
+}
+
+void mlir::llm::buildCPULoweringPipeline(OpPassManager &pm, bool distribute) {
+  if (distribute)
+    pm.addPass(createDistributeToThreadsPass());
+  pm.addPass(createOutlineKernelsPass());
+  pm.addNestedPass<func::FuncOp>(createTileAndVectorizePass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createExpandExpPass());
+  pm.addPass(createConvertVectorToSCFPass());
+  addLoweringToLLVM(pm);
 }
 
 void mlir::llm::buildGPULoweringPipeline(OpPassManager &pm) {
@@ -118,21 +128,11 @@ void mlir::llm::buildGPULoweringPipeline(OpPassManager &pm) {
   binary.compilationTarget = "isa";
   pm.addPass(createGpuModuleToBinaryPass(binary));
 
-  // The host: address arithmetic and launches.
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(memref::createExpandStridedMetadataPass());
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(arith::createArithExpandOpsPass());
-  pm.addPass(createConvertSCFToCFPass());
-  pm.addPass(createConvertMathToLLVMPass());
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
-  pm.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createConvertIndexToLLVMPass());
-  pm.addPass(createConvertFuncToLLVMPass());
-  pm.addPass(createConvertControlFlowToLLVMPass());
-  pm.addPass(createLowerGPULaunchesPass());
-  pm.addPass(createReconcileUnrealizedCastsPass());
-  pm.addPass(createCanonicalizerPass());
+  // The host: address arithmetic, and launches as runtime calls once the
+  // rest is in the LLVM dialect.
+  addLoweringToLLVM(pm, [](OpPassManager &host) {
+    host.addPass(createLowerGPULaunchesPass());
+  });
 }
 
 void mlir::llm::buildGPUEmulationPipeline(OpPassManager &pm) {

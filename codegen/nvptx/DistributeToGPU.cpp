@@ -56,6 +56,36 @@ void sinkGlobals(RewriterBase &rewriter, gpu::LaunchOp launch) {
   });
 }
 
+/// Creates, before the rewriter's insertion point, a 1-D launch of blocks
+/// of `threadsPerBlock` threads covering `total` threads, and leaves the
+/// rewriter inside its bounds check with `id` the thread's global index.
+gpu::LaunchOp createGuardedLaunch(RewriterBase &rewriter, Location loc,
+                                  Value total, int64_t threadsPerBlock,
+                                  Value &id) {
+  Value one = rewriter.create<arith::ConstantIndexOp>(loc, 1);
+  Value blockSize =
+      rewriter.create<arith::ConstantIndexOp>(loc, threadsPerBlock);
+  // A launch of zero blocks is an error in CUDA: an empty space still gets
+  // one block, whose threads all fail the bounds check.
+  Value blocks = rewriter.create<arith::MaxUIOp>(
+      loc, rewriter.create<arith::CeilDivUIOp>(loc, total, blockSize), one);
+  auto launch = rewriter.create<gpu::LaunchOp>(loc, blocks, one, one, blockSize,
+                                               one, one);
+  Block &body = launch.getBody().front();
+  rewriter.setInsertionPointToStart(&body);
+  rewriter.create<gpu::TerminatorOp>(loc);
+  rewriter.setInsertionPointToStart(&body);
+  id = rewriter.create<arith::AddIOp>(
+      loc,
+      rewriter.create<arith::MulIOp>(loc, launch.getBlockIds().x, blockSize),
+      launch.getThreadIds().x);
+  Value inRange =
+      rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, id, total);
+  auto guard = rewriter.create<scf::IfOp>(loc, inRange, /*withElse=*/false);
+  rewriter.setInsertionPointToStart(&guard.getThenRegion().front());
+  return launch;
+}
+
 /// Replaces the host-level `loop` by a launch with one thread per iteration.
 void launchParallelLoop(RewriterBase &rewriter, scf::ParallelOp loop,
                         int64_t threadsPerBlock) {
@@ -74,25 +104,9 @@ void launchParallelLoop(RewriterBase &rewriter, scf::ParallelOp loop,
     counts.push_back(count);
     total = rewriter.create<arith::MulIOp>(loc, total, count);
   }
-  Value blockSize = index(threadsPerBlock);
-  // A launch of zero blocks is an error in CUDA: an empty space still gets
-  // one block, whose threads all fail the bounds check.
-  Value blocks = rewriter.create<arith::MaxUIOp>(
-      loc, rewriter.create<arith::CeilDivUIOp>(loc, total, blockSize), one);
-  auto launch = rewriter.create<gpu::LaunchOp>(loc, blocks, one, one, blockSize,
-                                               one, one);
-  Block &body = launch.getBody().front();
-  rewriter.setInsertionPointToStart(&body);
-  rewriter.create<gpu::TerminatorOp>(loc);
-  rewriter.setInsertionPointToStart(&body);
-  Value id = rewriter.create<arith::AddIOp>(
-      loc,
-      rewriter.create<arith::MulIOp>(loc, launch.getBlockIds().x, blockSize),
-      launch.getThreadIds().x);
-  Value inRange =
-      rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, id, total);
-  auto guard = rewriter.create<scf::IfOp>(loc, inRange, /*withElse=*/false);
-  rewriter.setInsertionPointToStart(&guard.getThenRegion().front());
+  Value id;
+  gpu::LaunchOp launch =
+      createGuardedLaunch(rewriter, loc, total, threadsPerBlock, id);
 
   // The innermost dimension varies fastest.
   IRMapping mapping;
@@ -220,24 +234,8 @@ void launchPackedProjection(RewriterBase &rewriter,
       loc, rewriter.create<arith::MaxUIOp>(loc, splits, one),
       index(std::max<int64_t>(depth / 8, 1)));
   Value total = rewriter.create<arith::MulIOp>(loc, work, splits);
-  Value blockSize = index(threadsPerBlock);
-  Value grid = rewriter.create<arith::MaxUIOp>(
-      loc, rewriter.create<arith::CeilDivUIOp>(loc, total, blockSize), one);
-  auto launch =
-      rewriter.create<gpu::LaunchOp>(loc, grid, one, one, blockSize, one, one);
-  Block &body = launch.getBody().front();
-  rewriter.setInsertionPointToStart(&body);
-  rewriter.create<gpu::TerminatorOp>(loc);
-  rewriter.setInsertionPointToStart(&body);
-  Value id = rewriter.create<arith::AddIOp>(
-      loc,
-      rewriter.create<arith::MulIOp>(loc, launch.getBlockIds().x, blockSize),
-      launch.getThreadIds().x);
-  auto guard = rewriter.create<scf::IfOp>(
-      loc,
-      rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, id, total),
-      /*withElse=*/false);
-  rewriter.setInsertionPointToStart(&guard.getThenRegion().front());
+  Value id;
+  createGuardedLaunch(rewriter, loc, total, threadsPerBlock, id);
   auto split = [&](Value &rest, Value count) {
     Value part = rewriter.create<arith::RemUIOp>(loc, rest, count);
     rest = rewriter.create<arith::DivUIOp>(loc, rest, count);
