@@ -201,12 +201,20 @@ std::optional<PackedProjection> matchPackedProjection(linalg::GenericOp op) {
 /// and a strided share of the depth (split-K, chosen at run time so that
 /// the launch has about `targetThreads` threads whatever the row count),
 /// loads its weights 16 bytes at a time (the weights are viewed as vectors
-/// of 16 bytes, so the loads are 16-byte loads) and adds its partial sums to
-/// the output (filled with zeros before) atomically. The threads of a warp
-/// read neighbouring depths of one block: consecutive 64-byte rows.
+/// of 16 bytes, so the loads are 16-byte loads), `kUnroll` loads in flight,
+/// and adds its partial sums to the output (filled with zeros before)
+/// atomically. The threads of a warp read neighbouring depths of one block:
+/// consecutive 64-byte rows. With `warpShuffles`, the split count is a
+/// multiple of the splits one warp holds, so that a warp's threads share
+/// one row and block: they sum their partial sums with butterfly shuffles
+/// first, and each of them adds a different lane, a warp's width fewer
+/// atomics (the emulation on the CPU, which runs threads one after another,
+/// cannot shuffle).
 void launchPackedProjection(RewriterBase &rewriter,
                             const PackedProjection &projection,
-                            int64_t threadsPerBlock, int64_t targetThreads) {
+                            int64_t threadsPerBlock, int64_t targetThreads,
+                            bool warpShuffles) {
+  constexpr int64_t kWarp = 32, kUnroll = 4;
   linalg::GenericOp op = projection.op;
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
@@ -223,8 +231,12 @@ void launchPackedProjection(RewriterBase &rewriter,
   while (width % lanes != 0)
     --lanes;
   int64_t groups = width / lanes;
+  // Splits of one (row, block) in a warp; shuffles need whole warps of them.
+  int64_t warpSplits = kWarp % groups == 0 ? kWarp / groups : 0;
+  warpShuffles = warpShuffles && warpSplits > 1 &&
+                 threadsPerBlock % kWarp == 0;
 
-  Value one = index(1);
+  Value zero = index(0), one = index(1);
   Value rows = rewriter.create<memref::DimOp>(loc, projection.x, 0);
   Value work =
       rewriter.create<arith::MulIOp>(loc, rows, index(blocks * groups));
@@ -233,6 +245,11 @@ void launchPackedProjection(RewriterBase &rewriter,
   splits = rewriter.create<arith::MinUIOp>(
       loc, rewriter.create<arith::MaxUIOp>(loc, splits, one),
       index(std::max<int64_t>(depth / 8, 1)));
+  if (warpShuffles)
+    splits = rewriter.create<arith::MulIOp>(
+        loc,
+        rewriter.create<arith::CeilDivUIOp>(loc, splits, index(warpSplits)),
+        index(warpSplits));
   Value total = rewriter.create<arith::MulIOp>(loc, work, splits);
   Value id;
   createGuardedLaunch(rewriter, loc, total, threadsPerBlock, id);
@@ -255,54 +272,129 @@ void launchPackedProjection(RewriterBase &rewriter,
       view.getSource(), view.getByteShift(),
       ValueRange{index(blocks * depth * groups)});
 
+  // The thread's depths: first, first + splits, ... below depth.
+  Value remaining = rewriter.create<arith::SubIOp>(loc, index(depth), first);
+  Value count = rewriter.create<arith::SelectOp>(
+      loc,
+      rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, first,
+                                     index(depth)),
+      rewriter.create<arith::CeilDivUIOp>(loc, remaining, splits), zero);
+  Value unrolledCount = rewriter.create<arith::MulIOp>(
+      loc, rewriter.create<arith::DivUIOp>(loc, count, index(kUnroll)),
+      index(kUnroll));
+  Value stride = rewriter.create<arith::MulIOp>(loc, splits, index(kUnroll));
+  Value unrolledEnd = rewriter.create<arith::AddIOp>(
+      loc, first, rewriter.create<arith::MulIOp>(loc, unrolledCount, splits));
+
   Type f32 = rewriter.getF32Type();
   SmallVector<Value> zeros(lanes, rewriter.create<arith::ConstantOp>(
                                       loc, rewriter.getZeroAttr(f32)));
   Block &combiner = op.getRegion().front();
-  auto loop = rewriter.create<scf::ForOp>(
-      loc, first, index(depth), splits, zeros,
-      [&](OpBuilder &b, Location nested, Value k, ValueRange sums) {
-        Value x =
-            b.create<memref::LoadOp>(nested, projection.x, ValueRange{row, k});
-        Value at = b.create<arith::AddIOp>(
+  // The activation and the weight vector at depth `k`.
+  auto load = [&](OpBuilder &b, Location nested, Value k) {
+    Value x = b.create<memref::LoadOp>(nested, projection.x, ValueRange{row, k});
+    auto constant = [&](int64_t v) -> Value {
+      return b.create<arith::ConstantIndexOp>(nested, v);
+    };
+    Value at = b.create<arith::AddIOp>(
+        nested,
+        b.create<arith::MulIOp>(
             nested,
-            b.create<arith::MulIOp>(
-                nested,
-                b.create<arith::AddIOp>(
-                    nested,
-                    b.create<arith::MulIOp>(
-                        nested, block,
-                        b.create<arith::ConstantIndexOp>(nested, depth)),
-                    k),
-                b.create<arith::ConstantIndexOp>(nested, groups)),
-            group);
-        Value w = b.create<memref::LoadOp>(nested, vectors, at);
-        SmallVector<Value> next;
-        for (int64_t i = 0; i < lanes; ++i) {
-          IRMapping mapping;
-          mapping.map(combiner.getArgument(0), x);
-          mapping.map(combiner.getArgument(1),
-                      b.create<vector::ExtractOp>(nested, w, i));
-          for (Operation &inner : combiner.without_terminator()) {
-            if (inner.getNumResults() == 1 &&
-                inner.getResult(0) == projection.addend) {
-              b.clone(inner, mapping);
-              break;
-            }
-            b.clone(inner, mapping);
-          }
-          next.push_back(b.create<arith::AddFOp>(
-              nested, sums[i], mapping.lookup(projection.addend)));
+            b.create<arith::AddIOp>(
+                nested, b.create<arith::MulIOp>(nested, block, constant(depth)),
+                k),
+            constant(groups)),
+        group);
+    Value w = b.create<memref::LoadOp>(nested, vectors, at);
+    return std::make_pair(x, w);
+  };
+  // The partial sums after adding f(x, w) of every lane.
+  auto accumulate = [&](OpBuilder &b, Location nested, Value x, Value w,
+                        ValueRange sums) {
+    SmallVector<Value> next;
+    for (int64_t i = 0; i < lanes; ++i) {
+      IRMapping mapping;
+      mapping.map(combiner.getArgument(0), x);
+      mapping.map(combiner.getArgument(1),
+                  b.create<vector::ExtractOp>(nested, w, i));
+      for (Operation &inner : combiner.without_terminator()) {
+        b.clone(inner, mapping);
+        if (inner.getNumResults() == 1 &&
+            inner.getResult(0) == projection.addend)
+          break;
+      }
+      next.push_back(b.create<arith::AddFOp>(
+          nested, sums[i], mapping.lookup(projection.addend)));
+    }
+    return next;
+  };
+  auto unrolled = rewriter.create<scf::ForOp>(
+      loc, first, unrolledEnd, stride, zeros,
+      [&](OpBuilder &b, Location nested, Value k, ValueRange sums) {
+        // Every load first, so that they are in flight together.
+        SmallVector<std::pair<Value, Value>> loaded;
+        for (int64_t u = 0; u < kUnroll; ++u) {
+          Value at = u == 0 ? k
+                            : b.create<arith::AddIOp>(
+                                  nested, k,
+                                  b.create<arith::MulIOp>(
+                                      nested, splits,
+                                      b.create<arith::ConstantIndexOp>(nested,
+                                                                       u)));
+          loaded.push_back(load(b, nested, at));
         }
+        SmallVector<Value> next(sums);
+        for (auto [x, w] : loaded)
+          next = accumulate(b, nested, x, w, next);
         b.create<scf::YieldOp>(nested, next);
       });
-  for (int64_t i = 0; i < lanes; ++i) {
-    Value lane = rewriter.create<arith::AddIOp>(
+  auto tail = rewriter.create<scf::ForOp>(
+      loc, unrolledEnd, index(depth), splits, unrolled.getResults(),
+      [&](OpBuilder &b, Location nested, Value k, ValueRange sums) {
+        auto [x, w] = load(b, nested, k);
+        b.create<scf::YieldOp>(nested, accumulate(b, nested, x, w, sums));
+      });
+  SmallVector<Value> sums(tail.getResults());
+
+  auto laneOf = [&](int64_t i) -> Value {
+    return rewriter.create<arith::AddIOp>(
         loc, rewriter.create<arith::MulIOp>(loc, group, index(lanes)),
         index(i));
+  };
+  if (!warpShuffles) {
+    for (int64_t i = 0; i < lanes; ++i)
+      rewriter.create<memref::AtomicRMWOp>(loc, arith::AtomicRMWKind::addf,
+                                           sums[i], projection.y,
+                                           ValueRange{row, block, laneOf(i)});
+    rewriter.eraseOp(op);
+    return;
+  }
+  // The warp's threads of one group hold neighbouring splits: a butterfly
+  // over the thread-index bits above the group's leaves each of them the
+  // warp's sum.
+  Type i32 = rewriter.getI32Type();
+  Value warpWidth = rewriter.create<arith::ConstantIntOp>(loc, kWarp, i32);
+  for (int64_t offset = groups; offset < kWarp; offset *= 2) {
+    Value mask = rewriter.create<arith::ConstantIntOp>(loc, offset, i32);
+    for (Value &sum : sums)
+      sum = rewriter.create<arith::AddFOp>(
+          loc, sum,
+          rewriter
+              .create<gpu::ShuffleOp>(loc, sum, mask, warpWidth,
+                                      gpu::ShuffleMode::XOR)
+              .getShuffleResult());
+  }
+  // Thread j of the warp's splits adds the lanes i with i % warpSplits == j.
+  Value slot = rewriter.create<arith::RemUIOp>(loc, first, index(warpSplits));
+  for (int64_t i = 0; i < lanes; ++i) {
+    Value mine = rewriter.create<arith::CmpIOp>(
+        loc, arith::CmpIPredicate::eq, slot, index(i % warpSplits));
+    auto owner = rewriter.create<scf::IfOp>(loc, mine, /*withElse=*/false);
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToStart(&owner.getThenRegion().front());
     rewriter.create<memref::AtomicRMWOp>(loc, arith::AtomicRMWKind::addf,
-                                         loop.getResult(i), projection.y,
-                                         ValueRange{row, block, lane});
+                                         sums[i], projection.y,
+                                         ValueRange{row, block, laneOf(i)});
   }
   rewriter.eraseOp(op);
 }
@@ -327,6 +419,9 @@ public:
                : TargetAttr();
     int64_t sms = target ? target.getSmCount() : 0;
     int64_t targetThreads = sms > 0 ? sms * 1024 : 4096;
+    // Warp shuffles only where the kernels run on a GPU, not emulated.
+    bool warpShuffles =
+        target && StringRef(target.getTriple()).starts_with("nvptx");
 
     // The loop nests at host level, in order; nests inside other nests
     // (the loops of a linalg op's body) travel with them.
@@ -356,7 +451,7 @@ public:
         if (std::optional<PackedProjection> projection =
                 matchPackedProjection(generic)) {
           launchPackedProjection(rewriter, *projection, threadsPerBlock,
-                                 targetThreads);
+                                 targetThreads, warpShuffles);
           continue;
         }
       auto linalgOp = cast<linalg::LinalgOp>(nest);

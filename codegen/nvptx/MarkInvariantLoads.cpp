@@ -10,6 +10,11 @@
 // written through another one either. A store whose address does not trace
 // back to a parameter leaves the kernel's loads alone.
 //
+// An invariant 16-byte vector load becomes NVPTX's `ld.global.nc.v4`
+// intrinsic: LLVM's instcombine splits a vector load whose elements are
+// only extracted into scalar loads, dropping the invariant mark, and the
+// NVPTX load-store vectorizer merges them back into a coherent `ld.v4`.
+//
 //===----------------------------------------------------------------------===//
 
 #include "codegen/nvptx/NVPTXPasses.h"
@@ -53,6 +58,37 @@ BlockArgument parameterOf(Value address, Block &entry) {
   }
 }
 
+/// Replaces the invariant load `load` of a 16-byte vector by the NVPTX
+/// non-coherent global load of four words, bitcast back to its type.
+void loadThroughNonCoherentCache(LLVM::LoadOp load) {
+  auto type = dyn_cast<VectorType>(load.getType());
+  if (!type || type.getRank() != 1 || type.isScalable() ||
+      !type.getElementType().isIntOrFloat() ||
+      type.getNumElements() * type.getElementTypeBitWidth() != 128 ||
+      (load.getAlignment() && *load.getAlignment() < 16) ||
+      load.getVolatile_() || load.getOrdering() != LLVM::AtomicOrdering::not_atomic)
+    return;
+  auto pointer = dyn_cast<LLVM::LLVMPointerType>(load.getAddr().getType());
+  if (!pointer || pointer.getAddressSpace() != 0)
+    return;
+  OpBuilder builder(load);
+  Location loc = load.getLoc();
+  MLIRContext *context = load.getContext();
+  Type i32 = builder.getI32Type();
+  Value global = builder.create<LLVM::AddrSpaceCastOp>(
+      loc, LLVM::LLVMPointerType::get(context, /*addressSpace=*/1),
+      load.getAddr());
+  Value alignment = builder.create<LLVM::ConstantOp>(loc, i32, 16);
+  auto words = builder.create<LLVM::CallIntrinsicOp>(
+      loc, TypeRange{VectorType::get({4}, i32)},
+      builder.getStringAttr("llvm.nvvm.ldg.global.i.v4i32.p1"),
+      ValueRange{global, alignment});
+  Value value =
+      builder.create<LLVM::BitcastOp>(loc, type, words->getResult(0));
+  load.replaceAllUsesWith(value);
+  load.erase();
+}
+
 void markKernel(LLVM::LLVMFuncOp kernel) {
   if (kernel.isExternal())
     return;
@@ -80,11 +116,17 @@ void markKernel(LLVM::LLVMFuncOp kernel) {
   });
   if (unknownWriter)
     return;
+  SmallVector<LLVM::LoadOp> vectorLoads;
   kernel.walk([&](LLVM::LoadOp load) {
     BlockArgument parameter = parameterOf(load.getAddr(), entry);
-    if (parameter && !written.contains(parameter.getAsOpaquePointer()))
-      load.setInvariant(true);
+    if (!parameter || written.contains(parameter.getAsOpaquePointer()))
+      return;
+    load.setInvariant(true);
+    if (isa<VectorType>(load.getType()))
+      vectorLoads.push_back(load);
   });
+  for (LLVM::LoadOp load : vectorLoads)
+    loadThroughNonCoherentCache(load);
 }
 
 struct MarkInvariantLoadsPass

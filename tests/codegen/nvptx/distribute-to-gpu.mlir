@@ -82,9 +82,12 @@ func.func @forall(%n: index, %out: memref<?xf32>) {
 // A packed projection of the strategy (with its lowering_config) whose bf16
 // weights are a view of the blob: one thread per (row, block, 8-lane group,
 // depth split): 2 blocks x 4 groups per row, the split chosen at run time
-// from the target's SM count (132 x 1024 threads) and capped at depth / 8; weights loaded as 16-byte
-// vectors at consecutive depths across the threads; partial sums added to
-// the output atomically.
+// from the target's SM count (132 x 1024 threads), capped at depth / 8 and
+// rounded up to the 8 splits a warp of 4 groups holds; weights loaded as
+// 16-byte vectors at consecutive depths across the threads, four loads
+// before their sums, then the rest one by one; the warp's partial sums
+// summed by butterfly shuffles over the split bits (xor 4, 8, 16) and each
+// of the 8 lanes added to the output atomically by one thread of the eight.
 
 #x = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
 #w = affine_map<(d0, d1, d2, d3) -> (d1, d3, d2)>
@@ -98,15 +101,61 @@ module attributes {llm.target = #llm.target<triple = "nvptx64-nvidia-cuda", cpu 
 // CHECK: %[[WANT:.*]] = arith.ceildivui %[[TARGET]], %[[WORK]]
 // CHECK: %[[ATLEAST:.*]] = arith.maxui %[[WANT]], %c1
 // CHECK: %[[CAP:.*]] = arith.constant 8 : index
-// CHECK: %[[SPLITS:.*]] = arith.minui %[[ATLEAST]], %[[CAP]]
+// CHECK: %[[CAPPED:.*]] = arith.minui %[[ATLEAST]], %[[CAP]]
+// CHECK: %[[WARPS:.*]] = arith.ceildivui %[[CAPPED]], %c8
+// CHECK: %[[SPLITS:.*]] = arith.muli %[[WARPS]], %c8
 // CHECK: gpu.launch
 // CHECK: %[[VIEW:.*]] = memref.view %{{.*}}[%{{.*}}][%{{.*}}] : memref<?xi8> to memref<?xvector<8xbf16>>
+// CHECK: %[[STRIDE:.*]] = arith.muli %[[SPLITS]], %c4
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[STRIDE]] iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32)
+// CHECK-COUNT-4: memref.load %[[VIEW]]
+// CHECK-COUNT-32: vector.extract
 // CHECK: scf.for %{{.*}} = %{{.*}} to %c64{{.*}} step %[[SPLITS]] iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32)
 // CHECK: memref.load %[[VIEW]]
 // CHECK-COUNT-8: vector.extract
-// CHECK: memref.atomic_rmw addf
+// CHECK-COUNT-8: gpu.shuffle  xor %{{.*}}, %c4_i32, %c32_i32 : f32
+// CHECK-COUNT-8: gpu.shuffle  xor %{{.*}}, %c8_i32, %c32_i32 : f32
+// CHECK-COUNT-8: gpu.shuffle  xor %{{.*}}, %c16_i32, %c32_i32 : f32
+// CHECK-NOT: gpu.shuffle
+// CHECK: arith.remui %{{.*}}, %c8
+// CHECK-COUNT-8: memref.atomic_rmw addf
+// CHECK-NOT: memref.atomic_rmw
 // CHECK-NOT: linalg.generic
 func.func @packed(%x: memref<?x64xf32>, %blob: memref<?xi8>, %y: memref<?x2x32xf32>) {
+  %c128 = arith.constant 128 : index
+  %w = memref.view %blob[%c128][] : memref<?xi8> to memref<2x64x32xbf16>
+  linalg.generic {indexing_maps = [#x, #w, #o],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<?x64xf32>, memref<2x64x32xbf16>)
+      outs(%y : memref<?x2x32xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [1, 32, 64]>} {
+  ^bb0(%a: f32, %b: bf16, %acc: f32):
+    %e = arith.extf %b : bf16 to f32
+    %m = arith.mulf %a, %e : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+}
+
+// -----
+
+// The same projection for a CPU target (the --emulate-gpu build, whose
+// threads run one after another): no shuffles, every thread adds its 8
+// lanes atomically.
+
+#x = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
+#w = affine_map<(d0, d1, d2, d3) -> (d1, d3, d2)>
+#o = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+
+module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "x86-64", features = "", vector_bits = 256, vector_registers = 16, l1_bytes = 32768, l2_bytes = 524288, sm_count = 132>} {
+// CHECK-LABEL: func.func @emulated
+// CHECK: gpu.launch
+// CHECK-NOT: gpu.shuffle
+// CHECK-COUNT-8: memref.atomic_rmw addf
+// CHECK-NOT: memref.atomic_rmw
+// CHECK: gpu.terminator
+func.func @emulated(%x: memref<?x64xf32>, %blob: memref<?xi8>, %y: memref<?x2x32xf32>) {
   %c128 = arith.constant 128 : index
   %w = memref.view %blob[%c128][] : memref<?xi8> to memref<2x64x32xbf16>
   linalg.generic {indexing_maps = [#x, #w, #o],
