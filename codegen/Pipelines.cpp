@@ -102,6 +102,7 @@ void mlir::llm::buildCPULoweringPipeline(OpPassManager &pm, bool distribute) {
 
 void mlir::llm::buildGPULoweringPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createDistributeToGPUPass());
+  pm.addPass(createDevicePositionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createGpuKernelOutliningPass());
@@ -166,6 +167,7 @@ void mlir::llm::registerLLMCDialects(DialectRegistry &registry) {
 
 void mlir::llm::registerLLMPipelines() {
   registerMarkInvariantLoadsPass();
+  registerDevicePositionPass();
   PassPipelineRegistration<>(
       "llm-optimize", "llm-level folding and fusion",
       [](OpPassManager &pm) { buildLLMOptimizationPipeline(pm); });

@@ -85,6 +85,13 @@ public:
       return signalPassFailure();
     for (gpu::GPUModuleOp source : outlined)
       source.erase();
+    // Globals that only kernels read now live in the kernel module.
+    SymbolTableCollection symbols;
+    SymbolUserMap users(symbols, module);
+    for (auto global :
+         llvm::make_early_inc_range(module.getOps<memref::GlobalOp>()))
+      if (users.useEmpty(global))
+        global.erase();
   }
 };
 

@@ -16,6 +16,13 @@ namespace llm {
 std::unique_ptr<Pass> createMarkInvariantLoadsPass();
 void registerMarkInvariantLoadsPass();
 
+/// llm-device-position, on the module after llm-distribute-to-gpu: the
+/// kernels read the position from the device global `llmc_position` (i64)
+/// instead of a parameter, so that a forward call's launches do not change
+/// from one position to the next.
+std::unique_ptr<Pass> createDevicePositionPass();
+void registerDevicePositionPass();
+
 } // namespace llm
 } // namespace mlir
 

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
+#include <iterator>
 #include <vector>
 
 using namespace llmc;
@@ -28,6 +29,8 @@ using CUcontext = struct CUctx_st *;
 using CUmodule = struct CUmod_st *;
 using CUfunction = struct CUfunc_st *;
 using CUstream = struct CUstream_st *;
+using CUgraph = struct CUgraph_st *;
+using CUgraphExec = struct CUgraphExec_st *;
 constexpr int kComputeCapabilityMajor = 75;
 constexpr int kComputeCapabilityMinor = 76;
 
@@ -53,7 +56,23 @@ struct Driver {
                            unsigned, unsigned, unsigned, CUstream, void **,
                            void **);
   CUresult (*getErrorString)(CUresult, const char **);
+  CUresult (*moduleGetGlobal)(CUdeviceptr *, size_t *, CUmodule,
+                              const char *);
 };
+
+/// The CUDA graph entry points; a driver without them runs every launch
+/// directly.
+struct GraphDriver {
+  CUresult (*beginCapture)(CUstream, int);
+  CUresult (*endCapture)(CUstream, CUgraph *);
+  CUresult (*instantiate)(CUgraphExec *, CUgraph, unsigned long long);
+  CUresult (*launch)(CUgraphExec, CUstream);
+  CUresult (*execDestroy)(CUgraphExec);
+  CUresult (*destroy)(CUgraph);
+};
+/// CU_STREAM_CAPTURE_MODE_THREAD_LOCAL: other threads' CUDA calls are not
+/// affected by the capture.
+constexpr int kCaptureThreadLocal = 1;
 
 /// Resolves every entry point of `driver` from `handle`; the name of the
 /// first missing one otherwise.
@@ -87,6 +106,8 @@ const char *resolve(void *handle, Driver &driver) {
        reinterpret_cast<void **>(&driver.streamSynchronize)},
       {"cuLaunchKernel", reinterpret_cast<void **>(&driver.launchKernel)},
       {"cuGetErrorString", reinterpret_cast<void **>(&driver.getErrorString)},
+      {"cuModuleGetGlobal_v2",
+       reinterpret_cast<void **>(&driver.moduleGetGlobal)},
   };
   for (const Entry &entry : entries) {
     *entry.slot = dlsym(handle, entry.name);
@@ -94,6 +115,25 @@ const char *resolve(void *handle, Driver &driver) {
       return entry.name;
   }
   return nullptr;
+}
+
+/// Resolves the graph entry points; false when one is missing.
+bool resolve(void *handle, GraphDriver &graphs) {
+  void **slots[] = {reinterpret_cast<void **>(&graphs.beginCapture),
+                    reinterpret_cast<void **>(&graphs.endCapture),
+                    reinterpret_cast<void **>(&graphs.instantiate),
+                    reinterpret_cast<void **>(&graphs.launch),
+                    reinterpret_cast<void **>(&graphs.execDestroy),
+                    reinterpret_cast<void **>(&graphs.destroy)};
+  const char *names[] = {"cuStreamBeginCapture_v2", "cuStreamEndCapture",
+                         "cuGraphInstantiateWithFlags", "cuGraphLaunch",
+                         "cuGraphExecDestroy", "cuGraphDestroy"};
+  for (size_t i = 0; i < std::size(names); ++i) {
+    *slots[i] = dlsym(handle, names[i]);
+    if (!*slots[i])
+      return false;
+  }
+  return true;
 }
 
 /// The architecture of `ptx` (".target sm_90a"), for messages.
@@ -115,6 +155,7 @@ public:
   ~CudaDevice() override {
     if (current == this)
       current = nullptr;
+    dropGraph();
     // The driver frees the context's memory when the process exits; the
     // buffers are freed here for a device closed earlier (tests).
     for (CUdeviceptr buffer : {weights, scratch, tokens, logits, kv})
@@ -188,6 +229,15 @@ public:
     }
     if (!check(driver.streamCreate(&stream, 0), "cuStreamCreate", error))
       return false;
+    // The kernels read the position from this global (llm-device-position),
+    // so one decode step's launches are the same at every position and are
+    // captured once as a graph.
+    size_t positionBytes = 0;
+    if (driver.moduleGetGlobal(&position, &positionBytes, module,
+                               "llmc_position") != 0 ||
+        positionBytes != sizeof(int64_t))
+      position = 0;
+    graphsAvailable = position && resolve(handle, graphs);
 
     // Weights uploaded once; buffers for the largest call.
     int64_t rows = info.max_tokens_per_call;
@@ -206,6 +256,7 @@ public:
   }
 
   bool reserve(int64_t kvCapacity, std::string &error) override {
+    dropGraph();
     if (kv)
       driver.memFree(kv);
     kv = 0;
@@ -223,17 +274,20 @@ public:
                                       size_t(n) * sizeof(int32_t), stream),
                "cuMemcpyHtoDAsync (tokens)", error))
       return false;
-    LlmcMemRef1D tokenRef = memref(tokens, n);
-    LlmcMemRef1D weightRef = memref(weights, info.weights_bytes);
-    LlmcMemRef1D kvRef = memref(kv, kvBytes);
-    LlmcMemRef1D scratchRef = memref(scratch, info.scratch_bytes);
-    LlmcMemRef1D logitsRef = memref(logits, nOut * info.vocab_size);
-    launchError.clear();
-    current = this;
-    _mlir_ciface_llmc_forward(0, 1, &tokenRef, pos, nOut, kvCapacity,
-                              &weightRef, &kvRef, &scratchRef, &logitsRef);
-    if (!launchError.empty()) {
-      error = launchError;
+    positionValue = pos;
+    if (position &&
+        !check(driver.memcpyHtoDAsync(position, &positionValue,
+                                      sizeof(positionValue), stream),
+               "cuMemcpyHtoDAsync (position)", error))
+      return false;
+    // A decode step: the graph captured at the first one, replayed.
+    bool replay = graphsAvailable && n == 1 && nOut == 1;
+    if (replay && !graphExec && !capture(kvCapacity, error))
+      return false;
+    if (replay && graphExec) {
+      if (!check(graphs.launch(graphExec, stream), "cuGraphLaunch", error))
+        return false;
+    } else if (!forward(n, pos, nOut, kvCapacity, error)) {
       return false;
     }
     return check(driver.memcpyDtoHAsync(
@@ -272,6 +326,53 @@ public:
   }
 
 private:
+  /// Runs the generated host code of one forward call, which launches its
+  /// kernels on `stream`.
+  bool forward(int64_t n, int64_t pos, int64_t nOut, int64_t kvCapacity,
+               std::string &error) {
+    LlmcMemRef1D tokenRef = memref(tokens, n);
+    LlmcMemRef1D weightRef = memref(weights, info.weights_bytes);
+    LlmcMemRef1D kvRef = memref(kv, kvBytes);
+    LlmcMemRef1D scratchRef = memref(scratch, info.scratch_bytes);
+    LlmcMemRef1D logitsRef = memref(logits, nOut * info.vocab_size);
+    launchError.clear();
+    current = this;
+    _mlir_ciface_llmc_forward(0, 1, &tokenRef, pos, nOut, kvCapacity,
+                              &weightRef, &kvRef, &scratchRef, &logitsRef);
+    if (launchError.empty())
+      return true;
+    error = launchError;
+    return false;
+  }
+
+  /// Captures the launches of a one-token forward call as a graph. A driver
+  /// that cannot capture leaves graphs off: every step launches directly.
+  bool capture(int64_t kvCapacity, std::string &error) {
+    if (graphs.beginCapture(stream, kCaptureThreadLocal) != 0) {
+      graphsAvailable = false;
+      return true;
+    }
+    // The position is a device global: any position captures the same step.
+    bool launched = forward(1, positionValue, 1, kvCapacity, error);
+    CUgraph graph = nullptr;
+    CUresult ended = graphs.endCapture(stream, &graph);
+    if (!launched)
+      return false;
+    if (!check(ended, "cuStreamEndCapture", error))
+      return false;
+    CUresult made = graphs.instantiate(&graphExec, graph, 0);
+    graphs.destroy(graph);
+    if (made != 0)
+      graphExec = nullptr;
+    return check(made, "cuGraphInstantiateWithFlags", error);
+  }
+
+  void dropGraph() {
+    if (graphExec)
+      graphs.execDestroy(graphExec);
+    graphExec = nullptr;
+  }
+
   static LlmcMemRef1D memref(CUdeviceptr address, int64_t size) {
     void *p = reinterpret_cast<void *>(address);
     return LlmcMemRef1D{p, p, 0, size, 1};
@@ -311,6 +412,15 @@ private:
   CUstream stream = nullptr;
   std::vector<CUfunction> functions;
   CUdeviceptr weights = 0, scratch = 0, tokens = 0, logits = 0, kv = 0;
+  /// The device global llmc_position; 0 in kernels that take it as a
+  /// parameter.
+  CUdeviceptr position = 0;
+  /// Read by the asynchronous copy: lives until the call synchronizes.
+  int64_t positionValue = 0;
+  GraphDriver graphs{};
+  bool graphsAvailable = false;
+  /// The decode step, for the current KV cache.
+  CUgraphExec graphExec = nullptr;
   int64_t kvBytes = 0;
   std::string launchError;
 };

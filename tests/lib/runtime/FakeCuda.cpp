@@ -6,17 +6,21 @@
 //
 //   load <bytes> bytes of PTX, <n> kernels   each cuModuleLoadData
 //   forward: <n> launches, sequence <hash>   at the end of each forward call
-//                                            (the logits' copy back), the
+//                                            that launched kernels directly
+//                                            (at the logits' copy back), the
 //                                            hash over kernel names, grids,
-//                                            blocks and parameter counts
+//                                            blocks and parameter values
+//   capture: <n> launches, sequence <hash>   a stream capture's end
+//   replay: <n> launches, sequence <hash>    each cuGraphLaunch
+//   position <p>                             each write of llmc_position
 //   launch <kernel> grid <x,y,z> block <x,y,z> params <n>   with
 //                                            FAKE_CUDA_LOG_LAUNCHES=1
 //
 // A launch whose kernel is not in the loaded PTX, or whose parameter array
 // has a null entry among the kernel's declared parameters, is logged as an
-// error. FAKE_CUDA_DEVICES sets the device count (default 1) and
+// error. FAKE_CUDA_DEVICES sets the device count (default 1),
 // FAKE_CUDA_FAIL_LOAD=1 makes the module load fail as an incompatible PTX
-// would.
+// would and FAKE_CUDA_NO_GRAPHS=1 makes stream capture unsupported.
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,13 +36,24 @@ namespace {
 
 struct Kernel {
   std::string name;
-  int params = 0;
+  /// The size in bytes of each parameter.
+  std::vector<int> params;
 };
 
-std::map<std::string, int> paramCounts;
+constexpr uint64_t kHashSeed = 1469598103934665603ull;
+std::map<std::string, std::vector<int>> paramSizes;
 std::vector<Kernel *> functions;
-uint64_t sequenceHash = 1469598103934665603ull;
+uint64_t sequenceHash = kHashSeed;
 int launches = 0;
+/// The device global llmc_position, when the PTX declares it.
+int64_t *positionGlobal = nullptr;
+
+/// A captured graph: its launch count and sequence hash.
+struct Graph {
+  int launches;
+  uint64_t hash;
+};
+bool capturing = false;
 
 void log(const std::string &line) {
   const char *path = std::getenv("FAKE_CUDA_LOG");
@@ -50,14 +65,34 @@ void log(const std::string &line) {
   }
 }
 
-void mix(const std::string &text) {
-  for (unsigned char c : text) {
-    sequenceHash ^= c;
+void mix(const void *data, size_t bytes) {
+  for (size_t i = 0; i < bytes; ++i) {
+    sequenceHash ^= static_cast<const unsigned char *>(data)[i];
     sequenceHash *= 1099511628211ull;
   }
 }
 
-/// Counts each `.entry name(` kernel's `.param`s in the PTX text.
+std::string hex(uint64_t value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%016llx",
+                static_cast<unsigned long long>(value));
+  return text;
+}
+
+/// The size of a PTX parameter declared as `.param <type> name` or
+/// `.param .align A .b8 name[N]`.
+int paramSize(const char *declaration) {
+  int align = 0, bytes = 0;
+  if (std::sscanf(declaration, ".param .align %d .b8 %*[^[][%d]", &align,
+                  &bytes) == 2)
+    return bytes;
+  char type[8] = {};
+  if (std::sscanf(declaration, ".param .%1[usbf]%2[0-9]", type, type + 1) != 2)
+    return 0;
+  return std::atoi(type + 1) / 8;
+}
+
+/// Records each `.entry name(` kernel's `.param` sizes in the PTX text.
 void parsePTX(const char *ptx) {
   const char *at = ptx;
   while ((at = std::strstr(at, ".entry "))) {
@@ -67,11 +102,11 @@ void parsePTX(const char *ptx) {
     if (!open || !close)
       return;
     std::string name(at, open);
-    int params = 0;
+    std::vector<int> sizes;
     for (const char *p = open; (p = std::strstr(p, ".param")) && p < close;
          p += 6)
-      ++params;
-    paramCounts[name] = params;
+      sizes.push_back(paramSize(p));
+    paramSizes[name] = sizes;
     at = close;
   }
 }
@@ -116,16 +151,27 @@ int cuModuleLoadData(void **module, const void *image) {
   if (std::getenv("FAKE_CUDA_FAIL_LOAD"))
     return 218; // CUDA_ERROR_INVALID_PTX
   parsePTX(ptx);
+  if (std::strstr(ptx, ".global .align 8 .b8 llmc_position[8]"))
+    positionGlobal = static_cast<int64_t *>(std::calloc(1, 8));
   log("load " + std::to_string(std::strlen(ptx)) + " bytes of PTX, " +
-      std::to_string(paramCounts.size()) + " kernels");
+      std::to_string(paramSizes.size()) + " kernels");
   static int token;
   *module = &token;
   return 0;
 }
 
+int cuModuleGetGlobal_v2(uint64_t *address, size_t *bytes, void *,
+                         const char *name) {
+  if (std::strcmp(name, "llmc_position") != 0 || !positionGlobal)
+    return 500; // CUDA_ERROR_NOT_FOUND
+  *address = reinterpret_cast<uint64_t>(positionGlobal);
+  *bytes = 8;
+  return 0;
+}
+
 int cuModuleGetFunction(void **function, void *, const char *name) {
-  auto it = paramCounts.find(name);
-  if (it == paramCounts.end()) {
+  auto it = paramSizes.find(name);
+  if (it == paramSizes.end()) {
     log(std::string("error: no kernel ") + name + " in the PTX");
     return 500; // CUDA_ERROR_NOT_FOUND
   }
@@ -149,6 +195,8 @@ int cuMemFree_v2(uint64_t address) {
 
 int cuMemcpyHtoD_v2(uint64_t dst, const void *src, size_t bytes) {
   std::memcpy(reinterpret_cast<void *>(dst), src, bytes);
+  if (positionGlobal && reinterpret_cast<int64_t *>(dst) == positionGlobal)
+    log("position " + std::to_string(*positionGlobal));
   return 0;
 }
 
@@ -158,12 +206,54 @@ int cuMemcpyHtoDAsync_v2(uint64_t dst, const void *src, size_t bytes, void *) {
 
 int cuMemcpyDtoHAsync_v2(void *dst, uint64_t src, size_t bytes, void *) {
   std::memcpy(dst, reinterpret_cast<const void *>(src), bytes);
-  char hash[32];
-  std::snprintf(hash, sizeof(hash), "%016llx",
-                static_cast<unsigned long long>(sequenceHash));
-  log("forward: " + std::to_string(launches) + " launches, sequence " + hash);
+  if (launches)
+    log("forward: " + std::to_string(launches) + " launches, sequence " +
+        hex(sequenceHash));
   launches = 0;
-  sequenceHash = 1469598103934665603ull;
+  sequenceHash = kHashSeed;
+  return 0;
+}
+
+int cuStreamBeginCapture_v2(void *, int) {
+  if (std::getenv("FAKE_CUDA_NO_GRAPHS"))
+    return 801; // CUDA_ERROR_NOT_SUPPORTED
+  if (capturing || launches)
+    log("error: capture begun with launches pending");
+  capturing = true;
+  return 0;
+}
+
+int cuStreamEndCapture(void *, void **graph) {
+  if (!capturing)
+    log("error: capture ended without beginning");
+  capturing = false;
+  *graph = new Graph{launches, sequenceHash};
+  log("capture: " + std::to_string(launches) + " launches, sequence " +
+      hex(sequenceHash));
+  launches = 0;
+  sequenceHash = kHashSeed;
+  return 0;
+}
+
+int cuGraphInstantiateWithFlags(void **exec, void *graph, unsigned long long) {
+  *exec = new Graph(*static_cast<Graph *>(graph));
+  return 0;
+}
+
+int cuGraphLaunch(void *exec, void *) {
+  auto *graph = static_cast<Graph *>(exec);
+  log("replay: " + std::to_string(graph->launches) + " launches, sequence " +
+      hex(graph->hash));
+  return 0;
+}
+
+int cuGraphExecDestroy(void *exec) {
+  delete static_cast<Graph *>(exec);
+  return 0;
+}
+
+int cuGraphDestroy(void *graph) {
+  delete static_cast<Graph *>(graph);
   return 0;
 }
 
@@ -179,20 +269,27 @@ int cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz,
                    unsigned bx, unsigned by, unsigned bz, unsigned shared,
                    void *, void **params, void **extra) {
   auto *kernel = static_cast<Kernel *>(function);
+  int count = int(kernel->params.size());
   std::string line = kernel->name + " grid " + std::to_string(gx) + "," +
                      std::to_string(gy) + "," + std::to_string(gz) + " block " +
                      std::to_string(bx) + "," + std::to_string(by) + "," +
-                     std::to_string(bz) + " params " +
-                     std::to_string(kernel->params);
-  for (int i = 0; i < kernel->params; ++i)
-    if (!params || !params[i])
+                     std::to_string(bz) + " params " + std::to_string(count);
+  mix(line.data(), line.size());
+  for (int i = 0; i < count; ++i) {
+    if (!params || !params[i]) {
       log("error: " + kernel->name + " parameter " + std::to_string(i) +
           " is null");
+      continue;
+    }
+    if (kernel->params[i] == 0)
+      log("error: " + kernel->name + " parameter " + std::to_string(i) +
+          " has a type the fake does not know");
+    mix(params[i], size_t(kernel->params[i]));
+  }
   if (extra || shared)
     log("error: " + kernel->name + " launched with extra or shared memory");
   if (std::getenv("FAKE_CUDA_LOG_LAUNCHES"))
     log("launch " + line);
-  mix(line);
   ++launches;
   return 0;
 }
