@@ -101,14 +101,13 @@ struct DevicePositionPass
           SymbolTable::getSymbolUses(func, module);
       for (const SymbolTable::SymbolUse &use : *uses) {
         auto call = dyn_cast<func::CallOp>(use.getUser());
-        auto caller = call ? call->getParentOfType<func::FuncOp>()
-                           : func::FuncOp();
+        auto caller =
+            call ? call->getParentOfType<func::FuncOp>() : func::FuncOp();
         if (!call || !positions.count(caller) ||
             call.getOperand(index) != positions[caller]) {
           use.getUser()->emitError("a call of ")
               << func.getName()
-              << " that does not pass the position as its parameter "
-              << index;
+              << " that does not pass the position as its parameter " << index;
           return signalPassFailure();
         }
       }
@@ -126,8 +125,8 @@ struct DevicePositionPass
     OpBuilder builder(module.getBodyRegion());
     auto type = MemRefType::get({1}, builder.getI64Type());
     builder.create<memref::GlobalOp>(
-        module.getLoc(), kPositionGlobal, builder.getStringAttr("public"),
-        type, builder.getUnitAttr(), /*constant=*/false,
+        module.getLoc(), kPositionGlobal, builder.getStringAttr("public"), type,
+        builder.getUnitAttr(), /*constant=*/false,
         /*alignment=*/builder.getI64IntegerAttr(8));
   }
 

@@ -233,8 +233,7 @@ void launchPackedProjection(RewriterBase &rewriter,
   int64_t groups = width / lanes;
   // Splits of one (row, block) in a warp; shuffles need whole warps of them.
   int64_t warpSplits = kWarp % groups == 0 ? kWarp / groups : 0;
-  warpShuffles = warpShuffles && warpSplits > 1 &&
-                 threadsPerBlock % kWarp == 0;
+  warpShuffles = warpShuffles && warpSplits > 1 && threadsPerBlock % kWarp == 0;
 
   Value zero = index(0), one = index(1);
   Value rows = rewriter.create<memref::DimOp>(loc, projection.x, 0);
@@ -292,7 +291,8 @@ void launchPackedProjection(RewriterBase &rewriter,
   Block &combiner = op.getRegion().front();
   // The activation and the weight vector at depth `k`.
   auto load = [&](OpBuilder &b, Location nested, Value k) {
-    Value x = b.create<memref::LoadOp>(nested, projection.x, ValueRange{row, k});
+    Value x =
+        b.create<memref::LoadOp>(nested, projection.x, ValueRange{row, k});
     auto constant = [&](int64_t v) -> Value {
       return b.create<arith::ConstantIndexOp>(nested, v);
     };
@@ -334,13 +334,13 @@ void launchPackedProjection(RewriterBase &rewriter,
         // Every load first, so that they are in flight together.
         SmallVector<std::pair<Value, Value>> loaded;
         for (int64_t u = 0; u < kUnroll; ++u) {
-          Value at = u == 0 ? k
-                            : b.create<arith::AddIOp>(
-                                  nested, k,
-                                  b.create<arith::MulIOp>(
-                                      nested, splits,
-                                      b.create<arith::ConstantIndexOp>(nested,
-                                                                       u)));
+          Value at =
+              u == 0 ? k
+                     : b.create<arith::AddIOp>(
+                           nested, k,
+                           b.create<arith::MulIOp>(
+                               nested, splits,
+                               b.create<arith::ConstantIndexOp>(nested, u)));
           loaded.push_back(load(b, nested, at));
         }
         SmallVector<Value> next(sums);
@@ -387,8 +387,8 @@ void launchPackedProjection(RewriterBase &rewriter,
   // Thread j of the warp's splits adds the lanes i with i % warpSplits == j.
   Value slot = rewriter.create<arith::RemUIOp>(loc, first, index(warpSplits));
   for (int64_t i = 0; i < lanes; ++i) {
-    Value mine = rewriter.create<arith::CmpIOp>(
-        loc, arith::CmpIPredicate::eq, slot, index(i % warpSplits));
+    Value mine = rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
+                                                slot, index(i % warpSplits));
     auto owner = rewriter.create<scf::IfOp>(loc, mine, /*withElse=*/false);
     OpBuilder::InsertionGuard guard(rewriter);
     rewriter.setInsertionPointToStart(&owner.getThenRegion().front());

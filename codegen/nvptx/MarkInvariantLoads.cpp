@@ -66,7 +66,8 @@ void loadThroughNonCoherentCache(LLVM::LoadOp load) {
       !type.getElementType().isIntOrFloat() ||
       type.getNumElements() * type.getElementTypeBitWidth() != 128 ||
       (load.getAlignment() && *load.getAlignment() < 16) ||
-      load.getVolatile_() || load.getOrdering() != LLVM::AtomicOrdering::not_atomic)
+      load.getVolatile_() ||
+      load.getOrdering() != LLVM::AtomicOrdering::not_atomic)
     return;
   auto pointer = dyn_cast<LLVM::LLVMPointerType>(load.getAddr().getType());
   if (!pointer || pointer.getAddressSpace() != 0)
@@ -83,8 +84,7 @@ void loadThroughNonCoherentCache(LLVM::LoadOp load) {
       loc, TypeRange{VectorType::get({4}, i32)},
       builder.getStringAttr("llvm.nvvm.ldg.global.i.v4i32.p1"),
       ValueRange{global, alignment});
-  Value value =
-      builder.create<LLVM::BitcastOp>(loc, type, words->getResult(0));
+  Value value = builder.create<LLVM::BitcastOp>(loc, type, words->getResult(0));
   load.replaceAllUsesWith(value);
   load.erase();
 }

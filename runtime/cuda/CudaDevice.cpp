@@ -56,8 +56,7 @@ struct Driver {
                            unsigned, unsigned, unsigned, CUstream, void **,
                            void **);
   CUresult (*getErrorString)(CUresult, const char **);
-  CUresult (*moduleGetGlobal)(CUdeviceptr *, size_t *, CUmodule,
-                              const char *);
+  CUresult (*moduleGetGlobal)(CUdeviceptr *, size_t *, CUmodule, const char *);
 };
 
 /// The CUDA graph entry points; a driver without them runs every launch
@@ -125,9 +124,9 @@ bool resolve(void *handle, GraphDriver &graphs) {
                     reinterpret_cast<void **>(&graphs.launch),
                     reinterpret_cast<void **>(&graphs.execDestroy),
                     reinterpret_cast<void **>(&graphs.destroy)};
-  const char *names[] = {"cuStreamBeginCapture_v2", "cuStreamEndCapture",
+  const char *names[] = {"cuStreamBeginCapture_v2",     "cuStreamEndCapture",
                          "cuGraphInstantiateWithFlags", "cuGraphLaunch",
-                         "cuGraphExecDestroy", "cuGraphDestroy"};
+                         "cuGraphExecDestroy",          "cuGraphDestroy"};
   for (size_t i = 0; i < std::size(names); ++i) {
     *slots[i] = dlsym(handle, names[i]);
     if (!*slots[i])
