@@ -103,6 +103,7 @@ void mlir::llm::buildCPULoweringPipeline(OpPassManager &pm, bool distribute) {
 void mlir::llm::buildGPULoweringPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createDistributeToGPUPass());
   pm.addPass(createDevicePositionPass());
+  pm.addPass(createGPUArgmaxPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   pm.addPass(createGpuKernelOutliningPass());
@@ -138,6 +139,7 @@ void mlir::llm::buildGPULoweringPipeline(OpPassManager &pm) {
 
 void mlir::llm::buildGPUEmulationPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createDistributeToGPUPass());
+  pm.addPass(createGPUArgmaxPass(/*warpShuffles=*/false));
   pm.addNestedPass<func::FuncOp>(createEmulateGPULaunchesPass());
   buildCPULoweringPipeline(pm, /*distribute=*/false);
 }
@@ -168,6 +170,7 @@ void mlir::llm::registerLLMCDialects(DialectRegistry &registry) {
 void mlir::llm::registerLLMPipelines() {
   registerMarkInvariantLoadsPass();
   registerDevicePositionPass();
+  registerGPUArgmaxPass();
   PassPipelineRegistration<>(
       "llm-optimize", "llm-level folding and fusion",
       [](OpPassManager &pm) { buildLLMOptimizationPipeline(pm); });

@@ -13,8 +13,8 @@
 #include "runtime/Session.h"
 #include "runtime/Tokenizer.h"
 #include "runtime/WeightFile.h"
-#include "runtime/cuda/CudaDevice.h"
 #include "runtime/abi/ModelABI.h"
+#include "runtime/cuda/CudaDevice.h"
 
 #include <algorithm>
 #include <cctype>
@@ -284,6 +284,9 @@ std::string Run::startSession() {
   } else if (!session.init(info, _mlir_ciface_llmc_forward,
                            weightFile.weights(), config, error)) {
     return error;
+  } else if (_mlir_ciface_llmc_argmax) {
+    // The emulation of a GPU model on the CPU runs its argmax kernels too.
+    session.setArgmax(_mlir_ciface_llmc_argmax);
   }
   installInterruptHandler();
   session.setStopFlag(&interruptFlag());

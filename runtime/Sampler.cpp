@@ -6,6 +6,7 @@
 #include <cfloat>
 #include <cmath>
 #include <cstddef>
+#include <cstring>
 #include <numeric>
 
 using namespace llmc;
@@ -46,8 +47,7 @@ const float *Sampler::penalize(const float *logits, int64_t vocab) {
   // Each distinct token is penalized once, however often it repeats.
   std::vector<int64_t> distinct = history;
   std::sort(distinct.begin(), distinct.end());
-  distinct.erase(std::unique(distinct.begin(), distinct.end()),
-                 distinct.end());
+  distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
   for (int64_t token : distinct) {
     if (token < 0 || token >= vocab)
       continue;
@@ -131,6 +131,25 @@ const float *Sampler::dropNaNs(const float *logits, int64_t vocab) {
     if (std::isnan(l))
       l = -INFINITY;
   return cleaned.data();
+}
+
+bool Sampler::isGreedy() const {
+  bool penalty = config.repeatPenalty != 1.0f && config.repeatPenalty > 0.0f &&
+                 std::isfinite(config.repeatPenalty);
+  return !penalty && (!(config.temperature > 0.0f) || config.topK == 1);
+}
+
+int64_t llmc::tokenFromArgmaxKey(uint64_t key, int64_t vocab) {
+  if (key == 0)
+    return -1;
+  uint32_t order = uint32_t(key >> 32);
+  uint32_t bits = order & 0x80000000u ? order & 0x7fffffffu : ~order;
+  float value;
+  std::memcpy(&value, &bits, sizeof(value));
+  int64_t token = int64_t(0xffffffffu - uint32_t(key));
+  if (value == -INFINITY || token >= vocab)
+    return -1;
+  return token;
 }
 
 int64_t Sampler::sample(const float *rawLogits, int64_t vocab) {

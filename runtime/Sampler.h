@@ -48,6 +48,11 @@ public:
   /// scaled logits overflow tends to the greedy choice, as its limit does.
   int64_t sample(const float *logits, int64_t vocab);
 
+  /// Whether sample() returns the argmax of the logits whatever they are
+  /// (greedy decoding without a repetition penalty), so that the model's own
+  /// argmax may pick the token.
+  bool isGreedy() const;
+
   /// Records a token of the sequence (prompt or generated) for the
   /// repetition penalty.
   void accept(int64_t token);
@@ -79,6 +84,12 @@ private:
 
 /// Returns the index of the largest of `n` values (the first on ties).
 int64_t argmax(const float *values, int64_t n);
+
+/// The token an argmax key of _mlir_ciface_llmc_argmax (runtime/abi/
+/// ModelABI.h) names among `vocab` logits: what sample() returns greedily,
+/// -1 when no logit is a number above -infinity or the key is not one of
+/// `vocab` logits.
+int64_t tokenFromArgmaxKey(uint64_t key, int64_t vocab);
 
 } // namespace llmc
 

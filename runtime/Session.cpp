@@ -83,8 +83,8 @@ bool Session::init(const LlmcModelInfo &modelInfo, ForwardFn forwardFn,
             std::to_string(info.scratch_bytes) + " bytes)";
     return false;
   }
-  pool.reset(new ThreadPool(config.threads > 0 ? config.threads
-                                               : availableCpus()));
+  pool.reset(
+      new ThreadPool(config.threads > 0 ? config.threads : availableCpus()));
   return true;
 }
 
@@ -128,7 +128,7 @@ void runForward(void *ctx, int tid, int nthreads) {
 } // namespace
 
 bool Session::runChunk(const int64_t *tokens, int64_t n, int64_t nOut,
-                       std::string &error) {
+                       std::string &error, int64_t *greedyToken) {
   // Every caller checked the room first (checkRoom); writing past the cache
   // would corrupt memory, so a broken invariant stops here.
   if (n <= 0 || n > kvCapacity - pos) {
@@ -140,8 +140,8 @@ bool Session::runChunk(const int64_t *tokens, int64_t n, int64_t nOut,
     std::abort();
   }
   if (nOut > logitsRows) {
-    void *grown = alignedAlloc(size_t(nOut) * size_t(info.vocab_size) *
-                               sizeof(float));
+    void *grown =
+        alignedAlloc(size_t(nOut) * size_t(info.vocab_size) * sizeof(float));
     if (!grown) {
       error = "out of memory allocating the logits buffer";
       return false;
@@ -153,11 +153,13 @@ bool Session::runChunk(const int64_t *tokens, int64_t n, int64_t nOut,
   tokenIds.assign(tokens, tokens + n);
   if (device) {
     if (!device->run(tokenIds.data(), n, pos, nOut, kvCapacity,
-                     static_cast<float *>(logits.get()), error))
+                     greedyToken ? nullptr : static_cast<float *>(logits.get()),
+                     greedyToken, error))
       return false;
     pos += n;
-    lastRow = static_cast<const float *>(logits.get()) +
-              (nOut - 1) * info.vocab_size;
+    lastRow = greedyToken ? nullptr
+                          : static_cast<const float *>(logits.get()) +
+                                (nOut - 1) * info.vocab_size;
     return true;
   }
   ForwardCall call;
@@ -172,8 +174,15 @@ bool Session::runChunk(const int64_t *tokens, int64_t n, int64_t nOut,
   call.kvCapacity = kvCapacity;
   pool->run(runForward, &call);
   pos += n;
-  lastRow = static_cast<const float *>(logits.get()) +
-            (nOut - 1) * info.vocab_size;
+  lastRow =
+      static_cast<const float *>(logits.get()) + (nOut - 1) * info.vocab_size;
+  if (greedyToken) {
+    int64_t key = 0;
+    LlmcMemRef1D row = makeMemRef(lastRow, info.vocab_size);
+    LlmcMemRef1D keyRef = makeMemRef(&key, 1);
+    argmaxFn(&row, &keyRef);
+    *greedyToken = tokenFromArgmaxKey(uint64_t(key), info.vocab_size);
+  }
   return true;
 }
 
@@ -216,8 +225,14 @@ bool Session::generate(int64_t count, Sampler &sampler,
   error = checkRoom(count - 1);
   if (!error.empty())
     return false;
+  // Greedy decoding takes the model's argmax: on a GPU only the token id
+  // comes back, not the logits.
+  bool modelArgmax = sampler.isGreedy() &&
+                     (device ? device->hasArgmax() : argmaxFn != nullptr);
+  int64_t next = 0;
   for (int64_t i = 0; i < count && !stopRequested(); ++i) {
-    int64_t token = sampler.sample(lastRow, info.vocab_size);
+    int64_t token =
+        modelArgmax && i > 0 ? next : sampler.sample(lastRow, info.vocab_size);
     if (token < 0) {
       error = "the model produced no usable logits (all NaN or -infinity)";
       return false;
@@ -229,7 +244,8 @@ bool Session::generate(int64_t count, Sampler &sampler,
       return true;
     if (onToken && !onToken(token))
       return true;
-    if (i + 1 < count && !runChunk(&token, 1, 1, error))
+    if (i + 1 < count &&
+        !runChunk(&token, 1, 1, error, modelArgmax ? &next : nullptr))
       return false;
   }
   return true;

@@ -30,6 +30,9 @@ using ForwardFn = void (*)(int64_t tid, int64_t nthreads, LlmcMemRef1D *tokens,
                            LlmcMemRef1D *weights, LlmcMemRef1D *kv,
                            LlmcMemRef1D *scratch, LlmcMemRef1D *logits);
 
+/// The signature of `_mlir_ciface_llmc_argmax` (runtime/abi/ModelABI.h).
+using ArgmaxFn = void (*)(LlmcMemRef1D *logits, LlmcMemRef1D *key);
+
 /// Run-time choices for a Session.
 struct SessionConfig {
   /// Worker count; 0 means all available CPUs.
@@ -56,10 +59,14 @@ public:
   /// Makes room for a KV cache of `kvCapacity` positions.
   virtual bool reserve(int64_t kvCapacity, std::string &error) = 0;
   /// Runs `n` tokens from position `pos` and copies the logits of the last
-  /// `nOut` into `logits` (nOut rows of vocab floats, host memory).
-  virtual bool run(const int32_t *tokens, int64_t n, int64_t pos,
-                   int64_t nOut, int64_t kvCapacity, float *logits,
+  /// `nOut` into `logits` (nOut rows of vocab floats, host memory) or, with
+  /// `greedyToken` (and then `logits` null), only the argmax key of the last
+  /// row, decoded into *greedyToken (tokenFromArgmaxKey).
+  virtual bool run(const int32_t *tokens, int64_t n, int64_t pos, int64_t nOut,
+                   int64_t kvCapacity, float *logits, int64_t *greedyToken,
                    std::string &error) = 0;
+  /// Whether run() can return greedy tokens.
+  virtual bool hasArgmax() const = 0;
 };
 
 /// Frees memory from alignedAlloc().
@@ -87,10 +94,11 @@ public:
   int threads() const { return pool ? pool->size() : 0; }
 
   /// Runs `tokens` through the model in chunks of at most
-  /// min(max_tokens_per_call, SessionConfig::prefillChunk), appending them to the cache. When `sink` is set
-  /// every position's logits are passed to it; otherwise only the last
-  /// position's logits are kept (see lastLogits()). Returns false with
-  /// `error` on invalid ids, a full context or an aborting sink.
+  /// min(max_tokens_per_call, SessionConfig::prefillChunk), appending them to
+  /// the cache. When `sink` is set every position's logits are passed to it;
+  /// otherwise only the last position's logits are kept (see lastLogits()).
+  /// Returns false with `error` on invalid ids, a full context or an aborting
+  /// sink.
   bool prefill(const std::vector<int64_t> &tokens, const LogitsSink &sink,
                std::string &error);
 
@@ -104,8 +112,14 @@ public:
                 const TokenSink &onToken, int64_t &generated,
                 std::string &error);
 
-  /// Logits of the last position run so far (vocab floats).
+  /// Logits of the last position run so far (vocab floats); null after a
+  /// greedy generate() that took its tokens from the model's own argmax.
   const float *lastLogits() const { return lastRow; }
+
+  /// Lets greedy decoding take each token from `argmax` (the model's
+  /// generated argmax) instead of the sampler; a device model uses its
+  /// device's.
+  void setArgmax(ArgmaxFn argmax) { argmaxFn = argmax; }
 
   /// Forgets the cached positions (the cache memory is kept).
   void reset() { pos = 0; }
@@ -132,12 +146,15 @@ public:
 private:
   bool initCommon(const LlmcModelInfo &info, const SessionConfig &config,
                   std::string &error);
+  /// Runs `n` tokens; with `greedyToken`, sets it to the argmax of the last
+  /// row's logits (from the model's argmax) instead of keeping the logits.
   bool runChunk(const int64_t *tokens, int64_t n, int64_t nOut,
-                std::string &error);
+                std::string &error, int64_t *greedyToken = nullptr);
 
   LlmcModelInfo info{};
   ForwardFn forward = nullptr;
   ForwardDevice *device = nullptr;
+  ArgmaxFn argmaxFn = nullptr;
   const void *weights = nullptr;
   int64_t kvCapacity = 0;
   int64_t chunkSize = 0;

@@ -23,6 +23,12 @@ void registerMarkInvariantLoadsPass();
 std::unique_ptr<Pass> createDevicePositionPass();
 void registerDevicePositionPass();
 
+/// llm-gpu-argmax: adds the entry point llmc_argmax, the key of the largest
+/// logit computed by GPU launches (warp shuffles unless `warpShuffles` is
+/// false, for the emulation on the CPU).
+std::unique_ptr<Pass> createGPUArgmaxPass(bool warpShuffles = true);
+void registerGPUArgmaxPass();
+
 } // namespace llm
 } // namespace mlir
 

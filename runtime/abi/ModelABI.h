@@ -107,6 +107,16 @@ extern const char llmc_gpu_ptx[] __attribute__((weak));
 extern const char llmc_gpu_kernel_names[] __attribute__((weak));
 extern const int64_t llmc_gpu_kernel_count __attribute__((weak));
 
+/// Greedy decoding's argmax, generated for GPU models (and their emulation
+/// on the CPU): writes to key->aligned[0] (an int64) the largest
+///   order(logits[i] + 0) << 32 | (0xffffffff - i)
+/// over the `logits->size` logits that are not NaN, `order` mapping a
+/// float's bits b to b ^ 0xffffffff when negative and b | 0x80000000
+/// otherwise (so unsigned order is float order; adding 0 turns -0 into 0),
+/// or 0 when every logit is NaN. The largest key names the first index of the largest logit.
+void _mlir_ciface_llmc_argmax(LlmcMemRef1D *logits, LlmcMemRef1D *key)
+    __attribute__((weak));
+
 /// Defined by the runtime's CUDA layer (libllmc_runtime_cuda.a), called by
 /// the generated host code for each launch: kernel `kernel` (an index into
 /// llmc_gpu_kernel_names) on a grid of blocks, `params` the addresses of

@@ -157,7 +157,7 @@ public:
     dropGraph();
     // The driver frees the context's memory when the process exits; the
     // buffers are freed here for a device closed earlier (tests).
-    for (CUdeviceptr buffer : {weights, scratch, tokens, logits, kv})
+    for (CUdeviceptr buffer : {weights, scratch, tokens, logits, kv, key})
       if (buffer && driver.memFree)
         driver.memFree(buffer);
   }
@@ -246,6 +246,7 @@ public:
                   error) ||
         !allocate(logits, rows * info.vocab_size * int64_t(sizeof(float)),
                   "the logits", error) ||
+        !allocate(key, sizeof(int64_t), "the argmax", error) ||
         !check(
             driver.memcpyHtoD(weights, hostWeights, size_t(info.weights_bytes)),
             "cuMemcpyHtoD (weights)", error))
@@ -263,9 +264,14 @@ public:
     return allocate(kv, kvBytes, "the KV cache", error);
   }
 
+  bool hasArgmax() const override { return _mlir_ciface_llmc_argmax; }
+
   bool run(const int32_t *hostTokens, int64_t n, int64_t pos, int64_t nOut,
-           int64_t kvCapacity, float *hostLogits, std::string &error) override {
-    if (n > info.max_tokens_per_call || nOut > n) {
+           int64_t kvCapacity, float *hostLogits, int64_t *greedyToken,
+           std::string &error) override {
+    bool argmax = greedyToken != nullptr;
+    if (n > info.max_tokens_per_call || nOut > n || nOut < 1 ||
+        (argmax && !hasArgmax()) || (!argmax && !hostLogits)) {
       error = "internal error: a call of " + std::to_string(n) + " tokens";
       return false;
     }
@@ -281,13 +287,26 @@ public:
       return false;
     // A decode step: the graph captured at the first one, replayed.
     bool replay = graphsAvailable && n == 1 && nOut == 1;
-    if (replay && !graphExec && !capture(kvCapacity, error))
+    if (replay && graphExec && graphArgmax != argmax)
+      dropGraph();
+    if (replay && !graphExec && !capture(kvCapacity, argmax, error))
       return false;
     if (replay && graphExec) {
       if (!check(graphs.launch(graphExec, stream), "cuGraphLaunch", error))
         return false;
-    } else if (!forward(n, pos, nOut, kvCapacity, error)) {
+    } else if (!forward(n, pos, nOut, kvCapacity, argmax, error)) {
       return false;
+    }
+    // Only what the caller reads comes back: the key, or the logits.
+    if (argmax) {
+      if (!check(
+              driver.memcpyDtoHAsync(&keyValue, key, sizeof(keyValue), stream),
+              "cuMemcpyDtoHAsync (argmax)", error) ||
+          !check(driver.streamSynchronize(stream), "the model's kernels",
+                 error))
+        return false;
+      *greedyToken = tokenFromArgmaxKey(keyValue, info.vocab_size);
+      return true;
     }
     return check(driver.memcpyDtoHAsync(
                      hostLogits, logits,
@@ -328,7 +347,7 @@ private:
   /// Runs the generated host code of one forward call, which launches its
   /// kernels on `stream`.
   bool forward(int64_t n, int64_t pos, int64_t nOut, int64_t kvCapacity,
-               std::string &error) {
+               bool argmax, std::string &error) {
     LlmcMemRef1D tokenRef = memref(tokens, n);
     LlmcMemRef1D weightRef = memref(weights, info.weights_bytes);
     LlmcMemRef1D kvRef = memref(kv, kvBytes);
@@ -338,6 +357,13 @@ private:
     current = this;
     _mlir_ciface_llmc_forward(0, 1, &tokenRef, pos, nOut, kvCapacity,
                               &weightRef, &kvRef, &scratchRef, &logitsRef);
+    if (argmax) {
+      void *last = reinterpret_cast<void *>(
+          logits + uint64_t((nOut - 1) * info.vocab_size) * sizeof(float));
+      LlmcMemRef1D rowRef{last, last, 0, info.vocab_size, 1};
+      LlmcMemRef1D keyRef = memref(key, 1);
+      _mlir_ciface_llmc_argmax(&rowRef, &keyRef);
+    }
     if (launchError.empty())
       return true;
     error = launchError;
@@ -346,13 +372,13 @@ private:
 
   /// Captures the launches of a one-token forward call as a graph. A driver
   /// that cannot capture leaves graphs off: every step launches directly.
-  bool capture(int64_t kvCapacity, std::string &error) {
+  bool capture(int64_t kvCapacity, bool argmax, std::string &error) {
     if (graphs.beginCapture(stream, kCaptureThreadLocal) != 0) {
       graphsAvailable = false;
       return true;
     }
     // The position is a device global: any position captures the same step.
-    bool launched = forward(1, positionValue, 1, kvCapacity, error);
+    bool launched = forward(1, positionValue, 1, kvCapacity, argmax, error);
     CUgraph graph = nullptr;
     CUresult ended = graphs.endCapture(stream, &graph);
     if (!launched)
@@ -363,6 +389,7 @@ private:
     graphs.destroy(graph);
     if (made != 0)
       graphExec = nullptr;
+    graphArgmax = argmax;
     return check(made, "cuGraphInstantiateWithFlags", error);
   }
 
@@ -418,8 +445,12 @@ private:
   int64_t positionValue = 0;
   GraphDriver graphs{};
   bool graphsAvailable = false;
-  /// The decode step, for the current KV cache.
+  /// The decode step, for the current KV cache, with the argmax or not.
   CUgraphExec graphExec = nullptr;
+  bool graphArgmax = false;
+  /// The argmax key on the device, and its copy.
+  CUdeviceptr key = 0;
+  uint64_t keyValue = 0;
   int64_t kvBytes = 0;
   std::string launchError;
 };

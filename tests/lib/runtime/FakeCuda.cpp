@@ -16,11 +16,15 @@
 //   launch <kernel> grid <x,y,z> block <x,y,z> params <n>   with
 //                                            FAKE_CUDA_LOG_LAUNCHES=1
 //
-// A launch whose kernel is not in the loaded PTX, or whose parameter array
-// has a null entry among the kernel's declared parameters, is logged as an
-// error. FAKE_CUDA_DEVICES sets the device count (default 1),
-// FAKE_CUDA_FAIL_LOAD=1 makes the module load fail as an incompatible PTX
-// would and FAKE_CUDA_NO_GRAPHS=1 makes stream capture unsupported.
+// Kernels do nothing, except that the argmax kernels (llmc_argmax_*) store
+// the key of token 0, the first of the fake's equal logits, into the 8-byte
+// allocation one of their parameters points to. A launch whose kernel is
+// not in the loaded PTX, or whose parameter array has a null entry among
+// the kernel's declared parameters, is logged as an error. Copies back to
+// the host are logged as `copy back <bytes> bytes`. FAKE_CUDA_DEVICES sets the
+// device count (default 1), FAKE_CUDA_FAIL_LOAD=1 makes the module load fail as
+// an incompatible PTX would and FAKE_CUDA_NO_GRAPHS=1 makes stream capture
+// unsupported.
 //
 //===----------------------------------------------------------------------===//
 
@@ -48,12 +52,21 @@ int launches = 0;
 /// The device global llmc_position, when the PTX declares it.
 int64_t *positionGlobal = nullptr;
 
-/// A captured graph: its launch count and sequence hash.
+/// The size of each allocation by address.
+std::map<uint64_t, size_t> allocations;
+
+/// A captured graph: its launch count, sequence hash and argmax stores.
 struct Graph {
   int launches;
   uint64_t hash;
+  std::vector<uint64_t *> keys;
 };
 bool capturing = false;
+/// The argmax stores of the launches captured so far.
+std::vector<uint64_t *> capturedKeys;
+
+/// The argmax key of token 0 when every logit is 0.
+constexpr uint64_t kZeroLogitsKey = 0x80000000ffffffffull;
 
 void log(const std::string &line) {
   const char *path = std::getenv("FAKE_CUDA_LOG");
@@ -185,10 +198,12 @@ int cuMemAlloc_v2(uint64_t *address, size_t bytes) {
   if (!p)
     return 2; // CUDA_ERROR_OUT_OF_MEMORY
   *address = reinterpret_cast<uint64_t>(p);
+  allocations[*address] = bytes;
   return 0;
 }
 
 int cuMemFree_v2(uint64_t address) {
+  allocations.erase(address);
   std::free(reinterpret_cast<void *>(address));
   return 0;
 }
@@ -206,6 +221,7 @@ int cuMemcpyHtoDAsync_v2(uint64_t dst, const void *src, size_t bytes, void *) {
 
 int cuMemcpyDtoHAsync_v2(void *dst, uint64_t src, size_t bytes, void *) {
   std::memcpy(dst, reinterpret_cast<const void *>(src), bytes);
+  log("copy back " + std::to_string(bytes) + " bytes");
   if (launches)
     log("forward: " + std::to_string(launches) + " launches, sequence " +
         hex(sequenceHash));
@@ -227,7 +243,8 @@ int cuStreamEndCapture(void *, void **graph) {
   if (!capturing)
     log("error: capture ended without beginning");
   capturing = false;
-  *graph = new Graph{launches, sequenceHash};
+  *graph = new Graph{launches, sequenceHash, capturedKeys};
+  capturedKeys.clear();
   log("capture: " + std::to_string(launches) + " launches, sequence " +
       hex(sequenceHash));
   launches = 0;
@@ -244,6 +261,8 @@ int cuGraphLaunch(void *exec, void *) {
   auto *graph = static_cast<Graph *>(exec);
   log("replay: " + std::to_string(graph->launches) + " launches, sequence " +
       hex(graph->hash));
+  for (uint64_t *key : graph->keys)
+    *key = kZeroLogitsKey;
   return 0;
 }
 
@@ -285,6 +304,25 @@ int cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz,
       log("error: " + kernel->name + " parameter " + std::to_string(i) +
           " has a type the fake does not know");
     mix(params[i], size_t(kernel->params[i]));
+  }
+  if (kernel->name.compare(0, 11, "llmc_argmax") == 0 && params) {
+    // The key: the smallest allocation a parameter points at.
+    uint64_t *key = nullptr;
+    size_t keyBytes = SIZE_MAX;
+    for (int i = 0; i < count; ++i) {
+      uint64_t value = 0;
+      if (kernel->params[i] == 8 && params[i])
+        std::memcpy(&value, params[i], 8);
+      auto allocation = allocations.find(value);
+      if (allocation != allocations.end() && allocation->second < keyBytes) {
+        key = reinterpret_cast<uint64_t *>(value);
+        keyBytes = allocation->second;
+      }
+    }
+    if (key && capturing)
+      capturedKeys.push_back(key);
+    else if (key)
+      *key = kZeroLogitsKey;
   }
   if (extra || shared)
     log("error: " + kernel->name + " launched with extra or shared memory");

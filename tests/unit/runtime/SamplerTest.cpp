@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <set>
 
 using namespace llmc;
@@ -65,8 +66,8 @@ TEST(SamplerTest, TopKRestrictsSupport) {
 
 TEST(SamplerTest, TopPRestrictsSupport) {
   // Probabilities 0.5, 0.3, 0.15, 0.05: top-p 0.75 keeps the first two.
-  std::vector<float> logits = {std::log(0.15f), std::log(0.5f),
-                               std::log(0.05f), std::log(0.3f)};
+  std::vector<float> logits = {std::log(0.15f), std::log(0.5f), std::log(0.05f),
+                               std::log(0.3f)};
   SamplerConfig c;
   c.temperature = 1.0f;
   c.topP = 0.75f;
@@ -114,8 +115,8 @@ TEST(SamplerTest, UniformIsInUnitInterval) {
 TEST(SamplerTest, MinPKeepsTokensNearTheTop) {
   // Probabilities 0.5, 0.3, 0.15, 0.05 (ids 1, 3, 0, 2): min-p 0.25 keeps
   // those at least 0.125 likely, so not id 2.
-  std::vector<float> logits = {std::log(0.15f), std::log(0.5f),
-                               std::log(0.05f), std::log(0.3f)};
+  std::vector<float> logits = {std::log(0.15f), std::log(0.5f), std::log(0.05f),
+                               std::log(0.3f)};
   SamplerConfig c;
   c.temperature = 1.0f;
   c.minP = 0.25f;
@@ -364,6 +365,62 @@ TEST(SamplerTest, TotalOverArbitraryFloats) {
       EXPECT_EQ(t, -1) << "trial " << trial;
     }
   }
+}
+
+// The argmax key of runtime/abi/ModelABI.h, as the generated argmax
+// kernels compute it: the largest key over the logits that are not NaN.
+uint64_t argmaxKey(const std::vector<float> &logits) {
+  uint64_t best = 0;
+  for (size_t i = 0; i < logits.size(); ++i) {
+    if (std::isnan(logits[i]))
+      continue;
+    float canonical = logits[i] + 0.0f;
+    uint32_t bits;
+    std::memcpy(&bits, &canonical, sizeof(bits));
+    uint32_t order = bits & 0x80000000u ? ~bits : bits | 0x80000000u;
+    best = std::max(best, uint64_t(order) << 32 | (0xffffffffu - uint32_t(i)));
+  }
+  return best;
+}
+
+TEST(ArgmaxKey, NamesTheTokenGreedySamplingPicks) {
+  const float specials[] = {0.0f,     -0.0f,     1.0f,    -1.0f, 2.5f,
+                            -2.5f,    1e-30f,    -1e-30f, 3e38f, -3e38f,
+                            INFINITY, -INFINITY, NAN};
+  uint64_t state = 7;
+  auto next = [&state] {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    return state >> 33;
+  };
+  Sampler greedy{SamplerConfig{}};
+  EXPECT_TRUE(greedy.isGreedy());
+  for (int trial = 0; trial < 5000; ++trial) {
+    std::vector<float> logits(1 + next() % 40);
+    for (float &l : logits)
+      l = specials[next() % std::size(specials)];
+    int64_t vocab = int64_t(logits.size());
+    EXPECT_EQ(tokenFromArgmaxKey(argmaxKey(logits), vocab),
+              greedy.sample(logits.data(), vocab))
+        << "trial " << trial;
+  }
+  // A key past the vocabulary names no token.
+  EXPECT_EQ(tokenFromArgmaxKey(argmaxKey({1.0f, 2.0f, 3.0f}), 2), -1);
+  EXPECT_EQ(tokenFromArgmaxKey(0, 10), -1);
+}
+
+TEST(Sampler, IsGreedyOnlyWhenSampleIsTheArgmax) {
+  SamplerConfig config;
+  EXPECT_TRUE(Sampler(config).isGreedy());
+  config.topK = 1;
+  config.temperature = 0.8f;
+  EXPECT_TRUE(Sampler(config).isGreedy());
+  config.topK = 0;
+  EXPECT_FALSE(Sampler(config).isGreedy());
+  config.temperature = 0.0f;
+  config.repeatPenalty = 1.3f;
+  EXPECT_FALSE(Sampler(config).isGreedy());
+  config.repeatPenalty = NAN; // no penalty
+  EXPECT_TRUE(Sampler(config).isGreedy());
 }
 
 } // namespace
