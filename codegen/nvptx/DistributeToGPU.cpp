@@ -399,6 +399,166 @@ void launchPackedProjection(RewriterBase &rewriter,
   rewriter.eraseOp(op);
 }
 
+/// A linalg reduction `out[p] += f(ins[p, r])` over one reduction dimension
+/// r (RMSNorm's sum of squares, for instance): f does not read `out`.
+struct SplitReduction {
+  linalg::GenericOp op;
+  unsigned reductionDim;
+  /// The body's accumulation `out + f` and its f.
+  Operation *accumulation;
+  Value addend;
+};
+
+std::optional<SplitReduction> matchSplitReduction(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() != 1 ||
+      !isa<MemRefType>(op.getDpsInits()[0].getType()) ||
+      !cast<MemRefType>(op.getDpsInits()[0].getType()).getElementType().isF32())
+    return std::nullopt;
+  SmallVector<unsigned> reductions;
+  op.getReductionDims(reductions);
+  unsigned reductionDim = reductions.front();
+  for (AffineMap map : op.getIndexingMapsArray())
+    if (!map.isProjectedPermutation())
+      return std::nullopt;
+  AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  if (outMap.isFunctionOfDim(reductionDim))
+    return std::nullopt;
+  // Too short a reduction for threads to share it.
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (!ShapedType::isDynamic(ranges[reductionDim]) && ranges[reductionDim] < 64)
+    return std::nullopt;
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
+  BlockArgument out = body.getArguments().back();
+  if (!add || !add->hasOneUse() || (add.getLhs() != out && add.getRhs() != out))
+    return std::nullopt;
+  Value addend = add.getLhs() == out ? add.getRhs() : add.getLhs();
+  if (addend == out)
+    return std::nullopt;
+  for (Operation &inner : body.without_terminator()) {
+    if (&inner == add.getOperation())
+      continue;
+    if (!isPure(&inner) || inner.getNumRegions() != 0 ||
+        llvm::is_contained(inner.getOperands(), Value(out)))
+      return std::nullopt;
+  }
+  return SplitReduction{op, reductionDim, add, addend};
+}
+
+/// A reduction as one launch in which `splits` threads share each output
+/// point (its reduction split, chosen at run time so that the launch has
+/// about `targetThreads` threads): each sums a strided part and adds it to
+/// the output atomically. With `warpShuffles` the splits are a multiple of
+/// a warp, numbered fastest, so that a warp's threads share one point and
+/// sum their parts with shuffles first: one atomic per warp.
+void launchSplitReduction(RewriterBase &rewriter,
+                          const SplitReduction &reduction,
+                          int64_t threadsPerBlock, int64_t targetThreads,
+                          bool warpShuffles) {
+  constexpr int64_t kWarp = 32;
+  linalg::GenericOp op = reduction.op;
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  auto index = [&](int64_t v) -> Value {
+    return rewriter.create<arith::ConstantIndexOp>(loc, v);
+  };
+  warpShuffles = warpShuffles && threadsPerBlock % kWarp == 0;
+  SmallVector<Range> ranges =
+      cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(rewriter, loc);
+  SmallVector<Value> extents;
+  for (Range range : ranges)
+    extents.push_back(
+        getValueOrCreateConstantIndexOp(rewriter, loc, range.size));
+  Value one = index(1);
+  Value points;
+  for (auto [d, extent] : llvm::enumerate(extents))
+    if (d != reduction.reductionDim)
+      points =
+          points ? rewriter.create<arith::MulIOp>(loc, points, extent) : extent;
+  if (!points)
+    points = one;
+  Value depth = extents[reduction.reductionDim];
+  Value splits =
+      rewriter.create<arith::CeilDivUIOp>(loc, index(targetThreads), points);
+  splits = rewriter.create<arith::MinUIOp>(
+      loc, rewriter.create<arith::MaxUIOp>(loc, splits, one),
+      rewriter.create<arith::MaxUIOp>(
+          loc, rewriter.create<arith::CeilDivUIOp>(loc, depth, index(8)), one));
+  if (warpShuffles)
+    splits = rewriter.create<arith::MulIOp>(
+        loc, rewriter.create<arith::CeilDivUIOp>(loc, splits, index(kWarp)),
+        index(kWarp));
+  Value total = rewriter.create<arith::MulIOp>(loc, points, splits);
+  Value id;
+  createGuardedLaunch(rewriter, loc, total, threadsPerBlock, id);
+  Value first = rewriter.create<arith::RemUIOp>(loc, id, splits);
+  Value rest = rewriter.create<arith::DivUIOp>(loc, id, splits);
+  // The point's indices, the innermost parallel dimension fastest.
+  SmallVector<Value> ivs(extents.size());
+  for (int64_t d = int64_t(extents.size()) - 1; d >= 0; --d) {
+    if (unsigned(d) == reduction.reductionDim)
+      continue;
+    ivs[d] = rewriter.create<arith::RemUIOp>(loc, rest, extents[d]);
+    rest = rewriter.create<arith::DivUIOp>(loc, rest, extents[d]);
+  }
+
+  Block &body = op.getRegion().front();
+  Value zero = rewriter.create<arith::ConstantOp>(
+      loc, rewriter.getZeroAttr(rewriter.getF32Type()));
+  auto indices = [&](OpOperand *operand) {
+    SmallVector<Value> result;
+    for (AffineExpr expr : op.getMatchingIndexingMap(operand).getResults())
+      result.push_back(ivs[cast<AffineDimExpr>(expr).getPosition()]);
+    return result;
+  };
+  auto loop = rewriter.create<scf::ForOp>(
+      loc, first, depth, splits, ValueRange{zero},
+      [&](OpBuilder &b, Location nested, Value r, ValueRange sum) {
+        ivs[reduction.reductionDim] = r;
+        IRMapping mapping;
+        for (OpOperand *input : op.getDpsInputOperands()) {
+          Value value = input->get();
+          if (isa<MemRefType>(value.getType()))
+            value = b.create<memref::LoadOp>(nested, value, indices(input));
+          mapping.map(body.getArgument(input->getOperandNumber()), value);
+        }
+        for (Operation &inner : body.without_terminator()) {
+          if (auto indexOp = dyn_cast<linalg::IndexOp>(inner))
+            mapping.map(indexOp.getResult(), ivs[indexOp.getDim()]);
+          else if (&inner != reduction.accumulation)
+            b.clone(inner, mapping);
+        }
+        b.create<scf::YieldOp>(
+            nested, ValueRange{b.create<arith::AddFOp>(
+                        nested, sum[0], mapping.lookup(reduction.addend))});
+      });
+  Value partial = loop.getResult(0);
+  SmallVector<Value> outIndices = indices(op.getDpsInitOperand(0));
+  if (warpShuffles) {
+    Type i32 = rewriter.getI32Type();
+    Value width = rewriter.create<arith::ConstantIntOp>(loc, kWarp, i32);
+    for (int64_t offset = 1; offset < kWarp; offset *= 2)
+      partial = rewriter.create<arith::AddFOp>(
+          loc, partial,
+          rewriter
+              .create<gpu::ShuffleOp>(
+                  loc, partial,
+                  rewriter.create<arith::ConstantIntOp>(loc, offset, i32),
+                  width, gpu::ShuffleMode::XOR)
+              .getShuffleResult());
+    Value lane = rewriter.create<arith::RemUIOp>(loc, first, index(kWarp));
+    Value leader = rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
+                                                  lane, index(0));
+    auto owner = rewriter.create<scf::IfOp>(loc, leader, /*withElse=*/false);
+    rewriter.setInsertionPointToStart(&owner.getThenRegion().front());
+  }
+  rewriter.create<memref::AtomicRMWOp>(loc, arith::AtomicRMWKind::addf, partial,
+                                       op.getDpsInits()[0], outIndices);
+  rewriter.eraseOp(op);
+}
+
 class DistributeToGPUPass final
     : public llm::impl::DistributeToGPUPassBase<DistributeToGPUPass> {
 public:
@@ -452,6 +612,13 @@ public:
                 matchPackedProjection(generic)) {
           launchPackedProjection(rewriter, *projection, threadsPerBlock,
                                  targetThreads, warpShuffles);
+          continue;
+        }
+      if (auto generic = dyn_cast<linalg::GenericOp>(nest))
+        if (std::optional<SplitReduction> reduction =
+                matchSplitReduction(generic)) {
+          launchSplitReduction(rewriter, *reduction, threadsPerBlock,
+                               targetThreads, warpShuffles);
           continue;
         }
       auto linalgOp = cast<linalg::LinalgOp>(nest);

@@ -1,15 +1,16 @@
 // RUN: llm-opt %s --llm-distribute-to-gpu --split-input-file | FileCheck %s
 
-// A packed projection: one thread per output element (rows x blocks x
-// lanes), numbered with the lane fastest; the reduction stays a loop in the
-// thread. The grid covers the whole space in blocks of 256 threads.
+// A projection with a short reduction (48, under the 48 that threads would
+// share): one thread per output element (rows x blocks x lanes), numbered
+// with the lane fastest; the reduction stays a loop in the thread. The grid
+// covers the whole space in blocks of 256 threads.
 
 #x = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
 #w = affine_map<(d0, d1, d2, d3) -> (d1, d3, d2)>
 #o = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
 
 // CHECK-LABEL: func.func @projection
-// CHECK-SAME: (%[[X:.*]]: memref<?x64xf32>, %[[W:.*]]: memref<4x64x32xbf16>, %[[Y:.*]]: memref<?x4x32xf32>)
+// CHECK-SAME: (%[[X:.*]]: memref<?x48xf32>, %[[W:.*]]: memref<4x48x32xbf16>, %[[Y:.*]]: memref<?x4x32xf32>)
 // CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
 // CHECK: %[[GRID:.*]] = arith.ceildivui %[[TOTAL:.*]], %[[C256]]
 // CHECK: %[[BLOCKS:.*]] = arith.maxui %[[GRID]], %{{.*}}
@@ -24,11 +25,11 @@
 // CHECK: memref.store {{.*}}, %[[Y]]
 // CHECK: gpu.terminator
 // CHECK-NOT: linalg.generic
-func.func @projection(%x: memref<?x64xf32>, %w: memref<4x64x32xbf16>,
+func.func @projection(%x: memref<?x48xf32>, %w: memref<4x48x32xbf16>,
                       %y: memref<?x4x32xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #o],
                   iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
-      ins(%x, %w : memref<?x64xf32>, memref<4x64x32xbf16>)
+      ins(%x, %w : memref<?x48xf32>, memref<4x48x32xbf16>)
       outs(%y : memref<?x4x32xf32>) {
   ^bb0(%a: f32, %b: bf16, %acc: f32):
     %e = arith.extf %b : bf16 to f32
@@ -37,6 +38,83 @@ func.func @projection(%x: memref<?x64xf32>, %w: memref<4x64x32xbf16>,
     linalg.yield %s : f32
   }
   return
+}
+
+// -----
+
+// RMSNorm's sum of squares over 2048 columns, on a GPU: the columns of a row
+// are split over a multiple of 32 threads (the row count chosen at run time
+// against 132 x 1024 threads, at most 2048 / 8 = 256 splits), the split
+// numbered fastest so that a warp shares one row; each thread sums a strided
+// part, the warp sums with shuffles (xor 1 to 16) and its first thread adds
+// to the row's sum atomically.
+
+module attributes {llm.target = #llm.target<triple = "nvptx64-nvidia-cuda", cpu = "sm_90a", features = "+ptx80", vector_bits = 128, vector_registers = 255, l1_bytes = 262144, l2_bytes = 52428800, sm_count = 132, shared_memory_bytes = 232448>} {
+// CHECK-LABEL: func.func @sum_of_squares
+// CHECK-SAME: (%[[X:.*]]: memref<?x2048xf32>, %[[SUM:.*]]: memref<?xf32>)
+// CHECK: %[[ROWS:.*]] = memref.dim %[[X]]
+// CHECK: %[[WANT:.*]] = arith.ceildivui %c135168, %[[ROWS]]
+// CHECK: %[[AT_LEAST:.*]] = arith.maxui %[[WANT]], %c1
+// CHECK: %[[CAPPED:.*]] = arith.minui %[[AT_LEAST]], %{{.*}}
+// CHECK: %[[WARPS:.*]] = arith.ceildivui %[[CAPPED]], %c32
+// CHECK: %[[SPLITS:.*]] = arith.muli %[[WARPS]], %c32
+// CHECK: gpu.launch
+// CHECK: %[[SPLIT:.*]] = arith.remui %[[ID:.*]], %[[SPLITS]]
+// CHECK: %[[POINT:.*]] = arith.divui %[[ID]], %[[SPLITS]]
+// CHECK: %[[ROW:.*]] = arith.remui %[[POINT]], %[[ROWS]]
+// CHECK: %[[PART:.*]] = scf.for %[[C:.*]] = %[[SPLIT]] to %c2048{{.*}} step %[[SPLITS]] iter_args(%[[ACC:.*]] = %{{.*}}) -> (f32)
+// CHECK: %[[V:.*]] = memref.load %[[X]][%[[ROW]], %[[C]]]
+// CHECK: %[[SQ:.*]] = arith.mulf %[[V]], %[[V]]
+// CHECK: arith.addf %[[ACC]], %[[SQ]]
+// CHECK: gpu.shuffle  xor %[[PART]], %c1_i32, %c32_i32 : f32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32, %c32_i32 : f32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c4_i32, %c32_i32 : f32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c8_i32, %c32_i32 : f32
+// CHECK: %[[SHUFFLED:.*]], %{{.*}} = gpu.shuffle  xor %{{.*}}, %c16_i32, %c32_i32 : f32
+// CHECK: %[[TOTAL:.*]] = arith.addf %{{.*}}, %[[SHUFFLED]]
+// CHECK: %[[LANE:.*]] = arith.remui %[[SPLIT]], %c32
+// CHECK: %[[FIRST:.*]] = arith.cmpi eq, %[[LANE]], %c0
+// CHECK: scf.if %[[FIRST]] {
+// CHECK: memref.atomic_rmw addf %[[TOTAL]], %[[SUM]][%[[ROW]]]
+// CHECK-NOT: linalg.generic
+func.func @sum_of_squares(%x: memref<?x2048xf32>, %sum: memref<?xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>,
+                                   affine_map<(d0, d1) -> (d0)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<?x2048xf32>) outs(%sum : memref<?xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %m = arith.mulf %a, %a : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+}
+
+// -----
+
+// The same reduction emulated on the CPU: every thread adds its part
+// atomically, without shuffles.
+
+module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "x86-64", features = "", vector_bits = 256, vector_registers = 16, l1_bytes = 32768, l2_bytes = 524288, sm_count = 132>} {
+// CHECK-LABEL: func.func @sum_of_squares_emulated
+// CHECK: gpu.launch
+// CHECK: scf.for
+// CHECK-NOT: gpu.shuffle
+// CHECK: memref.atomic_rmw addf
+// CHECK: gpu.terminator
+func.func @sum_of_squares_emulated(%x: memref<?x2048xf32>, %sum: memref<?xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>,
+                                   affine_map<(d0, d1) -> (d0)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<?x2048xf32>) outs(%sum : memref<?xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %m = arith.mulf %a, %a : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
 }
 
 // -----
