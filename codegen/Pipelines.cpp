@@ -103,6 +103,7 @@ void mlir::llm::buildCPULoweringPipeline(OpPassManager &pm, bool distribute) {
 void mlir::llm::buildGPULoweringPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createDistributeToGPUPass());
   pm.addPass(createDevicePositionPass());
+  pm.addNestedPass<func::FuncOp>(createFuseGPULaunchesPass());
   pm.addPass(createGPUArgmaxPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -139,6 +140,7 @@ void mlir::llm::buildGPULoweringPipeline(OpPassManager &pm) {
 
 void mlir::llm::buildGPUEmulationPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createDistributeToGPUPass());
+  pm.addNestedPass<func::FuncOp>(createFuseGPULaunchesPass());
   pm.addPass(createGPUArgmaxPass(/*warpShuffles=*/false));
   pm.addNestedPass<func::FuncOp>(createEmulateGPULaunchesPass());
   buildCPULoweringPipeline(pm, /*distribute=*/false);
@@ -171,6 +173,7 @@ void mlir::llm::registerLLMPipelines() {
   registerMarkInvariantLoadsPass();
   registerDevicePositionPass();
   registerGPUArgmaxPass();
+  registerFuseGPULaunchesPass();
   PassPipelineRegistration<>(
       "llm-optimize", "llm-level folding and fusion",
       [](OpPassManager &pm) { buildLLMOptimizationPipeline(pm); });

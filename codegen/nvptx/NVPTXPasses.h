@@ -29,6 +29,12 @@ void registerDevicePositionPass();
 std::unique_ptr<Pass> createGPUArgmaxPass(bool warpShuffles = true);
 void registerGPUArgmaxPass();
 
+/// llm-fuse-gpu-launches, on functions after llm-distribute-to-gpu:
+/// neighbouring launches of one block shape that do not touch the same
+/// bytes (one writing) become one launch over both grids.
+std::unique_ptr<Pass> createFuseGPULaunchesPass();
+void registerFuseGPULaunchesPass();
+
 } // namespace llm
 } // namespace mlir
 

@@ -1,0 +1,331 @@
+//===- FuseGPULaunches.cpp - Independent neighbouring launches as one ----===//
+//
+// Two neighbouring launches of the same block shape become one when neither
+// writes what the other reads or writes: the merged grid is the sum of the
+// two, blocks below the first grid run the first body, the others the
+// second with their block index shifted. Every launch costs a few
+// microseconds even replayed from a CUDA graph, and a decode step has
+// hundreds (a fill before a projection next to the kernel before it, RoPE
+// of the queries next to RoPE of the keys, ...).
+//
+// Independence is decided on byte ranges: a buffer is traced through
+// views, subviews and reshapes to its root (the function's weights, KV
+// cache or scratch arena, a global, or anything else) and, for a
+// `memref.view` at a constant byte shift, to a range whose size is bounded
+// by the module's max_tokens rows. The weights, cache and arena are
+// distinct buffers; any other root (a view passed in as an argument) may
+// alias every buffer but the weights.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/LLMToLinalg.h"
+#include "codegen/nvptx/NVPTXPasses.h"
+#include "dialects/llm/IR/LLMOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Pass/Pass.h"
+
+using namespace mlir;
+
+namespace {
+
+/// Where a buffer lives: its root and, when known, its byte range there.
+struct Place {
+  Value root;
+  Attribute global;
+  std::optional<std::pair<int64_t, int64_t>> bytes;
+};
+
+/// One buffer access of a kernel.
+struct Access {
+  Place place;
+  bool write;
+};
+
+class FuseGPULaunchesPass
+    : public PassWrapper<FuseGPULaunchesPass, OperationPass<func::FuncOp>> {
+public:
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(FuseGPULaunchesPass)
+
+  StringRef getArgument() const override { return "llm-fuse-gpu-launches"; }
+  StringRef getDescription() const override {
+    return "Merge neighbouring independent GPU launches into one";
+  }
+  void getDependentDialects(DialectRegistry &registry) const override {
+    registry.insert<arith::ArithDialect, scf::SCFDialect>();
+  }
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    auto module = func->getParentOfType<ModuleOp>();
+    IntegerAttr maxTokensAttr =
+        module ? llm::LLMDialect::MaxTokensAttrHelper(&getContext())
+                     .getAttr(module)
+               : IntegerAttr();
+    maxTokens = maxTokensAttr ? maxTokensAttr.getInt() : 0;
+    distinct.clear();
+    if (!func.isExternal() && func.getNumArguments() >= 3) {
+      FailureOr<llm::ABIArguments> abi =
+          llm::ABIArguments::of(&func.getBody().front().front());
+      if (succeeded(abi))
+        distinct = {abi->weights, abi->kv, abi->scratch};
+      weights = succeeded(abi) ? abi->weights : Value();
+    }
+
+    bool changed = true;
+    while (changed) {
+      changed = false;
+      SmallVector<gpu::LaunchOp> launches;
+      func.walk([&](gpu::LaunchOp launch) { launches.push_back(launch); });
+      for (gpu::LaunchOp launch : launches) {
+        gpu::LaunchOp next = nextLaunch(launch);
+        if (next && mergeable(launch, next)) {
+          merge(launch, next);
+          changed = true;
+          break;
+        }
+      }
+    }
+  }
+
+private:
+  /// The launch after `launch` in its block with only host ops without memory
+  /// effects (which
+  /// can move above `launch`) between them, or null.
+  static gpu::LaunchOp nextLaunch(gpu::LaunchOp launch) {
+    for (Operation *op = launch->getNextNode(); op; op = op->getNextNode()) {
+      if (auto next = dyn_cast<gpu::LaunchOp>(op))
+        return next;
+      if (!isMemoryEffectFree(op) || op->getNumRegions() != 0)
+        return nullptr;
+    }
+    return nullptr;
+  }
+
+  static bool isOne(Value v) { return matchPattern(v, m_One()); }
+
+  static bool sameValue(Value a, Value b) {
+    if (a == b)
+      return true;
+    APInt x, y;
+    return matchPattern(a, m_ConstantInt(&x)) &&
+           matchPattern(b, m_ConstantInt(&y)) && x == y;
+  }
+
+  /// 1-D launches of equal blocks, synchronous, without dynamic shared
+  /// memory, whose bodies are one block each.
+  static bool fusible(gpu::LaunchOp launch) {
+    return !launch.getAsyncToken() && launch.getAsyncDependencies().empty() &&
+           !launch.getDynamicSharedMemorySize() && !launch.hasClusterSize() &&
+           launch.getBody().hasOneBlock() && isOne(launch.getGridSizeY()) &&
+           isOne(launch.getGridSizeZ()) && isOne(launch.getBlockSizeY()) &&
+           isOne(launch.getBlockSizeZ()) &&
+           launch.getWorkgroupAttributions().empty() &&
+           launch.getPrivateAttributions().empty();
+  }
+
+  bool mergeable(gpu::LaunchOp first, gpu::LaunchOp second) {
+    if (!fusible(first) || !fusible(second) ||
+        !sameValue(first.getBlockSizeX(), second.getBlockSizeX()))
+      return false;
+    std::optional<SmallVector<Access>> a = accesses(first);
+    std::optional<SmallVector<Access>> b = accesses(second);
+    if (!a || !b)
+      return false;
+    for (const Access &x : *a)
+      for (const Access &y : *b)
+        if ((x.write || y.write) && mayOverlap(x.place, y.place))
+          return false;
+    return true;
+  }
+
+  /// The buffers `launch` reads and writes; none when a memory effect is
+  /// not understood.
+  std::optional<SmallVector<Access>> accesses(gpu::LaunchOp launch) {
+    SmallVector<Access> result;
+    bool unknown = false;
+    launch.getBody().walk([&](Operation *op) {
+      if (isa<gpu::TerminatorOp, scf::YieldOp>(op) || isMemoryEffectFree(op))
+        return;
+      auto add = [&](Value buffer, bool write) {
+        result.push_back(Access{place(buffer), write});
+      };
+      if (auto load = dyn_cast<memref::LoadOp>(op))
+        add(load.getMemRef(), false);
+      else if (auto store = dyn_cast<memref::StoreOp>(op))
+        add(store.getMemRef(), true);
+      else if (auto rmw = dyn_cast<memref::AtomicRMWOp>(op))
+        add(rmw.getMemref(), true);
+      else if (auto load = dyn_cast<vector::LoadOp>(op))
+        add(load.getBase(), false);
+      else if (auto store = dyn_cast<vector::StoreOp>(op))
+        add(store.getBase(), true);
+      else if (auto read = dyn_cast<vector::TransferReadOp>(op))
+        add(read.getSource(), false);
+      else if (auto write = dyn_cast<vector::TransferWriteOp>(op))
+        add(write.getSource(), true);
+      else if (isa<gpu::ShuffleOp, gpu::BarrierOp, scf::ForOp, scf::IfOp,
+                   scf::WhileOp, scf::ConditionOp, memref::AllocaOp>(op))
+        return;
+      else
+        unknown = true;
+    });
+    if (unknown)
+      return std::nullopt;
+    return result;
+  }
+
+  /// Traces `buffer` to its root and byte range.
+  Place place(Value buffer) {
+    Place result;
+    std::optional<std::pair<int64_t, int64_t>> bytes;
+    bool exact = true;
+    while (true) {
+      Operation *def = buffer.getDefiningOp();
+      if (auto view = dyn_cast_or_null<memref::ViewOp>(def)) {
+        // The outermost view at a constant shift bounds the range.
+        APInt shift;
+        std::optional<int64_t> size = maxBytes(view.getType());
+        if (exact && !bytes && size &&
+            matchPattern(view.getByteShift(), m_ConstantInt(&shift)))
+          bytes = {shift.getSExtValue(), shift.getSExtValue() + *size};
+        else if (!bytes)
+          exact = false;
+        buffer = view.getSource();
+      } else if (isa_and_nonnull<memref::SubViewOp, memref::ExpandShapeOp,
+                                 memref::CollapseShapeOp, memref::CastOp>(
+                     def)) {
+        // Inside its source.
+        buffer = def->getOperand(0);
+      } else if (auto global = dyn_cast_or_null<memref::GetGlobalOp>(def)) {
+        result.global = global.getNameAttr();
+        return result;
+      } else {
+        result.root = buffer;
+        if (exact)
+          result.bytes = bytes;
+        return result;
+      }
+    }
+  }
+
+  /// Bytes of a buffer of `type`, a dynamic leading dimension counting
+  /// max_tokens rows (the scratch planner's bound).
+  std::optional<int64_t> maxBytes(MemRefType type) {
+    if (!type.getLayout().isIdentity() || !type.getElementType().isIntOrFloat())
+      return std::nullopt;
+    int64_t bytes = std::max<int64_t>(type.getElementTypeBitWidth() / 8, 1);
+    for (auto [i, dim] : llvm::enumerate(type.getShape())) {
+      if (ShapedType::isDynamic(dim) && (i != 0 || maxTokens <= 0))
+        return std::nullopt;
+      bytes *= ShapedType::isDynamic(dim) ? maxTokens : dim;
+    }
+    return bytes;
+  }
+
+  bool isDistinct(Value root) const {
+    return root && llvm::is_contained(distinct, root);
+  }
+
+  bool mayOverlap(const Place &x, const Place &y) const {
+    if (x.global && y.global)
+      return x.global == y.global;
+    // A global is none of the weights, cache and arena; an unknown root
+    // might be a view of it.
+    if (x.global || y.global)
+      return !isDistinct(x.global ? y.root : x.root);
+    if (x.root != y.root) {
+      if (isDistinct(x.root) && isDistinct(y.root))
+        return false;
+      // An unknown root may be a view of any buffer but the weights, which
+      // nothing writes.
+      return x.root != weights && y.root != weights;
+    }
+    if (!x.bytes || !y.bytes)
+      return true;
+    return x.bytes->first < y.bytes->second && y.bytes->first < x.bytes->second;
+  }
+
+  /// Replaces `first` and `second` by one launch.
+  void merge(gpu::LaunchOp first, gpu::LaunchOp second) {
+    // The host ops computing `second`'s operands move above `first`.
+    for (Operation *op = first->getNextNode(); op != second.getOperation();) {
+      Operation *next = op->getNextNode();
+      op->moveBefore(first);
+      op = next;
+    }
+    OpBuilder builder(first);
+    Location loc = first.getLoc();
+    Value firstBlocks = first.getGridSizeX();
+    Value blocks =
+        builder.create<arith::AddIOp>(loc, firstBlocks, second.getGridSizeX());
+    Value one = builder.create<arith::ConstantIndexOp>(loc, 1);
+    auto launch = builder.create<gpu::LaunchOp>(
+        loc, blocks, one, one, first.getBlockSizeX(), one, one);
+    Block &body = launch.getBody().front();
+    builder.setInsertionPointToStart(&body);
+    builder.create<gpu::TerminatorOp>(loc);
+    builder.setInsertionPointToStart(&body);
+    Value blockId = launch.getBlockIds().x;
+    Value inFirst = builder.create<arith::CmpIOp>(
+        loc, arith::CmpIPredicate::ult, blockId, firstBlocks);
+    auto branch = builder.create<scf::IfOp>(loc, inFirst, /*withElse=*/true);
+
+    auto inline_ = [&](gpu::LaunchOp source, Block &into, Value block,
+                       Value grid) {
+      OpBuilder inner = OpBuilder::atBlockBegin(&into);
+      IRMapping mapping;
+      gpu::KernelDim3 ids = source.getBlockIds();
+      gpu::KernelDim3 threads = source.getThreadIds();
+      gpu::KernelDim3 gridSize = source.getGridSize();
+      gpu::KernelDim3 blockSize = source.getBlockSize();
+      mapping.map(ids.x, block);
+      mapping.map(ids.y, launch.getBlockIds().y);
+      mapping.map(ids.z, launch.getBlockIds().z);
+      mapping.map(threads.x, launch.getThreadIds().x);
+      mapping.map(threads.y, launch.getThreadIds().y);
+      mapping.map(threads.z, launch.getThreadIds().z);
+      mapping.map(gridSize.x, grid);
+      mapping.map(gridSize.y, launch.getGridSize().y);
+      mapping.map(gridSize.z, launch.getGridSize().z);
+      mapping.map(blockSize.x, launch.getBlockSize().x);
+      mapping.map(blockSize.y, launch.getBlockSize().y);
+      mapping.map(blockSize.z, launch.getBlockSize().z);
+      inner.setInsertionPoint(into.getTerminator());
+      for (Operation &op : source.getBody().front().without_terminator())
+        inner.clone(op, mapping);
+    };
+    inline_(first, branch.getThenRegion().front(), blockId, firstBlocks);
+    {
+      OpBuilder::InsertionGuard guard(builder);
+      builder.setInsertionPointToStart(&branch.getElseRegion().front());
+      Value shifted = builder.create<arith::SubIOp>(loc, blockId, firstBlocks);
+      inline_(second, branch.getElseRegion().front(), shifted,
+              second.getGridSizeX());
+    }
+    first.erase();
+    second.erase();
+  }
+
+  int64_t maxTokens = 0;
+  SmallVector<Value, 3> distinct;
+  Value weights;
+};
+
+} // namespace
+
+std::unique_ptr<Pass> mlir::llm::createFuseGPULaunchesPass() {
+  return std::make_unique<FuseGPULaunchesPass>();
+}
+
+void mlir::llm::registerFuseGPULaunchesPass() {
+  PassRegistration<FuseGPULaunchesPass>();
+}

@@ -1,0 +1,103 @@
+// RUN: llm-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(llm-fuse-gpu-launches))' | FileCheck %s
+
+// Two launches that write disjoint rows of the scratch arena (views at
+// bytes 0 and 4096, each at most max_tokens = 16 rows of 64 floats) become
+// one launch over both grids: blocks below the first grid run the first
+// body, the others the second with their block index shifted. The third
+// reads what the second wrote and stays a launch of its own.
+
+// CHECK-LABEL: func.func @fills
+// CHECK-SAME: (%{{.*}}: index, %{{.*}}: index, %[[ROWS:.*]]: index, %{{.*}}: index, %{{.*}}: memref<?xi8>, %{{.*}}: memref<?xi8>, %[[SCRATCH:.*]]: memref<?xi8>)
+// CHECK: %[[A:.*]] = memref.view %[[SCRATCH]][%c0{{.*}}][%[[ROWS]]]
+// CHECK: %[[B:.*]] = memref.view %[[SCRATCH]][%c4096{{.*}}][%[[ROWS]]]
+// CHECK: %[[GRID:.*]] = arith.addi %[[G1:.*]], %[[G2:.*]] : index
+// CHECK: gpu.launch blocks(%[[BX:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[GRID]], %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) threads
+// CHECK: %[[FIRST:.*]] = arith.cmpi ult, %[[BX]], %[[G1]]
+// CHECK: scf.if %[[FIRST]] {
+// CHECK: memref.store %{{.*}}, %[[A]][%[[BX]], %{{.*}}]
+// CHECK: } else {
+// CHECK: %[[SHIFTED:.*]] = arith.subi %[[BX]], %[[G1]]
+// CHECK: memref.store %{{.*}}, %[[B]][%[[SHIFTED]], %{{.*}}]
+// CHECK: gpu.terminator
+// CHECK: gpu.launch
+// CHECK: memref.load %[[B]]
+// CHECK-NOT: gpu.launch
+module attributes {llm.max_tokens = 16 : i64} {
+func.func @fills(%tid: index, %n: index, %rows: index, %cap: index,
+                 %weights: memref<?xi8>, %kv: memref<?xi8>, %scratch: memref<?xi8>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %c4096 = arith.constant 4096 : index
+  %c8192 = arith.constant 8192 : index
+  %zero = arith.constant 0.0 : f32
+  %a = memref.view %scratch[%c0][%rows] : memref<?xi8> to memref<?x64xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %rows, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    memref.store %zero, %a[%bx, %tx] : memref<?x64xf32>
+    gpu.terminator
+  }
+  %g2 = arith.addi %rows, %c1 : index
+  %b = memref.view %scratch[%c4096][%rows] : memref<?xi8> to memref<?x64xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %g2, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %inside = arith.cmpi ult, %bx, %rows : index
+    scf.if %inside {
+      memref.store %zero, %b[%bx, %tx] : memref<?x64xf32>
+    }
+    gpu.terminator
+  }
+  %c = memref.view %scratch[%c8192][%rows] : memref<?xi8> to memref<?x64xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %rows, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %v = memref.load %b[%bx, %tx] : memref<?x64xf32>
+    memref.store %v, %c[%bx, %tx] : memref<?x64xf32>
+    gpu.terminator
+  }
+  return
+}
+}
+
+// -----
+
+// Views at bytes 0 and 2048 of 16 rows of 64 floats overlap: not merged.
+// The KV cache and the arena are distinct buffers whatever their offsets.
+
+// CHECK-LABEL: func.func @overlapping
+// CHECK: gpu.launch
+// CHECK-NOT: scf.if
+// CHECK: gpu.terminator
+// CHECK: gpu.launch
+// CHECK: scf.if
+// CHECK: } else {
+// CHECK: gpu.terminator
+// CHECK-NOT: gpu.launch
+module attributes {llm.max_tokens = 16 : i64} {
+func.func @overlapping(%tid: index, %n: index, %rows: index, %pos: index, %cap: index,
+                       %weights: memref<?xi8>, %kv: memref<?xi8>, %scratch: memref<?xi8>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %c2048 = arith.constant 2048 : index
+  %zero = arith.constant 0.0 : f32
+  %a = memref.view %scratch[%c0][%rows] : memref<?xi8> to memref<?x64xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %rows, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    memref.store %zero, %a[%bx, %tx] : memref<?x64xf32>
+    gpu.terminator
+  }
+  %b = memref.view %scratch[%c2048][%rows] : memref<?xi8> to memref<?x64xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %rows, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    memref.store %zero, %b[%bx, %tx] : memref<?x64xf32>
+    gpu.terminator
+  }
+  %k = memref.view %kv[%pos][%rows] : memref<?xi8> to memref<?x64xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %rows, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    memref.store %zero, %k[%bx, %tx] : memref<?x64xf32>
+    gpu.terminator
+  }
+  return
+}
+}
