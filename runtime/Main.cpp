@@ -72,11 +72,28 @@ bool readAll(FILE *file, std::string &text) {
   return !std::ferror(file);
 }
 
-void reportPeakRss() {
+/// This process's peak resident set in KiB: Linux's VmHWM, which starts
+/// afresh at exec (getrusage's ru_maxrss keeps the peak of the process that
+/// spawned us), else ru_maxrss; -1 when neither is known.
+long peakRssKiB() {
+  if (FILE *status = std::fopen("/proc/self/status", "r")) {
+    char line[256];
+    long kib = -1;
+    while (std::fgets(line, sizeof(line), status))
+      if (std::sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+        break;
+    std::fclose(status);
+    if (kib >= 0)
+      return kib;
+  }
   struct rusage usage;
-  if (getrusage(RUSAGE_SELF, &usage) == 0)
-    std::fprintf(stderr, "peak RSS: %.1f MiB\n",
-                 double(usage.ru_maxrss) / 1024.0);
+  return getrusage(RUSAGE_SELF, &usage) == 0 ? usage.ru_maxrss : -1;
+}
+
+void reportPeakRss() {
+  long kib = peakRssKiB();
+  if (kib >= 0)
+    std::fprintf(stderr, "peak RSS: %.1f MiB\n", double(kib) / 1024.0);
 }
 
 /// --tokenize and --detokenize: the tokenizer alone. The input is

@@ -28,7 +28,7 @@ llvm_config.with_environment("PATH", tool_dirs, append_path=True)
 # A tool that is not built yet makes the tests that need it UNSUPPORTED
 # (see e.g. e2e/lit.local.cfg) instead of failing everyone's ctest.
 search_path = config.environment["PATH"]
-for tool in ["llmc", "llm-opt", "llmc-reference", "llmc-compare-logits",
+for tool in ["llmc", "llm-opt", "llmc-bench", "llmc-reference", "llmc-compare-logits",
              "llmc-test-tokens", "llmc-test-chat-template",
              "llmc-test-interrupt"]:
     if shutil.which(tool, path=search_path):

@@ -1,15 +1,19 @@
 //===- llmc-bench.cpp - Compile-and-run benchmark of an llmc model --------===//
 //
-//   llmc-bench MODEL_DIR [--llmc PATH] [--out DIR] [--prompt-tokens N]
+//   llmc-bench MODEL_DIR [--llmc PATH] [--out DIR] [--prompt-tokens N,...]
 //                        [--gen-tokens N] [--threads N] [--repeat N]
 //                        [--seed N] [--skip-compile] [--json FILE]
+//   llmc-bench --exe EXE [MODEL_DIR] [...]
 //
 // Runs `llmc compile MODEL_DIR -o OUT/model` once (wall time and the child's
-// peak RSS), reports the sizes of the executable and its weight file, then
-// runs the executable `--repeat` times on seeded token ids and reads the
+// peak RSS), or takes an executable already compiled (--exe), reports the
+// sizes of the executable and its weight file, measures the machine's read
+// bandwidth with the same thread count, then for each prompt length runs
+// the executable `--repeat` times on seeded token ids and reads the
 // prefill/decode speed and peak RSS lines it prints on stderr. Prints the
-// median, minimum and maximum of each number and the exact commands. It only
-// measures; nothing here compares a number with a threshold.
+// median, minimum and maximum of each number, decode as weight bytes per
+// second and as a fraction of the read bandwidth, and the exact commands.
+// It only measures; nothing here compares a number with a threshold.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,10 +34,14 @@
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace llvm;
@@ -42,8 +50,14 @@ namespace {
 
 cl::OptionCategory benchCategory("llmc-bench options");
 
-cl::opt<std::string> modelDir(cl::Positional, cl::Required,
-                              cl::desc("<model dir>"), cl::cat(benchCategory));
+cl::opt<std::string> modelDir(cl::Positional, cl::desc("<model dir>"),
+                              cl::cat(benchCategory));
+cl::opt<std::string>
+    exePath("exe",
+            cl::desc("Benchmark this compiled executable (and its .weights) "
+                     "instead of compiling MODEL_DIR; without MODEL_DIR the "
+                     "prompt's ids are below 256"),
+            cl::value_desc("path"), cl::cat(benchCategory));
 cl::opt<std::string>
     llmcPath("llmc",
              cl::desc("The llmc driver (default: llmc next to llmc-bench, "
@@ -55,9 +69,11 @@ cl::opt<std::string>
                     "llmc-bench-out)"),
            cl::value_desc("dir"), cl::init("llmc-bench-out"),
            cl::cat(benchCategory));
-cl::opt<unsigned> promptTokens("prompt-tokens",
-                               cl::desc("Prompt length in tokens"),
-                               cl::init(128), cl::cat(benchCategory));
+cl::list<unsigned>
+    promptTokens("prompt-tokens",
+                 cl::desc("Prompt lengths in tokens, comma separated: one "
+                          "row each (default 128)"),
+                 cl::CommaSeparated, cl::cat(benchCategory));
 cl::opt<unsigned> genTokens("gen-tokens", cl::desc("Tokens to generate"),
                             cl::init(32), cl::cat(benchCategory));
 cl::opt<unsigned> repeat("repeat", cl::desc("Runs of the model executable"),
@@ -252,18 +268,84 @@ json::Object summaryJson(Summary s) {
   return json::Object{{"median", s.median}, {"min", s.min}, {"max", s.max}};
 }
 
+/// The best of three passes in which `threads` threads each sum their
+/// share of a 1 GiB buffer (written first, so every page is mapped), in
+/// bytes per second.
+double measureReadBandwidth(unsigned threads) {
+  constexpr size_t kBytes = size_t(1) << 30;
+  size_t words = kBytes / sizeof(uint64_t);
+  std::unique_ptr<uint64_t[]> buffer(new uint64_t[words]);
+  for (size_t i = 0; i < words; ++i)
+    buffer[i] = i;
+  double best = 0;
+  std::vector<uint64_t> sums(threads * 8);
+  for (int pass = 0; pass < 3; ++pass) {
+    auto start = std::chrono::steady_clock::now();
+    std::vector<std::thread> workers;
+    for (unsigned t = 0; t < threads; ++t)
+      workers.emplace_back([&, t] {
+        size_t begin = words * t / threads, end = words * (t + 1) / threads;
+        // Independent accumulators, so that loads, not additions, limit.
+        uint64_t a = 0, b = 0, c = 0, d = 0;
+        size_t i = begin;
+        for (; i + 4 <= end; i += 4) {
+          a += buffer[i];
+          b += buffer[i + 1];
+          c += buffer[i + 2];
+          d += buffer[i + 3];
+        }
+        for (; i < end; ++i)
+          a += buffer[i];
+        sums[t * 8] = a + b + c + d;
+      });
+    for (std::thread &worker : workers)
+      worker.join();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    best = std::max(best, double(kBytes) / seconds);
+  }
+  // A volatile store keeps the reads from being optimized away.
+  static volatile uint64_t sink;
+  for (uint64_t sum : sums)
+    sink = sink + sum;
+  return best;
+}
+
+/// One prompt length's runs.
+struct SweepRow {
+  unsigned promptTokens;
+  std::vector<RunNumbers> runs;
+  Command command;
+};
+
 Error run(unsigned threads) {
   if (repeat == 0)
     return createStringError("--repeat must be at least 1");
-  if (promptTokens == 0)
-    return createStringError("--prompt-tokens must be at least 1");
+  std::vector<unsigned> prompts(promptTokens.begin(), promptTokens.end());
+  if (prompts.empty())
+    prompts.push_back(128);
+  for (unsigned n : prompts)
+    if (n == 0)
+      return createStringError("--prompt-tokens must be at least 1");
+  if (modelDir.empty() && exePath.empty())
+    return createStringError("give a model directory to compile, or --exe "
+                             "EXE to benchmark a compiled executable");
+  if (!exePath.empty() && skipCompile)
+    return createStringError("--skip-compile and --exe both say what to run; "
+                             "give one");
 
-  Expected<uint64_t> vocab = readVocabSize(modelDir);
-  if (!vocab)
-    return vocab.takeError();
+  // Token ids below the vocabulary; any executable takes ids below 256.
+  uint64_t vocab = 256;
+  if (!modelDir.empty()) {
+    Expected<uint64_t> read = readVocabSize(modelDir);
+    if (!read)
+      return read.takeError();
+    vocab = *read;
+  }
 
   std::string llmc = llmcPath;
-  if (llmc.empty()) {
+  if (llmc.empty() && exePath.empty()) {
     std::string self = sys::fs::getMainExecutable(
         toolName, reinterpret_cast<void *>(&readVocabSize));
     SmallString<256> sibling(sys::path::parent_path(self));
@@ -281,8 +363,10 @@ Error run(unsigned threads) {
 
   if (std::error_code ec = sys::fs::create_directories(outDir))
     return createStringError("cannot create '" + outDir + "': " + ec.message());
-  SmallString<256> exe(outDir);
-  sys::path::append(exe, "model");
+  SmallString<256> exe(exePath.empty() ? StringRef(outDir)
+                                       : StringRef(exePath));
+  if (exePath.empty())
+    sys::path::append(exe, "model");
   sys::fs::make_absolute(exe);
   std::string weights = (exe + ".weights").str();
   auto logStem = [&](StringRef name) {
@@ -294,7 +378,7 @@ Error run(unsigned threads) {
   // (a) Compile.
   Command compile{{llmc, "compile", modelDir, "-o", std::string(exe)}};
   std::optional<ChildResult> compiled;
-  if (!skipCompile) {
+  if (exePath.empty() && !skipCompile) {
     outs() << "compiling: " << compile.str() << "\n";
     outs().flush();
     Expected<ChildResult> result = runChild(compile, logStem("compile"));
@@ -302,9 +386,9 @@ Error run(unsigned threads) {
       return result.takeError();
     compiled = *result;
   } else if (!sys::fs::can_execute(exe)) {
-    return createStringError("--skip-compile: '" + exe +
-                             "' does not exist; run "
-                             "once without --skip-compile");
+    return createStringError(
+        "'" + exe + "' is not an executable" +
+        (exePath.empty() ? "; run once without --skip-compile" : ""));
   }
 
   // (b) Sizes.
@@ -312,47 +396,60 @@ Error run(unsigned threads) {
   if (std::error_code ec = sys::fs::file_size(exe, exeBytes))
     return createStringError("cannot stat '" + exe + "': " + ec.message());
   if (std::error_code ec = sys::fs::file_size(weights, weightBytes))
-    return createStringError("cannot stat '" + weights + "': " + ec.message());
+    return createStringError("cannot stat '" + weights + "': " + ec.message() +
+                             " (an executable's weights are EXE.weights)");
 
-  // (c) Run.
   unsigned numThreads =
       threads ? unsigned(threads)
               : llvm::hardware_concurrency().compute_thread_count();
-  Command model{{std::string(exe), "--tokens",
-                 seededTokens(promptTokens, *vocab, seed), "-n",
-                 utostr(genTokens), "--ignore-eos", "--threads",
-                 utostr(numThreads)}};
-  outs() << "running " << exe << " " << repeat << " times\n";
-  outs().flush();
-  std::vector<RunNumbers> runs;
-  for (unsigned i = 0; i < repeat; ++i) {
-    Expected<ChildResult> result =
-        runChild(model, logStem("run" + utostr(i + 1)));
-    if (!result)
-      return result.takeError();
-    Expected<RunNumbers> numbers = parseRunOutput(result->stderrText);
-    if (!numbers)
-      return createStringError("run " + Twine(i + 1) + ": " +
-                               toString(numbers.takeError()));
-    runs.push_back(*numbers);
+
+  // (c) Run each prompt length.
+  std::vector<SweepRow> rows;
+  for (unsigned prompt : prompts) {
+    SweepRow row{prompt, {}, {}};
+    row.command = Command{
+        {std::string(exe), "--tokens", seededTokens(prompt, vocab, seed), "-n",
+         utostr(genTokens), "--ignore-eos", "--threads", utostr(numThreads)}};
+    outs() << "running " << exe << " " << repeat << " times, " << prompt
+           << " prompt tokens\n";
+    outs().flush();
+    for (unsigned i = 0; i < repeat; ++i) {
+      std::string stem = "run-p" + utostr(prompt) + "-" + utostr(i + 1);
+      Expected<ChildResult> result = runChild(row.command, logStem(stem));
+      if (!result)
+        return result.takeError();
+      Expected<RunNumbers> numbers = parseRunOutput(result->stderrText);
+      if (!numbers)
+        return createStringError(stem + ": " + toString(numbers.takeError()));
+      row.runs.push_back(*numbers);
+    }
+    rows.push_back(std::move(row));
   }
 
-  auto collect = [&](double RunNumbers::*field) {
+  // (d) The machine's read bandwidth with the model's thread count, after
+  // the runs: a child started while llmc-bench holds the buffer would
+  // report it in its peak RSS.
+  outs() << "measuring the read bandwidth (" << numThreads << " threads)\n";
+  outs().flush();
+  double bandwidth = measureReadBandwidth(numThreads);
+
+  auto collect = [](const SweepRow &row, double RunNumbers::*field) {
     std::vector<double> values;
-    for (const RunNumbers &r : runs)
+    for (const RunNumbers &r : row.runs)
       values.push_back(r.*field);
     return summarize(values);
   };
-  Summary prefill = collect(&RunNumbers::prefillTokPerSec);
-  Summary decode = collect(&RunNumbers::decodeTokPerSec);
-  Summary runRss = collect(&RunNumbers::peakRssMiB);
-  int64_t decoded = runs.front().decodeTokens;
+  // Each generated token reads every weight once: the weight file's bytes
+  // per token (the KV cache's traffic is not counted).
+  auto weightRate = [&](double tokPerSec) {
+    return tokPerSec * double(weightBytes) / 1e9;
+  };
 
-  // (d) Report.
+  // (e) Report.
   raw_ostream &os = outs();
-  os << "\nllmc-bench: " << modelDir << " (vocab " << *vocab << ", "
-     << promptTokens << " prompt tokens, " << decoded << " generated, "
-     << numThreads << " threads, " << repeat << " runs)\n";
+  os << "\nllmc-bench: " << (exePath.empty() ? modelDir.getValue() : exePath)
+     << " (" << genTokens << " generated, " << numThreads << " threads, "
+     << repeat << " runs each)\n";
   os.indent(26) << right_justify("median", 12) << right_justify("min", 12)
                 << right_justify("max", 12) << "\n";
   if (compiled) {
@@ -362,37 +459,67 @@ Error run(unsigned threads) {
   }
   printRow(os, "executable size", {mib(exeBytes), 0, 0}, "MiB", false);
   printRow(os, "weights size", {mib(weightBytes), 0, 0}, "MiB", false);
-  printRow(os, "prefill", prefill, "tok/s", true);
-  printRow(os, "decode", decode, "tok/s", true);
-  printRow(os, "run peak RSS", runRss, "MiB", true);
+  printRow(os, "read bandwidth", {bandwidth / 1e9, 0, 0}, "GB/s", false);
+  for (const SweepRow &row : rows) {
+    std::string p = utostr(row.promptTokens);
+    Summary decode = collect(row, &RunNumbers::decodeTokPerSec);
+    printRow(os, "prefill " + p, collect(row, &RunNumbers::prefillTokPerSec),
+             "tok/s", true);
+    printRow(os, "decode after " + p, decode, "tok/s", true);
+    printRow(os, "  weights read",
+             {weightRate(decode.median), weightRate(decode.min),
+              weightRate(decode.max)},
+             formatv("GB/s = {0:P0} of the read bandwidth",
+                     weightRate(decode.median) * 1e9 / bandwidth)
+                 .str(),
+             true);
+    printRow(os, "peak RSS " + p, collect(row, &RunNumbers::peakRssMiB), "MiB",
+             true);
+  }
   os << "commands:\n";
   if (compiled)
     os << "  " << compile.str() << "\n";
-  os << "  " << model.str() << "\n";
+  for (const SweepRow &row : rows)
+    os << "  " << row.command.str() << "\n";
   os << "logs (stdout, stderr): " << outDir
-     << "/{compile,run1,run2,...}.{out,err}\n";
+     << "/{compile,run-pN-1,...}.{out,err}\n";
 
   if (!jsonPath.empty()) {
-    json::Array runArray;
-    for (const RunNumbers &r : runs)
-      runArray.push_back(json::Object{{"prefill_tok_per_s", r.prefillTokPerSec},
-                                      {"decode_tok_per_s", r.decodeTokPerSec},
-                                      {"decode_tokens", r.decodeTokens},
-                                      {"peak_rss_mib", r.peakRssMiB}});
+    json::Array sweep;
+    for (const SweepRow &row : rows) {
+      json::Array runArray;
+      for (const RunNumbers &r : row.runs)
+        runArray.push_back(
+            json::Object{{"prefill_tok_per_s", r.prefillTokPerSec},
+                         {"decode_tok_per_s", r.decodeTokPerSec},
+                         {"decode_tokens", r.decodeTokens},
+                         {"peak_rss_mib", r.peakRssMiB}});
+      Summary decode = collect(row, &RunNumbers::decodeTokPerSec);
+      sweep.push_back(json::Object{
+          {"prompt_tokens", row.promptTokens},
+          {"prefill_tok_per_s",
+           summaryJson(collect(row, &RunNumbers::prefillTokPerSec))},
+          {"decode_tok_per_s", summaryJson(decode)},
+          {"decode_weight_gb_per_s", weightRate(decode.median)},
+          {"decode_fraction_of_read_bandwidth",
+           weightRate(decode.median) * 1e9 / bandwidth},
+          {"run_peak_rss_mib",
+           summaryJson(collect(row, &RunNumbers::peakRssMiB))},
+          {"runs", std::move(runArray)},
+          {"run_command", row.command.args},
+      });
+    }
     json::Object root{
         {"model_dir", modelDir.getValue()},
-        {"vocab_size", int64_t(*vocab)},
-        {"prompt_tokens", promptTokens.getValue()},
+        {"executable", std::string(exe)},
+        {"vocab_size", int64_t(vocab)},
         {"gen_tokens", genTokens.getValue()},
         {"threads", numThreads},
         {"repeat", repeat.getValue()},
         {"executable_bytes", int64_t(exeBytes)},
         {"weights_bytes", int64_t(weightBytes)},
-        {"prefill_tok_per_s", summaryJson(prefill)},
-        {"decode_tok_per_s", summaryJson(decode)},
-        {"run_peak_rss_mib", summaryJson(runRss)},
-        {"runs", std::move(runArray)},
-        {"run_command", model.args},
+        {"read_bandwidth_gb_per_s", bandwidth / 1e9},
+        {"sweep", std::move(sweep)},
     };
     if (compiled) {
       root["compile_seconds"] = compiled->wallSeconds;
