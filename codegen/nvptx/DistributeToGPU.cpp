@@ -141,6 +141,56 @@ void launchSingleThread(RewriterBase &rewriter, Operation *op) {
   sinkGlobals(rewriter, launch);
 }
 
+/// The accumulation `out + f` a linalg body yields, f computed from the
+/// inputs (and, with `allowIndex`, the iteration indices) by pure ops that
+/// do not read `out`.
+struct Accumulation {
+  arith::AddFOp add;
+  Value addend;
+};
+
+std::optional<Accumulation> matchAccumulation(Block &body, bool allowIndex) {
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  if (yield.getValues().size() != 1)
+    return std::nullopt;
+  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
+  BlockArgument out = body.getArguments().back();
+  if (!add || !add->hasOneUse() || (add.getLhs() != out && add.getRhs() != out))
+    return std::nullopt;
+  Value addend = add.getLhs() == out ? add.getRhs() : add.getLhs();
+  if (addend == out)
+    return std::nullopt;
+  for (Operation &inner : body.without_terminator()) {
+    if (&inner == add.getOperation())
+      continue;
+    if (!isPure(&inner) || inner.getNumRegions() != 0 ||
+        (!allowIndex && isa<linalg::IndexOp>(inner)) ||
+        llvm::is_contained(inner.getOperands(), Value(out)))
+      return std::nullopt;
+  }
+  return Accumulation{add, addend};
+}
+
+/// `value` summed over the threads of a warp whose lane indices differ only
+/// in the bits from `firstOffset` (a power of two) up: a butterfly of
+/// shuffles, every thread getting the sum.
+Value warpSum(RewriterBase &rewriter, Location loc, Value value,
+              int64_t firstOffset) {
+  constexpr int64_t kWarp = 32;
+  Type i32 = rewriter.getI32Type();
+  Value width = rewriter.create<arith::ConstantIntOp>(loc, kWarp, i32);
+  for (int64_t offset = firstOffset; offset < kWarp; offset *= 2)
+    value = rewriter.create<arith::AddFOp>(
+        loc, value,
+        rewriter
+            .create<gpu::ShuffleOp>(
+                loc, value,
+                rewriter.create<arith::ConstantIntOp>(loc, offset, i32), width,
+                gpu::ShuffleMode::XOR)
+            .getShuffleResult());
+  return value;
+}
+
 /// A packed projection y[r, nb, lane] += f(x[r, k], w[nb, k, lane]) whose
 /// weights are a view of the weight blob, as convert-llm-to-linalg makes it.
 struct PackedProjection {
@@ -174,26 +224,12 @@ std::optional<PackedProjection> matchPackedProjection(linalg::GenericOp op) {
       !weightType.getLayout().isIdentity() ||
       !weightType.getElementType().isIntOrFloat())
     return std::nullopt;
-  // The body: out + f(x, w), f using only the inputs and constants.
-  Block &body = op.getRegion().front();
-  auto yield = cast<linalg::YieldOp>(body.getTerminator());
-  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
-  BlockArgument out = body.getArgument(2);
-  if (!add || !add->hasOneUse())
+  std::optional<Accumulation> accumulation =
+      matchAccumulation(op.getRegion().front(), /*allowIndex=*/false);
+  if (!accumulation)
     return std::nullopt;
-  Value addend = add.getLhs() == out ? add.getRhs() : add.getLhs();
-  if (addend == out || (add.getLhs() != out && add.getRhs() != out))
-    return std::nullopt;
-  for (Operation &inner : body.without_terminator()) {
-    if (&inner == add.getOperation())
-      continue;
-    if (!isPure(&inner) || inner.getNumRegions() != 0 ||
-        isa<linalg::IndexOp>(inner) ||
-        llvm::is_contained(inner.getOperands(), Value(out)))
-      return std::nullopt;
-  }
   return PackedProjection{op, op.getDpsInputs()[0], op.getDpsInits()[0], view,
-                          addend};
+                          accumulation->addend};
 }
 
 /// A packed projection as one launch that streams each weight byte once:
@@ -372,18 +408,8 @@ void launchPackedProjection(RewriterBase &rewriter,
   // The warp's threads of one group hold neighbouring splits: a butterfly
   // over the thread-index bits above the group's leaves each of them the
   // warp's sum.
-  Type i32 = rewriter.getI32Type();
-  Value warpWidth = rewriter.create<arith::ConstantIntOp>(loc, kWarp, i32);
-  for (int64_t offset = groups; offset < kWarp; offset *= 2) {
-    Value mask = rewriter.create<arith::ConstantIntOp>(loc, offset, i32);
-    for (Value &sum : sums)
-      sum = rewriter.create<arith::AddFOp>(
-          loc, sum,
-          rewriter
-              .create<gpu::ShuffleOp>(loc, sum, mask, warpWidth,
-                                      gpu::ShuffleMode::XOR)
-              .getShuffleResult());
-  }
+  for (Value &sum : sums)
+    sum = warpSum(rewriter, loc, sum, groups);
   // Thread j of the warp's splits adds the lanes i with i % warpSplits == j.
   Value slot = rewriter.create<arith::RemUIOp>(loc, first, index(warpSplits));
   for (int64_t i = 0; i < lanes; ++i) {
@@ -428,23 +454,12 @@ std::optional<SplitReduction> matchSplitReduction(linalg::GenericOp op) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   if (!ShapedType::isDynamic(ranges[reductionDim]) && ranges[reductionDim] < 64)
     return std::nullopt;
-  Block &body = op.getRegion().front();
-  auto yield = cast<linalg::YieldOp>(body.getTerminator());
-  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
-  BlockArgument out = body.getArguments().back();
-  if (!add || !add->hasOneUse() || (add.getLhs() != out && add.getRhs() != out))
+  std::optional<Accumulation> accumulation =
+      matchAccumulation(op.getRegion().front(), /*allowIndex=*/true);
+  if (!accumulation)
     return std::nullopt;
-  Value addend = add.getLhs() == out ? add.getRhs() : add.getLhs();
-  if (addend == out)
-    return std::nullopt;
-  for (Operation &inner : body.without_terminator()) {
-    if (&inner == add.getOperation())
-      continue;
-    if (!isPure(&inner) || inner.getNumRegions() != 0 ||
-        llvm::is_contained(inner.getOperands(), Value(out)))
-      return std::nullopt;
-  }
-  return SplitReduction{op, reductionDim, add, addend};
+  return SplitReduction{op, reductionDim, accumulation->add,
+                        accumulation->addend};
 }
 
 /// A reduction as one launch in which `splits` threads share each output
@@ -537,17 +552,7 @@ void launchSplitReduction(RewriterBase &rewriter,
   Value partial = loop.getResult(0);
   SmallVector<Value> outIndices = indices(op.getDpsInitOperand(0));
   if (warpShuffles) {
-    Type i32 = rewriter.getI32Type();
-    Value width = rewriter.create<arith::ConstantIntOp>(loc, kWarp, i32);
-    for (int64_t offset = 1; offset < kWarp; offset *= 2)
-      partial = rewriter.create<arith::AddFOp>(
-          loc, partial,
-          rewriter
-              .create<gpu::ShuffleOp>(
-                  loc, partial,
-                  rewriter.create<arith::ConstantIntOp>(loc, offset, i32),
-                  width, gpu::ShuffleMode::XOR)
-              .getShuffleResult());
+    partial = warpSum(rewriter, loc, partial, 1);
     Value lane = rewriter.create<arith::RemUIOp>(loc, first, index(kWarp));
     Value leader = rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
                                                   lane, index(0));

@@ -191,9 +191,12 @@ module attributes {llm.target = #llm.target<triple = "nvptx64-nvidia-cuda", cpu 
 // CHECK: scf.for %{{.*}} = %{{.*}} to %c64{{.*}} step %[[SPLITS]] iter_args({{.*}}) -> (f32, f32, f32, f32, f32, f32, f32, f32)
 // CHECK: memref.load %[[VIEW]]
 // CHECK-COUNT-8: vector.extract
-// CHECK-COUNT-8: gpu.shuffle  xor %{{.*}}, %c4_i32, %c32_i32 : f32
-// CHECK-COUNT-8: gpu.shuffle  xor %{{.*}}, %c8_i32, %c32_i32 : f32
-// CHECK-COUNT-8: gpu.shuffle  xor %{{.*}}, %c16_i32, %c32_i32 : f32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c4_i32, %c32_i32 : f32
+// CHECK-NEXT: arith.addf
+// CHECK: gpu.shuffle  xor %{{.*}}, %c8_i32, %c32_i32 : f32
+// CHECK-NEXT: arith.addf
+// CHECK: gpu.shuffle  xor %{{.*}}, %c16_i32, %c32_i32 : f32
+// CHECK-COUNT-21: gpu.shuffle  xor
 // CHECK-NOT: gpu.shuffle
 // CHECK: arith.remui %{{.*}}, %c8
 // CHECK-COUNT-8: memref.atomic_rmw addf
