@@ -381,10 +381,11 @@ private:
     bool launched = forward(1, positionValue, 1, kvCapacity, argmax, error);
     CUgraph graph = nullptr;
     CUresult ended = graphs.endCapture(stream, &graph);
-    if (!launched)
+    if (!launched || !check(ended, "cuStreamEndCapture", error)) {
+      if (graph)
+        graphs.destroy(graph);
       return false;
-    if (!check(ended, "cuStreamEndCapture", error))
-      return false;
+    }
     CUresult made = graphs.instantiate(&graphExec, graph, 0);
     graphs.destroy(graph);
     if (made != 0)
