@@ -107,6 +107,10 @@ void mlir::llm::buildGPULoweringPipeline(OpPassManager &pm) {
   pm.addPass(createGPUArgmaxPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Constants and dims into the kernels: fewer parameters, and index math
+  // by constants that LLVM strength-reduces (a division by a parameter is a
+  // 64-bit division on the GPU).
+  pm.addPass(createGpuLauchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   pm.addPass(createGatherGPUKernelsPass());
 
