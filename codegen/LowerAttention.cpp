@@ -54,7 +54,8 @@ foldScores(OpBuilder &b, Location loc, SoftmaxState state, Value scores,
                loc, scores, b.create<vector::SplatOp>(loc, scoresType, max)));
   Value sum = b.create<arith::AddFOp>(
       loc, b.create<arith::MulFOp>(loc, state.sum, correction),
-      b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, weights));
+      b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, weights,
+                                    arith::FastMathFlags::reassoc));
   Value acc = b.create<arith::MulFOp>(
       loc, state.acc, b.create<vector::SplatOp>(loc, accType, correction));
   for (int64_t i = 0; i < scoresType.getDimSize(0); ++i) {
@@ -191,11 +192,15 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
       end = b.create<arith::MinUIOp>(
           loc, b.create<arith::AddIOp>(loc, first, chunk), end);
     }
+    // A dot product summed as a tree (reassoc): summed in order, its
+    // head_dim additions are one dependent chain, and scoring the cached
+    // positions took ~70 ns each on Zen 5.
     auto score = [&](OpBuilder &nb, Location nloc, Value pos) -> Value {
       return nb.create<vector::ReductionOp>(
           nloc, vector::CombiningKind::ADD,
           nb.create<arith::MulFOp>(nloc, query,
-                                   rowVector(nb, nloc, keys, pos, kvCol)));
+                                   rowVector(nb, nloc, keys, pos, kvCol)),
+          arith::FastMathFlags::reassoc);
     };
     // The scores of positions [first, first + n) as one vector, and the
     // value of the i-th of them.

@@ -209,10 +209,14 @@ func.func @rope(%tid: index, %nt: index, %x: tensor<?x32xf32>, %start: index, %c
 // CHECK: arith.divui %[[HEAD]], %{{.+}}
 // CHECK: vector.transfer_read %[[Q]][%[[ROW]], %{{.+}}], %{{.+}} {in_bounds = [true]} : memref<?x32xf32>, vector<16xf32>
 // CHECK: scf.for {{.+}} iter_args({{.+}}) -> (f32, f32, vector<16xf32>)
-// CHECK-COUNT-8: vector.transfer_read %[[KEYS]]
+// CHECK: vector.transfer_read %[[KEYS]]
+// CHECK-NEXT: arith.mulf
+// CHECK-NEXT: vector.reduction <add>, %{{.+}} fastmath<reassoc> : vector<16xf32> into f32
+// CHECK-COUNT-7: vector.transfer_read %[[KEYS]]
 // CHECK: vector.from_elements {{.+}} : vector<8xf32>
 // CHECK: vector.reduction <maximumf>
 // CHECK: math.exp
+// CHECK: vector.reduction <add>, %{{.+}} fastmath<reassoc> : vector<8xf32> into f32
 // CHECK-COUNT-8: vector.fma
 // CHECK: scf.for {{.+}} iter_args({{.+}}) -> (f32, f32, vector<16xf32>)
 // CHECK: vector.from_elements {{.+}} : vector<1xf32>
