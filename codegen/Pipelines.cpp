@@ -145,7 +145,7 @@ void mlir::llm::buildGPULoweringPipeline(OpPassManager &pm) {
 void mlir::llm::buildGPUEmulationPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createDistributeToGPUPass());
   pm.addNestedPass<func::FuncOp>(createFuseGPULaunchesPass());
-  pm.addPass(createGPUArgmaxPass(/*warpShuffles=*/false));
+  pm.addPass(createGPUArgmaxPass());
   pm.addNestedPass<func::FuncOp>(createEmulateGPULaunchesPass());
   buildCPULoweringPipeline(pm, /*distribute=*/false);
 }

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Passes.h"
+#include "codegen/nvptx/NVPTXTarget.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -585,8 +586,7 @@ public:
     int64_t sms = target ? target.getSmCount() : 0;
     int64_t targetThreads = sms > 0 ? sms * 1024 : 4096;
     // Warp shuffles only where the kernels run on a GPU, not emulated.
-    bool warpShuffles =
-        target && StringRef(target.getTriple()).starts_with("nvptx");
+    bool warpShuffles = hasWarps(target);
 
     // The loop nests at host level, in order; nests inside other nests
     // (the loops of a linalg op's body) travel with them.
@@ -612,20 +612,20 @@ public:
         launchParallelLoop(rewriter, parallel, threadsPerBlock);
         continue;
       }
-      if (auto generic = dyn_cast<linalg::GenericOp>(nest))
+      if (auto generic = dyn_cast<linalg::GenericOp>(nest)) {
         if (std::optional<PackedProjection> projection =
                 matchPackedProjection(generic)) {
           launchPackedProjection(rewriter, *projection, threadsPerBlock,
                                  targetThreads, warpShuffles);
           continue;
         }
-      if (auto generic = dyn_cast<linalg::GenericOp>(nest))
         if (std::optional<SplitReduction> reduction =
                 matchSplitReduction(generic)) {
           launchSplitReduction(rewriter, *reduction, threadsPerBlock,
                                targetThreads, warpShuffles);
           continue;
         }
+      }
       auto linalgOp = cast<linalg::LinalgOp>(nest);
       if (!linalgOp.hasPureBufferSemantics()) {
         nest->emitError("GPU kernels are made from linalg ops on buffers");

@@ -28,6 +28,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
@@ -71,13 +72,19 @@ public:
                      .getAttr(module)
                : IntegerAttr();
     maxTokens = maxTokensAttr ? maxTokensAttr.getInt() : 0;
-    distinct.clear();
-    if (!func.isExternal() && func.getNumArguments() >= 3) {
+    weights = kv = scratch = Value();
+    if (!func.isExternal()) {
+      // A function without llmc's calling convention is not an error here:
+      // its buffers are then all taken to alias.
+      ScopedDiagnosticHandler quiet(&getContext(),
+                                    [](Diagnostic &) { return success(); });
       FailureOr<llm::ABIArguments> abi =
           llm::ABIArguments::of(&func.getBody().front().front());
-      if (succeeded(abi))
-        distinct = {abi->weights, abi->kv, abi->scratch};
-      weights = succeeded(abi) ? abi->weights : Value();
+      if (succeeded(abi)) {
+        weights = abi->weights;
+        kv = abi->kv;
+        scratch = abi->scratch;
+      }
     }
 
     bool changed = true;
@@ -97,9 +104,8 @@ public:
   }
 
 private:
-  /// The launch after `launch` in its block with only host ops without memory
-  /// effects (which
-  /// can move above `launch`) between them, or null.
+  /// The launch after `launch` in its block with only host ops without
+  /// memory effects (which can move above `launch`) between them, or null.
   static gpu::LaunchOp nextLaunch(gpu::LaunchOp launch) {
     for (Operation *op = launch->getNextNode(); op; op = op->getNextNode()) {
       if (auto next = dyn_cast<gpu::LaunchOp>(op))
@@ -232,7 +238,7 @@ private:
   }
 
   bool isDistinct(Value root) const {
-    return root && llvm::is_contained(distinct, root);
+    return root && (root == weights || root == kv || root == scratch);
   }
 
   bool mayOverlap(const Place &x, const Place &y) const {
@@ -316,8 +322,8 @@ private:
   }
 
   int64_t maxTokens = 0;
-  SmallVector<Value, 3> distinct;
-  Value weights;
+  /// The function's weights, KV cache and arena: distinct buffers.
+  Value weights, kv, scratch;
 };
 
 } // namespace

@@ -14,12 +14,15 @@
 // largest key is the first index of the largest logit, as the runtime's
 // argmax picks it (runtime/abi/ModelABI.h says how to decode it). Threads
 // take strided elements (coalesced), keep their largest key, combine a
-// warp's keys with shuffles (on a GPU; the emulation on the CPU cannot) and
-// merge them with an atomic unsigned max.
+// warp's keys with shuffles (where the module's target has warps; the
+// emulation on the CPU has none) and merge them with an atomic unsigned
+// max.
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/Passes.h"
 #include "codegen/nvptx/NVPTXPasses.h"
+#include "codegen/nvptx/NVPTXTarget.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -40,10 +43,6 @@ struct GPUArgmaxPass
     : public PassWrapper<GPUArgmaxPass, OperationPass<ModuleOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(GPUArgmaxPass)
 
-  GPUArgmaxPass() = default;
-  GPUArgmaxPass(const GPUArgmaxPass &other) : PassWrapper(other) {}
-  explicit GPUArgmaxPass(bool shuffles) { warpShuffles = shuffles; }
-
   StringRef getArgument() const override { return "llm-gpu-argmax"; }
   StringRef getDescription() const override {
     return "Add llmc_argmax, greedy decoding's argmax as GPU launches";
@@ -53,15 +52,12 @@ struct GPUArgmaxPass
                     memref::MemRefDialect, scf::SCFDialect>();
   }
 
-  Option<bool> warpShuffles{*this, "warp-shuffles",
-                            llvm::cl::desc("Combine a warp's keys with "
-                                           "shuffles (false: emulation)"),
-                            llvm::cl::init(true)};
-
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (module.lookupSymbol(kArgmaxEntry))
       return;
+    bool warpShuffles = llm::hasWarps(
+        llm::LLMDialect::TargetAttrHelper(&getContext()).getAttr(module));
     OpBuilder builder = OpBuilder::atBlockEnd(module.getBody());
     Location loc = module.getLoc();
     Type f32 = builder.getF32Type(), i32 = builder.getI32Type(),
@@ -186,8 +182,8 @@ struct GPUArgmaxPass
 
 } // namespace
 
-std::unique_ptr<Pass> mlir::llm::createGPUArgmaxPass(bool warpShuffles) {
-  return std::make_unique<GPUArgmaxPass>(warpShuffles);
+std::unique_ptr<Pass> mlir::llm::createGPUArgmaxPass() {
+  return std::make_unique<GPUArgmaxPass>();
 }
 
 void mlir::llm::registerGPUArgmaxPass() { PassRegistration<GPUArgmaxPass>(); }

@@ -24,9 +24,9 @@ std::unique_ptr<Pass> createDevicePositionPass();
 void registerDevicePositionPass();
 
 /// llm-gpu-argmax: adds the entry point llmc_argmax, the key of the largest
-/// logit computed by GPU launches (warp shuffles unless `warpShuffles` is
-/// false, for the emulation on the CPU).
-std::unique_ptr<Pass> createGPUArgmaxPass(bool warpShuffles = true);
+/// logit computed by GPU launches (warp shuffles where the module's target
+/// has warps).
+std::unique_ptr<Pass> createGPUArgmaxPass();
 void registerGPUArgmaxPass();
 
 /// llm-fuse-gpu-launches, on functions after llm-distribute-to-gpu:

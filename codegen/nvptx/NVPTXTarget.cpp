@@ -14,6 +14,11 @@
 using namespace mlir;
 using namespace mlir::llm;
 
+bool mlir::llm::hasWarps(TargetAttr target) {
+  return target &&
+         llvm::Triple(target.getTriple()).getArch() == llvm::Triple::nvptx64;
+}
+
 namespace {
 
 /// What llmc knows about one GPU architecture (figures of its flagship

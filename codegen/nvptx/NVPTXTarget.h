@@ -12,6 +12,11 @@ namespace mlir::llm {
 /// through the CUDA driver by an x86-64 Linux host program.
 const TargetBackend &getNVPTXBackend();
 
+/// Whether `target` runs its kernels on an NVIDIA GPU, where warps exist;
+/// false for a CPU target, which runs them one thread after another (the
+/// --emulate-gpu builds).
+bool hasWarps(TargetAttr target);
+
 } // namespace mlir::llm
 
 #endif // LLMC_CODEGEN_NVPTX_NVPTXTARGET_H
