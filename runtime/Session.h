@@ -113,7 +113,7 @@ public:
                 std::string &error);
 
   /// Logits of the last position run so far (vocab floats); null after a
-  /// greedy generate() that took its tokens from the model's own argmax.
+  /// greedy generate() on a device, which copies back only the tokens.
   const float *lastLogits() const { return lastRow; }
 
   /// Lets greedy decoding take each token from `argmax` (the model's
@@ -146,8 +146,9 @@ public:
 private:
   bool initCommon(const LlmcModelInfo &info, const SessionConfig &config,
                   std::string &error);
-  /// Runs `n` tokens; with `greedyToken`, sets it to the argmax of the last
-  /// row's logits (from the model's argmax) instead of keeping the logits.
+  /// Runs `n` tokens; with `greedyToken`, also sets it to the argmax of the
+  /// last row's logits (the model's argmax; a device then copies back only
+  /// that token, not the logits).
   bool runChunk(const int64_t *tokens, int64_t n, int64_t nOut,
                 std::string &error, int64_t *greedyToken = nullptr);
 
