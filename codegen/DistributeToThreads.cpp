@@ -38,7 +38,7 @@ static std::optional<unsigned> chooseDimension(linalg::LinalgOp op) {
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   if (LLMDialect::LoweringConfigAttrHelper(op->getContext())
           .isAttrPresent(op) &&
-      ranges.size() == 4)
+      ranges.size() >= 4)
     return 1;
   std::optional<unsigned> best;
   for (unsigned d = 0; d < iterators.size(); ++d) {

@@ -33,11 +33,15 @@ Value rowsOf(OpBuilder &b, Location loc, Value buffer) {
   return b.create<memref::DimOp>(loc, buffer, 0);
 }
 
-/// A fresh [rows, cols] f32 buffer (cols = 0: a vector of rows).
-Value allocate(OpBuilder &b, Location loc, Value rows, int64_t cols) {
+/// A fresh [rows, cols] buffer of `element` (f32 when null; cols = 0: a
+/// vector of rows).
+Value allocate(OpBuilder &b, Location loc, Value rows, int64_t cols,
+               Type element = {}) {
+  if (!element)
+    element = b.getF32Type();
   MemRefType type =
-      cols > 0 ? MemRefType::get({ShapedType::kDynamic, cols}, b.getF32Type())
-               : MemRefType::get({ShapedType::kDynamic}, b.getF32Type());
+      cols > 0 ? MemRefType::get({ShapedType::kDynamic, cols}, element)
+               : MemRefType::get({ShapedType::kDynamic}, element);
   return b.create<memref::AllocOp>(loc, type, ValueRange{rows});
 }
 
@@ -127,7 +131,8 @@ Value emitRMSInv(OpBuilder &b, Location loc, Value x, Value rows, double eps) {
 
 /// A parameter (one layer's copy) becomes a view of the weight blob at the
 /// place llm-plan-weights gave it; blocked matrices are viewed as
-/// [rows / block, cols, block].
+/// [rows / block, cols, block], or [rows / block, cols / n, block, n] when
+/// interleaved by n.
 struct WeightLowering : OpConversionPattern<WeightOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -151,9 +156,12 @@ struct WeightLowering : OpConversionPattern<WeightOp> {
     }
     RankedTensorType type = param.getTensorType();
     SmallVector<int64_t> shape(type.getShape());
-    if (std::optional<int64_t> block = layout.getBlock())
-      shape = {static_cast<int64_t>(llvm::divideCeil(shape[0], *block)),
-               shape[1], *block};
+    if (std::optional<int64_t> block = layout.getBlock()) {
+      int64_t blocks = llvm::divideCeil(shape[0], *block);
+      int64_t n = param.getInterleave();
+      shape = n > 1 ? SmallVector<int64_t>{blocks, shape[1] / n, *block, n}
+                    : SmallVector<int64_t>{blocks, shape[1], *block};
+    }
     rewriter.replaceOpWithNewOp<memref::ViewOp>(
         op, MemRefType::get(shape, type.getElementType()), abi->weights, offset,
         ValueRange{});
@@ -161,8 +169,8 @@ struct WeightLowering : OpConversionPattern<WeightOp> {
   }
 };
 
-/// One table row per token id; the table may be blocked (shared with a tied
-/// lm_head).
+/// One table row per token id; the table may be blocked and interleaved
+/// (shared with a tied lm_head).
 struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -184,10 +192,16 @@ struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
               nb.create<arith::IndexCastOp>(nloc, nb.getIndexType(), args[0]);
           Value col = nb.create<linalg::IndexOp>(nloc, 1);
           SmallVector<Value> indices = {id, col};
-          if (tableType.getRank() == 3) {
+          if (tableType.getRank() >= 3) {
             Value block = index(nb, nloc, tableType.getDimSize(2));
             indices = {nb.create<arith::DivUIOp>(nloc, id, block), col,
                        nb.create<arith::RemUIOp>(nloc, id, block)};
+          }
+          if (tableType.getRank() == 4) {
+            // Interleaved: [id / block, col / n, id % block, col % n].
+            Value n = index(nb, nloc, tableType.getDimSize(3));
+            indices[1] = nb.create<arith::DivUIOp>(nloc, col, n);
+            indices.push_back(nb.create<arith::RemUIOp>(nloc, col, n));
           }
           Value element = nb.create<memref::LoadOp>(nloc, table, indices);
           nb.create<linalg::YieldOp>(nloc, toF32(nb, nloc, element));
@@ -245,9 +259,10 @@ struct RMSNormLowering : OpConversionPattern<RMSNormOp> {
 };
 
 /// out = x W^T as a multiply-add generic over the packed weight (loops m, b,
-/// r, k for a blocked [b, k, r] weight; m, n, k otherwise), carrying the
-/// strategy's `llm.lowering_config`; then the row scale, and a view of the
-/// real columns when the blocks pad the output.
+/// r, k for a blocked [b, k, r] weight; m, b, r, kk, p over an input rounded
+/// to bf16 for an interleaved [b, k / n, r, n] one; m, n, k otherwise),
+/// carrying the strategy's `llm.lowering_config`; then the row scale, and a
+/// view of the real columns when the blocks pad the output.
 struct LinearLowering : OpConversionPattern<LinearOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -260,7 +275,8 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
     Value rows = rowsOf(rewriter, loc, x);
     auto weightType = cast<MemRefType>(weight.getType());
     int64_t outputs = columnsOf(op);
-    bool blocked = weightType.getRank() == 3;
+    bool blocked = weightType.getRank() >= 3;
+    bool interleaved = weightType.getRank() == 4;
     int64_t block = blocked ? weightType.getDimSize(2) : 1;
     int64_t padded = blocked ? weightType.getDimSize(0) * block : outputs;
     Value out = allocate(rewriter, loc, rows, padded);
@@ -269,16 +285,15 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
     rewriter.create<linalg::FillOp>(loc, zero, out);
 
     auto body = [&](OpBuilder &nb, Location nloc, ValueRange args) {
-      Value product =
-          nb.create<arith::MulFOp>(nloc, args[0], toF32(nb, nloc, args[1]));
+      Value product = nb.create<arith::MulFOp>(nloc, toF32(nb, nloc, args[0]),
+                                               toF32(nb, nloc, args[1]));
       nb.create<linalg::YieldOp>(nloc, ValueRange{nb.create<arith::AddFOp>(
                                            nloc, args.back(), product)});
     };
     auto d = [&](unsigned i) { return rewriter.getAffineDimExpr(i); };
     linalg::GenericOp matmul;
-    if (blocked) {
-      // out[m, b, r] += x[m, k] * w[b, k, r]; loops (m, b, r, k).
-      Value outBlocked = rewriter.create<memref::ExpandShapeOp>(
+    auto outBlocked = [&] {
+      return rewriter.create<memref::ExpandShapeOp>(
           loc,
           MemRefType::get(
               {ShapedType::kDynamic, weightType.getDimSize(0), block},
@@ -287,8 +302,35 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
           ArrayRef<OpFoldResult>{
               rows, rewriter.getIndexAttr(weightType.getDimSize(0)),
               rewriter.getIndexAttr(block)});
+    };
+    if (interleaved) {
+      // The input rounded to the weight's type, then out[m, b, r] +=
+      // x[m, n * kk + p] * w[b, kk, r, p]; loops (m, b, r, kk, p).
+      int64_t n = weightType.getDimSize(3);
+      Type element = weightType.getElementType();
+      Value rounded = allocate(rewriter, loc, rows,
+                               cast<MemRefType>(x.getType()).getDimSize(1),
+                               element);
+      elementwise(rewriter, loc, x, rounded,
+                  [&](OpBuilder &nb, Location nloc, ValueRange args) {
+                    nb.create<linalg::YieldOp>(
+                        nloc, ValueRange{nb.create<arith::TruncFOp>(
+                                  nloc, element, args[0])});
+                  });
+      auto red = utils::IteratorType::reduction;
+      auto par = utils::IteratorType::parallel;
       matmul = rewriter.create<linalg::GenericOp>(
-          loc, TypeRange{}, ValueRange{x, weight}, ValueRange{outBlocked},
+          loc, TypeRange{}, ValueRange{rounded, weight},
+          ValueRange{outBlocked()},
+          ArrayRef<AffineMap>{
+              AffineMap::get(5, 0, {d(0), d(3) * n + d(4)}, ctx),
+              AffineMap::get(5, 0, {d(1), d(3), d(2), d(4)}, ctx),
+              AffineMap::get(5, 0, {d(0), d(1), d(2)}, ctx)},
+          ArrayRef<utils::IteratorType>{par, par, par, red, red}, body);
+    } else if (blocked) {
+      // out[m, b, r] += x[m, k] * w[b, k, r]; loops (m, b, r, k).
+      matmul = rewriter.create<linalg::GenericOp>(
+          loc, TypeRange{}, ValueRange{x, weight}, ValueRange{outBlocked()},
           ArrayRef<AffineMap>{AffineMap::get(4, 0, {d(0), d(3)}, ctx),
                               AffineMap::get(4, 0, {d(1), d(3), d(2)}, ctx),
                               AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx)},

@@ -15,7 +15,18 @@ def SelectStrategyPass : Pass<"llm-select-strategy", "ModuleOp"> {
     targets) and, on its parameter, the packed `block` in `llm.layout`
     (rows of the weight matrix stored together so that one block is a whole
     number of vector registers). Generic passes only read these attributes.
+
+    `matmul-precision` says what the projections may round: `f32` keeps
+    their inputs in f32 (exact up to the order of the sums); `bf16` rounds
+    the inputs of bf16 projections to bf16 and multiplies on the target's
+    bf16 dot-product instruction (interleaved weights), an error on a target
+    without one; `auto` does so where the target says that instruction is
+    faster than its f32 FMA.
   }];
+  let options = [
+    Option<"matmulPrecision", "matmul-precision", "std::string",
+           /*default=*/"\"auto\"", "auto, f32 or bf16">
+  ];
   let dependentDialects = ["::mlir::llm::LLMDialect"];
 }
 
@@ -135,10 +146,14 @@ def TileAndVectorizePass : Pass<"llm-tile-and-vectorize", "func::FuncOp"> {
     so every tile has a static shape) and rewrites each tile into a loop over
     the reduction whose body loads one packed weight vector, widens it to f32
     and does one vector FMA per row into accumulators carried in registers.
+    A matmul over interleaved bf16 weights (pairs of columns together) and
+    bf16 inputs becomes one `vdpbf16ps` per row and 16 lanes instead, with
+    each row's input pair broadcast.
   }];
   let dependentDialects = [
     "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",
-    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::LLVM::LLVMDialect"
   ];
 }
 

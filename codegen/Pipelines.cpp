@@ -48,8 +48,11 @@ void mlir::llm::buildLLMOptimizationPipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
 }
 
-void mlir::llm::buildStrategyPipeline(OpPassManager &pm) {
-  pm.addPass(createSelectStrategyPass());
+void mlir::llm::buildStrategyPipeline(OpPassManager &pm,
+                                      const PipelineOptions &options) {
+  SelectStrategyPassOptions strategy;
+  strategy.matmulPrecision = options.matmulPrecision;
+  pm.addPass(createSelectStrategyPass(strategy));
   pm.addPass(createPlanWeightsPass());
 }
 

@@ -9,13 +9,16 @@ namespace mlir::llm {
 
 struct PipelineOptions {
   int64_t maxTokens = 256;
+  /// What projections may round their inputs to: auto, f32 or bf16 (see
+  /// llm-select-strategy).
+  std::string matmulPrecision = "auto";
 };
 
 /// Target-independent llm-level optimization: norm folding and fusion.
 void buildLLMOptimizationPipeline(OpPassManager &pm);
 /// The target's strategy (tiles and packed layouts, from the module's
 /// `llm.target`) and weight placement.
-void buildStrategyPipeline(OpPassManager &pm);
+void buildStrategyPipeline(OpPassManager &pm, const PipelineOptions &options);
 /// llm -> linalg on planned buffers.
 void buildLinalgPipeline(OpPassManager &pm, const PipelineOptions &options);
 /// Distribution across workers, tiling and vectorization, lowering to the

@@ -1,11 +1,12 @@
 //===- PlanScratch.cpp - Place every buffer in the scratch arena ----------===//
 //
 // The lowering allocates each activation as memref.alloc(rows) of
-// [rows, columns] f32. Rows never exceed the tokens one forward call takes,
-// so each allocation gets a fixed slot of max-tokens rows in the scratch
-// arena the runtime passes in: slots are handed out in program order across
-// the whole module and never reused, so no two live buffers share bytes
-// (the arena is small next to the weights: a few hundred activations).
+// [rows, columns] f32 (bf16 for inputs rounded for a dot product). Rows never
+// exceed the tokens one forward call takes, so each allocation gets a fixed
+// slot of max-tokens rows in the scratch arena the runtime passes in: slots
+// are handed out in program order across the whole module and never reused,
+// so no two live buffers share bytes (the arena is small next to the
+// weights: a few hundred activations).
 //
 //===----------------------------------------------------------------------===//
 
@@ -70,13 +71,15 @@ struct PlanScratchPass : llm::impl::PlanScratchPassBase<PlanScratchPass> {
     MemRefType type = alloc.getType();
     bool rowsOnly =
         type.getRank() == 1 || (type.getRank() == 2 && !type.isDynamicDim(1));
-    if (!type.getLayout().isIdentity() || !type.getElementType().isF32() ||
-        !rowsOnly || !type.isDynamicDim(0))
+    Type element = type.getElementType();
+    if (!type.getLayout().isIdentity() ||
+        !(element.isF32() || element.isBF16()) || !rowsOnly ||
+        !type.isDynamicDim(0))
       return alloc.emitError("llm-plan-scratch: only [rows] or [rows, N] f32 "
-                             "activation buffers can be placed, got ")
+                             "or bf16 activation buffers can be placed, got ")
              << type;
     int64_t columns = type.getRank() == 2 ? type.getDimSize(1) : 1;
-    return maxTokens * columns * 4;
+    return maxTokens * columns * (element.getIntOrFloatBitWidth() / 8);
   }
 };
 

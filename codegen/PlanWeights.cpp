@@ -36,8 +36,12 @@ struct PlanWeightsPass : llm::impl::PlanWeightsPassBase<PlanWeightsPass> {
     int64_t offset = 0;
     module.walk([&](ParamOp param) {
       int64_t stride = llvm::alignTo(paramLayerBytes(param), kAlignment);
-      layoutAttr.setAttr(param, PackedLayoutAttr::get(context, param.getBlock(),
-                                                      offset, stride));
+      PackedLayoutAttr layout = param.getLayout();
+      layoutAttr.setAttr(
+          param, PackedLayoutAttr::get(
+                     context, param.getBlock(),
+                     layout ? layout.getInterleave() : std::nullopt, offset,
+                     stride));
       offset += stride * std::max<int64_t>(param.getLayers(), 1);
     });
     LLMDialect::WeightsBytesAttrHelper(context).setAttr(

@@ -40,6 +40,8 @@ namespace {
 
 struct SelectStrategyPass
     : llm::impl::SelectStrategyPassBase<SelectStrategyPass> {
+  using SelectStrategyPassBase::SelectStrategyPassBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *context = &getContext();
@@ -51,6 +53,22 @@ struct SelectStrategyPass
     const TargetBackend *backend = lookupTargetBackend(target, module);
     if (!backend)
       return signalPassFailure();
+    if (matmulPrecision != "auto" && matmulPrecision != "f32" &&
+        matmulPrecision != "bf16") {
+      module.emitError() << "matmul precision '" << matmulPrecision
+                         << "' is not one of auto, f32, bf16";
+      return signalPassFailure();
+    }
+    if (matmulPrecision == "bf16" && !backend->hasBF16Dot(target)) {
+      module.emitError()
+          << "matmul precision bf16 needs a bf16 dot-product instruction, "
+             "which CPU '"
+          << target.getCpu() << "' (" << backend->getName()
+          << ") does not have (x86: AVX512-BF16, e.g. --mcpu=znver4)";
+      return signalPassFailure();
+    }
+    bf16Dot = matmulPrecision == "bf16" ||
+              (matmulPrecision == "auto" && backend->prefersBF16Dot(target));
     if (failed(annotateLinears(*backend, target)))
       signalPassFailure();
   }
@@ -73,13 +91,23 @@ struct SelectStrategyPass
       }
       ParamOp param = weight.getParamOp();
       LinearTileChoice choice = backend.chooseLinearTile(target, param);
-      if (std::optional<int64_t> existing = param.getBlock())
-        choice.block = *existing;
-      else
-        layoutAttr.setAttr(param,
-                           PackedLayoutAttr::get(context, choice.block,
-                                                 std::nullopt, std::nullopt));
       RankedTensorType type = param.getTensorType();
+      if (bf16Dot && type.getElementType().isBF16() &&
+          type.getDimSize(1) % 2 == 0)
+        choice.interleave = 2;
+      PackedLayoutAttr existing = param.getLayout();
+      if (existing && existing.getBlock()) {
+        choice.block = *existing.getBlock();
+        choice.interleave = existing.getInterleave().value_or(1);
+      } else {
+        layoutAttr.setAttr(
+            param, PackedLayoutAttr::get(
+                       context, choice.block,
+                       choice.interleave > 1
+                           ? std::optional<int64_t>(choice.interleave)
+                           : std::nullopt,
+                       std::nullopt, std::nullopt));
+      }
       int64_t elementBytes = type.getElementTypeBitWidth() / 8;
       int64_t step =
           chooseDepthStep(type.getDimSize(1), target.getL2Bytes() / 2,
@@ -92,11 +120,15 @@ struct SelectStrategyPass
                       context, {choice.rows, choice.block, step}, lanes));
       LLVM_DEBUG(llvm::dbgs()
                  << param.getSymName() << ": tile " << choice.rows << "x"
-                 << choice.block << ", depth step " << step << "\n");
+                 << choice.block << ", depth step " << step << ", interleave "
+                 << choice.interleave << "\n");
       return WalkResult::advance();
     });
     return failure(result.wasInterrupted());
   }
+
+  /// Whether bf16 projections round their inputs and use the dot product.
+  bool bf16Dot = false;
 };
 
 } // namespace

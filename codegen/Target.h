@@ -54,6 +54,9 @@ struct LinearTileChoice {
   /// When > 0, the tile walks its block in chunks of this many lanes times
   /// vscale (vector-length agnostic code).
   int64_t scalableLanes = 0;
+  /// Columns of a row stored together for a dot-product instruction (see
+  /// `#llm.packed_layout`); set by the strategy, not the backend.
+  int64_t interleave = 1;
 };
 
 /// How to link a cross-compiled executable with the runtime built for it.
@@ -82,6 +85,19 @@ public:
   /// Register tile and packed block for a projection with weight `param`.
   virtual LinearTileChoice chooseLinearTile(TargetAttr target,
                                             ParamOp param) const = 0;
+  /// Whether `target` has an instruction that sums pairs of bf16 products
+  /// into f32 lanes (x86 `vdpbf16ps`), which createBF16Dot emits.
+  virtual bool hasBF16Dot(TargetAttr target) const { return false; }
+  /// Whether that instruction is faster than the f32 FMA on `target`, so
+  /// that rounding the projections' inputs to bf16 pays by default.
+  virtual bool prefersBF16Dot(TargetAttr target) const { return false; }
+  /// acc[i] + x[2i] * w[2i] + x[2i+1] * w[2i+1] for acc vector<N x f32> and
+  /// x, w vector<2N x bf16>, as the target's instruction; null when the
+  /// target has none for N lanes.
+  virtual Value createBF16Dot(OpBuilder &b, Location loc, Value acc, Value x,
+                              Value w) const {
+    return nullptr;
+  }
   /// Adds the passes that take planned, lowered-to-linalg IR to the LLVM
   /// dialect.
   virtual void buildLoweringPipeline(OpPassManager &pm) const = 0;

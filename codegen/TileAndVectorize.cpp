@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Passes.h"
+#include "codegen/Target.h"
 
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
@@ -54,16 +55,46 @@ static LoweringConfigAttr getConfig(Operation *op) {
 }
 
 /// A packed matmul as convert-llm-to-linalg builds it: inputs x [m, k] and
-/// w [b, k, r]; output [m, b, r].
+/// w [b, k, r], output [m, b, r], loops (m, b, r, k); or, interleaved by n,
+/// w [b, k / n, r, n] and loops (m, b, r, kk, p).
 static bool isPackedMatmul(Operation *op) {
   auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
-  return linalgOp && getConfig(op) && linalgOp.getNumLoops() == 4 &&
+  return linalgOp && getConfig(op) &&
+         (linalgOp.getNumLoops() == 4 || linalgOp.getNumLoops() == 5) &&
          linalgOp.getNumDpsInits() == 1 && linalgOp.getNumDpsInputs() == 2;
+}
+
+static bool isInterleaved(linalg::LinalgOp op) {
+  return op.getNumLoops() == 5;
+}
+
+/// Whether the body is yield(out + ext(x) * ext(w)), the extensions
+/// optional.
+static bool isMultiplyAdd(linalg::LinalgOp op) {
+  Block *body = op.getBlock();
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
+  if (!add)
+    return false;
+  Value acc = body->getArgument(2);
+  Value product = add.getLhs() == acc ? add.getRhs() : add.getLhs();
+  auto mul = product.getDefiningOp<arith::MulFOp>();
+  if (!mul || (add.getLhs() != acc && add.getRhs() != acc))
+    return false;
+  auto source = [](Value v) {
+    if (auto ext = v.getDefiningOp<arith::ExtFOp>())
+      return ext.getIn();
+    return v;
+  };
+  Value a = source(mul.getLhs()), b = source(mul.getRhs());
+  return (a == body->getArgument(0) && b == body->getArgument(1)) ||
+         (a == body->getArgument(1) && b == body->getArgument(0));
 }
 
 /// The tiles describe a packed matmul, and the vector code replaces its body
 /// by FMAs: an op carrying them must be exactly out[m, b, r] += x[m, k] *
-/// w[b, k, r] (the weight possibly widened), nothing else.
+/// w[b, k, r] (or out[m, b, r] += x[m, n * kk + p] * w[b, kk, r, p]), the
+/// operands possibly widened, nothing else.
 static LogicalResult verifyPackedMatmul(linalg::LinalgOp op) {
   MLIRContext *ctx = op.getContext();
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
@@ -71,16 +102,25 @@ static LogicalResult verifyPackedMatmul(linalg::LinalgOp op) {
       AffineMap::get(4, 0, {d(0), d(3)}, ctx),
       AffineMap::get(4, 0, {d(1), d(3), d(2)}, ctx),
       AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx)};
+  if (isPackedMatmul(op) && isInterleaved(op)) {
+    auto wType = dyn_cast<MemRefType>(op.getDpsInputOperand(1)->get().getType());
+    int64_t n = wType && wType.getRank() == 4 ? wType.getDimSize(3) : 0;
+    expected = {AffineMap::get(5, 0, {d(0), d(3) * n + d(4)}, ctx),
+                AffineMap::get(5, 0, {d(1), d(3), d(2), d(4)}, ctx),
+                AffineMap::get(5, 0, {d(0), d(1), d(2)}, ctx)};
+  }
   if (!isPackedMatmul(op) || op.getIndexingMapsArray() != expected ||
-      !linalg::isaContractionOpInterface(op))
+      !isMultiplyAdd(op))
     return op->emitError("llm-tile-and-vectorize: an op with an "
                          "llm.lowering_config must be a packed multiply-add "
-                         "out[m, b, r] += x[m, k] * w[b, k, r]");
+                         "out[m, b, r] += x[m, k] * w[b, k, r] or, "
+                         "interleaved, x[m, n * kk + p] * w[b, kk, r, p]");
   return success();
 }
 
 /// The operands of a static register tile: x [rows, depth], w [1, depth,
-/// lanes], out [rows, 1, lanes].
+/// lanes], out [rows, 1, lanes]; interleaved, x [rows, n * depth] and w [1,
+/// depth, lanes, n].
 struct Tile {
   Value x, w, out;
   int64_t rows, depth, lanes;
@@ -97,7 +137,7 @@ static std::optional<Tile> matchStaticTile(linalg::LinalgOp op) {
       outType.getDimSize(1) != 1)
     return std::nullopt;
   t.rows = xType.getDimSize(0);
-  t.depth = xType.getDimSize(1);
+  t.depth = wType.getDimSize(1);
   t.lanes = wType.getDimSize(2);
   return t;
 }
@@ -177,17 +217,114 @@ static void emitDepthLoop(OpBuilder &b, Location loc, const Tile &t,
   }
 }
 
+/// Emits an interleaved bf16 tile: for every pair of the depth, each chunk
+/// of `chunk` lanes loads its 2 x chunk weights once and every row adds its
+/// broadcast input pair's dot products (the target's instruction) into its
+/// accumulator.
+static LogicalResult emitDotTile(OpBuilder &b, Location loc, const Tile &t,
+                                 const TargetBackend &backend, Operation *op) {
+  auto wType = cast<MemRefType>(t.w.getType());
+  Type bf16 = b.getBF16Type();
+  int64_t chunk = 0;
+  for (int64_t candidate : {16, 8, 4})
+    if (!chunk && t.lanes % candidate == 0)
+      chunk = candidate;
+  if (wType.getDimSize(3) != 2 || !wType.getElementType().isBF16() ||
+      !cast<MemRefType>(t.x.getType()).getElementType().isBF16() || !chunk)
+    return op->emitError("llm-tile-and-vectorize: an interleaved matmul "
+                         "must multiply bf16 pairs on whole 4-lane chunks");
+  int64_t chunks = t.lanes / chunk;
+  auto accType = VectorType::get({chunk}, b.getF32Type());
+  auto pairsType = VectorType::get({2 * chunk}, bf16);
+  auto splatType = VectorType::get({chunk}, b.getI32Type());
+  // The block's lanes and pairs as one contiguous dimension.
+  Value w = b.create<memref::CollapseShapeOp>(
+      loc, t.w, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+  Value c0 = b.create<arith::ConstantIndexOp>(loc, 0);
+  Value c1 = b.create<arith::ConstantIndexOp>(loc, 1);
+  Value c2 = b.create<arith::ConstantIndexOp>(loc, 2);
+  auto lane = [&](OpBuilder &nb, Location nloc, int64_t c, int64_t scale) {
+    return nb.create<arith::ConstantIndexOp>(nloc, c * chunk * scale);
+  };
+  SmallVector<Value> accs;
+  for (int64_t i = 0; i < t.rows; ++i) {
+    Value row = b.create<arith::ConstantIndexOp>(loc, i);
+    for (int64_t c = 0; c < chunks; ++c)
+      accs.push_back(b.create<vector::LoadOp>(
+          loc, accType, t.out, ValueRange{row, c0, lane(b, loc, c, 1)}));
+  }
+  Value end = b.create<arith::ConstantIndexOp>(loc, t.depth);
+  bool failedDot = false;
+  auto loop = b.create<scf::ForOp>(
+      loc, c0, end, c1, accs,
+      [&](OpBuilder &nb, Location nloc, Value k, ValueRange carried) {
+        SmallVector<Value> weights;
+        for (int64_t c = 0; c < chunks; ++c)
+          weights.push_back(nb.create<vector::LoadOp>(
+              nloc, pairsType, w, ValueRange{c0, k, lane(nb, nloc, c, 2)}));
+        Value col = nb.create<arith::MulIOp>(nloc, k, c2);
+        SmallVector<Value> next;
+        for (int64_t i = 0; i < t.rows; ++i) {
+          Value row = nb.create<arith::ConstantIndexOp>(nloc, i);
+          Value pair = nb.create<vector::LoadOp>(
+              nloc, VectorType::get({2}, bf16), t.x, ValueRange{row, col});
+          Value word = nb.create<vector::ExtractOp>(
+              nloc,
+              nb.create<vector::BitCastOp>(
+                  nloc, VectorType::get({1}, nb.getI32Type()), pair),
+              ArrayRef<int64_t>{0});
+          Value inputs = nb.create<vector::BitCastOp>(
+              nloc, pairsType,
+              nb.create<vector::SplatOp>(nloc, splatType, word));
+          for (int64_t c = 0; c < chunks; ++c) {
+            Value dot = backend.createBF16Dot(nb, nloc,
+                                              carried[i * chunks + c], inputs,
+                                              weights[c]);
+            failedDot |= !dot;
+            next.push_back(dot ? dot : carried[i * chunks + c]);
+          }
+        }
+        nb.create<scf::YieldOp>(nloc, next);
+      });
+  if (failedDot)
+    return op->emitError("llm-tile-and-vectorize: the target has no bf16 "
+                         "dot product for ")
+           << chunk << " lanes";
+  for (int64_t i = 0; i < t.rows; ++i) {
+    Value row = b.create<arith::ConstantIndexOp>(loc, i);
+    for (int64_t c = 0; c < chunks; ++c)
+      b.create<vector::StoreOp>(loc, loop.getResult(i * chunks + c), t.out,
+                                ValueRange{row, c0, lane(b, loc, c, 1)});
+  }
+  return success();
+}
+
 /// Replaces a static register tile (rows x 1 block x lanes, one depth step)
 /// by vector code: one depth loop over the whole block with fixed-width
 /// vectors, or, with `llm.scalable_lanes` = n, a loop over chunks of
 /// n x vscale lanes, each with its own depth loop (vector-length agnostic).
-static LogicalResult vectorizeTile(RewriterBase &rewriter,
-                                   linalg::LinalgOp op) {
+/// Fails on a dynamic tile (left to the scalar lowering), and sets `error`
+/// on one that cannot be lowered at all.
+static LogicalResult vectorizeTile(RewriterBase &rewriter, linalg::LinalgOp op,
+                                   const TargetBackend *backend, bool &error) {
   std::optional<Tile> t = matchStaticTile(op);
   if (!t)
     return failure();
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
+  if (isInterleaved(op)) {
+    if (!backend) {
+      error = true;
+      return op->emitError("llm-tile-and-vectorize: an interleaved matmul "
+                           "needs the module's llm.target");
+    }
+    if (failed(emitDotTile(rewriter, loc, *t, *backend, op))) {
+      error = true;
+      return failure();
+    }
+    rewriter.eraseOp(op);
+    return success();
+  }
   Type f32 = rewriter.getF32Type();
   std::optional<int64_t> scalable = getConfig(op).getScalableLanes();
   if (!scalable) {
@@ -247,12 +384,21 @@ struct TileAndVectorizePass
     for (linalg::LinalgOp op : matmuls) {
       LoweringConfigAttr config = getConfig(op);
       int64_t rows = config.getRows(), step = config.getDepthStep();
-      int64_t depth = op.getStaticLoopRanges()[3];
+      // Interleaved, the depth loop counts groups of n columns.
+      int64_t n = isInterleaved(op) ? op.getStaticLoopRanges()[4] : 1;
+      int64_t depth = op.getStaticLoopRanges()[3] * n;
       // Loops: blocks, depth steps, rows; each tile is rows x 1 x lanes x
       // step, so a block's panel for one step is reused by all rows.
-      int64_t depthTile = step < depth && depth % step == 0 ? step : 0;
+      int64_t depthTile =
+          step < depth && depth % step == 0 && step % n == 0 ? step / n : 0;
+      SmallVector<int64_t> sizes = {rows, 1, 0, depthTile};
+      SmallVector<int64_t> order = {1, 3, 0, 2};
+      if (isInterleaved(op)) {
+        sizes.push_back(0);
+        order.push_back(4);
+      }
       FailureOr<scf::SCFTilingResult> tiled =
-          tile(rewriter, op, {rows, 1, 0, depthTile}, {1, 3, 0, 2});
+          tile(rewriter, op, sizes, order);
       if (failed(tiled)) {
         op.emitError("llm-tile-and-vectorize: tiling failed");
         return signalPassFailure();
@@ -268,11 +414,16 @@ struct TileAndVectorizePass
           if (isPackedMatmul(inner))
             rest.push_back(inner);
         });
-        for (linalg::LinalgOp inner : rest)
-          if (failed(tile(rewriter, inner, {1, 0, 0, 0}, {0, 1, 2, 3}))) {
+        for (linalg::LinalgOp inner : rest) {
+          SmallVector<int64_t> one(inner.getNumLoops(), 0);
+          one[0] = 1;
+          if (failed(tile(rewriter, inner, one,
+                          llvm::to_vector(llvm::seq<int64_t>(
+                              0, inner.getNumLoops()))))) {
             inner.emitError("llm-tile-and-vectorize: tiling failed");
             return signalPassFailure();
           }
+        }
       }
     }
     // Folds the peeled bounds so that the main tiles get static shapes.
@@ -283,10 +434,19 @@ struct TileAndVectorizePass
       if (isPackedMatmul(op))
         candidates.push_back(op);
     });
-    for (linalg::LinalgOp op : candidates)
-      if (failed(vectorizeTile(rewriter, op)))
+    const TargetBackend *backend = nullptr;
+    if (auto module = func->getParentOfType<ModuleOp>())
+      if (TargetAttr target =
+              LLMDialect::TargetAttrHelper(ctx).getAttr(module))
+        backend = lookupTargetBackend(llvm::Triple(target.getTriple()));
+    bool error = false;
+    for (linalg::LinalgOp op : candidates) {
+      if (failed(vectorizeTile(rewriter, op, backend, error)))
         LLVM_DEBUG(llvm::dbgs() << "left a dynamic tile scalar: " << op
                                 << "\n");
+      if (error)
+        return signalPassFailure();
+    }
     canonicalize(func);
   }
 };

@@ -87,19 +87,21 @@ static void decodeRow(const llmc::TensorView &tensor, int64_t first,
   }
 }
 
-/// Stores `count` f32 values as `element` at `out`, `stride` elements apart.
+/// Stores `count` f32 values as `element` at `out` in groups of `group`
+/// consecutive elements, the groups `stride` elements apart.
 static void encodeStrided(Type element, const float *values, int64_t count,
-                          uint8_t *out, int64_t stride) {
+                          uint8_t *out, int64_t stride, int64_t group) {
+  auto place = [&](int64_t i) { return (i / group) * stride + i % group; };
   if (element.isF32()) {
     for (int64_t i = 0; i < count; ++i)
-      std::memcpy(out + i * stride * 4, &values[i], 4);
+      std::memcpy(out + place(i) * 4, &values[i], 4);
     return;
   }
   bool bf16 = element.isBF16();
   for (int64_t i = 0; i < count; ++i) {
     uint16_t bits =
         bf16 ? llmc::floatToBF16(values[i]) : llmc::floatToF16(values[i]);
-    std::memcpy(out + i * stride * 2, &bits, 2);
+    std::memcpy(out + place(i) * 2, &bits, 2);
   }
 }
 
@@ -116,6 +118,7 @@ public:
     unsigned bytes = type.getElementTypeBitWidth() / 8;
     int64_t block = param.getBlock().value_or(1);
     bool blocked = param.getBlock().has_value();
+    int64_t interleave = param.getInterleave();
     buffer.assign(paramLayerBytes(param), 0);
     std::vector<float> scale;
     if (s.scale) {
@@ -141,14 +144,16 @@ public:
                   values.data());
         for (int64_t k = 0; k < static_cast<int64_t>(scale.size()); ++k)
           values[k] *= scale[k];
-        // Blocked: [row / block][k][row % block]; plain: [row][k].
+        // Blocked: [row / block][k / n][row % block][k % n] for interleave
+        // n (1 unless set); plain: [row][k].
         if (blocked)
-          encodeStrided(element, values.data(), s.cols,
-                        buffer.data() + (b * s.cols * block + r) * bytes,
-                        block);
+          encodeStrided(
+              element, values.data(), s.cols,
+              buffer.data() + (b * s.cols * block + r * interleave) * bytes,
+              block * interleave, interleave);
         else
           encodeStrided(element, values.data(), s.cols,
-                        buffer.data() + row * s.cols * bytes, 1);
+                        buffer.data() + row * s.cols * bytes, 1, 1);
       }
     });
   }

@@ -124,6 +124,51 @@ func.func @linear_blocked(%tid: index, %nt: index, %x: tensor<?x32xf32>, %s: ten
 
 // -----
 
+// Interleaved by pairs: the weight is viewed as [blocks, in / 2, 16, 2], the
+// input rounded to bf16 into its own buffer, and the matmul has loops (m, b,
+// r, kk, p) reading x[m, 2 * kk + p] and w[b, kk, r, p].
+// CHECK-DAG: #[[XI:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d3 * 2 + d4)>
+// CHECK-DAG: #[[WI:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d1, d3, d2, d4)>
+// CHECK-DAG: #[[OI:.+]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2)>
+// CHECK-LABEL: func.func @linear_interleaved(
+// CHECK-SAME: %[[X:[^:]+]]: memref<?x32xf32>
+// CHECK: %[[W:.+]] = memref.view {{.+}} to memref<2x16x16x2xbf16>
+// CHECK: %[[XB:.+]] = memref.alloc(%{{.+}}) : memref<?x32xbf16>
+// CHECK: linalg.generic {{.+}} ins(%[[X]] : memref<?x32xf32>) outs(%[[XB]] : memref<?x32xbf16>)
+// CHECK: arith.truncf {{.+}} : f32 to bf16
+// CHECK: linalg.generic {indexing_maps = [#[[XI]], #[[WI]], #[[OI]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]}
+// CHECK-SAME: ins(%[[XB]], %[[W]] : memref<?x32xbf16>, memref<2x16x16x2xbf16>)
+// CHECK-SAME: llm.lowering_config
+// CHECK: arith.extf {{.+}} : bf16 to f32
+// CHECK: arith.extf {{.+}} : bf16 to f32
+// CHECK: arith.mulf
+// CHECK: arith.addf
+llm.param @w : tensor<32x32xbf16> {layers = 0 : i64, sources = ["w"], llm.layout = #llm.packed_layout<block = 16, interleave = 2, offset = 0, layer_stride = 2048>}
+func.func @linear_interleaved(%tid: index, %nt: index, %x: tensor<?x32xf32>, %cap: index, %wts: memref<?xi8>, %kv: !llm.kv_cache, %scr: memref<?xi8>) -> tensor<?x32xf32> {
+  %w = llm.weight @w : tensor<32x32xbf16>
+  %y = llm.linear %x, %w {llm.lowering_config = #llm.lowering_config<tiles = [6, 16, 32]>} : (tensor<?x32xf32>, tensor<32x32xbf16>) -> tensor<?x32xf32>
+  return %y : tensor<?x32xf32>
+}
+
+// -----
+
+// Embedding from an interleaved table: [id / 16, col / 2, id % 16, col % 2].
+// CHECK-LABEL: func.func @embedding_interleaved(
+// CHECK: %[[TABLE:.+]] = memref.view {{.+}} to memref<4x16x16x2xbf16>
+// CHECK: arith.divui
+// CHECK: arith.remui
+// CHECK: arith.divui
+// CHECK: arith.remui
+// CHECK: memref.load %[[TABLE]][{{.+}}, {{.+}}, {{.+}}, {{.+}}] : memref<4x16x16x2xbf16>
+llm.param @embed : tensor<64x32xbf16> {layers = 0 : i64, sources = ["embed"], llm.layout = #llm.packed_layout<block = 16, interleave = 2, offset = 0, layer_stride = 4096>}
+func.func @embedding_interleaved(%tid: index, %nt: index, %ids: tensor<?xi32>, %cap: index, %wts: memref<?xi8>, %kv: !llm.kv_cache, %scr: memref<?xi8>) -> tensor<?x32xf32> {
+  %t = llm.weight @embed : tensor<64x32xbf16>
+  %x = llm.embedding %ids, %t : (tensor<?xi32>, tensor<64x32xbf16>) -> tensor<?x32xf32>
+  return %x : tensor<?x32xf32>
+}
+
+// -----
+
 // An unpacked projection: (m, n, k) over the [out, in] matrix, no config.
 // CHECK-DAG: #[[A:.+]] = affine_map<(d0, d1, d2) -> (d0, d2)>
 // CHECK-DAG: #[[B:.+]] = affine_map<(d0, d1, d2) -> (d1, d2)>

@@ -2,6 +2,7 @@
 //
 //   llmc compile MODEL [--weights DIR] -o EXE [--target T] [--mcpu C]
 //                      [--mattr F] [--emit=exe|obj|asm|llvm|ptx|linalg|llm]
+//                      [--matmul-precision=auto|f32|bf16]
 //   llmc synth MODEL -o DIR [--dtype f32|bf16|f16] [--seed N] [--std S]
 //
 //===----------------------------------------------------------------------===//
@@ -109,6 +110,20 @@ static cl::opt<std::string> weightType(
     "weight-type",
     cl::desc("Element type of packed matrices: f32, bf16, f16 (default: as "
              "stored in the checkpoint)"),
+    cl::sub(compileCmd), cl::cat(category));
+enum class Precision { Auto, F32, BF16 };
+static cl::opt<Precision> matmulPrecision(
+    "matmul-precision",
+    cl::desc("What the projections round their inputs to (default: auto)"),
+    cl::init(Precision::Auto),
+    cl::values(
+        clEnumValN(Precision::Auto, "auto",
+                   "bf16 where the CPU's bf16 dot product is faster than its "
+                   "f32 FMA (AMD Zen 4 and 5), f32 elsewhere"),
+        clEnumValN(Precision::F32, "f32", "exact: inputs stay f32"),
+        clEnumValN(Precision::BF16, "bf16",
+                   "bf16 weights multiply inputs rounded to bf16 on the "
+                   "CPU's dot product (x86 AVX512-BF16 vdpbf16ps)")),
     cl::sub(compileCmd), cl::cat(category));
 static cl::opt<bool> quiet("quiet",
                            cl::desc("No progress output (progress is only "
@@ -276,7 +291,7 @@ public:
     progress.phase("optimizing the llm IR");
     if (failed(runPipeline(module(), [&](mlir::OpPassManager &pm) {
           buildLLMOptimizationPipeline(pm);
-          buildStrategyPipeline(pm);
+          buildStrategyPipeline(pm, pipelineOptions());
         })))
       return fail("llm-level passes failed");
     if (emit == Emit::LLM)
@@ -322,6 +337,15 @@ private:
     return writeOutput([&](raw_ostream &os) {
       os << text.getValue().rtrim(StringRef("\0", 1));
     });
+  }
+
+  PipelineOptions pipelineOptions() const {
+    PipelineOptions options;
+    options.maxTokens = maxTokens;
+    options.matmulPrecision = matmulPrecision == Precision::F32    ? "f32"
+                              : matmulPrecision == Precision::BF16 ? "bf16"
+                                                                   : "auto";
+    return options;
   }
 
   int finishWith(int rc) {
@@ -420,10 +444,8 @@ private:
 
   Error lowerToLinalg() {
     progress.phase("lowering to linalg");
-    PipelineOptions options;
-    options.maxTokens = maxTokens;
     if (failed(runPipeline(module(), [&](mlir::OpPassManager &pm) {
-          buildLinalgPipeline(pm, options);
+          buildLinalgPipeline(pm, pipelineOptions());
         })))
       return createStringError("lowering to linalg failed");
     info.scratch_bytes = abiAttr<LLMDialect::ScratchBytesAttrHelper>();

@@ -94,14 +94,23 @@ def LLM_PackedLayoutAttr : LLM_Attr<"PackedLayout", "packed_layout"> {
     `offset` (bytes from the start of the weight blob) and `layer_stride`
     (bytes between two layers' copies) are assigned by `llm-plan-weights`.
 
+    `interleave = n` (with a block, n dividing cols) keeps n consecutive
+    columns of a row together: [rows / block, cols / n, block, n], the
+    operand layout of a dot-product instruction that sums n products per
+    lane (x86 `vdpbf16ps`: pairs of bf16). A projection over such a weight
+    rounds its input to the weight's type and multiplies on that
+    instruction.
+
     ```mlir
     #llm.packed_layout<block = 32>
+    #llm.packed_layout<block = 32, interleave = 2>
     #llm.packed_layout<block = 32, offset = 4096, layer_stride = 8192>
     #llm.packed_layout<offset = 0, layer_stride = 64>
     ```
   }];
   let parameters = (ins
     OptionalParameter<"std::optional<int64_t>">:$block,
+    OptionalParameter<"std::optional<int64_t>">:$interleave,
     OptionalParameter<"std::optional<int64_t>">:$offset,
     OptionalParameter<"std::optional<int64_t>">:$layer_stride
   );

@@ -74,9 +74,12 @@ LoweringConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 
 LogicalResult PackedLayoutAttr::verify(
     function_ref<InFlightDiagnostic()> emitError, std::optional<int64_t> block,
-    std::optional<int64_t> offset, std::optional<int64_t> layerStride) {
+    std::optional<int64_t> interleave, std::optional<int64_t> offset,
+    std::optional<int64_t> layerStride) {
   if (block && *block <= 0)
     return emitError() << "block must be positive";
+  if (interleave && (!block || *interleave <= 1))
+    return emitError() << "interleave must be > 1 and needs a block";
   if (offset.has_value() != layerStride.has_value())
     return emitError() << "offset and layer_stride go together";
   if ((offset && *offset < 0) || (layerStride && *layerStride < 0))
@@ -137,6 +140,12 @@ std::optional<int64_t> ParamOp::getBlock() {
   return std::nullopt;
 }
 
+int64_t ParamOp::getInterleave() {
+  if (PackedLayoutAttr layout = getLayout())
+    return layout.getInterleave().value_or(1);
+  return 1;
+}
+
 /// Activations are [tokens, features] with a dynamic token count and a static
 /// feature count.
 static LogicalResult verifyActivation(Operation *op, Type type,
@@ -171,6 +180,8 @@ LogicalResult ParamOp::verify() {
     return emitOpError("needs at least one source tensor");
   if (getBlock() && type.getRank() != 2)
     return emitOpError("a blocked layout needs a matrix");
+  if (type.getRank() == 2 && type.getDimSize(1) % getInterleave() != 0)
+    return emitOpError("the interleave must divide the columns");
   return success();
 }
 

@@ -49,6 +49,8 @@ def LLM_ParamOp : LLM_Op<"param", [Symbol]> {
     PackedLayoutAttr getLayout();
     /// Rows stored together in the packed layout, if blocked.
     std::optional<int64_t> getBlock();
+    /// Columns of a row stored together (1 unless interleaved).
+    int64_t getInterleave();
   }];
 }
 

@@ -56,6 +56,16 @@ llm.param @w : tensor<4x8xf32> {layers = 0 : i64, sources = ["w"], llm.layout = 
 
 // -----
 
+// expected-error @+1 {{interleave must be > 1 and needs a block}}
+llm.param @w : tensor<4x8xbf16> {layers = 0 : i64, sources = ["w"], llm.layout = #llm.packed_layout<interleave = 2>}
+
+// -----
+
+// expected-error @+1 {{the interleave must divide the columns}}
+llm.param @w : tensor<4x7xbf16> {layers = 0 : i64, sources = ["w"], llm.layout = #llm.packed_layout<block = 4, interleave = 2>}
+
+// -----
+
 // expected-error @+1 {{offset and layer_stride go together}}
 llm.param @w : tensor<4x8xf32> {layers = 0 : i64, sources = ["w"], llm.layout = #llm.packed_layout<offset = 0>}
 

@@ -1,0 +1,69 @@
+// RUN: llm-opt %s --pass-pipeline="builtin.module(func.func(llm-tile-and-vectorize))" --split-input-file --verify-diagnostics | FileCheck %s
+
+// A matmul over weights interleaved by pairs ([blocks, depth / 2, 32, 2])
+// and inputs rounded to bf16, on an AVX512-BF16 target: each 2-row tile
+// keeps 2 rows x 2 chunks of 16 lanes in registers; per pair of the depth
+// it loads each chunk's 32 bf16 weights once, broadcasts each row's input
+// pair as one 32-bit word, and adds the dot products with vdpbf16ps.
+
+// CHECK-LABEL: func.func @interleaved(
+// CHECK: scf.for
+// CHECK: scf.for
+// CHECK: %[[W:.+]] = memref.collapse_shape %{{.+}} {{\[}}[0], [1], [2, 3]] : memref<1x4x32x2xbf16, {{.+}}> into memref<1x4x64xbf16
+// CHECK-COUNT-4: vector.load {{.+}} : memref<2x1x32xf32, {{.+}}>, vector<16xf32>
+// CHECK: scf.for %[[K:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args({{.+}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK: %[[W0:.+]] = vector.load %[[W]][%{{.+}}, %[[K]], %{{.+}}] : {{.+}}, vector<32xbf16>
+// CHECK: %[[W1:.+]] = vector.load %[[W]][%{{.+}}, %[[K]], %{{.+}}] : {{.+}}, vector<32xbf16>
+// CHECK: %[[PAIR:.+]] = vector.load %{{.+}} : memref<2x8xbf16, {{.+}}>, vector<2xbf16>
+// CHECK: %[[WORD:.+]] = vector.bitcast %[[PAIR]] : vector<2xbf16> to vector<1xi32>
+// CHECK: %[[E:.+]] = vector.extract %[[WORD]][0] : i32 from vector<1xi32>
+// CHECK: %[[S:.+]] = vector.splat %[[E]] : vector<16xi32>
+// CHECK: %[[X:.+]] = vector.bitcast %[[S]] : vector<16xi32> to vector<32xbf16>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512bf16.dpbf16ps.512"(%{{.+}}, %[[W0]], %[[X]])
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512bf16.dpbf16ps.512"(%{{.+}}, %[[W1]], %[[X]])
+// CHECK-COUNT-2: llvm.call_intrinsic "llvm.x86.avx512bf16.dpbf16ps.512"
+// CHECK: scf.yield
+// CHECK-COUNT-4: vector.store
+// The remainder rows one at a time, with the same dot products.
+// CHECK: scf.for
+// CHECK-COUNT-2: llvm.call_intrinsic "llvm.x86.avx512bf16.dpbf16ps.512"
+// CHECK-NOT: linalg.generic
+#x = affine_map<(d0, d1, d2, d3, d4) -> (d0, d3 * 2 + d4)>
+#w = affine_map<(d0, d1, d2, d3, d4) -> (d1, d3, d2, d4)>
+#o = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2)>
+
+module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver5", features = "+avx512bf16,+avx512f,+avx512vl", vector_bits = 512, vector_registers = 32, l1_bytes = 49152, l2_bytes = 1048576>} {
+func.func @interleaved(%x: memref<?x8xbf16>, %w: memref<2x4x32x2xbf16>, %y: memref<?x2x32xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%x, %w : memref<?x8xbf16>, memref<2x4x32x2xbf16>) outs(%y : memref<?x2x32xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [2, 32, 8]>} {
+  ^bb0(%in: bf16, %win: bf16, %acc: f32):
+    %a = arith.extf %in : bf16 to f32
+    %e = arith.extf %win : bf16 to f32
+    %p = arith.mulf %a, %e : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+}
+
+// -----
+
+#x = affine_map<(d0, d1, d2, d3, d4) -> (d0, d3 * 2 + d4)>
+#w = affine_map<(d0, d1, d2, d3, d4) -> (d1, d3, d2, d4)>
+#o = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2)>
+
+// A target without a bf16 dot product (here: no target at all) cannot
+// lower an interleaved matmul.
+
+func.func @no_target(%x: memref<?x8xbf16>, %w: memref<2x4x32x2xbf16>, %y: memref<?x2x32xf32>) {
+  // expected-error @+1 {{llm-tile-and-vectorize: an interleaved matmul needs the module's llm.target}}
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%x, %w : memref<?x8xbf16>, memref<2x4x32x2xbf16>) outs(%y : memref<?x2x32xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [1, 32, 8]>} {
+  ^bb0(%in: bf16, %win: bf16, %acc: f32):
+    %a = arith.extf %in : bf16 to f32
+    %e = arith.extf %win : bf16 to f32
+    %p = arith.mulf %a, %e : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
