@@ -11,7 +11,7 @@ def SelectStrategyPass : Pass<"llm-select-strategy", "ModuleOp"> {
     Looks up the backend of the module's `llm.target` (`#llm.target`) in the
     target registry and records, on every `llm.linear`, its register tile as
     `llm.lowering_config` (`tiles = [rows, block, depth step]`, the depth
-    step from the L2 size, and `scalable_lanes` for vector-length agnostic
+    step from the L1 size, and `scalable_lanes` for vector-length agnostic
     targets) and, on its parameter, the packed `block` in `llm.layout`
     (rows of the weight matrix stored together so that one block is a whole
     number of vector registers). Generic passes only read these attributes.

@@ -27,12 +27,12 @@ module attributes {llm.target = #llm.target<triple = "aarch64-unknown-linux-gnu"
 
 // SVE: the packed block stays 16 lanes whatever the hardware's vector length;
 // tiles walk it in chunks of 4 x vscale lanes (scalable_lanes = 4), 8 rows.
-// A small L2 cuts the 4096-deep reduction into steps.
+// Half of the 64 KiB L1 cuts the 4096-deep reduction into steps of 512.
 
 // CHECK-LABEL: llm.param @wide : tensor<96x4096xbf16>
 // CHECK-SAME: llm.layout = #llm.packed_layout<block = 16>
 // CHECK-LABEL: func.func @sve(
-// CHECK: llm.linear %{{.+}}, %{{.+}} {llm.lowering_config = #llm.lowering_config<tiles = [8, 16, 1024], scalable_lanes = 4>}
+// CHECK: llm.linear %{{.+}}, %{{.+}} {llm.lowering_config = #llm.lowering_config<tiles = [8, 16, 512], scalable_lanes = 4>}
 module attributes {llm.target = #llm.target<triple = "aarch64-unknown-linux-gnu", cpu = "neoverse-v1", features = "+sve", vector_bits = 128, vector_registers = 32, scalable = true, l1_bytes = 65536, l2_bytes = 131072>} {
   llm.param @wide : tensor<96x4096xbf16> {layers = 0 : i64, sources = ["wide"]}
   func.func @sve(%x: tensor<?x4096xf32>) -> tensor<?x96xf32> {

@@ -1,4 +1,5 @@
 // RUN: llm-opt %s --llm-select-strategy --split-input-file | FileCheck %s
+// RUN: llm-opt %s --llm-select-strategy=matmul-precision=f32 --split-input-file | FileCheck %s --check-prefix=EXACT
 
 // AVX-512 (512-bit vectors, 32 registers): 6 rows of 2 registers (32 f32
 // lanes) per tile; matrices narrower than 32 outputs get one-register blocks.
@@ -68,5 +69,31 @@ module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu",
     %w2 = llm.weight @shared : tensor<64x64xbf16>
     %z = llm.linear %y, %w2 : (tensor<?x64xf32>, tensor<64x64xbf16>) -> tensor<?x64xf32>
     return %y, %z : tensor<?x64xf32>, tensor<?x64xf32>
+  }
+}
+
+// -----
+
+// Zen 5 (AVX512-BF16): bf16 weights are interleaved by pairs for vdpbf16ps
+// by default, f32 ones are not; the depth step keeps a tile's weight panel
+// and bf16 input rows in half of the L1 (2048 deep: 256, since 6 x 2 + 32 x
+// 2 bytes per column of depth fit 323 times in 24 KiB).
+
+// CHECK-LABEL: llm.param @deep : tensor<96x2048xbf16>
+// CHECK-SAME: llm.layout = #llm.packed_layout<block = 32, interleave = 2>
+// CHECK-LABEL: llm.param @exact : tensor<96x64xf32>
+// CHECK-SAME: llm.layout = #llm.packed_layout<block = 32>
+// CHECK-LABEL: func.func @zen5(
+// CHECK: llm.linear {{.+}}#llm.lowering_config<tiles = [6, 32, 256]>
+// EXACT-NOT: interleave
+module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver5", features = "+avx512bf16,+avx512f,+avx512vl", vector_bits = 512, vector_registers = 32, l1_bytes = 49152, l2_bytes = 1048576>} {
+  llm.param @deep : tensor<96x2048xbf16> {layers = 0 : i64, sources = ["deep"]}
+  llm.param @exact : tensor<96x64xf32> {layers = 0 : i64, sources = ["exact"]}
+  func.func @zen5(%x: tensor<?x2048xf32>, %x2: tensor<?x64xf32>) -> (tensor<?x96xf32>, tensor<?x96xf32>) {
+    %w = llm.weight @deep : tensor<96x2048xbf16>
+    %y = llm.linear %x, %w : (tensor<?x2048xf32>, tensor<96x2048xbf16>) -> tensor<?x96xf32>
+    %e = llm.weight @exact : tensor<96x64xf32>
+    %z = llm.linear %x2, %e : (tensor<?x64xf32>, tensor<96x64xf32>) -> tensor<?x96xf32>
+    return %y, %z : tensor<?x96xf32>, tensor<?x96xf32>
   }
 }
