@@ -1,17 +1,25 @@
 //===- LowerAttention.cpp - KV cache append and causal GQA attention ------===//
 //
-// Cache layout (f32): for each layer, `capacity` rows of keys, then
-// `capacity` rows of values, each row num_kv_heads * head_dim wide.
+// Cache layout (f32), for each layer: the keys, then `capacity` rows of
+// values, each row num_kv_heads * head_dim wide. On a CPU the keys are
+// stored in blocks of 16 positions, [capacity / 16, num_kv_heads * head_dim,
+// 16] (the runtime's capacity is a multiple of 16), so that 16 positions'
+// scores are 16 lanes of one vector FMA per head dimension, and one head's
+// block is 4 KiB in one piece (transposed over the whole capacity, a block
+// read 64 rows 16 KiB apart: more streams than the prefetcher follows, and
+// prefill 2048 was slower than with rows); on a GPU (one thread per head,
+// row and split) they are `capacity` rows like the values.
 //
 // Each (head, query row) pair is one iteration of an `scf.forall` whose body
 // streams over the cached positions with an online softmax, one head's
-// vectors held in registers (flash-decoding without the split), eight
-// positions at a time so the exponentials are vector operations.
+// vectors held in registers (flash-decoding without the split on a CPU),
+// a block of positions at a time so the exponentials are vector operations.
 //
 //===----------------------------------------------------------------------===//
 
 #include "codegen/LLMToLinalg.h"
 #include "codegen/Passes.h"
+#include "runtime/abi/ModelABI.h"
 
 #include <cmath>
 #include <limits>
@@ -23,6 +31,11 @@ namespace {
 
 /// Positions scored together: their exponentials are one vector operation.
 constexpr int64_t kBlock = 8;
+/// Positions scored together from blocked keys (CPU): one 512-bit vector,
+/// and the block of the keys' layout.
+constexpr int64_t kWideBlock = LLMC_KV_CAPACITY_MULTIPLE;
+/// Independent FMA chains over the head dimension for those scores.
+constexpr int64_t kChains = 4;
 /// Splits of the positions on a GPU (flash-decoding).
 constexpr int64_t kSplits = 32;
 
@@ -38,10 +51,12 @@ struct SoftmaxState {
 /// Folds the `scores` of n consecutive positions (a vector<n x f32>) into
 /// `state`: the maximum moves, the old sum and accumulator are rescaled once,
 /// and `valueAt(i)` (the value vector of the i-th position) is added with
-/// its weight.
+/// its weight. With `count`, only the first `count` positions are real (the
+/// others' scores must be -inf, and their values are not read).
 SoftmaxState
 foldScores(OpBuilder &b, Location loc, SoftmaxState state, Value scores,
-           function_ref<Value(OpBuilder &, Location, int64_t)> valueAt) {
+           function_ref<Value(OpBuilder &, Location, Value)> valueAt,
+           Value count = Value()) {
   auto scoresType = cast<VectorType>(scores.getType());
   auto accType = cast<VectorType>(state.acc.getType());
   Value blockMax = b.create<vector::ReductionOp>(
@@ -58,13 +73,129 @@ foldScores(OpBuilder &b, Location loc, SoftmaxState state, Value scores,
                                     arith::FastMathFlags::reassoc));
   Value acc = b.create<arith::MulFOp>(
       loc, state.acc, b.create<vector::SplatOp>(loc, accType, correction));
+  if (count) {
+    Value c0 = b.create<arith::ConstantIndexOp>(loc, 0);
+    Value c1 = b.create<arith::ConstantIndexOp>(loc, 1);
+    auto loop = b.create<scf::ForOp>(
+        loc, c0, count, c1, ValueRange{acc},
+        [&](OpBuilder &nb, Location nloc, Value i, ValueRange carried) {
+          Value weight = nb.create<vector::ExtractElementOp>(nloc, weights, i);
+          nb.create<scf::YieldOp>(
+              nloc, ValueRange{nb.create<vector::FMAOp>(
+                        nloc, valueAt(nb, nloc, i),
+                        nb.create<vector::SplatOp>(nloc, accType, weight),
+                        carried[0])});
+        });
+    return {max, sum, loop.getResult(0)};
+  }
   for (int64_t i = 0; i < scoresType.getDimSize(0); ++i) {
     Value weight = b.create<vector::ExtractOp>(loc, weights, i);
     acc = b.create<vector::FMAOp>(
-        loc, valueAt(b, loc, i),
+        loc, valueAt(b, loc, b.create<arith::ConstantIndexOp>(loc, i)),
         b.create<vector::SplatOp>(loc, accType, weight), acc);
   }
   return {max, sum, acc};
+}
+
+/// The attention of one (head, query row) over positions [0, end) with
+/// blocked keys ([capacity / kWideBlock, kvWidth, kWideBlock]): a block at a
+/// time, its scores one vector FMA per head dimension (kChains independent
+/// chains), the last partial block masked. Returns the normalized weighted
+/// sum of the values.
+Value emitBlockedScan(OpBuilder &b, Location loc, Value q, Value keys,
+                         Value values, Value row, Value qCol, Value kvCol,
+                         Value end, int64_t headDim, Value scale) {
+  auto cidx = [](OpBuilder &nb, Location nloc, int64_t value) -> Value {
+    return nb.create<arith::ConstantIndexOp>(nloc, value);
+  };
+  Type f32 = b.getF32Type();
+  auto vecType = VectorType::get({headDim}, f32);
+  auto wideType = VectorType::get({kWideBlock}, f32);
+  int64_t chains = headDim % kChains == 0 ? kChains : 1;
+  Value f0 = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
+  Value negInf = b.create<arith::ConstantOp>(
+      loc, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
+  Value wideZeros = b.create<arith::ConstantOp>(
+      loc, wideType, DenseElementsAttr::get(wideType, 0.0f));
+  // Scores of positions [p0, p0 + kWideBlock), p0 a multiple of it.
+  auto scoreBlock = [&](OpBuilder &nb, Location nloc, Value p0) -> Value {
+    Value block =
+        nb.create<arith::DivUIOp>(nloc, p0, cidx(nb, nloc, kWideBlock));
+    auto loop = nb.create<scf::ForOp>(
+        nloc, cidx(nb, nloc, 0), cidx(nb, nloc, headDim),
+        cidx(nb, nloc, chains), SmallVector<Value>(chains, wideZeros),
+        [&](OpBuilder &lb, Location lloc, Value d, ValueRange carried) {
+          SmallVector<Value> next;
+          for (int64_t c = 0; c < chains; ++c) {
+            Value dc = lb.create<arith::AddIOp>(lloc, d, cidx(lb, lloc, c));
+            Value qd = lb.create<memref::LoadOp>(
+                lloc, q,
+                ValueRange{row, lb.create<arith::AddIOp>(lloc, qCol, dc)});
+            Value keyRow = lb.create<vector::TransferReadOp>(
+                lloc, wideType, keys,
+                ValueRange{block, lb.create<arith::AddIOp>(lloc, kvCol, dc),
+                           cidx(lb, lloc, 0)},
+                f0, ArrayRef<bool>{true});
+            next.push_back(lb.create<vector::FMAOp>(
+                lloc, lb.create<vector::SplatOp>(lloc, wideType, qd), keyRow,
+                carried[c]));
+          }
+          lb.create<scf::YieldOp>(lloc, next);
+        });
+    Value sum = loop.getResult(0);
+    for (int64_t c = 1; c < chains; ++c)
+      sum = nb.create<arith::AddFOp>(nloc, sum, loop.getResult(c));
+    return nb.create<arith::MulFOp>(
+        nloc, sum, nb.create<vector::SplatOp>(nloc, wideType, scale));
+  };
+  auto valueAt = [&](Value p0) {
+    return [&, p0](OpBuilder &vb, Location vloc, Value i) -> Value {
+      return vb.create<vector::TransferReadOp>(
+          vloc, vecType, values,
+          ValueRange{vb.create<arith::AddIOp>(vloc, p0, i), kvCol}, f0,
+          ArrayRef<bool>{true});
+    };
+  };
+  Value zeros = b.create<arith::ConstantOp>(
+      loc, vecType, DenseElementsAttr::get(vecType, 0.0f));
+  Value blockEnd = b.create<arith::SubIOp>(
+      loc, end,
+      b.create<arith::RemUIOp>(loc, end, cidx(b, loc, kWideBlock)));
+  auto blocks = b.create<scf::ForOp>(
+      loc, cidx(b, loc, 0), blockEnd, cidx(b, loc, kWideBlock),
+      ValueRange{negInf, f0, zeros},
+      [&](OpBuilder &nb, Location nloc, Value p0, ValueRange carried) {
+        SoftmaxState state{carried[0], carried[1], carried[2]};
+        state = foldScores(nb, nloc, state, scoreBlock(nb, nloc, p0),
+                           valueAt(p0));
+        nb.create<scf::YieldOp>(nloc, state.values());
+      });
+  // The last partial block: positions past `end` score -inf and their
+  // values (never written, or stale) are not read.
+  Value remaining = b.create<arith::SubIOp>(loc, end, blockEnd);
+  Value hasTail = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ne,
+                                          remaining, cidx(b, loc, 0));
+  auto tail = b.create<scf::IfOp>(
+      loc, hasTail,
+      [&](OpBuilder &nb, Location nloc) {
+        Value scores = scoreBlock(nb, nloc, blockEnd);
+        Value mask = nb.create<vector::CreateMaskOp>(
+            nloc, VectorType::get({kWideBlock}, nb.getI1Type()),
+            ValueRange{remaining});
+        scores = nb.create<arith::SelectOp>(
+            nloc, mask, scores,
+            nb.create<vector::SplatOp>(nloc, wideType, negInf));
+        SoftmaxState state{blocks.getResult(0), blocks.getResult(1),
+                           blocks.getResult(2)};
+        state = foldScores(nb, nloc, state, scores, valueAt(blockEnd),
+                           remaining);
+        nb.create<scf::YieldOp>(nloc, state.values());
+      },
+      [&](OpBuilder &nb, Location nloc) {
+        nb.create<scf::YieldOp>(nloc, blocks.getResults());
+      });
+  Value norm = b.create<vector::SplatOp>(loc, vecType, tail.getResult(1));
+  return b.create<arith::DivFOp>(loc, tail.getResult(2), norm);
 }
 
 /// Appends this call's keys and values to the layer's cache, then computes
@@ -93,30 +224,76 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
       return nb.create<arith::ConstantIndexOp>(nloc, value);
     };
 
-    // Views of this layer's keys and values: for each layer, `capacity`
-    // rows of keys, then `capacity` rows of values (kvBytesPerPosition).
+    // On a GPU, one (head, row) pair per thread leaves most of the machine
+    // idle at decode: the positions are split kSplits ways (flash-decoding),
+    // each split's softmax state written to `partials` ([rows, heads *
+    // splits * (headDim + 2)]: per head and split the weighted values, the
+    // max, the sum; rows first, as the scratch planner places buffers), and
+    // a second loop combines them. On a CPU the keys are stored in blocks.
+    auto module = op->getParentOfType<ModuleOp>();
+    TargetAttr target =
+        module ? LLMDialect::TargetAttrHelper(op.getContext()).getAttr(module)
+               : TargetAttr();
+    bool split = target && target.getSmCount() > 0;
+    bool blockedKeys = !split;
+
+    // Views of this layer's keys and values: for each layer, the keys
+    // ([capacity, kvWidth], or blocked [capacity / kWideBlock, kvWidth,
+    // kWideBlock]), then `capacity` rows of values (kvBytesPerPosition).
     auto cacheType =
         MemRefType::get({ShapedType::kDynamic, kvWidth}, b.getF32Type());
+    auto keysType =
+        blockedKeys ? MemRefType::get({ShapedType::kDynamic, kvWidth, kWideBlock},
+                                     b.getF32Type())
+                   : cacheType;
+    Value keyRows =
+        blockedKeys ? b.create<arith::DivUIOp>(loc, abi->capacity,
+                                              cidx(b, loc, kWideBlock))
+                         .getResult()
+                   : abi->capacity;
     Value planeBytes =
         b.create<arith::MulIOp>(loc, abi->capacity, cidx(b, loc, kvWidth * 4));
     Value layerBase = b.create<arith::MulIOp>(
         loc, b.create<arith::MulIOp>(loc, adaptor.getLayer(), cidx(b, loc, 2)),
         planeBytes);
     Value kv = adaptor.getCache();
-    Value keys = b.create<memref::ViewOp>(loc, cacheType, kv, layerBase,
-                                          ValueRange{abi->capacity});
+    Value keys = b.create<memref::ViewOp>(loc, keysType, kv, layerBase,
+                                          ValueRange{keyRows});
     Value values = b.create<memref::ViewOp>(
         loc, cacheType, kv, b.create<arith::AddIOp>(loc, layerBase, planeBytes),
         ValueRange{abi->capacity});
 
-    // Append this call's rows at [start, start + rows).
+    // Append this call's rows at [start, start + rows) (blocked keys: one
+    // scf.forall iteration per row).
     auto rowsAt = [&](Value cache) -> Value {
       return b.create<memref::SubViewOp>(
           loc, cache, ArrayRef<OpFoldResult>{start, b.getIndexAttr(0)},
           ArrayRef<OpFoldResult>{rowCount, b.getIndexAttr(kvWidth)},
           ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
     };
-    b.create<linalg::CopyOp>(loc, k, rowsAt(keys));
+    if (blockedKeys) {
+      auto append = b.create<scf::ForallOp>(
+          loc, ArrayRef<OpFoldResult>{rowCount}, ValueRange{}, std::nullopt);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(append.getBody());
+      Value r = append.getInductionVar(0);
+      Value position = b.create<arith::AddIOp>(loc, start, r);
+      Value block =
+          b.create<arith::DivUIOp>(loc, position, cidx(b, loc, kWideBlock));
+      Value lane =
+          b.create<arith::RemUIOp>(loc, position, cidx(b, loc, kWideBlock));
+      b.create<scf::ForOp>(
+          loc, cidx(b, loc, 0), cidx(b, loc, kvWidth), cidx(b, loc, 1),
+          ValueRange{},
+          [&](OpBuilder &nb, Location nloc, Value c, ValueRange) {
+            Value key = nb.create<memref::LoadOp>(nloc, k, ValueRange{r, c});
+            nb.create<memref::StoreOp>(nloc, key, keys,
+                                       ValueRange{block, c, lane});
+            nb.create<scf::YieldOp>(nloc);
+          });
+    } else {
+      b.create<linalg::CopyOp>(loc, k, rowsAt(keys));
+    }
     b.create<linalg::CopyOp>(loc, v, rowsAt(values));
 
     Value out = b.create<memref::AllocOp>(
@@ -125,17 +302,6 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
                         b.getF32Type()),
         ValueRange{rowCount});
     Value total = b.create<arith::MulIOp>(loc, rowCount, cidx(b, loc, heads));
-    // On a GPU, one (head, row) pair per thread leaves most of the machine
-    // idle at decode: the positions are split kSplits ways (flash-decoding),
-    // each split's softmax state written to `partials` ([rows, heads *
-    // splits * (headDim + 2)]: per head and split the weighted values, the
-    // max, the sum; rows first, as the scratch planner places buffers), and
-    // a second loop combines them.
-    auto module = op->getParentOfType<ModuleOp>();
-    TargetAttr target =
-        module ? LLMDialect::TargetAttrHelper(op.getContext()).getAttr(module)
-               : TargetAttr();
-    bool split = target && target.getSmCount() > 0;
     int64_t splits = split ? kSplits : 1;
     Value partials;
     if (split)
@@ -182,6 +348,18 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
                                 b.create<vector::SplatOp>(loc, vecType, scale));
     Value end = b.create<arith::AddIOp>(
         loc, b.create<arith::AddIOp>(loc, start, row), cidx(b, loc, 1));
+    Value negInf = b.create<arith::ConstantOp>(
+        loc, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
+    Value zeros = b.create<arith::ConstantOp>(
+        loc, vecType, DenseElementsAttr::get(vecType, 0.0f));
+    if (blockedKeys) {
+      Value result = emitBlockedScan(b, loc, q, keys, values, row, qCol,
+                                        kvCol, end, headDim, scale);
+      b.create<vector::TransferWriteOp>(loc, result, out,
+                                        ValueRange{row, qCol}, inBounds);
+      rewriter.replaceOp(op, out);
+      return success();
+    }
     // This split's positions: [first, end) of the row's causal range.
     Value first = cidx(b, loc, 0);
     if (split) {
@@ -216,17 +394,15 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
           nloc, VectorType::get({n}, nb.getF32Type()), scores);
       SoftmaxState state{carried[0], carried[1], carried[2]};
       state = foldScores(nb, nloc, state, scoreVec,
-                         [&](OpBuilder &vb, Location vloc, int64_t i) {
-                           return rowVector(vb, vloc, values,
-                                            position(vb, vloc, i), kvCol);
+                         [&](OpBuilder &vb, Location vloc, Value i) {
+                           return rowVector(
+                               vb, vloc, values,
+                               vb.create<arith::AddIOp>(vloc, first, i),
+                               kvCol);
                          });
       nb.create<scf::YieldOp>(nloc, state.values());
     };
 
-    Value negInf = b.create<arith::ConstantOp>(
-        loc, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
-    Value zeros = b.create<arith::ConstantOp>(
-        loc, vecType, DenseElementsAttr::get(vecType, 0.0f));
     // Whole blocks of kBlock positions, then the rest one at a time (never
     // reading past `end`: the cache rows beyond it hold no data yet).
     Value blockEnd = b.create<arith::SubIOp>(
@@ -244,14 +420,6 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
         [&](OpBuilder &nb, Location nloc, Value pos, ValueRange carried) {
           foldPositions(nb, nloc, pos, 1, carried);
         });
-    if (!split) {
-      Value norm = b.create<vector::SplatOp>(loc, vecType, tail.getResult(1));
-      Value result = b.create<arith::DivFOp>(loc, tail.getResult(2), norm);
-      b.create<vector::TransferWriteOp>(loc, result, out,
-                                        ValueRange{row, qCol}, inBounds);
-      rewriter.replaceOp(op, out);
-      return success();
-    }
     // An empty split (a short row) leaves max = -inf, sum = 0, acc = 0.
     int64_t stateWidth = headDim + 2;
     Value slot = b.create<arith::MulIOp>(

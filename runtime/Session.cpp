@@ -43,8 +43,10 @@ bool Session::initCommon(const LlmcModelInfo &modelInfo,
             std::to_string(info.max_positions) + " positions";
     return false;
   }
+  kvAllocated = (kvCapacity + LLMC_KV_CAPACITY_MULTIPLE - 1) /
+                LLMC_KV_CAPACITY_MULTIPLE * LLMC_KV_CAPACITY_MULTIPLE;
   if (info.kv_bytes_per_position > 0 &&
-      kvCapacity > INT64_MAX / info.kv_bytes_per_position) {
+      kvAllocated > INT64_MAX / info.kv_bytes_per_position) {
     error = "KV cache size overflows";
     return false;
   }
@@ -64,7 +66,7 @@ bool Session::init(const LlmcModelInfo &modelInfo, ForwardDevice &forwardDevice,
   if (!initCommon(modelInfo, config, error))
     return false;
   device = &forwardDevice;
-  return device->reserve(kvCapacity, error);
+  return device->reserve(kvAllocated, error);
 }
 
 bool Session::init(const LlmcModelInfo &modelInfo, ForwardFn forwardFn,
@@ -74,7 +76,7 @@ bool Session::init(const LlmcModelInfo &modelInfo, ForwardFn forwardFn,
     return false;
   forward = forwardFn;
   weights = weightData;
-  int64_t kvBytes = info.kv_bytes_per_position * kvCapacity;
+  int64_t kvBytes = info.kv_bytes_per_position * kvAllocated;
   kvCache.reset(alignedAlloc(size_t(kvBytes)));
   scratch.reset(alignedAlloc(size_t(info.scratch_bytes)));
   if (!kvCache || !scratch) {
@@ -152,7 +154,7 @@ bool Session::runChunk(const int64_t *tokens, int64_t n, int64_t nOut,
   // Token ids cross the ABI as i32, the id type of llm.embedding.
   tokenIds.assign(tokens, tokens + n);
   if (device) {
-    if (!device->run(tokenIds.data(), n, pos, nOut, kvCapacity,
+    if (!device->run(tokenIds.data(), n, pos, nOut, kvAllocated,
                      greedyToken ? nullptr : static_cast<float *>(logits.get()),
                      greedyToken, error))
       return false;
@@ -166,12 +168,13 @@ bool Session::runChunk(const int64_t *tokens, int64_t n, int64_t nOut,
   call.forward = forward;
   call.tokens = makeMemRef(tokenIds.data(), n);
   call.weights = makeMemRef(weights, info.weights_bytes);
-  call.kv = makeMemRef(kvCache.get(), info.kv_bytes_per_position * kvCapacity);
+  call.kv =
+      makeMemRef(kvCache.get(), info.kv_bytes_per_position * kvAllocated);
   call.scratch = makeMemRef(scratch.get(), info.scratch_bytes);
   call.logits = makeMemRef(logits.get(), nOut * info.vocab_size);
   call.pos = pos;
   call.nOut = nOut;
-  call.kvCapacity = kvCapacity;
+  call.kvCapacity = kvAllocated;
   pool->run(runForward, &call);
   pos += n;
   lastRow =

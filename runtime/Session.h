@@ -158,6 +158,9 @@ private:
   ArgmaxFn argmaxFn = nullptr;
   const void *weights = nullptr;
   int64_t kvCapacity = 0;
+  /// kvCapacity rounded up to LLMC_KV_CAPACITY_MULTIPLE: the cache's size
+  /// in positions, as forward() is told.
+  int64_t kvAllocated = 0;
   int64_t chunkSize = 0;
   int64_t pos = 0;
   std::unique_ptr<void, AlignedFree> kvCache;

@@ -82,11 +82,17 @@ extern const LlmcModelInfo llmc_model_info;
 extern const char llmc_target_cpu[];
 extern const char llmc_target_features[];
 
+/// The runtime passes forward() a `kv_capacity` that is a multiple of this
+/// (it rounds the cache up; the positions it uses stay within the context):
+/// the generated code may store the keys in blocks of that many positions.
+#define LLMC_KV_CAPACITY_MULTIPLE 16
+
 /// Defined by the generated object (MLIR C interface of `llmc_forward`).
 /// Runs `tokens->size` tokens starting at absolute position `pos` through the
 /// model, appending their keys and values to the cache (which holds
-/// `kv_capacity` positions), and writes the logits of the last `n_out` tokens
-/// to `logits` (row-major [n_out, vocab]).
+/// `kv_capacity` positions, a multiple of LLMC_KV_CAPACITY_MULTIPLE), and
+/// writes the logits of the last `n_out` tokens to `logits` (row-major
+/// [n_out, vocab]).
 void _mlir_ciface_llmc_forward(int64_t tid, int64_t nthreads,
                                LlmcMemRef1D *tokens, int64_t pos,
                                int64_t n_out, int64_t kv_capacity,

@@ -230,20 +230,27 @@ func.func @rope(%tid: index, %nt: index, %x: tensor<?x32xf32>, %start: index, %c
 // -----
 
 // Attention appends K and V at [start, start + rows) of this layer's planes
-// of the cache (keys at layer * 2 * capacity * 64 bytes, values after), then
-// one scf.forall iteration per (head, row) runs an online softmax over
-// blocks of 8 positions and a one-position tail.
+// of the cache (keys at layer * 2 * capacity * 64 bytes, in blocks of 16
+// positions [capacity / 16, 16, 16], one scf.forall iteration per row;
+// values after, as rows), then one scf.forall iteration per (head, row)
+// runs an online softmax over blocks of 16 positions, each block's scores
+// one vector FMA per head dimension in 4 chains, and a masked last block.
 // CHECK-LABEL: func.func @attention(
 // CHECK-SAME: %[[Q:[^:]+]]: memref<?x32xf32>, %[[K:[^:]+]]: memref<?x16xf32>, %[[V:[^:]+]]: memref<?x16xf32>, %[[L:[^:]+]]: index, %[[START:[^:]+]]: index, %[[CAP:[^:]+]]: index, %{{[^:]+}}: memref<?xi8>, %[[KV:[^:]+]]: memref<?xi8>
 // CHECK: %[[ROWS:.+]] = memref.dim %[[Q]], %{{.+}}
+// CHECK: %[[NB:.+]] = arith.divui %[[CAP]], %{{.+}} : index
 // CHECK: %[[PLANE:.+]] = arith.muli %[[CAP]], %{{.+}} : index
 // CHECK: %[[L2:.+]] = arith.muli %[[L]], %{{.+}} : index
 // CHECK: %[[BASE:.+]] = arith.muli %[[L2]], %[[PLANE]] : index
-// CHECK: %[[KEYS:.+]] = memref.view %[[KV]][%[[BASE]]][%[[CAP]]] : memref<?xi8> to memref<?x16xf32>
+// CHECK: %[[KEYS:.+]] = memref.view %[[KV]][%[[BASE]]][%[[NB]]] : memref<?xi8> to memref<?x16x16xf32>
 // CHECK: %[[VBASE:.+]] = arith.addi %[[BASE]], %[[PLANE]] : index
 // CHECK: %[[VALS:.+]] = memref.view %[[KV]][%[[VBASE]]][%[[CAP]]] : memref<?xi8> to memref<?x16xf32>
-// CHECK: %[[KDST:.+]] = memref.subview %[[KEYS]][%[[START]], 0] [%[[ROWS]], 16] [1, 1]
-// CHECK: linalg.copy ins(%[[K]] : {{.+}}) outs(%[[KDST]] : {{.+}})
+// CHECK: scf.forall (%[[R:.+]]) in (%[[ROWS]]) {
+// CHECK: %[[P:.+]] = arith.addi %[[START]], %[[R]]
+// CHECK: %[[BLK:.+]] = arith.divui %[[P]], %{{.+}}
+// CHECK: %[[LANE:.+]] = arith.remui %[[P]], %{{.+}}
+// CHECK: %[[KEY:.+]] = memref.load %[[K]][%[[R]], %[[C:.+]]] : memref<?x16xf32>
+// CHECK: memref.store %[[KEY]], %[[KEYS]][%[[BLK]], %[[C]], %[[LANE]]] : memref<?x16x16xf32>
 // CHECK: %[[VDST:.+]] = memref.subview %[[VALS]][%[[START]], 0] [%[[ROWS]], 16] [1, 1]
 // CHECK: linalg.copy ins(%[[V]] : {{.+}}) outs(%[[VDST]] : {{.+}})
 // CHECK: %[[A:.+]] = memref.alloc(%[[ROWS]]) : memref<?x32xf32>
@@ -252,19 +259,20 @@ func.func @rope(%tid: index, %nt: index, %x: tensor<?x32xf32>, %start: index, %c
 // CHECK: %[[HEAD:.+]] = arith.divui %[[IV]], %[[ROWS]]
 // CHECK: %[[ROW:.+]] = arith.remui %[[IV]], %[[ROWS]]
 // CHECK: arith.divui %[[HEAD]], %{{.+}}
-// CHECK: vector.transfer_read %[[Q]][%[[ROW]], %{{.+}}], %{{.+}} {in_bounds = [true]} : memref<?x32xf32>, vector<16xf32>
 // CHECK: scf.for {{.+}} iter_args({{.+}}) -> (f32, f32, vector<16xf32>)
-// CHECK: vector.transfer_read %[[KEYS]]
-// CHECK-NEXT: arith.mulf
-// CHECK-NEXT: vector.reduction <add>, %{{.+}} fastmath<reassoc> : vector<16xf32> into f32
-// CHECK-COUNT-7: vector.transfer_read %[[KEYS]]
-// CHECK: vector.from_elements {{.+}} : vector<8xf32>
+// CHECK: scf.for {{.+}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: memref.load %[[Q]][%[[ROW]], %{{.+}}]
+// CHECK: vector.transfer_read %[[KEYS]][%{{.+}}, %{{.+}}, %{{.+}}], %{{.+}} {in_bounds = [true]} : memref<?x16x16xf32>, vector<16xf32>
+// CHECK: vector.fma
 // CHECK: vector.reduction <maximumf>
 // CHECK: math.exp
-// CHECK: vector.reduction <add>, %{{.+}} fastmath<reassoc> : vector<8xf32> into f32
-// CHECK-COUNT-8: vector.fma
-// CHECK: scf.for {{.+}} iter_args({{.+}}) -> (f32, f32, vector<16xf32>)
-// CHECK: vector.from_elements {{.+}} : vector<1xf32>
+// CHECK: vector.reduction <add>, %{{.+}} fastmath<reassoc> : vector<16xf32> into f32
+// CHECK-COUNT-16: vector.fma
+// CHECK: scf.if
+// CHECK: vector.create_mask %{{.+}} : vector<16xi1>
+// CHECK: arith.select
+// CHECK: scf.for
+// CHECK: vector.extractelement
 // CHECK: vector.fma
 // CHECK: vector.transfer_write %{{.+}}, %[[A]][%[[ROW]], %{{.+}}] {in_bounds = [true]} : vector<16xf32>, memref<?x32xf32>
 // CHECK: return %[[A]]

@@ -68,6 +68,7 @@ extern "C" void _mlir_ciface_llmc_forward(int64_t tid, int64_t nthreads,
     callLog.push_back({pos, n, nOut, nthreads});
     bool bad = n < 1 || n > fake::kMaxTokensPerCall || nOut < 1 || nOut > n ||
                pos + n > kvCapacity ||
+               kvCapacity % LLMC_KV_CAPACITY_MULTIPLE != 0 ||
                kv->size != kvCapacity * int64_t(sizeof(int64_t)) ||
                logits->size != nOut * fake::kVocab ||
                weights->size != fake::kWeightsBytes ||
