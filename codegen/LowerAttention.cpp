@@ -48,105 +48,146 @@ struct SoftmaxState {
   SmallVector<Value> values() const { return {max, sum, acc}; }
 };
 
-/// Folds the `scores` of n consecutive positions (a vector<n x f32>) into
-/// `state`: the maximum moves, the old sum and accumulator are rescaled once,
-/// and `valueAt(i)` (the value vector of the i-th position) is added with
-/// its weight. With `count`, only the first `count` positions are real (the
-/// others' scores must be -inf, and their values are not read).
-SoftmaxState
-foldScores(OpBuilder &b, Location loc, SoftmaxState state, Value scores,
+/// Folds the `scores` of n consecutive positions (a vector<n x f32> per
+/// head of a group sharing the values) into each head's `states`: the
+/// maximum moves, the old sum and accumulator are rescaled once, and
+/// `valueAt(i)` (the value vector of the i-th position, read once for the
+/// group) is added with each head's weight. With `count`, only the first
+/// `count` positions are real (the others' scores must be -inf, and their
+/// values are not read).
+SmallVector<SoftmaxState>
+foldScores(OpBuilder &b, Location loc, ArrayRef<SoftmaxState> states,
+           ArrayRef<Value> scores,
            function_ref<Value(OpBuilder &, Location, Value)> valueAt,
            Value count = Value()) {
-  auto scoresType = cast<VectorType>(scores.getType());
-  auto accType = cast<VectorType>(state.acc.getType());
-  Value blockMax = b.create<vector::ReductionOp>(
-      loc, vector::CombiningKind::MAXIMUMF, scores);
-  Value max = b.create<arith::MaximumFOp>(loc, state.max, blockMax);
-  Value correction =
-      b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, state.max, max));
-  Value weights = b.create<math::ExpOp>(
-      loc, b.create<arith::SubFOp>(
-               loc, scores, b.create<vector::SplatOp>(loc, scoresType, max)));
-  Value sum = b.create<arith::AddFOp>(
-      loc, b.create<arith::MulFOp>(loc, state.sum, correction),
-      b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, weights,
-                                    arith::FastMathFlags::reassoc));
-  Value acc = b.create<arith::MulFOp>(
-      loc, state.acc, b.create<vector::SplatOp>(loc, accType, correction));
+  auto scoresType = cast<VectorType>(scores[0].getType());
+  auto accType = cast<VectorType>(states[0].acc.getType());
+  SmallVector<SoftmaxState> next;
+  SmallVector<Value> weights;
+  for (auto [state, headScores] : llvm::zip_equal(states, scores)) {
+    Value blockMax = b.create<vector::ReductionOp>(
+        loc, vector::CombiningKind::MAXIMUMF, headScores);
+    Value max = b.create<arith::MaximumFOp>(loc, state.max, blockMax);
+    Value correction = b.create<math::ExpOp>(
+        loc, b.create<arith::SubFOp>(loc, state.max, max));
+    Value weight = b.create<math::ExpOp>(
+        loc,
+        b.create<arith::SubFOp>(
+            loc, headScores, b.create<vector::SplatOp>(loc, scoresType, max)));
+    Value sum = b.create<arith::AddFOp>(
+        loc, b.create<arith::MulFOp>(loc, state.sum, correction),
+        b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, weight,
+                                      arith::FastMathFlags::reassoc));
+    Value acc = b.create<arith::MulFOp>(
+        loc, state.acc, b.create<vector::SplatOp>(loc, accType, correction));
+    next.push_back({max, sum, acc});
+    weights.push_back(weight);
+  }
+  // acc_h += weight_h[i] * value(i) for every head h.
+  auto addPosition = [&](OpBuilder &nb, Location nloc, Value i,
+                         ValueRange accs) {
+    Value value = valueAt(nb, nloc, i);
+    SmallVector<Value> out;
+    for (auto [weight, acc] : llvm::zip_equal(weights, accs))
+      out.push_back(nb.create<vector::FMAOp>(
+          nloc, value,
+          nb.create<vector::SplatOp>(
+              nloc, accType,
+              nb.create<vector::ExtractElementOp>(nloc, weight, i)),
+          acc));
+    return out;
+  };
+  SmallVector<Value> accs;
+  for (const SoftmaxState &state : next)
+    accs.push_back(state.acc);
   if (count) {
     Value c0 = b.create<arith::ConstantIndexOp>(loc, 0);
     Value c1 = b.create<arith::ConstantIndexOp>(loc, 1);
     auto loop = b.create<scf::ForOp>(
-        loc, c0, count, c1, ValueRange{acc},
+        loc, c0, count, c1, accs,
         [&](OpBuilder &nb, Location nloc, Value i, ValueRange carried) {
-          Value weight = nb.create<vector::ExtractElementOp>(nloc, weights, i);
-          nb.create<scf::YieldOp>(
-              nloc, ValueRange{nb.create<vector::FMAOp>(
-                        nloc, valueAt(nb, nloc, i),
-                        nb.create<vector::SplatOp>(nloc, accType, weight),
-                        carried[0])});
+          nb.create<scf::YieldOp>(nloc, addPosition(nb, nloc, i, carried));
         });
-    return {max, sum, loop.getResult(0)};
+    accs = loop.getResults();
+  } else {
+    for (int64_t i = 0; i < scoresType.getDimSize(0); ++i)
+      accs = addPosition(b, loc, b.create<arith::ConstantIndexOp>(loc, i),
+                         accs);
   }
-  for (int64_t i = 0; i < scoresType.getDimSize(0); ++i) {
-    Value weight = b.create<vector::ExtractOp>(loc, weights, i);
-    acc = b.create<vector::FMAOp>(
-        loc, valueAt(b, loc, b.create<arith::ConstantIndexOp>(loc, i)),
-        b.create<vector::SplatOp>(loc, accType, weight), acc);
-  }
-  return {max, sum, acc};
+  for (auto [state, acc] : llvm::zip_equal(next, accs))
+    state.acc = acc;
+  return next;
 }
 
-/// The attention of one (head, query row) over positions [0, end) with
-/// blocked keys ([capacity / kWideBlock, kvWidth, kWideBlock]): a block at a
-/// time, its scores one vector FMA per head dimension (kChains independent
-/// chains), the last partial block masked. Returns the normalized weighted
-/// sum of the values.
-Value emitBlockedScan(OpBuilder &b, Location loc, Value q, Value keys,
-                         Value values, Value row, Value qCol, Value kvCol,
-                         Value end, int64_t headDim, Value scale) {
+/// The attention of `group` consecutive heads (sharing one KV head) for one
+/// query row over positions [0, end) with blocked keys ([capacity /
+/// kWideBlock, kvWidth, kWideBlock]): a block at a time, each head's scores
+/// one vector FMA per head dimension (at least kChains independent chains in
+/// all), each key and value read once for the group, the last partial block
+/// masked. Returns each head's normalized weighted sum of the values.
+SmallVector<Value> emitBlockedScan(OpBuilder &b, Location loc, Value q,
+                                   Value keys, Value values, Value row,
+                                   Value qCol, Value kvCol, Value end,
+                                   int64_t headDim, int64_t group,
+                                   Value scale) {
   auto cidx = [](OpBuilder &nb, Location nloc, int64_t value) -> Value {
     return nb.create<arith::ConstantIndexOp>(nloc, value);
   };
   Type f32 = b.getF32Type();
   auto vecType = VectorType::get({headDim}, f32);
   auto wideType = VectorType::get({kWideBlock}, f32);
-  int64_t chains = headDim % kChains == 0 ? kChains : 1;
+  int64_t chains = std::max<int64_t>(1, kChains / group);
+  if (headDim % chains != 0)
+    chains = 1;
   Value f0 = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
   Value negInf = b.create<arith::ConstantOp>(
       loc, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
   Value wideZeros = b.create<arith::ConstantOp>(
       loc, wideType, DenseElementsAttr::get(wideType, 0.0f));
-  // Scores of positions [p0, p0 + kWideBlock), p0 a multiple of it.
-  auto scoreBlock = [&](OpBuilder &nb, Location nloc, Value p0) -> Value {
+  // Each head's scores of positions [p0, p0 + kWideBlock), p0 a multiple
+  // of it.
+  auto scoreBlock = [&](OpBuilder &nb, Location nloc,
+                        Value p0) -> SmallVector<Value> {
     Value block =
         nb.create<arith::DivUIOp>(nloc, p0, cidx(nb, nloc, kWideBlock));
     auto loop = nb.create<scf::ForOp>(
         nloc, cidx(nb, nloc, 0), cidx(nb, nloc, headDim),
-        cidx(nb, nloc, chains), SmallVector<Value>(chains, wideZeros),
+        cidx(nb, nloc, chains), SmallVector<Value>(group * chains, wideZeros),
         [&](OpBuilder &lb, Location lloc, Value d, ValueRange carried) {
-          SmallVector<Value> next;
+          SmallVector<Value> next(group * chains);
           for (int64_t c = 0; c < chains; ++c) {
             Value dc = lb.create<arith::AddIOp>(lloc, d, cidx(lb, lloc, c));
-            Value qd = lb.create<memref::LoadOp>(
-                lloc, q,
-                ValueRange{row, lb.create<arith::AddIOp>(lloc, qCol, dc)});
+            // Read once for the group.
             Value keyRow = lb.create<vector::TransferReadOp>(
                 lloc, wideType, keys,
                 ValueRange{block, lb.create<arith::AddIOp>(lloc, kvCol, dc),
                            cidx(lb, lloc, 0)},
                 f0, ArrayRef<bool>{true});
-            next.push_back(lb.create<vector::FMAOp>(
-                lloc, lb.create<vector::SplatOp>(lloc, wideType, qd), keyRow,
-                carried[c]));
+            for (int64_t h = 0; h < group; ++h) {
+              Value qd = lb.create<memref::LoadOp>(
+                  lloc, q,
+                  ValueRange{row, lb.create<arith::AddIOp>(
+                                      lloc, qCol,
+                                      lb.create<arith::AddIOp>(
+                                          lloc, dc,
+                                          cidx(lb, lloc, h * headDim)))});
+              next[h * chains + c] = lb.create<vector::FMAOp>(
+                  lloc, lb.create<vector::SplatOp>(lloc, wideType, qd),
+                  keyRow, carried[h * chains + c]);
+            }
           }
           lb.create<scf::YieldOp>(lloc, next);
         });
-    Value sum = loop.getResult(0);
-    for (int64_t c = 1; c < chains; ++c)
-      sum = nb.create<arith::AddFOp>(nloc, sum, loop.getResult(c));
-    return nb.create<arith::MulFOp>(
-        nloc, sum, nb.create<vector::SplatOp>(nloc, wideType, scale));
+    SmallVector<Value> scores;
+    for (int64_t h = 0; h < group; ++h) {
+      Value sum = loop.getResult(h * chains);
+      for (int64_t c = 1; c < chains; ++c)
+        sum = nb.create<arith::AddFOp>(nloc, sum,
+                                       loop.getResult(h * chains + c));
+      scores.push_back(nb.create<arith::MulFOp>(
+          nloc, sum, nb.create<vector::SplatOp>(nloc, wideType, scale)));
+    }
+    return scores;
   };
   auto valueAt = [&](Value p0) {
     return [&, p0](OpBuilder &vb, Location vloc, Value i) -> Value {
@@ -156,19 +197,31 @@ Value emitBlockedScan(OpBuilder &b, Location loc, Value q, Value keys,
           ArrayRef<bool>{true});
     };
   };
+  auto unpack = [&](ValueRange carried) {
+    SmallVector<SoftmaxState> states;
+    for (int64_t h = 0; h < group; ++h)
+      states.push_back(
+          {carried[3 * h], carried[3 * h + 1], carried[3 * h + 2]});
+    return states;
+  };
+  auto pack = [&](ArrayRef<SoftmaxState> states) {
+    SmallVector<Value> values;
+    for (const SoftmaxState &state : states)
+      llvm::append_range(values, state.values());
+    return values;
+  };
   Value zeros = b.create<arith::ConstantOp>(
       loc, vecType, DenseElementsAttr::get(vecType, 0.0f));
+  SmallVector<SoftmaxState> initial(group, SoftmaxState{negInf, f0, zeros});
   Value blockEnd = b.create<arith::SubIOp>(
       loc, end,
       b.create<arith::RemUIOp>(loc, end, cidx(b, loc, kWideBlock)));
   auto blocks = b.create<scf::ForOp>(
-      loc, cidx(b, loc, 0), blockEnd, cidx(b, loc, kWideBlock),
-      ValueRange{negInf, f0, zeros},
+      loc, cidx(b, loc, 0), blockEnd, cidx(b, loc, kWideBlock), pack(initial),
       [&](OpBuilder &nb, Location nloc, Value p0, ValueRange carried) {
-        SoftmaxState state{carried[0], carried[1], carried[2]};
-        state = foldScores(nb, nloc, state, scoreBlock(nb, nloc, p0),
-                           valueAt(p0));
-        nb.create<scf::YieldOp>(nloc, state.values());
+        nb.create<scf::YieldOp>(
+            nloc, pack(foldScores(nb, nloc, unpack(carried),
+                                  scoreBlock(nb, nloc, p0), valueAt(p0))));
       });
   // The last partial block: positions past `end` score -inf and their
   // values (never written, or stale) are not read.
@@ -178,24 +231,26 @@ Value emitBlockedScan(OpBuilder &b, Location loc, Value q, Value keys,
   auto tail = b.create<scf::IfOp>(
       loc, hasTail,
       [&](OpBuilder &nb, Location nloc) {
-        Value scores = scoreBlock(nb, nloc, blockEnd);
         Value mask = nb.create<vector::CreateMaskOp>(
             nloc, VectorType::get({kWideBlock}, nb.getI1Type()),
             ValueRange{remaining});
-        scores = nb.create<arith::SelectOp>(
-            nloc, mask, scores,
-            nb.create<vector::SplatOp>(nloc, wideType, negInf));
-        SoftmaxState state{blocks.getResult(0), blocks.getResult(1),
-                           blocks.getResult(2)};
-        state = foldScores(nb, nloc, state, scores, valueAt(blockEnd),
-                           remaining);
-        nb.create<scf::YieldOp>(nloc, state.values());
+        Value masked = nb.create<vector::SplatOp>(nloc, wideType, negInf);
+        SmallVector<Value> scores;
+        for (Value headScores : scoreBlock(nb, nloc, blockEnd))
+          scores.push_back(
+              nb.create<arith::SelectOp>(nloc, mask, headScores, masked));
+        nb.create<scf::YieldOp>(
+            nloc, pack(foldScores(nb, nloc, unpack(blocks.getResults()),
+                                  scores, valueAt(blockEnd), remaining)));
       },
       [&](OpBuilder &nb, Location nloc) {
         nb.create<scf::YieldOp>(nloc, blocks.getResults());
       });
-  Value norm = b.create<vector::SplatOp>(loc, vecType, tail.getResult(1));
-  return b.create<arith::DivFOp>(loc, tail.getResult(2), norm);
+  SmallVector<Value> results;
+  for (const SoftmaxState &state : unpack(tail.getResults()))
+    results.push_back(b.create<arith::DivFOp>(
+        loc, state.acc, b.create<vector::SplatOp>(loc, vecType, state.sum)));
+  return results;
 }
 
 /// Appends this call's keys and values to the layer's cache, then computes
@@ -301,7 +356,23 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
         MemRefType::get({ShapedType::kDynamic, heads * headDim},
                         b.getF32Type()),
         ValueRange{rowCount});
-    Value total = b.create<arith::MulIOp>(loc, rowCount, cidx(b, loc, heads));
+    // With blocked keys, `group` heads sharing a KV head are one iteration
+    // (each key and value read once for them) as long as their
+    // accumulators fit in half of the vector registers.
+    int64_t group = 1;
+    if (blockedKeys && target) {
+      int64_t accRegisters =
+          std::max<int64_t>(1, headDim * 32 / target.getVectorBits());
+      int64_t most = std::max<int64_t>(
+          1, target.getVectorRegisters() / 2 / accRegisters);
+      for (int64_t g = std::min(most, heads / kvHeads); g >= 1; --g)
+        if ((heads / kvHeads) % g == 0) {
+          group = g;
+          break;
+        }
+    }
+    Value total = b.create<arith::MulIOp>(
+        loc, rowCount, cidx(b, loc, heads / group));
     int64_t splits = split ? kSplits : 1;
     Value partials;
     if (split)
@@ -327,7 +398,8 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     }
     // Head-major order keeps a worker on few heads, so the causal imbalance
     // between early and late rows averages out.
-    Value head = b.create<arith::DivUIOp>(loc, iv, rowCount);
+    Value head = b.create<arith::MulIOp>(
+        loc, b.create<arith::DivUIOp>(loc, iv, rowCount), cidx(b, loc, group));
     Value row = b.create<arith::RemUIOp>(loc, iv, rowCount);
     Value kvHead =
         b.create<arith::DivUIOp>(loc, head, cidx(b, loc, heads / kvHeads));
@@ -353,10 +425,15 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     Value zeros = b.create<arith::ConstantOp>(
         loc, vecType, DenseElementsAttr::get(vecType, 0.0f));
     if (blockedKeys) {
-      Value result = emitBlockedScan(b, loc, q, keys, values, row, qCol,
-                                        kvCol, end, headDim, scale);
-      b.create<vector::TransferWriteOp>(loc, result, out,
-                                        ValueRange{row, qCol}, inBounds);
+      SmallVector<Value> results =
+          emitBlockedScan(b, loc, q, keys, values, row, qCol, kvCol, end,
+                          headDim, group, scale);
+      for (auto [h, result] : llvm::enumerate(results))
+        b.create<vector::TransferWriteOp>(
+            loc, result, out,
+            ValueRange{row, b.create<arith::AddIOp>(
+                                loc, qCol, cidx(b, loc, h * headDim))},
+            inBounds);
       rewriter.replaceOp(op, out);
       return success();
     }
@@ -393,13 +470,13 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
       Value scoreVec = nb.create<vector::FromElementsOp>(
           nloc, VectorType::get({n}, nb.getF32Type()), scores);
       SoftmaxState state{carried[0], carried[1], carried[2]};
-      state = foldScores(nb, nloc, state, scoreVec,
+      state = foldScores(nb, nloc, {state}, {scoreVec},
                          [&](OpBuilder &vb, Location vloc, Value i) {
                            return rowVector(
                                vb, vloc, values,
                                vb.create<arith::AddIOp>(vloc, first, i),
                                kvCol);
-                         });
+                         })[0];
       nb.create<scf::YieldOp>(nloc, state.values());
     };
 

@@ -256,7 +256,8 @@ func.func @rope(%tid: index, %nt: index, %x: tensor<?x32xf32>, %start: index, %c
 // CHECK: %[[A:.+]] = memref.alloc(%[[ROWS]]) : memref<?x32xf32>
 // CHECK: %[[PAIRS:.+]] = arith.muli %[[ROWS]], %{{.+}} : index
 // CHECK: scf.forall (%[[IV:.+]]) in (%[[PAIRS]]) {
-// CHECK: %[[HEAD:.+]] = arith.divui %[[IV]], %[[ROWS]]
+// CHECK: %[[GROUP:.+]] = arith.divui %[[IV]], %[[ROWS]]
+// CHECK: %[[HEAD:.+]] = arith.muli %[[GROUP]], %{{.+}}
 // CHECK: %[[ROW:.+]] = arith.remui %[[IV]], %[[ROWS]]
 // CHECK: arith.divui %[[HEAD]], %{{.+}}
 // CHECK: scf.for {{.+}} iter_args({{.+}}) -> (f32, f32, vector<16xf32>)

@@ -1,0 +1,24 @@
+// RUN: llm-opt %s --convert-llm-to-linalg | FileCheck %s
+
+// With AVX-512 (32 registers of 16 lanes) the 4 query heads that share a
+// KV head (head_dim 16: one register of accumulator each) are one
+// iteration: the forall runs rows x 1 iterations, reads each block of keys
+// once per head dimension for the 4 heads' scores (4 FMAs per key read),
+// and writes the 4 heads' outputs.
+// CHECK-LABEL: func.func @grouped(
+// CHECK: %[[ROWS:.+]] = memref.dim
+// CHECK: %[[PAIRS:.+]] = arith.muli %[[ROWS]], %[[ONE:.+]] : index
+// CHECK: scf.forall (%{{.+}}) in (%[[PAIRS]]) {
+// CHECK: scf.for {{.+}} -> (f32, f32, vector<16xf32>, f32, f32, vector<16xf32>, f32, f32, vector<16xf32>, f32, f32, vector<16xf32>)
+// CHECK: scf.for {{.+}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: vector.transfer_read {{.+}} : memref<?x16x16xf32>, vector<16xf32>
+// CHECK-NOT: vector.transfer_read
+// CHECK-COUNT-4: vector.fma
+// CHECK: scf.yield
+// CHECK-COUNT-4: vector.transfer_write
+module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver5", features = "+avx512f", vector_bits = 512, vector_registers = 32, l1_bytes = 49152, l2_bytes = 1048576>} {
+  func.func @grouped(%tid: index, %nt: index, %q: tensor<?x64xf32>, %k: tensor<?x16xf32>, %v: tensor<?x16xf32>, %layer: index, %start: index, %cap: index, %wts: memref<?xi8>, %kv: !llm.kv_cache, %scr: memref<?xi8>) -> tensor<?x64xf32> {
+    %a = llm.attention %q, %k, %v, %kv[%layer] at %start {num_heads = 4 : i64, num_kv_heads = 1 : i64, head_dim = 16 : i64} : (tensor<?x64xf32>, tensor<?x16xf32>, tensor<?x16xf32>, !llm.kv_cache, index, index) -> tensor<?x64xf32>
+    return %a : tensor<?x64xf32>
+  }
+}
