@@ -12,10 +12,14 @@
 // the executable `--repeat` times on seeded token ids and reads the
 // prefill/decode speed and peak RSS lines it prints on stderr. Prints the
 // median, minimum and maximum of each number, decode as weight bytes per
-// second and as a fraction of the read bandwidth, and the exact commands.
+// second and as a fraction of the read bandwidth, prefill as matmul
+// GFLOP/s and as a fraction of the machine's f32 FMA and bf16 dot peaks
+// (Ceilings.h, cached per machine), and the exact commands.
 // It only measures; nothing here compares a number with a threshold.
 //
 //===----------------------------------------------------------------------===//
+
+#include "Ceilings.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/ScopeExit.h"
@@ -183,6 +187,38 @@ Expected<uint64_t> readVocabSize(StringRef dir) {
     return createStringError("'" + path +
                              "' has no positive integer 'vocab_size'");
   return uint64_t(*vocab);
+}
+
+/// Multiply-adds per token in the projections and the lm_head (attention's
+/// own products not counted), from MODEL_DIR/config.json; 0 when a field is
+/// missing.
+double readMatmulParams(StringRef dir) {
+  SmallString<256> path(dir);
+  sys::path::append(path, "config.json");
+  auto buffer = MemoryBuffer::getFile(path);
+  if (!buffer)
+    return 0;
+  Expected<json::Value> config = json::parse((*buffer)->getBuffer());
+  if (!config) {
+    consumeError(config.takeError());
+    return 0;
+  }
+  const json::Object *o = config->getAsObject();
+  if (!o)
+    return 0;
+  auto get = [&](StringRef name) {
+    return double(o->getInteger(name).value_or(0));
+  };
+  double hidden = get("hidden_size"), inter = get("intermediate_size"),
+         layers = get("num_hidden_layers"), heads = get("num_attention_heads"),
+         vocab = get("vocab_size");
+  double kvHeads = o->getInteger("num_key_value_heads") ? get("num_key_value_heads")
+                                                        : heads;
+  double headDim = o->getInteger("head_dim") ? get("head_dim")
+                                             : (heads > 0 ? hidden / heads : 0);
+  return layers * (hidden * (heads + 2 * kvHeads) * headDim +
+                   heads * headDim * hidden + 3 * hidden * inter) +
+         vocab * hidden;
 }
 
 /// Token ids in [0, vocab) from a splitmix64 stream, as llmc-test-tokens
@@ -449,6 +485,12 @@ Error run(unsigned threads) {
   outs() << "measuring the read bandwidth (" << numThreads << " threads)\n";
   outs().flush();
   double bandwidth = measureReadBandwidth(numThreads);
+  outs() << "compute ceilings (" << numThreads << " threads)\n";
+  outs().flush();
+  llmc::bench::Ceilings ceilings = llmc::bench::getCeilings(numThreads);
+  // Two operations (a multiply and an add) per parameter and token.
+  double flopsPerToken =
+      modelDir.empty() ? 0 : 2 * readMatmulParams(modelDir);
 
   auto collect = [](const SweepRow &row, double RunNumbers::*field) {
     std::vector<double> values;
@@ -477,11 +519,39 @@ Error run(unsigned threads) {
   printRow(os, "executable size", {mib(exeBytes), 0, 0}, "MiB", false);
   printRow(os, "weights size", {mib(weightBytes), 0, 0}, "MiB", false);
   printRow(os, "read bandwidth", {bandwidth / 1e9, 0, 0}, "GB/s", false);
+  auto printCeiling = [&](StringRef name, double value, StringRef unit) {
+    if (value > 0)
+      printRow(os, name, {value, 0, 0}, unit, false);
+    else
+      os << "  " << left_justify(name, 24) << right_justify("-", 12) << "\n";
+  };
+  printCeiling("f32 FMA peak", ceilings.f32Fma, "GFLOP/s");
+  printCeiling("bf16 dot peak", ceilings.bf16Dot, "GFLOP/s");
+  printCeiling("int8 dot peak", ceilings.int8Dot, "GOP/s");
+  os << "  (peaks: " << ceilings.source << ")\n";
+  // "= 48% of the f32 FMA peak, 26% of the bf16 dot peak".
+  auto fractions = [&](double gflops) {
+    std::string text;
+    for (auto [name, peak] : {std::pair<StringRef, double>{"f32 FMA",
+                                                           ceilings.f32Fma},
+                              {"bf16 dot", ceilings.bf16Dot}})
+      if (peak > 0)
+        text += (text.empty() ? " = " : ", ") +
+                formatv("{0:P0} of the {1} peak", gflops / peak, name).str();
+    return text;
+  };
   for (const SweepRow &row : rows) {
     std::string p = utostr(row.promptTokens);
     Summary decode = collect(row, &RunNumbers::decodeTokPerSec);
-    printRow(os, "prefill " + p, collect(row, &RunNumbers::prefillTokPerSec),
-             "tok/s", true);
+    Summary prefill = collect(row, &RunNumbers::prefillTokPerSec);
+    printRow(os, "prefill " + p, prefill, "tok/s", true);
+    if (flopsPerToken > 0)
+      printRow(os, "  matmul rate",
+               {prefill.median * flopsPerToken / 1e9,
+                prefill.min * flopsPerToken / 1e9,
+                prefill.max * flopsPerToken / 1e9},
+               "GFLOP/s" + fractions(prefill.median * flopsPerToken / 1e9),
+               true);
     printRow(os, "decode after " + p, decode, "tok/s", true);
     printRow(os, "  weights read",
              {weightRate(decode.median), weightRate(decode.min),
@@ -514,6 +584,9 @@ Error run(unsigned threads) {
       Summary decode = collect(row, &RunNumbers::decodeTokPerSec);
       sweep.push_back(json::Object{
           {"prompt_tokens", row.promptTokens},
+          {"prefill_matmul_gflop_per_s",
+           collect(row, &RunNumbers::prefillTokPerSec).median *
+               flopsPerToken / 1e9},
           {"prefill_tok_per_s",
            summaryJson(collect(row, &RunNumbers::prefillTokPerSec))},
           {"decode_tok_per_s", summaryJson(decode)},
@@ -536,6 +609,10 @@ Error run(unsigned threads) {
         {"executable_bytes", int64_t(exeBytes)},
         {"weights_bytes", int64_t(weightBytes)},
         {"read_bandwidth_gb_per_s", bandwidth / 1e9},
+        {"f32_fma_peak_gflop_per_s", ceilings.f32Fma},
+        {"bf16_dot_peak_gflop_per_s", ceilings.bf16Dot},
+        {"int8_dot_peak_gop_per_s", ceilings.int8Dot},
+        {"matmul_flops_per_token", flopsPerToken},
         {"sweep", std::move(sweep)},
     };
     if (compiled) {
