@@ -234,7 +234,8 @@ func.func @rope(%tid: index, %nt: index, %x: tensor<?x32xf32>, %start: index, %c
 // positions [capacity / 16, 16, 16], one scf.forall iteration per row;
 // values after, as rows), then one scf.forall iteration per (head, row)
 // runs an online softmax over blocks of 16 positions, each block's scores
-// one vector FMA per head dimension in 4 chains, and a masked last block.
+// one vector FMA per head dimension (unrolled, in 4 chains), and a masked
+// last block.
 // CHECK-LABEL: func.func @attention(
 // CHECK-SAME: %[[Q:[^:]+]]: memref<?x32xf32>, %[[K:[^:]+]]: memref<?x16xf32>, %[[V:[^:]+]]: memref<?x16xf32>, %[[L:[^:]+]]: index, %[[START:[^:]+]]: index, %[[CAP:[^:]+]]: index, %{{[^:]+}}: memref<?xi8>, %[[KV:[^:]+]]: memref<?xi8>
 // CHECK: %[[ROWS:.+]] = memref.dim %[[Q]], %{{.+}}
@@ -261,9 +262,10 @@ func.func @rope(%tid: index, %nt: index, %x: tensor<?x32xf32>, %start: index, %c
 // CHECK: %[[ROW:.+]] = arith.remui %[[IV]], %[[ROWS]]
 // CHECK: arith.divui %[[HEAD]], %{{.+}}
 // CHECK: scf.for {{.+}} iter_args({{.+}}) -> (f32, f32, vector<16xf32>)
-// CHECK: scf.for {{.+}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
-// CHECK: memref.load %[[Q]][%[[ROW]], %{{.+}}]
+// The head dimension is unrolled (4 chains of FMAs, no loop).
+// CHECK-NOT: scf.for
 // CHECK: vector.transfer_read %[[KEYS]][%{{.+}}, %{{.+}}, %{{.+}}], %{{.+}} {in_bounds = [true]} : memref<?x16x16xf32>, vector<16xf32>
+// CHECK: memref.load %[[Q]][%[[ROW]], %{{.+}}]
 // CHECK: vector.fma
 // CHECK: vector.reduction <maximumf>
 // CHECK: math.exp
