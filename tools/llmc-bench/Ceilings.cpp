@@ -174,7 +174,7 @@ std::string cachePath() {
 
 } // namespace
 
-Ceilings llmc::bench::getCeilings(unsigned threads) {
+Ceilings llmc::bench::getCeilings(unsigned threads, bool remeasure) {
   std::string path = cachePath(), key = machineKey(threads);
   json::Object cache;
   if (!path.empty()) {
@@ -186,16 +186,23 @@ Ceilings llmc::bench::getCeilings(unsigned threads) {
         cache = std::move(*object);
     }
   }
+  Ceilings cached;
   if (const json::Object *entry = cache.getObject(key)) {
     auto number = [&](StringRef name) {
       return entry->getNumber(name).value_or(0);
     };
-    Ceilings c{number("f32_fma_gflop_per_s"), number("bf16_dot_gflop_per_s"),
-               number("int8_dot_gop_per_s"), path};
-    if (c.f32Fma > 0)
-      return c;
+    cached = Ceilings{number("f32_fma_gflop_per_s"),
+                      number("bf16_dot_gflop_per_s"),
+                      number("int8_dot_gop_per_s"), path};
+    if (cached.f32Fma > 0 && !remeasure)
+      return cached;
   }
   Ceilings c = measure(threads);
+  c.f32Fma = std::max(c.f32Fma, cached.f32Fma);
+  c.bf16Dot = std::max(c.bf16Dot, cached.bf16Dot);
+  c.int8Dot = std::max(c.int8Dot, cached.int8Dot);
+  if (cached.f32Fma > 0)
+    c.source = "measured, best with " + path;
   if (!path.empty() && c.f32Fma > 0) {
     cache[key] = json::Object{{"f32_fma_gflop_per_s", c.f32Fma},
                               {"bf16_dot_gflop_per_s", c.bf16Dot},

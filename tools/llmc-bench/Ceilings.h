@@ -25,8 +25,10 @@ struct Ceilings {
 
 /// The ceilings for `threads` threads: from the cache file
 /// ($XDG_CACHE_HOME or ~/.cache, llmc/ceilings.json) when it has this
-/// machine, else measured (about a second) and added to it.
-Ceilings getCeilings(unsigned threads);
+/// machine, else (or with `remeasure`) measured (about a second); the cache
+/// keeps the best rate ever measured for each, since a shared machine that
+/// is busy at the time measures low.
+Ceilings getCeilings(unsigned threads, bool remeasure);
 
 } // namespace llmc::bench
 

@@ -90,6 +90,11 @@ cl::opt<uint64_t> seed("seed", cl::desc("Seed of the prompt's token ids"),
 cl::opt<bool> skipCompile("skip-compile",
                           cl::desc("Reuse OUT/model from an earlier run"),
                           cl::cat(benchCategory));
+cl::opt<bool> remeasurePeaks(
+    "remeasure-peaks",
+    cl::desc("Measure the compute peaks again even if cached (the cache keeps "
+             "the best of all measurements: a busy machine measures low)"),
+    cl::cat(benchCategory));
 cl::opt<std::string> jsonPath("json",
                               cl::desc("Also write the numbers as JSON"),
                               cl::value_desc("file"), cl::cat(benchCategory));
@@ -487,7 +492,8 @@ Error run(unsigned threads) {
   double bandwidth = measureReadBandwidth(numThreads);
   outs() << "compute ceilings (" << numThreads << " threads)\n";
   outs().flush();
-  llmc::bench::Ceilings ceilings = llmc::bench::getCeilings(numThreads);
+  llmc::bench::Ceilings ceilings =
+      llmc::bench::getCeilings(numThreads, remeasurePeaks);
   // Two operations (a multiply and an add) per parameter and token.
   double flopsPerToken =
       modelDir.empty() ? 0 : 2 * readMatmulParams(modelDir);
