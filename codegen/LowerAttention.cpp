@@ -1,14 +1,16 @@
 //===- LowerAttention.cpp - KV cache append and causal GQA attention ------===//
 //
-// Cache layout (f32), for each layer: the keys, then `capacity` rows of
-// values, each row num_kv_heads * head_dim wide. On a CPU the keys are
-// stored in blocks of 16 positions, [capacity / 16, num_kv_heads * head_dim,
-// 16] (the runtime's capacity is a multiple of 16), so that 16 positions'
-// scores are 16 lanes of one vector FMA per head dimension, and one head's
-// block is 4 KiB in one piece (transposed over the whole capacity, a block
-// read 64 rows 16 KiB apart: more streams than the prefetcher follows, and
-// prefill 2048 was slower than with rows); on a GPU (one thread per head,
-// row and split) they are `capacity` rows like the values.
+// Cache layout (f32), for each layer: the keys, then the values. On a CPU
+// each KV head's are contiguous: its keys in blocks of 16 positions,
+// [num_kv_heads, capacity / 16, head_dim, 16] (the runtime's capacity is a
+// multiple of 16), so that 16 positions' scores are 16 lanes of one vector
+// FMA per head dimension, and its values as rows, [num_kv_heads, capacity,
+// head_dim]; a head's scan reads two sequential streams. (Transposed over
+// the whole capacity, a block read 64 rows 16 KiB apart, and prefill 2048
+// was slower than with rows; with all heads' blocks interleaved, a head's
+// next block was 32 KiB on, a page the prefetcher does not follow into.)
+// On a GPU (one thread per head, row and split) keys and values are
+// `capacity` rows num_kv_heads * head_dim wide.
 //
 // Each (head, query row) pair is one iteration of an `scf.forall` whose body
 // streams over the cached positions with an online softmax, one head's
@@ -127,7 +129,7 @@ foldScores(OpBuilder &b, Location loc, ArrayRef<SoftmaxState> states,
 /// masked. Returns each head's normalized weighted sum of the values.
 SmallVector<Value> emitBlockedScan(OpBuilder &b, Location loc, Value q,
                                    Value keys, Value values, Value row,
-                                   Value qCol, Value kvCol, Value end,
+                                   Value qCol, Value kvHead, Value end,
                                    int64_t headDim, int64_t group,
                                    Value scale) {
   auto cidx = [](OpBuilder &nb, Location nloc, int64_t value) -> Value {
@@ -157,10 +159,7 @@ SmallVector<Value> emitBlockedScan(OpBuilder &b, Location loc, Value q,
       for (int64_t c = 0; c < chains; ++c) {
         Value keyRow = nb.create<vector::TransferReadOp>(
             nloc, wideType, keys,
-            ValueRange{block,
-                       nb.create<arith::AddIOp>(nloc, kvCol,
-                                                cidx(nb, nloc, d + c)),
-                       cidx(nb, nloc, 0)},
+            ValueRange{kvHead, block, cidx(nb, nloc, d + c), cidx(nb, nloc, 0)},
             f0, ArrayRef<bool>{true});
         for (int64_t h = 0; h < group; ++h) {
           Value qd = nb.create<memref::LoadOp>(
@@ -187,7 +186,9 @@ SmallVector<Value> emitBlockedScan(OpBuilder &b, Location loc, Value q,
     return [&, p0](OpBuilder &vb, Location vloc, Value i) -> Value {
       return vb.create<vector::TransferReadOp>(
           vloc, vecType, values,
-          ValueRange{vb.create<arith::AddIOp>(vloc, p0, i), kvCol}, f0,
+          ValueRange{kvHead, vb.create<arith::AddIOp>(vloc, p0, i),
+                     cidx(vb, vloc, 0)},
+          f0,
           ArrayRef<bool>{true});
     };
   };
@@ -286,20 +287,28 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     bool split = target && target.getSmCount() > 0;
     bool blockedKeys = !split;
 
-    // Views of this layer's keys and values: for each layer, the keys
-    // ([capacity, kvWidth], or blocked [capacity / kWideBlock, kvWidth,
-    // kWideBlock]), then `capacity` rows of values (kvBytesPerPosition).
+    // Views of this layer's keys and values: for each layer, the keys, then
+    // the values (kvBytesPerPosition). On a GPU both are [capacity,
+    // kvWidth]; on a CPU each KV head's are contiguous, the keys in blocks
+    // ([kvHeads, capacity / kWideBlock, headDim, kWideBlock]) and the values
+    // as rows ([kvHeads, capacity, headDim]), so that one head's scan reads
+    // two sequential streams.
     auto cacheType =
         MemRefType::get({ShapedType::kDynamic, kvWidth}, b.getF32Type());
-    auto keysType =
-        blockedKeys ? MemRefType::get({ShapedType::kDynamic, kvWidth, kWideBlock},
-                                     b.getF32Type())
-                   : cacheType;
+    auto keysType = blockedKeys
+                        ? MemRefType::get({kvHeads, ShapedType::kDynamic,
+                                           headDim, kWideBlock},
+                                          b.getF32Type())
+                        : cacheType;
+    auto valuesType =
+        blockedKeys ? MemRefType::get({kvHeads, ShapedType::kDynamic, headDim},
+                                      b.getF32Type())
+                    : cacheType;
     Value keyRows =
         blockedKeys ? b.create<arith::DivUIOp>(loc, abi->capacity,
-                                              cidx(b, loc, kWideBlock))
-                         .getResult()
-                   : abi->capacity;
+                                               cidx(b, loc, kWideBlock))
+                          .getResult()
+                    : abi->capacity;
     Value planeBytes =
         b.create<arith::MulIOp>(loc, abi->capacity, cidx(b, loc, kvWidth * 4));
     Value layerBase = b.create<arith::MulIOp>(
@@ -309,17 +318,12 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     Value keys = b.create<memref::ViewOp>(loc, keysType, kv, layerBase,
                                           ValueRange{keyRows});
     Value values = b.create<memref::ViewOp>(
-        loc, cacheType, kv, b.create<arith::AddIOp>(loc, layerBase, planeBytes),
+        loc, valuesType, kv,
+        b.create<arith::AddIOp>(loc, layerBase, planeBytes),
         ValueRange{abi->capacity});
 
-    // Append this call's rows at [start, start + rows) (blocked keys: one
-    // scf.forall iteration per row).
-    auto rowsAt = [&](Value cache) -> Value {
-      return b.create<memref::SubViewOp>(
-          loc, cache, ArrayRef<OpFoldResult>{start, b.getIndexAttr(0)},
-          ArrayRef<OpFoldResult>{rowCount, b.getIndexAttr(kvWidth)},
-          ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
-    };
+    // Append this call's rows at [start, start + rows) (CPU: one
+    // scf.forall iteration per row, scattering it to the KV heads).
     if (blockedKeys) {
       auto append = b.create<scf::ForallOp>(
           loc, ArrayRef<OpFoldResult>{rowCount}, ValueRange{}, std::nullopt);
@@ -331,19 +335,43 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
           b.create<arith::DivUIOp>(loc, position, cidx(b, loc, kWideBlock));
       Value lane =
           b.create<arith::RemUIOp>(loc, position, cidx(b, loc, kWideBlock));
+      auto headVec = VectorType::get({headDim}, b.getF32Type());
+      Value pad = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
       b.create<scf::ForOp>(
-          loc, cidx(b, loc, 0), cidx(b, loc, kvWidth), cidx(b, loc, 1),
+          loc, cidx(b, loc, 0), cidx(b, loc, kvHeads), cidx(b, loc, 1),
           ValueRange{},
-          [&](OpBuilder &nb, Location nloc, Value c, ValueRange) {
-            Value key = nb.create<memref::LoadOp>(nloc, k, ValueRange{r, c});
-            nb.create<memref::StoreOp>(nloc, key, keys,
-                                       ValueRange{block, c, lane});
-            nb.create<scf::YieldOp>(nloc);
+          [&](OpBuilder &hb, Location hloc, Value h, ValueRange) {
+            Value col =
+                hb.create<arith::MulIOp>(hloc, h, cidx(hb, hloc, headDim));
+            Value row = hb.create<vector::TransferReadOp>(
+                hloc, headVec, v, ValueRange{r, col}, pad,
+                ArrayRef<bool>{true});
+            hb.create<vector::TransferWriteOp>(
+                hloc, row, values, ValueRange{h, position, cidx(hb, hloc, 0)},
+                ArrayRef<bool>{true});
+            hb.create<scf::ForOp>(
+                hloc, cidx(hb, hloc, 0), cidx(hb, hloc, headDim),
+                cidx(hb, hloc, 1), ValueRange{},
+                [&](OpBuilder &nb, Location nloc, Value d, ValueRange) {
+                  Value key = nb.create<memref::LoadOp>(
+                      nloc, k,
+                      ValueRange{r, nb.create<arith::AddIOp>(nloc, col, d)});
+                  nb.create<memref::StoreOp>(nloc, key, keys,
+                                             ValueRange{h, block, d, lane});
+                  nb.create<scf::YieldOp>(nloc);
+                });
+            hb.create<scf::YieldOp>(hloc);
           });
     } else {
+      auto rowsAt = [&](Value cache) -> Value {
+        return b.create<memref::SubViewOp>(
+            loc, cache, ArrayRef<OpFoldResult>{start, b.getIndexAttr(0)},
+            ArrayRef<OpFoldResult>{rowCount, b.getIndexAttr(kvWidth)},
+            ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+      };
       b.create<linalg::CopyOp>(loc, k, rowsAt(keys));
+      b.create<linalg::CopyOp>(loc, v, rowsAt(values));
     }
-    b.create<linalg::CopyOp>(loc, v, rowsAt(values));
 
     Value out = b.create<memref::AllocOp>(
         loc,
@@ -420,7 +448,7 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
         loc, vecType, DenseElementsAttr::get(vecType, 0.0f));
     if (blockedKeys) {
       SmallVector<Value> results =
-          emitBlockedScan(b, loc, q, keys, values, row, qCol, kvCol, end,
+          emitBlockedScan(b, loc, q, keys, values, row, qCol, kvHead, end,
                           headDim, group, scale);
       for (auto [h, result] : llvm::enumerate(results))
         b.create<vector::TransferWriteOp>(

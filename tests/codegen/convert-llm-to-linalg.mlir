@@ -230,12 +230,13 @@ func.func @rope(%tid: index, %nt: index, %x: tensor<?x32xf32>, %start: index, %c
 // -----
 
 // Attention appends K and V at [start, start + rows) of this layer's planes
-// of the cache (keys at layer * 2 * capacity * 64 bytes, in blocks of 16
-// positions [capacity / 16, 16, 16], one scf.forall iteration per row;
-// values after, as rows), then one scf.forall iteration per (head, row)
-// runs an online softmax over blocks of 16 positions, each block's scores
-// one vector FMA per head dimension (unrolled, in 4 chains), and a masked
-// last block.
+// of the cache (keys at layer * 2 * capacity * 64 bytes, each KV head's in
+// blocks of 16 positions [kv_heads, capacity / 16, 16, 16]; values after,
+// [kv_heads, capacity, 16]), one scf.forall iteration per row scattering it
+// to the heads; then one scf.forall iteration per (head, row) runs an
+// online softmax over blocks of 16 positions, each block's scores one
+// vector FMA per head dimension (unrolled, in 4 chains), and a masked last
+// block.
 // CHECK-LABEL: func.func @attention(
 // CHECK-SAME: %[[Q:[^:]+]]: memref<?x32xf32>, %[[K:[^:]+]]: memref<?x16xf32>, %[[V:[^:]+]]: memref<?x16xf32>, %[[L:[^:]+]]: index, %[[START:[^:]+]]: index, %[[CAP:[^:]+]]: index, %{{[^:]+}}: memref<?xi8>, %[[KV:[^:]+]]: memref<?xi8>
 // CHECK: %[[ROWS:.+]] = memref.dim %[[Q]], %{{.+}}
@@ -243,17 +244,19 @@ func.func @rope(%tid: index, %nt: index, %x: tensor<?x32xf32>, %start: index, %c
 // CHECK: %[[PLANE:.+]] = arith.muli %[[CAP]], %{{.+}} : index
 // CHECK: %[[L2:.+]] = arith.muli %[[L]], %{{.+}} : index
 // CHECK: %[[BASE:.+]] = arith.muli %[[L2]], %[[PLANE]] : index
-// CHECK: %[[KEYS:.+]] = memref.view %[[KV]][%[[BASE]]][%[[NB]]] : memref<?xi8> to memref<?x16x16xf32>
+// CHECK: %[[KEYS:.+]] = memref.view %[[KV]][%[[BASE]]][%[[NB]]] : memref<?xi8> to memref<1x?x16x16xf32>
 // CHECK: %[[VBASE:.+]] = arith.addi %[[BASE]], %[[PLANE]] : index
-// CHECK: %[[VALS:.+]] = memref.view %[[KV]][%[[VBASE]]][%[[CAP]]] : memref<?xi8> to memref<?x16xf32>
+// CHECK: %[[VALS:.+]] = memref.view %[[KV]][%[[VBASE]]][%[[CAP]]] : memref<?xi8> to memref<1x?x16xf32>
 // CHECK: scf.forall (%[[R:.+]]) in (%[[ROWS]]) {
 // CHECK: %[[P:.+]] = arith.addi %[[START]], %[[R]]
 // CHECK: %[[BLK:.+]] = arith.divui %[[P]], %{{.+}}
 // CHECK: %[[LANE:.+]] = arith.remui %[[P]], %{{.+}}
-// CHECK: %[[KEY:.+]] = memref.load %[[K]][%[[R]], %[[C:.+]]] : memref<?x16xf32>
-// CHECK: memref.store %[[KEY]], %[[KEYS]][%[[BLK]], %[[C]], %[[LANE]]] : memref<?x16x16xf32>
-// CHECK: %[[VDST:.+]] = memref.subview %[[VALS]][%[[START]], 0] [%[[ROWS]], 16] [1, 1]
-// CHECK: linalg.copy ins(%[[V]] : {{.+}}) outs(%[[VDST]] : {{.+}})
+// CHECK: scf.for %[[H:.+]] = {{.+}} {
+// CHECK: %[[VROW:.+]] = vector.transfer_read %[[V]][%[[R]], %{{.+}}]
+// CHECK: vector.transfer_write %[[VROW]], %[[VALS]][%[[H]], %[[P]], %{{.+}}]
+// CHECK: scf.for %[[D:.+]] = {{.+}} {
+// CHECK: %[[KEY:.+]] = memref.load %[[K]][%[[R]], %{{.+}}] : memref<?x16xf32>
+// CHECK: memref.store %[[KEY]], %[[KEYS]][%[[H]], %[[BLK]], %[[D]], %[[LANE]]] : memref<1x?x16x16xf32>
 // CHECK: %[[A:.+]] = memref.alloc(%[[ROWS]]) : memref<?x32xf32>
 // CHECK: %[[PAIRS:.+]] = arith.muli %[[ROWS]], %{{.+}} : index
 // CHECK: scf.forall (%[[IV:.+]]) in (%[[PAIRS]]) {
@@ -264,7 +267,7 @@ func.func @rope(%tid: index, %nt: index, %x: tensor<?x32xf32>, %start: index, %c
 // CHECK: scf.for {{.+}} iter_args({{.+}}) -> (f32, f32, vector<16xf32>)
 // The head dimension is unrolled (4 chains of FMAs, no loop).
 // CHECK-NOT: scf.for
-// CHECK: vector.transfer_read %[[KEYS]][%{{.+}}, %{{.+}}, %{{.+}}], %{{.+}} {in_bounds = [true]} : memref<?x16x16xf32>, vector<16xf32>
+// CHECK: vector.transfer_read %[[KEYS]][%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}], %{{.+}} {in_bounds = [true]} : memref<1x?x16x16xf32>, vector<16xf32>
 // CHECK: memref.load %[[Q]][%[[ROW]], %{{.+}}]
 // CHECK: vector.fma
 // CHECK: vector.reduction <maximumf>

@@ -10,10 +10,10 @@
 // CHECK: %[[PAIRS:.+]] = arith.muli %[[ROWS]], %[[ONE:.+]] : index
 // CHECK: scf.forall (%{{.+}}) in (%[[PAIRS]]) {
 // CHECK: scf.for {{.+}} -> (f32, f32, vector<16xf32>, f32, f32, vector<16xf32>, f32, f32, vector<16xf32>, f32, f32, vector<16xf32>)
-// CHECK: vector.transfer_read {{.+}} : memref<?x16x16xf32>, vector<16xf32>
+// CHECK: vector.transfer_read {{.+}} : memref<1x?x16x16xf32>, vector<16xf32>
 // CHECK-NOT: vector.transfer_read
 // CHECK-COUNT-4: vector.fma
-// CHECK: vector.transfer_read {{.+}} : memref<?x16x16xf32>, vector<16xf32>
+// CHECK: vector.transfer_read {{.+}} : memref<1x?x16x16xf32>, vector<16xf32>
 // CHECK-NOT: vector.transfer_read
 // CHECK-COUNT-4: vector.fma
 // CHECK: scf.yield
