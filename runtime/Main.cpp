@@ -298,12 +298,15 @@ std::string Run::startSession() {
     device = openCudaDevice(info, weightFile.weights(), error);
     if (!device || !session.init(info, *device, config, error))
       return error;
-  } else if (!session.init(info, _mlir_ciface_llmc_forward,
-                           weightFile.weights(), config, error)) {
-    return error;
-  } else if (_mlir_ciface_llmc_argmax) {
+  } else {
+    // Mapped now, not page by page inside the first prefill.
+    weightFile.prefault();
+    if (!session.init(info, _mlir_ciface_llmc_forward, weightFile.weights(),
+                      config, error))
+      return error;
     // The emulation of a GPU model on the CPU runs its argmax kernels too.
-    session.setArgmax(_mlir_ciface_llmc_argmax);
+    if (_mlir_ciface_llmc_argmax)
+      session.setArgmax(_mlir_ciface_llmc_argmax);
   }
   installInterruptHandler();
   session.setStopFlag(&interruptFlag());

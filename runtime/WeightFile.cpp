@@ -190,3 +190,13 @@ std::string llmc::writeRandomWeights(const std::string &path,
   }
   return std::string();
 }
+
+void WeightFile::prefault() const {
+#ifdef MADV_POPULATE_READ
+  if (!base)
+    return;
+  // weights_offset is page aligned (LlmcWeightsHeader).
+  char *start = static_cast<char *>(base) + header().weights_offset;
+  (void)madvise(start, header().weights_bytes, MADV_POPULATE_READ);
+#endif
+}
