@@ -39,9 +39,9 @@ Value allocate(OpBuilder &b, Location loc, Value rows, int64_t cols,
                Type element = {}) {
   if (!element)
     element = b.getF32Type();
-  MemRefType type = cols > 0
-                        ? MemRefType::get({ShapedType::kDynamic, cols}, element)
-                        : MemRefType::get({ShapedType::kDynamic}, element);
+  MemRefType type =
+      cols > 0 ? MemRefType::get({ShapedType::kDynamic, cols}, element)
+               : MemRefType::get({ShapedType::kDynamic}, element);
   return b.create<memref::AllocOp>(loc, type, ValueRange{rows});
 }
 
@@ -308,9 +308,9 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
       // x[m, n * kk + p] * w[b, kk, r, p]; loops (m, b, r, kk, p).
       int64_t n = weightType.getDimSize(3);
       Type element = weightType.getElementType();
-      Value rounded =
-          allocate(rewriter, loc, rows,
-                   cast<MemRefType>(x.getType()).getDimSize(1), element);
+      Value rounded = allocate(rewriter, loc, rows,
+                               cast<MemRefType>(x.getType()).getDimSize(1),
+                               element);
       elementwise(rewriter, loc, x, rounded,
                   [&](OpBuilder &nb, Location nloc, ValueRange args) {
                     nb.create<linalg::YieldOp>(

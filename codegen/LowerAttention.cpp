@@ -113,8 +113,8 @@ foldScores(OpBuilder &b, Location loc, ArrayRef<SoftmaxState> states,
     accs = loop.getResults();
   } else {
     for (int64_t i = 0; i < scoresType.getDimSize(0); ++i)
-      accs =
-          addPosition(b, loc, b.create<arith::ConstantIndexOp>(loc, i), accs);
+      accs = addPosition(b, loc, b.create<arith::ConstantIndexOp>(loc, i),
+                         accs);
   }
   for (auto [state, acc] : llvm::zip_equal(next, accs))
     state.acc = acc;
@@ -164,9 +164,9 @@ SmallVector<Value> emitBlockedScan(OpBuilder &b, Location loc, Value q,
         for (int64_t h = 0; h < group; ++h) {
           Value qd = nb.create<memref::LoadOp>(
               nloc, q,
-              ValueRange{row,
-                         nb.create<arith::AddIOp>(
-                             nloc, qCol, cidx(nb, nloc, h * headDim + d + c))});
+              ValueRange{row, nb.create<arith::AddIOp>(
+                                  nloc, qCol,
+                                  cidx(nb, nloc, h * headDim + d + c))});
           acc[h * chains + c] = nb.create<vector::FMAOp>(
               nloc, nb.create<vector::SplatOp>(nloc, wideType, qd), keyRow,
               acc[h * chains + c]);
@@ -188,7 +188,8 @@ SmallVector<Value> emitBlockedScan(OpBuilder &b, Location loc, Value q,
           vloc, vecType, values,
           ValueRange{kvHead, vb.create<arith::AddIOp>(vloc, p0, i),
                      cidx(vb, vloc, 0)},
-          f0, ArrayRef<bool>{true});
+          f0,
+          ArrayRef<bool>{true});
     };
   };
   auto unpack = [&](ValueRange carried) {
@@ -208,7 +209,8 @@ SmallVector<Value> emitBlockedScan(OpBuilder &b, Location loc, Value q,
       loc, vecType, DenseElementsAttr::get(vecType, 0.0f));
   SmallVector<SoftmaxState> initial(group, SoftmaxState{negInf, f0, zeros});
   Value blockEnd = b.create<arith::SubIOp>(
-      loc, end, b.create<arith::RemUIOp>(loc, end, cidx(b, loc, kWideBlock)));
+      loc, end,
+      b.create<arith::RemUIOp>(loc, end, cidx(b, loc, kWideBlock)));
   auto blocks = b.create<scf::ForOp>(
       loc, cidx(b, loc, 0), blockEnd, cidx(b, loc, kWideBlock), pack(initial),
       [&](OpBuilder &nb, Location nloc, Value p0, ValueRange carried) {
@@ -233,8 +235,8 @@ SmallVector<Value> emitBlockedScan(OpBuilder &b, Location loc, Value q,
           scores.push_back(
               nb.create<arith::SelectOp>(nloc, mask, headScores, masked));
         nb.create<scf::YieldOp>(
-            nloc, pack(foldScores(nb, nloc, unpack(blocks.getResults()), scores,
-                                  valueAt(blockEnd), remaining)));
+            nloc, pack(foldScores(nb, nloc, unpack(blocks.getResults()),
+                                  scores, valueAt(blockEnd), remaining)));
       },
       [&](OpBuilder &nb, Location nloc) {
         nb.create<scf::YieldOp>(nloc, blocks.getResults());
@@ -302,11 +304,11 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
         blockedKeys ? MemRefType::get({kvHeads, ShapedType::kDynamic, headDim},
                                       b.getF32Type())
                     : cacheType;
-    Value keyRows = blockedKeys
-                        ? b.create<arith::DivUIOp>(loc, abi->capacity,
-                                                   cidx(b, loc, kWideBlock))
-                              .getResult()
-                        : abi->capacity;
+    Value keyRows =
+        blockedKeys ? b.create<arith::DivUIOp>(loc, abi->capacity,
+                                               cidx(b, loc, kWideBlock))
+                          .getResult()
+                    : abi->capacity;
     Value planeBytes =
         b.create<arith::MulIOp>(loc, abi->capacity, cidx(b, loc, kvWidth * 4));
     Value layerBase = b.create<arith::MulIOp>(
@@ -337,7 +339,8 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
       Value pad = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
       b.create<scf::ForOp>(
           loc, cidx(b, loc, 0), cidx(b, loc, kvHeads), cidx(b, loc, 1),
-          ValueRange{}, [&](OpBuilder &hb, Location hloc, Value h, ValueRange) {
+          ValueRange{},
+          [&](OpBuilder &hb, Location hloc, Value h, ValueRange) {
             Value col =
                 hb.create<arith::MulIOp>(hloc, h, cidx(hb, hloc, headDim));
             Value row = hb.create<vector::TransferReadOp>(
@@ -382,24 +385,24 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     if (blockedKeys && target) {
       int64_t accRegisters =
           std::max<int64_t>(1, headDim * 32 / target.getVectorBits());
-      int64_t most =
-          std::max<int64_t>(1, target.getVectorRegisters() / 2 / accRegisters);
+      int64_t most = std::max<int64_t>(
+          1, target.getVectorRegisters() / 2 / accRegisters);
       for (int64_t g = std::min(most, heads / kvHeads); g >= 1; --g)
         if ((heads / kvHeads) % g == 0) {
           group = g;
           break;
         }
     }
-    Value total =
-        b.create<arith::MulIOp>(loc, rowCount, cidx(b, loc, heads / group));
+    Value total = b.create<arith::MulIOp>(
+        loc, rowCount, cidx(b, loc, heads / group));
     int64_t splits = split ? kSplits : 1;
     Value partials;
     if (split)
       partials = b.create<memref::AllocOp>(
           loc,
-          MemRefType::get(
-              {ShapedType::kDynamic, heads * splits * (headDim + 2)},
-              b.getF32Type()),
+          MemRefType::get({ShapedType::kDynamic,
+                           heads * splits * (headDim + 2)},
+                          b.getF32Type()),
           ValueRange{rowCount});
     auto forall = b.create<scf::ForallOp>(
         loc,
@@ -450,8 +453,8 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
       for (auto [h, result] : llvm::enumerate(results))
         b.create<vector::TransferWriteOp>(
             loc, result, out,
-            ValueRange{row, b.create<arith::AddIOp>(loc, qCol,
-                                                    cidx(b, loc, h * headDim))},
+            ValueRange{row, b.create<arith::AddIOp>(
+                                loc, qCol, cidx(b, loc, h * headDim))},
             inBounds);
       rewriter.replaceOp(op, out);
       return success();
@@ -493,7 +496,8 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
                          [&](OpBuilder &vb, Location vloc, Value i) {
                            return rowVector(
                                vb, vloc, values,
-                               vb.create<arith::AddIOp>(vloc, first, i), kvCol);
+                               vb.create<arith::AddIOp>(vloc, first, i),
+                               kvCol);
                          })[0];
       nb.create<scf::YieldOp>(nloc, state.values());
     };
@@ -527,8 +531,8 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
                                       ValueRange{row, slot}, inBounds);
     b.create<memref::StoreOp>(
         loc, tail.getResult(0), partials,
-        ValueRange{row,
-                   b.create<arith::AddIOp>(loc, slot, cidx(b, loc, headDim))});
+        ValueRange{row, b.create<arith::AddIOp>(loc, slot,
+                                                cidx(b, loc, headDim))});
     b.create<memref::StoreOp>(
         loc, tail.getResult(1), partials,
         ValueRange{row, b.create<arith::AddIOp>(loc, slot,
@@ -536,20 +540,20 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
 
     // Combine: rescale every split to the largest max.
     b.setInsertionPointAfter(forall);
-    auto combine = b.create<scf::ForallOp>(loc, ArrayRef<OpFoldResult>{total},
-                                           ValueRange{}, std::nullopt);
+    auto combine = b.create<scf::ForallOp>(
+        loc, ArrayRef<OpFoldResult>{total}, ValueRange{}, std::nullopt);
     b.setInsertionPointToStart(combine.getBody());
     Value pair = combine.getInductionVar(0);
     // The first loop's constants live in its body.
     negInf = b.create<arith::ConstantOp>(
         loc, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
     f0 = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
-    zeros = b.create<arith::ConstantOp>(loc, vecType,
-                                        DenseElementsAttr::get(vecType, 0.0f));
+    zeros = b.create<arith::ConstantOp>(
+        loc, vecType, DenseElementsAttr::get(vecType, 0.0f));
     Value pairHead = b.create<arith::DivUIOp>(loc, pair, rowCount);
     Value pairRow = b.create<arith::RemUIOp>(loc, pair, rowCount);
-    Value base = b.create<arith::MulIOp>(loc, pairHead,
-                                         cidx(b, loc, splits * stateWidth));
+    Value base = b.create<arith::MulIOp>(
+        loc, pairHead, cidx(b, loc, splits * stateWidth));
     // Column of split i's state, and of its field `field`.
     auto slotOf = [&](OpBuilder &nb, Location nloc, Value i,
                       int64_t field) -> Value {
@@ -557,7 +561,8 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
           nloc, base,
           nb.create<arith::AddIOp>(
               nloc,
-              nb.create<arith::MulIOp>(nloc, i, cidx(nb, nloc, stateWidth)),
+              nb.create<arith::MulIOp>(nloc, i,
+                                       cidx(nb, nloc, stateWidth)),
               cidx(nb, nloc, field)));
     };
     auto maxLoop = b.create<scf::ForOp>(
@@ -567,8 +572,9 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
           Value m = nb.create<memref::LoadOp>(
               nloc, partials,
               ValueRange{pairRow, slotOf(nb, nloc, i, headDim)});
-          nb.create<scf::YieldOp>(nloc, ValueRange{nb.create<arith::MaximumFOp>(
-                                            nloc, carried[0], m)});
+          nb.create<scf::YieldOp>(
+              nloc, ValueRange{nb.create<arith::MaximumFOp>(nloc, carried[0],
+                                                            m)});
         });
     Value max = maxLoop.getResult(0);
     auto sumLoop = b.create<scf::ForOp>(
@@ -589,20 +595,22 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
               ValueRange{pairRow, slotOf(nb, nloc, i, 0)}, f0, inBounds);
           nb.create<scf::YieldOp>(
               nloc,
-              ValueRange{nb.create<arith::AddFOp>(
-                             nloc, carried[0],
-                             nb.create<arith::MulFOp>(nloc, sum, weight)),
-                         nb.create<vector::FMAOp>(
-                             nloc, acc,
-                             nb.create<vector::SplatOp>(nloc, vecType, weight),
-                             carried[1])});
+              ValueRange{
+                  nb.create<arith::AddFOp>(
+                      nloc, carried[0],
+                      nb.create<arith::MulFOp>(nloc, sum, weight)),
+                  nb.create<vector::FMAOp>(
+                      nloc, acc,
+                      nb.create<vector::SplatOp>(nloc, vecType, weight),
+                      carried[1])});
         });
     Value norm = b.create<vector::SplatOp>(loc, vecType, sumLoop.getResult(0));
     Value result = b.create<arith::DivFOp>(loc, sumLoop.getResult(1), norm);
     b.create<vector::TransferWriteOp>(
         loc, result, out,
-        ValueRange{pairRow, b.create<arith::MulIOp>(loc, pairHead,
-                                                    cidx(b, loc, headDim))},
+        ValueRange{pairRow,
+                   b.create<arith::MulIOp>(loc, pairHead,
+                                           cidx(b, loc, headDim))},
         inBounds);
     rewriter.replaceOp(op, out);
     return success();

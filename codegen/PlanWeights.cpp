@@ -38,10 +38,10 @@ struct PlanWeightsPass : llm::impl::PlanWeightsPassBase<PlanWeightsPass> {
       int64_t stride = llvm::alignTo(paramLayerBytes(param), kAlignment);
       PackedLayoutAttr layout = param.getLayout();
       layoutAttr.setAttr(
-          param,
-          PackedLayoutAttr::get(context, param.getBlock(),
-                                layout ? layout.getInterleave() : std::nullopt,
-                                offset, stride));
+          param, PackedLayoutAttr::get(
+                     context, param.getBlock(),
+                     layout ? layout.getInterleave() : std::nullopt, offset,
+                     stride));
       offset += stride * std::max<int64_t>(param.getLayers(), 1);
     });
     LLMDialect::WeightsBytesAttrHelper(context).setAttr(

@@ -103,13 +103,13 @@ struct SelectStrategyPass
         choice.block = *existing.getBlock();
         choice.interleave = existing.getInterleave().value_or(1);
       } else {
-        layoutAttr.setAttr(param,
-                           PackedLayoutAttr::get(
-                               context, choice.block,
-                               choice.interleave > 1
-                                   ? std::optional<int64_t>(choice.interleave)
-                                   : std::nullopt,
-                               std::nullopt, std::nullopt));
+        layoutAttr.setAttr(
+            param, PackedLayoutAttr::get(
+                       context, choice.block,
+                       choice.interleave > 1
+                           ? std::optional<int64_t>(choice.interleave)
+                           : std::nullopt,
+                       std::nullopt, std::nullopt));
       }
       int64_t elementBytes = type.getElementTypeBitWidth() / 8;
       int64_t inputBytes = choice.interleave > 1 ? elementBytes : 4;
@@ -122,9 +122,10 @@ struct SelectStrategyPass
       configAttr.setAttr(
           linear, LoweringConfigAttr::get(
                       context, {choice.rows, choice.block, step}, lanes));
-      LLVM_DEBUG(llvm::dbgs() << param.getSymName() << ": tile " << choice.rows
-                              << "x" << choice.block << ", depth step " << step
-                              << ", interleave " << choice.interleave << "\n");
+      LLVM_DEBUG(llvm::dbgs()
+                 << param.getSymName() << ": tile " << choice.rows << "x"
+                 << choice.block << ", depth step " << step << ", interleave "
+                 << choice.interleave << "\n");
       return WalkResult::advance();
     });
     return failure(result.wasInterrupted());

@@ -32,10 +32,9 @@ using namespace mlir::llm;
 namespace {
 
 /// Tiles `op` with `sizes` (0 = untiled) in loop order `interchange`.
-static FailureOr<scf::SCFTilingResult> tile(RewriterBase &rewriter,
-                                            linalg::LinalgOp op,
-                                            ArrayRef<int64_t> sizes,
-                                            ArrayRef<int64_t> interchange) {
+static FailureOr<scf::SCFTilingResult>
+tile(RewriterBase &rewriter, linalg::LinalgOp op, ArrayRef<int64_t> sizes,
+     ArrayRef<int64_t> interchange) {
   scf::SCFTilingOptions options;
   SmallVector<OpFoldResult> tileSizes;
   for (int64_t size : sizes)
@@ -65,7 +64,9 @@ static bool isPackedMatmul(Operation *op) {
          linalgOp.getNumDpsInits() == 1 && linalgOp.getNumDpsInputs() == 2;
 }
 
-static bool isInterleaved(linalg::LinalgOp op) { return op.getNumLoops() == 5; }
+static bool isInterleaved(linalg::LinalgOp op) {
+  return op.getNumLoops() == 5;
+}
 
 /// Whether the body is yield(out + ext(x) * ext(w)), the extensions
 /// optional.
@@ -102,8 +103,7 @@ static LogicalResult verifyPackedMatmul(linalg::LinalgOp op) {
       AffineMap::get(4, 0, {d(1), d(3), d(2)}, ctx),
       AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx)};
   if (isPackedMatmul(op) && isInterleaved(op)) {
-    auto wType =
-        dyn_cast<MemRefType>(op.getDpsInputOperand(1)->get().getType());
+    auto wType = dyn_cast<MemRefType>(op.getDpsInputOperand(1)->get().getType());
     int64_t n = wType && wType.getRank() == 4 ? wType.getDimSize(3) : 0;
     expected = {AffineMap::get(5, 0, {d(0), d(3) * n + d(4)}, ctx),
                 AffineMap::get(5, 0, {d(1), d(3), d(2), d(4)}, ctx),
@@ -127,12 +127,8 @@ struct Tile {
 };
 
 static std::optional<Tile> matchStaticTile(linalg::LinalgOp op) {
-  Tile t{op.getDpsInputOperand(0)->get(),
-         op.getDpsInputOperand(1)->get(),
-         op.getDpsInitOperand(0)->get(),
-         0,
-         0,
-         0};
+  Tile t{op.getDpsInputOperand(0)->get(), op.getDpsInputOperand(1)->get(),
+         op.getDpsInitOperand(0)->get(), 0, 0, 0};
   auto xType = cast<MemRefType>(t.x.getType());
   auto wType = cast<MemRefType>(t.w.getType());
   auto outType = cast<MemRefType>(t.out.getType());
@@ -149,8 +145,7 @@ static std::optional<Tile> matchStaticTile(linalg::LinalgOp op) {
 /// bf16 -> f32 is exact as bits: the bf16 is the upper half of the f32.
 /// Spelled as integer ops because LLVM 19 cannot select a scalable bf16
 /// extension on SVE without +bf16, and they are what x86 selects anyway.
-static Value widenBF16(OpBuilder &b, Location loc, Value v,
-                       VectorType f32Type) {
+static Value widenBF16(OpBuilder &b, Location loc, Value v, VectorType f32Type) {
   auto shape = [&](Type element) {
     return VectorType::get(f32Type.getShape(), element,
                            f32Type.getScalableDims());
@@ -158,8 +153,8 @@ static Value widenBF16(OpBuilder &b, Location loc, Value v,
   Value bits = b.create<arith::BitcastOp>(loc, shape(b.getI16Type()), v);
   Value wide = b.create<arith::ExtUIOp>(loc, shape(b.getI32Type()), bits);
   Value sixteen = b.create<arith::ConstantOp>(
-      loc,
-      DenseElementsAttr::get(shape(b.getI32Type()), b.getI32IntegerAttr(16)));
+      loc, DenseElementsAttr::get(shape(b.getI32Type()),
+                                  b.getI32IntegerAttr(16)));
   return b.create<arith::BitcastOp>(
       loc, f32Type, b.create<arith::ShLIOp>(loc, wide, sixteen));
 }
@@ -172,8 +167,8 @@ static Value widenBF16(OpBuilder &b, Location loc, Value v,
 static void emitDepthLoop(OpBuilder &b, Location loc, const Tile &t,
                           VectorType accType, Value lane, Value mask) {
   Type wElement = cast<MemRefType>(t.w.getType()).getElementType();
-  auto wVecType =
-      VectorType::get(accType.getShape(), wElement, accType.getScalableDims());
+  auto wVecType = VectorType::get(accType.getShape(), wElement,
+                                  accType.getScalableDims());
   Value c0 = b.create<arith::ConstantIndexOp>(loc, 0);
   Value c1 = b.create<arith::ConstantIndexOp>(loc, 1);
   Value zero = b.create<arith::ConstantOp>(
@@ -282,8 +277,9 @@ static LogicalResult emitDotTile(OpBuilder &b, Location loc, const Tile &t,
               nloc, pairsType,
               nb.create<vector::SplatOp>(nloc, splatType, word));
           for (int64_t c = 0; c < chunks; ++c) {
-            Value dot = backend.createBF16Dot(nb, nloc, carried[i * chunks + c],
-                                              inputs, weights[c]);
+            Value dot = backend.createBF16Dot(nb, nloc,
+                                              carried[i * chunks + c], inputs,
+                                              weights[c]);
             failedDot |= !dot;
             next.push_back(dot ? dot : carried[i * chunks + c]);
           }
@@ -401,15 +397,17 @@ struct TileAndVectorizePass
         sizes.push_back(0);
         order.push_back(4);
       }
-      FailureOr<scf::SCFTilingResult> tiled = tile(rewriter, op, sizes, order);
+      FailureOr<scf::SCFTilingResult> tiled =
+          tile(rewriter, op, sizes, order);
       if (failed(tiled)) {
         op.emitError("llm-tile-and-vectorize: tiling failed");
         return signalPassFailure();
       }
       auto rowLoop = cast<scf::ForOp>(tiled->loops.back());
       scf::ForOp remainder;
-      if (rows > 1 && succeeded(scf::peelForLoopAndSimplifyBounds(
-                          rewriter, rowLoop, remainder))) {
+      if (rows > 1 &&
+          succeeded(scf::peelForLoopAndSimplifyBounds(rewriter, rowLoop,
+                                                      remainder))) {
         // The remainder has fewer than `rows` rows: one at a time.
         SmallVector<linalg::LinalgOp> rest;
         remainder.walk([&](linalg::LinalgOp inner) {
@@ -420,8 +418,8 @@ struct TileAndVectorizePass
           SmallVector<int64_t> one(inner.getNumLoops(), 0);
           one[0] = 1;
           if (failed(tile(rewriter, inner, one,
-                          llvm::to_vector(
-                              llvm::seq<int64_t>(0, inner.getNumLoops()))))) {
+                          llvm::to_vector(llvm::seq<int64_t>(
+                              0, inner.getNumLoops()))))) {
             inner.emitError("llm-tile-and-vectorize: tiling failed");
             return signalPassFailure();
           }
@@ -438,13 +436,14 @@ struct TileAndVectorizePass
     });
     const TargetBackend *backend = nullptr;
     if (auto module = func->getParentOfType<ModuleOp>())
-      if (TargetAttr target = LLMDialect::TargetAttrHelper(ctx).getAttr(module))
+      if (TargetAttr target =
+              LLMDialect::TargetAttrHelper(ctx).getAttr(module))
         backend = lookupTargetBackend(llvm::Triple(target.getTriple()));
     bool error = false;
     for (linalg::LinalgOp op : candidates) {
       if (failed(vectorizeTile(rewriter, op, backend, error)))
-        LLVM_DEBUG(llvm::dbgs()
-                   << "left a dynamic tile scalar: " << op << "\n");
+        LLVM_DEBUG(llvm::dbgs() << "left a dynamic tile scalar: " << op
+                                << "\n");
       if (error)
         return signalPassFailure();
     }

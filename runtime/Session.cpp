@@ -168,7 +168,8 @@ bool Session::runChunk(const int64_t *tokens, int64_t n, int64_t nOut,
   call.forward = forward;
   call.tokens = makeMemRef(tokenIds.data(), n);
   call.weights = makeMemRef(weights, info.weights_bytes);
-  call.kv = makeMemRef(kvCache.get(), info.kv_bytes_per_position * kvAllocated);
+  call.kv =
+      makeMemRef(kvCache.get(), info.kv_bytes_per_position * kvAllocated);
   call.scratch = makeMemRef(scratch.get(), info.scratch_bytes);
   call.logits = makeMemRef(logits.get(), nOut * info.vocab_size);
   call.pos = pos;

@@ -116,8 +116,8 @@ bool WeightFile::open(const std::string &path, const LlmcModelInfo &info,
   }
   size_t fileSize = size_t(st.st_size);
   if (fileSize < LLMC_WEIGHTS_HEADER_BYTES) {
-    error = "weight file '" + path +
-            "': " + validateWeightsHeader(nullptr, fileSize, info);
+    error = "weight file '" + path + "': " +
+            validateWeightsHeader(nullptr, fileSize, info);
     ::close(fd);
     return false;
   }
@@ -148,7 +148,8 @@ std::string WeightFile::tokenizerSection() const {
 }
 
 std::string llmc::writeRandomWeights(const std::string &path,
-                                     const LlmcModelInfo &info, uint64_t seed) {
+                                     const LlmcModelInfo &info,
+                                     uint64_t seed) {
   std::string temp = path + ".tmp";
   FILE *file = std::fopen(temp.c_str(), "wb");
   if (!file)

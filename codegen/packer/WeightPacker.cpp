@@ -147,10 +147,10 @@ public:
         // Blocked: [row / block][k / n][row % block][k % n] for interleave
         // n (1 unless set); plain: [row][k].
         if (blocked)
-          encodeStrided(element, values.data(), s.cols,
-                        buffer.data() +
-                            (b * s.cols * block + r * interleave) * bytes,
-                        block * interleave, interleave);
+          encodeStrided(
+              element, values.data(), s.cols,
+              buffer.data() + (b * s.cols * block + r * interleave) * bytes,
+              block * interleave, interleave);
         else
           encodeStrided(element, values.data(), s.cols,
                         buffer.data() + row * s.cols * bytes, 1, 1);

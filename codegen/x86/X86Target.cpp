@@ -87,7 +87,7 @@ public:
     return TargetAttr::get(context, request.triple.str(), request.cpu,
                            joinFeatures(features),
                            /*vectorBits=*/
-                           avx512       ? 512
+                               avx512   ? 512
                            : has("avx") ? 256
                                         : 128,
                            /*vectorRegisters=*/avx512 ? 32 : 16, l1, l2,
@@ -137,8 +137,9 @@ public:
       return nullptr;
     }
     return b
-        .create<LLVM::CallIntrinsicOp>(
-            loc, TypeRange{type}, b.getStringAttr(name), ValueRange{acc, w, x})
+        .create<LLVM::CallIntrinsicOp>(loc, TypeRange{type},
+                                       b.getStringAttr(name),
+                                       ValueRange{acc, w, x})
         ->getResult(0);
   }
 

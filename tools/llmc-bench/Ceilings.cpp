@@ -75,10 +75,10 @@ __attribute__((target("avx512f,avx512bf16"))) float dotBf16() {
   __m512 acc[kAccumulators];
   for (int j = 0; j < kAccumulators; ++j)
     acc[j] = _mm512_setzero_ps();
-  __m512bh a =
-      _mm512_cvtne2ps_pbh(_mm512_set1_ps(0.001f), _mm512_set1_ps(0.002f));
-  __m512bh b =
-      _mm512_cvtne2ps_pbh(_mm512_set1_ps(0.003f), _mm512_set1_ps(0.004f));
+  __m512bh a = _mm512_cvtne2ps_pbh(_mm512_set1_ps(0.001f),
+                                   _mm512_set1_ps(0.002f));
+  __m512bh b = _mm512_cvtne2ps_pbh(_mm512_set1_ps(0.003f),
+                                   _mm512_set1_ps(0.004f));
   for (long i = 0; i < kIterations; ++i)
     for (int j = 0; j < kAccumulators; ++j)
       acc[j] = _mm512_dpbf16_ps(acc[j], a, b);
@@ -191,9 +191,9 @@ Ceilings llmc::bench::getCeilings(unsigned threads, bool remeasure) {
     auto number = [&](StringRef name) {
       return entry->getNumber(name).value_or(0);
     };
-    cached =
-        Ceilings{number("f32_fma_gflop_per_s"), number("bf16_dot_gflop_per_s"),
-                 number("int8_dot_gop_per_s"), path};
+    cached = Ceilings{number("f32_fma_gflop_per_s"),
+                      number("bf16_dot_gflop_per_s"),
+                      number("int8_dot_gop_per_s"), path};
     if (cached.f32Fma > 0 && !remeasure)
       return cached;
   }

@@ -217,8 +217,8 @@ double readMatmulParams(StringRef dir) {
   double hidden = get("hidden_size"), inter = get("intermediate_size"),
          layers = get("num_hidden_layers"), heads = get("num_attention_heads"),
          vocab = get("vocab_size");
-  double kvHeads =
-      o->getInteger("num_key_value_heads") ? get("num_key_value_heads") : heads;
+  double kvHeads = o->getInteger("num_key_value_heads") ? get("num_key_value_heads")
+                                                        : heads;
   double headDim = o->getInteger("head_dim") ? get("head_dim")
                                              : (heads > 0 ? hidden / heads : 0);
   return layers * (hidden * (heads + 2 * kvHeads) * headDim +
@@ -321,8 +321,7 @@ json::Object summaryJson(Summary s) {
 #if defined(__x86_64__) && defined(__linux__)
 __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
-static uint64_t
-sumWords(const uint64_t *words, size_t count) {
+static uint64_t sumWords(const uint64_t *words, size_t count) {
   uint64_t total = 0;
   for (size_t i = 0; i < count; ++i)
     total += words[i];
@@ -496,7 +495,8 @@ Error run(unsigned threads) {
   llmc::bench::Ceilings ceilings =
       llmc::bench::getCeilings(numThreads, remeasurePeaks);
   // Two operations (a multiply and an add) per parameter and token.
-  double flopsPerToken = modelDir.empty() ? 0 : 2 * readMatmulParams(modelDir);
+  double flopsPerToken =
+      modelDir.empty() ? 0 : 2 * readMatmulParams(modelDir);
 
   auto collect = [](const SweepRow &row, double RunNumbers::*field) {
     std::vector<double> values;
@@ -538,9 +538,9 @@ Error run(unsigned threads) {
   // "= 48% of the f32 FMA peak, 26% of the bf16 dot peak".
   auto fractions = [&](double gflops) {
     std::string text;
-    for (auto [name, peak] :
-         {std::pair<StringRef, double>{"f32 FMA", ceilings.f32Fma},
-          {"bf16 dot", ceilings.bf16Dot}})
+    for (auto [name, peak] : {std::pair<StringRef, double>{"f32 FMA",
+                                                           ceilings.f32Fma},
+                              {"bf16 dot", ceilings.bf16Dot}})
       if (peak > 0)
         text += (text.empty() ? " = " : ", ") +
                 formatv("{0:P0} of the {1} peak", gflops / peak, name).str();
@@ -591,8 +591,8 @@ Error run(unsigned threads) {
       sweep.push_back(json::Object{
           {"prompt_tokens", row.promptTokens},
           {"prefill_matmul_gflop_per_s",
-           collect(row, &RunNumbers::prefillTokPerSec).median * flopsPerToken /
-               1e9},
+           collect(row, &RunNumbers::prefillTokPerSec).median *
+               flopsPerToken / 1e9},
           {"prefill_tok_per_s",
            summaryJson(collect(row, &RunNumbers::prefillTokPerSec))},
           {"decode_tok_per_s", summaryJson(decode)},

@@ -153,8 +153,9 @@ static LogicalResult verifyActivation(Operation *op, Type type,
   auto tensor = cast<RankedTensorType>(type);
   if (tensor.getRank() != 2 || !ShapedType::isDynamic(tensor.getDimSize(0)) ||
       ShapedType::isDynamic(tensor.getDimSize(1)))
-    return op->emitOpError()
-           << what << " must be a tensor<?xNxf32> with static N, got " << type;
+    return op->emitOpError() << what
+                             << " must be a tensor<?xNxf32> with static N, got "
+                             << type;
   return success();
 }
 
