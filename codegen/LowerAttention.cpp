@@ -122,8 +122,9 @@ foldScores(OpBuilder &b, Location loc, ArrayRef<SoftmaxState> states,
 }
 
 /// The attention of `group` consecutive heads (sharing one KV head) for one
-/// query row over positions [0, end) with blocked keys ([capacity /
-/// kWideBlock, kvWidth, kWideBlock]): a block at a time, each head's scores
+/// query row over positions [0, end) with the CPU layout (keys [kvHeads,
+/// capacity / kWideBlock, headDim, kWideBlock], values [kvHeads, capacity,
+/// headDim]): a block at a time, each head's scores
 /// one vector FMA per head dimension (at least kChains independent chains in
 /// all), each key and value read once for the group, the last partial block
 /// masked. Returns each head's normalized weighted sum of the values.
@@ -285,7 +286,6 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
         module ? LLMDialect::TargetAttrHelper(op.getContext()).getAttr(module)
                : TargetAttr();
     bool split = target && target.getSmCount() > 0;
-    bool blockedKeys = !split;
 
     // Views of this layer's keys and values: for each layer, the keys, then
     // the values (kvBytesPerPosition). On a GPU both are [capacity,
@@ -295,20 +295,16 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     // two sequential streams.
     auto cacheType =
         MemRefType::get({ShapedType::kDynamic, kvWidth}, b.getF32Type());
-    auto keysType = blockedKeys
-                        ? MemRefType::get({kvHeads, ShapedType::kDynamic,
-                                           headDim, kWideBlock},
-                                          b.getF32Type())
-                        : cacheType;
-    auto valuesType =
-        blockedKeys ? MemRefType::get({kvHeads, ShapedType::kDynamic, headDim},
-                                      b.getF32Type())
-                    : cacheType;
-    Value keyRows =
-        blockedKeys ? b.create<arith::DivUIOp>(loc, abi->capacity,
-                                               cidx(b, loc, kWideBlock))
-                          .getResult()
-                    : abi->capacity;
+    MemRefType keysType = cacheType, valuesType = cacheType;
+    Value keyRows = abi->capacity;
+    if (!split) {
+      keysType = MemRefType::get(
+          {kvHeads, ShapedType::kDynamic, headDim, kWideBlock}, b.getF32Type());
+      valuesType = MemRefType::get({kvHeads, ShapedType::kDynamic, headDim},
+                                   b.getF32Type());
+      keyRows = b.create<arith::DivUIOp>(loc, abi->capacity,
+                                         cidx(b, loc, kWideBlock));
+    }
     Value planeBytes =
         b.create<arith::MulIOp>(loc, abi->capacity, cidx(b, loc, kvWidth * 4));
     Value layerBase = b.create<arith::MulIOp>(
@@ -324,7 +320,7 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
 
     // Append this call's rows at [start, start + rows) (CPU: one
     // scf.forall iteration per row, scattering it to the KV heads).
-    if (blockedKeys) {
+    if (!split) {
       auto append = b.create<scf::ForallOp>(
           loc, ArrayRef<OpFoldResult>{rowCount}, ValueRange{}, std::nullopt);
       OpBuilder::InsertionGuard guard(b);
@@ -378,11 +374,11 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
         MemRefType::get({ShapedType::kDynamic, heads * headDim},
                         b.getF32Type()),
         ValueRange{rowCount});
-    // With blocked keys, `group` heads sharing a KV head are one iteration
+    // On a CPU, `group` heads sharing a KV head are one iteration
     // (each key and value read once for them) as long as their
     // accumulators fit in half of the vector registers.
     int64_t group = 1;
-    if (blockedKeys && target) {
+    if (!split && target) {
       int64_t accRegisters =
           std::max<int64_t>(1, headDim * 32 / target.getVectorBits());
       int64_t most = std::max<int64_t>(
@@ -437,16 +433,9 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     };
     Value scale = b.create<arith::ConstantOp>(
         loc, b.getF32FloatAttr(1.0f / std::sqrt(static_cast<float>(headDim))));
-    Value query =
-        b.create<arith::MulFOp>(loc, rowVector(b, loc, q, row, qCol),
-                                b.create<vector::SplatOp>(loc, vecType, scale));
     Value end = b.create<arith::AddIOp>(
         loc, b.create<arith::AddIOp>(loc, start, row), cidx(b, loc, 1));
-    Value negInf = b.create<arith::ConstantOp>(
-        loc, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
-    Value zeros = b.create<arith::ConstantOp>(
-        loc, vecType, DenseElementsAttr::get(vecType, 0.0f));
-    if (blockedKeys) {
+    if (!split) {
       SmallVector<Value> results =
           emitBlockedScan(b, loc, q, keys, values, row, qCol, kvHead, end,
                           headDim, group, scale);
@@ -459,6 +448,13 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
       rewriter.replaceOp(op, out);
       return success();
     }
+    Value query =
+        b.create<arith::MulFOp>(loc, rowVector(b, loc, q, row, qCol),
+                                b.create<vector::SplatOp>(loc, vecType, scale));
+    Value negInf = b.create<arith::ConstantOp>(
+        loc, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
+    Value zeros = b.create<arith::ConstantOp>(
+        loc, vecType, DenseElementsAttr::get(vecType, 0.0f));
     // This split's positions: [first, end) of the row's causal range.
     Value first = cidx(b, loc, 0);
     if (split) {

@@ -103,7 +103,8 @@ static LogicalResult verifyPackedMatmul(linalg::LinalgOp op) {
       AffineMap::get(4, 0, {d(1), d(3), d(2)}, ctx),
       AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx)};
   if (isPackedMatmul(op) && isInterleaved(op)) {
-    auto wType = dyn_cast<MemRefType>(op.getDpsInputOperand(1)->get().getType());
+    auto wType =
+        dyn_cast<MemRefType>(op.getDpsInputOperand(1)->get().getType());
     int64_t n = wType && wType.getRank() == 4 ? wType.getDimSize(3) : 0;
     expected = {AffineMap::get(5, 0, {d(0), d(3) * n + d(4)}, ctx),
                 AffineMap::get(5, 0, {d(1), d(3), d(2), d(4)}, ctx),

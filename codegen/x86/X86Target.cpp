@@ -111,12 +111,11 @@ public:
     return hasFeature(target, "avx512bf16") && hasFeature(target, "avx512vl");
   }
 
-  /// Measured (docs/performance.md): on Zen 4 and Zen 5 `vdpbf16ps` does
-  /// twice the f32 FMA's flops; on the Xeons seen so far half of them. A
-  /// GPU emulation (sm_count set) keeps the GPU's layouts.
+  /// Measured (docs/performance.md, NOTES.md): on Zen 4 and Zen 5
+  /// `vdpbf16ps` does about twice the f32 FMA's flops; on the Xeons seen so
+  /// far half of them.
   bool prefersBF16Dot(TargetAttr target) const override {
-    return hasBF16Dot(target) && target.getSmCount() == 0 &&
-           target.getCpu().starts_with("znver");
+    return hasBF16Dot(target) && target.getCpu().starts_with("znver");
   }
 
   Value createBF16Dot(OpBuilder &b, Location loc, Value acc, Value x,

@@ -173,8 +173,15 @@ Expected<ChildResult> runChild(const Command &command, StringRef logStem) {
   return result;
 }
 
-/// Reads vocab_size from MODEL_DIR/config.json.
-Expected<uint64_t> readVocabSize(StringRef dir) {
+/// What llmc-bench needs from MODEL_DIR/config.json.
+struct ModelShape {
+  uint64_t vocab = 0;
+  /// Multiply-adds per token in the projections and the lm_head
+  /// (attention's own products not counted); 0 when a size is missing.
+  double matmulParams = 0;
+};
+
+Expected<ModelShape> readModelShape(StringRef dir) {
   SmallString<256> path(dir);
   sys::path::append(path, "config.json");
   auto buffer = MemoryBuffer::getFile(path);
@@ -185,45 +192,26 @@ Expected<uint64_t> readVocabSize(StringRef dir) {
   if (!config)
     return createStringError(
         "'" + path + "' is not valid JSON: " + toString(config.takeError()));
-  const json::Object *object = config->getAsObject();
+  const json::Object *o = config->getAsObject();
   std::optional<int64_t> vocab =
-      object ? object->getInteger("vocab_size") : std::nullopt;
+      o ? o->getInteger("vocab_size") : std::nullopt;
   if (!vocab || *vocab <= 0)
     return createStringError("'" + path +
                              "' has no positive integer 'vocab_size'");
-  return uint64_t(*vocab);
-}
-
-/// Multiply-adds per token in the projections and the lm_head (attention's
-/// own products not counted), from MODEL_DIR/config.json; 0 when a field is
-/// missing.
-double readMatmulParams(StringRef dir) {
-  SmallString<256> path(dir);
-  sys::path::append(path, "config.json");
-  auto buffer = MemoryBuffer::getFile(path);
-  if (!buffer)
-    return 0;
-  Expected<json::Value> config = json::parse((*buffer)->getBuffer());
-  if (!config) {
-    consumeError(config.takeError());
-    return 0;
-  }
-  const json::Object *o = config->getAsObject();
-  if (!o)
-    return 0;
-  auto get = [&](StringRef name) {
-    return double(o->getInteger(name).value_or(0));
+  auto get = [&](StringRef name, double otherwise = 0) {
+    std::optional<int64_t> value = o->getInteger(name);
+    return value ? double(*value) : otherwise;
   };
   double hidden = get("hidden_size"), inter = get("intermediate_size"),
-         layers = get("num_hidden_layers"), heads = get("num_attention_heads"),
-         vocab = get("vocab_size");
-  double kvHeads = o->getInteger("num_key_value_heads") ? get("num_key_value_heads")
-                                                        : heads;
-  double headDim = o->getInteger("head_dim") ? get("head_dim")
-                                             : (heads > 0 ? hidden / heads : 0);
-  return layers * (hidden * (heads + 2 * kvHeads) * headDim +
-                   heads * headDim * hidden + 3 * hidden * inter) +
-         vocab * hidden;
+         layers = get("num_hidden_layers"), heads = get("num_attention_heads");
+  double kvHeads = get("num_key_value_heads", heads);
+  double headDim = get("head_dim", heads > 0 ? hidden / heads : 0);
+  ModelShape shape;
+  shape.vocab = uint64_t(*vocab);
+  double perLayer = hidden * (heads + 2 * kvHeads) * headDim +
+                    heads * headDim * hidden + 3 * hidden * inter;
+  shape.matmulParams = layers * perLayer + double(*vocab) * hidden;
+  return shape;
 }
 
 /// Token ids in [0, vocab) from a splitmix64 stream, as llmc-test-tokens
@@ -395,17 +383,21 @@ Error run(unsigned threads) {
 
   // Token ids below the vocabulary; any executable takes ids below 256.
   uint64_t vocab = 256;
+  // Two operations (a multiply and an add) per parameter and token; 0
+  // without the model's config.
+  double flopsPerToken = 0;
   if (!modelDir.empty()) {
-    Expected<uint64_t> read = readVocabSize(modelDir);
+    Expected<ModelShape> read = readModelShape(modelDir);
     if (!read)
       return read.takeError();
-    vocab = *read;
+    vocab = read->vocab;
+    flopsPerToken = 2 * read->matmulParams;
   }
 
   std::string llmc = llmcPath;
   if (llmc.empty() && exePath.empty()) {
     std::string self = sys::fs::getMainExecutable(
-        toolName, reinterpret_cast<void *>(&readVocabSize));
+        toolName, reinterpret_cast<void *>(&readModelShape));
     SmallString<256> sibling(sys::path::parent_path(self));
     sys::path::append(sibling, "llmc");
     if (sys::fs::can_execute(sibling)) {
@@ -494,9 +486,6 @@ Error run(unsigned threads) {
   outs().flush();
   llmc::bench::Ceilings ceilings =
       llmc::bench::getCeilings(numThreads, remeasurePeaks);
-  // Two operations (a multiply and an add) per parameter and token.
-  double flopsPerToken =
-      modelDir.empty() ? 0 : 2 * readMatmulParams(modelDir);
 
   auto collect = [](const SweepRow &row, double RunNumbers::*field) {
     std::vector<double> values;

@@ -342,9 +342,11 @@ private:
   PipelineOptions pipelineOptions() const {
     PipelineOptions options;
     options.maxTokens = maxTokens;
-    options.matmulPrecision = matmulPrecision == Precision::F32    ? "f32"
-                              : matmulPrecision == Precision::BF16 ? "bf16"
-                                                                   : "auto";
+    if (matmulPrecision == Precision::BF16)
+      options.matmulPrecision = "bf16";
+    else if (matmulPrecision == Precision::F32 || emulateGPU)
+      // An emulated GPU keeps the GPU's f32 projections unless asked.
+      options.matmulPrecision = "f32";
     return options;
   }
 
