@@ -3,8 +3,14 @@
 //
 // Every worker runs each function in full (see runtime/abi/ModelABI.h); the
 // first two arguments of every lowered function are the worker id and count.
-// A kernel becomes a loop over this worker's contiguous chunk of one parallel
-// dimension; a call to the runtime's barrier follows each kernel.
+// A kernel becomes a loop over a share of one parallel dimension, and a call
+// to the runtime's barrier follows each kernel. Matmuls and `scf.forall`
+// loops (the long kernels) are cut into `chunks-per-worker` chunks per worker
+// that the workers claim from the runtime's counter (`llmc_next_chunk`) until
+// none is left, so a worker that runs slower (a busy core, a cold cache)
+// takes fewer of them instead of keeping the others at the barrier; other
+// kernels, and all of them with `chunks-per-worker=0`, give each worker one
+// contiguous chunk.
 //
 //===----------------------------------------------------------------------===//
 
@@ -53,10 +59,60 @@ static std::optional<unsigned> chooseDimension(linalg::LinalgOp op) {
   return best;
 }
 
+/// True for the matmuls the strategy tiled: packed weights, blocks as the
+/// second loop dimension.
+static bool isPackedMatmul(linalg::LinalgOp op) {
+  return LLMDialect::LoweringConfigAttrHelper(op->getContext())
+             .isAttrPresent(op) &&
+         op.getNumLoops() >= 4;
+}
+
 struct Distributor {
   IRRewriter &rewriter;
   Value tid, nthreads;
-  func::FuncOp barrier;
+  func::FuncOp barrier, nextChunk;
+  unsigned chunksPerWorker;
+
+  /// ceil(total / (nthreads * chunksPerWorker)): the size of a claimed chunk.
+  Value claimedChunkSize(Location loc, Value total) {
+    Value perWorker =
+        rewriter.create<arith::ConstantIndexOp>(loc, chunksPerWorker);
+    Value chunks = rewriter.create<arith::MulIOp>(loc, nthreads, perWorker);
+    return rewriter.create<arith::CeilDivUIOp>(loc, total, chunks);
+  }
+
+  /// Replaces `loop` (no results, one chunk per iteration) by a loop that
+  /// runs the iterations this worker claims: `while ((c = next()) * step +
+  /// lb < ub)`.
+  void claimIterations(scf::ForOp loop) {
+    Location loc = loop.getLoc();
+    rewriter.setInsertionPoint(loop);
+    Type indexType = rewriter.getIndexType();
+    // The condition forwards the chunk's start to the body, and so to the
+    // (unused) result.
+    auto whileOp =
+        rewriter.create<scf::WhileOp>(loc, TypeRange{indexType}, ValueRange{});
+    rewriter.createBlock(&whileOp.getBefore());
+    Value claimed =
+        rewriter.create<func::CallOp>(loc, nextChunk, ValueRange{})
+            .getResult(0);
+    Value index =
+        rewriter.create<arith::IndexCastOp>(loc, indexType, claimed);
+    Value start = rewriter.create<arith::AddIOp>(
+        loc, loop.getLowerBound(),
+        rewriter.create<arith::MulIOp>(loc, index, loop.getStep()));
+    Value more = rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult,
+                                                start, loop.getUpperBound());
+    rewriter.create<scf::ConditionOp>(loc, more, ValueRange{start});
+    Block *after =
+        rewriter.createBlock(&whileOp.getAfter(), {}, {indexType}, {loc});
+    auto yield = rewriter.create<scf::YieldOp>(loc);
+    Block *body = loop.getBody();
+    rewriter.eraseOp(body->getTerminator());
+    rewriter.inlineBlockBefore(body, yield, after->getArgument(0));
+    rewriter.eraseOp(loop);
+    rewriter.setInsertionPointAfter(whileOp);
+  }
 
   /// [lo, hi) of this worker's share of `total`.
   std::pair<Value, Value> chunk(Location loc, Value total) {
@@ -78,7 +134,10 @@ struct Distributor {
         cast<TilingInterface>(op.getOperation()).getIterationDomain(rewriter);
     Value total =
         getValueOrCreateConstantIndexOp(rewriter, loc, ranges[*dim].size);
-    Value chunkSize = rewriter.create<arith::CeilDivUIOp>(loc, total, nthreads);
+    bool claimed = chunksPerWorker > 0 && isPackedMatmul(op);
+    Value chunkSize =
+        claimed ? claimedChunkSize(loc, total)
+                : rewriter.create<arith::CeilDivUIOp>(loc, total, nthreads);
     SmallVector<OpFoldResult> sizes(ranges.size(), rewriter.getIndexAttr(0));
     sizes[*dim] = chunkSize;
     scf::SCFTilingOptions options;
@@ -89,8 +148,12 @@ struct Distributor {
       return op.emitError("llm-distribute-threads: cannot tile this op");
     rewriter.eraseOp(op);
     auto loop = cast<scf::ForOp>(tiled->loops.front());
-    affine::mapLoopToProcessorIds(loop, {tid}, {nthreads});
-    rewriter.setInsertionPointAfter(loop);
+    if (claimed) {
+      claimIterations(loop);
+    } else {
+      affine::mapLoopToProcessorIds(loop, {tid}, {nthreads});
+      rewriter.setInsertionPointAfter(loop);
+    }
     rewriter.create<func::CallOp>(loc, barrier, ValueRange{});
     return success();
   }
@@ -106,19 +169,40 @@ struct Distributor {
     Value lower = getValueOrCreateConstantIndexOp(rewriter, loc, lbs[0]);
     Value upper = getValueOrCreateConstantIndexOp(rewriter, loc, ubs[0]);
     Value count = rewriter.create<arith::SubIOp>(loc, upper, lower);
-    auto [lo, hi] = chunk(loc, count);
     Value one = rewriter.create<arith::ConstantIndexOp>(loc, 1);
-    auto loop = rewriter.create<scf::ForOp>(
-        loc, rewriter.create<arith::AddIOp>(loc, lower, lo),
-        rewriter.create<arith::AddIOp>(loc, lower, hi), one);
+    scf::ForOp loop;
+    if (chunksPerWorker > 0) {
+      // Claimed chunks of `grain` iterations: for c in claims: for i in
+      // [lower + c * grain, min(lower + (c + 1) * grain, upper)).
+      Value grain = claimedChunkSize(loc, count);
+      auto chunks = rewriter.create<scf::ForOp>(loc, lower, upper, grain);
+      rewriter.setInsertionPoint(chunks.getBody()->getTerminator());
+      Value start = chunks.getInductionVar();
+      Value end = rewriter.create<arith::MinUIOp>(
+          loc, rewriter.create<arith::AddIOp>(loc, start, grain), upper);
+      loop = rewriter.create<scf::ForOp>(loc, start, end, one);
+      rewriter.setInsertionPointAfter(chunks);
+      moveForallBody(forall, loop);
+      claimIterations(chunks);
+    } else {
+      auto [lo, hi] = chunk(loc, count);
+      loop = rewriter.create<scf::ForOp>(
+          loc, rewriter.create<arith::AddIOp>(loc, lower, lo),
+          rewriter.create<arith::AddIOp>(loc, lower, hi), one);
+      moveForallBody(forall, loop);
+      rewriter.setInsertionPointAfter(loop);
+    }
+    rewriter.create<func::CallOp>(loc, barrier, ValueRange{});
+    return success();
+  }
+
+  /// Moves the body of `forall` into `loop` and erases `forall`.
+  void moveForallBody(scf::ForallOp forall, scf::ForOp loop) {
     Block *body = forall.getBody();
     rewriter.eraseOp(body->getTerminator());
     rewriter.inlineBlockBefore(body, loop.getBody()->getTerminator(),
                                ValueRange{loop.getInductionVar()});
     rewriter.eraseOp(forall);
-    rewriter.setInsertionPointAfter(loop);
-    rewriter.create<func::CallOp>(loc, barrier, ValueRange{});
-    return success();
   }
 
   LogicalResult guardOnFirstWorker(Operation *op) {
@@ -163,16 +247,24 @@ struct Distributor {
 
 struct DistributeToThreadsPass
     : llm::impl::DistributeToThreadsPassBase<DistributeToThreadsPass> {
+  using DistributeToThreadsPassBase::DistributeToThreadsPassBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     IRRewriter rewriter(&getContext());
-    auto barrier = module.lookupSymbol<func::FuncOp>(kBarrierFn);
-    if (!barrier) {
-      rewriter.setInsertionPointToStart(module.getBody());
-      barrier = rewriter.create<func::FuncOp>(
-          module.getLoc(), kBarrierFn, rewriter.getFunctionType({}, {}));
-      barrier.setPrivate();
-    }
+    auto declare = [&](StringRef name, FunctionType type) {
+      auto fn = module.lookupSymbol<func::FuncOp>(name);
+      if (!fn) {
+        rewriter.setInsertionPointToStart(module.getBody());
+        fn = rewriter.create<func::FuncOp>(module.getLoc(), name, type);
+        fn.setPrivate();
+      }
+      return fn;
+    };
+    func::FuncOp barrier =
+        declare(kBarrierFn, rewriter.getFunctionType({}, {}));
+    func::FuncOp nextChunk = declare(
+        kNextChunkFn, rewriter.getFunctionType({}, {rewriter.getI64Type()}));
     for (func::FuncOp func : module.getOps<func::FuncOp>()) {
       if (func.isExternal())
         continue;
@@ -184,7 +276,8 @@ struct DistributeToThreadsPass
         return signalPassFailure();
       }
       Distributor distributor{rewriter, func.getArgument(0),
-                              func.getArgument(1), barrier};
+                              func.getArgument(1), barrier, nextChunk,
+                              chunksPerWorker};
       if (failed(distributor.run(func.getBody().front())))
         return signalPassFailure();
     }

@@ -208,8 +208,9 @@ struct OutlineKernelsPass
       SmallVector<Operation *> kernels;
       func.walk([&](Operation *op) {
         Operation *kernel = op->getPrevNode();
+        // (A claimed kernel's scf.while has a result nobody uses.)
         if (isBarrier(op) && kernel && !isa<func::CallOp>(kernel) &&
-            kernel->getNumResults() == 0)
+            kernel->use_empty())
           kernels.push_back(kernel);
       });
       outliner.outlineAll(func, kernels);

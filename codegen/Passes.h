@@ -25,6 +25,9 @@ namespace mlir::llm {
 
 /// The runtime's barrier.
 constexpr StringLiteral kBarrierFn = "llmc_barrier";
+/// The runtime's work counter: 0, 1, 2, ... across all workers, back to 0 at
+/// each barrier.
+constexpr StringLiteral kNextChunkFn = "llmc_next_chunk";
 
 /// Bytes one layer's copy of `param` takes in the blob (padded to whole
 /// blocks, not aligned).

@@ -104,11 +104,20 @@ def DistributeToThreadsPass : Pass<"llm-distribute-threads", "ModuleOp"> {
   let summary = "Split each kernel across the SPMD workers";
   let description = [{
     Every worker runs the whole function. Each top-level linalg op is tiled
-    along its first parallel dimension (for packed matmuls, the block
-    dimension) into one contiguous chunk per worker, each `scf.forall` gets a
-    contiguous range of its iterations, other writes run on worker 0 only, and
-    a call to `llmc_barrier` follows each of them.
+    along one parallel dimension (for packed matmuls, the block dimension;
+    otherwise the largest static one), other writes run on worker 0 only, and
+    a call to `llmc_barrier` follows each of them. Packed matmuls and
+    `scf.forall` loops are cut into `chunks-per-worker` chunks per worker that
+    the workers claim from the runtime (`llmc_next_chunk`, a counter the
+    barrier resets) until none is left, which balances workers that run at
+    different speeds; other kernels, and all of them with
+    `chunks-per-worker=0`, give each worker one contiguous chunk.
   }];
+  let options = [
+    Option<"chunksPerWorker", "chunks-per-worker", "unsigned", /*default=*/"8",
+           "Chunks per worker of the claimed kernels (0: one contiguous "
+           "chunk each, fixed by the worker id)">
+  ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",
     "::mlir::func::FuncDialect", "::mlir::scf::SCFDialect"

@@ -31,6 +31,7 @@ void SpinBarrier::wait(bool &localSense) {
   localSense = !localSense;
   if (arrived.fetch_add(1, std::memory_order_acq_rel) + 1 == numThreads) {
     arrived.store(0, std::memory_order_relaxed);
+    resetChunks();
     sense.store(localSense, std::memory_order_release);
     return;
   }
@@ -97,6 +98,7 @@ void ThreadPool::workerLoop(int tid) {
 }
 
 void ThreadPool::run(TaskFn fn, void *ctx) {
+  spinBarrier.resetChunks();
   activePool.store(this, std::memory_order_release);
   task = fn;
   taskCtx = ctx;
@@ -117,6 +119,8 @@ void ThreadPool::run(TaskFn fn, void *ctx) {
 void ThreadPool::barrier() {
   if (numThreads > 1)
     spinBarrier.wait(threadSense);
+  else
+    spinBarrier.resetChunks();
 }
 
 int llmc::availableCpus() {
@@ -131,7 +135,21 @@ int llmc::availableCpus() {
   return n > 0 ? int(n) : 1;
 }
 
+namespace {
+/// The work counter of a thread that calls forward() outside any pool (as
+/// the only worker).
+thread_local int64_t unpooledChunks = 0;
+} // namespace
+
 extern "C" void llmc_barrier(void) {
   if (ThreadPool *pool = activePool.load(std::memory_order_acquire))
     pool->barrier();
+  else
+    unpooledChunks = 0;
+}
+
+extern "C" int64_t llmc_next_chunk(void) {
+  if (ThreadPool *pool = activePool.load(std::memory_order_acquire))
+    return pool->nextChunk();
+  return unpooledChunks++;
 }

@@ -21,13 +21,24 @@
 namespace llmc {
 
 /// A sense-reversing barrier for a fixed number of threads: spins briefly,
-/// then yields. Each participating thread keeps its own `localSense`.
+/// then yields. Each participating thread keeps its own `localSense`. It also
+/// keeps the work counter of the phase: nextChunk() hands out 0, 1, 2, ...
+/// to whichever thread asks, and the barrier sets it back to 0 once every
+/// thread has arrived (so nobody is still claiming).
 class SpinBarrier {
 public:
   explicit SpinBarrier(int numThreads) : numThreads(numThreads) {}
 
   /// Blocks until all `numThreads` threads have called wait().
   void wait(bool &localSense);
+
+  /// The next unclaimed chunk index of this phase.
+  int64_t nextChunk() {
+    return chunks.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  /// Starts the chunk count over; only while no thread is claiming.
+  void resetChunks() { chunks.store(0, std::memory_order_relaxed); }
 
   /// The sense of the current phase; a thread joining a fresh phase sequence
   /// starts with this value as its local sense.
@@ -37,6 +48,8 @@ private:
   int numThreads;
   std::atomic<int> arrived{0};
   std::atomic<bool> sense{false};
+  /// On a cache line of its own: claims do not disturb the spinning waiters.
+  alignas(64) std::atomic<int64_t> chunks{0};
 };
 
 /// A fixed-size pool that runs one SPMD task at a time on all its workers.
@@ -60,6 +73,10 @@ public:
 
   /// Waits on this pool's barrier; called through `llmc_barrier()`.
   void barrier();
+
+  /// The next chunk of the current kernel; called through
+  /// `llmc_next_chunk()`.
+  int64_t nextChunk() { return spinBarrier.nextChunk(); }
 
 private:
   void workerLoop(int tid);

@@ -11,9 +11,9 @@
 //
 // Execution model: SPMD. The runtime starts `nthreads` workers and every worker
 // calls `_mlir_ciface_llmc_forward` with its own `tid`. The generated code
-// splits each kernel's iteration space across the workers and calls
-// `llmc_barrier()` between dependent kernels. The runtime provides
-// `llmc_barrier`; it has no math of its own.
+// splits each kernel's iteration space across the workers (fixed shares, or
+// chunks claimed from `llmc_next_chunk()`) and calls `llmc_barrier()` between
+// dependent kernels. The runtime provides both; it has no math of its own.
 //
 //===----------------------------------------------------------------------===//
 
@@ -102,6 +102,12 @@ void _mlir_ciface_llmc_forward(int64_t tid, int64_t nthreads,
 /// Defined by the runtime: waits until every worker of the current forward()
 /// call has arrived.
 void llmc_barrier(void);
+
+/// Defined by the runtime: the next unclaimed chunk of the current kernel
+/// (0, 1, 2, ... handed out once each across the workers of the forward()
+/// call; the count starts over at every llmc_barrier()). Kernels split this
+/// way loop until the chunk is past their end, so faster workers take more.
+int64_t llmc_next_chunk(void);
 
 /* GPU models (llmc compile --target nvptx64-nvidia-cuda). Their forward()
  * runs on the host with tid 0 of 1 and device pointers in every memref; it

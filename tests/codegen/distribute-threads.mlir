@@ -1,7 +1,10 @@
-// RUN: llm-opt %s --llm-distribute-threads --split-input-file | FileCheck %s
+// RUN: llm-opt %s --llm-distribute-threads=chunks-per-worker=0 --split-input-file | FileCheck %s
+// RUN: llm-opt %s --llm-distribute-threads --split-input-file | FileCheck %s --check-prefix=CLAIM
+// RUN: llm-opt %s --llm-distribute-threads=chunks-per-worker=3 --split-input-file | FileCheck %s --check-prefix=CLAIM3
 
 // Every worker runs the function; each kernel becomes a loop over this
-// worker's chunk, followed by a barrier.
+// worker's chunk, followed by a barrier. With chunks-per-worker=0 every
+// kernel's chunk is fixed by the worker id:
 
 #x = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
 #w = affine_map<(d0, d1, d2, d3) -> (d1, d3, d2)>
@@ -56,12 +59,12 @@
 // forall: this worker's contiguous range [tid * c, min(tid * c + c, n)).
 // CHECK-NOT: scf.forall
 // CHECK: %[[CNT:.+]] = arith.subi %[[N]], %[[ZERO:.+]] : index
+// CHECK: %[[ONE:.+]] = arith.constant 1 : index
 // CHECK: %[[FC:.+]] = arith.ceildivui %[[CNT]], %[[NT]] : index
 // CHECK: %[[MUL:.+]] = arith.muli %[[TID]], %[[FC]] : index
 // CHECK: %[[FLO:.+]] = arith.minui %[[MUL]], %[[CNT]] : index
 // CHECK: %[[END:.+]] = arith.addi %[[FLO]], %[[FC]] : index
 // CHECK: %[[FHI:.+]] = arith.minui %[[END]], %[[CNT]] : index
-// CHECK: %[[ONE:.+]] = arith.constant 1 : index
 // CHECK: %[[FROM:.+]] = arith.addi %[[ZERO]], %[[FLO]] : index
 // CHECK: %[[TO:.+]] = arith.addi %[[ZERO]], %[[FHI]] : index
 // CHECK: scf.for %[[I:.+]] = %[[FROM]] to %[[TO]] step %[[ONE]] {
@@ -77,6 +80,74 @@
 // CHECK-NEXT: }
 // CHECK-NEXT: call @llmc_barrier() : () -> ()
 // CHECK-NEXT: return
+// By default matmuls and foralls are cut into 8 chunks per worker that the
+// workers claim from the runtime's counter until it passes the end; the
+// other kernels keep their fixed chunk.
+// CLAIM: func.func private @llmc_next_chunk() -> i64
+// CLAIM: func.func private @llmc_barrier()
+// CLAIM-LABEL: func.func @kernels(
+// CLAIM-SAME: %[[TID:[^:]+]]: index, %[[NT:[^:]+]]: index, %[[X:[^:]+]]: memref<?x32xf32>, %[[W:[^:]+]]: memref<4x32x16xbf16>, %[[Y:[^:]+]]: memref<?x4x16xf32>, %[[A:[^:]+]]: memref<?x32xf32>, %[[B:[^:]+]]: memref<?x32xf32>, %[[N:[^:]+]]: index
+// CLAIM: %[[C4:.+]] = arith.constant 4 : index
+// CLAIM: %[[C8:.+]] = arith.constant 8 : index
+// CLAIM: %[[CHUNKS:.+]] = arith.muli %[[NT]], %[[C8]] : index
+// CLAIM: %[[GRAIN:.+]] = arith.ceildivui %[[C4]], %[[CHUNKS]] : index
+// CLAIM: scf.while : () -> index {
+// CLAIM-NEXT: %[[CLAIMED:.+]] = func.call @llmc_next_chunk() : () -> i64
+// CLAIM-NEXT: %[[IDX:.+]] = arith.index_cast %[[CLAIMED]] : i64 to index
+// CLAIM-NEXT: %[[OFF:.+]] = arith.muli %[[IDX]], %[[GRAIN]] : index
+// CLAIM-NEXT: %[[BLK0:.+]] = arith.addi %{{.+}}, %[[OFF]] : index
+// CLAIM-NEXT: %[[MORE:.+]] = arith.cmpi ult, %[[BLK0]], %{{.+}} : index
+// CLAIM-NEXT: scf.condition(%[[MORE]]) %[[BLK0]] : index
+// CLAIM-NEXT: } do {
+// CLAIM-NEXT: ^bb0(%[[BLK:.+]]: index):
+// CLAIM: %[[SIZE:.+]] = affine.min #{{.+}}(%[[BLK]])[%[[GRAIN]]]
+// CLAIM: memref.subview %[[W]][%[[BLK]], 0, 0] [%[[SIZE]], 32, 16] [1, 1, 1]
+// CLAIM: memref.subview %[[Y]][0, %[[BLK]], 0] [%{{.+}}, %[[SIZE]], 16] [1, 1, 1]
+// CLAIM: linalg.generic
+// CLAIM: scf.yield
+// CLAIM-NEXT: }
+// CLAIM-NEXT: call @llmc_barrier() : () -> ()
+// The elementwise kernel: a fixed chunk per worker.
+// CLAIM-NOT: llmc_next_chunk
+// CLAIM: arith.ceildivui %{{.+}}, %[[NT]] : index
+// CLAIM: scf.for
+// CLAIM: call @llmc_barrier() : () -> ()
+// CLAIM-NOT: llmc_next_chunk
+// CLAIM: call @llmc_barrier() : () -> ()
+// forall: claimed chunks of ceil(n / (8 nthreads)) iterations, each a loop
+// up to min(start + grain, n).
+// CLAIM: %[[FCNT:.+]] = arith.subi %[[N]], %[[FZERO:.+]] : index
+// CLAIM: %[[F8:.+]] = arith.muli %[[NT]], %{{.+}} : index
+// CLAIM: %[[FGRAIN:.+]] = arith.ceildivui %[[FCNT]], %[[F8]] : index
+// CLAIM: scf.while : () -> index {
+// CLAIM-NEXT: func.call @llmc_next_chunk() : () -> i64
+// CLAIM-NEXT: %[[FIDX:.+]] = arith.index_cast
+// CLAIM-NEXT: %[[FOFF:.+]] = arith.muli %[[FIDX]], %[[FGRAIN]] : index
+// CLAIM-NEXT: %[[FSTART:.+]] = arith.addi %[[FZERO]], %[[FOFF]] : index
+// CLAIM-NEXT: %[[FMORE:.+]] = arith.cmpi ult, %[[FSTART]], %[[N]] : index
+// CLAIM-NEXT: scf.condition(%[[FMORE]]) %[[FSTART]] : index
+// CLAIM-NEXT: } do {
+// CLAIM-NEXT: ^bb0(%[[FS:.+]]: index):
+// CLAIM-NEXT: %[[FE:.+]] = arith.addi %[[FS]], %[[FGRAIN]] : index
+// CLAIM-NEXT: %[[FEND:.+]] = arith.minui %[[FE]], %[[N]] : index
+// CLAIM-NEXT: scf.for %[[I:.+]] = %[[FS]] to %[[FEND]] step %{{.+}} {
+// CLAIM: %[[V:.+]] = memref.load %[[A]][%[[I]], %{{.+}}]
+// CLAIM-NEXT: memref.store %[[V]], %[[B]][%[[I]], %{{.+}}]
+// CLAIM-NEXT: }
+// CLAIM-NEXT: scf.yield
+// CLAIM-NEXT: }
+// CLAIM-NEXT: call @llmc_barrier() : () -> ()
+// CLAIM: scf.if
+// CLAIM-NEXT: memref.store
+// CLAIM-NEXT: }
+// CLAIM-NEXT: call @llmc_barrier() : () -> ()
+// CLAIM-NEXT: return
+
+// The option sets the number of chunks per worker.
+// CLAIM3-LABEL: func.func @kernels(
+// CLAIM3: %[[C3:.+]] = arith.constant 3 : index
+// CLAIM3: arith.muli %{{.+}}, %[[C3]] : index
+// CLAIM3: scf.while
 func.func @kernels(%tid: index, %nthreads: index, %x: memref<?x32xf32>, %w: memref<4x32x16xbf16>, %y: memref<?x4x16xf32>, %a: memref<?x32xf32>, %b: memref<?x32xf32>, %n: index, %flag: memref<1xf32>, %sums: memref<?xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<?x32xf32>, memref<4x32x16xbf16>) outs(%y : memref<?x4x16xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 32]>} {
   ^bb0(%in: f32, %win: bf16, %acc: f32):

@@ -67,6 +67,49 @@ TEST_P(ThreadPoolTest, PhasesNeverOverlap) {
   }
 }
 
+/// Kernels split into claimed chunks, as the generated code does: every
+/// worker claims until the index passes the kernel's end, then waits at the
+/// barrier. Each chunk of each kernel must run exactly once, whoever runs it.
+struct ClaimCheck {
+  static constexpr int kKernels = 50;
+  static constexpr int kChunks = 37;
+  std::atomic<int> runs[kKernels][kChunks];
+  std::atomic<int> overshoots{0};
+
+  ClaimCheck() {
+    for (auto &kernel : runs)
+      for (auto &c : kernel)
+        c.store(0);
+  }
+};
+
+void claimTask(void *ctx, int tid, int nthreads) {
+  ClaimCheck &check = *static_cast<ClaimCheck *>(ctx);
+  for (int k = 0; k < ClaimCheck::kKernels; ++k) {
+    int64_t c;
+    while ((c = llmc_next_chunk()) < ClaimCheck::kChunks)
+      check.runs[k][c].fetch_add(1);
+    // The claims past the end: at most one per worker.
+    if (c >= ClaimCheck::kChunks + nthreads)
+      check.overshoots.fetch_add(1);
+    llmc_barrier();
+  }
+}
+
+TEST_P(ThreadPoolTest, ClaimedChunksRunOnceAndRestartAtBarriers) {
+  int n = GetParam();
+  ThreadPool pool(n);
+  for (int run = 0; run < 3; ++run) {
+    ClaimCheck check;
+    pool.run(claimTask, &check);
+    EXPECT_EQ(check.overshoots.load(), 0);
+    for (int k = 0; k < ClaimCheck::kKernels; ++k)
+      for (int c = 0; c < ClaimCheck::kChunks; ++c)
+        ASSERT_EQ(check.runs[k][c].load(), 1)
+            << "run " << run << " kernel " << k << " chunk " << c;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Sizes, ThreadPoolTest,
                          ::testing::Values(1, 2, 3, 4, 8));
 
@@ -81,6 +124,18 @@ TEST(ThreadPoolStandaloneTest, BarrierOutsideRunIsNoOp) {
     promise->set_value();
   }).detach();
   EXPECT_EQ(done.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+}
+
+TEST(ThreadPoolStandaloneTest, ClaimsOutsideRunCountFromZeroPerBarrier) {
+  // forward() called directly as the only worker: the chunks still come in
+  // order and start over at each barrier.
+  std::thread([] {
+    for (int kernel = 0; kernel < 3; ++kernel) {
+      for (int64_t expected = 0; expected < 5; ++expected)
+        EXPECT_EQ(llmc_next_chunk(), expected);
+      llmc_barrier();
+    }
+  }).join();
 }
 
 TEST(ThreadPoolStandaloneTest, AvailableCpusIsPositive) {
