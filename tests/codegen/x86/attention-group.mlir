@@ -4,12 +4,20 @@
 // KV head (head_dim 16: one register of accumulator each) are one
 // iteration: the forall runs rows x 1 iterations, reads each block of keys
 // once per head dimension for the 4 heads' scores (4 FMAs per key read),
-// and writes the 4 heads' outputs.
+// and writes the 4 heads' outputs. Each block first prefetches every line
+// of the keys and values two blocks (32 positions) ahead: 16 lines of keys
+// (one per head dimension), 16 of values (one per position).
 // CHECK-LABEL: func.func @grouped(
 // CHECK: %[[ROWS:.+]] = memref.dim
 // CHECK: %[[PAIRS:.+]] = arith.muli %[[ROWS]], %[[ONE:.+]] : index
 // CHECK: scf.forall (%{{.+}}) in (%[[PAIRS]]) {
-// CHECK: scf.for {{.+}} -> (f32, f32, vector<16xf32>, f32, f32, vector<16xf32>, f32, f32, vector<16xf32>, f32, f32, vector<16xf32>)
+// CHECK: scf.for %[[P0:[^ ]+]] = {{.+}} -> (f32, f32, vector<16xf32>, f32, f32, vector<16xf32>, f32, f32, vector<16xf32>, f32, f32, vector<16xf32>)
+// CHECK: %[[AHEAD:.+]] = arith.addi %[[P0]], %c32{{(_[0-9]+)?}} : index
+// CHECK: %[[ABLOCK:.+]] = arith.divui %[[AHEAD]], %c16{{(_[0-9]+)?}} : index
+// CHECK: memref.prefetch %{{.+}}[%{{.+}}, %[[ABLOCK]], %c0{{(_[0-9]+)?}}, %c0{{(_[0-9]+)?}}], read, locality<3>, data : memref<1x?x16x16xf32>
+// CHECK-COUNT-15: memref.prefetch %{{.+}}[%{{.+}}, %[[ABLOCK]], %c{{[0-9_]+}}, %c0{{(_[0-9]+)?}}], read, locality<3>, data : memref<1x?x16x16xf32>
+// CHECK-COUNT-16: memref.prefetch %{{.+}}, read, locality<3>, data : memref<1x?x16xf32>
+// CHECK-NOT: memref.prefetch
 // CHECK: vector.transfer_read {{.+}} : memref<1x?x16x16xf32>, vector<16xf32>
 // CHECK-NOT: vector.transfer_read
 // CHECK-COUNT-4: vector.fma
