@@ -458,8 +458,13 @@ std::string Run::generate() {
   std::fflush(stdout);
   if (!ok)
     return error;
-  if (!options.quiet)
+  if (!options.quiet) {
     report("decode", generated, seconds);
+    // What each decoded token reads besides the weights: this many bytes
+    // per position in the context (llmc-bench counts it).
+    std::fprintf(stderr, "kv cache: %lld bytes per position\n",
+                 static_cast<long long>(info.kv_bytes_per_position));
+  }
   return interruptFlag().load() ? kInterrupted : std::string();
 }
 

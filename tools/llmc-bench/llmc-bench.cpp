@@ -236,6 +236,8 @@ struct RunNumbers {
   double decodeTokPerSec = 0;
   double peakRssMiB = 0;
   int64_t decodeTokens = 0;
+  /// "kv cache: N bytes per position" (0 from executables without it).
+  int64_t kvBytesPerPosition = 0;
 };
 
 /// Reads the value of "<phase>: N tokens in X s (Y tok/s)".
@@ -264,6 +266,9 @@ Expected<RunNumbers> parseRunOutput(StringRef text) {
     else if (line.consume_front("peak RSS: ") &&
              !line.split(' ').first.getAsDouble(numbers.peakRssMiB))
       haveRss = true;
+    else if (line.consume_front("kv cache: "))
+      (void)line.split(' ').first.getAsInteger(10,
+                                               numbers.kvBytesPerPosition);
   }
   if (!havePrefill || !haveDecode || !haveRss)
     return createStringError("the model's stderr lacks the "
@@ -493,10 +498,19 @@ Error run(unsigned threads) {
       values.push_back(r.*field);
     return summarize(values);
   };
-  // Each generated token reads every weight once: the weight file's bytes
-  // per token (the KV cache's traffic is not counted).
+  // Each generated token reads every weight once (the weight file's bytes)
+  // and the KV cache of every position before it: on average, for a prompt
+  // of P and n generated, P + (n + 1) / 2 positions.
   auto weightRate = [&](double tokPerSec) {
     return tokPerSec * double(weightBytes) / 1e9;
+  };
+  auto kvBytesPerToken = [&](const SweepRow &row) {
+    const RunNumbers &run = row.runs.front();
+    return double(run.kvBytesPerPosition) *
+           (double(row.promptTokens) + double(run.decodeTokens + 1) / 2);
+  };
+  auto readRate = [&](const SweepRow &row, double tokPerSec) {
+    return tokPerSec * (double(weightBytes) + kvBytesPerToken(row)) / 1e9;
   };
 
   // (e) Report.
@@ -548,11 +562,13 @@ Error run(unsigned threads) {
                "GFLOP/s" + fractions(prefill.median * flopsPerToken / 1e9),
                true);
     printRow(os, "decode after " + p, decode, "tok/s", true);
-    printRow(os, "  weights read",
-             {weightRate(decode.median), weightRate(decode.min),
-              weightRate(decode.max)},
-             formatv("GB/s = {0:P0} of the read bandwidth",
-                     weightRate(decode.median) * 1e9 / bandwidth)
+    printRow(os, "  weights+KV read",
+             {readRate(row, decode.median), readRate(row, decode.min),
+              readRate(row, decode.max)},
+             formatv("GB/s = {0:P0} of the read bandwidth (KV {1:P0})",
+                     readRate(row, decode.median) * 1e9 / bandwidth,
+                     kvBytesPerToken(row) /
+                         (double(weightBytes) + kvBytesPerToken(row)))
                  .str(),
              true);
     printRow(os, "peak RSS " + p, collect(row, &RunNumbers::peakRssMiB), "MiB",
@@ -586,8 +602,10 @@ Error run(unsigned threads) {
            summaryJson(collect(row, &RunNumbers::prefillTokPerSec))},
           {"decode_tok_per_s", summaryJson(decode)},
           {"decode_weight_gb_per_s", weightRate(decode.median)},
+          {"decode_kv_bytes_per_token", kvBytesPerToken(row)},
+          {"decode_read_gb_per_s", readRate(row, decode.median)},
           {"decode_fraction_of_read_bandwidth",
-           weightRate(decode.median) * 1e9 / bandwidth},
+           readRate(row, decode.median) * 1e9 / bandwidth},
           {"run_peak_rss_mib",
            summaryJson(collect(row, &RunNumbers::peakRssMiB))},
           {"runs", std::move(runArray)},
