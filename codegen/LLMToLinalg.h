@@ -52,9 +52,14 @@ struct ABIArguments {
   static FailureOr<ABIArguments> of(Operation *op);
 };
 
+/// The element type of the KV cache of the module `op` is (in): the module's
+/// `llm.kv_cache_type`, f32 when absent.
+Type kvCacheElementType(Operation *op);
+
 /// Bytes of KV cache one position takes: keys and values of every layer, in
-/// f32 (the layout the attention lowering reads and writes).
-int64_t kvBytesPerPosition(int64_t numLayers, int64_t kvWidth);
+/// `elementType` (the layout the attention lowering reads and writes).
+int64_t kvBytesPerPosition(int64_t numLayers, int64_t kvWidth,
+                           Type elementType);
 
 /// Tensors become identity-layout memrefs of the same shape, `!llm.kv_cache`
 /// the cache's bytes (memref<?xi8>). A strided view passed where such a

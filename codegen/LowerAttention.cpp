@@ -1,7 +1,9 @@
 //===- LowerAttention.cpp - KV cache append and causal GQA attention ------===//
 //
-// Cache layout (f32), for each layer: the keys, then the values. On a CPU
-// each KV head's are contiguous: its keys in blocks of 16 positions,
+// Cache layout (f32, or bf16 with the module's `llm.kv_cache_type`: rounded
+// when appended, widened to f32 when read), for each layer: the keys, then
+// the values. On a CPU each KV head's are contiguous: its keys in blocks of
+// 16 positions,
 // [num_kv_heads, capacity / 16, head_dim, 16] (the runtime's capacity is a
 // multiple of 16), so that 16 positions' scores are 16 lanes of one vector
 // FMA per head dimension, and its values as rows, [num_kv_heads, capacity,
@@ -45,6 +47,31 @@ constexpr int64_t kChains = 4;
 constexpr int64_t kPrefetchBlocks = 2;
 /// Splits of the positions on a GPU (flash-decoding).
 constexpr int64_t kSplits = 32;
+
+/// Reads `width` elements of the cache at `indices` as f32 (a bf16 cache is
+/// widened after the load).
+Value readCacheVector(OpBuilder &b, Location loc, Value cache,
+                      ValueRange indices, int64_t width) {
+  Type element = cast<MemRefType>(cache.getType()).getElementType();
+  Value pad = b.create<arith::ConstantOp>(loc, b.getZeroAttr(element));
+  Value read = b.create<vector::TransferReadOp>(
+      loc, VectorType::get({width}, element), cache, indices, pad,
+      ArrayRef<bool>{true});
+  if (element.isF32())
+    return read;
+  return b.create<arith::ExtFOp>(
+      loc, VectorType::get({width}, b.getF32Type()), read);
+}
+
+/// `value` (f32, a scalar or a vector) in the cache's element type.
+Value toCacheElement(OpBuilder &b, Location loc, Value value, Type element) {
+  if (element.isF32())
+    return value;
+  Type type = element;
+  if (auto vector = dyn_cast<VectorType>(value.getType()))
+    type = VectorType::get(vector.getShape(), element);
+  return b.create<arith::TruncFOp>(loc, type, value);
+}
 
 /// The running state of an online softmax over the positions seen so far:
 /// the largest score, the sum of exp(score - max), and the values weighted
@@ -163,10 +190,10 @@ SmallVector<Value> emitBlockedScan(OpBuilder &b, Location loc, Value q,
     SmallVector<Value> acc(group * chains, wideZeros);
     for (int64_t d = 0; d < headDim; d += chains)
       for (int64_t c = 0; c < chains; ++c) {
-        Value keyRow = nb.create<vector::TransferReadOp>(
-            nloc, wideType, keys,
+        Value keyRow = readCacheVector(
+            nb, nloc, keys,
             ValueRange{kvHead, block, cidx(nb, nloc, d + c), cidx(nb, nloc, 0)},
-            f0, ArrayRef<bool>{true});
+            kWideBlock);
         for (int64_t h = 0; h < group; ++h) {
           Value qd = nb.create<memref::LoadOp>(
               nloc, q,
@@ -190,12 +217,11 @@ SmallVector<Value> emitBlockedScan(OpBuilder &b, Location loc, Value q,
   };
   auto valueAt = [&](Value p0) {
     return [&, p0](OpBuilder &vb, Location vloc, Value i) -> Value {
-      return vb.create<vector::TransferReadOp>(
-          vloc, vecType, values,
-          ValueRange{kvHead, vb.create<arith::AddIOp>(vloc, p0, i),
-                     cidx(vb, vloc, 0)},
-          f0,
-          ArrayRef<bool>{true});
+      return readCacheVector(vb, vloc, values,
+                             ValueRange{kvHead,
+                                        vb.create<arith::AddIOp>(vloc, p0, i),
+                                        cidx(vb, vloc, 0)},
+                             headDim);
     };
   };
   auto unpack = [&](ValueRange carried) {
@@ -219,18 +245,22 @@ SmallVector<Value> emitBlockedScan(OpBuilder &b, Location loc, Value q,
       b.create<arith::RemUIOp>(loc, end, cidx(b, loc, kWideBlock)));
   // One prefetch per 64-byte line of the block kPrefetchBlocks ahead (past
   // the end they fetch lines of the cache nobody reads, and never fault).
+  int64_t lineElements =
+      64 * 8 /
+      cast<MemRefType>(keys.getType()).getElementType().getIntOrFloatBitWidth();
+  int64_t keyRowsPerLine = std::max<int64_t>(1, lineElements / kWideBlock);
   auto prefetchAhead = [&](OpBuilder &nb, Location nloc, Value p0) {
     Value ahead = nb.create<arith::AddIOp>(
         nloc, p0, cidx(nb, nloc, kPrefetchBlocks * kWideBlock));
     Value block =
         nb.create<arith::DivUIOp>(nloc, ahead, cidx(nb, nloc, kWideBlock));
     Value zero = cidx(nb, nloc, 0);
-    for (int64_t d = 0; d < headDim; ++d)
+    for (int64_t d = 0; d < headDim; d += keyRowsPerLine)
       nb.create<memref::PrefetchOp>(
           nloc, keys, ValueRange{kvHead, block, cidx(nb, nloc, d), zero},
           /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
     for (int64_t i = 0; i < kWideBlock; ++i)
-      for (int64_t d = 0; d < headDim; d += kWideBlock)
+      for (int64_t d = 0; d < headDim; d += lineElements)
         nb.create<memref::PrefetchOp>(
             nloc, values,
             ValueRange{kvHead,
@@ -320,20 +350,22 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     // ([kvHeads, capacity / kWideBlock, headDim, kWideBlock]) and the values
     // as rows ([kvHeads, capacity, headDim]), so that one head's scan reads
     // two sequential streams.
+    Type kvType = kvCacheElementType(op);
+    int64_t kvElementBytes = kvType.getIntOrFloatBitWidth() / 8;
     auto cacheType =
-        MemRefType::get({ShapedType::kDynamic, kvWidth}, b.getF32Type());
+        MemRefType::get({ShapedType::kDynamic, kvWidth}, kvType);
     MemRefType keysType = cacheType, valuesType = cacheType;
     Value keyRows = abi->capacity;
     if (!split) {
       keysType = MemRefType::get(
-          {kvHeads, ShapedType::kDynamic, headDim, kWideBlock}, b.getF32Type());
-      valuesType = MemRefType::get({kvHeads, ShapedType::kDynamic, headDim},
-                                   b.getF32Type());
+          {kvHeads, ShapedType::kDynamic, headDim, kWideBlock}, kvType);
+      valuesType =
+          MemRefType::get({kvHeads, ShapedType::kDynamic, headDim}, kvType);
       keyRows = b.create<arith::DivUIOp>(loc, abi->capacity,
                                          cidx(b, loc, kWideBlock));
     }
-    Value planeBytes =
-        b.create<arith::MulIOp>(loc, abi->capacity, cidx(b, loc, kvWidth * 4));
+    Value planeBytes = b.create<arith::MulIOp>(
+        loc, abi->capacity, cidx(b, loc, kvWidth * kvElementBytes));
     Value layerBase = b.create<arith::MulIOp>(
         loc, b.create<arith::MulIOp>(loc, adaptor.getLayer(), cidx(b, loc, 2)),
         planeBytes);
@@ -370,7 +402,8 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
                 hloc, headVec, v, ValueRange{r, col}, pad,
                 ArrayRef<bool>{true});
             hb.create<vector::TransferWriteOp>(
-                hloc, row, values, ValueRange{h, position, cidx(hb, hloc, 0)},
+                hloc, toCacheElement(hb, hloc, row, kvType), values,
+                ValueRange{h, position, cidx(hb, hloc, 0)},
                 ArrayRef<bool>{true});
             hb.create<scf::ForOp>(
                 hloc, cidx(hb, hloc, 0), cidx(hb, hloc, headDim),
@@ -379,8 +412,9 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
                   Value key = nb.create<memref::LoadOp>(
                       nloc, k,
                       ValueRange{r, nb.create<arith::AddIOp>(nloc, col, d)});
-                  nb.create<memref::StoreOp>(nloc, key, keys,
-                                             ValueRange{h, block, d, lane});
+                  nb.create<memref::StoreOp>(
+                      nloc, toCacheElement(nb, nloc, key, kvType), keys,
+                      ValueRange{h, block, d, lane});
                   nb.create<scf::YieldOp>(nloc);
                 });
             hb.create<scf::YieldOp>(hloc);
@@ -392,8 +426,26 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
             ArrayRef<OpFoldResult>{rowCount, b.getIndexAttr(kvWidth)},
             ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
       };
-      b.create<linalg::CopyOp>(loc, k, rowsAt(keys));
-      b.create<linalg::CopyOp>(loc, v, rowsAt(values));
+      // Copies `from` into the cache rows, rounded to the cache's type.
+      auto append = [&](Value from, Value cache) {
+        Value to = rowsAt(cache);
+        if (kvType.isF32()) {
+          b.create<linalg::CopyOp>(loc, from, to);
+          return;
+        }
+        AffineMap id = b.getMultiDimIdentityMap(2);
+        b.create<linalg::GenericOp>(
+            loc, ValueRange{from}, ValueRange{to},
+            ArrayRef<AffineMap>{id, id},
+            ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                          utils::IteratorType::parallel},
+            [&](OpBuilder &nb, Location nloc, ValueRange args) {
+              nb.create<linalg::YieldOp>(
+                  nloc, toCacheElement(nb, nloc, args[0], kvType));
+            });
+      };
+      append(k, keys);
+      append(v, values);
     }
 
     Value out = b.create<memref::AllocOp>(
@@ -498,8 +550,9 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
     auto score = [&](OpBuilder &nb, Location nloc, Value pos) -> Value {
       return nb.create<vector::ReductionOp>(
           nloc, vector::CombiningKind::ADD,
-          nb.create<arith::MulFOp>(nloc, query,
-                                   rowVector(nb, nloc, keys, pos, kvCol)),
+          nb.create<arith::MulFOp>(
+              nloc, query,
+              readCacheVector(nb, nloc, keys, ValueRange{pos, kvCol}, headDim)),
           arith::FastMathFlags::reassoc);
     };
     // The scores of positions [first, first + n) as one vector, and the
@@ -517,10 +570,12 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
       SoftmaxState state{carried[0], carried[1], carried[2]};
       state = foldScores(nb, nloc, {state}, {scoreVec},
                          [&](OpBuilder &vb, Location vloc, Value i) {
-                           return rowVector(
+                           return readCacheVector(
                                vb, vloc, values,
-                               vb.create<arith::AddIOp>(vloc, first, i),
-                               kvCol);
+                               ValueRange{
+                                   vb.create<arith::AddIOp>(vloc, first, i),
+                                   kvCol},
+                               headDim);
                          })[0];
       nb.create<scf::YieldOp>(nloc, state.values());
     };

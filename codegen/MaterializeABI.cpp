@@ -24,8 +24,20 @@ namespace mlir::llm {
 using namespace mlir;
 using namespace mlir::llm;
 
-int64_t mlir::llm::kvBytesPerPosition(int64_t numLayers, int64_t kvWidth) {
-  return numLayers * 2 * kvWidth * 4;
+Type mlir::llm::kvCacheElementType(Operation *op) {
+  auto module = dyn_cast<ModuleOp>(op);
+  if (!module)
+    module = op->getParentOfType<ModuleOp>();
+  TypeAttr type =
+      module ? LLMDialect::KvCacheTypeAttrHelper(op->getContext())
+                   .getAttr(module)
+             : TypeAttr();
+  return type ? type.getValue() : Float32Type::get(op->getContext());
+}
+
+int64_t mlir::llm::kvBytesPerPosition(int64_t numLayers, int64_t kvWidth,
+                                      Type elementType) {
+  return numLayers * 2 * kvWidth * elementType.getIntOrFloatBitWidth() / 8;
 }
 
 unsigned ABIArguments::numTrailing(FunctionOpInterface func) {
@@ -205,7 +217,8 @@ struct MaterializeABIPass
       if (!layers)
         return module.emitError("module needs an llm.num_layers attribute to "
                                 "lay out the KV cache");
-      bytes = kvBytesPerPosition(layers.getInt(), *width);
+      bytes = kvBytesPerPosition(layers.getInt(), *width,
+                                 kvCacheElementType(module));
     }
     LLMDialect::KvBytesPerPositionAttrHelper(context).setAttr(
         module, Builder(context).getI64IntegerAttr(bytes));

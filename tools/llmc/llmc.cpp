@@ -125,6 +125,17 @@ static cl::opt<Precision> matmulPrecision(
                    "bf16 weights multiply inputs rounded to bf16 on the "
                    "CPU's dot product (x86 AVX512-BF16 vdpbf16ps)")),
     cl::sub(compileCmd), cl::cat(category));
+enum class KVElement { F32, BF16 };
+static cl::opt<KVElement> kvCacheType(
+    "kv-cache-type",
+    cl::desc("Element type of the KV cache (default: f32)"),
+    cl::init(KVElement::F32),
+    cl::values(clEnumValN(KVElement::F32, "f32", "exact"),
+               clEnumValN(KVElement::BF16, "bf16",
+                          "keys and values rounded to bf16 when stored: half "
+                          "the memory and half the bytes attention reads "
+                          "at long contexts")),
+    cl::sub(compileCmd), cl::cat(category));
 static cl::opt<bool> quiet("quiet",
                            cl::desc("No progress output (progress is only "
                                     "shown when stderr is a terminal)"),
@@ -420,6 +431,9 @@ private:
       return built.takeError();
     imported = std::move(*built);
     LLMDialect::TargetAttrHelper(&context).setAttr(module(), target);
+    if (kvCacheType == KVElement::BF16)
+      LLMDialect::KvCacheTypeAttrHelper(&context).setAttr(
+          module(), mlir::TypeAttr::get(mlir::BFloat16Type::get(&context)));
     return Error::success();
   }
 

@@ -34,6 +34,9 @@ def LLM_Dialect : Dialect {
     "::mlir::llm::TargetAttr":$target,
     // On the module: layers of the model (sizes the KV cache).
     "::mlir::IntegerAttr":$num_layers,
+    // On the module: the KV cache's element type, f32 (when absent) or bf16
+    // (half the bytes the attention streams), set by the driver.
+    "::mlir::TypeAttr":$kv_cache_type,
     // On llm.linear and the matmul it lowers to: the strategy's tiles.
     "::mlir::llm::LoweringConfigAttr":$lowering_config,
     // On llm.param: its packed layout and place in the weight file.

@@ -113,6 +113,11 @@ LogicalResult LLMDialect::verifyOperationAttribute(Operation *op,
                   !isa<LLMDialect>(op->getDialect()) || isa<LinearOp>(op),
                   "a #llm.lowering_config",
                   "an llm.linear or the op it lowers to");
+  if (name == KvCacheTypeAttrHelper::getNameStr()) {
+    auto type = dyn_cast<TypeAttr>(value);
+    return expect(type && (type.getValue().isF32() || type.getValue().isBF16()),
+                  onModule, "f32 or bf16", "a module");
+  }
   if (name == NumLayersAttrHelper::getNameStr() ||
       name == WeightsBytesAttrHelper::getNameStr() ||
       name == ScratchBytesAttrHelper::getNameStr() ||

@@ -1,4 +1,4 @@
-// RUN: llm-opt %s --convert-llm-to-linalg | FileCheck %s
+// RUN: llm-opt %s --convert-llm-to-linalg --split-input-file | FileCheck %s
 
 // With AVX-512 (32 registers of 16 lanes) the 4 query heads that share a
 // KV head (head_dim 16: one register of accumulator each) are one
@@ -28,6 +28,34 @@
 // CHECK-COUNT-4: vector.transfer_write
 module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver5", features = "+avx512f", vector_bits = 512, vector_registers = 32, l1_bytes = 49152, l2_bytes = 1048576>} {
   func.func @grouped(%tid: index, %nt: index, %q: tensor<?x64xf32>, %k: tensor<?x16xf32>, %v: tensor<?x16xf32>, %layer: index, %start: index, %cap: index, %wts: memref<?xi8>, %kv: !llm.kv_cache, %scr: memref<?xi8>) -> tensor<?x64xf32> {
+    %a = llm.attention %q, %k, %v, %kv[%layer] at %start {num_heads = 4 : i64, num_kv_heads = 1 : i64, head_dim = 16 : i64} : (tensor<?x64xf32>, tensor<?x16xf32>, tensor<?x16xf32>, !llm.kv_cache, index, index) -> tensor<?x64xf32>
+    return %a : tensor<?x64xf32>
+  }
+}
+
+// -----
+
+// A bf16 cache (llm.kv_cache_type): the append rounds, the scan widens each
+// block's key rows and each position's values; a 64-byte line holds two
+// rows of a key block, so 8 key prefetches, and one line per value row.
+// CHECK-LABEL: func.func @grouped_bf16(
+// CHECK: %[[KEYS:.+]] = memref.view {{.+}} to memref<1x?x16x16xbf16>
+// CHECK: %[[VALUES:.+]] = memref.view {{.+}} to memref<1x?x16xbf16>
+// CHECK: arith.truncf {{.+}} : vector<16xf32> to vector<16xbf16>
+// CHECK: vector.transfer_write {{.+}}, %[[VALUES]]
+// CHECK: arith.truncf {{.+}} : f32 to bf16
+// CHECK: memref.store {{.+}}, %[[KEYS]]
+// CHECK: scf.forall
+// CHECK: scf.for
+// CHECK-COUNT-8: memref.prefetch %[[KEYS]]
+// CHECK-COUNT-16: memref.prefetch %[[VALUES]]
+// CHECK-NOT: memref.prefetch
+// CHECK: vector.transfer_read %[[KEYS]]{{.+}} : memref<1x?x16x16xbf16>, vector<16xbf16>
+// CHECK-NEXT: arith.extf {{.+}} : vector<16xbf16> to vector<16xf32>
+// CHECK: vector.transfer_read %[[VALUES]]{{.+}} : memref<1x?x16xbf16>, vector<16xbf16>
+// CHECK-NEXT: arith.extf {{.+}} : vector<16xbf16> to vector<16xf32>
+module attributes {llm.kv_cache_type = bf16, llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver5", features = "+avx512f", vector_bits = 512, vector_registers = 32, l1_bytes = 49152, l2_bytes = 1048576>} {
+  func.func @grouped_bf16(%tid: index, %nt: index, %q: tensor<?x64xf32>, %k: tensor<?x16xf32>, %v: tensor<?x16xf32>, %layer: index, %start: index, %cap: index, %wts: memref<?xi8>, %kv: !llm.kv_cache, %scr: memref<?xi8>) -> tensor<?x64xf32> {
     %a = llm.attention %q, %k, %v, %kv[%layer] at %start {num_heads = 4 : i64, num_kv_heads = 1 : i64, head_dim = 16 : i64} : (tensor<?x64xf32>, tensor<?x16xf32>, tensor<?x16xf32>, !llm.kv_cache, index, index) -> tensor<?x64xf32>
     return %a : tensor<?x64xf32>
   }

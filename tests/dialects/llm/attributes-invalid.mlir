@@ -108,3 +108,16 @@ func.func @config_on_other_llm_op(%x: tensor<?x32xf32>) -> tensor<?x32xf32> {
   %0 = llm.silu %x {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 32]>} : tensor<?x32xf32>
   return %0 : tensor<?x32xf32>
 }
+
+// -----
+
+// expected-error @+1 {{'llm.kv_cache_type' must be f32 or bf16}}
+module attributes {llm.kv_cache_type = f16} {
+}
+
+// -----
+
+func.func @kv_type_on_func() attributes {llm.kv_cache_type = bf16} {
+  // expected-error @-1 {{'llm.kv_cache_type' belongs on a module}}
+  return
+}
