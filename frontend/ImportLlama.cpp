@@ -111,7 +111,10 @@ private:
         s.enabled ? f64(s.lowFreqFactor) : FloatAttr(),
         s.enabled ? f64(s.highFreqFactor) : FloatAttr(),
         s.enabled ? b.getI64IntegerAttr(s.originalMaxPositions)
-                  : IntegerAttr());
+                  : IntegerAttr(),
+        spec.ropeFreqFactors.empty()
+            ? DenseF64ArrayAttr()
+            : b.getDenseF64ArrayAttr(spec.ropeFreqFactors));
   }
 
   func::FuncOp buildLayer();

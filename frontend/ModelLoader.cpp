@@ -7,6 +7,7 @@
 
 #include "frontend/ModelLoader.h"
 
+#include "frontend/GgufModel.h"
 #include "frontend/ModelCard.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -47,6 +48,25 @@ static llvm::Error checkAgreement(const ModelSpec &card,
 llvm::Expected<LoadedModel> llmc::loadModel(llvm::StringRef modelPath,
                                             llvm::StringRef weightsDir) {
   LoadedModel model;
+  if (llvm::sys::path::extension(modelPath).equals_insensitive(".gguf")) {
+    if (!weightsDir.empty())
+      return llvm::createStringError(
+          modelPath + ": a GGUF file holds its weights; --weights does not "
+                      "apply");
+    llvm::Expected<std::unique_ptr<GgufModel>> gguf =
+        GgufModel::open(modelPath);
+    if (!gguf)
+      return gguf.takeError();
+    model.spec = (*gguf)->spec();
+    model.dir = llvm::sys::path::parent_path(modelPath).str();
+    model.quantizedTypes = (*gguf)->quantizedTypes();
+    llvm::Expected<std::string> tokenizer = (*gguf)->compileTokenizer();
+    if (!tokenizer)
+      return tokenizer.takeError();
+    model.tokenizerImage = std::move(*tokenizer);
+    model.weights = std::move(*gguf);
+    return std::move(model);
+  }
   if (llvm::sys::fs::is_directory(modelPath)) {
     llvm::SmallString<256> configPath(modelPath);
     llvm::sys::path::append(configPath, "config.json");
@@ -57,8 +77,8 @@ llvm::Expected<LoadedModel> llmc::loadModel(llvm::StringRef modelPath,
     llvm::StringRef ext = llvm::sys::path::extension(modelPath);
     if (ext != ".yaml" && ext != ".yml")
       return llvm::createStringError(modelPath +
-                                     ": expected a model directory or a "
-                                     ".yaml/.yml model card");
+                                     ": expected a model directory, a .gguf "
+                                     "file or a .yaml/.yml model card");
     if (weightsDir.empty())
       return llvm::createStringError(
           modelPath +
@@ -81,10 +101,12 @@ llvm::Expected<LoadedModel> llmc::loadModel(llvm::StringRef modelPath,
   if (!llvm::sys::fs::is_directory(model.dir))
     return llvm::createStringError(model.dir +
                                    ": weights directory does not exist");
-  if (llvm::Error err = WeightStore::open(model.dir).moveInto(model.weights))
+  std::unique_ptr<WeightStore> store;
+  if (llvm::Error err = WeightStore::open(model.dir).moveInto(store))
     return std::move(err);
-  if (llvm::Error err = model.weights->validate(model.spec))
+  if (llvm::Error err = store->validate(model.spec))
     return std::move(err);
+  model.weights = std::move(store);
 
   llvm::SmallString<256> tokenizer(model.dir);
   llvm::sys::path::append(tokenizer, "tokenizer.json");

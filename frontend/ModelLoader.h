@@ -15,21 +15,29 @@
 #include "llvm/Support/Error.h"
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace llmc {
 
 /// A model description with its weights, checked against each other.
 struct LoadedModel {
   ModelSpec spec;
-  std::unique_ptr<WeightStore> weights;
-  /// The directory holding the safetensors.
+  std::unique_ptr<TensorSource> weights;
+  /// The directory holding the safetensors (or the GGUF file).
   std::string dir;
   /// `dir`/tokenizer.json, or empty when there is none.
   std::string tokenizerJsonPath;
+  /// The tokenizer image a GGUF file carries ("" when it has none).
+  std::optional<std::string> tokenizerImage;
+  /// The quantized ggml types of a GGUF file's tensors ("Q4_K"); their
+  /// tensors are served expanded to f32.
+  std::vector<std::string> quantizedTypes;
 };
 
-/// `modelPath` is a Hugging Face directory (config.json + safetensors; then
+/// `modelPath` is a llama GGUF file (`.gguf`: the whole model; then
+/// `weightsDir` must be empty), a Hugging Face directory (config.json + safetensors; then
 /// `weightsDir` may be empty, or name another directory with the weights) or
 /// a .yaml/.yml model card (then `weightsDir` is required). When a card is
 /// used and `weightsDir` also has a config.json, the two must agree on every

@@ -17,6 +17,7 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cmath>
 #include <optional>
 
 using namespace llmc;
@@ -97,6 +98,19 @@ llvm::Error ModelSpec::validate() const {
       return llvm::createStringError(
           "field 'rope_scaling.original_max_position_embeddings'"
           ": expected a positive integer");
+  }
+  if (!ropeFreqFactors.empty()) {
+    if (ropeScaling.enabled)
+      return llvm::createStringError(
+          "RoPE frequency factors and llama3 rope_scaling are exclusive");
+    if (int64_t(ropeFreqFactors.size()) != headDim / 2)
+      return llvm::createStringError(llvm::formatv(
+          "RoPE frequency factors: {0} given, head_dim / 2 = {1} expected",
+          ropeFreqFactors.size(), headDim / 2));
+    for (double factor : ropeFreqFactors)
+      if (!(factor > 0.0) || !std::isfinite(factor))
+        return llvm::createStringError(llvm::formatv(
+            "RoPE frequency factors: {0} is not a positive number", factor));
   }
   return llvm::Error::success();
 }

@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace llmc {
 
@@ -42,6 +43,9 @@ struct ModelSpec {
   double rmsNormEps = 1e-5;
   double ropeTheta = 10000.0;
   RopeScaling ropeScaling;
+  /// Per-pair divisors of the RoPE frequencies (head_dim / 2 of them, a GGUF
+  /// file's `rope_freqs`); empty for none. Exclusive with ropeScaling.
+  std::vector<double> ropeFreqFactors;
   bool tiedEmbeddings = false;
   /// Storage type declared by the model (torch_dtype); tensors may differ.
   DType dtype = DType::F32;

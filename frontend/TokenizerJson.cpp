@@ -73,15 +73,19 @@ Error checkPreTokenizer(const json::Value &pre) {
                            "' is not supported");
 }
 
+/// The two parts of a merge written "a b".
+Expected<std::pair<StringRef, StringRef>> splitMerge(StringRef text) {
+  size_t space = text.find(' ', 1);
+  if (space == StringRef::npos)
+    return createStringError("merge '" + text + "' is not 'a b'");
+  return std::make_pair(text.take_front(space), text.drop_front(space + 1));
+}
+
 /// The two parts of the merge at `rank`, written "a b" or ["a", "b"].
 Expected<std::pair<StringRef, StringRef>> mergeParts(const json::Value &merge,
                                                      size_t rank) {
-  if (std::optional<StringRef> text = merge.getAsString()) {
-    size_t space = text->find(' ', 1);
-    if (space == StringRef::npos)
-      return createStringError("merge '" + *text + "' is not 'a b'");
-    return std::make_pair(text->take_front(space), text->drop_front(space + 1));
-  }
+  if (std::optional<StringRef> text = merge.getAsString())
+    return splitMerge(*text);
   if (const json::Array *pair = merge.getAsArray(); pair && pair->size() == 2)
     if (std::optional<StringRef> left = (*pair)[0].getAsString())
       if (std::optional<StringRef> right = (*pair)[1].getAsString())
@@ -97,6 +101,7 @@ class TokenizerBuilder {
 public:
   TokenizerBuilder();
   Error read(const json::Value &root);
+  Error read(const llmc::BpeVocabulary &vocabulary);
   std::string writeImage() const;
 
 private:
@@ -111,8 +116,10 @@ private:
   using VocabEntry = StringMapEntry<int64_t>;
 
   Error readVocab(const json::Object &vocabJson);
+  void sortVocab();
   Error findByteTokens();
   Error readMerges(const json::Value &mergesJson);
+  void addMerge(StringRef left, StringRef right, size_t rank);
   Error readAddedTokens(const json::Value &addedJson);
   std::string bytesOf(StringRef spelling) const;
   void setBytes(int64_t id, std::string bytes);
@@ -193,6 +200,11 @@ Error TokenizerBuilder::readVocab(const json::Object &vocabJson) {
                                Twine(vocabJson.size()) + " entries");
     vocab[entry.first] = *id;
   }
+  sortVocab();
+  return Error::success();
+}
+
+void TokenizerBuilder::sortVocab() {
   vocabById.reserve(vocab.size());
   for (const VocabEntry &entry : vocab)
     vocabById.push_back(&entry);
@@ -204,6 +216,37 @@ Error TokenizerBuilder::readVocab(const json::Object &vocabJson) {
   // share an id the result does not depend on the hash function.
   for (const VocabEntry *entry : vocabById)
     setBytes(entry->second, bytesOf(entry->first()));
+}
+
+Error TokenizerBuilder::read(const llmc::BpeVocabulary &vocabulary) {
+  if (vocabulary.added.size() != vocabulary.tokens.size())
+    return createStringError("the token types do not match the tokens (" +
+                             Twine(vocabulary.added.size()) + " for " +
+                             Twine(vocabulary.tokens.size()) + ")");
+  if (vocabulary.tokens.size() >= size_t(kMaxId))
+    return createStringError("too many tokens");
+  ignoreMerges = vocabulary.ignoreMerges;
+  for (auto [id, spelling] : enumerate(vocabulary.tokens)) {
+    if (spelling.empty())
+      return createStringError("token " + Twine(id) + " is empty");
+    if (!vocabulary.added[id])
+      vocab.try_emplace(spelling, int64_t(id));
+  }
+  sortVocab();
+  if (Error error = findByteTokens())
+    return error;
+  merges.reserve(vocabulary.merges.size());
+  for (auto [rank, merge] : enumerate(vocabulary.merges)) {
+    Expected<std::pair<StringRef, StringRef>> parts = splitMerge(merge);
+    if (!parts)
+      return parts.takeError();
+    addMerge(parts->first, parts->second, rank);
+  }
+  for (auto [id, spelling] : enumerate(vocabulary.tokens))
+    if (vocabulary.added[id]) {
+      setBytes(int64_t(id), spelling.str());
+      added.push_back({spelling.str(), int64_t(id)});
+    }
   return Error::success();
 }
 
@@ -227,19 +270,24 @@ Error TokenizerBuilder::readMerges(const json::Value &mergesJson) {
     Expected<std::pair<StringRef, StringRef>> parts = mergeParts(merge, rank);
     if (!parts)
       return parts.takeError();
-    // Merges whose parts or result are not in the vocabulary can never
-    // apply; skip them like a missing pair.
-    auto left = vocab.find(parts->first);
-    auto right = vocab.find(parts->second);
-    if (left == vocab.end() || right == vocab.end())
-      continue;
-    auto result = vocab.find((parts->first + parts->second).str());
-    if (result == vocab.end())
-      continue;
-    merges.try_emplace(image::mergeKey(left->second, right->second),
-                       Merge{int32_t(rank), int32_t(result->second)});
+    addMerge(parts->first, parts->second, rank);
   }
   return Error::success();
+}
+
+void TokenizerBuilder::addMerge(StringRef leftPart, StringRef rightPart,
+                                size_t rank) {
+  // Merges whose parts or result are not in the vocabulary can never apply;
+  // skip them like a missing pair.
+  auto left = vocab.find(leftPart);
+  auto right = vocab.find(rightPart);
+  if (left == vocab.end() || right == vocab.end())
+    return;
+  auto result = vocab.find((leftPart + rightPart).str());
+  if (result == vocab.end())
+    return;
+  merges.try_emplace(image::mergeKey(left->second, right->second),
+                     Merge{int32_t(rank), int32_t(result->second)});
 }
 
 Error TokenizerBuilder::readAddedTokens(const json::Value &addedJson) {
@@ -351,6 +399,14 @@ Expected<std::string> llmc::compileTokenizerJson(StringRef json) {
     return root.takeError();
   TokenizerBuilder builder;
   if (Error error = builder.read(*root))
+    return std::move(error);
+  return builder.writeImage();
+}
+
+Expected<std::string>
+llmc::compileBpeVocabulary(const BpeVocabulary &vocabulary) {
+  TokenizerBuilder builder;
+  if (Error error = builder.read(vocabulary))
     return std::move(error);
   return builder.writeImage();
 }

@@ -15,6 +15,7 @@
 #include "llvm/Support/Error.h"
 
 #include <string>
+#include <vector>
 
 namespace llmc {
 
@@ -26,6 +27,24 @@ llvm::Expected<std::string> compileTokenizerJson(llvm::StringRef json);
 /// Reads and compiles the tokenizer.json at `path`. Errors start with the
 /// path.
 llvm::Expected<std::string> compileTokenizerJsonFile(llvm::StringRef path);
+
+/// A byte-level BPE vocabulary as lists, the way a GGUF file stores it
+/// (tokenizer.ggml.*).
+struct BpeVocabulary {
+  /// Each id's byte-level spelling (an added token's text as it is).
+  std::vector<llvm::StringRef> tokens;
+  /// The ids matched as whole text before BPE (added, special tokens).
+  std::vector<bool> added;
+  /// "a b" merges, highest priority first.
+  std::vector<llvm::StringRef> merges;
+  /// A pre-token that is itself in the vocabulary is one token (Llama 3).
+  bool ignoreMerges = false;
+};
+
+/// Compiles a vocabulary given as lists into a tokenizer image, with the same
+/// checks as a tokenizer.json gets.
+llvm::Expected<std::string>
+compileBpeVocabulary(const BpeVocabulary &vocabulary);
 
 } // namespace llmc
 

@@ -30,7 +30,7 @@ llvm_config.with_environment("PATH", tool_dirs, append_path=True)
 search_path = config.environment["PATH"]
 for tool in ["llmc", "llm-opt", "llmc-bench", "llmc-reference", "llmc-compare-logits",
              "llmc-test-tokens", "llmc-test-chat-template",
-             "llmc-test-interrupt"]:
+             "llmc-test-interrupt", "llmc-make-gguf"]:
     if shutil.which(tool, path=search_path):
         config.available_features.add(tool)
 

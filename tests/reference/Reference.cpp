@@ -2,7 +2,8 @@
 //
 // `llmc-reference`: the ground truth the whole project is checked against. It
 // reads a Hugging Face model directory with its own config.json and
-// safetensors readers and its own bf16/f16 decoding, and runs the textbook
+// safetensors readers and its own bf16/f16 decoding (or a llama GGUF file
+// with its own GGUF reader and dequantizer), and runs the textbook
 // Llama forward pass over every position at once, in float64, with no KV
 // cache, no fusion and no packing: it shares no code with the compiler, so
 // one bug cannot pass both sides. It follows Hugging Face's
@@ -28,6 +29,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,7 +39,7 @@ namespace {
 llvm::cl::OptionCategory referenceCategory("llmc-reference options");
 
 llvm::cl::opt<std::string> modelDir(llvm::cl::Positional, llvm::cl::Required,
-                                    llvm::cl::desc("<Hugging Face model dir>"),
+                                    llvm::cl::desc("<Hugging Face model dir or model.gguf>"),
                                     llvm::cl::cat(referenceCategory));
 llvm::cl::opt<std::string>
     tokensOpt("tokens", llvm::cl::Required,
@@ -405,6 +407,316 @@ llvm::Expected<Model> loadModel(llvm::StringRef dir) {
   return m;
 }
 
+//===----------------------------------------------------------------------===//
+// GGUF: the reference's own reader and dequantizer
+//===----------------------------------------------------------------------===//
+
+/// A GGUF file read by the reference: the integer and float metadata it
+/// needs and the tensors. Written from the GGUF specification apart from the
+/// compiler's reader (frontend/Gguf.cpp).
+class GgufReader {
+public:
+  struct Tensor {
+    uint32_t type = 0;
+    std::vector<int64_t> dims; ///< ggml order, contiguous first
+    const uint8_t *data = nullptr;
+  };
+
+  llvm::Error open(llvm::StringRef path) {
+    auto buffer = llvm::MemoryBuffer::getFile(path, false, false);
+    if (!buffer)
+      return llvm::createStringError(path + ": " + buffer.getError().message());
+    file = std::move(*buffer);
+    at = reinterpret_cast<const uint8_t *>(file->getBufferStart());
+    end = reinterpret_cast<const uint8_t *>(file->getBufferEnd());
+    const uint8_t *start = at;
+    if (!take(4) || std::memcmp(start, "GGUF", 4) != 0)
+      return llvm::createStringError(path + ": not GGUF");
+    uint32_t version = u32();
+    uint64_t tensorCount = u64(), valueCount = u64();
+    if (version < 2 || version > 3)
+      return llvm::createStringError(path + ": unsupported version");
+    for (uint64_t i = 0; i < valueCount && ok; ++i) {
+      std::string key = str();
+      readValue(key, u32());
+    }
+    std::vector<std::pair<std::string, uint64_t>> offsets;
+    for (uint64_t i = 0; i < tensorCount && ok; ++i) {
+      std::string name = str();
+      Tensor t;
+      uint32_t dimCount = u32();
+      for (uint32_t d = 0; d < dimCount && ok && d < 8; ++d)
+        t.dims.push_back(int64_t(u64()));
+      t.type = u32();
+      offsets.emplace_back(name, u64());
+      tensors[name] = t;
+    }
+    if (!ok)
+      return llvm::createStringError(path + ": truncated");
+    uint64_t alignment = uint64_t(integers.lookup("general.alignment"));
+    if (alignment == 0)
+      alignment = 32;
+    uint64_t header = at - start;
+    const uint8_t *data = start + (header + alignment - 1) / alignment * alignment;
+    for (auto &[name, offset] : offsets) {
+      Tensor &t = tensors[name];
+      t.data = data + offset;
+      int64_t count = 1;
+      for (int64_t dim : t.dims)
+        count *= dim;
+      auto [blockValues, blockBytes] = block(t.type);
+      if (blockValues == 0 || data + offset + count / blockValues * blockBytes > end)
+        return llvm::createStringError(path + ": bad tensor '" + name + "'");
+    }
+    return llvm::Error::success();
+  }
+
+  /// Values and bytes per block of the types the reference decodes.
+  static std::pair<int64_t, int64_t> block(uint32_t type) {
+    switch (type) {
+    case 0: return {1, 4};      // F32
+    case 1: return {1, 2};      // F16
+    case 30: return {1, 2};     // BF16
+    case 8: return {32, 34};    // Q8_0
+    case 2: return {32, 18};    // Q4_0
+    case 12: return {256, 144}; // Q4_K
+    case 14: return {256, 210}; // Q6_K
+    default: return {0, 0};
+    }
+  }
+
+  /// Element `j` of the row starting at `row`, decoded one value at a time
+  /// from the block layouts in the GGUF specification.
+  static double element(uint32_t type, const uint8_t *row, int64_t j) {
+    auto half = [](const uint8_t *p) {
+      Stored s;
+      s.dtype = "F16";
+      s.data = p;
+      return s.at(0);
+    };
+    switch (type) {
+    case 0:
+    case 1:
+    case 30: {
+      Stored s;
+      s.dtype = type == 0 ? "F32" : type == 1 ? "F16" : "BF16";
+      s.data = row;
+      return s.at(j);
+    }
+    case 8: { // Q8_0: f16 scale, 32 signed bytes.
+      const uint8_t *b = row + (j / 32) * 34;
+      return half(b) * double(int8_t(b[2 + j % 32]));
+    }
+    case 2: { // Q4_0: f16 scale, 16 bytes of two nibbles, offset 8.
+      const uint8_t *b = row + (j / 32) * 18;
+      int i = int(j % 32);
+      int q = i < 16 ? (b[2 + i] & 15) : (b[2 + i - 16] >> 4);
+      return half(b) * double(q - 8);
+    }
+    case 12: { // Q4_K: d, dmin, 12 bytes of 6-bit scales/mins, 128 bytes.
+      const uint8_t *b = row + (j / 256) * 144;
+      int i = int(j % 256), sub = i / 32;
+      const uint8_t *s = b + 4;
+      int scale, min;
+      if (sub < 4) {
+        scale = s[sub] & 63;
+        min = s[sub + 4] & 63;
+      } else {
+        scale = (s[sub + 4] & 15) | ((s[sub - 4] >> 6) << 4);
+        min = (s[sub + 4] >> 4) | ((s[sub] >> 6) << 4);
+      }
+      uint8_t byte = b[16 + (i / 64) * 32 + i % 32];
+      int q = (sub % 2 == 0) ? (byte & 15) : (byte >> 4);
+      return float(float(half(b)) * float(scale)) * float(q) -
+             float(float(half(b + 2)) * float(min));
+    }
+    case 14: { // Q6_K: ql[128], qh[64], int8 scales[16], f16 d.
+      const uint8_t *b = row + (j / 256) * 210;
+      int i = int(j % 256), h = i / 128, r = i % 128, k = r / 32, l = r % 32;
+      uint8_t low = b[64 * h + l + 32 * (k % 2)];
+      int lo4 = k < 2 ? (low & 15) : (low >> 4);
+      int hi2 = (b[128 + 32 * h + l] >> (2 * k)) & 3;
+      int scale = int8_t(b[192 + 8 * h + l / 16 + 2 * k]);
+      return float(float(half(b + 208)) * float(scale)) *
+             float((lo4 | (hi2 << 4)) - 32);
+    }
+    }
+    return NAN;
+  }
+
+  llvm::StringMap<int64_t> integers;
+  llvm::StringMap<double> numbers;
+  llvm::StringMap<std::string> strings;
+  std::map<std::string, Tensor> tensors;
+
+private:
+  bool take(uint64_t n) {
+    if (!ok || uint64_t(end - at) < n) {
+      ok = false;
+      return false;
+    }
+    at += n;
+    return true;
+  }
+  template <typename T> T scalar() {
+    T value{};
+    if (take(sizeof(T)))
+      std::memcpy(&value, at - sizeof(T), sizeof(T));
+    return value;
+  }
+  uint32_t u32() { return scalar<uint32_t>(); }
+  uint64_t u64() { return scalar<uint64_t>(); }
+  std::string str() {
+    uint64_t n = u64();
+    if (!take(n))
+      return "";
+    return std::string(reinterpret_cast<const char *>(at - n), n);
+  }
+  /// Keeps scalars; skips arrays (the reference needs no tokenizer).
+  void readValue(const std::string &key, uint32_t type) {
+    switch (type) {
+    case 0: integers[key] = scalar<uint8_t>(); return;
+    case 1: integers[key] = scalar<int8_t>(); return;
+    case 2: integers[key] = scalar<uint16_t>(); return;
+    case 3: integers[key] = scalar<int16_t>(); return;
+    case 4: integers[key] = scalar<uint32_t>(); return;
+    case 5: integers[key] = scalar<int32_t>(); return;
+    case 6: numbers[key] = scalar<float>(); return;
+    case 7: integers[key] = scalar<uint8_t>(); return;
+    case 8: strings[key] = str(); return;
+    case 10: integers[key] = int64_t(scalar<uint64_t>()); return;
+    case 11: integers[key] = scalar<int64_t>(); return;
+    case 12: numbers[key] = scalar<double>(); return;
+    case 9: {
+      uint32_t elementType = u32();
+      uint64_t count = u64();
+      for (uint64_t i = 0; i < count && ok; ++i)
+        readValue("", elementType);
+      return;
+    }
+    }
+    ok = false;
+  }
+
+  std::unique_ptr<llvm::MemoryBuffer> file;
+  const uint8_t *at = nullptr, *end = nullptr;
+  bool ok = true;
+};
+
+/// A llama GGUF file as a Model: Hugging Face shapes, q and k rows taken
+/// back from llama.cpp's per-head interleaving, RoPE divisors from
+/// rope_freqs.
+llvm::Expected<Model> loadGguf(llvm::StringRef path) {
+  GgufReader file;
+  if (llvm::Error err = file.open(path))
+    return std::move(err);
+  if (file.strings.lookup("general.architecture") != "llama")
+    return llvm::createStringError(path + ": not a llama model");
+  Model m;
+  Config &c = m.spec;
+  auto integer = [&](const char *key) {
+    return file.integers.lookup(std::string("llama.") + key);
+  };
+  c.numLayers = integer("block_count");
+  c.hiddenSize = integer("embedding_length");
+  c.intermediateSize = integer("feed_forward_length");
+  c.numHeads = integer("attention.head_count");
+  c.numKVHeads = integer("attention.head_count_kv");
+  c.headDim = integer("attention.key_length");
+  c.vocabSize = integer("vocab_size");
+  c.rmsNormEps =
+      file.numbers.lookup("llama.attention.layer_norm_rms_epsilon");
+  c.ropeTheta = file.numbers.lookup("llama.rope.freq_base");
+  c.tiedEmbeddings = !file.tensors.count("output.weight");
+  if (c.numLayers <= 0 || c.hiddenSize <= 0 || c.headDim <= 0 ||
+      c.vocabSize <= 0 || c.numKVHeads <= 0)
+    return llvm::createStringError(path + ": missing sizes");
+
+  // `heads` > 0: GGUF row h*d + 2i + s is Hugging Face row h*d + s*d/2 + i.
+  auto matrix = [&](const std::string &name, int64_t rows, int64_t cols,
+                    int64_t heads) -> llvm::Expected<Matrix> {
+    auto it = file.tensors.find(name);
+    bool vector = rows == 1 && it != file.tensors.end() &&
+                  it->second.dims.size() == 1 && it->second.dims[0] == cols;
+    if (!vector && (it == file.tensors.end() || it->second.dims.size() != 2 ||
+                    it->second.dims[0] != cols || it->second.dims[1] != rows))
+      return llvm::createStringError(path + ": tensor '" + name +
+                                     "' missing or of another shape");
+    const GgufReader::Tensor &t = it->second;
+    auto [blockValues, blockBytes] = GgufReader::block(t.type);
+    int64_t rowBytes = cols / blockValues * blockBytes;
+    Matrix out;
+    out.rows = rows;
+    out.cols = cols;
+    out.data.resize(rows * cols);
+    parallelFor(rows, [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        int64_t hfRow = r;
+        if (heads) {
+          int64_t d = rows / heads, head = r / d, i = (r % d) / 2,
+                  s = r % 2;
+          hfRow = head * d + s * (d / 2) + i;
+        }
+        for (int64_t j = 0; j < cols; ++j)
+          out.data[hfRow * cols + j] =
+              GgufReader::element(t.type, t.data + r * rowBytes, j);
+      }
+    });
+    return out;
+  };
+  auto vector = [&](const std::string &name,
+                    int64_t size) -> llvm::Expected<std::vector<double>> {
+    llvm::Expected<Matrix> one = matrix(name, 1, size, 0);
+    if (!one)
+      return one.takeError();
+    return one->data;
+  };
+
+#define LLMC_READ(dst, expr)                                                   \
+  do {                                                                         \
+    auto value = (expr);                                                       \
+    if (!value)                                                                \
+      return value.takeError();                                                \
+    dst = std::move(*value);                                                   \
+  } while (false)
+
+  int64_t qDim = c.numHeads * c.headDim, kvDim = c.numKVHeads * c.headDim;
+  LLMC_READ(m.embed, matrix("token_embd.weight", c.vocabSize, c.hiddenSize, 0));
+  m.layers.resize(c.numLayers);
+  for (int64_t l = 0; l < c.numLayers; ++l) {
+    Layer &L = m.layers[l];
+    std::string blk = "blk." + std::to_string(l) + ".";
+    LLMC_READ(L.inputNorm, vector(blk + "attn_norm.weight", c.hiddenSize));
+    LLMC_READ(L.postAttentionNorm,
+              vector(blk + "ffn_norm.weight", c.hiddenSize));
+    LLMC_READ(L.q, matrix(blk + "attn_q.weight", qDim, c.hiddenSize,
+                          c.numHeads));
+    LLMC_READ(L.k, matrix(blk + "attn_k.weight", kvDim, c.hiddenSize,
+                          c.numKVHeads));
+    LLMC_READ(L.v, matrix(blk + "attn_v.weight", kvDim, c.hiddenSize, 0));
+    LLMC_READ(L.o, matrix(blk + "attn_output.weight", c.hiddenSize, qDim, 0));
+    LLMC_READ(L.gate, matrix(blk + "ffn_gate.weight", c.intermediateSize,
+                             c.hiddenSize, 0));
+    LLMC_READ(L.up, matrix(blk + "ffn_up.weight", c.intermediateSize,
+                           c.hiddenSize, 0));
+    LLMC_READ(L.down, matrix(blk + "ffn_down.weight", c.hiddenSize,
+                             c.intermediateSize, 0));
+  }
+  LLMC_READ(m.finalNorm, vector("output_norm.weight", c.hiddenSize));
+  if (!c.tiedEmbeddings)
+    LLMC_READ(m.lmHead,
+              matrix("output.weight", c.vocabSize, c.hiddenSize, 0));
+  m.invFreq = ropeFrequencies(c);
+  if (file.tensors.count("rope_freqs.weight")) {
+    std::vector<double> factors;
+    LLMC_READ(factors, vector("rope_freqs.weight", c.headDim / 2));
+    for (int64_t i = 0; i < c.headDim / 2; ++i)
+      m.invFreq[i] /= factors[i];
+  }
+#undef LLMC_READ
+  return m;
+}
+
 /// y[t, :] = x[t, :] W^T for the n rows of x (W is [out, in]).
 std::vector<double> linear(const std::vector<double> &x, int64_t n,
                            const Matrix &w) {
@@ -578,7 +890,9 @@ int64_t argmax(const double *row, int64_t size) {
 }
 
 llvm::Error run() {
-  llvm::Expected<Model> model = loadModel(modelDir);
+  llvm::Expected<Model> model =
+      llvm::StringRef(modelDir).ends_with(".gguf") ? loadGguf(modelDir)
+                                                   : loadModel(modelDir);
   if (!model)
     return model.takeError();
   int64_t vocab = model->spec.vocabSize;

@@ -50,7 +50,7 @@ static cl::OptionCategory category("llmc options");
 
 // compile
 static cl::opt<std::string> compileInput(cl::Positional, cl::Required,
-                                         cl::desc("<model dir or card.yaml>"),
+                                         cl::desc("<model dir, model.gguf or card.yaml>"),
                                          cl::sub(compileCmd));
 static cl::opt<std::string>
     weightsDir("weights",
@@ -109,7 +109,7 @@ static cl::opt<int64_t> maxTokens(
 static cl::opt<std::string> weightType(
     "weight-type",
     cl::desc("Element type of packed matrices: f32, bf16, f16 (default: as "
-             "stored in the checkpoint)"),
+             "stored in the checkpoint; bf16 for a quantized GGUF)"),
     cl::sub(compileCmd), cl::cat(category));
 enum class Precision { Auto, F32, BF16 };
 static cl::opt<Precision> matmulPrecision(
@@ -264,6 +264,8 @@ std::string runtimeDir(const char *argv0) {
 /// parsed here so that a bad file is a compile-time error and the executable
 /// loads a ready-made image.
 Expected<std::string> compileTokenizer(const llmc::LoadedModel &model) {
+  if (model.tokenizerImage)
+    return *model.tokenizerImage;
   if (model.tokenizerJsonPath.empty())
     return std::string();
   return llmc::compileTokenizerJsonFile(model.tokenizerJsonPath);
@@ -395,6 +397,18 @@ private:
     if (!loaded)
       return loaded.takeError();
     model = std::move(*loaded);
+    if (!model->quantizedTypes.empty()) {
+      // No quantized kernels yet: the blocks are expanded at compile time.
+      if (!importOptions.weightType)
+        importOptions.weightType = llmc::DType::BF16;
+      progress.finish();
+      errs() << "llmc: note: " << compileInput << ": "
+             << join(model->quantizedTypes, ", ")
+             << " tensors are expanded to "
+             << llmc::dtypeName(*importOptions.weightType)
+             << " (quantized kernels are not generated yet; --weight-type "
+                "f32 keeps the dequantized values exact)\n";
+    }
     Expected<TargetAttr> described =
         describeTarget(&context, targetTriple, targetCPU, targetAttrs);
     if (!described)

@@ -303,6 +303,17 @@ LogicalResult RoPEOp::verify() {
   if (scaled && getLowFreqFactor()->convertToDouble() ==
                     getHighFreqFactor()->convertToDouble())
     return emitOpError("low_freq_factor and high_freq_factor must differ");
+  if (std::optional<ArrayRef<double>> factors = getFreqFactors()) {
+    if (scaled)
+      return emitOpError("freq_factors and llama3 scaling are exclusive");
+    if (int64_t(factors->size()) != headDim / 2)
+      return emitOpError("freq_factors needs head_dim / 2 = ")
+             << headDim / 2 << " entries, found " << factors->size();
+    if (!llvm::all_of(*factors, [](double f) {
+          return f > 0.0 && std::isfinite(f);
+        }))
+      return emitOpError("freq_factors must be positive and finite");
+  }
   return success();
 }
 
@@ -325,6 +336,8 @@ SmallVector<double> RoPEOp::getInverseFrequencies() {
         freq = (1.0 - smooth) * freq / factor + smooth * freq;
       }
     }
+    if (std::optional<ArrayRef<double>> factors = getFreqFactors())
+      freq /= (*factors)[i];
     inv.push_back(freq);
   }
   return inv;

@@ -138,14 +138,17 @@ def LLM_RoPEOp : LLM_Op<"rope", [Pure]> {
     Row `m` is at absolute position `start + m`. Each head of `head_dim`
     pairs dimension `i` with `i + head_dim / 2` and rotates it by
     `position * inv_freq[i]`, `inv_freq[i] = theta^(-2i / head_dim)`, with
-    llama3 frequency scaling when `scaling_factor` is set.
+    llama3 frequency scaling when `scaling_factor` is set, or each
+    frequency divided by its entry of `freq_factors` (head_dim / 2 positive
+    divisors, as a GGUF file's `rope_freqs` gives them).
   }];
   let arguments = (ins LLM_Activation:$input, Index:$start, I64Attr:$head_dim,
                        F64Attr:$theta,
                        OptionalAttr<F64Attr>:$scaling_factor,
                        OptionalAttr<F64Attr>:$low_freq_factor,
                        OptionalAttr<F64Attr>:$high_freq_factor,
-                       OptionalAttr<I64Attr>:$original_max_positions);
+                       OptionalAttr<I64Attr>:$original_max_positions,
+                       OptionalAttr<DenseF64ArrayAttr>:$freq_factors);
   let results = (outs LLM_Activation:$result);
   let assemblyFormat = "$input `,` $start attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;

@@ -557,7 +557,7 @@ TEST(LoadModelTest, WeightsDisagreeWithSpec) {
                         "'model.layers.0.mlp.gate_proj.weight': expected "
                         "shape [200, 96], found [256, 96]"));
   EXPECT_THAT(errorOf(loadModel(dir.file("model.txt"), dir.str())),
-              HasSubstr("expected a model directory or a .yaml/.yml model "
+              HasSubstr("expected a model directory, a .gguf file or a .yaml/.yml model "
                         "card"));
 }
 
