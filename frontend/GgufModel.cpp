@@ -261,9 +261,16 @@ llvm::Error GgufModel::mapTensors() {
 
 llvm::Expected<std::unique_ptr<GgufModel>>
 GgufModel::open(llvm::StringRef path) {
+  llvm::Expected<std::unique_ptr<GgufFile>> file = GgufFile::open(path);
+  if (!file)
+    return file.takeError();
+  return fromFile(std::move(*file));
+}
+
+llvm::Expected<std::unique_ptr<GgufModel>>
+GgufModel::fromFile(std::unique_ptr<GgufFile> file) {
   std::unique_ptr<GgufModel> model(new GgufModel());
-  if (llvm::Error err = GgufFile::open(path).moveInto(model->gguf))
-    return std::move(err);
+  model->gguf = std::move(file);
   if (llvm::Error err = readSpec(*model->gguf).moveInto(model->modelSpec))
     return std::move(err);
   if (llvm::Error err = model->mapTensors())

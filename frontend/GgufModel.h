@@ -30,6 +30,9 @@ public:
   /// Opens and validates a llama GGUF file: the architecture, every
   /// hyperparameter, every tensor's name, type and shape.
   static llvm::Expected<std::unique_ptr<GgufModel>> open(llvm::StringRef path);
+  /// The same for a parsed file.
+  static llvm::Expected<std::unique_ptr<GgufModel>>
+  fromFile(std::unique_ptr<GgufFile> file);
   ~GgufModel() override;
 
   const ModelSpec &spec() const { return modelSpec; }

@@ -45,10 +45,32 @@ static llvm::Error checkAgreement(const ModelSpec &card,
   return llvm::Error::success();
 }
 
+/// A regular file whose first bytes are GGUF's magic, whatever its name.
+static bool startsWithGgufMagic(llvm::StringRef path) {
+  if (!llvm::sys::fs::is_regular_file(path))
+    return false;
+  llvm::Expected<llvm::sys::fs::file_t> file =
+      llvm::sys::fs::openNativeFileForRead(path);
+  if (!file) {
+    llvm::consumeError(file.takeError());
+    return false;
+  }
+  char magic[4];
+  llvm::Expected<size_t> read = llvm::sys::fs::readNativeFile(
+      *file, llvm::MutableArrayRef<char>(magic, sizeof(magic)));
+  llvm::sys::fs::closeFile(*file);
+  if (!read) {
+    llvm::consumeError(read.takeError());
+    return false;
+  }
+  return *read == sizeof(magic) && llvm::StringRef(magic, 4) == "GGUF";
+}
+
 llvm::Expected<LoadedModel> llmc::loadModel(llvm::StringRef modelPath,
                                             llvm::StringRef weightsDir) {
   LoadedModel model;
-  if (llvm::sys::path::extension(modelPath).equals_insensitive(".gguf")) {
+  if (llvm::sys::path::extension(modelPath).equals_insensitive(".gguf") ||
+      startsWithGgufMagic(modelPath)) {
     if (!weightsDir.empty())
       return llvm::createStringError(
           modelPath + ": a GGUF file holds its weights; --weights does not "
