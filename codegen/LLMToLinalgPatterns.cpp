@@ -258,6 +258,38 @@ struct RMSNormLowering : OpConversionPattern<RMSNormOp> {
   }
 };
 
+/// The f16 scales of the quantized parameter `weight` reads, for its layer:
+/// [blocks, cols / group, block] after the layer's i8 values.
+static FailureOr<Value> quantizedScales(OpBuilder &b, Location loc,
+                                        WeightOp weight, Operation *user) {
+  ParamOp param = weight.getParamOp();
+  PackedLayoutAttr layout = param ? param.getLayout() : PackedLayoutAttr();
+  if (!layout || !layout.isPlaced() || !layout.getBlock())
+    return user->emitError("a quantized weight needs a blocked, placed "
+                           "layout");
+  FailureOr<ABIArguments> abi = ABIArguments::of(user);
+  if (failed(abi))
+    return failure();
+  Value offset =
+      index(b, loc, *layout.getOffset() + paramScalesOffset(param));
+  if (Value layer = weight.getLayer()) {
+    Value stride = index(b, loc, *layout.getLayerStride());
+    offset = b.create<arith::AddIOp>(loc, offset,
+                                     b.create<arith::MulIOp>(loc, layer, stride));
+  }
+  RankedTensorType type = param.getTensorType();
+  int64_t block = *layout.getBlock();
+  int64_t blocks = llvm::divideCeil(type.getDimSize(0), block);
+  return b
+      .create<memref::ViewOp>(
+          loc,
+          MemRefType::get({blocks, type.getDimSize(1) / int64_t(*param.getGroup()),
+                           block},
+                          b.getF16Type()),
+          abi->weights, offset, ValueRange{})
+      .getResult();
+}
+
 /// out = x W^T as a multiply-add generic over the packed weight (loops m, b,
 /// r, k for a blocked [b, k, r] weight; m, b, r, kk, p over an input rounded
 /// to bf16 for an interleaved [b, k / n, r, n] one; m, n, k otherwise),
@@ -303,7 +335,49 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
               rows, rewriter.getIndexAttr(weightType.getDimSize(0)),
               rewriter.getIndexAttr(block)});
     };
-    if (interleaved) {
+    if (weightType.getElementType().isInteger(8)) {
+      // Quantized: out[m, b, r] += x[m, g * kg + ki] * (w[b, kg, ki, r] *
+      // s[b, kg, r]), the i8 weight viewed per group; loops (m, b, r, kg,
+      // ki).
+      auto weightOp = op.getWeight().getDefiningOp<WeightOp>();
+      ParamOp param = weightOp ? weightOp.getParamOp() : ParamOp();
+      if (!param || !param.getGroup() || !blocked || interleaved)
+        return op.emitError("a quantized weight must be a blocked "
+                            "llm.param with a group");
+      int64_t group = *param.getGroup();
+      FailureOr<Value> scales = quantizedScales(rewriter, loc, weightOp, op);
+      if (failed(scales))
+        return failure();
+      int64_t cols = weightType.getDimSize(1);
+      Value grouped = rewriter.create<memref::ExpandShapeOp>(
+          loc,
+          MemRefType::get({weightType.getDimSize(0), cols / group, group,
+                           block},
+                          weightType.getElementType()),
+          weight, ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}});
+      auto red = utils::IteratorType::reduction;
+      auto par = utils::IteratorType::parallel;
+      matmul = rewriter.create<linalg::GenericOp>(
+          loc, TypeRange{}, ValueRange{x, grouped, *scales},
+          ValueRange{outBlocked()},
+          ArrayRef<AffineMap>{
+              AffineMap::get(5, 0, {d(0), d(3) * group + d(4)}, ctx),
+              AffineMap::get(5, 0, {d(1), d(3), d(4), d(2)}, ctx),
+              AffineMap::get(5, 0, {d(1), d(3), d(2)}, ctx),
+              AffineMap::get(5, 0, {d(0), d(1), d(2)}, ctx)},
+          ArrayRef<utils::IteratorType>{par, par, par, red, red},
+          [&](OpBuilder &nb, Location nloc, ValueRange args) {
+            Value w = nb.create<arith::SIToFPOp>(nloc, nb.getF32Type(),
+                                                 args[1]);
+            Value scaled =
+                nb.create<arith::MulFOp>(nloc, w, toF32(nb, nloc, args[2]));
+            Value product =
+                nb.create<arith::MulFOp>(nloc, args[0], scaled);
+            nb.create<linalg::YieldOp>(
+                nloc, ValueRange{nb.create<arith::AddFOp>(nloc, args[3],
+                                                          product)});
+          });
+    } else if (interleaved) {
       // The input rounded to the weight's type, then out[m, b, r] +=
       // x[m, n * kk + p] * w[b, kk, r, p]; loops (m, b, r, kk, p).
       int64_t n = weightType.getDimSize(3);

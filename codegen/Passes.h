@@ -33,6 +33,10 @@ constexpr StringLiteral kNextChunkFn = "llmc_next_chunk";
 /// blocks, not aligned).
 int64_t paramLayerBytes(ParamOp param);
 
+/// Where a quantized parameter's f16 scales start within one layer's copy
+/// (after its i8 values, padded to whole blocks).
+int64_t paramScalesOffset(ParamOp param);
+
 #define GEN_PASS_REGISTRATION
 #include "codegen/Passes.h.inc"
 

@@ -22,7 +22,19 @@ int64_t mlir::llm::paramLayerBytes(ParamOp param) {
   if (std::optional<int64_t> block = param.getBlock())
     rows = llvm::divideCeil(rows, *block) * *block;
   int64_t cols = type.getRank() == 2 ? type.getDimSize(1) : 1;
-  return rows * cols * elementBytes;
+  int64_t bytes = rows * cols * elementBytes;
+  // A quantized matrix's f16 scales follow its values.
+  if (std::optional<int64_t> group = param.getGroup())
+    bytes += rows * (cols / *group) * 2;
+  return bytes;
+}
+
+int64_t mlir::llm::paramScalesOffset(ParamOp param) {
+  RankedTensorType type = param.getTensorType();
+  int64_t rows = type.getDimSize(0);
+  if (std::optional<int64_t> block = param.getBlock())
+    rows = llvm::divideCeil(rows, *block) * *block;
+  return rows * type.getDimSize(1);
 }
 
 namespace {

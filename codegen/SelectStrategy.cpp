@@ -12,6 +12,8 @@
 
 #include "llvm/Support/Debug.h"
 
+#include <numeric>
+
 #define DEBUG_TYPE "llm-select-strategy"
 
 namespace mlir::llm {
@@ -22,15 +24,16 @@ namespace mlir::llm {
 using namespace mlir;
 using namespace mlir::llm;
 
-/// The largest divisor of `depth` that is a multiple of 8 and whose panel
-/// (`bytesPerStep` per unit of depth) fits in `budget` bytes; `depth` itself
-/// when it fits or has no such divisor.
+/// The largest divisor of `depth` that is a multiple of `multiple` and whose
+/// panel (`bytesPerStep` per unit of depth) fits in `budget` bytes; `depth`
+/// itself when it fits or has no such divisor.
 static int64_t chooseDepthStep(int64_t depth, int64_t budget,
-                               int64_t bytesPerStep) {
+                               int64_t bytesPerStep, int64_t multiple) {
   int64_t limit = budget / bytesPerStep;
   if (depth <= limit)
     return depth;
-  for (int64_t step = limit - limit % 8; step >= 8; step -= 8)
+  for (int64_t step = limit - limit % multiple; step >= multiple;
+       step -= multiple)
     if (depth % step == 0)
       return step;
   return depth;
@@ -113,9 +116,11 @@ struct SelectStrategyPass
       }
       int64_t elementBytes = type.getElementTypeBitWidth() / 8;
       int64_t inputBytes = choice.interleave > 1 ? elementBytes : 4;
+      // A quantized weight's steps hold whole groups.
+      int64_t multiple = std::lcm<int64_t>(8, param.getGroup().value_or(8));
       int64_t step = chooseDepthStep(
           type.getDimSize(1), target.getL1Bytes() / 2,
-          choice.rows * inputBytes + choice.block * elementBytes);
+          choice.rows * inputBytes + choice.block * elementBytes, multiple);
       std::optional<int64_t> lanes;
       if (choice.scalableLanes > 0 && choice.block % choice.scalableLanes == 0)
         lanes = choice.scalableLanes;

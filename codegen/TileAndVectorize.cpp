@@ -57,15 +57,58 @@ static LoweringConfigAttr getConfig(Operation *op) {
 /// A packed matmul as convert-llm-to-linalg builds it: inputs x [m, k] and
 /// w [b, k, r], output [m, b, r], loops (m, b, r, k); or, interleaved by n,
 /// w [b, k / n, r, n] and loops (m, b, r, kk, p).
+/// Quantized, inputs x [m, k], w [b, k / g, g, r] (i8) and its scales s
+/// [b, k / g, r], loops (m, b, r, kg, ki).
 static bool isPackedMatmul(Operation *op) {
   auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
-  return linalgOp && getConfig(op) &&
-         (linalgOp.getNumLoops() == 4 || linalgOp.getNumLoops() == 5) &&
-         linalgOp.getNumDpsInits() == 1 && linalgOp.getNumDpsInputs() == 2;
+  if (!linalgOp || !getConfig(op) || linalgOp.getNumDpsInits() != 1)
+    return false;
+  unsigned loops = linalgOp.getNumLoops(), inputs = linalgOp.getNumDpsInputs();
+  return ((loops == 4 || loops == 5) && inputs == 2) ||
+         (loops == 5 && inputs == 3);
+}
+
+/// Quantized by groups: the weight's scales are a third input.
+static bool isGrouped(linalg::LinalgOp op) {
+  return op.getNumDpsInputs() == 3;
 }
 
 static bool isInterleaved(linalg::LinalgOp op) {
-  return op.getNumLoops() == 5;
+  return op.getNumLoops() == 5 && !isGrouped(op);
+}
+
+/// Whether the body is yield(out + x * (sitofp(w) * ext(s))), the product's
+/// operands in either order.
+static bool isGroupedMultiplyAdd(linalg::LinalgOp op) {
+  Block *body = op.getBlock();
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
+  Value acc = body->getArgument(3);
+  if (!add || (add.getLhs() != acc && add.getRhs() != acc))
+    return false;
+  auto product = (add.getLhs() == acc ? add.getRhs() : add.getLhs())
+                     .getDefiningOp<arith::MulFOp>();
+  if (!product)
+    return false;
+  Value x = body->getArgument(0);
+  Value scaledValue = product.getLhs() == x ? product.getRhs()
+                      : product.getRhs() == x ? product.getLhs()
+                                              : Value();
+  auto scaled =
+      scaledValue ? scaledValue.getDefiningOp<arith::MulFOp>() : nullptr;
+  if (!scaled)
+    return false;
+  auto isWeight = [&](Value v) {
+    auto convert = v.getDefiningOp<arith::SIToFPOp>();
+    return convert && convert.getIn() == body->getArgument(1);
+  };
+  auto isScale = [&](Value v) {
+    if (auto ext = v.getDefiningOp<arith::ExtFOp>())
+      v = ext.getIn();
+    return v == body->getArgument(2);
+  };
+  return (isWeight(scaled.getLhs()) && isScale(scaled.getRhs())) ||
+         (isWeight(scaled.getRhs()) && isScale(scaled.getLhs()));
 }
 
 /// Whether the body is yield(out + ext(x) * ext(w)), the extensions
@@ -102,6 +145,20 @@ static LogicalResult verifyPackedMatmul(linalg::LinalgOp op) {
       AffineMap::get(4, 0, {d(0), d(3)}, ctx),
       AffineMap::get(4, 0, {d(1), d(3), d(2)}, ctx),
       AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx)};
+  if (isPackedMatmul(op) && isGrouped(op)) {
+    auto wType =
+        dyn_cast<MemRefType>(op.getDpsInputOperand(1)->get().getType());
+    int64_t g = wType && wType.getRank() == 4 ? wType.getDimSize(2) : 0;
+    expected = {AffineMap::get(5, 0, {d(0), d(3) * g + d(4)}, ctx),
+                AffineMap::get(5, 0, {d(1), d(3), d(4), d(2)}, ctx),
+                AffineMap::get(5, 0, {d(1), d(3), d(2)}, ctx),
+                AffineMap::get(5, 0, {d(0), d(1), d(2)}, ctx)};
+    if (op.getIndexingMapsArray() != expected || !isGroupedMultiplyAdd(op))
+      return op->emitError("llm-tile-and-vectorize: a quantized matmul must "
+                           "be out[m, b, r] += x[m, g * kg + ki] * "
+                           "(w[b, kg, ki, r] * s[b, kg, r])");
+    return success();
+  }
   if (isPackedMatmul(op) && isInterleaved(op)) {
     auto wType =
         dyn_cast<MemRefType>(op.getDpsInputOperand(1)->get().getType());
@@ -122,9 +179,13 @@ static LogicalResult verifyPackedMatmul(linalg::LinalgOp op) {
 /// The operands of a static register tile: x [rows, depth], w [1, depth,
 /// lanes], out [rows, 1, lanes]; interleaved, x [rows, n * depth] and w [1,
 /// depth, lanes, n].
+/// Quantized, w [1, depth, group, lanes] (i8) and s [1, depth, lanes]: the
+/// depth counts groups.
 struct Tile {
   Value x, w, out;
   int64_t rows, depth, lanes;
+  Value scales;
+  int64_t group = 0;
 };
 
 static std::optional<Tile> matchStaticTile(linalg::LinalgOp op) {
@@ -140,6 +201,13 @@ static std::optional<Tile> matchStaticTile(linalg::LinalgOp op) {
   t.rows = xType.getDimSize(0);
   t.depth = wType.getDimSize(1);
   t.lanes = wType.getDimSize(2);
+  if (isGrouped(op)) {
+    t.scales = op.getDpsInputOperand(2)->get();
+    if (!cast<MemRefType>(t.scales.getType()).hasStaticShape())
+      return std::nullopt;
+    t.group = wType.getDimSize(2);
+    t.lanes = wType.getDimSize(3);
+  }
   return t;
 }
 
@@ -160,6 +228,108 @@ static Value widenBF16(OpBuilder &b, Location loc, Value v, VectorType f32Type) 
       loc, f32Type, b.create<arith::ShLIOp>(loc, wide, sixteen));
 }
 
+/// How many accumulator chains per row a depth loop keeps: 4 for a single
+/// row (its FMAs would otherwise wait on one another), 1 otherwise (the rows
+/// already give independent chains).
+static int64_t splitChains(int64_t rows, int64_t depth) {
+  return rows == 1 && depth % 4 == 0 ? 4 : 1;
+}
+
+/// The sum of row `row`'s `split` chains in `values` (chain u of row i at
+/// u * rows + i), pairwise.
+static Value sumChains(OpBuilder &b, Location loc, ValueRange values,
+                       int64_t rows, int64_t row, int64_t split) {
+  SmallVector<Value> parts;
+  for (int64_t u = 0; u < split; ++u)
+    parts.push_back(values[u * rows + row]);
+  while (parts.size() > 1) {
+    SmallVector<Value> next;
+    for (size_t i = 0; i + 1 < parts.size(); i += 2)
+      next.push_back(b.create<arith::AddFOp>(loc, parts[i], parts[i + 1]));
+    if (parts.size() % 2)
+      next.push_back(parts.back());
+    parts = std::move(next);
+  }
+  return parts.front();
+}
+
+using VectorLoader = llvm::function_ref<Value(
+    OpBuilder &, Location, Value, ValueRange, VectorType, Value)>;
+
+/// The depth loop of a quantized tile: per group, the lanes' scales are
+/// widened to f32 once; per column of the group, the i8 weights are
+/// converted and scaled in registers and every row adds its broadcast input
+/// times them. The accumulators `accs` are stored back at the end.
+static void emitGroupedDepthLoop(OpBuilder &b, Location loc, const Tile &t,
+                                 VectorType accType, Value lane, Value mask,
+                                 ValueRange accs, VectorLoader load) {
+  auto shaped = [&](Type element) {
+    return VectorType::get(accType.getShape(), element,
+                           accType.getScalableDims());
+  };
+  VectorType qType = shaped(b.getI8Type()), sType = shaped(b.getF16Type());
+  Value c0 = b.create<arith::ConstantIndexOp>(loc, 0);
+  Value c1 = b.create<arith::ConstantIndexOp>(loc, 1);
+  Value qZero = b.create<arith::ConstantOp>(
+      loc, DenseElementsAttr::get(qType, b.getI8IntegerAttr(0)));
+  Value sZero = b.create<arith::ConstantOp>(
+      loc, DenseElementsAttr::get(sType, b.getF16FloatAttr(0)));
+  Value groups = b.create<arith::ConstantIndexOp>(loc, t.depth);
+  Value group = b.create<arith::ConstantIndexOp>(loc, t.group);
+  Value zero = b.create<arith::ConstantOp>(
+      loc, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
+  int64_t split = splitChains(t.rows, t.group);
+  Value step = b.create<arith::ConstantIndexOp>(loc, split);
+  auto outer = b.create<scf::ForOp>(
+      loc, c0, groups, c1, accs,
+      [&](OpBuilder &ob, Location oloc, Value kg, ValueRange outerAccs) {
+        Value scale = ob.create<arith::ExtFOp>(
+            oloc, accType,
+            load(ob, oloc, t.scales, {c0, kg, lane}, sType, sZero));
+        Value first = ob.create<arith::MulIOp>(oloc, kg, group);
+        // The group's sums of input x integer, `split` chains per row,
+        // scaled once into the accumulators at the end.
+        SmallVector<Value> partials(split * t.rows, zero);
+        auto inner = ob.create<scf::ForOp>(
+            oloc, c0, group, step, partials,
+            [&](OpBuilder &nb, Location nloc, Value k0, ValueRange carried) {
+              SmallVector<Value> next;
+              for (int64_t u = 0; u < split; ++u) {
+                Value ki = nb.create<arith::AddIOp>(
+                    nloc, k0, nb.create<arith::ConstantIndexOp>(nloc, u));
+                Value q =
+                    load(nb, nloc, t.w, {c0, kg, ki, lane}, qType, qZero);
+                Value w = nb.create<arith::SIToFPOp>(nloc, accType, q);
+                Value k = nb.create<arith::AddIOp>(nloc, first, ki);
+                for (int64_t i = 0; i < t.rows; ++i) {
+                  Value row = nb.create<arith::ConstantIndexOp>(nloc, i);
+                  Value xs = nb.create<memref::LoadOp>(nloc, t.x,
+                                                       ValueRange{row, k});
+                  Value splat = nb.create<vector::SplatOp>(nloc, accType, xs);
+                  next.push_back(nb.create<vector::FMAOp>(
+                      nloc, splat, w, carried[u * t.rows + i]));
+                }
+              }
+              nb.create<scf::YieldOp>(nloc, next);
+            });
+        SmallVector<Value> scaled;
+        for (int64_t i = 0; i < t.rows; ++i)
+          scaled.push_back(ob.create<vector::FMAOp>(
+              oloc, sumChains(ob, oloc, inner.getResults(), t.rows, i, split),
+              scale, outerAccs[i]));
+        ob.create<scf::YieldOp>(oloc, scaled);
+      });
+  for (int64_t i = 0; i < t.rows; ++i) {
+    Value row = b.create<arith::ConstantIndexOp>(loc, i);
+    if (mask)
+      b.create<vector::MaskedStoreOp>(loc, t.out, ValueRange{row, c0, lane},
+                                      mask, outer.getResult(i));
+    else
+      b.create<vector::StoreOp>(loc, outer.getResult(i), t.out,
+                                ValueRange{row, c0, lane});
+  }
+}
+
 /// Emits the depth loop of a tile over lanes [lane, lane + vector width):
 /// the rows' accumulators are loaded, carried in registers through the loop
 /// (each step: one weight vector widened to f32, one FMA per row with the
@@ -174,8 +344,11 @@ static void emitDepthLoop(OpBuilder &b, Location loc, const Tile &t,
   Value c1 = b.create<arith::ConstantIndexOp>(loc, 1);
   Value zero = b.create<arith::ConstantOp>(
       loc, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
-  Value wZero = b.create<arith::ConstantOp>(
-      loc, DenseElementsAttr::get(wVecType, b.getFloatAttr(wElement, 0)));
+  Value wZero =
+      t.group ? Value()
+              : b.create<arith::ConstantOp>(
+                    loc, DenseElementsAttr::get(wVecType,
+                                                b.getFloatAttr(wElement, 0)));
   auto load = [&](OpBuilder &nb, Location nloc, Value base, ValueRange indices,
                   VectorType type, Value passThru) -> Value {
     if (mask)
@@ -189,32 +362,50 @@ static void emitDepthLoop(OpBuilder &b, Location loc, const Tile &t,
     accs.push_back(load(b, loc, t.out, {row, c0, lane}, accType, zero));
   }
   Value end = b.create<arith::ConstantIndexOp>(loc, t.depth);
+  if (t.group) {
+    emitGroupedDepthLoop(b, loc, t, accType, lane, mask, accs, load);
+    return;
+  }
+  // A single row (decode) has one FMA chain per vector: split the depth
+  // over `split` chains (step k adds into chain k % split), summed at the
+  // end, so that FMAs overlap instead of waiting on each other.
+  int64_t split = splitChains(t.rows, t.depth);
+  SmallVector<Value> initial;
+  for (int64_t u = 0; u < split; ++u)
+    for (int64_t i = 0; i < t.rows; ++i)
+      initial.push_back(u == 0 ? accs[i] : zero);
+  Value step = b.create<arith::ConstantIndexOp>(loc, split);
   auto loop = b.create<scf::ForOp>(
-      loc, c0, end, c1, accs,
-      [&](OpBuilder &nb, Location nloc, Value k, ValueRange carried) {
-        Value wVec = load(nb, nloc, t.w, {c0, k, lane}, wVecType, wZero);
-        if (wElement.isBF16())
-          wVec = widenBF16(nb, nloc, wVec, accType);
-        else if (wVecType != accType)
-          wVec = nb.create<arith::ExtFOp>(nloc, accType, wVec);
+      loc, c0, end, step, initial,
+      [&](OpBuilder &nb, Location nloc, Value k0, ValueRange carried) {
         SmallVector<Value> next;
-        for (int64_t i = 0; i < t.rows; ++i) {
-          Value row = nb.create<arith::ConstantIndexOp>(nloc, i);
-          Value xs = nb.create<memref::LoadOp>(nloc, t.x, ValueRange{row, k});
-          Value splat = nb.create<vector::SplatOp>(nloc, accType, xs);
-          next.push_back(
-              nb.create<vector::FMAOp>(nloc, splat, wVec, carried[i]));
+        for (int64_t u = 0; u < split; ++u) {
+          Value k = nb.create<arith::AddIOp>(
+              nloc, k0, nb.create<arith::ConstantIndexOp>(nloc, u));
+          Value wVec = load(nb, nloc, t.w, {c0, k, lane}, wVecType, wZero);
+          if (wElement.isBF16())
+            wVec = widenBF16(nb, nloc, wVec, accType);
+          else if (wVecType != accType)
+            wVec = nb.create<arith::ExtFOp>(nloc, accType, wVec);
+          for (int64_t i = 0; i < t.rows; ++i) {
+            Value row = nb.create<arith::ConstantIndexOp>(nloc, i);
+            Value xs =
+                nb.create<memref::LoadOp>(nloc, t.x, ValueRange{row, k});
+            Value splat = nb.create<vector::SplatOp>(nloc, accType, xs);
+            next.push_back(nb.create<vector::FMAOp>(
+                nloc, splat, wVec, carried[u * t.rows + i]));
+          }
         }
         nb.create<scf::YieldOp>(nloc, next);
       });
   for (int64_t i = 0; i < t.rows; ++i) {
     Value row = b.create<arith::ConstantIndexOp>(loc, i);
+    Value sum = sumChains(b, loc, loop.getResults(), t.rows, i, split);
     if (mask)
       b.create<vector::MaskedStoreOp>(loc, t.out, ValueRange{row, c0, lane},
-                                      mask, loop.getResult(i));
+                                      mask, sum);
     else
-      b.create<vector::StoreOp>(loc, loop.getResult(i), t.out,
-                                ValueRange{row, c0, lane});
+      b.create<vector::StoreOp>(loc, sum, t.out, ValueRange{row, c0, lane});
   }
 }
 
@@ -385,8 +576,8 @@ struct TileAndVectorizePass
     for (linalg::LinalgOp op : matmuls) {
       LoweringConfigAttr config = getConfig(op);
       int64_t rows = config.getRows(), step = config.getDepthStep();
-      // Interleaved, the depth loop counts groups of n columns.
-      int64_t n = isInterleaved(op) ? op.getStaticLoopRanges()[4] : 1;
+      // Interleaved or quantized, the depth loop counts groups of n columns.
+      int64_t n = op.getNumLoops() == 5 ? op.getStaticLoopRanges()[4] : 1;
       int64_t depth = op.getStaticLoopRanges()[3] * n;
       // Loops: blocks, depth steps, rows; each tile is rows x 1 x lanes x
       // step, so a block's panel for one step is reused by all rows.
@@ -394,7 +585,7 @@ struct TileAndVectorizePass
           step < depth && depth % step == 0 && step % n == 0 ? step / n : 0;
       SmallVector<int64_t> sizes = {rows, 1, 0, depthTile};
       SmallVector<int64_t> order = {1, 3, 0, 2};
-      if (isInterleaved(op)) {
+      if (op.getNumLoops() == 5) {
         sizes.push_back(0);
         order.push_back(4);
       }

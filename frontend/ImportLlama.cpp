@@ -64,12 +64,23 @@ private:
     if (!stored)
       return llvm::createStringError("missing tensor '" + first + "'");
     Type element = b.getF32Type();
+    IntegerAttr group;
     if (tensor.shape.size() == 2)
       element = elementType(options.weightType.value_or(stored->dtype));
+    if (tensor.shape.size() == 2 && options.quantizationGroup &&
+        tensor.param != "embed") {
+      if (tensor.shape[1] % *options.quantizationGroup != 0)
+        return llvm::createStringError(
+            "--group-size " + llvm::Twine(*options.quantizationGroup) +
+            " does not divide the " + llvm::Twine(tensor.shape[1]) +
+            " columns of " + first);
+      element = b.getI8Type();
+      group = b.getI64IntegerAttr(*options.quantizationGroup);
+    }
     auto type = RankedTensorType::get(tensor.shape, element);
     b.create<ParamOp>(at(tensor.module), tensor.param, type,
                       tensor.perLayer ? spec.numLayers : 0,
-                      b.getStrArrayAttr({source}), StringAttr());
+                      b.getStrArrayAttr({source}), StringAttr(), group);
     types[tensor.param] = type;
     modules[tensor.param] = tensor.module;
     return llvm::Error::success();

@@ -16,6 +16,9 @@ namespace llmc {
 struct ImportOptions {
   /// Element type of packed matrices; by default each tensor's own.
   std::optional<DType> weightType;
+  /// Quantize the projection matrices to i8, one scale per this many columns
+  /// of a row; the embedding table (and a tied lm_head) keep `weightType`.
+  std::optional<int64_t> quantizationGroup;
 };
 
 /// Builds the llm-dialect module of a Llama model: one `llm.param` per

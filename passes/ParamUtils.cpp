@@ -21,7 +21,8 @@ ParamOp mlir::llm::concatParams(RewriterBase &rewriter, ArrayRef<ParamOp> parts,
     if (type.getRank() != 2 || type.getDimSize(1) != firstType.getDimSize(1) ||
         type.getElementType() != firstType.getElementType() ||
         part.getLayers() != first.getLayers() ||
-        part.getScaleAttr() != first.getScaleAttr())
+        part.getScaleAttr() != first.getScaleAttr() ||
+        part.getGroupAttr() != first.getGroupAttr())
       return {};
     // A parameter that is itself a concatenation contributes its sources.
     if (part.getSources().size() != 1)
@@ -39,7 +40,8 @@ ParamOp mlir::llm::concatParams(RewriterBase &rewriter, ArrayRef<ParamOp> parts,
   rewriter.setInsertionPoint(first);
   auto fused = rewriter.create<ParamOp>(
       rewriter.getFusedLoc(locs), name, type, first.getLayers(),
-      rewriter.getArrayAttr(sources), first.getScaleAttr());
+      rewriter.getArrayAttr(sources), first.getScaleAttr(),
+      first.getGroupAttr());
   symbols.insert(fused);
   return fused;
 }

@@ -13,6 +13,8 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Support/xxhash.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <vector>
 
@@ -97,12 +99,57 @@ static void encodeStrided(Type element, const float *values, int64_t count,
       std::memcpy(out + place(i) * 4, &values[i], 4);
     return;
   }
+  if (element.isInteger(8)) {
+    for (int64_t i = 0; i < count; ++i)
+      out[place(i)] = static_cast<uint8_t>(static_cast<int8_t>(values[i]));
+    return;
+  }
   bool bf16 = element.isBF16();
   for (int64_t i = 0; i < count; ++i) {
     uint16_t bits =
         bf16 ? llmc::floatToBF16(values[i]) : llmc::floatToF16(values[i]);
     std::memcpy(out + place(i) * 2, &bits, 2);
   }
+}
+
+/// Quantizes a row in place to the integers of its groups of `group`
+/// values (symmetric) and returns each group's scale, rounded to f16 first
+/// so that scale x integer is the value the kernels compute. A group's
+/// largest magnitude becomes 127, or 8 or 32 when that reproduces the group
+/// more closely: values that were quantized before (GGUF's Q8_0, Q4_0) come
+/// back exactly instead of on a second grid.
+static std::vector<uint16_t> quantizeRow(float *values, int64_t count,
+                                         int64_t group) {
+  std::vector<uint16_t> scales;
+  std::vector<float> best(group), trial(group);
+  for (int64_t start = 0; start < count; start += group) {
+    float *v = values + start;
+    float amax = 0;
+    for (int64_t i = 0; i < group; ++i)
+      amax = std::max(amax, std::fabs(v[i]));
+    double bestError = INFINITY;
+    uint16_t bestBits = 0;
+    for (float levels : {127.0f, 8.0f, 32.0f}) {
+      uint16_t bits = llmc::floatToF16(amax / levels);
+      float scale = llmc::f16ToFloat(bits);
+      double error = 0;
+      for (int64_t i = 0; i < group; ++i) {
+        trial[i] = scale > 0 ? std::clamp(std::nearbyint(v[i] / scale),
+                                          -127.0f, 127.0f)
+                             : 0.0f;
+        double diff = double(trial[i]) * scale - v[i];
+        error += diff * diff;
+      }
+      if (error < bestError) {
+        bestError = error;
+        bestBits = bits;
+        best.swap(trial);
+      }
+    }
+    std::copy(best.begin(), best.end(), v);
+    scales.push_back(bestBits);
+  }
+  return scales;
 }
 
 class Packer {
@@ -144,6 +191,16 @@ public:
                   values.data());
         for (int64_t k = 0; k < static_cast<int64_t>(scale.size()); ++k)
           values[k] *= scale[k];
+        if (std::optional<int64_t> group = param.getGroup()) {
+          // Scales [row / block][k / group][row % block] after the values.
+          std::vector<uint16_t> scales =
+              quantizeRow(values.data(), s.cols, *group);
+          int64_t groups = s.cols / *group;
+          uint8_t *base = buffer.data() + paramScalesOffset(param);
+          for (int64_t g = 0; g < groups; ++g)
+            std::memcpy(base + ((b * groups + g) * block + r) * 2, &scales[g],
+                        2);
+        }
         // Blocked: [row / block][k / n][row % block][k % n] for interleave
         // n (1 unless set); plain: [row][k].
         if (blocked)

@@ -103,6 +103,16 @@ public:
     choice.rows = target.getVectorRegisters() >= 32 ? 6 : 4;
     // Two registers per block unless the matrix is too narrow to fill them.
     choice.block = outputs >= 2 * lanes ? 2 * lanes : lanes;
+    // i8 weights: blocks of 4 registers, 64 bytes per column as bf16's
+    // two. A depth step costs about the same whatever the weight's type, so
+    // twice the bytes per step streams twice as fast: decode of the 1B model
+    // went from 18 to 25 tok/s on Zen 5 (block 8 registers: no faster, and
+    // half the prefill). With 16 registers, 2 rows keep 8 accumulators.
+    if (param.isQuantized() && outputs >= 4 * lanes) {
+      choice.block = 4 * lanes;
+      if (target.getVectorRegisters() < 32)
+        choice.rows = 2;
+    }
     return choice;
   }
 

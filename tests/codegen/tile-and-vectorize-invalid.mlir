@@ -34,3 +34,23 @@ func.func @wrong_layout(%x: memref<?x16xf32>, %w: memref<2x16x16xf32>, %y: memre
   }
   return
 }
+
+// -----
+
+// A quantized matmul whose scale is not applied to the weight is refused.
+
+#x = affine_map<(d0, d1, d2, d3, d4) -> (d0, d3 * 8 + d4)>
+#w = affine_map<(d0, d1, d2, d3, d4) -> (d1, d3, d4, d2)>
+#s = affine_map<(d0, d1, d2, d3, d4) -> (d1, d3, d2)>
+#o = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2)>
+func.func @unscaled(%x: memref<?x16xf32>, %w: memref<2x2x8x16xi8>, %s: memref<2x2x16xf16>, %y: memref<?x2x16xf32>) {
+  // expected-error @+1 {{a quantized matmul must be out[m, b, r] += x[m, g * kg + ki] * (w[b, kg, ki, r] * s[b, kg, r])}}
+  linalg.generic {indexing_maps = [#x, #w, #s, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%x, %w, %s : memref<?x16xf32>, memref<2x2x8x16xi8>, memref<2x2x16xf16>) outs(%y : memref<?x2x16xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [2, 16, 16]>} {
+  ^bb0(%in: f32, %q: i8, %scale: f16, %acc: f32):
+    %qf = arith.sitofp %q : i8 to f32
+    %p = arith.mulf %in, %qf : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+}

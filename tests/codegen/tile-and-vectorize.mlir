@@ -45,17 +45,25 @@
 // CHECK: vector.store %[[ACC]]#1, %[[YT]][%[[C1]], %[[C0]], %[[C0]]]
 // CHECK: vector.store %[[ACC]]#2, %[[YT]][%[[C2]], %[[C0]], %[[C0]]]
 // CHECK: vector.store %[[ACC]]#3, %[[YT]]
-// Remainder: fewer than 4 rows, one row per iteration with one accumulator.
+// Remainder: fewer than 4 rows, one row per iteration. A single row splits
+// its depth over 4 accumulator chains (step k into chain k % 4), so that
+// its FMAs do not wait on one another, and sums them at the end.
 // CHECK: scf.for %[[MR:.+]] = %[[MAIN]] to %[[ROWS]] step %[[C4]] {
 // CHECK: scf.for %[[R:.+]] = %[[C0]] to %{{.+}} step %[[C1]] {
 // CHECK: %[[YR:.+]] = memref.subview %{{.+}}[%[[R]], 0, 0] [1, 1, 16] [1, 1, 1] {{.+}} to memref<1x1x16xf32
 // CHECK: %[[INIT:.+]] = vector.load %[[YR]]
-// CHECK: %[[RACC:.+]] = scf.for %{{.+}} = %[[C0]] to %[[C8]] step %[[C1]] iter_args(%[[RA:.+]] = %[[INIT]]) -> (vector<16xf32>) {
+// CHECK: %[[RACC:.+]]:4 = scf.for %{{.+}} = %[[C0]] to %[[C8]] step %[[C4]] iter_args(%[[RA:.+]] = %[[INIT]], %[[RB:.+]] = %[[ZERO:.+]], %[[RC:.+]] = %[[ZERO]], %[[RD:.+]] = %[[ZERO]]) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
 // CHECK: arith.bitcast %{{.+}} : vector<16xi32> to vector<16xf32>
 // CHECK: vector.fma %{{.+}}, %{{.+}}, %[[RA]] : vector<16xf32>
+// CHECK: vector.fma %{{.+}}, %{{.+}}, %[[RB]] : vector<16xf32>
+// CHECK: vector.fma %{{.+}}, %{{.+}}, %[[RC]] : vector<16xf32>
+// CHECK: vector.fma %{{.+}}, %{{.+}}, %[[RD]] : vector<16xf32>
 // CHECK-NOT: vector.fma
 // CHECK: scf.yield
-// CHECK: vector.store %[[RACC]], %[[YR]]
+// CHECK: %[[AB:.+]] = arith.addf %[[RACC]]#0, %[[RACC]]#1
+// CHECK: %[[CD:.+]] = arith.addf %[[RACC]]#2, %[[RACC]]#3
+// CHECK: %[[SUM:.+]] = arith.addf %[[AB]], %[[CD]]
+// CHECK: vector.store %[[SUM]], %[[YR]]
 func.func @packed_bf16(%x: memref<?x8xf32>, %w: memref<2x8x16xbf16>, %y: memref<?x2x16xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<?x8xf32>, memref<2x8x16xbf16>) outs(%y : memref<?x2x16xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 8]>} {
   ^bb0(%in: f32, %win: bf16, %acc: f32):
@@ -142,6 +150,49 @@ func.func @untagged(%a: memref<?x8xf32>, %b: memref<?x8xf32>) {
   ^bb0(%in: f32, %out: f32):
     %s = arith.addf %in, %out : f32
     linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+#x = affine_map<(d0, d1, d2, d3, d4) -> (d0, d3 * 8 + d4)>
+#w = affine_map<(d0, d1, d2, d3, d4) -> (d1, d3, d4, d2)>
+#s = affine_map<(d0, d1, d2, d3, d4) -> (d1, d3, d2)>
+#o = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2)>
+
+// A quantized matmul: i8 weights in groups of 8 columns with one f16 scale
+// per group and lane. Per group the scales are widened once; the group's
+// i8 columns are converted to f32 and multiplied with the broadcast inputs
+// into per-group sums, which are scaled into the row accumulators once at
+// the group's end. Tiles of 2 rows and a depth step of 16 (two groups).
+
+// CHECK-LABEL: func.func @quantized_i8(
+// CHECK-SAME: %[[X:[^:]+]]: memref<?x32xf32>, %[[W:[^:]+]]: memref<2x4x8x16xi8>, %[[S:[^:]+]]: memref<2x4x16xf16>, %[[Y:[^:]+]]: memref<?x2x16xf32>
+// CHECK-NOT: linalg.generic
+// CHECK: %[[WT:.+]] = memref.subview %[[W]][%{{.+}}, %{{.+}}, 0, 0] [1, 2, 8, 16] [1, 1, 1, 1] : memref<2x4x8x16xi8> to memref<1x2x8x16xi8
+// CHECK: %[[ST:.+]] = memref.subview %[[S]][%{{.+}}, %{{.+}}, 0] [1, 2, 16] [1, 1, 1] : memref<2x4x16xf16> to memref<1x2x16xf16
+// CHECK: %[[ACC:.+]]:2 = scf.for %[[KG:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[A0:.+]] = %{{.+}}, %[[A1:.+]] = %{{.+}}) -> (vector<16xf32>, vector<16xf32>) {
+// CHECK: %[[SV:.+]] = vector.load %[[ST]][%{{.+}}, %[[KG]], %{{.+}}] : memref<1x2x16xf16, {{.+}}>, vector<16xf16>
+// CHECK: %[[SF:.+]] = arith.extf %[[SV]] : vector<16xf16> to vector<16xf32>
+// CHECK: %[[P:.+]]:2 = scf.for %[[KI:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[P0:.+]] = %[[Z:.+]], %[[P1:.+]] = %[[Z]]) -> (vector<16xf32>, vector<16xf32>) {
+// CHECK: %[[Q:.+]] = vector.load %[[WT]][%{{.+}}, %[[KG]], %[[KI]], %{{.+}}] : memref<1x2x8x16xi8, {{.+}}>, vector<16xi8>
+// CHECK: %[[QF:.+]] = arith.sitofp %[[Q]] : vector<16xi8> to vector<16xf32>
+// CHECK: vector.fma %{{.+}}, %[[QF]], %[[P0]] : vector<16xf32>
+// CHECK: vector.fma %{{.+}}, %[[QF]], %[[P1]] : vector<16xf32>
+// CHECK: scf.yield
+// CHECK: %[[N0:.+]] = vector.fma %[[P]]#0, %[[SF]], %[[A0]] : vector<16xf32>
+// CHECK: %[[N1:.+]] = vector.fma %[[P]]#1, %[[SF]], %[[A1]] : vector<16xf32>
+// CHECK: scf.yield %[[N0]], %[[N1]]
+func.func @quantized_i8(%x: memref<?x32xf32>, %w: memref<2x4x8x16xi8>, %s: memref<2x4x16xf16>, %y: memref<?x2x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #s, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%x, %w, %s : memref<?x32xf32>, memref<2x4x8x16xi8>, memref<2x4x16xf16>) outs(%y : memref<?x2x16xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [2, 16, 16]>} {
+  ^bb0(%in: f32, %q: i8, %scale: f16, %acc: f32):
+    %qf = arith.sitofp %q : i8 to f32
+    %sf = arith.extf %scale : f16 to f32
+    %wv = arith.mulf %qf, %sf : f32
+    %p = arith.mulf %in, %wv : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
   }
   return
 }

@@ -109,8 +109,15 @@ static cl::opt<int64_t> maxTokens(
 static cl::opt<std::string> weightType(
     "weight-type",
     cl::desc("Element type of packed matrices: f32, bf16, f16 (default: as "
-             "stored in the checkpoint; bf16 for a quantized GGUF)"),
+             "stored in the checkpoint; bf16 for a quantized GGUF), or int8: "
+             "the projections quantized per group (--group-size), the "
+             "embedding table kept as stored"),
     cl::sub(compileCmd), cl::cat(category));
+static cl::opt<int64_t> groupSize(
+    "group-size",
+    cl::desc("Columns of a row sharing one scale with --weight-type int8: "
+             "32, 64 or 128 (default 32)"),
+    cl::init(32), cl::sub(compileCmd), cl::cat(category));
 enum class Precision { Auto, F32, BF16 };
 static cl::opt<Precision> matmulPrecision(
     "matmul-precision",
@@ -379,7 +386,13 @@ private:
     if (maxTokens <= 0 || maxTokens > kMaxTokensLimit)
       return createStringError("--max-tokens must be in [1, " +
                                Twine(kMaxTokensLimit) + "]");
-    if (!weightType.empty()) {
+    if (groupSize != 32 && groupSize != 64 && groupSize != 128)
+      return createStringError("--group-size must be 32, 64 or 128");
+    if (groupSize.getNumOccurrences() && weightType != "int8")
+      return createStringError("--group-size applies to --weight-type int8");
+    if (weightType == "int8") {
+      importOptions.quantizationGroup = groupSize;
+    } else if (!weightType.empty()) {
       Expected<llmc::DType> parsed = llmc::parseDType(weightType);
       if (!parsed)
         return createStringError("--weight-type: " +
@@ -397,8 +410,8 @@ private:
     if (!loaded)
       return loaded.takeError();
     model = std::move(*loaded);
-    if (!model->quantizedTypes.empty()) {
-      // No quantized kernels yet: the blocks are expanded at compile time.
+    if (!model->quantizedTypes.empty() && !importOptions.quantizationGroup) {
+      // Without --weight-type int8, the blocks are expanded at compile time.
       if (!importOptions.weightType)
         importOptions.weightType = llmc::DType::BF16;
       progress.finish();
@@ -595,8 +608,9 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "llmc: ahead-of-time compiler for Llama-family language models\n\n"
-      "  llmc compile MODEL -o EXE     MODEL: a Hugging Face directory, or a\n"
-      "                                YAML model card with --weights DIR\n"
+      "  llmc compile MODEL -o EXE     MODEL: a Hugging Face directory, a llama\n"
+      "                                GGUF file, or a YAML model card with\n"
+      "                                --weights DIR\n"
       "  llmc synth MODEL -o DIR       random weights of MODEL's shape\n");
   if (compileCmd)
     return compile(argv[0]);

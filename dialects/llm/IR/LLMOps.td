@@ -26,6 +26,11 @@ def LLM_ParamOp : LLM_Op<"param", [Symbol]> {
     columns of the matrix are multiplied by that vector when packed (an RMSNorm
     weight folded into the projection that follows it).
 
+    A matrix of element type `i8` is quantized: symmetric per group, each
+    run of `group` columns of a row sharing one scale (the value is scale x
+    the i8). Its packed form holds the i8 matrix, then the scales in f16,
+    [rows / block, cols / group, block] when blocked.
+
     Codegen records where and how the parameter is stored in the
     discardable `llm.layout` attribute (`#llm.packed_layout`).
 
@@ -38,7 +43,8 @@ def LLM_ParamOp : LLM_Op<"param", [Symbol]> {
                        TypeAttrOf<AnyRankedTensor>:$type,
                        I64Attr:$layers,
                        StrArrayAttr:$sources,
-                       OptionalAttr<StrAttr>:$scale);
+                       OptionalAttr<StrAttr>:$scale,
+                       OptionalAttr<I64Attr>:$group);
   let assemblyFormat = "$sym_name `:` $type attr-dict";
   let hasVerifier = 1;
   let extraClassDeclaration = [{
@@ -51,6 +57,8 @@ def LLM_ParamOp : LLM_Op<"param", [Symbol]> {
     std::optional<int64_t> getBlock();
     /// Columns of a row stored together (1 unless interleaved).
     int64_t getInterleave();
+    /// Whether the matrix is quantized (i8 with per-group scales).
+    bool isQuantized() { return getGroup().has_value(); }
   }];
 }
 
