@@ -169,6 +169,39 @@ struct WeightLowering : OpConversionPattern<WeightOp> {
   }
 };
 
+/// The f16 scales of the quantized parameter `weight` reads, for its layer:
+/// [blocks, cols / group, block] after the layer's i8 values ([rows, cols /
+/// group, 1] unblocked).
+static FailureOr<Value> quantizedScales(OpBuilder &b, Location loc,
+                                        WeightOp weight, Operation *user) {
+  ParamOp param = weight.getParamOp();
+  PackedLayoutAttr layout = param ? param.getLayout() : PackedLayoutAttr();
+  if (!layout || !layout.isPlaced())
+    return user->emitError("a quantized weight needs a placed layout");
+  FailureOr<ABIArguments> abi = ABIArguments::of(user);
+  if (failed(abi))
+    return failure();
+  Value offset =
+      index(b, loc, *layout.getOffset() + paramScalesOffset(param));
+  if (Value layer = weight.getLayer()) {
+    Value stride = index(b, loc, *layout.getLayerStride());
+    offset = b.create<arith::AddIOp>(loc, offset,
+                                     b.create<arith::MulIOp>(loc, layer, stride));
+  }
+  // Unblocked, one row per block.
+  RankedTensorType type = param.getTensorType();
+  int64_t block = layout.getBlock().value_or(1);
+  int64_t blocks = llvm::divideCeil(type.getDimSize(0), block);
+  return b
+      .create<memref::ViewOp>(
+          loc,
+          MemRefType::get({blocks, type.getDimSize(1) / int64_t(*param.getGroup()),
+                           block},
+                          b.getF16Type()),
+          abi->weights, offset, ValueRange{})
+      .getResult();
+}
+
 /// One table row per token id; the table may be blocked and interleaved
 /// (shared with a tied lm_head).
 struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
@@ -182,6 +215,21 @@ struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
     Value out =
         allocate(rewriter, loc, rowsOf(rewriter, loc, ids), columnsOf(op));
     auto tableType = cast<MemRefType>(table.getType());
+    // A quantized table: each element times its group's scale.
+    Value scales;
+    int64_t group = 0;
+    if (tableType.getElementType().isInteger(8)) {
+      auto weightOp = op.getTable().getDefiningOp<WeightOp>();
+      ParamOp param = weightOp ? weightOp.getParamOp() : ParamOp();
+      if (!param || !param.getGroup() || tableType.getRank() == 4)
+        return op.emitError("a quantized table must be an llm.param with a "
+                            "group");
+      group = *param.getGroup();
+      FailureOr<Value> view = quantizedScales(rewriter, loc, weightOp, op);
+      if (failed(view))
+        return failure();
+      scales = *view;
+    }
     MLIRContext *ctx = rewriter.getContext();
     AffineMap idMap = AffineMap::get(2, 0, {rewriter.getAffineDimExpr(0)}, ctx);
     rewriter.create<linalg::GenericOp>(
@@ -204,6 +252,22 @@ struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
             indices.push_back(nb.create<arith::RemUIOp>(nloc, col, n));
           }
           Value element = nb.create<memref::LoadOp>(nloc, table, indices);
+          if (scales) {
+            // Scales [id / block, col / group, id % block].
+            SmallVector<Value> at = {id, nb.create<arith::DivUIOp>(
+                                             nloc, col, index(nb, nloc, group)),
+                                     index(nb, nloc, 0)};
+            if (tableType.getRank() == 3)
+              at = {indices[0], at[1], indices[2]};
+            Value scale = nb.create<memref::LoadOp>(nloc, scales, at);
+            nb.create<linalg::YieldOp>(
+                nloc, ValueRange{nb.create<arith::MulFOp>(
+                          nloc,
+                          nb.create<arith::SIToFPOp>(nloc, nb.getF32Type(),
+                                                     element),
+                          toF32(nb, nloc, scale))});
+            return;
+          }
           nb.create<linalg::YieldOp>(nloc, toF32(nb, nloc, element));
         });
     rewriter.replaceOp(op, out);
@@ -257,38 +321,6 @@ struct RMSNormLowering : OpConversionPattern<RMSNormOp> {
     return success();
   }
 };
-
-/// The f16 scales of the quantized parameter `weight` reads, for its layer:
-/// [blocks, cols / group, block] after the layer's i8 values.
-static FailureOr<Value> quantizedScales(OpBuilder &b, Location loc,
-                                        WeightOp weight, Operation *user) {
-  ParamOp param = weight.getParamOp();
-  PackedLayoutAttr layout = param ? param.getLayout() : PackedLayoutAttr();
-  if (!layout || !layout.isPlaced() || !layout.getBlock())
-    return user->emitError("a quantized weight needs a blocked, placed "
-                           "layout");
-  FailureOr<ABIArguments> abi = ABIArguments::of(user);
-  if (failed(abi))
-    return failure();
-  Value offset =
-      index(b, loc, *layout.getOffset() + paramScalesOffset(param));
-  if (Value layer = weight.getLayer()) {
-    Value stride = index(b, loc, *layout.getLayerStride());
-    offset = b.create<arith::AddIOp>(loc, offset,
-                                     b.create<arith::MulIOp>(loc, layer, stride));
-  }
-  RankedTensorType type = param.getTensorType();
-  int64_t block = *layout.getBlock();
-  int64_t blocks = llvm::divideCeil(type.getDimSize(0), block);
-  return b
-      .create<memref::ViewOp>(
-          loc,
-          MemRefType::get({blocks, type.getDimSize(1) / int64_t(*param.getGroup()),
-                           block},
-                          b.getF16Type()),
-          abi->weights, offset, ValueRange{})
-      .getResult();
-}
 
 /// out = x W^T as a multiply-add generic over the packed weight (loops m, b,
 /// r, k for a blocked [b, k, r] weight; m, b, r, kk, p over an input rounded

@@ -68,7 +68,7 @@ private:
     if (tensor.shape.size() == 2)
       element = elementType(options.weightType.value_or(stored->dtype));
     if (tensor.shape.size() == 2 && options.quantizationGroup &&
-        tensor.param != "embed") {
+        (tensor.param != "embed" || options.quantizeEmbedding)) {
       if (tensor.shape[1] % *options.quantizationGroup != 0)
         return llvm::createStringError(
             "--group-size " + llvm::Twine(*options.quantizationGroup) +

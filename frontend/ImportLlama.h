@@ -16,9 +16,11 @@ namespace llmc {
 struct ImportOptions {
   /// Element type of packed matrices; by default each tensor's own.
   std::optional<DType> weightType;
-  /// Quantize the projection matrices to i8, one scale per this many columns
-  /// of a row; the embedding table (and a tied lm_head) keep `weightType`.
+  /// Quantize the matrices to i8, one scale per this many columns of a row.
   std::optional<int64_t> quantizationGroup;
+  /// With a group: the embedding table (and a tied lm_head) too, or else it
+  /// keeps `weightType`.
+  bool quantizeEmbedding = true;
 };
 
 /// Builds the llm-dialect module of a Llama model: one `llm.param` per

@@ -110,9 +110,13 @@ static cl::opt<std::string> weightType(
     "weight-type",
     cl::desc("Element type of packed matrices: f32, bf16, f16 (default: as "
              "stored in the checkpoint; bf16 for a quantized GGUF), or int8: "
-             "the projections quantized per group (--group-size), the "
-             "embedding table kept as stored"),
+             "every matrix quantized per group (--group-size)"),
     cl::sub(compileCmd), cl::cat(category));
+static cl::opt<bool> quantizeEmbedding(
+    "quantize-embedding",
+    cl::desc("With --weight-type int8: quantize the embedding table (and a "
+             "tied lm_head) too (default true; =false keeps it as stored)"),
+    cl::init(true), cl::sub(compileCmd), cl::cat(category));
 static cl::opt<int64_t> groupSize(
     "group-size",
     cl::desc("Columns of a row sharing one scale with --weight-type int8: "
@@ -392,6 +396,7 @@ private:
       return createStringError("--group-size applies to --weight-type int8");
     if (weightType == "int8") {
       importOptions.quantizationGroup = groupSize;
+      importOptions.quantizeEmbedding = quantizeEmbedding;
     } else if (!weightType.empty()) {
       Expected<llmc::DType> parsed = llmc::parseDType(weightType);
       if (!parsed)
