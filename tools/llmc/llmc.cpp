@@ -109,8 +109,8 @@ static cl::opt<int64_t> maxTokens(
 static cl::opt<std::string> weightType(
     "weight-type",
     cl::desc("Element type of packed matrices: f32, bf16, f16 (default: as "
-             "stored in the checkpoint; bf16 for a quantized GGUF), or int8: "
-             "every matrix quantized per group (--group-size)"),
+             "stored in the checkpoint), or int8: every matrix quantized per "
+             "group (--group-size; the default for a quantized GGUF)"),
     cl::sub(compileCmd), cl::cat(category));
 static cl::opt<bool> quantizeEmbedding(
     "quantize-embedding",
@@ -407,6 +407,34 @@ private:
     return Error::success();
   }
 
+  /// A quantized GGUF: its matrices become int8 groups unless --weight-type
+  /// says otherwise; says what happens to its blocks.
+  void noteQuantizedInput() {
+    if (weightType.empty()) {
+      importOptions.quantizationGroup = groupSize;
+      importOptions.quantizeEmbedding = quantizeEmbedding;
+    }
+    SmallVector<StringRef> exact, regrouped;
+    for (const std::string &type : model->quantizedTypes)
+      (type == "Q8_0" || type == "Q4_0" ? exact : regrouped).push_back(type);
+    progress.finish();
+    if (!importOptions.quantizationGroup) {
+      errs() << "llmc: note: " << compileInput << ": "
+             << join(model->quantizedTypes, ", ") << " tensors are expanded to "
+             << llmc::dtypeName(importOptions.weightType.value_or(
+                    llmc::DType::F32))
+             << "\n";
+      return;
+    }
+    errs() << "llmc: note: " << compileInput << ": "
+           << join(model->quantizedTypes, ", ")
+           << " tensors become int8 groups of " << groupSize;
+    if (!regrouped.empty())
+      errs() << " (" << join(regrouped, ", ")
+             << " re-quantized; --weight-type bf16 expands them instead)";
+    errs() << "\n";
+  }
+
   /// Reads the model and its target and builds the llm module.
   Error importModel() {
     progress.phase("reading " + compileInput);
@@ -415,18 +443,8 @@ private:
     if (!loaded)
       return loaded.takeError();
     model = std::move(*loaded);
-    if (!model->quantizedTypes.empty() && !importOptions.quantizationGroup) {
-      // Without --weight-type int8, the blocks are expanded at compile time.
-      if (!importOptions.weightType)
-        importOptions.weightType = llmc::DType::BF16;
-      progress.finish();
-      errs() << "llmc: note: " << compileInput << ": "
-             << join(model->quantizedTypes, ", ")
-             << " tensors are expanded to "
-             << llmc::dtypeName(*importOptions.weightType)
-             << " (quantized kernels are not generated yet; --weight-type "
-                "f32 keeps the dequantized values exact)\n";
-    }
+    if (!model->quantizedTypes.empty())
+      noteQuantizedInput();
     Expected<TargetAttr> described =
         describeTarget(&context, targetTriple, targetCPU, targetAttrs);
     if (!described)
