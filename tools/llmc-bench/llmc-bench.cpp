@@ -21,6 +21,8 @@
 
 #include "Ceilings.h"
 
+#include "frontend/Gguf.h"
+
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SmallString.h"
@@ -57,7 +59,7 @@ namespace {
 
 cl::OptionCategory benchCategory("llmc-bench options");
 
-cl::opt<std::string> modelDir(cl::Positional, cl::desc("<model dir>"),
+cl::opt<std::string> modelDir(cl::Positional, cl::desc("<model dir or model.gguf>"),
                               cl::cat(benchCategory));
 cl::opt<std::string>
     exePath("exe",
@@ -173,7 +175,7 @@ Expected<ChildResult> runChild(const Command &command, StringRef logStem) {
   return result;
 }
 
-/// What llmc-bench needs from MODEL_DIR/config.json.
+/// What llmc-bench needs from MODEL_DIR/config.json (or a GGUF file).
 struct ModelShape {
   uint64_t vocab = 0;
   /// Multiply-adds per token in the projections and the lm_head
@@ -181,7 +183,48 @@ struct ModelShape {
   double matmulParams = 0;
 };
 
+/// The same from a GGUF file's llama.* keys.
+Expected<ModelShape> readGgufShape(StringRef path) {
+  Expected<std::unique_ptr<llmc::GgufFile>> file = llmc::GgufFile::open(path);
+  if (!file)
+    return file.takeError();
+  auto get = [&](StringRef key, double otherwise = 0) {
+    Expected<std::optional<int64_t>> value =
+        (*file)->getInteger(("llama." + key).str());
+    if (!value) {
+      consumeError(value.takeError());
+      return otherwise;
+    }
+    return value->has_value() ? double(**value) : otherwise;
+  };
+  double hidden = get("embedding_length"), inter = get("feed_forward_length"),
+         layers = get("block_count"), heads = get("attention.head_count");
+  double kvHeads = get("attention.head_count_kv", heads);
+  double headDim =
+      get("attention.key_length", heads > 0 ? hidden / heads : 0);
+  double vocab = get("vocab_size");
+  if (vocab <= 0)
+    if (Expected<const llmc::GgufValue *> tokens = (*file)->getArray(
+            "tokenizer.ggml.tokens", llmc::GgufValue::Kind::String);
+        tokens && *tokens)
+      vocab = double((*tokens)->strings.size());
+    else if (!tokens)
+      consumeError(tokens.takeError());
+  if (vocab <= 0)
+    return createStringError("'" + path +
+                             "' gives no vocabulary size (llama.vocab_size "
+                             "or tokenizer.ggml.tokens)");
+  ModelShape shape;
+  shape.vocab = uint64_t(vocab);
+  double perLayer = hidden * (heads + 2 * kvHeads) * headDim +
+                    heads * headDim * hidden + 3 * hidden * inter;
+  shape.matmulParams = layers * perLayer + vocab * hidden;
+  return shape;
+}
+
 Expected<ModelShape> readModelShape(StringRef dir) {
+  if (sys::fs::is_regular_file(dir))
+    return readGgufShape(dir);
   SmallString<256> path(dir);
   sys::path::append(path, "config.json");
   auto buffer = MemoryBuffer::getFile(path);
