@@ -334,6 +334,14 @@ const TensorView *GgufModel::find(llvm::StringRef name) const {
   return entry.view.get();
 }
 
+void GgufModel::release(llvm::StringRef name) const {
+  auto it = served.find(name);
+  if (it == served.end() || it->second.owned.empty())
+    return;
+  it->second.view.reset();
+  std::vector<uint8_t>().swap(it->second.owned);
+}
+
 std::vector<std::string> GgufModel::quantizedTypes() const {
   std::set<uint32_t> types;
   for (const auto &entry : served)

@@ -41,6 +41,8 @@ public:
   /// The tensor under its Hugging Face name (`model.layers.0.mlp.up_proj.
   /// weight`), expanded or reordered on first use.
   const TensorView *find(llvm::StringRef name) const override;
+  /// Frees the expansion of a quantized or reordered tensor.
+  void release(llvm::StringRef name) const override;
 
   /// The quantized types among the model's tensors ("Q4_K", "Q6_K"), in
   /// type id order; empty when every tensor is f32, f16 or bf16.

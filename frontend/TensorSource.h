@@ -59,6 +59,10 @@ public:
   virtual ~TensorSource();
   /// nullptr when absent.
   virtual const TensorView *find(llvm::StringRef name) const = 0;
+  /// The caller is done with `name`'s view for now: a source that expanded
+  /// it may free the expansion (a later find() expands it again). Views of
+  /// a mapped file stay valid.
+  virtual void release(llvm::StringRef name) const {}
 };
 
 /// Stands for the layer index in the names of per-layer tensors and modules

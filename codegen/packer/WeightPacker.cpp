@@ -274,6 +274,15 @@ mlir::llm::packWeights(ModuleOp module, const llmc::TensorSource &tensors,
         return sources.takeError();
       packer.pack(param, *sources, buffer);
       packer.write(buffer, *layout.getLayerStride());
+      // Packed: a source that expanded these tensors may free them (names
+      // copied first: a release frees its view).
+      std::vector<std::string> used;
+      for (const llmc::TensorView *part : sources->parts)
+        used.push_back(part->name);
+      if (sources->scale)
+        used.push_back(sources->scale->name);
+      for (const std::string &name : used)
+        tensors.release(name);
     }
   }
   uint64_t tokenizerOffset = 0;
