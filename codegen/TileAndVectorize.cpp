@@ -253,6 +253,33 @@ static Value sumChains(OpBuilder &b, Location loc, ValueRange values,
   return parts.front();
 }
 
+/// Appends to `next`, for every row of the tile, its chain `u` of
+/// `carried` plus its broadcast input at column `k` times `w`.
+static void addRowProducts(OpBuilder &b, Location loc, const Tile &t,
+                           VectorType accType, Value k, Value w,
+                           ValueRange carried, int64_t u,
+                           SmallVectorImpl<Value> &next) {
+  for (int64_t i = 0; i < t.rows; ++i) {
+    Value row = b.create<arith::ConstantIndexOp>(loc, i);
+    Value xs = b.create<memref::LoadOp>(loc, t.x, ValueRange{row, k});
+    Value splat = b.create<vector::SplatOp>(loc, accType, xs);
+    next.push_back(
+        b.create<vector::FMAOp>(loc, splat, w, carried[u * t.rows + i]));
+  }
+}
+
+/// Stores row `row`'s accumulator `value` into the tile's output lanes.
+static void storeRow(OpBuilder &b, Location loc, const Tile &t, int64_t row,
+                     Value lane, Value mask, Value value) {
+  Value c0 = b.create<arith::ConstantIndexOp>(loc, 0);
+  Value r = b.create<arith::ConstantIndexOp>(loc, row);
+  if (mask)
+    b.create<vector::MaskedStoreOp>(loc, t.out, ValueRange{r, c0, lane}, mask,
+                                    value);
+  else
+    b.create<vector::StoreOp>(loc, value, t.out, ValueRange{r, c0, lane});
+}
+
 using VectorLoader = llvm::function_ref<Value(
     OpBuilder &, Location, Value, ValueRange, VectorType, Value)>;
 
@@ -312,14 +339,7 @@ static void emitGroupedDepthLoop(OpBuilder &b, Location loc, const Tile &t,
                       /*isDataCache=*/true);
                 Value w = nb.create<arith::SIToFPOp>(nloc, accType, q);
                 Value k = nb.create<arith::AddIOp>(nloc, first, ki);
-                for (int64_t i = 0; i < t.rows; ++i) {
-                  Value row = nb.create<arith::ConstantIndexOp>(nloc, i);
-                  Value xs = nb.create<memref::LoadOp>(nloc, t.x,
-                                                       ValueRange{row, k});
-                  Value splat = nb.create<vector::SplatOp>(nloc, accType, xs);
-                  next.push_back(nb.create<vector::FMAOp>(
-                      nloc, splat, w, carried[u * t.rows + i]));
-                }
+                addRowProducts(nb, nloc, t, accType, k, w, carried, u, next);
               }
               nb.create<scf::YieldOp>(nloc, next);
             });
@@ -330,15 +350,8 @@ static void emitGroupedDepthLoop(OpBuilder &b, Location loc, const Tile &t,
               scale, outerAccs[i]));
         ob.create<scf::YieldOp>(oloc, scaled);
       });
-  for (int64_t i = 0; i < t.rows; ++i) {
-    Value row = b.create<arith::ConstantIndexOp>(loc, i);
-    if (mask)
-      b.create<vector::MaskedStoreOp>(loc, t.out, ValueRange{row, c0, lane},
-                                      mask, outer.getResult(i));
-    else
-      b.create<vector::StoreOp>(loc, outer.getResult(i), t.out,
-                                ValueRange{row, c0, lane});
-  }
+  for (int64_t i = 0; i < t.rows; ++i)
+    storeRow(b, loc, t, i, lane, mask, outer.getResult(i));
 }
 
 /// Emits the depth loop of a tile over lanes [lane, lane + vector width):
@@ -398,26 +411,13 @@ static void emitDepthLoop(OpBuilder &b, Location loc, const Tile &t,
             wVec = widenBF16(nb, nloc, wVec, accType);
           else if (wVecType != accType)
             wVec = nb.create<arith::ExtFOp>(nloc, accType, wVec);
-          for (int64_t i = 0; i < t.rows; ++i) {
-            Value row = nb.create<arith::ConstantIndexOp>(nloc, i);
-            Value xs =
-                nb.create<memref::LoadOp>(nloc, t.x, ValueRange{row, k});
-            Value splat = nb.create<vector::SplatOp>(nloc, accType, xs);
-            next.push_back(nb.create<vector::FMAOp>(
-                nloc, splat, wVec, carried[u * t.rows + i]));
-          }
+          addRowProducts(nb, nloc, t, accType, k, wVec, carried, u, next);
         }
         nb.create<scf::YieldOp>(nloc, next);
       });
-  for (int64_t i = 0; i < t.rows; ++i) {
-    Value row = b.create<arith::ConstantIndexOp>(loc, i);
-    Value sum = sumChains(b, loc, loop.getResults(), t.rows, i, split);
-    if (mask)
-      b.create<vector::MaskedStoreOp>(loc, t.out, ValueRange{row, c0, lane},
-                                      mask, sum);
-    else
-      b.create<vector::StoreOp>(loc, sum, t.out, ValueRange{row, c0, lane});
-  }
+  for (int64_t i = 0; i < t.rows; ++i)
+    storeRow(b, loc, t, i, lane, mask,
+             sumChains(b, loc, loop.getResults(), t.rows, i, split));
 }
 
 /// Emits an interleaved bf16 tile: for every pair of the depth, each chunk

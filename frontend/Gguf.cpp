@@ -12,6 +12,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <cstring>
+#include <type_traits>
 
 using namespace llmc;
 using llvm::createStringError;
@@ -314,86 +315,56 @@ public:
 };
 } // namespace
 
+/// Reads a `T` into `value`'s integer, or its number for floating point.
+template <typename T>
+static llvm::Error readAs(Cursor &cursor, GgufValue &value, const Twine &what) {
+  using Bits = std::conditional_t<sizeof(T) == 8, uint64_t,
+                                  std::conditional_t<sizeof(T) == 4, uint32_t,
+                                                     std::conditional_t<sizeof(T) == 2, uint16_t, uint8_t>>>;
+  Bits bits;
+  if (llvm::Error err = cursor.read(bits, what))
+    return err;
+  T v;
+  std::memcpy(&v, &bits, sizeof(v));
+  if constexpr (std::is_floating_point_v<T>)
+    value.number = v;
+  else
+    value.integer = static_cast<int64_t>(v);
+  if constexpr (std::is_same_v<T, uint64_t>)
+    value.tooLarge = v > uint64_t(INT64_MAX);
+  return llvm::Error::success();
+}
+
 /// Reads a scalar of `kind` into `value`.
 static llvm::Error readScalar(Cursor &cursor, Kind kind, GgufValue &value,
                               const Twine &what) {
   switch (kind) {
   case Kind::UInt8:
-  case Kind::Bool: {
-    uint8_t v;
-    if (llvm::Error err = cursor.read(v, what))
+    return readAs<uint8_t>(cursor, value, what);
+  case Kind::Bool:
+    if (llvm::Error err = readAs<uint8_t>(cursor, value, what))
       return err;
-    if (kind == Kind::Bool && v > 1)
-      return cursor.fail(what + ": bool value " + Twine(unsigned(v)));
-    value.integer = v;
+    if (value.integer > 1)
+      return cursor.fail(what + ": bool value " + Twine(value.integer));
     return llvm::Error::success();
-  }
-  case Kind::Int8: {
-    int8_t v;
-    if (llvm::Error err = cursor.read(v, what))
-      return err;
-    value.integer = v;
-    return llvm::Error::success();
-  }
-  case Kind::UInt16: {
-    uint16_t v;
-    if (llvm::Error err = cursor.read(v, what))
-      return err;
-    value.integer = v;
-    return llvm::Error::success();
-  }
-  case Kind::Int16: {
-    int16_t v;
-    if (llvm::Error err = cursor.read(v, what))
-      return err;
-    value.integer = v;
-    return llvm::Error::success();
-  }
-  case Kind::UInt32: {
-    uint32_t v;
-    if (llvm::Error err = cursor.read(v, what))
-      return err;
-    value.integer = v;
-    return llvm::Error::success();
-  }
-  case Kind::Int32: {
-    int32_t v;
-    if (llvm::Error err = cursor.read(v, what))
-      return err;
-    value.integer = v;
-    return llvm::Error::success();
-  }
-  case Kind::UInt64: {
-    uint64_t v;
-    if (llvm::Error err = cursor.read(v, what))
-      return err;
-    value.integer = static_cast<int64_t>(v);
-    value.tooLarge = v > uint64_t(INT64_MAX);
-    return llvm::Error::success();
-  }
-  case Kind::Int64: {
-    int64_t v;
-    if (llvm::Error err = cursor.read(v, what))
-      return err;
-    value.integer = v;
-    return llvm::Error::success();
-  }
-  case Kind::Float32: {
-    uint32_t bits;
-    if (llvm::Error err = cursor.read(bits, what))
-      return err;
-    float v;
-    std::memcpy(&v, &bits, sizeof(v));
-    value.number = v;
-    return llvm::Error::success();
-  }
-  case Kind::Float64: {
-    uint64_t bits;
-    if (llvm::Error err = cursor.read(bits, what))
-      return err;
-    std::memcpy(&value.number, &bits, sizeof(value.number));
-    return llvm::Error::success();
-  }
+  case Kind::Int8:
+    return readAs<int8_t>(cursor, value, what);
+  case Kind::UInt16:
+    return readAs<uint16_t>(cursor, value, what);
+  case Kind::Int16:
+    return readAs<int16_t>(cursor, value, what);
+  case Kind::UInt32:
+    return readAs<uint32_t>(cursor, value, what);
+  case Kind::Int32:
+    return readAs<int32_t>(cursor, value, what);
+  case Kind::UInt64:
+    return readAs<uint64_t>(cursor, value, what);
+  case Kind::Int64:
+    return readAs<int64_t>(cursor, value, what);
+  case Kind::Float32:
+    return readAs<float>(cursor, value, what);
+  case Kind::Float64:
+    return readAs<double>(cursor, value, what);
   case Kind::String:
     return cursor.readString(value.string, what);
   case Kind::Array:

@@ -346,6 +346,15 @@ std::vector<double> ropeFrequencies(const Config &spec) {
   return invFreq;
 }
 
+/// Assigns or returns the error from the enclosing function.
+#define LLMC_READ(dst, expr)                                                   \
+  do {                                                                         \
+    auto value = (expr);                                                       \
+    if (!value)                                                                \
+      return value.takeError();                                                \
+    dst = std::move(*value);                                                   \
+  } while (false)
+
 llvm::Expected<Model> loadModel(llvm::StringRef dir) {
   llvm::SmallString<256> configPath(dir);
   llvm::sys::path::append(configPath, "config.json");
@@ -361,14 +370,6 @@ llvm::Expected<Model> loadModel(llvm::StringRef dir) {
   const Config &s = m.spec;
   int64_t qDim = s.numHeads * s.headDim, kvDim = s.numKVHeads * s.headDim;
 
-  // Assigns or returns the error from the enclosing function.
-#define LLMC_READ(dst, expr)                                                   \
-  do {                                                                         \
-    auto value = (expr);                                                       \
-    if (!value)                                                                \
-      return value.takeError();                                                \
-    dst = std::move(*value);                                                   \
-  } while (false)
 
   LLMC_READ(m.embed, readMatrix(ws, "model.embed_tokens.weight", s.vocabSize,
                                 s.hiddenSize));
@@ -402,7 +403,6 @@ llvm::Expected<Model> loadModel(llvm::StringRef dir) {
   if (!s.tiedEmbeddings)
     LLMC_READ(m.lmHead,
               readMatrix(ws, "lm_head.weight", s.vocabSize, s.hiddenSize));
-#undef LLMC_READ
   m.invFreq = ropeFrequencies(s);
   return m;
 }
@@ -672,13 +672,6 @@ llvm::Expected<Model> loadGguf(llvm::StringRef path) {
     return one->data;
   };
 
-#define LLMC_READ(dst, expr)                                                   \
-  do {                                                                         \
-    auto value = (expr);                                                       \
-    if (!value)                                                                \
-      return value.takeError();                                                \
-    dst = std::move(*value);                                                   \
-  } while (false)
 
   int64_t qDim = c.numHeads * c.headDim, kvDim = c.numKVHeads * c.headDim;
   LLMC_READ(m.embed, matrix("token_embd.weight", c.vocabSize, c.hiddenSize, 0));
@@ -713,7 +706,6 @@ llvm::Expected<Model> loadGguf(llvm::StringRef path) {
     for (int64_t i = 0; i < c.headDim / 2; ++i)
       m.invFreq[i] /= factors[i];
   }
-#undef LLMC_READ
   return m;
 }
 
