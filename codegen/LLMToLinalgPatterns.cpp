@@ -162,8 +162,16 @@ struct WeightLowering : OpConversionPattern<WeightOp> {
       shape = n > 1 ? SmallVector<int64_t>{blocks, shape[1] / n, *block, n}
                     : SmallVector<int64_t>{blocks, shape[1], *block};
     }
+    // i4 is addressed as bytes, two lanes of a block's column each.
+    Type element = type.getElementType();
+    if (element.isInteger(4)) {
+      if (shape.size() != 3 || shape[2] % 2 != 0)
+        return op.emitError("an i4 parameter needs an even block of rows");
+      shape[2] /= 2;
+      element = rewriter.getI8Type();
+    }
     rewriter.replaceOpWithNewOp<memref::ViewOp>(
-        op, MemRefType::get(shape, type.getElementType()), abi->weights, offset,
+        op, MemRefType::get(shape, element), abi->weights, offset,
         ValueRange{});
     return success();
   }
@@ -322,6 +330,22 @@ struct RMSNormLowering : OpConversionPattern<RMSNormOp> {
   }
 };
 
+/// The signed value of nibble `high` (0: low, 1: high) of `byte`, stored
+/// offset by 8.
+static Value unpackNibble(OpBuilder &b, Location loc, Value byte, Value high) {
+  Type i8 = b.getI8Type();
+  Value isHigh = b.create<arith::CmpIOp>(
+      loc, arith::CmpIPredicate::ne, high,
+      b.create<arith::ConstantIndexOp>(loc, 0));
+  Value shifted = b.create<arith::ShRUIOp>(
+      loc, byte, b.create<arith::ConstantOp>(loc, b.getIntegerAttr(i8, 4)));
+  Value nibble = b.create<arith::AndIOp>(
+      loc, b.create<arith::SelectOp>(loc, isHigh, shifted, byte),
+      b.create<arith::ConstantOp>(loc, b.getIntegerAttr(i8, 15)));
+  return b.create<arith::SubIOp>(
+      loc, nibble, b.create<arith::ConstantOp>(loc, b.getIntegerAttr(i8, 8)));
+}
+
 /// out = x W^T as a multiply-add generic over the packed weight (loops m, b,
 /// r, k for a blocked [b, k, r] weight; m, b, r, kk, p over an input rounded
 /// to bf16 for an interleaved [b, k / n, r, n] one; m, n, k otherwise),
@@ -341,7 +365,11 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
     int64_t outputs = columnsOf(op);
     bool blocked = weightType.getRank() >= 3;
     bool interleaved = weightType.getRank() == 4;
-    int64_t block = blocked ? weightType.getDimSize(2) : 1;
+    auto weightOp = op.getWeight().getDefiningOp<WeightOp>();
+    ParamOp param = weightOp ? weightOp.getParamOp() : ParamOp();
+    bool int4 = param && param.getTensorType().getElementType().isInteger(4);
+    // An i4 weight's bytes hold two lanes of its block each.
+    int64_t block = blocked ? weightType.getDimSize(2) * (int4 ? 2 : 1) : 1;
     int64_t padded = blocked ? weightType.getDimSize(0) * block : outputs;
     Value out = allocate(rewriter, loc, rows, padded);
     Value zero =
@@ -367,12 +395,62 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
               rows, rewriter.getIndexAttr(weightType.getDimSize(0)),
               rewriter.getIndexAttr(block)});
     };
-    if (weightType.getElementType().isInteger(8)) {
+    if (int4) {
+      // out[m, b, h, j] += x[m, g * kg + ki] * (nibble h of w[b, kg, ki, j]
+      // - 8) * s[b, kg, h, j]: lane h * block / 2 + j of the block; loops
+      // (m, b, h, j, kg, ki).
+      if (!param.getGroup() || !blocked || interleaved)
+        return op.emitError("an i4 weight must be a blocked llm.param with "
+                            "a group");
+      int64_t group = *param.getGroup(), half = block / 2;
+      FailureOr<Value> scales = quantizedScales(rewriter, loc, weightOp, op);
+      if (failed(scales))
+        return failure();
+      int64_t blocks = weightType.getDimSize(0);
+      int64_t cols = weightType.getDimSize(1);
+      Type i8 = rewriter.getI8Type();
+      Value grouped = rewriter.create<memref::ExpandShapeOp>(
+          loc, MemRefType::get({blocks, cols / group, group, half}, i8),
+          weight, ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}});
+      Value halves = rewriter.create<memref::ExpandShapeOp>(
+          loc,
+          MemRefType::get({blocks, cols / group, 2, half},
+                          rewriter.getF16Type()),
+          *scales, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+      Value outHalves = rewriter.create<memref::ExpandShapeOp>(
+          loc,
+          MemRefType::get({ShapedType::kDynamic, blocks, 2, half},
+                          rewriter.getF32Type()),
+          out, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}},
+          ArrayRef<OpFoldResult>{rows, rewriter.getIndexAttr(blocks),
+                                 rewriter.getIndexAttr(2),
+                                 rewriter.getIndexAttr(half)});
+      auto red = utils::IteratorType::reduction;
+      auto par = utils::IteratorType::parallel;
+      matmul = rewriter.create<linalg::GenericOp>(
+          loc, TypeRange{}, ValueRange{x, grouped, halves},
+          ValueRange{outHalves},
+          ArrayRef<AffineMap>{
+              AffineMap::get(6, 0, {d(0), d(4) * group + d(5)}, ctx),
+              AffineMap::get(6, 0, {d(1), d(4), d(5), d(3)}, ctx),
+              AffineMap::get(6, 0, {d(1), d(4), d(2), d(3)}, ctx),
+              AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, ctx)},
+          ArrayRef<utils::IteratorType>{par, par, par, par, red, red},
+          [&](OpBuilder &nb, Location nloc, ValueRange args) {
+            Value q = unpackNibble(nb, nloc, args[1],
+                                   nb.create<linalg::IndexOp>(nloc, 2));
+            Value w = nb.create<arith::SIToFPOp>(nloc, nb.getF32Type(), q);
+            Value scaled =
+                nb.create<arith::MulFOp>(nloc, w, toF32(nb, nloc, args[2]));
+            Value product = nb.create<arith::MulFOp>(nloc, args[0], scaled);
+            nb.create<linalg::YieldOp>(
+                nloc, ValueRange{nb.create<arith::AddFOp>(nloc, args[3],
+                                                          product)});
+          });
+    } else if (weightType.getElementType().isInteger(8)) {
       // Quantized: out[m, b, r] += x[m, g * kg + ki] * (w[b, kg, ki, r] *
       // s[b, kg, r]), the i8 weight viewed per group; loops (m, b, r, kg,
       // ki).
-      auto weightOp = op.getWeight().getDefiningOp<WeightOp>();
-      ParamOp param = weightOp ? weightOp.getParamOp() : ParamOp();
       if (!param || !param.getGroup() || !blocked || interleaved)
         return op.emitError("a quantized weight must be a blocked "
                             "llm.param with a group");

@@ -17,12 +17,12 @@ static constexpr int64_t kAlignment = 64;
 
 int64_t mlir::llm::paramLayerBytes(ParamOp param) {
   RankedTensorType type = param.getTensorType();
-  int64_t elementBytes = type.getElementTypeBitWidth() / 8;
+  int64_t elementBits = type.getElementTypeBitWidth();
   int64_t rows = type.getDimSize(0);
   if (std::optional<int64_t> block = param.getBlock())
     rows = llvm::divideCeil(rows, *block) * *block;
   int64_t cols = type.getRank() == 2 ? type.getDimSize(1) : 1;
-  int64_t bytes = rows * cols * elementBytes;
+  int64_t bytes = llvm::divideCeil(rows * cols * elementBits, 8);
   // A quantized matrix's f16 scales follow its values.
   if (std::optional<int64_t> group = param.getGroup())
     bytes += rows * (cols / *group) * 2;
@@ -34,7 +34,8 @@ int64_t mlir::llm::paramScalesOffset(ParamOp param) {
   int64_t rows = type.getDimSize(0);
   if (std::optional<int64_t> block = param.getBlock())
     rows = llvm::divideCeil(rows, *block) * *block;
-  return rows * type.getDimSize(1);
+  return llvm::divideCeil(
+      rows * type.getDimSize(1) * type.getElementTypeBitWidth(), 8);
 }
 
 namespace {

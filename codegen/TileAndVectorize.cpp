@@ -19,6 +19,8 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/Support/Debug.h"
 
+#include <functional>
+
 #define DEBUG_TYPE "llm-tile-and-vectorize"
 
 namespace mlir::llm {
@@ -58,15 +60,20 @@ static LoweringConfigAttr getConfig(Operation *op) {
 /// w [b, k, r], output [m, b, r], loops (m, b, r, k); or, interleaved by n,
 /// w [b, k / n, r, n] and loops (m, b, r, kk, p).
 /// Quantized, inputs x [m, k], w [b, k / g, g, r] (i8) and its scales s
-/// [b, k / g, r], loops (m, b, r, kg, ki).
+/// [b, k / g, r], loops (m, b, r, kg, ki). In 4 bits, w [b, k / g, g, r / 2]
+/// (bytes of two nibbles: lanes j and r / 2 + j), s [b, k / g, 2, r / 2] and
+/// out [m, b, 2, r / 2], loops (m, b, h, j, kg, ki).
 static bool isPackedMatmul(Operation *op) {
   auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
   if (!linalgOp || !getConfig(op) || linalgOp.getNumDpsInits() != 1)
     return false;
   unsigned loops = linalgOp.getNumLoops(), inputs = linalgOp.getNumDpsInputs();
   return ((loops == 4 || loops == 5) && inputs == 2) ||
-         (loops == 5 && inputs == 3);
+         ((loops == 5 || loops == 6) && inputs == 3);
 }
+
+/// Quantized in 4 bits, two lanes to a byte.
+static bool isNibbles(linalg::LinalgOp op) { return op.getNumLoops() == 6; }
 
 /// Quantized by groups: the weight's scales are a third input.
 static bool isGrouped(linalg::LinalgOp op) {
@@ -98,9 +105,26 @@ static bool isGroupedMultiplyAdd(linalg::LinalgOp op) {
       scaledValue ? scaledValue.getDefiningOp<arith::MulFOp>() : nullptr;
   if (!scaled)
     return false;
+  // In 4 bits the integer is unpacked from the byte first: integer ops on
+  // the byte, constants and the loop index only.
+  std::function<bool(Value)> fromWeight = [&](Value v) -> bool {
+    if (v == body->getArgument(1))
+      return true;
+    Operation *def = v.getDefiningOp();
+    if (!def || !isNibbles(op) ||
+        !isa<arith::SubIOp, arith::AndIOp, arith::ShRUIOp, arith::SelectOp>(
+            def))
+      return false;
+    return llvm::any_of(def->getOperands(), fromWeight) &&
+           llvm::all_of(def->getOperands(), [&](Value operand) {
+             Operation *d = operand.getDefiningOp();
+             return fromWeight(operand) ||
+                    (d && isa<arith::ConstantOp, arith::CmpIOp>(d));
+           });
+  };
   auto isWeight = [&](Value v) {
     auto convert = v.getDefiningOp<arith::SIToFPOp>();
-    return convert && convert.getIn() == body->getArgument(1);
+    return convert && fromWeight(convert.getIn());
   };
   auto isScale = [&](Value v) {
     if (auto ext = v.getDefiningOp<arith::ExtFOp>())
@@ -145,6 +169,20 @@ static LogicalResult verifyPackedMatmul(linalg::LinalgOp op) {
       AffineMap::get(4, 0, {d(0), d(3)}, ctx),
       AffineMap::get(4, 0, {d(1), d(3), d(2)}, ctx),
       AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx)};
+  if (isPackedMatmul(op) && isNibbles(op)) {
+    auto wType =
+        dyn_cast<MemRefType>(op.getDpsInputOperand(1)->get().getType());
+    int64_t g = wType && wType.getRank() == 4 ? wType.getDimSize(2) : 0;
+    expected = {AffineMap::get(6, 0, {d(0), d(4) * g + d(5)}, ctx),
+                AffineMap::get(6, 0, {d(1), d(4), d(5), d(3)}, ctx),
+                AffineMap::get(6, 0, {d(1), d(4), d(2), d(3)}, ctx),
+                AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, ctx)};
+    if (op.getIndexingMapsArray() != expected || !isGroupedMultiplyAdd(op))
+      return op->emitError("llm-tile-and-vectorize: a 4-bit matmul must be "
+                           "out[m, b, h, j] += x[m, g * kg + ki] * "
+                           "(nibble h of w[b, kg, ki, j] * s[b, kg, h, j])");
+    return success();
+  }
   if (isPackedMatmul(op) && isGrouped(op)) {
     auto wType =
         dyn_cast<MemRefType>(op.getDpsInputOperand(1)->get().getType());
@@ -181,11 +219,14 @@ static LogicalResult verifyPackedMatmul(linalg::LinalgOp op) {
 /// depth, lanes, n].
 /// Quantized, w [1, depth, group, lanes] (i8) and s [1, depth, lanes]: the
 /// depth counts groups.
+/// In 4 bits, w [1, depth, group, lanes] bytes, s [1, depth, 2, lanes] and
+/// out [rows, 1, 2, lanes]: each byte's two nibbles are a lane of each half.
 struct Tile {
   Value x, w, out;
   int64_t rows, depth, lanes;
   Value scales;
   int64_t group = 0;
+  bool nibbles = false;
 };
 
 static std::optional<Tile> matchStaticTile(linalg::LinalgOp op) {
@@ -207,6 +248,7 @@ static std::optional<Tile> matchStaticTile(linalg::LinalgOp op) {
       return std::nullopt;
     t.group = wType.getDimSize(2);
     t.lanes = wType.getDimSize(3);
+    t.nibbles = isNibbles(op);
   }
   return t;
 }
@@ -352,6 +394,99 @@ static void emitGroupedDepthLoop(OpBuilder &b, Location loc, const Tile &t,
       });
   for (int64_t i = 0; i < t.rows; ++i)
     storeRow(b, loc, t, i, lane, mask, outer.getResult(i));
+}
+
+/// The depth loop of a 4-bit tile (fixed-width vectors): per column, one
+/// load of the block's bytes gives both halves of its lanes (the low
+/// nibbles, then the high ones, less 8), widened to f32; otherwise as the
+/// quantized loop, with each row's accumulators for both halves.
+static void emitNibbleTile(OpBuilder &b, Location loc, const Tile &t) {
+  auto accType = VectorType::get({t.lanes}, b.getF32Type());
+  auto byteType = VectorType::get({t.lanes}, b.getI8Type());
+  auto sType = VectorType::get({t.lanes}, b.getF16Type());
+  auto bytes = [&](int value) {
+    return b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(byteType, b.getI8IntegerAttr(value)));
+  };
+  Value low = bytes(15), four = bytes(4), eight = bytes(8);
+  Value c0 = b.create<arith::ConstantIndexOp>(loc, 0);
+  Value c1 = b.create<arith::ConstantIndexOp>(loc, 1);
+  Value zero = b.create<arith::ConstantOp>(
+      loc, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
+  // Accumulator of half h, row i at h * rows + i.
+  SmallVector<Value> accs;
+  for (int64_t h = 0; h < 2; ++h)
+    for (int64_t i = 0; i < t.rows; ++i)
+      accs.push_back(b.create<vector::LoadOp>(
+          loc, accType, t.out,
+          ValueRange{b.create<arith::ConstantIndexOp>(loc, i), c0,
+                     b.create<arith::ConstantIndexOp>(loc, h), c0}));
+  int64_t split = splitChains(t.rows, t.group);
+  Value groups = b.create<arith::ConstantIndexOp>(loc, t.depth);
+  Value group = b.create<arith::ConstantIndexOp>(loc, t.group);
+  Value step = b.create<arith::ConstantIndexOp>(loc, split);
+  Value ahead = b.create<arith::ConstantIndexOp>(loc, 2);
+  auto outer = b.create<scf::ForOp>(
+      loc, c0, groups, c1, accs,
+      [&](OpBuilder &ob, Location oloc, Value kg, ValueRange outerAccs) {
+        Value scales[2];
+        for (int64_t h = 0; h < 2; ++h)
+          scales[h] = ob.create<arith::ExtFOp>(
+              oloc, accType,
+              ob.create<vector::LoadOp>(
+                    oloc, sType, t.scales,
+                    ValueRange{c0, kg,
+                               ob.create<arith::ConstantIndexOp>(oloc, h), c0})
+                  .getResult());
+        Value first = ob.create<arith::MulIOp>(oloc, kg, group);
+        // Chain u of half h, row i at (u * 2 + h) * rows + i.
+        SmallVector<Value> partials(split * 2 * t.rows, zero);
+        auto inner = ob.create<scf::ForOp>(
+            oloc, c0, group, step, partials,
+            [&](OpBuilder &nb, Location nloc, Value k0, ValueRange carried) {
+              SmallVector<Value> next;
+              for (int64_t u = 0; u < split; ++u) {
+                Value ki = nb.create<arith::AddIOp>(
+                    nloc, k0, nb.create<arith::ConstantIndexOp>(nloc, u));
+                Value packed = nb.create<vector::LoadOp>(
+                    nloc, byteType, t.w, ValueRange{c0, kg, ki, c0});
+                if (u == 0)
+                  nb.create<memref::PrefetchOp>(
+                      nloc, t.w,
+                      ValueRange{c0, nb.create<arith::AddIOp>(nloc, kg, ahead),
+                                 ki, c0},
+                      /*isWrite=*/false, /*localityHint=*/3,
+                      /*isDataCache=*/true);
+                Value halves[2] = {
+                    nb.create<arith::AndIOp>(nloc, packed, low),
+                    nb.create<arith::ShRUIOp>(nloc, packed, four)};
+                Value k = nb.create<arith::AddIOp>(nloc, first, ki);
+                for (int64_t h = 0; h < 2; ++h) {
+                  Value w = nb.create<arith::SIToFPOp>(
+                      nloc, accType,
+                      nb.create<arith::SubIOp>(nloc, halves[h], eight));
+                  addRowProducts(nb, nloc, t, accType, k, w, carried,
+                                 u * 2 + h, next);
+                }
+              }
+              nb.create<scf::YieldOp>(nloc, next);
+            });
+        SmallVector<Value> scaled;
+        for (int64_t h = 0; h < 2; ++h)
+          for (int64_t i = 0; i < t.rows; ++i)
+            scaled.push_back(ob.create<vector::FMAOp>(
+                oloc,
+                sumChains(ob, oloc, inner.getResults(), 2 * t.rows,
+                          h * t.rows + i, split),
+                scales[h], outerAccs[h * t.rows + i]));
+        ob.create<scf::YieldOp>(oloc, scaled);
+      });
+  for (int64_t h = 0; h < 2; ++h)
+    for (int64_t i = 0; i < t.rows; ++i)
+      b.create<vector::StoreOp>(
+          loc, outer.getResult(h * t.rows + i), t.out,
+          ValueRange{b.create<arith::ConstantIndexOp>(loc, i), c0,
+                     b.create<arith::ConstantIndexOp>(loc, h), c0});
 }
 
 /// Emits the depth loop of a tile over lanes [lane, lane + vector width):
@@ -530,6 +665,15 @@ static LogicalResult vectorizeTile(RewriterBase &rewriter, linalg::LinalgOp op,
   }
   Type f32 = rewriter.getF32Type();
   std::optional<int64_t> scalable = getConfig(op).getScalableLanes();
+  if (t->nibbles) {
+    // Scalable vectors would need the halves' lanes chunked apart: such a
+    // tile is left to the scalar lowering.
+    if (scalable)
+      return failure();
+    emitNibbleTile(rewriter, loc, *t);
+    rewriter.eraseOp(op);
+    return success();
+  }
   if (!scalable) {
     Value c0 = rewriter.create<arith::ConstantIndexOp>(loc, 0);
     emitDepthLoop(rewriter, loc, *t, VectorType::get({t->lanes}, f32), c0,
@@ -587,16 +731,23 @@ struct TileAndVectorizePass
     for (linalg::LinalgOp op : matmuls) {
       LoweringConfigAttr config = getConfig(op);
       int64_t rows = config.getRows(), step = config.getDepthStep();
-      // Interleaved or quantized, the depth loop counts groups of n columns.
-      int64_t n = op.getNumLoops() == 5 ? op.getStaticLoopRanges()[4] : 1;
-      int64_t depth = op.getStaticLoopRanges()[3] * n;
+      // Interleaved or quantized, the depth loop counts groups of n columns
+      // (loop 3; loop 4 in 4 bits, whose lanes are two loops).
+      unsigned depthLoop = isNibbles(op) ? 4 : 3;
+      int64_t n = op.getNumLoops() > 4
+                      ? op.getStaticLoopRanges()[depthLoop + 1]
+                      : 1;
+      int64_t depth = op.getStaticLoopRanges()[depthLoop] * n;
       // Loops: blocks, depth steps, rows; each tile is rows x 1 x lanes x
       // step, so a block's panel for one step is reused by all rows.
       int64_t depthTile =
           step < depth && depth % step == 0 && step % n == 0 ? step / n : 0;
       SmallVector<int64_t> sizes = {rows, 1, 0, depthTile};
       SmallVector<int64_t> order = {1, 3, 0, 2};
-      if (op.getNumLoops() == 5) {
+      if (isNibbles(op)) {
+        sizes = {rows, 1, 0, 0, depthTile, 0};
+        order = {1, 4, 0, 2, 3, 5};
+      } else if (op.getNumLoops() == 5) {
         sizes.push_back(0);
         order.push_back(4);
       }

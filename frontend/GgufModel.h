@@ -47,6 +47,9 @@ public:
   /// The quantized types among the model's tensors ("Q4_K", "Q6_K"), in
   /// type id order; empty when every tensor is f32, f16 or bf16.
   std::vector<std::string> quantizedTypes() const;
+  /// Whether every matrix but the embedding table is Q4_0 (4-bit groups of
+  /// 32 hold them exactly).
+  bool projectionsAreQ4_0() const;
 
   /// The tokenizer image of tokenizer.ggml.* (a byte-level BPE, "gpt2",
   /// with the Llama 3 pre-tokenizer "llama-bpe").

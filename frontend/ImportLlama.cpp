@@ -74,7 +74,9 @@ private:
             "--group-size " + llvm::Twine(*options.quantizationGroup) +
             " does not divide the " + llvm::Twine(tensor.shape[1]) +
             " columns of " + first);
-      element = b.getI8Type();
+      element = options.quantizationBits == 4 && tensor.param != "embed"
+                    ? b.getIntegerType(4)
+                    : b.getI8Type();
       group = b.getI64IntegerAttr(*options.quantizationGroup);
     }
     auto type = RankedTensorType::get(tensor.shape, element);

@@ -16,8 +16,12 @@ namespace llmc {
 struct ImportOptions {
   /// Element type of packed matrices; by default each tensor's own.
   std::optional<DType> weightType;
-  /// Quantize the matrices to i8, one scale per this many columns of a row.
+  /// Quantize the matrices to integers, one scale per this many columns of
+  /// a row.
   std::optional<int64_t> quantizationGroup;
+  /// 8 (i8) or 4 (i4: the projections; the embedding table, gathered by
+  /// rows, stays i8).
+  unsigned quantizationBits = 8;
   /// With a group: the embedding table (and a tied lm_head) too, or else it
   /// keeps `weightType`.
   bool quantizeEmbedding = true;

@@ -82,6 +82,7 @@ llvm::Expected<LoadedModel> llmc::loadModel(llvm::StringRef modelPath,
     model.spec = (*gguf)->spec();
     model.dir = llvm::sys::path::parent_path(modelPath).str();
     model.quantizedTypes = (*gguf)->quantizedTypes();
+    model.projectionsAreQ4_0 = (*gguf)->projectionsAreQ4_0();
     llvm::Expected<std::string> tokenizer = (*gguf)->compileTokenizer();
     if (!tokenizer)
       return tokenizer.takeError();

@@ -34,6 +34,8 @@ struct LoadedModel {
   /// The quantized ggml types of a GGUF file's tensors ("Q4_K"); their
   /// tensors are served expanded to f32.
   std::vector<std::string> quantizedTypes;
+  /// A GGUF whose matrices but the embedding are all Q4_0.
+  bool projectionsAreQ4_0 = false;
 };
 
 /// `modelPath` is a llama GGUF file (`.gguf`: the whole model; then

@@ -112,37 +112,48 @@ static void encodeStrided(Type element, const float *values, int64_t count,
   }
 }
 
-/// Quantizes a row in place to the integers of its groups of `group`
-/// values (symmetric) and returns each group's scale, rounded to f16 first
-/// so that scale x integer is the value the kernels compute. A group's
-/// largest magnitude becomes 127, or 8 or 32 when that reproduces the group
-/// more closely: values that were quantized before (GGUF's Q8_0, Q4_0) come
-/// back exactly instead of on a second grid.
+/// Quantizes a row in place to the `bits`-bit integers of its groups of
+/// `group` values (symmetric) and returns each group's scale, rounded to f16
+/// first so that scale x integer is the value the kernels compute. With 8
+/// bits a group's largest magnitude becomes 127, or 8 or 32 when that
+/// reproduces the group more closely; with 4 bits its value of largest
+/// magnitude becomes -8 (the scale may be negative), or its magnitude 7.
+/// Values that were quantized before (GGUF's Q8_0, Q4_0) come back exactly
+/// instead of on a second grid.
 static std::vector<uint16_t> quantizeRow(float *values, int64_t count,
-                                         int64_t group) {
+                                         int64_t group, unsigned bits) {
   std::vector<uint16_t> scales;
   std::vector<float> best(group), trial(group);
   for (int64_t start = 0; start < count; start += group) {
     float *v = values + start;
-    float amax = 0;
-    for (int64_t i = 0; i < group; ++i)
+    float amax = 0, extreme = 0;
+    for (int64_t i = 0; i < group; ++i) {
       amax = std::max(amax, std::fabs(v[i]));
+      if (std::fabs(v[i]) > std::fabs(extreme))
+        extreme = v[i];
+    }
+    float lo = bits == 4 ? -8.0f : -127.0f, hi = bits == 4 ? 7.0f : 127.0f;
+    SmallVector<float, 3> candidates;
+    if (bits == 4)
+      candidates = {extreme / -8.0f, amax / 7.0f};
+    else
+      candidates = {amax / 127.0f, amax / 8.0f, amax / 32.0f};
     double bestError = INFINITY;
     uint16_t bestBits = 0;
-    for (float levels : {127.0f, 8.0f, 32.0f}) {
-      uint16_t bits = llmc::floatToF16(amax / levels);
-      float scale = llmc::f16ToFloat(bits);
+    for (float candidate : candidates) {
+      uint16_t f16 = llmc::floatToF16(candidate);
+      float scale = llmc::f16ToFloat(f16);
       double error = 0;
       for (int64_t i = 0; i < group; ++i) {
-        trial[i] = scale > 0 ? std::clamp(std::nearbyint(v[i] / scale),
-                                          -127.0f, 127.0f)
-                             : 0.0f;
+        trial[i] = scale != 0
+                       ? std::clamp(std::nearbyint(v[i] / scale), lo, hi)
+                       : 0.0f;
         double diff = double(trial[i]) * scale - v[i];
         error += diff * diff;
       }
       if (error < bestError) {
         bestError = error;
-        bestBits = bits;
+        bestBits = f16;
         best.swap(trial);
       }
     }
@@ -162,7 +173,7 @@ public:
   void pack(ParamOp param, const Sources &s, std::vector<uint8_t> &buffer) {
     RankedTensorType type = param.getTensorType();
     Type element = type.getElementType();
-    unsigned bytes = type.getElementTypeBitWidth() / 8;
+    unsigned bytes = std::max(1u, type.getElementTypeBitWidth() / 8);
     int64_t block = param.getBlock().value_or(1);
     bool blocked = param.getBlock().has_value();
     int64_t interleave = param.getInterleave();
@@ -193,8 +204,8 @@ public:
           values[k] *= scale[k];
         if (std::optional<int64_t> group = param.getGroup()) {
           // Scales [row / block][k / group][row % block] after the values.
-          std::vector<uint16_t> scales =
-              quantizeRow(values.data(), s.cols, *group);
+          std::vector<uint16_t> scales = quantizeRow(
+              values.data(), s.cols, *group, element.getIntOrFloatBitWidth());
           int64_t groups = s.cols / *group;
           uint8_t *base = buffer.data() + paramScalesOffset(param);
           for (int64_t g = 0; g < groups; ++g)
@@ -202,8 +213,17 @@ public:
                         2);
         }
         // Blocked: [row / block][k / n][row % block][k % n] for interleave
-        // n (1 unless set); plain: [row][k].
-        if (blocked)
+        // n (1 unless set); plain: [row][k]. i4: byte (row % block) %
+        // (block / 2) of the column, the low nibble for the first half of
+        // the block, offset by 8.
+        if (element.isInteger(4)) {
+          int64_t half = block / 2;
+          uint8_t *column = buffer.data() + b * s.cols * half + r % half;
+          int shift = r < half ? 0 : 4;
+          for (int64_t k = 0; k < s.cols; ++k)
+            column[k * half] |= static_cast<uint8_t>(
+                (static_cast<int>(values[k]) + 8) << shift);
+        } else if (blocked)
           encodeStrided(
               element, values.data(), s.cols,
               buffer.data() + (b * s.cols * block + r * interleave) * bytes,
@@ -267,6 +287,10 @@ mlir::llm::packWeights(ModuleOp module, const llmc::TensorSource &tensors,
     PackedLayoutAttr layout = param.getLayout();
     if (*layout.getOffset() != packer.written)
       return llvm::createStringError("parameters overlap or leave gaps");
+    if (param.getTensorType().getElementType().isInteger(4) &&
+        param.getBlock().value_or(1) % 2 != 0)
+      return llvm::createStringError("parameter " + param.getSymName().str() +
+                                     ": i4 needs an even block of rows");
     for (int64_t layer = 0; layer < std::max<int64_t>(param.getLayers(), 1);
          ++layer) {
       llvm::Expected<Sources> sources = gather(param, layer, tensors);

@@ -196,3 +196,52 @@ func.func @quantized_i8(%x: memref<?x32xf32>, %w: memref<2x4x8x16xi8>, %s: memre
   }
   return
 }
+
+// -----
+
+#x = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d4 * 8 + d5)>
+#w = affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, d4, d5, d3)>
+#s = affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, d4, d2, d3)>
+#o = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>
+
+// A 4-bit matmul: blocks of 32 lanes stored as 16 bytes per column, lane j
+// in the low nibble of byte j and lane 16 + j in its high nibble, offset by
+// 8. One byte load per column gives both halves (and, shift), each widened
+// and multiplied into its own per-group sums.
+
+// CHECK-LABEL: func.func @nibbles(
+// CHECK-NOT: linalg.generic
+// CHECK: scf.for
+// CHECK: arith.extf {{.+}} : vector<16xf16> to vector<16xf32>
+// CHECK: arith.extf {{.+}} : vector<16xf16> to vector<16xf32>
+// CHECK: %[[B:.+]] = vector.load {{.+}} : memref<1x2x8x16xi8, {{.+}}>, vector<16xi8>
+// CHECK: %[[LO:.+]] = arith.andi %[[B]], %{{.+}} : vector<16xi8>
+// CHECK: %[[HI:.+]] = arith.shrui %[[B]], %{{.+}} : vector<16xi8>
+// CHECK: %[[L8:.+]] = arith.subi %[[LO]], %{{.+}} : vector<16xi8>
+// CHECK: arith.sitofp %[[L8]] : vector<16xi8> to vector<16xf32>
+// CHECK: vector.fma
+// CHECK: %[[H8:.+]] = arith.subi %[[HI]], %{{.+}} : vector<16xi8>
+// CHECK: arith.sitofp %[[H8]] : vector<16xi8> to vector<16xf32>
+// CHECK: vector.fma
+func.func @nibbles(%x: memref<?x32xf32>, %w: memref<2x4x8x16xi8>, %s: memref<2x4x2x16xf16>, %y: memref<?x2x2x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #s, #o], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%x, %w, %s : memref<?x32xf32>, memref<2x4x8x16xi8>, memref<2x4x2x16xf16>) outs(%y : memref<?x2x2x16xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [2, 32, 16]>} {
+  ^bb0(%in: f32, %byte: i8, %scale: f16, %acc: f32):
+    %h = linalg.index 2 : index
+    %c0 = arith.constant 0 : index
+    %high = arith.cmpi ne, %h, %c0 : index
+    %c4 = arith.constant 4 : i8
+    %shifted = arith.shrui %byte, %c4 : i8
+    %picked = arith.select %high, %shifted, %byte : i8
+    %c15 = arith.constant 15 : i8
+    %nibble = arith.andi %picked, %c15 : i8
+    %c8 = arith.constant 8 : i8
+    %q = arith.subi %nibble, %c8 : i8
+    %qf = arith.sitofp %q : i8 to f32
+    %sf = arith.extf %scale : f16 to f32
+    %wv = arith.mulf %qf, %sf : f32
+    %p = arith.mulf %in, %wv : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+}

@@ -110,7 +110,8 @@ static cl::opt<std::string> weightType(
     "weight-type",
     cl::desc("Element type of packed matrices: f32, bf16, f16 (default: as "
              "stored in the checkpoint), or int8: every matrix quantized per "
-             "group (--group-size; the default for a quantized GGUF)"),
+             "group (--group-size; the default for a quantized GGUF), or "
+             "int4: the projections in 4 bits, the embedding in 8"),
     cl::sub(compileCmd), cl::cat(category));
 static cl::opt<bool> quantizeEmbedding(
     "quantize-embedding",
@@ -392,10 +393,13 @@ private:
                                Twine(kMaxTokensLimit) + "]");
     if (groupSize != 32 && groupSize != 64 && groupSize != 128)
       return createStringError("--group-size must be 32, 64 or 128");
-    if (groupSize.getNumOccurrences() && weightType != "int8")
-      return createStringError("--group-size applies to --weight-type int8");
-    if (weightType == "int8") {
+    bool integer = weightType == "int8" || weightType == "int4";
+    if (groupSize.getNumOccurrences() && !integer)
+      return createStringError(
+          "--group-size applies to --weight-type int8 or int4");
+    if (integer) {
       importOptions.quantizationGroup = groupSize;
+      importOptions.quantizationBits = weightType == "int4" ? 4 : 8;
       importOptions.quantizeEmbedding = quantizeEmbedding;
     } else if (!weightType.empty()) {
       Expected<llmc::DType> parsed = llmc::parseDType(weightType);
@@ -407,16 +411,23 @@ private:
     return Error::success();
   }
 
-  /// A quantized GGUF: its matrices become int8 groups unless --weight-type
-  /// says otherwise; says what happens to its blocks.
+  /// A quantized GGUF: its matrices become int8 (int4 for Q4_0) groups
+  /// unless --weight-type says otherwise; says what happens to its blocks.
   void noteQuantizedInput() {
+    // 4 bits where the projections are all Q4_0 (kept exactly; the
+    // embedding table stays 8-bit), else 8.
     if (weightType.empty()) {
       importOptions.quantizationGroup = groupSize;
       importOptions.quantizeEmbedding = quantizeEmbedding;
+      importOptions.quantizationBits = model->projectionsAreQ4_0 ? 4 : 8;
     }
-    SmallVector<StringRef> exact, regrouped;
+    unsigned bits = importOptions.quantizationBits;
+    // Blocks whose values the groups cannot hold as they are (in 4 bits,
+    // a Q4_0 embedding is 8-bit and exact).
+    SmallVector<StringRef> regrouped;
     for (const std::string &type : model->quantizedTypes)
-      (type == "Q8_0" || type == "Q4_0" ? exact : regrouped).push_back(type);
+      if (type != "Q4_0" && (type != "Q8_0" || bits == 4))
+        regrouped.push_back(type);
     progress.finish();
     if (!importOptions.quantizationGroup) {
       errs() << "llmc: note: " << compileInput << ": "
@@ -428,7 +439,8 @@ private:
     }
     errs() << "llmc: note: " << compileInput << ": "
            << join(model->quantizedTypes, ", ")
-           << " tensors become int8 groups of " << groupSize;
+           << " tensors become int" << bits << " groups of " << groupSize
+           << (bits == 4 ? " (the embedding table int8)" : "");
     if (!regrouped.empty())
       errs() << " (" << join(regrouped, ", ")
              << " re-quantized; --weight-type bf16 expands them instead)";

@@ -26,10 +26,12 @@ def LLM_ParamOp : LLM_Op<"param", [Symbol]> {
     columns of the matrix are multiplied by that vector when packed (an RMSNorm
     weight folded into the projection that follows it).
 
-    A matrix of element type `i8` is quantized: symmetric per group, each
-    run of `group` columns of a row sharing one scale (the value is scale x
-    the i8). Its packed form holds the i8 matrix, then the scales in f16,
-    [rows / block, cols / group, block] when blocked.
+    A matrix of element type `i8` or `i4` is quantized: symmetric per
+    group, each run of `group` columns of a row sharing one scale (the value
+    is scale x the integer). Its packed form holds the integers, then the
+    scales in f16, [rows / block, cols / group, block] when blocked. i4
+    needs a block: byte j of a column's block holds lane j + 8 in its low
+    nibble and lane j + block / 2 + 8 in its high nibble.
 
     Codegen records where and how the parameter is stored in the
     discardable `llm.layout` attribute (`#llm.packed_layout`).
