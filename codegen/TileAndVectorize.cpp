@@ -169,32 +169,35 @@ static LogicalResult verifyPackedMatmul(linalg::LinalgOp op) {
       AffineMap::get(4, 0, {d(0), d(3)}, ctx),
       AffineMap::get(4, 0, {d(1), d(3), d(2)}, ctx),
       AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx)};
-  if (isPackedMatmul(op) && isNibbles(op)) {
-    auto wType =
-        dyn_cast<MemRefType>(op.getDpsInputOperand(1)->get().getType());
-    int64_t g = wType && wType.getRank() == 4 ? wType.getDimSize(2) : 0;
-    expected = {AffineMap::get(6, 0, {d(0), d(4) * g + d(5)}, ctx),
-                AffineMap::get(6, 0, {d(1), d(4), d(5), d(3)}, ctx),
-                AffineMap::get(6, 0, {d(1), d(4), d(2), d(3)}, ctx),
-                AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, ctx)};
-    if (op.getIndexingMapsArray() != expected || !isGroupedMultiplyAdd(op))
-      return op->emitError("llm-tile-and-vectorize: a 4-bit matmul must be "
-                           "out[m, b, h, j] += x[m, g * kg + ki] * "
-                           "(nibble h of w[b, kg, ki, j] * s[b, kg, h, j])");
-    return success();
-  }
   if (isPackedMatmul(op) && isGrouped(op)) {
+    // Loops (m, b, r, kg, ki); in 4 bits the lanes r are (h, j) and the
+    // depth loops shift by one.
     auto wType =
         dyn_cast<MemRefType>(op.getDpsInputOperand(1)->get().getType());
     int64_t g = wType && wType.getRank() == 4 ? wType.getDimSize(2) : 0;
-    expected = {AffineMap::get(5, 0, {d(0), d(3) * g + d(4)}, ctx),
-                AffineMap::get(5, 0, {d(1), d(3), d(4), d(2)}, ctx),
-                AffineMap::get(5, 0, {d(1), d(3), d(2)}, ctx),
-                AffineMap::get(5, 0, {d(0), d(1), d(2)}, ctx)};
+    unsigned loops = op.getNumLoops(), kg = loops - 2, ki = loops - 1;
+    SmallVector<AffineExpr> lanes = {d(2)};
+    if (isNibbles(op))
+      lanes = {d(2), d(3)};
+    auto map = [&](ArrayRef<AffineExpr> front, ArrayRef<AffineExpr> back) {
+      SmallVector<AffineExpr> results(front);
+      llvm::append_range(results, back);
+      return AffineMap::get(loops, 0, results, ctx);
+    };
+    expected = {map({d(0), d(kg) * g + d(ki)}, {}),
+                map({d(1), d(kg), d(ki)}, isNibbles(op)
+                                              ? ArrayRef<AffineExpr>{d(3)}
+                                              : ArrayRef<AffineExpr>{d(2)}),
+                map({d(1), d(kg)}, lanes), map({d(0), d(1)}, lanes)};
     if (op.getIndexingMapsArray() != expected || !isGroupedMultiplyAdd(op))
-      return op->emitError("llm-tile-and-vectorize: a quantized matmul must "
-                           "be out[m, b, r] += x[m, g * kg + ki] * "
-                           "(w[b, kg, ki, r] * s[b, kg, r])");
+      return op->emitError(isNibbles(op)
+                               ? "llm-tile-and-vectorize: a 4-bit matmul must "
+                                 "be out[m, b, h, j] += x[m, g * kg + ki] * "
+                                 "(nibble h of w[b, kg, ki, j] * s[b, kg, h, "
+                                 "j])"
+                               : "llm-tile-and-vectorize: a quantized matmul "
+                                 "must be out[m, b, r] += x[m, g * kg + ki] * "
+                                 "(w[b, kg, ki, r] * s[b, kg, r])");
     return success();
   }
   if (isPackedMatmul(op) && isInterleaved(op)) {
@@ -326,43 +329,69 @@ using VectorLoader = llvm::function_ref<Value(
     OpBuilder &, Location, Value, ValueRange, VectorType, Value)>;
 
 /// The depth loop of a quantized tile: per group, the lanes' scales are
-/// widened to f32 once; per column of the group, the i8 weights are
-/// converted and scaled in registers and every row adds its broadcast input
-/// times them. The accumulators `accs` are stored back at the end.
+/// widened to f32 once; per column of the group, the integers are converted
+/// in registers and every row adds its broadcast input times them into the
+/// group's sums, scaled once into the accumulators at the group's end. In 4
+/// bits one load of the block's bytes gives both halves of its lanes (low
+/// nibbles, then high, less 8), each with its own accumulators (fixed-width
+/// vectors only). Loads the accumulators and stores them back.
 static void emitGroupedDepthLoop(OpBuilder &b, Location loc, const Tile &t,
                                  VectorType accType, Value lane, Value mask,
-                                 ValueRange accs, VectorLoader load) {
+                                 VectorLoader load) {
   auto shaped = [&](Type element) {
     return VectorType::get(accType.getShape(), element,
                            accType.getScalableDims());
   };
   VectorType qType = shaped(b.getI8Type()), sType = shaped(b.getF16Type());
+  auto splat = [&](VectorType type, Attribute value) -> Value {
+    return b.create<arith::ConstantOp>(loc,
+                                       DenseElementsAttr::get(type, value));
+  };
   Value c0 = b.create<arith::ConstantIndexOp>(loc, 0);
   Value c1 = b.create<arith::ConstantIndexOp>(loc, 1);
-  Value qZero = b.create<arith::ConstantOp>(
-      loc, DenseElementsAttr::get(qType, b.getI8IntegerAttr(0)));
-  Value sZero = b.create<arith::ConstantOp>(
-      loc, DenseElementsAttr::get(sType, b.getF16FloatAttr(0)));
+  Value qZero = splat(qType, b.getI8IntegerAttr(0));
+  Value sZero = splat(sType, b.getF16FloatAttr(0));
+  Value zero = splat(accType, b.getF32FloatAttr(0));
+  Value lowMask = splat(qType, b.getI8IntegerAttr(15));
+  Value four = splat(qType, b.getI8IntegerAttr(4));
+  Value eight = splat(qType, b.getI8IntegerAttr(8));
+  // Halves of the lanes (2 in 4 bits): accumulator of half h, row i at
+  // h * rows + i; the output and scale indices gain the half.
+  int64_t halves = t.nibbles ? 2 : 1;
+  auto at = [&](OpBuilder &nb, Location nloc, Value first, Value second,
+                int64_t h) -> SmallVector<Value> {
+    if (!t.nibbles)
+      return {first, second, lane};
+    return {first, second, nb.create<arith::ConstantIndexOp>(nloc, h), lane};
+  };
+  SmallVector<Value> accs;
+  for (int64_t h = 0; h < halves; ++h)
+    for (int64_t i = 0; i < t.rows; ++i)
+      accs.push_back(load(b, loc, t.out,
+                          at(b, loc, b.create<arith::ConstantIndexOp>(loc, i),
+                             c0, h),
+                          accType, zero));
   Value groups = b.create<arith::ConstantIndexOp>(loc, t.depth);
   Value group = b.create<arith::ConstantIndexOp>(loc, t.group);
-  Value zero = b.create<arith::ConstantOp>(
-      loc, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
   int64_t split = splitChains(t.rows, t.group);
   Value step = b.create<arith::ConstantIndexOp>(loc, split);
   // The weights two groups ahead are prefetched once per group step (1B
   // model at Q8_0 on Zen 5: prefill 512 114-120 -> 126-132 tok/s, decode
   // within the noise).
   Value ahead = b.create<arith::ConstantIndexOp>(loc, 2);
+  int64_t chains = halves * t.rows;
   auto outer = b.create<scf::ForOp>(
       loc, c0, groups, c1, accs,
       [&](OpBuilder &ob, Location oloc, Value kg, ValueRange outerAccs) {
-        Value scale = ob.create<arith::ExtFOp>(
-            oloc, accType,
-            load(ob, oloc, t.scales, {c0, kg, lane}, sType, sZero));
+        SmallVector<Value> scales;
+        for (int64_t h = 0; h < halves; ++h)
+          scales.push_back(ob.create<arith::ExtFOp>(
+              oloc, accType,
+              load(ob, oloc, t.scales, at(ob, oloc, c0, kg, h), sType,
+                   sZero)));
         Value first = ob.create<arith::MulIOp>(oloc, kg, group);
-        // The group's sums of input x integer, `split` chains per row,
-        // scaled once into the accumulators at the end.
-        SmallVector<Value> partials(split * t.rows, zero);
+        // Chain u of half h, row i at (u * halves + h) * rows + i.
+        SmallVector<Value> partials(split * chains, zero);
         auto inner = ob.create<scf::ForOp>(
             oloc, c0, group, step, partials,
             [&](OpBuilder &nb, Location nloc, Value k0, ValueRange carried) {
@@ -379,114 +408,44 @@ static void emitGroupedDepthLoop(OpBuilder &b, Location loc, const Tile &t,
                                  ki, lane},
                       /*isWrite=*/false, /*localityHint=*/3,
                       /*isDataCache=*/true);
-                Value w = nb.create<arith::SIToFPOp>(nloc, accType, q);
+                SmallVector<Value> integers = {q};
+                if (t.nibbles)
+                  integers = {
+                      nb.create<arith::SubIOp>(
+                          nloc, nb.create<arith::AndIOp>(nloc, q, lowMask),
+                          eight),
+                      nb.create<arith::SubIOp>(
+                          nloc, nb.create<arith::ShRUIOp>(nloc, q, four),
+                          eight)};
                 Value k = nb.create<arith::AddIOp>(nloc, first, ki);
-                addRowProducts(nb, nloc, t, accType, k, w, carried, u, next);
+                for (int64_t h = 0; h < halves; ++h)
+                  addRowProducts(
+                      nb, nloc, t, accType, k,
+                      nb.create<arith::SIToFPOp>(nloc, accType, integers[h]),
+                      carried, u * halves + h, next);
               }
               nb.create<scf::YieldOp>(nloc, next);
             });
         SmallVector<Value> scaled;
-        for (int64_t i = 0; i < t.rows; ++i)
-          scaled.push_back(ob.create<vector::FMAOp>(
-              oloc, sumChains(ob, oloc, inner.getResults(), t.rows, i, split),
-              scale, outerAccs[i]));
-        ob.create<scf::YieldOp>(oloc, scaled);
-      });
-  for (int64_t i = 0; i < t.rows; ++i)
-    storeRow(b, loc, t, i, lane, mask, outer.getResult(i));
-}
-
-/// The depth loop of a 4-bit tile (fixed-width vectors): per column, one
-/// load of the block's bytes gives both halves of its lanes (the low
-/// nibbles, then the high ones, less 8), widened to f32; otherwise as the
-/// quantized loop, with each row's accumulators for both halves.
-static void emitNibbleTile(OpBuilder &b, Location loc, const Tile &t) {
-  auto accType = VectorType::get({t.lanes}, b.getF32Type());
-  auto byteType = VectorType::get({t.lanes}, b.getI8Type());
-  auto sType = VectorType::get({t.lanes}, b.getF16Type());
-  auto bytes = [&](int value) {
-    return b.create<arith::ConstantOp>(
-        loc, DenseElementsAttr::get(byteType, b.getI8IntegerAttr(value)));
-  };
-  Value low = bytes(15), four = bytes(4), eight = bytes(8);
-  Value c0 = b.create<arith::ConstantIndexOp>(loc, 0);
-  Value c1 = b.create<arith::ConstantIndexOp>(loc, 1);
-  Value zero = b.create<arith::ConstantOp>(
-      loc, DenseElementsAttr::get(accType, b.getF32FloatAttr(0)));
-  // Accumulator of half h, row i at h * rows + i.
-  SmallVector<Value> accs;
-  for (int64_t h = 0; h < 2; ++h)
-    for (int64_t i = 0; i < t.rows; ++i)
-      accs.push_back(b.create<vector::LoadOp>(
-          loc, accType, t.out,
-          ValueRange{b.create<arith::ConstantIndexOp>(loc, i), c0,
-                     b.create<arith::ConstantIndexOp>(loc, h), c0}));
-  int64_t split = splitChains(t.rows, t.group);
-  Value groups = b.create<arith::ConstantIndexOp>(loc, t.depth);
-  Value group = b.create<arith::ConstantIndexOp>(loc, t.group);
-  Value step = b.create<arith::ConstantIndexOp>(loc, split);
-  Value ahead = b.create<arith::ConstantIndexOp>(loc, 2);
-  auto outer = b.create<scf::ForOp>(
-      loc, c0, groups, c1, accs,
-      [&](OpBuilder &ob, Location oloc, Value kg, ValueRange outerAccs) {
-        Value scales[2];
-        for (int64_t h = 0; h < 2; ++h)
-          scales[h] = ob.create<arith::ExtFOp>(
-              oloc, accType,
-              ob.create<vector::LoadOp>(
-                    oloc, sType, t.scales,
-                    ValueRange{c0, kg,
-                               ob.create<arith::ConstantIndexOp>(oloc, h), c0})
-                  .getResult());
-        Value first = ob.create<arith::MulIOp>(oloc, kg, group);
-        // Chain u of half h, row i at (u * 2 + h) * rows + i.
-        SmallVector<Value> partials(split * 2 * t.rows, zero);
-        auto inner = ob.create<scf::ForOp>(
-            oloc, c0, group, step, partials,
-            [&](OpBuilder &nb, Location nloc, Value k0, ValueRange carried) {
-              SmallVector<Value> next;
-              for (int64_t u = 0; u < split; ++u) {
-                Value ki = nb.create<arith::AddIOp>(
-                    nloc, k0, nb.create<arith::ConstantIndexOp>(nloc, u));
-                Value packed = nb.create<vector::LoadOp>(
-                    nloc, byteType, t.w, ValueRange{c0, kg, ki, c0});
-                if (u == 0)
-                  nb.create<memref::PrefetchOp>(
-                      nloc, t.w,
-                      ValueRange{c0, nb.create<arith::AddIOp>(nloc, kg, ahead),
-                                 ki, c0},
-                      /*isWrite=*/false, /*localityHint=*/3,
-                      /*isDataCache=*/true);
-                Value halves[2] = {
-                    nb.create<arith::AndIOp>(nloc, packed, low),
-                    nb.create<arith::ShRUIOp>(nloc, packed, four)};
-                Value k = nb.create<arith::AddIOp>(nloc, first, ki);
-                for (int64_t h = 0; h < 2; ++h) {
-                  Value w = nb.create<arith::SIToFPOp>(
-                      nloc, accType,
-                      nb.create<arith::SubIOp>(nloc, halves[h], eight));
-                  addRowProducts(nb, nloc, t, accType, k, w, carried,
-                                 u * 2 + h, next);
-                }
-              }
-              nb.create<scf::YieldOp>(nloc, next);
-            });
-        SmallVector<Value> scaled;
-        for (int64_t h = 0; h < 2; ++h)
+        for (int64_t h = 0; h < halves; ++h)
           for (int64_t i = 0; i < t.rows; ++i)
             scaled.push_back(ob.create<vector::FMAOp>(
                 oloc,
-                sumChains(ob, oloc, inner.getResults(), 2 * t.rows,
+                sumChains(ob, oloc, inner.getResults(), chains,
                           h * t.rows + i, split),
                 scales[h], outerAccs[h * t.rows + i]));
         ob.create<scf::YieldOp>(oloc, scaled);
       });
-  for (int64_t h = 0; h < 2; ++h)
-    for (int64_t i = 0; i < t.rows; ++i)
-      b.create<vector::StoreOp>(
-          loc, outer.getResult(h * t.rows + i), t.out,
-          ValueRange{b.create<arith::ConstantIndexOp>(loc, i), c0,
-                     b.create<arith::ConstantIndexOp>(loc, h), c0});
+  for (int64_t h = 0; h < halves; ++h)
+    for (int64_t i = 0; i < t.rows; ++i) {
+      SmallVector<Value> indices =
+          at(b, loc, b.create<arith::ConstantIndexOp>(loc, i), c0, h);
+      Value value = outer.getResult(h * t.rows + i);
+      if (mask)
+        b.create<vector::MaskedStoreOp>(loc, t.out, indices, mask, value);
+      else
+        b.create<vector::StoreOp>(loc, value, t.out, indices);
+    }
 }
 
 /// Emits the depth loop of a tile over lanes [lane, lane + vector width):
@@ -515,16 +474,16 @@ static void emitDepthLoop(OpBuilder &b, Location loc, const Tile &t,
                                              passThru);
     return nb.create<vector::LoadOp>(nloc, type, base, indices);
   };
+  if (t.group) {
+    emitGroupedDepthLoop(b, loc, t, accType, lane, mask, load);
+    return;
+  }
   SmallVector<Value> accs;
   for (int64_t i = 0; i < t.rows; ++i) {
     Value row = b.create<arith::ConstantIndexOp>(loc, i);
     accs.push_back(load(b, loc, t.out, {row, c0, lane}, accType, zero));
   }
   Value end = b.create<arith::ConstantIndexOp>(loc, t.depth);
-  if (t.group) {
-    emitGroupedDepthLoop(b, loc, t, accType, lane, mask, accs, load);
-    return;
-  }
   // A single row (decode) has one FMA chain per vector: split the depth
   // over `split` chains (step k adds into chain k % split), summed at the
   // end, so that FMAs overlap instead of waiting on each other.
@@ -665,15 +624,10 @@ static LogicalResult vectorizeTile(RewriterBase &rewriter, linalg::LinalgOp op,
   }
   Type f32 = rewriter.getF32Type();
   std::optional<int64_t> scalable = getConfig(op).getScalableLanes();
-  if (t->nibbles) {
-    // Scalable vectors would need the halves' lanes chunked apart: such a
-    // tile is left to the scalar lowering.
-    if (scalable)
-      return failure();
-    emitNibbleTile(rewriter, loc, *t);
-    rewriter.eraseOp(op);
-    return success();
-  }
+  // Scalable vectors would need a 4-bit block's halves chunked apart: such
+  // a tile is left to the scalar lowering.
+  if (t->nibbles && scalable)
+    return failure();
   if (!scalable) {
     Value c0 = rewriter.create<arith::ConstantIndexOp>(loc, 0);
     emitDepthLoop(rewriter, loc, *t, VectorType::get({t->lanes}, f32), c0,

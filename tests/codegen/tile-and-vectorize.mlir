@@ -216,11 +216,11 @@ func.func @quantized_i8(%x: memref<?x32xf32>, %w: memref<2x4x8x16xi8>, %s: memre
 // CHECK: arith.extf {{.+}} : vector<16xf16> to vector<16xf32>
 // CHECK: %[[B:.+]] = vector.load {{.+}} : memref<1x2x8x16xi8, {{.+}}>, vector<16xi8>
 // CHECK: %[[LO:.+]] = arith.andi %[[B]], %{{.+}} : vector<16xi8>
-// CHECK: %[[HI:.+]] = arith.shrui %[[B]], %{{.+}} : vector<16xi8>
 // CHECK: %[[L8:.+]] = arith.subi %[[LO]], %{{.+}} : vector<16xi8>
+// CHECK: %[[HI:.+]] = arith.shrui %[[B]], %{{.+}} : vector<16xi8>
+// CHECK: %[[H8:.+]] = arith.subi %[[HI]], %{{.+}} : vector<16xi8>
 // CHECK: arith.sitofp %[[L8]] : vector<16xi8> to vector<16xf32>
 // CHECK: vector.fma
-// CHECK: %[[H8:.+]] = arith.subi %[[HI]], %{{.+}} : vector<16xi8>
 // CHECK: arith.sitofp %[[H8]] : vector<16xi8> to vector<16xf32>
 // CHECK: vector.fma
 func.func @nibbles(%x: memref<?x32xf32>, %w: memref<2x4x8x16xi8>, %s: memref<2x4x2x16xf16>, %y: memref<?x2x2x16xf32>) {

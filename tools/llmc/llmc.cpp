@@ -115,13 +115,14 @@ static cl::opt<std::string> weightType(
     cl::sub(compileCmd), cl::cat(category));
 static cl::opt<bool> quantizeEmbedding(
     "quantize-embedding",
-    cl::desc("With --weight-type int8: quantize the embedding table (and a "
-             "tied lm_head) too (default true; =false keeps it as stored)"),
+    cl::desc("With --weight-type int8 or int4: quantize the embedding table "
+             "(and a tied lm_head) to int8 too (default true; =false keeps it "
+             "as stored)"),
     cl::init(true), cl::sub(compileCmd), cl::cat(category));
 static cl::opt<int64_t> groupSize(
     "group-size",
-    cl::desc("Columns of a row sharing one scale with --weight-type int8: "
-             "32, 64 or 128 (default 32)"),
+    cl::desc("Columns of a row sharing one scale with --weight-type int8 or "
+             "int4: 32, 64 or 128 (default 32)"),
     cl::init(32), cl::sub(compileCmd), cl::cat(category));
 enum class Precision { Auto, F32, BF16 };
 static cl::opt<Precision> matmulPrecision(
