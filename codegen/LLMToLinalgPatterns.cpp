@@ -165,7 +165,7 @@ struct WeightLowering : OpConversionPattern<WeightOp> {
     // i4 is addressed as bytes, two lanes of a block's column each.
     Type element = type.getElementType();
     if (element.isInteger(4)) {
-      if (shape.size() != 3 || shape[2] % 2 != 0)
+      if (shape.size() < 3 || shape[2] % 2 != 0)
         return op.emitError("an i4 parameter needs an even block of rows");
       shape[2] /= 2;
       element = rewriter.getI8Type();
@@ -229,9 +229,10 @@ struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
     if (tableType.getElementType().isInteger(8)) {
       auto weightOp = op.getTable().getDefiningOp<WeightOp>();
       ParamOp param = weightOp ? weightOp.getParamOp() : ParamOp();
-      if (!param || !param.getGroup() || tableType.getRank() == 4)
-        return op.emitError("a quantized table must be an llm.param with a "
-                            "group");
+      if (!param || !param.getGroup() ||
+          !param.getTensorType().getElementType().isInteger(8))
+        return op.emitError("a quantized table must be an i8 llm.param with "
+                            "a group");
       group = *param.getGroup();
       FailureOr<Value> view = quantizedScales(rewriter, loc, weightOp, op);
       if (failed(view))
@@ -265,7 +266,7 @@ struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
             SmallVector<Value> at = {id, nb.create<arith::DivUIOp>(
                                              nloc, col, index(nb, nloc, group)),
                                      index(nb, nloc, 0)};
-            if (tableType.getRank() == 3)
+            if (tableType.getRank() >= 3)
               at = {indices[0], at[1], indices[2]};
             Value scale = nb.create<memref::LoadOp>(nloc, scales, at);
             nb.create<linalg::YieldOp>(
@@ -346,6 +347,63 @@ static Value unpackNibble(OpBuilder &b, Location loc, Value byte, Value high) {
       loc, nibble, b.create<arith::ConstantOp>(loc, b.getIntegerAttr(i8, 8)));
 }
 
+/// Each row of `x` [rows, cols] f32 quantized to 8 bits in groups of
+/// `group` columns, one `scf.forall` iteration per row: a group's scale d =
+/// max |x| / 127 (f32), its integers round(x / d) and their sum (which the
+/// unsigned-weight dot product subtracts 128 or 8 times). Returns the
+/// integers [rows, cols] i8, the scales [rows, cols / group] f32 and the
+/// sums [rows, cols / group] i32.
+static std::array<Value, 3> quantizeRows(OpBuilder &b, Location loc, Value x,
+                                         Value rows, int64_t group) {
+  int64_t cols = columnsOf(x), groups = cols / group;
+  Value q = allocate(b, loc, rows, cols, b.getI8Type());
+  Value scales = allocate(b, loc, rows, groups);
+  Value sums = allocate(b, loc, rows, groups, b.getI32Type());
+  auto forall = b.create<scf::ForallOp>(loc, ArrayRef<OpFoldResult>{rows},
+                                        ValueRange{}, std::nullopt);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(forall.getBody());
+  Value r = forall.getInductionVar(0);
+  auto f32Type = VectorType::get({group}, b.getF32Type());
+  auto i32Type = VectorType::get({group}, b.getI32Type());
+  auto i8Type = VectorType::get({group}, b.getI8Type());
+  b.create<scf::ForOp>(
+      loc, index(b, loc, 0), index(b, loc, groups), index(b, loc, 1),
+      ValueRange{}, [&](OpBuilder &nb, Location nloc, Value g, ValueRange) {
+        Value col = nb.create<arith::MulIOp>(nloc, g, index(nb, nloc, group));
+        Value pad = nb.create<arith::ConstantOp>(nloc, nb.getF32FloatAttr(0));
+        Value v = nb.create<vector::TransferReadOp>(
+            nloc, f32Type, x, ValueRange{r, col}, pad, ArrayRef<bool>{true});
+        Value amax = nb.create<vector::ReductionOp>(
+            nloc, vector::CombiningKind::MAXNUMF,
+            nb.create<math::AbsFOp>(nloc, v));
+        auto constant = [&](float value) -> Value {
+          return nb.create<arith::ConstantOp>(nloc, nb.getF32FloatAttr(value));
+        };
+        Value scale = nb.create<arith::DivFOp>(nloc, amax, constant(127));
+        Value positive = nb.create<arith::CmpFOp>(
+            nloc, arith::CmpFPredicate::OGT, amax, constant(0));
+        Value inverse = nb.create<arith::SelectOp>(
+            nloc, positive,
+            nb.create<arith::DivFOp>(nloc, constant(127), amax), constant(0));
+        Value scaled = nb.create<arith::MulFOp>(
+            nloc, v, nb.create<vector::SplatOp>(nloc, f32Type, inverse));
+        Value integers = nb.create<arith::FPToSIOp>(
+            nloc, i32Type, nb.create<math::RoundEvenOp>(nloc, scaled));
+        nb.create<vector::TransferWriteOp>(
+            nloc, nb.create<arith::TruncIOp>(nloc, i8Type, integers), q,
+            ValueRange{r, col}, ArrayRef<bool>{true});
+        nb.create<memref::StoreOp>(nloc, scale, scales, ValueRange{r, g});
+        nb.create<memref::StoreOp>(
+            nloc,
+            nb.create<vector::ReductionOp>(nloc, vector::CombiningKind::ADD,
+                                           integers),
+            sums, ValueRange{r, g});
+        nb.create<scf::YieldOp>(nloc);
+      });
+  return {q, scales, sums};
+}
+
 /// out = x W^T as a multiply-add generic over the packed weight (loops m, b,
 /// r, k for a blocked [b, k, r] weight; m, b, r, kk, p over an input rounded
 /// to bf16 for an interleaved [b, k / n, r, n] one; m, n, k otherwise),
@@ -395,7 +453,92 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
               rows, rewriter.getIndexAttr(weightType.getDimSize(0)),
               rewriter.getIndexAttr(block)});
     };
-    if (int4) {
+    if (param && param.getGroup() && interleaved) {
+      // The 8-bit dot product: x quantized per row and group (xq, xs, and
+      // the integers' sums xsum), then out[m, b, r] += xq[m, g * kg + 4 *
+      // kq + p] * w[b, kg, kq, r, p] * (s[b, kg, r] * xs[m, kg]) over loops
+      // (m, b, r, kg, kq, p); in 4 bits the lanes r are (h, j) as above
+      // and the weight bytes w[b, kg, kq, j, p]. xsum is read by the
+      // vector code only.
+      int64_t group = *param.getGroup(), n = weightType.getDimSize(3);
+      if (n != 4 || group % 4 != 0)
+        return op.emitError("a quantized weight multiplied by the 8-bit dot "
+                            "product must be interleaved by 4 within its "
+                            "group");
+      FailureOr<Value> scales = quantizedScales(rewriter, loc, weightOp, op);
+      if (failed(scales))
+        return failure();
+      auto [xq, xs, xsum] = quantizeRows(rewriter, loc, x, rows, group);
+      int64_t blocks = weightType.getDimSize(0);
+      int64_t quads = weightType.getDimSize(1);
+      int64_t lanes = weightType.getDimSize(2);
+      Value grouped = rewriter.create<memref::ExpandShapeOp>(
+          loc,
+          MemRefType::get({blocks, quads * 4 / group, group / 4, lanes, 4},
+                          rewriter.getI8Type()),
+          weight, ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
+      Value wScales = *scales, target = outBlocked();
+      SmallVector<AffineExpr> laneDims = {d(2)};
+      unsigned kg = 3;
+      if (int4) {
+        wScales = rewriter.create<memref::ExpandShapeOp>(
+            loc,
+            MemRefType::get({blocks, quads * 4 / group, 2, lanes},
+                            rewriter.getF16Type()),
+            *scales, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+        target = rewriter.create<memref::ExpandShapeOp>(
+            loc,
+            MemRefType::get({ShapedType::kDynamic, blocks, 2, lanes},
+                            rewriter.getF32Type()),
+            out, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}},
+            ArrayRef<OpFoldResult>{rows, rewriter.getIndexAttr(blocks),
+                                   rewriter.getIndexAttr(2),
+                                   rewriter.getIndexAttr(lanes)});
+        laneDims = {d(2), d(3)};
+        kg = 4;
+      }
+      unsigned loops = kg + 3;
+      auto map = [&](ArrayRef<AffineExpr> front,
+                     ArrayRef<AffineExpr> back = {}) {
+        SmallVector<AffineExpr> results(front);
+        llvm::append_range(results, back);
+        return AffineMap::get(loops, 0, results, ctx);
+      };
+      SmallVector<utils::IteratorType> iterators(
+          loops, utils::IteratorType::parallel);
+      for (unsigned i = kg; i < loops; ++i)
+        iterators[i] = utils::IteratorType::reduction;
+      AffineExpr k = d(kg) * group + d(kg + 1) * 4 + d(kg + 2);
+      matmul = rewriter.create<linalg::GenericOp>(
+          loc, TypeRange{}, ValueRange{xq, grouped, wScales, xs, xsum},
+          ValueRange{target},
+          ArrayRef<AffineMap>{map({d(0), k}),
+                              map({d(1), d(kg), d(kg + 1), laneDims.back(),
+                                   d(kg + 2)}),
+                              map({d(1), d(kg)}, laneDims),
+                              map({d(0), d(kg)}), map({d(0), d(kg)}),
+                              map({d(0), d(1)}, laneDims)},
+          iterators, [&](OpBuilder &nb, Location nloc, ValueRange args) {
+            Value q = args[1];
+            if (int4)
+              q = unpackNibble(nb, nloc, q,
+                               nb.create<linalg::IndexOp>(nloc, 2));
+            Type i32 = nb.getI32Type();
+            Value product = nb.create<arith::MulIOp>(
+                nloc, nb.create<arith::ExtSIOp>(nloc, i32, args[0]),
+                nb.create<arith::ExtSIOp>(nloc, i32, q));
+            Value scale =
+                nb.create<arith::MulFOp>(nloc, toF32(nb, nloc, args[2]),
+                                         args[3]);
+            Value term = nb.create<arith::MulFOp>(
+                nloc,
+                nb.create<arith::SIToFPOp>(nloc, nb.getF32Type(), product),
+                scale);
+            nb.create<linalg::YieldOp>(
+                nloc,
+                ValueRange{nb.create<arith::AddFOp>(nloc, args[5], term)});
+          });
+    } else if (int4) {
       // out[m, b, h, j] += x[m, g * kg + ki] * (nibble h of w[b, kg, ki, j]
       // - 8) * s[b, kg, h, j]: lane h * block / 2 + j of the block; loops
       // (m, b, h, j, kg, ki).

@@ -20,12 +20,16 @@ def SelectStrategyPass : Pass<"llm-select-strategy", "ModuleOp"> {
     their inputs in f32 (exact up to the order of the sums); `bf16` rounds
     the inputs of bf16 projections to bf16 and multiplies on the target's
     bf16 dot-product instruction (interleaved weights), an error on a target
-    without one; `auto` does so where the target says that instruction is
-    faster than its f32 FMA.
+    without one; `int8` quantizes the inputs of quantized (i8, i4)
+    projections to 8 bits per row and group and multiplies on the target's
+    8-bit dot product (weights interleaved by 4 columns), an error on a
+    target without one; `auto` does the former where the target says its
+    bf16 instruction is faster than its f32 FMA and the latter wherever the
+    target has an 8-bit dot product.
   }];
   let options = [
     Option<"matmulPrecision", "matmul-precision", "std::string",
-           /*default=*/"\"auto\"", "auto, f32 or bf16">
+           /*default=*/"\"auto\"", "auto, f32, bf16 or int8">
   ];
   let dependentDialects = ["::mlir::llm::LLMDialect"];
 }
@@ -157,7 +161,10 @@ def TileAndVectorizePass : Pass<"llm-tile-and-vectorize", "func::FuncOp"> {
     and does one vector FMA per row into accumulators carried in registers.
     A matmul over interleaved bf16 weights (pairs of columns together) and
     bf16 inputs becomes one `vdpbf16ps` per row and 16 lanes instead, with
-    each row's input pair broadcast.
+    each row's input pair broadcast; one over int8 or int4 weights
+    interleaved by 4 and inputs quantized to 8 bits becomes the target's
+    8-bit dot product per row and chunk of lanes, integer sums per group
+    scaled into f32 accumulators.
   }];
   let dependentDialects = [
     "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",

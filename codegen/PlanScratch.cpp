@@ -73,10 +73,12 @@ struct PlanScratchPass : llm::impl::PlanScratchPassBase<PlanScratchPass> {
         type.getRank() == 1 || (type.getRank() == 2 && !type.isDynamicDim(1));
     Type element = type.getElementType();
     if (!type.getLayout().isIdentity() ||
-        !(element.isF32() || element.isBF16()) || !rowsOnly ||
-        !type.isDynamicDim(0))
-      return alloc.emitError("llm-plan-scratch: only [rows] or [rows, N] f32 "
-                             "or bf16 activation buffers can be placed, got ")
+        !(element.isF32() || element.isBF16() || element.isInteger(8) ||
+          element.isInteger(32)) ||
+        !rowsOnly || !type.isDynamicDim(0))
+      return alloc.emitError("llm-plan-scratch: only [rows] or [rows, N] "
+                             "f32, bf16, i8 or i32 activation buffers can "
+                             "be placed, got ")
              << type;
     int64_t columns = type.getRank() == 2 ? type.getDimSize(1) : 1;
     return maxTokens * columns * (element.getIntOrFloatBitWidth() / 8);

@@ -11,6 +11,7 @@
 #include "codegen/Target.h"
 
 #include "llvm/Support/Debug.h"
+#include "llvm/Support/MathExtras.h"
 
 #include <numeric>
 
@@ -57,9 +58,19 @@ struct SelectStrategyPass
     if (!backend)
       return signalPassFailure();
     if (matmulPrecision != "auto" && matmulPrecision != "f32" &&
-        matmulPrecision != "bf16") {
+        matmulPrecision != "bf16" && matmulPrecision != "int8") {
       module.emitError() << "matmul precision '" << matmulPrecision
-                         << "' is not one of auto, f32, bf16";
+                         << "' is not one of auto, f32, bf16, int8";
+      return signalPassFailure();
+    }
+    if (matmulPrecision == "int8" &&
+        backend->getInt8Dot(target) == Int8DotKind::None) {
+      module.emitError()
+          << "matmul precision int8 needs an 8-bit dot-product instruction, "
+             "which CPU '"
+          << target.getCpu() << "' (" << backend->getName()
+          << ") does not have (x86: AVX2; AArch64: +dotprod, e.g. "
+             "--mcpu=cortex-a76)";
       return signalPassFailure();
     }
     if (matmulPrecision == "bf16" && !backend->hasBF16Dot(target)) {
@@ -72,6 +83,9 @@ struct SelectStrategyPass
     }
     bf16Dot = matmulPrecision == "bf16" ||
               (matmulPrecision == "auto" && backend->prefersBF16Dot(target));
+    int8Dot = matmulPrecision == "int8" ||
+              (matmulPrecision == "auto" &&
+               backend->getInt8Dot(target) != Int8DotKind::None);
     if (failed(annotateLinears(*backend, target)))
       signalPassFailure();
   }
@@ -96,11 +110,17 @@ struct SelectStrategyPass
         return WalkResult::interrupt();
       }
       ParamOp param = weight.getParamOp();
-      LinearTileChoice choice = backend.chooseLinearTile(target, param);
       RankedTensorType type = param.getTensorType();
-      if (bf16Dot && type.getElementType().isBF16() &&
-          type.getDimSize(1) % 2 == 0)
-        choice.interleave = 2;
+      LinearTileChoice choice;
+      if (int8Dot && param.isQuantized() && *param.getGroup() % 4 == 0) {
+        choice = backend.chooseInt8DotTile(target, param);
+        choice.interleave = 4;
+      } else {
+        choice = backend.chooseLinearTile(target, param);
+        if (bf16Dot && type.getElementType().isBF16() &&
+            type.getDimSize(1) % 2 == 0)
+          choice.interleave = 2;
+      }
       PackedLayoutAttr existing = param.getLayout();
       if (existing && existing.getBlock()) {
         choice.block = *existing.getBlock();
@@ -114,13 +134,20 @@ struct SelectStrategyPass
                            : std::nullopt,
                        std::nullopt, std::nullopt));
       }
-      int64_t elementBytes = type.getElementTypeBitWidth() / 8;
-      int64_t inputBytes = choice.interleave > 1 ? elementBytes : 4;
+      // Bytes per column of the depth: the input rows' (rounded to the
+      // weight's type when interleaved, to 8 bits for the 8-bit dot
+      // product) and the block's.
+      int64_t elementBits = type.getElementTypeBitWidth();
+      int64_t inputBytes = choice.interleave == 4   ? 1
+                           : choice.interleave == 2 ? elementBits / 8
+                                                    : 4;
       // A quantized weight's steps hold whole groups.
       int64_t multiple = std::lcm<int64_t>(8, param.getGroup().value_or(8));
       int64_t step = chooseDepthStep(
           type.getDimSize(1), target.getL1Bytes() / 2,
-          choice.rows * inputBytes + choice.block * elementBytes, multiple);
+          choice.rows * inputBytes +
+              llvm::divideCeil(choice.block * elementBits, 8),
+          multiple);
       std::optional<int64_t> lanes;
       if (choice.scalableLanes > 0 && choice.block % choice.scalableLanes == 0)
         lanes = choice.scalableLanes;
@@ -138,6 +165,9 @@ struct SelectStrategyPass
 
   /// Whether bf16 projections round their inputs and use the dot product.
   bool bf16Dot = false;
+  /// Whether quantized projections quantize their inputs to 8 bits per
+  /// group and use the 8-bit dot product.
+  bool int8Dot = false;
 };
 
 } // namespace

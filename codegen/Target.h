@@ -70,6 +70,17 @@ struct CrossLinkRecipe {
   llvm::StringRef installHint;
 };
 
+/// How a target multiplies 8-bit integers four at a time into 32-bit lanes.
+enum class Int8DotKind {
+  None,
+  /// Signed weights times signed inputs (AArch64 `sdot`; x86 AVX2's
+  /// `vpmaddubsw` with the inputs' signs moved onto the weights).
+  Signed,
+  /// Unsigned weights times signed inputs (x86 VNNI `vpdpbusd`): signed
+  /// weights are offset by 128, and 128 times the inputs' sum taken off.
+  UnsignedWeights,
+};
+
 class TargetBackend {
 public:
   virtual ~TargetBackend();
@@ -96,6 +107,26 @@ public:
   /// target has none for N lanes.
   virtual Value createBF16Dot(OpBuilder &b, Location loc, Value acc, Value x,
                               Value w) const {
+    return nullptr;
+  }
+  /// Which 8-bit dot product `target` has (createInt8Dot's operands).
+  virtual Int8DotKind getInt8Dot(TargetAttr target) const {
+    return Int8DotKind::None;
+  }
+  /// The most 32-bit lanes createInt8Dot fills at once (0: none); it takes
+  /// every power of two from 4 up to that.
+  virtual int64_t getInt8DotLanes(TargetAttr target) const { return 0; }
+  /// Register tile and block for a quantized projection multiplied on that
+  /// dot product (its integer and f32 accumulators are both live).
+  virtual LinearTileChoice chooseInt8DotTile(TargetAttr target,
+                                             ParamOp param) const {
+    return chooseLinearTile(target, param);
+  }
+  /// acc[i] + sum over p < 4 of w[4i+p] * x[4i+p] for acc vector<N x i32>
+  /// and w, x vector<4N x i8>, w read as getInt8Dot says (x always signed);
+  /// null when the target has none for N lanes.
+  virtual Value createInt8Dot(OpBuilder &b, Location loc, TargetAttr target,
+                              Value acc, Value w, Value x) const {
     return nullptr;
   }
   /// Adds the passes that take planned, lowered-to-linalg IR to the LLVM

@@ -63,17 +63,35 @@ static LoweringConfigAttr getConfig(Operation *op) {
 /// [b, k / g, r], loops (m, b, r, kg, ki). In 4 bits, w [b, k / g, g, r / 2]
 /// (bytes of two nibbles: lanes j and r / 2 + j), s [b, k / g, 2, r / 2] and
 /// out [m, b, 2, r / 2], loops (m, b, h, j, kg, ki).
+/// On the 8-bit dot product, inputs xq [m, k] i8, w [b, k / g, g / 4, r,
+/// 4] i8, s [b, k / g, r], xs and xsum [m, k / g], loops (m, b, r, kg, kq,
+/// p); in 4 bits w [b, k / g, g / 4, r / 2, 4] bytes, s [b, k / g, 2, r /
+/// 2] and out [m, b, 2, r / 2], loops (m, b, h, j, kg, kq, p).
 static bool isPackedMatmul(Operation *op) {
   auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
   if (!linalgOp || !getConfig(op) || linalgOp.getNumDpsInits() != 1)
     return false;
   unsigned loops = linalgOp.getNumLoops(), inputs = linalgOp.getNumDpsInputs();
   return ((loops == 4 || loops == 5) && inputs == 2) ||
-         ((loops == 5 || loops == 6) && inputs == 3);
+         ((loops == 5 || loops == 6) && inputs == 3) ||
+         ((loops == 6 || loops == 7) && inputs == 5);
+}
+
+/// Multiplied on the 8-bit dot product: quantized inputs, their scales and
+/// sums are inputs too.
+static bool isQuantizedDot(linalg::LinalgOp op) {
+  return op.getNumDpsInputs() == 5;
 }
 
 /// Quantized in 4 bits, two lanes to a byte.
-static bool isNibbles(linalg::LinalgOp op) { return op.getNumLoops() == 6; }
+static bool isNibbles(linalg::LinalgOp op) {
+  return op.getNumLoops() == (isQuantizedDot(op) ? 7u : 6u);
+}
+
+/// The first loop of the reduction: the group index kg.
+static unsigned groupLoop(linalg::LinalgOp op) {
+  return isNibbles(op) ? 4 : 3;
+}
 
 /// Quantized by groups: the weight's scales are a third input.
 static bool isGrouped(linalg::LinalgOp op) {
@@ -82,6 +100,72 @@ static bool isGrouped(linalg::LinalgOp op) {
 
 static bool isInterleaved(linalg::LinalgOp op) {
   return op.getNumLoops() == 5 && !isGrouped(op);
+}
+
+/// Whether `v` is the body's weight integer: the weight argument, or in 4
+/// bits unpacked from its byte by integer ops with constants and the loop
+/// index only.
+static bool isWeightInteger(linalg::LinalgOp op, Value v) {
+  Block *body = op.getBlock();
+  if (v == body->getArgument(1))
+    return true;
+  Operation *def = v.getDefiningOp();
+  if (!def || !isNibbles(op) ||
+      !isa<arith::SubIOp, arith::AndIOp, arith::ShRUIOp, arith::SelectOp>(def))
+    return false;
+  return llvm::any_of(def->getOperands(),
+                      [&](Value operand) {
+                        return isWeightInteger(op, operand);
+                      }) &&
+         llvm::all_of(def->getOperands(), [&](Value operand) {
+           Operation *d = operand.getDefiningOp();
+           return isWeightInteger(op, operand) ||
+                  (d && isa<arith::ConstantOp, arith::CmpIOp>(d));
+         });
+}
+
+/// Whether the body is yield(out + sitofp(extsi(xq) * extsi(w)) * (ext(s) *
+/// xs)), each product's operands in either order.
+static bool isQuantizedDotBody(linalg::LinalgOp op) {
+  Block *body = op.getBlock();
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
+  Value acc = body->getArgument(5);
+  if (!add || (add.getLhs() != acc && add.getRhs() != acc))
+    return false;
+  auto term = (add.getLhs() == acc ? add.getRhs() : add.getLhs())
+                  .getDefiningOp<arith::MulFOp>();
+  if (!term)
+    return false;
+  auto isProduct = [&](Value v) {
+    auto convert = v.getDefiningOp<arith::SIToFPOp>();
+    auto mul = convert ? convert.getIn().getDefiningOp<arith::MulIOp>()
+                       : arith::MulIOp();
+    if (!mul)
+      return false;
+    auto source = [](Value v) -> Value {
+      auto ext = v.getDefiningOp<arith::ExtSIOp>();
+      return ext ? ext.getIn() : Value();
+    };
+    Value a = source(mul.getLhs()), b = source(mul.getRhs());
+    return (a == body->getArgument(0) && b && isWeightInteger(op, b)) ||
+           (b == body->getArgument(0) && a && isWeightInteger(op, a));
+  };
+  auto isScale = [&](Value v) {
+    auto mul = v.getDefiningOp<arith::MulFOp>();
+    if (!mul)
+      return false;
+    auto source = [](Value v) {
+      if (auto ext = v.getDefiningOp<arith::ExtFOp>())
+        return ext.getIn();
+      return v;
+    };
+    Value a = source(mul.getLhs()), b = source(mul.getRhs());
+    return (a == body->getArgument(2) && b == body->getArgument(3)) ||
+           (b == body->getArgument(2) && a == body->getArgument(3));
+  };
+  return (isProduct(term.getLhs()) && isScale(term.getRhs())) ||
+         (isProduct(term.getRhs()) && isScale(term.getLhs()));
 }
 
 /// Whether the body is yield(out + x * (sitofp(w) * ext(s))), the product's
@@ -105,26 +189,9 @@ static bool isGroupedMultiplyAdd(linalg::LinalgOp op) {
       scaledValue ? scaledValue.getDefiningOp<arith::MulFOp>() : nullptr;
   if (!scaled)
     return false;
-  // In 4 bits the integer is unpacked from the byte first: integer ops on
-  // the byte, constants and the loop index only.
-  std::function<bool(Value)> fromWeight = [&](Value v) -> bool {
-    if (v == body->getArgument(1))
-      return true;
-    Operation *def = v.getDefiningOp();
-    if (!def || !isNibbles(op) ||
-        !isa<arith::SubIOp, arith::AndIOp, arith::ShRUIOp, arith::SelectOp>(
-            def))
-      return false;
-    return llvm::any_of(def->getOperands(), fromWeight) &&
-           llvm::all_of(def->getOperands(), [&](Value operand) {
-             Operation *d = operand.getDefiningOp();
-             return fromWeight(operand) ||
-                    (d && isa<arith::ConstantOp, arith::CmpIOp>(d));
-           });
-  };
   auto isWeight = [&](Value v) {
     auto convert = v.getDefiningOp<arith::SIToFPOp>();
-    return convert && fromWeight(convert.getIn());
+    return convert && isWeightInteger(op, convert.getIn());
   };
   auto isScale = [&](Value v) {
     if (auto ext = v.getDefiningOp<arith::ExtFOp>())
@@ -169,6 +236,35 @@ static LogicalResult verifyPackedMatmul(linalg::LinalgOp op) {
       AffineMap::get(4, 0, {d(0), d(3)}, ctx),
       AffineMap::get(4, 0, {d(1), d(3), d(2)}, ctx),
       AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx)};
+  if (isPackedMatmul(op) && isQuantizedDot(op)) {
+    // Loops (m, b, r, kg, kq, p), the lanes r being (h, j) in 4 bits.
+    auto wType =
+        dyn_cast<MemRefType>(op.getDpsInputOperand(1)->get().getType());
+    int64_t g = wType && wType.getRank() == 5 ? 4 * wType.getDimSize(2) : 0;
+    unsigned loops = op.getNumLoops(), kg = groupLoop(op);
+    SmallVector<AffineExpr> lanes = {d(2)};
+    if (isNibbles(op))
+      lanes = {d(2), d(3)};
+    auto map = [&](ArrayRef<AffineExpr> front, ArrayRef<AffineExpr> back) {
+      SmallVector<AffineExpr> results(front);
+      llvm::append_range(results, back);
+      return AffineMap::get(loops, 0, results, ctx);
+    };
+    expected = {
+        map({d(0), d(kg) * g + d(kg + 1) * 4 + d(kg + 2)}, {}),
+        map({d(1), d(kg), d(kg + 1), lanes.back(), d(kg + 2)}, {}),
+        map({d(1), d(kg)}, lanes),
+        map({d(0), d(kg)}, {}),
+        map({d(0), d(kg)}, {}),
+        map({d(0), d(1)}, lanes)};
+    if (op.getIndexingMapsArray() != expected || !isQuantizedDotBody(op))
+      return op->emitError(
+          "llm-tile-and-vectorize: an 8-bit dot-product matmul must be "
+          "out[m, b, r] += xq[m, g * kg + 4 * kq + p] * w[b, kg, kq, r, p] * "
+          "(s[b, kg, r] * xs[m, kg]) with the sums xsum[m, kg] (in 4 bits r "
+          "= (h, j), the weight nibble h of w[b, kg, kq, j, p])");
+    return success();
+  }
   if (isPackedMatmul(op) && isGrouped(op)) {
     // Loops (m, b, r, kg, ki); in 4 bits the lanes r are (h, j) and the
     // depth loops shift by one.
@@ -224,12 +320,15 @@ static LogicalResult verifyPackedMatmul(linalg::LinalgOp op) {
 /// depth counts groups.
 /// In 4 bits, w [1, depth, group, lanes] bytes, s [1, depth, 2, lanes] and
 /// out [rows, 1, 2, lanes]: each byte's two nibbles are a lane of each half.
+/// On the 8-bit dot product, x [rows, depth * group] i8, w [1, depth, group
+/// / 4, lanes, 4], s as above, xs and xsum [rows, depth].
 struct Tile {
   Value x, w, out;
   int64_t rows, depth, lanes;
   Value scales;
   int64_t group = 0;
   bool nibbles = false;
+  Value inputScales, inputSums;
 };
 
 static std::optional<Tile> matchStaticTile(linalg::LinalgOp op) {
@@ -245,7 +344,17 @@ static std::optional<Tile> matchStaticTile(linalg::LinalgOp op) {
   t.rows = xType.getDimSize(0);
   t.depth = wType.getDimSize(1);
   t.lanes = wType.getDimSize(2);
-  if (isGrouped(op)) {
+  if (isQuantizedDot(op)) {
+    t.scales = op.getDpsInputOperand(2)->get();
+    t.inputScales = op.getDpsInputOperand(3)->get();
+    t.inputSums = op.getDpsInputOperand(4)->get();
+    for (Value v : {t.scales, t.inputScales, t.inputSums})
+      if (!cast<MemRefType>(v.getType()).hasStaticShape())
+        return std::nullopt;
+    t.group = 4 * wType.getDimSize(2);
+    t.lanes = wType.getDimSize(3);
+    t.nibbles = isNibbles(op);
+  } else if (isGrouped(op)) {
     t.scales = op.getDpsInputOperand(2)->get();
     if (!cast<MemRefType>(t.scales.getType()).hasStaticShape())
       return std::nullopt;
@@ -596,6 +705,191 @@ static LogicalResult emitDotTile(OpBuilder &b, Location loc, const Tile &t,
   return success();
 }
 
+/// Emits a tile on the 8-bit dot product: per group, each row's integer
+/// accumulators start at -offset times its inputs' sum (offset 128 for
+/// weights made unsigned, 8 for nibbles stored offset by 8, 0 otherwise);
+/// per 4 columns of the group, each chunk of lanes loads its 4 x chunk
+/// weight bytes once (in 4 bits one load gives both halves: low nibbles,
+/// high nibbles) and every row adds its broadcast 4 inputs' dot products;
+/// at the group's end they are converted and added into the f32
+/// accumulators times the lanes' scale and the row's.
+static LogicalResult emitInt8DotTile(OpBuilder &b, Location loc,
+                                     const Tile &t,
+                                     const TargetBackend &backend,
+                                     TargetAttr target, Operation *op) {
+  Int8DotKind kind = backend.getInt8Dot(target);
+  int64_t widest = backend.getInt8DotLanes(target);
+  int64_t chunk = 0;
+  for (int64_t candidate : {16, 8, 4})
+    if (!chunk && candidate <= widest && t.lanes % candidate == 0)
+      chunk = candidate;
+  if (kind == Int8DotKind::None || !chunk)
+    return op->emitError("llm-tile-and-vectorize: the target has no 8-bit "
+                         "dot product for a block of ")
+           << t.lanes << " lanes";
+  int64_t chunks = t.lanes / chunk, halves = t.nibbles ? 2 : 1;
+  int64_t offset = t.nibbles ? 8
+                   : kind == Int8DotKind::UnsignedWeights ? 128
+                                                          : 0;
+  Type i8 = b.getI8Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
+  auto accType = VectorType::get({chunk}, f32);
+  auto intType = VectorType::get({chunk}, i32);
+  auto bytesType = VectorType::get({4 * chunk}, i8);
+  auto splat = [&](OpBuilder &nb, Location nloc, VectorType type,
+                   Attribute value) -> Value {
+    return nb.create<arith::ConstantOp>(nloc,
+                                        DenseElementsAttr::get(type, value));
+  };
+  auto cidx = [](OpBuilder &nb, Location nloc, int64_t value) -> Value {
+    return nb.create<arith::ConstantIndexOp>(nloc, value);
+  };
+  // A chunk's weights for 4 columns are contiguous: [1, depth, group / 4,
+  // lanes * 4].
+  Value w = b.create<memref::CollapseShapeOp>(
+      loc, t.w, ArrayRef<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
+  Value c0 = cidx(b, loc, 0);
+  // Accumulator of half h, row i, chunk c at (h * rows + i) * chunks + c;
+  // the output and scale indices gain the half in 4 bits.
+  auto at = [&](OpBuilder &nb, Location nloc, Value first, Value second,
+                int64_t h, int64_t c) -> SmallVector<Value> {
+    SmallVector<Value> indices = {first, second};
+    if (t.nibbles)
+      indices.push_back(cidx(nb, nloc, h));
+    indices.push_back(cidx(nb, nloc, c * chunk));
+    return indices;
+  };
+  SmallVector<Value> accs;
+  for (int64_t h = 0; h < halves; ++h)
+    for (int64_t i = 0; i < t.rows; ++i)
+      for (int64_t c = 0; c < chunks; ++c)
+        accs.push_back(b.create<vector::LoadOp>(
+            loc, accType, t.out, at(b, loc, cidx(b, loc, i), c0, h, c)));
+  bool failedDot = false;
+  auto outer = b.create<scf::ForOp>(
+      loc, c0, cidx(b, loc, t.depth), cidx(b, loc, 1), accs,
+      [&](OpBuilder &ob, Location oloc, Value kg, ValueRange outerAccs) {
+        SmallVector<Value> scales, rowScales, initial;
+        for (int64_t h = 0; h < halves; ++h)
+          for (int64_t c = 0; c < chunks; ++c)
+            scales.push_back(ob.create<arith::ExtFOp>(
+                oloc, accType,
+                ob.create<vector::LoadOp>(
+                      oloc, VectorType::get({chunk}, ob.getF16Type()),
+                      t.scales, at(ob, oloc, c0, kg, h, c))
+                    .getResult()));
+        SmallVector<Value> starts;
+        for (int64_t i = 0; i < t.rows; ++i) {
+          Value row = cidx(ob, oloc, i);
+          rowScales.push_back(ob.create<vector::SplatOp>(
+              oloc, accType,
+              ob.create<memref::LoadOp>(oloc, t.inputScales,
+                                        ValueRange{row, kg})));
+          Value start = splat(ob, oloc, intType, ob.getI32IntegerAttr(0));
+          if (offset) {
+            Value sum = ob.create<memref::LoadOp>(oloc, t.inputSums,
+                                                  ValueRange{row, kg});
+            start = ob.create<vector::SplatOp>(
+                oloc, intType,
+                ob.create<arith::MulIOp>(
+                    oloc, sum,
+                    ob.create<arith::ConstantOp>(
+                        oloc, ob.getI32IntegerAttr(-offset))));
+          }
+          starts.push_back(start);
+        }
+        for (int64_t h = 0; h < halves; ++h)
+          for (int64_t i = 0; i < t.rows; ++i)
+            for (int64_t c = 0; c < chunks; ++c)
+              initial.push_back(starts[i]);
+        Value first = ob.create<arith::MulIOp>(oloc, kg,
+                                               cidx(ob, oloc, t.group));
+        // The weights two groups ahead, prefetched one line per chunk.
+        Value ahead = ob.create<arith::AddIOp>(oloc, kg, cidx(ob, oloc, 2));
+        auto inner = ob.create<scf::ForOp>(
+            oloc, c0, cidx(ob, oloc, t.group / 4), cidx(ob, oloc, 1), initial,
+            [&](OpBuilder &nb, Location nloc, Value kq, ValueRange carried) {
+              // parts[h * chunks + c]: chunk c's weights of half h.
+              SmallVector<Value> parts(halves * chunks);
+              for (int64_t c = 0; c < chunks; ++c) {
+                Value lane = cidx(nb, nloc, c * chunk * 4);
+                Value bytes = nb.create<vector::LoadOp>(
+                    nloc, bytesType, w, ValueRange{c0, kg, kq, lane});
+                nb.create<memref::PrefetchOp>(
+                    nloc, w, ValueRange{c0, ahead, kq, lane},
+                    /*isWrite=*/false, /*localityHint=*/3,
+                    /*isDataCache=*/true);
+                if (t.nibbles) {
+                  parts[c] = nb.create<arith::AndIOp>(
+                      nloc, bytes,
+                      splat(nb, nloc, bytesType, nb.getI8IntegerAttr(15)));
+                  parts[chunks + c] = nb.create<arith::ShRUIOp>(
+                      nloc, bytes,
+                      splat(nb, nloc, bytesType, nb.getI8IntegerAttr(4)));
+                } else if (offset) {
+                  parts[c] = nb.create<arith::XOrIOp>(
+                      nloc, bytes,
+                      splat(nb, nloc, bytesType,
+                            nb.getIntegerAttr(i8, -128)));
+                } else {
+                  parts[c] = bytes;
+                }
+              }
+              Value col = nb.create<arith::AddIOp>(
+                  nloc, first,
+                  nb.create<arith::MulIOp>(nloc, kq, cidx(nb, nloc, 4)));
+              SmallVector<Value> next(carried.begin(), carried.end());
+              for (int64_t i = 0; i < t.rows; ++i) {
+                Value four = nb.create<vector::LoadOp>(
+                    nloc, VectorType::get({4}, i8), t.x,
+                    ValueRange{cidx(nb, nloc, i), col});
+                Value word = nb.create<vector::ExtractOp>(
+                    nloc,
+                    nb.create<vector::BitCastOp>(
+                        nloc, VectorType::get({1}, i32), four),
+                    ArrayRef<int64_t>{0});
+                Value inputs = nb.create<vector::BitCastOp>(
+                    nloc, bytesType,
+                    nb.create<vector::SplatOp>(nloc, intType, word));
+                for (int64_t h = 0; h < halves; ++h)
+                  for (int64_t c = 0; c < chunks; ++c) {
+                    int64_t a = (h * t.rows + i) * chunks + c;
+                    Value dot = backend.createInt8Dot(
+                        nb, nloc, target, next[a], parts[h * chunks + c],
+                        inputs);
+                    failedDot |= !dot;
+                    if (dot)
+                      next[a] = dot;
+                  }
+              }
+              nb.create<scf::YieldOp>(nloc, next);
+            });
+        SmallVector<Value> scaled;
+        for (int64_t h = 0; h < halves; ++h)
+          for (int64_t i = 0; i < t.rows; ++i)
+            for (int64_t c = 0; c < chunks; ++c) {
+              int64_t a = (h * t.rows + i) * chunks + c;
+              Value sum = ob.create<arith::SIToFPOp>(oloc, accType,
+                                                     inner.getResult(a));
+              Value scale = ob.create<arith::MulFOp>(
+                  oloc, scales[h * chunks + c], rowScales[i]);
+              scaled.push_back(
+                  ob.create<vector::FMAOp>(oloc, sum, scale, outerAccs[a]));
+            }
+        ob.create<scf::YieldOp>(oloc, scaled);
+      });
+  if (failedDot)
+    return op->emitError("llm-tile-and-vectorize: the target has no 8-bit "
+                         "dot product for ")
+           << chunk << " lanes";
+  for (int64_t h = 0; h < halves; ++h)
+    for (int64_t i = 0; i < t.rows; ++i)
+      for (int64_t c = 0; c < chunks; ++c)
+        b.create<vector::StoreOp>(
+            loc, outer.getResult((h * t.rows + i) * chunks + c), t.out,
+            at(b, loc, cidx(b, loc, i), c0, h, c));
+  return success();
+}
+
 /// Replaces a static register tile (rows x 1 block x lanes, one depth step)
 /// by vector code: one depth loop over the whole block with fixed-width
 /// vectors, or, with `llm.scalable_lanes` = n, a loop over chunks of
@@ -603,12 +897,26 @@ static LogicalResult emitDotTile(OpBuilder &b, Location loc, const Tile &t,
 /// Fails on a dynamic tile (left to the scalar lowering), and sets `error`
 /// on one that cannot be lowered at all.
 static LogicalResult vectorizeTile(RewriterBase &rewriter, linalg::LinalgOp op,
-                                   const TargetBackend *backend, bool &error) {
+                                   const TargetBackend *backend,
+                                   TargetAttr target, bool &error) {
   std::optional<Tile> t = matchStaticTile(op);
   if (!t)
     return failure();
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
+  if (isQuantizedDot(op)) {
+    if (!backend) {
+      error = true;
+      return op->emitError("llm-tile-and-vectorize: an 8-bit dot-product "
+                           "matmul needs the module's llm.target");
+    }
+    if (failed(emitInt8DotTile(rewriter, loc, *t, *backend, target, op))) {
+      error = true;
+      return failure();
+    }
+    rewriter.eraseOp(op);
+    return success();
+  }
   if (isInterleaved(op)) {
     if (!backend) {
       error = true;
@@ -686,25 +994,27 @@ struct TileAndVectorizePass
       LoweringConfigAttr config = getConfig(op);
       int64_t rows = config.getRows(), step = config.getDepthStep();
       // Interleaved or quantized, the depth loop counts groups of n columns
-      // (loop 3; loop 4 in 4 bits, whose lanes are two loops).
-      unsigned depthLoop = isNibbles(op) ? 4 : 3;
-      int64_t n = op.getNumLoops() > 4
-                      ? op.getStaticLoopRanges()[depthLoop + 1]
-                      : 1;
-      int64_t depth = op.getStaticLoopRanges()[depthLoop] * n;
-      // Loops: blocks, depth steps, rows; each tile is rows x 1 x lanes x
-      // step, so a block's panel for one step is reused by all rows.
+      // (the loops after it; loop 3, or 4 in 4 bits, whose lanes are two
+      // loops).
+      unsigned depthLoop = groupLoop(op), loops = op.getNumLoops();
+      SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+      int64_t n = 1;
+      for (unsigned i = depthLoop + 1; i < loops; ++i)
+        n *= ranges[i];
+      int64_t depth = ranges[depthLoop] * n;
+      // Loops: blocks, depth steps, rows, then the rest in order; each tile
+      // is rows x 1 x lanes x step, so a block's panel for one step is
+      // reused by all rows.
       int64_t depthTile =
           step < depth && depth % step == 0 && step % n == 0 ? step / n : 0;
-      SmallVector<int64_t> sizes = {rows, 1, 0, depthTile};
-      SmallVector<int64_t> order = {1, 3, 0, 2};
-      if (isNibbles(op)) {
-        sizes = {rows, 1, 0, 0, depthTile, 0};
-        order = {1, 4, 0, 2, 3, 5};
-      } else if (op.getNumLoops() == 5) {
-        sizes.push_back(0);
-        order.push_back(4);
-      }
+      SmallVector<int64_t> sizes(loops, 0);
+      sizes[0] = rows;
+      sizes[1] = 1;
+      sizes[depthLoop] = depthTile;
+      SmallVector<int64_t> order = {1, depthLoop, 0};
+      for (unsigned i = 2; i < loops; ++i)
+        if (i != depthLoop)
+          order.push_back(i);
       FailureOr<scf::SCFTilingResult> tiled =
           tile(rewriter, op, sizes, order);
       if (failed(tiled)) {
@@ -743,13 +1053,13 @@ struct TileAndVectorizePass
         candidates.push_back(op);
     });
     const TargetBackend *backend = nullptr;
+    TargetAttr target;
     if (auto module = func->getParentOfType<ModuleOp>())
-      if (TargetAttr target =
-              LLMDialect::TargetAttrHelper(ctx).getAttr(module))
+      if ((target = LLMDialect::TargetAttrHelper(ctx).getAttr(module)))
         backend = lookupTargetBackend(llvm::Triple(target.getTriple()));
     bool error = false;
     for (linalg::LinalgOp op : candidates) {
-      if (failed(vectorizeTile(rewriter, op, backend, error)))
+      if (failed(vectorizeTile(rewriter, op, backend, target, error)))
         LLVM_DEBUG(llvm::dbgs() << "left a dynamic tile scalar: " << op
                                 << "\n");
       if (error)

@@ -12,6 +12,8 @@
 #include "codegen/aarch64/AArch64Target.h"
 #include "codegen/Pipelines.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
@@ -89,6 +91,42 @@ public:
     if (target.getScalable())
       choice.scalableLanes = lanes;
     return choice;
+  }
+
+  /// `sdot` (+dotprod: Armv8.4 and later, and most v8.2 cores).
+  Int8DotKind getInt8Dot(TargetAttr target) const override {
+    SmallVector<StringRef> features;
+    target.getFeatures().split(features, ',', -1, false);
+    return llvm::is_contained(features, "+dotprod") ? Int8DotKind::Signed
+                                                    : Int8DotKind::None;
+  }
+
+  int64_t getInt8DotLanes(TargetAttr target) const override {
+    return getInt8Dot(target) == Int8DotKind::None ? 0 : 4;
+  }
+
+  /// NEON code (4 lanes a register) on SVE machines too: 6 rows of 2
+  /// vectors keep 24 accumulators in 32 registers.
+  LinearTileChoice chooseInt8DotTile(TargetAttr target,
+                                     ParamOp param) const override {
+    LinearTileChoice choice;
+    choice.rows = 6;
+    choice.block = param.getTensorType().getDimSize(0) >= 8 ? 8 : 4;
+    return choice;
+  }
+
+  Value createInt8Dot(OpBuilder &b, Location loc, TargetAttr target,
+                      Value acc, Value w, Value x) const override {
+    auto type = cast<VectorType>(acc.getType());
+    if (type.getNumElements() != 4 ||
+        getInt8Dot(target) != Int8DotKind::Signed)
+      return nullptr;
+    return b
+        .create<LLVM::CallIntrinsicOp>(
+            loc, TypeRange{type},
+            b.getStringAttr("llvm.aarch64.neon.sdot.v4i32.v16i8"),
+            ValueRange{acc, w, x})
+        ->getResult(0);
   }
 
   void buildLoweringPipeline(OpPassManager &pm) const override {

@@ -213,16 +213,17 @@ public:
                         2);
         }
         // Blocked: [row / block][k / n][row % block][k % n] for interleave
-        // n (1 unless set); plain: [row][k]. i4: byte (row % block) %
-        // (block / 2) of the column, the low nibble for the first half of
-        // the block, offset by 8.
+        // n (1 unless set); plain: [row][k]. i4: bytes [row / block][k /
+        // n][(row % block) % (block / 2)][k % n], the low nibble for the
+        // first half of the block, offset by 8.
         if (element.isInteger(4)) {
           int64_t half = block / 2;
-          uint8_t *column = buffer.data() + b * s.cols * half + r % half;
+          uint8_t *lane = buffer.data() + b * s.cols * half + r % half * interleave;
           int shift = r < half ? 0 : 4;
           for (int64_t k = 0; k < s.cols; ++k)
-            column[k * half] |= static_cast<uint8_t>(
-                (static_cast<int>(values[k]) + 8) << shift);
+            lane[k / interleave * half * interleave + k % interleave] |=
+                static_cast<uint8_t>((static_cast<int>(values[k]) + 8)
+                                     << shift);
         } else if (blocked)
           encodeStrided(
               element, values.data(), s.cols,

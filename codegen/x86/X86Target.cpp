@@ -11,6 +11,7 @@
 #include "codegen/Pipelines.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 
 #include "llvm/ADT/StringMap.h"
 #include "llvm/TargetParser/Host.h"
@@ -150,6 +151,73 @@ public:
                                        b.getStringAttr(name),
                                        ValueRange{acc, w, x})
         ->getResult(0);
+  }
+
+  /// VNNI's `vpdpbusd` (AVX512-VNNI, or AVX-VNNI's 256-bit form) takes
+  /// unsigned weights; AVX2 multiplies signed pairs with `vpmaddubsw`.
+  Int8DotKind getInt8Dot(TargetAttr target) const override {
+    if (hasFeature(target, "avx512vnni") || hasFeature(target, "avxvnni"))
+      return Int8DotKind::UnsignedWeights;
+    if (hasFeature(target, "avx2"))
+      return Int8DotKind::Signed;
+    return Int8DotKind::None;
+  }
+
+  int64_t getInt8DotLanes(TargetAttr target) const override {
+    if (getInt8Dot(target) == Int8DotKind::None)
+      return 0;
+    return hasFeature(target, "avx512vnni") ? 16 : 8;
+  }
+
+  /// Both accumulators of a tile stay in registers: with 32 registers 6
+  /// rows of 2 vectors (24 accumulators), with 16 registers 2 rows.
+  LinearTileChoice chooseInt8DotTile(TargetAttr target,
+                                     ParamOp param) const override {
+    int64_t lanes = target.getVectorBits() / 32;
+    LinearTileChoice choice;
+    choice.rows = target.getVectorRegisters() >= 32 ? 6 : 2;
+    choice.block =
+        param.getTensorType().getDimSize(0) >= 2 * lanes ? 2 * lanes : lanes;
+    return choice;
+  }
+
+  Value createInt8Dot(OpBuilder &b, Location loc, TargetAttr target,
+                      Value acc, Value w, Value x) const override {
+    auto type = cast<VectorType>(acc.getType());
+    int64_t lanes = type.getNumElements();
+    auto call = [&](StringRef name, Type result, ValueRange operands) {
+      return b
+          .create<LLVM::CallIntrinsicOp>(loc, TypeRange{result},
+                                         b.getStringAttr(name), operands)
+          ->getResult(0);
+    };
+    auto words = [&](Value bytes) {
+      return b.create<vector::BitCastOp>(loc, type, bytes).getResult();
+    };
+    if (lanes > getInt8DotLanes(target) || (lanes != 4 && lanes != 8 &&
+                                            lanes != 16))
+      return nullptr;
+    if (getInt8Dot(target) == Int8DotKind::UnsignedWeights)
+      return call(lanes == 16  ? "llvm.x86.avx512.vpdpbusd.512"
+                  : lanes == 8 ? "llvm.x86.avx512.vpdpbusd.256"
+                               : "llvm.x86.avx512.vpdpbusd.128",
+                  type, {acc, words(w), words(x)});
+    // AVX2: |x| (unsigned) times w with x's sign, adjacent pairs summed to
+    // i16 (at most 2 * 127 * 127, no saturation), then pairs of those.
+    bool ymm = lanes == 8;
+    auto bytesType = cast<VectorType>(x.getType());
+    auto halfType = VectorType::get({2 * lanes}, b.getI16Type());
+    StringRef sign = ymm ? "llvm.x86.avx2.psign.b" : "llvm.x86.ssse3.psign.b.128";
+    Value magnitude = call(sign, bytesType, {x, x});
+    Value signedW = call(sign, bytesType, {w, x});
+    Value pairs = call(ymm ? "llvm.x86.avx2.pmadd.ub.sw"
+                           : "llvm.x86.ssse3.pmadd.ub.sw.128",
+                       halfType, {magnitude, signedW});
+    Value ones = b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(halfType, b.getI16IntegerAttr(1)));
+    Value quads = call(ymm ? "llvm.x86.avx2.pmadd.wd" : "llvm.x86.sse2.pmadd.wd",
+                       type, {pairs, ones});
+    return b.create<arith::AddIOp>(loc, acc, quads);
   }
 
   void buildLoweringPipeline(OpPassManager &pm) const override {

@@ -2,7 +2,7 @@
 //
 //   llmc compile MODEL [--weights DIR] -o EXE [--target T] [--mcpu C]
 //                      [--mattr F] [--emit=exe|obj|asm|llvm|ptx|linalg|llm]
-//                      [--matmul-precision=auto|f32|bf16]
+//                      [--matmul-precision=auto|f32|bf16|int8]
 //   llmc synth MODEL -o DIR [--dtype f32|bf16|f16] [--seed N] [--std S]
 //
 //===----------------------------------------------------------------------===//
@@ -124,19 +124,25 @@ static cl::opt<int64_t> groupSize(
     cl::desc("Columns of a row sharing one scale with --weight-type int8 or "
              "int4: 32, 64 or 128 (default 32)"),
     cl::init(32), cl::sub(compileCmd), cl::cat(category));
-enum class Precision { Auto, F32, BF16 };
+enum class Precision { Auto, F32, BF16, Int8 };
 static cl::opt<Precision> matmulPrecision(
     "matmul-precision",
     cl::desc("What the projections round their inputs to (default: auto)"),
     cl::init(Precision::Auto),
     cl::values(
         clEnumValN(Precision::Auto, "auto",
-                   "bf16 where the CPU's bf16 dot product is faster than its "
-                   "f32 FMA (AMD Zen 4 and 5), f32 elsewhere"),
+                   "int8 for int8 and int4 weights where the CPU has an "
+                   "8-bit dot product; bf16 where its bf16 dot product is "
+                   "faster than its f32 FMA (AMD Zen 4 and 5); f32 "
+                   "elsewhere"),
         clEnumValN(Precision::F32, "f32", "exact: inputs stay f32"),
         clEnumValN(Precision::BF16, "bf16",
                    "bf16 weights multiply inputs rounded to bf16 on the "
-                   "CPU's dot product (x86 AVX512-BF16 vdpbf16ps)")),
+                   "CPU's dot product (x86 AVX512-BF16 vdpbf16ps)"),
+        clEnumValN(Precision::Int8, "int8",
+                   "int8 and int4 weights multiply inputs quantized to 8 "
+                   "bits per row and group on the CPU's 8-bit dot product "
+                   "(x86 VNNI vpdpbusd, AVX2 vpmaddubsw; AArch64 sdot)")),
     cl::sub(compileCmd), cl::cat(category));
 enum class KVElement { F32, BF16 };
 static cl::opt<KVElement> kvCacheType(
@@ -370,6 +376,8 @@ private:
     options.maxTokens = maxTokens;
     if (matmulPrecision == Precision::BF16)
       options.matmulPrecision = "bf16";
+    else if (matmulPrecision == Precision::Int8)
+      options.matmulPrecision = "int8";
     else if (matmulPrecision == Precision::F32 || emulateGPU)
       // An emulated GPU keeps the GPU's f32 projections unless asked.
       options.matmulPrecision = "f32";

@@ -196,6 +196,9 @@ LogicalResult ParamOp::verify() {
     return emitOpError("a blocked layout needs a matrix");
   if (type.getRank() == 2 && type.getDimSize(1) % getInterleave() != 0)
     return emitOpError("the interleave must divide the columns");
+  if (std::optional<int64_t> group = getGroup();
+      group && *group % getInterleave() != 0)
+    return emitOpError("the interleave must divide the quantization group");
   return success();
 }
 

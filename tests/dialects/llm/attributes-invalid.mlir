@@ -66,6 +66,11 @@ llm.param @w : tensor<4x7xbf16> {layers = 0 : i64, sources = ["w"], llm.layout =
 
 // -----
 
+// expected-error @+1 {{the interleave must divide the quantization group}}
+llm.param @w : tensor<4x24xi8> {layers = 0 : i64, sources = ["w"], group = 6 : i64, llm.layout = #llm.packed_layout<block = 4, interleave = 4>}
+
+// -----
+
 // expected-error @+1 {{offset and layer_stride go together}}
 llm.param @w : tensor<4x8xf32> {layers = 0 : i64, sources = ["w"], llm.layout = #llm.packed_layout<offset = 0>}
 

@@ -1,0 +1,146 @@
+// RUN: llm-opt %s --pass-pipeline="builtin.module(func.func(llm-tile-and-vectorize))" --split-input-file | FileCheck %s
+
+#x = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3 * 8 + d4 * 4 + d5)>
+#w = affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, d3, d4, d2, d5)>
+#s = affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, d3, d2)>
+#r = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3)>
+#o = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2)>
+
+// On x86 VNNI: i8 weights interleaved by 4 columns in groups of 8, inputs
+// quantized to i8 with a scale and a sum per row and group. Per group each
+// row's integer sums start at -128 times its inputs' sum (the weights are
+// made unsigned by flipping their top bit); per 4 columns one load of the
+// block's 16 lanes x 4 bytes, one vpdpbusd per row with the row's 4 inputs
+// broadcast; at the group's end the sums are converted and added times the
+// lanes' scale times the row's.
+
+// CHECK-LABEL: func.func @vnni_i8(
+// CHECK-DAG: %[[FLIP:.+]] = arith.constant dense<-128> : vector<64xi8>
+// CHECK-DAG: %[[M128:.+]] = arith.constant -128 : i32
+// CHECK-NOT: linalg.generic
+// CHECK: %[[ACC:.+]]:2 = scf.for %[[KG:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[A0:.+]] = %{{.+}}, %[[A1:.+]] = %{{.+}}) -> (vector<16xf32>, vector<16xf32>) {
+// CHECK: %[[SV:.+]] = vector.load {{.+}} : memref<1x2x16xf16, {{.+}}>, vector<16xf16>
+// CHECK: %[[SF:.+]] = arith.extf %[[SV]] : vector<16xf16> to vector<16xf32>
+// CHECK: %[[XS0:.+]] = memref.load {{.+}}[%{{.+}}, %[[KG]]] : memref<2x2xf32, {{.+}}>
+// CHECK: %[[RS0:.+]] = vector.splat %[[XS0]] : vector<16xf32>
+// CHECK: %[[SUM0:.+]] = memref.load {{.+}}[%{{.+}}, %[[KG]]] : memref<2x2xi32, {{.+}}>
+// CHECK: %[[NEG0:.+]] = arith.muli %[[SUM0]], %[[M128]] : i32
+// CHECK: %[[START0:.+]] = vector.splat %[[NEG0]] : vector<16xi32>
+// CHECK: %[[P:.+]]:2 = scf.for %[[KQ:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[P0:.+]] = %[[START0]], %[[P1:.+]] = %{{.+}}) -> (vector<16xi32>, vector<16xi32>) {
+// CHECK: %[[W:.+]] = vector.load {{.+}}[%{{.+}}, %[[KG]], %[[KQ]], %{{.+}}] : memref<1x2x2x64xi8, {{.+}}>, vector<64xi8>
+// CHECK: memref.prefetch
+// CHECK: %[[U:.+]] = arith.xori %[[W]], %[[FLIP]] : vector<64xi8>
+// CHECK: %[[X4:.+]] = vector.load {{.+}} : memref<2x16xi8, {{.+}}>, vector<4xi8>
+// CHECK: %[[X32:.+]] = vector.bitcast %[[X4]] : vector<4xi8> to vector<1xi32>
+// CHECK: %[[XE:.+]] = vector.extract %[[X32]][0] : i32 from vector<1xi32>
+// CHECK: %[[XB:.+]] = vector.splat %[[XE]] : vector<16xi32>
+// CHECK: %[[UW:.+]] = vector.bitcast %[[U]] : vector<64xi8> to vector<16xi32>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%[[P0]], %[[UW]], %[[XB]]) : (vector<16xi32>, vector<16xi32>, vector<16xi32>) -> vector<16xi32>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512.vpdpbusd.512"(%[[P1]],
+// CHECK: scf.yield
+// CHECK: %[[F0:.+]] = arith.sitofp %[[P]]#0 : vector<16xi32> to vector<16xf32>
+// CHECK: %[[S0:.+]] = arith.mulf %[[SF]], %[[RS0]] : vector<16xf32>
+// CHECK: vector.fma %[[F0]], %[[S0]], %[[A0]] : vector<16xf32>
+module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver5", features = "+avx2,+avx512f,+avx512bw,+avx512vl,+avx512vnni", vector_bits = 512, vector_registers = 32, l1_bytes = 49152, l2_bytes = 1048576>} {
+func.func @vnni_i8(%x: memref<?x16xi8>, %w: memref<2x2x2x16x4xi8>, %s: memref<2x2x16xf16>, %xs: memref<?x2xf32>, %xsum: memref<?x2xi32>, %y: memref<?x2x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #s, #r, #r, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%x, %w, %s, %xs, %xsum : memref<?x16xi8>, memref<2x2x2x16x4xi8>, memref<2x2x16xf16>, memref<?x2xf32>, memref<?x2xi32>) outs(%y : memref<?x2x16xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [2, 16, 16]>} {
+  ^bb0(%in: i8, %q: i8, %scale: f16, %rs: f32, %sum: i32, %acc: f32):
+    %a = arith.extsi %in : i8 to i32
+    %b = arith.extsi %q : i8 to i32
+    %p = arith.muli %a, %b : i32
+    %pf = arith.sitofp %p : i32 to f32
+    %sf = arith.extf %scale : f16 to f32
+    %t = arith.mulf %sf, %rs : f32
+    %v = arith.mulf %pf, %t : f32
+    %r = arith.addf %acc, %v : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+}
+
+// -----
+
+#x = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d4 * 8 + d5 * 4 + d6)>
+#w = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d1, d4, d5, d3, d6)>
+#s = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d1, d4, d2, d3)>
+#r = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d4)>
+#o = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3)>
+
+// On AVX2 (no VNNI): 4-bit weights, blocks of 16 lanes as 8 bytes per 4
+// columns; one load gives both halves (low nibbles, high nibbles, 0..15),
+// multiplied with vpmaddubsw on the inputs' magnitudes and the weights with
+// the inputs' signs, then pairs summed with vpmaddwd; every row's sums
+// start at -8 times its inputs' sum.
+
+// CHECK-LABEL: func.func @avx2_i4(
+// CHECK-NOT: linalg.generic
+// CHECK: arith.muli %{{.+}}, %c-8_i32 : i32
+// CHECK: scf.for
+// CHECK: %[[B:.+]] = vector.load {{.+}} : memref<1x2x2x32xi8, {{.+}}>, vector<32xi8>
+// CHECK: %[[LO:.+]] = arith.andi %[[B]], %{{.+}} : vector<32xi8>
+// CHECK: %[[HI:.+]] = arith.shrui %[[B]], %{{.+}} : vector<32xi8>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx2.psign.b"
+// CHECK: llvm.call_intrinsic "llvm.x86.avx2.psign.b"(%[[LO]],
+// CHECK: llvm.call_intrinsic "llvm.x86.avx2.pmadd.ub.sw"
+// CHECK: llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"
+// CHECK: llvm.call_intrinsic "llvm.x86.avx2.psign.b"(%[[HI]],
+module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver3", features = "+avx2,+fma", vector_bits = 256, vector_registers = 16, l1_bytes = 32768, l2_bytes = 524288>} {
+func.func @avx2_i4(%x: memref<?x16xi8>, %w: memref<2x2x2x8x4xi8>, %s: memref<2x2x2x8xf16>, %xs: memref<?x2xf32>, %xsum: memref<?x2xi32>, %y: memref<?x2x2x8xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #s, #r, #r, #o], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%x, %w, %s, %xs, %xsum : memref<?x16xi8>, memref<2x2x2x8x4xi8>, memref<2x2x2x8xf16>, memref<?x2xf32>, memref<?x2xi32>) outs(%y : memref<?x2x2x8xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [2, 16, 16]>} {
+  ^bb0(%in: i8, %byte: i8, %scale: f16, %rs: f32, %sum: i32, %acc: f32):
+    %h = linalg.index 2 : index
+    %c0 = arith.constant 0 : index
+    %high = arith.cmpi ne, %h, %c0 : index
+    %c4 = arith.constant 4 : i8
+    %shifted = arith.shrui %byte, %c4 : i8
+    %sel = arith.select %high, %shifted, %byte : i8
+    %c15 = arith.constant 15 : i8
+    %nib = arith.andi %sel, %c15 : i8
+    %c8 = arith.constant 8 : i8
+    %q = arith.subi %nib, %c8 : i8
+    %a = arith.extsi %in : i8 to i32
+    %b = arith.extsi %q : i8 to i32
+    %p = arith.muli %a, %b : i32
+    %pf = arith.sitofp %p : i32 to f32
+    %sf = arith.extf %scale : f16 to f32
+    %t = arith.mulf %sf, %rs : f32
+    %v = arith.mulf %pf, %t : f32
+    %r = arith.addf %acc, %v : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+}
+
+// -----
+
+#x = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3 * 8 + d4 * 4 + d5)>
+#w = affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, d3, d4, d2, d5)>
+#s = affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, d3, d2)>
+#r = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3)>
+#o = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2)>
+
+// On AArch64 with +dotprod: sdot on signed weights as stored, no offset.
+
+// CHECK-LABEL: func.func @sdot_i8(
+// CHECK-NOT: arith.xori
+// CHECK-NOT: arith.muli %{{.+}}, %c-128_i32
+// CHECK: llvm.call_intrinsic "llvm.aarch64.neon.sdot.v4i32.v16i8"({{.+}}) : (vector<4xi32>, vector<16xi8>, vector<16xi8>) -> vector<4xi32>
+module attributes {llm.target = #llm.target<triple = "aarch64-unknown-linux-gnu", cpu = "cortex-a76", features = "+neon,+dotprod", vector_bits = 128, vector_registers = 32, l1_bytes = 65536, l2_bytes = 524288>} {
+func.func @sdot_i8(%x: memref<?x16xi8>, %w: memref<2x2x2x8x4xi8>, %s: memref<2x2x8xf16>, %xs: memref<?x2xf32>, %xsum: memref<?x2xi32>, %y: memref<?x2x8xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #s, #r, #r, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%x, %w, %s, %xs, %xsum : memref<?x16xi8>, memref<2x2x2x8x4xi8>, memref<2x2x8xf16>, memref<?x2xf32>, memref<?x2xi32>) outs(%y : memref<?x2x8xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [2, 8, 16]>} {
+  ^bb0(%in: i8, %q: i8, %scale: f16, %rs: f32, %sum: i32, %acc: f32):
+    %a = arith.extsi %in : i8 to i32
+    %b = arith.extsi %q : i8 to i32
+    %p = arith.muli %a, %b : i32
+    %pf = arith.sitofp %p : i32 to f32
+    %sf = arith.extf %scale : f16 to f32
+    %t = arith.mulf %sf, %rs : f32
+    %v = arith.mulf %pf, %t : f32
+    %r = arith.addf %acc, %v : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+}
