@@ -347,16 +347,19 @@ static Value unpackNibble(OpBuilder &b, Location loc, Value byte, Value high) {
       loc, nibble, b.create<arith::ConstantOp>(loc, b.getIntegerAttr(i8, 8)));
 }
 
-/// Each row of `x` [rows, cols] f32 quantized to 8 bits in groups of
-/// `group` columns, one `scf.forall` iteration per row: a group's scale d =
-/// max |x| / 127 (f32), its integers round(x / d) and their sum (which the
-/// unsigned-weight dot product subtracts 128 or 8 times). Returns the
-/// integers [rows, cols] i8, the scales [rows, cols / group] f32 and the
-/// sums [rows, cols / group] i32.
+/// Each row of `x` [rows, cols] f32 quantized in groups of `group` columns,
+/// one `scf.forall` iteration per row: a group's integers q = round(x / d)
+/// for d = max |x| / 127 (8 bits; `limbs` = 1), or, in 16 bits (`limbs` =
+/// 2), those and the rounded remainder r = round(254 (x / d - q)), x = d /
+/// 254 (254 q + r). Returns the integers [rows, cols * limbs] i8 (a group's
+/// limbs one after the other), the scales [rows, cols / group] f32 (d, or
+/// d / 254) and the integers' sums [rows, cols / group] i32 (of q, or of 254
+/// q + r), which the unsigned-weight dot product subtracts 128 or 8 times.
 static std::array<Value, 3> quantizeRows(OpBuilder &b, Location loc, Value x,
-                                         Value rows, int64_t group) {
+                                         Value rows, int64_t group,
+                                         int64_t limbs) {
   int64_t cols = columnsOf(x), groups = cols / group;
-  Value q = allocate(b, loc, rows, cols, b.getI8Type());
+  Value q = allocate(b, loc, rows, cols * limbs, b.getI8Type());
   Value scales = allocate(b, loc, rows, groups);
   Value sums = allocate(b, loc, rows, groups, b.getI32Type());
   auto forall = b.create<scf::ForallOp>(loc, ArrayRef<OpFoldResult>{rows},
@@ -380,7 +383,8 @@ static std::array<Value, 3> quantizeRows(OpBuilder &b, Location loc, Value x,
         auto constant = [&](float value) -> Value {
           return nb.create<arith::ConstantOp>(nloc, nb.getF32FloatAttr(value));
         };
-        Value scale = nb.create<arith::DivFOp>(nloc, amax, constant(127));
+        Value scale = nb.create<arith::DivFOp>(nloc, amax,
+                                               constant(127 * (limbs == 2 ? 254 : 1)));
         Value positive = nb.create<arith::CmpFOp>(
             nloc, arith::CmpFPredicate::OGT, amax, constant(0));
         Value inverse = nb.create<arith::SelectOp>(
@@ -388,17 +392,34 @@ static std::array<Value, 3> quantizeRows(OpBuilder &b, Location loc, Value x,
             nb.create<arith::DivFOp>(nloc, constant(127), amax), constant(0));
         Value scaled = nb.create<arith::MulFOp>(
             nloc, v, nb.create<vector::SplatOp>(nloc, f32Type, inverse));
-        Value integers = nb.create<arith::FPToSIOp>(
-            nloc, i32Type, nb.create<math::RoundEvenOp>(nloc, scaled));
-        nb.create<vector::TransferWriteOp>(
-            nloc, nb.create<arith::TruncIOp>(nloc, i8Type, integers), q,
-            ValueRange{r, col}, ArrayRef<bool>{true});
+        Value rounded = nb.create<math::RoundEvenOp>(nloc, scaled);
+        SmallVector<Value> parts = {
+            nb.create<arith::FPToSIOp>(nloc, i32Type, rounded)};
+        Value sum = nb.create<vector::ReductionOp>(
+            nloc, vector::CombiningKind::ADD, parts[0]);
+        if (limbs == 2) {
+          Value remainder = nb.create<arith::MulFOp>(
+              nloc, nb.create<arith::SubFOp>(nloc, scaled, rounded),
+              nb.create<vector::SplatOp>(nloc, f32Type, constant(254)));
+          parts.push_back(nb.create<arith::FPToSIOp>(
+              nloc, i32Type, nb.create<math::RoundEvenOp>(nloc, remainder)));
+          Value c254 = nb.create<arith::ConstantOp>(
+              nloc, nb.getI32IntegerAttr(254));
+          sum = nb.create<arith::AddIOp>(
+              nloc, nb.create<arith::MulIOp>(nloc, sum, c254),
+              nb.create<vector::ReductionOp>(
+                  nloc, vector::CombiningKind::ADD, parts[1]));
+        }
+        Value first = nb.create<arith::MulIOp>(
+            nloc, g, index(nb, nloc, group * limbs));
+        for (int64_t l = 0; l < limbs; ++l)
+          nb.create<vector::TransferWriteOp>(
+              nloc, nb.create<arith::TruncIOp>(nloc, i8Type, parts[l]), q,
+              ValueRange{r, nb.create<arith::AddIOp>(
+                                nloc, first, index(nb, nloc, l * group))},
+              ArrayRef<bool>{true});
         nb.create<memref::StoreOp>(nloc, scale, scales, ValueRange{r, g});
-        nb.create<memref::StoreOp>(
-            nloc,
-            nb.create<vector::ReductionOp>(nloc, vector::CombiningKind::ADD,
-                                           integers),
-            sums, ValueRange{r, g});
+        nb.create<memref::StoreOp>(nloc, sum, sums, ValueRange{r, g});
         nb.create<scf::YieldOp>(nloc);
       });
   return {q, scales, sums};
@@ -458,8 +479,10 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
       // the integers' sums xsum), then out[m, b, r] += xq[m, g * kg + 4 *
       // kq + p] * w[b, kg, kq, r, p] * (s[b, kg, r] * xs[m, kg]) over loops
       // (m, b, r, kg, kq, p); in 4 bits the lanes r are (h, j) as above
-      // and the weight bytes w[b, kg, kq, j, p]. xsum is read by the
-      // vector code only.
+      // and the weight bytes w[b, kg, kq, j, p]. With 16-bit inputs
+      // (input_bits = 16) a last loop l over the two 8-bit limbs, xq[m, kg,
+      // l, 4 * kq + p], the high limb (l = 0) times 254. xsum
+      // is read by the vector code only.
       int64_t group = *param.getGroup(), n = weightType.getDimSize(3);
       if (n != 4 || group % 4 != 0)
         return op.emitError("a quantized weight multiplied by the 8-bit dot "
@@ -468,7 +491,12 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
       FailureOr<Value> scales = quantizedScales(rewriter, loc, weightOp, op);
       if (failed(scales))
         return failure();
-      auto [xq, xs, xsum] = quantizeRows(rewriter, loc, x, rows, group);
+      LoweringConfigAttr config =
+          LLMDialect::LoweringConfigAttrHelper(ctx).getAttr(op);
+      int64_t limbs =
+          config && config.getInputBits().value_or(8) == 16 ? 2 : 1;
+      auto [xq, xs, xsum] =
+          quantizeRows(rewriter, loc, x, rows, group, limbs);
       int64_t blocks = weightType.getDimSize(0);
       int64_t quads = weightType.getDimSize(1);
       int64_t lanes = weightType.getDimSize(2);
@@ -497,7 +525,9 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
         laneDims = {d(2), d(3)};
         kg = 4;
       }
-      unsigned loops = kg + 3;
+      // In 16 bits a last loop l over the limbs: the high one counts 254
+      // times.
+      unsigned loops = kg + 3 + (limbs == 2 ? 1 : 0);
       auto map = [&](ArrayRef<AffineExpr> front,
                      ArrayRef<AffineExpr> back = {}) {
         SmallVector<AffineExpr> results(front);
@@ -508,11 +538,27 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
           loops, utils::IteratorType::parallel);
       for (unsigned i = kg; i < loops; ++i)
         iterators[i] = utils::IteratorType::reduction;
-      AffineExpr k = d(kg) * group + d(kg + 1) * 4 + d(kg + 2);
+      // 16-bit inputs are viewed as [m, k / g, 2, g] (each loop a dimension
+      // of some operand).
+      SmallVector<AffineExpr> xIndex = {d(0), d(kg) * group + d(kg + 1) * 4 +
+                                                  d(kg + 2)};
+      Value xInput = xq;
+      if (limbs == 2) {
+        xIndex = {d(0), d(kg), d(kg + 3), d(kg + 1) * 4 + d(kg + 2)};
+        xInput = rewriter.create<memref::ExpandShapeOp>(
+            loc,
+            MemRefType::get({ShapedType::kDynamic, quads * 4 / group, 2, group},
+                            rewriter.getI8Type()),
+            xq, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}},
+            ArrayRef<OpFoldResult>{rows,
+                                   rewriter.getIndexAttr(quads * 4 / group),
+                                   rewriter.getIndexAttr(2),
+                                   rewriter.getIndexAttr(group)});
+      }
       matmul = rewriter.create<linalg::GenericOp>(
-          loc, TypeRange{}, ValueRange{xq, grouped, wScales, xs, xsum},
+          loc, TypeRange{}, ValueRange{xInput, grouped, wScales, xs, xsum},
           ValueRange{target},
-          ArrayRef<AffineMap>{map({d(0), k}),
+          ArrayRef<AffineMap>{map(xIndex),
                               map({d(1), d(kg), d(kg + 1), laneDims.back(),
                                    d(kg + 2)}),
                               map({d(1), d(kg)}, laneDims),
@@ -530,6 +576,20 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
             Value scale =
                 nb.create<arith::MulFOp>(nloc, toF32(nb, nloc, args[2]),
                                          args[3]);
+            if (limbs == 2) {
+              Value high = nb.create<arith::CmpIOp>(
+                  nloc, arith::CmpIPredicate::eq,
+                  nb.create<linalg::IndexOp>(nloc, kg + 3),
+                  nb.create<arith::ConstantIndexOp>(nloc, 0));
+              scale = nb.create<arith::MulFOp>(
+                  nloc, scale,
+                  nb.create<arith::SelectOp>(
+                      nloc, high,
+                      nb.create<arith::ConstantOp>(nloc,
+                                                   nb.getF32FloatAttr(254)),
+                      nb.create<arith::ConstantOp>(nloc,
+                                                   nb.getF32FloatAttr(1))));
+            }
             Value term = nb.create<arith::MulFOp>(
                 nloc,
                 nb.create<arith::SIToFPOp>(nloc, nb.getF32Type(), product),

@@ -23,13 +23,14 @@ def SelectStrategyPass : Pass<"llm-select-strategy", "ModuleOp"> {
     without one; `int8` quantizes the inputs of quantized (i8, i4)
     projections to 8 bits per row and group and multiplies on the target's
     8-bit dot product (weights interleaved by 4 columns), an error on a
-    target without one; `auto` does the former where the target says its
-    bf16 instruction is faster than its f32 FMA and the latter wherever the
-    target has an 8-bit dot product.
+    target without one; `int16` does so with inputs quantized to 16 bits,
+    multiplied as two 8-bit halves; `auto` does the bf16 one where the
+    target says its bf16 instruction is faster than its f32 FMA and int16
+    wherever the target has an 8-bit dot product.
   }];
   let options = [
     Option<"matmulPrecision", "matmul-precision", "std::string",
-           /*default=*/"\"auto\"", "auto, f32, bf16 or int8">
+           /*default=*/"\"auto\"", "auto, f32, bf16, int8 or int16">
   ];
   let dependentDialects = ["::mlir::llm::LLMDialect"];
 }

@@ -40,6 +40,11 @@ static int64_t chooseDepthStep(int64_t depth, int64_t budget,
   return depth;
 }
 
+/// The inputs' bits under `auto`: 16 (two 8-bit halves) keeps the logits
+/// about as close to the reference as f32 inputs do; 8 alone is llama.cpp's
+/// precision (measured in docs/performance.md).
+static constexpr int64_t kAutoInputBits = 16;
+
 namespace {
 
 struct SelectStrategyPass
@@ -58,16 +63,17 @@ struct SelectStrategyPass
     if (!backend)
       return signalPassFailure();
     if (matmulPrecision != "auto" && matmulPrecision != "f32" &&
-        matmulPrecision != "bf16" && matmulPrecision != "int8") {
+        matmulPrecision != "bf16" && matmulPrecision != "int8" &&
+        matmulPrecision != "int16") {
       module.emitError() << "matmul precision '" << matmulPrecision
-                         << "' is not one of auto, f32, bf16, int8";
+                         << "' is not one of auto, f32, bf16, int8, int16";
       return signalPassFailure();
     }
-    if (matmulPrecision == "int8" &&
-        backend->getInt8Dot(target) == Int8DotKind::None) {
+    bool integer = matmulPrecision == "int8" || matmulPrecision == "int16";
+    if (integer && backend->getInt8Dot(target) == Int8DotKind::None) {
       module.emitError()
-          << "matmul precision int8 needs an 8-bit dot-product instruction, "
-             "which CPU '"
+          << "matmul precision " << matmulPrecision
+          << " needs an 8-bit dot-product instruction, which CPU '"
           << target.getCpu() << "' (" << backend->getName()
           << ") does not have (x86: AVX2; AArch64: +dotprod, e.g. "
              "--mcpu=cortex-a76)";
@@ -83,9 +89,11 @@ struct SelectStrategyPass
     }
     bf16Dot = matmulPrecision == "bf16" ||
               (matmulPrecision == "auto" && backend->prefersBF16Dot(target));
-    int8Dot = matmulPrecision == "int8" ||
-              (matmulPrecision == "auto" &&
-               backend->getInt8Dot(target) != Int8DotKind::None);
+    if (integer)
+      inputBits = matmulPrecision == "int8" ? 8 : 16;
+    else if (matmulPrecision == "auto" &&
+             backend->getInt8Dot(target) != Int8DotKind::None)
+      inputBits = kAutoInputBits;
     if (failed(annotateLinears(*backend, target)))
       signalPassFailure();
   }
@@ -112,7 +120,9 @@ struct SelectStrategyPass
       ParamOp param = weight.getParamOp();
       RankedTensorType type = param.getTensorType();
       LinearTileChoice choice;
-      if (int8Dot && param.isQuantized() && *param.getGroup() % 4 == 0) {
+      bool dot = inputBits && param.isQuantized() &&
+                 *param.getGroup() % 4 == 0;
+      if (dot) {
         choice = backend.chooseInt8DotTile(target, param);
         choice.interleave = 4;
       } else {
@@ -153,7 +163,8 @@ struct SelectStrategyPass
         lanes = choice.scalableLanes;
       configAttr.setAttr(
           linear, LoweringConfigAttr::get(
-                      context, {choice.rows, choice.block, step}, lanes));
+                      context, {choice.rows, choice.block, step}, lanes,
+                      dot ? std::optional<int64_t>(inputBits) : std::nullopt));
       LLVM_DEBUG(llvm::dbgs()
                  << param.getSymName() << ": tile " << choice.rows << "x"
                  << choice.block << ", depth step " << step << ", interleave "
@@ -165,9 +176,9 @@ struct SelectStrategyPass
 
   /// Whether bf16 projections round their inputs and use the dot product.
   bool bf16Dot = false;
-  /// Whether quantized projections quantize their inputs to 8 bits per
-  /// group and use the 8-bit dot product.
-  bool int8Dot = false;
+  /// When nonzero, quantized projections quantize their inputs to this many
+  /// bits per group and use the 8-bit dot product.
+  int64_t inputBits = 0;
 };
 
 } // namespace

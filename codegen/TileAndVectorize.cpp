@@ -16,6 +16,7 @@
 
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/Support/Debug.h"
 
@@ -74,7 +75,7 @@ static bool isPackedMatmul(Operation *op) {
   unsigned loops = linalgOp.getNumLoops(), inputs = linalgOp.getNumDpsInputs();
   return ((loops == 4 || loops == 5) && inputs == 2) ||
          ((loops == 5 || loops == 6) && inputs == 3) ||
-         ((loops == 6 || loops == 7) && inputs == 5);
+         (loops >= 6 && loops <= 8 && inputs == 5);
 }
 
 /// Multiplied on the 8-bit dot product: quantized inputs, their scales and
@@ -83,9 +84,21 @@ static bool isQuantizedDot(linalg::LinalgOp op) {
   return op.getNumDpsInputs() == 5;
 }
 
-/// Quantized in 4 bits, two lanes to a byte.
+/// Quantized in 4 bits, two lanes to a byte (the output's lanes are two
+/// dimensions).
 static bool isNibbles(linalg::LinalgOp op) {
-  return op.getNumLoops() == (isQuantizedDot(op) ? 7u : 6u);
+  if (isQuantizedDot(op))
+    return cast<ShapedType>(op.getDpsInitOperand(0)->get().getType())
+               .getRank() == 4;
+  return op.getNumLoops() == 6;
+}
+
+/// The 8-bit limbs of an 8-bit dot-product matmul's inputs: 2 for 16-bit
+/// inputs (a last loop over them), 1 otherwise.
+static int64_t inputLimbs(linalg::LinalgOp op) {
+  if (!isQuantizedDot(op))
+    return 1;
+  return op.getNumLoops() == (isNibbles(op) ? 8u : 7u) ? 2 : 1;
 }
 
 /// The first loop of the reduction: the group index kg.
@@ -151,10 +164,39 @@ static bool isQuantizedDotBody(linalg::LinalgOp op) {
     return (a == body->getArgument(0) && b && isWeightInteger(op, b)) ||
            (b == body->getArgument(0) && a && isWeightInteger(op, a));
   };
-  auto isScale = [&](Value v) {
+  // With 16-bit inputs the scale is times select(l == 0, 254, 1).
+  auto isLimbFactor = [&](Value v) {
+    auto select = v.getDefiningOp<arith::SelectOp>();
+    if (!select)
+      return false;
+    auto cmp = select.getCondition().getDefiningOp<arith::CmpIOp>();
+    auto index = cmp ? cmp.getLhs().getDefiningOp<linalg::IndexOp>()
+                     : linalg::IndexOp();
+    auto isConstant = [](Value c, double value) {
+      auto constant = c.getDefiningOp<arith::ConstantFloatOp>();
+      return constant && constant.value().convertToDouble() == value;
+    };
+    return index && index.getDim() == op.getNumLoops() - 1 &&
+           cmp.getPredicate() == arith::CmpIPredicate::eq &&
+           matchPattern(cmp.getRhs(), m_Zero()) &&
+           isConstant(select.getTrueValue(), 254) &&
+           isConstant(select.getFalseValue(), 1);
+  };
+  std::function<bool(Value)> isScale = [&](Value v) -> bool {
     auto mul = v.getDefiningOp<arith::MulFOp>();
     if (!mul)
       return false;
+    if (inputLimbs(op) == 2) {
+      if (isLimbFactor(mul.getRhs()) || isLimbFactor(mul.getLhs())) {
+        Value rest = isLimbFactor(mul.getRhs()) ? mul.getLhs() : mul.getRhs();
+        auto inner = rest.getDefiningOp<arith::MulFOp>();
+        if (!inner)
+          return false;
+        mul = inner;
+      } else {
+        return false;
+      }
+    }
     auto source = [](Value v) {
       if (auto ext = v.getDefiningOp<arith::ExtFOp>())
         return ext.getIn();
@@ -250,8 +292,12 @@ static LogicalResult verifyPackedMatmul(linalg::LinalgOp op) {
       llvm::append_range(results, back);
       return AffineMap::get(loops, 0, results, ctx);
     };
+    SmallVector<AffineExpr> xIndex = {d(0),
+                                      d(kg) * g + d(kg + 1) * 4 + d(kg + 2)};
+    if (inputLimbs(op) == 2)
+      xIndex = {d(0), d(kg), d(kg + 3), d(kg + 1) * 4 + d(kg + 2)};
     expected = {
-        map({d(0), d(kg) * g + d(kg + 1) * 4 + d(kg + 2)}, {}),
+        map(xIndex, {}),
         map({d(1), d(kg), d(kg + 1), lanes.back(), d(kg + 2)}, {}),
         map({d(1), d(kg)}, lanes),
         map({d(0), d(kg)}, {}),
@@ -262,7 +308,8 @@ static LogicalResult verifyPackedMatmul(linalg::LinalgOp op) {
           "llm-tile-and-vectorize: an 8-bit dot-product matmul must be "
           "out[m, b, r] += xq[m, g * kg + 4 * kq + p] * w[b, kg, kq, r, p] * "
           "(s[b, kg, r] * xs[m, kg]) with the sums xsum[m, kg] (in 4 bits r "
-          "= (h, j), the weight nibble h of w[b, kg, kq, j, p])");
+          "= (h, j), the weight nibble h of w[b, kg, kq, j, p]; with 16-bit "
+          "inputs xq[m, kg, l, 4 * kq + p], times 254 for l = 0)");
     return success();
   }
   if (isPackedMatmul(op) && isGrouped(op)) {
@@ -329,6 +376,7 @@ struct Tile {
   int64_t group = 0;
   bool nibbles = false;
   Value inputScales, inputSums;
+  int64_t limbs = 1;
 };
 
 static std::optional<Tile> matchStaticTile(linalg::LinalgOp op) {
@@ -354,6 +402,7 @@ static std::optional<Tile> matchStaticTile(linalg::LinalgOp op) {
     t.group = 4 * wType.getDimSize(2);
     t.lanes = wType.getDimSize(3);
     t.nibbles = isNibbles(op);
+    t.limbs = inputLimbs(op);
   } else if (isGrouped(op)) {
     t.scales = op.getDpsInputOperand(2)->get();
     if (!cast<MemRefType>(t.scales.getType()).hasStaticShape())
@@ -712,7 +761,9 @@ static LogicalResult emitDotTile(OpBuilder &b, Location loc, const Tile &t,
 /// weight bytes once (in 4 bits one load gives both halves: low nibbles,
 /// high nibbles) and every row adds its broadcast 4 inputs' dot products;
 /// at the group's end they are converted and added into the f32
-/// accumulators times the lanes' scale and the row's.
+/// accumulators times the lanes' scale and the row's. 16-bit inputs take
+/// two passes over the group, the high limb's sums times 254 starting the
+/// low limb's (in 32 bits: 254 x 128 x 255 x 127 fits).
 static LogicalResult emitInt8DotTile(OpBuilder &b, Location loc,
                                      const Tile &t,
                                      const TargetBackend &backend,
@@ -768,7 +819,7 @@ static LogicalResult emitInt8DotTile(OpBuilder &b, Location loc,
   auto outer = b.create<scf::ForOp>(
       loc, c0, cidx(b, loc, t.depth), cidx(b, loc, 1), accs,
       [&](OpBuilder &ob, Location oloc, Value kg, ValueRange outerAccs) {
-        SmallVector<Value> scales, rowScales, initial;
+        SmallVector<Value> scales, rowScales;
         for (int64_t h = 0; h < halves; ++h)
           for (int64_t c = 0; c < chunks; ++c)
             scales.push_back(ob.create<arith::ExtFOp>(
@@ -777,99 +828,148 @@ static LogicalResult emitInt8DotTile(OpBuilder &b, Location loc,
                       oloc, VectorType::get({chunk}, ob.getF16Type()),
                       t.scales, at(ob, oloc, c0, kg, h, c))
                     .getResult()));
-        SmallVector<Value> starts;
+        // The correction -offset * sum, added where the last limb starts.
+        SmallVector<Value> corrections;
         for (int64_t i = 0; i < t.rows; ++i) {
           Value row = cidx(ob, oloc, i);
           rowScales.push_back(ob.create<vector::SplatOp>(
               oloc, accType,
               ob.create<memref::LoadOp>(oloc, t.inputScales,
                                         ValueRange{row, kg})));
-          Value start = splat(ob, oloc, intType, ob.getI32IntegerAttr(0));
+          Value correction = splat(ob, oloc, intType, ob.getI32IntegerAttr(0));
           if (offset) {
             Value sum = ob.create<memref::LoadOp>(oloc, t.inputSums,
                                                   ValueRange{row, kg});
-            start = ob.create<vector::SplatOp>(
+            correction = ob.create<vector::SplatOp>(
                 oloc, intType,
                 ob.create<arith::MulIOp>(
                     oloc, sum,
                     ob.create<arith::ConstantOp>(
                         oloc, ob.getI32IntegerAttr(-offset))));
           }
-          starts.push_back(start);
+          corrections.push_back(correction);
         }
-        for (int64_t h = 0; h < halves; ++h)
-          for (int64_t i = 0; i < t.rows; ++i)
-            for (int64_t c = 0; c < chunks; ++c)
-              initial.push_back(starts[i]);
         Value first = ob.create<arith::MulIOp>(oloc, kg,
                                                cidx(ob, oloc, t.group));
-        // The weights two groups ahead, prefetched one line per chunk.
+        // The weights two groups ahead, prefetched one line per chunk (on
+        // the first limb's pass).
         Value ahead = ob.create<arith::AddIOp>(oloc, kg, cidx(ob, oloc, 2));
-        auto inner = ob.create<scf::ForOp>(
-            oloc, c0, cidx(ob, oloc, t.group / 4), cidx(ob, oloc, 1), initial,
-            [&](OpBuilder &nb, Location nloc, Value kq, ValueRange carried) {
-              // parts[h * chunks + c]: chunk c's weights of half h.
-              SmallVector<Value> parts(halves * chunks);
+        // One pass over the group per limb of the inputs, each starting
+        // from the last one's sums times 254 (16-bit inputs: the high limb
+        // first).
+        // A tile of few accumulators (decode's single row) runs both limbs
+        // in one pass instead, on their own sums (twice the independent
+        // chains, the weights loaded once), combined at the end.
+        int64_t count = halves * t.rows * chunks;
+        bool together = t.limbs == 2 && 2 * count <= 8;
+        SmallVector<Value> sums;
+        for (int64_t pass = 0; pass < (together ? 1 : t.limbs); ++pass) {
+          int64_t l = pass;
+          SmallVector<int64_t> passLimbs = {l};
+          if (together)
+            passLimbs = {0, 1};
+          SmallVector<Value> initial;
+          if (together)
+            initial.assign(count,
+                           splat(ob, oloc, intType, ob.getI32IntegerAttr(0)));
+          for (int64_t h = 0; h < halves; ++h)
+            for (int64_t i = 0; i < t.rows; ++i)
               for (int64_t c = 0; c < chunks; ++c) {
-                Value lane = cidx(nb, nloc, c * chunk * 4);
-                Value bytes = nb.create<vector::LoadOp>(
-                    nloc, bytesType, w, ValueRange{c0, kg, kq, lane});
-                nb.create<memref::PrefetchOp>(
-                    nloc, w, ValueRange{c0, ahead, kq, lane},
-                    /*isWrite=*/false, /*localityHint=*/3,
-                    /*isDataCache=*/true);
-                if (t.nibbles) {
-                  parts[c] = nb.create<arith::AndIOp>(
-                      nloc, bytes,
-                      splat(nb, nloc, bytesType, nb.getI8IntegerAttr(15)));
-                  parts[chunks + c] = nb.create<arith::ShRUIOp>(
-                      nloc, bytes,
-                      splat(nb, nloc, bytesType, nb.getI8IntegerAttr(4)));
-                } else if (offset) {
-                  parts[c] = nb.create<arith::XOrIOp>(
-                      nloc, bytes,
-                      splat(nb, nloc, bytesType,
-                            nb.getIntegerAttr(i8, -128)));
-                } else {
-                  parts[c] = bytes;
+                Value start = corrections[i];
+                if (l > 0) {
+                  Value scaledUp = ob.create<arith::MulIOp>(
+                      oloc, sums[(h * t.rows + i) * chunks + c],
+                      splat(ob, oloc, intType, ob.getI32IntegerAttr(254)));
+                  start = l + 1 == t.limbs
+                              ? ob.create<arith::AddIOp>(oloc, scaledUp, start)
+                                    .getResult()
+                              : scaledUp;
+                } else if (t.limbs > 1 && !together) {
+                  start = splat(ob, oloc, intType, ob.getI32IntegerAttr(0));
                 }
+                initial.push_back(start);
               }
-              Value col = nb.create<arith::AddIOp>(
-                  nloc, first,
-                  nb.create<arith::MulIOp>(nloc, kq, cidx(nb, nloc, 4)));
-              SmallVector<Value> next(carried.begin(), carried.end());
-              for (int64_t i = 0; i < t.rows; ++i) {
-                Value four = nb.create<vector::LoadOp>(
-                    nloc, VectorType::get({4}, i8), t.x,
-                    ValueRange{cidx(nb, nloc, i), col});
-                Value word = nb.create<vector::ExtractOp>(
-                    nloc,
-                    nb.create<vector::BitCastOp>(
-                        nloc, VectorType::get({1}, i32), four),
-                    ArrayRef<int64_t>{0});
-                Value inputs = nb.create<vector::BitCastOp>(
-                    nloc, bytesType,
-                    nb.create<vector::SplatOp>(nloc, intType, word));
-                for (int64_t h = 0; h < halves; ++h)
-                  for (int64_t c = 0; c < chunks; ++c) {
-                    int64_t a = (h * t.rows + i) * chunks + c;
-                    Value dot = backend.createInt8Dot(
-                        nb, nloc, target, next[a], parts[h * chunks + c],
-                        inputs);
-                    failedDot |= !dot;
-                    if (dot)
-                      next[a] = dot;
+          auto inner = ob.create<scf::ForOp>(
+              oloc, c0, cidx(ob, oloc, t.group / 4), cidx(ob, oloc, 1),
+              initial,
+              [&](OpBuilder &nb, Location nloc, Value kq, ValueRange carried) {
+                // parts[h * chunks + c]: chunk c's weights of half h.
+                SmallVector<Value> parts(halves * chunks);
+                for (int64_t c = 0; c < chunks; ++c) {
+                  Value lane = cidx(nb, nloc, c * chunk * 4);
+                  Value bytes = nb.create<vector::LoadOp>(
+                      nloc, bytesType, w, ValueRange{c0, kg, kq, lane});
+                  if (l == 0)
+                    nb.create<memref::PrefetchOp>(
+                        nloc, w, ValueRange{c0, ahead, kq, lane},
+                        /*isWrite=*/false, /*localityHint=*/3,
+                        /*isDataCache=*/true);
+                  if (t.nibbles) {
+                    parts[c] = nb.create<arith::AndIOp>(
+                        nloc, bytes,
+                        splat(nb, nloc, bytesType, nb.getI8IntegerAttr(15)));
+                    parts[chunks + c] = nb.create<arith::ShRUIOp>(
+                        nloc, bytes,
+                        splat(nb, nloc, bytesType, nb.getI8IntegerAttr(4)));
+                  } else if (offset) {
+                    parts[c] = nb.create<arith::XOrIOp>(
+                        nloc, bytes,
+                        splat(nb, nloc, bytesType,
+                              nb.getIntegerAttr(i8, -128)));
+                  } else {
+                    parts[c] = bytes;
                   }
-              }
-              nb.create<scf::YieldOp>(nloc, next);
-            });
+                }
+                Value quad = nb.create<arith::MulIOp>(nloc, kq, cidx(nb, nloc, 4));
+                Value col = nb.create<arith::AddIOp>(nloc, first, quad);
+                SmallVector<Value> next(carried.begin(), carried.end());
+                for (auto [li, limbIndex] : llvm::enumerate(passLimbs))
+                for (int64_t i = 0; i < t.rows; ++i) {
+                  // x [rows, depth * group], or [rows, depth, 2, group]
+                  // in 16 bits.
+                  SmallVector<Value> xAt = {cidx(nb, nloc, i), col};
+                  if (t.limbs == 2)
+                    xAt = {cidx(nb, nloc, i), kg, cidx(nb, nloc, limbIndex),
+                           quad};
+                  Value four = nb.create<vector::LoadOp>(
+                      nloc, VectorType::get({4}, i8), t.x, xAt);
+                  Value word = nb.create<vector::ExtractOp>(
+                      nloc,
+                      nb.create<vector::BitCastOp>(
+                          nloc, VectorType::get({1}, i32), four),
+                      ArrayRef<int64_t>{0});
+                  Value inputs = nb.create<vector::BitCastOp>(
+                      nloc, bytesType,
+                      nb.create<vector::SplatOp>(nloc, intType, word));
+                  for (int64_t h = 0; h < halves; ++h)
+                    for (int64_t c = 0; c < chunks; ++c) {
+                      int64_t a = li * count + (h * t.rows + i) * chunks + c;
+                      Value dot = backend.createInt8Dot(
+                          nb, nloc, target, next[a], parts[h * chunks + c],
+                          inputs);
+                      failedDot |= !dot;
+                      if (dot)
+                        next[a] = dot;
+                    }
+                }
+                nb.create<scf::YieldOp>(nloc, next);
+              });
+          sums.assign(inner.getResults().begin(), inner.getResults().end());
+          if (together)
+            for (int64_t a = 0; a < count; ++a)
+              sums[a] = ob.create<arith::AddIOp>(
+                  oloc,
+                  ob.create<arith::MulIOp>(
+                      oloc, sums[a],
+                      splat(ob, oloc, intType, ob.getI32IntegerAttr(254))),
+                  sums[count + a]);
+        }
         SmallVector<Value> scaled;
         for (int64_t h = 0; h < halves; ++h)
           for (int64_t i = 0; i < t.rows; ++i)
             for (int64_t c = 0; c < chunks; ++c) {
               int64_t a = (h * t.rows + i) * chunks + c;
-              Value sum = ob.create<arith::SIToFPOp>(oloc, accType,
-                                                     inner.getResult(a));
+              Value sum = ob.create<arith::SIToFPOp>(oloc, accType, sums[a]);
               Value scale = ob.create<arith::MulFOp>(
                   oloc, scales[h * chunks + c], rowScales[i]);
               scaled.push_back(
@@ -998,8 +1098,9 @@ struct TileAndVectorizePass
       // loops).
       unsigned depthLoop = groupLoop(op), loops = op.getNumLoops();
       SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+      // (The limbs loop of 16-bit inputs is not part of the depth.)
       int64_t n = 1;
-      for (unsigned i = depthLoop + 1; i < loops; ++i)
+      for (unsigned i = depthLoop + 1; i < loops - (inputLimbs(op) - 1); ++i)
         n *= ranges[i];
       int64_t depth = ranges[depthLoop] * n;
       // Loops: blocks, depth steps, rows, then the rest in order; each tile

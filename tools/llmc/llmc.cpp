@@ -2,7 +2,7 @@
 //
 //   llmc compile MODEL [--weights DIR] -o EXE [--target T] [--mcpu C]
 //                      [--mattr F] [--emit=exe|obj|asm|llvm|ptx|linalg|llm]
-//                      [--matmul-precision=auto|f32|bf16|int8]
+//                      [--matmul-precision=auto|f32|bf16|int8|int16]
 //   llmc synth MODEL -o DIR [--dtype f32|bf16|f16] [--seed N] [--std S]
 //
 //===----------------------------------------------------------------------===//
@@ -124,14 +124,14 @@ static cl::opt<int64_t> groupSize(
     cl::desc("Columns of a row sharing one scale with --weight-type int8 or "
              "int4: 32, 64 or 128 (default 32)"),
     cl::init(32), cl::sub(compileCmd), cl::cat(category));
-enum class Precision { Auto, F32, BF16, Int8 };
+enum class Precision { Auto, F32, BF16, Int8, Int16 };
 static cl::opt<Precision> matmulPrecision(
     "matmul-precision",
     cl::desc("What the projections round their inputs to (default: auto)"),
     cl::init(Precision::Auto),
     cl::values(
         clEnumValN(Precision::Auto, "auto",
-                   "int8 for int8 and int4 weights where the CPU has an "
+                   "int16 for int8 and int4 weights where the CPU has an "
                    "8-bit dot product; bf16 where its bf16 dot product is "
                    "faster than its f32 FMA (AMD Zen 4 and 5); f32 "
                    "elsewhere"),
@@ -142,7 +142,11 @@ static cl::opt<Precision> matmulPrecision(
         clEnumValN(Precision::Int8, "int8",
                    "int8 and int4 weights multiply inputs quantized to 8 "
                    "bits per row and group on the CPU's 8-bit dot product "
-                   "(x86 VNNI vpdpbusd, AVX2 vpmaddubsw; AArch64 sdot)")),
+                   "(x86 VNNI vpdpbusd, AVX2 vpmaddubsw; AArch64 sdot): "
+                   "the fastest prefill, llama.cpp's precision"),
+        clEnumValN(Precision::Int16, "int16",
+                   "as int8, the inputs quantized to 16 bits and multiplied "
+                   "as two 8-bit halves: about f32's precision")),
     cl::sub(compileCmd), cl::cat(category));
 enum class KVElement { F32, BF16 };
 static cl::opt<KVElement> kvCacheType(
@@ -378,6 +382,8 @@ private:
       options.matmulPrecision = "bf16";
     else if (matmulPrecision == Precision::Int8)
       options.matmulPrecision = "int8";
+    else if (matmulPrecision == Precision::Int16)
+      options.matmulPrecision = "int16";
     else if (matmulPrecision == Precision::F32 || emulateGPU)
       // An emulated GPU keeps the GPU's f32 projections unless asked.
       options.matmulPrecision = "f32";

@@ -61,22 +61,26 @@ def LLM_LoweringConfigAttr : LLM_Attr<"LoweringConfig", "lowering_config"> {
     and computes one packed block of `block` output columns, walking the
     reduction in steps of `depth`. With `scalable_lanes = n` the block is
     processed in chunks of `n * vscale` lanes (vector-length agnostic code).
+    With `input_bits = 8` or `16` a quantized projection quantizes its input
+    rows per group at run time and multiplies on the 8-bit dot product; 16
+    bits are two 8-bit halves (high, then low), each multiplied in turn.
     Set on `llm.linear` by the strategy and carried onto the matmul it lowers
     to, under the name `llm.lowering_config`.
 
     ```mlir
     #llm.lowering_config<tiles = [6, 32, 512]>
     #llm.lowering_config<tiles = [8, 16, 2048], scalable_lanes = 4>
+    #llm.lowering_config<tiles = [6, 32, 1024], input_bits = 16>
     ```
   }];
   let parameters = (ins
     ArrayRefParameter<"int64_t", "rows, block, depth">:$tiles,
-    OptionalParameter<"std::optional<int64_t>">:$scalable_lanes
+    OptionalParameter<"std::optional<int64_t>">:$scalable_lanes,
+    OptionalParameter<"std::optional<int64_t>">:$input_bits
   );
-  let assemblyFormat = [{
-    `<` `tiles` `=` `[` $tiles `]`
-        (`,` `scalable_lanes` `=` $scalable_lanes^)? `>`
-  }];
+  // Two optional `, key = value` entries: a declarative format would commit
+  // to the first one on the comma.
+  let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
     int64_t getRows() const { return getTiles()[0]; }

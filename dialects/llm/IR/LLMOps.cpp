@@ -59,10 +59,56 @@ LogicalResult TargetAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   return success();
 }
 
+/// `<tiles = [r, b, d] (, scalable_lanes = n)? (, input_bits = n)?>`.
+Attribute LoweringConfigAttr::parse(AsmParser &parser, Type) {
+  SmallVector<int64_t> tiles;
+  if (parser.parseLess() || parser.parseKeyword("tiles") ||
+      parser.parseEqual() ||
+      parser.parseCommaSeparatedList(AsmParser::Delimiter::Square, [&] {
+        return parser.parseInteger(tiles.emplace_back());
+      }))
+    return {};
+  std::optional<int64_t> scalableLanes, inputBits;
+  while (succeeded(parser.parseOptionalComma())) {
+    StringRef key;
+    SMLoc at = parser.getCurrentLocation();
+    if (parser.parseKeyword(&key) || parser.parseEqual())
+      return {};
+    std::optional<int64_t> *slot = key == "scalable_lanes" ? &scalableLanes
+                                   : key == "input_bits"   ? &inputBits
+                                                           : nullptr;
+    if (!slot || slot->has_value()) {
+      parser.emitError(at) << (slot ? "repeated" : "unknown") << " key '"
+                           << key << "'";
+      return {};
+    }
+    if (parser.parseInteger(slot->emplace()))
+      return {};
+  }
+  if (parser.parseGreater())
+    return {};
+  return parser.getChecked<LoweringConfigAttr>(parser.getContext(), tiles,
+                                               scalableLanes, inputBits);
+}
+
+void LoweringConfigAttr::print(AsmPrinter &printer) const {
+  printer << "<tiles = [";
+  llvm::interleaveComma(getTiles(), printer);
+  printer << "]";
+  if (std::optional<int64_t> lanes = getScalableLanes())
+    printer << ", scalable_lanes = " << *lanes;
+  if (std::optional<int64_t> bits = getInputBits())
+    printer << ", input_bits = " << *bits;
+  printer << ">";
+}
+
 LogicalResult
 LoweringConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                            ArrayRef<int64_t> tiles,
-                           std::optional<int64_t> scalableLanes) {
+                           std::optional<int64_t> scalableLanes,
+                           std::optional<int64_t> inputBits) {
+  if (inputBits && *inputBits != 8 && *inputBits != 16)
+    return emitError() << "input_bits must be 8 or 16";
   if (tiles.size() != 3 ||
       llvm::any_of(tiles, [](int64_t t) { return t <= 0; }))
     return emitError() << "tiles must be [rows, block, depth], all positive";

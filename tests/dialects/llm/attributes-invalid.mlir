@@ -71,6 +71,14 @@ llm.param @w : tensor<4x24xi8> {layers = 0 : i64, sources = ["w"], group = 6 : i
 
 // -----
 
+func.func @input_bits(%x: tensor<?x32xf32>, %w: tensor<48x32xbf16>) -> tensor<?x48xf32> {
+  // expected-error @+1 {{input_bits must be 8 or 16}}
+  %y = llm.linear %x, %w {llm.lowering_config = #llm.lowering_config<tiles = [6, 32, 32], input_bits = 12>} : (tensor<?x32xf32>, tensor<48x32xbf16>) -> tensor<?x48xf32>
+  return %y : tensor<?x48xf32>
+}
+
+// -----
+
 // expected-error @+1 {{offset and layer_stride go together}}
 llm.param @w : tensor<4x8xf32> {layers = 0 : i64, sources = ["w"], llm.layout = #llm.packed_layout<offset = 0>}
 

@@ -42,11 +42,13 @@ llm.param @vector : tensor<32xf32> {layers = 0 : i64, sources = ["c"], llm.layou
 // The lowering configuration on llm.linear and on a linalg op.
 // CHECK-LABEL: func.func @configs(
 // CHECK: llm.linear {{.*}} {llm.lowering_config = #llm.lowering_config<tiles = [6, 32, 512]>}
+// CHECK: llm.linear {{.*}} {llm.lowering_config = #llm.lowering_config<tiles = [6, 32, 512], input_bits = 16>}
 // CHECK: linalg.generic
 // CHECK-SAME: llm.lowering_config = #llm.lowering_config<tiles = [8, 16, 1024], scalable_lanes = 4>
 #id = affine_map<(d0) -> (d0)>
 func.func @configs(%x: tensor<?x32xf32>, %w: tensor<64x32xbf16>, %a: memref<16xf32>) -> tensor<?x64xf32> {
   %y = llm.linear %x, %w {llm.lowering_config = #llm.lowering_config<tiles = [6, 32, 512]>} : (tensor<?x32xf32>, tensor<64x32xbf16>) -> tensor<?x64xf32>
+  %z = llm.linear %x, %w {llm.lowering_config = #llm.lowering_config<tiles = [6, 32, 512], input_bits = 16>} : (tensor<?x32xf32>, tensor<64x32xbf16>) -> tensor<?x64xf32>
   linalg.generic {indexing_maps = [#id], iterator_types = ["parallel"]} outs(%a : memref<16xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [8, 16, 1024], scalable_lanes = 4>} {
   ^bb0(%o: f32):
     linalg.yield %o : f32
