@@ -115,6 +115,19 @@ static bool isInterleaved(linalg::LinalgOp op) {
   return op.getNumLoops() == 5 && !isGrouped(op);
 }
 
+/// The product the body adds to its accumulator (the last argument) and
+/// yields: yield(out + p) with p a mulf, in either order; null otherwise.
+static arith::MulFOp accumulatedProduct(linalg::LinalgOp op) {
+  Block *body = op.getBlock();
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
+  Value acc = body->getArguments().back();
+  if (!add || (add.getLhs() != acc && add.getRhs() != acc))
+    return {};
+  return (add.getLhs() == acc ? add.getRhs() : add.getLhs())
+      .getDefiningOp<arith::MulFOp>();
+}
+
 /// Whether `v` is the body's weight integer: the weight argument, or in 4
 /// bits unpacked from its byte by integer ops with constants and the loop
 /// index only.
@@ -141,13 +154,7 @@ static bool isWeightInteger(linalg::LinalgOp op, Value v) {
 /// xs)), each product's operands in either order.
 static bool isQuantizedDotBody(linalg::LinalgOp op) {
   Block *body = op.getBlock();
-  auto yield = cast<linalg::YieldOp>(body->getTerminator());
-  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
-  Value acc = body->getArgument(5);
-  if (!add || (add.getLhs() != acc && add.getRhs() != acc))
-    return false;
-  auto term = (add.getLhs() == acc ? add.getRhs() : add.getLhs())
-                  .getDefiningOp<arith::MulFOp>();
+  arith::MulFOp term = accumulatedProduct(op);
   if (!term)
     return false;
   auto isProduct = [&](Value v) {
@@ -214,13 +221,7 @@ static bool isQuantizedDotBody(linalg::LinalgOp op) {
 /// operands in either order.
 static bool isGroupedMultiplyAdd(linalg::LinalgOp op) {
   Block *body = op.getBlock();
-  auto yield = cast<linalg::YieldOp>(body->getTerminator());
-  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
-  Value acc = body->getArgument(3);
-  if (!add || (add.getLhs() != acc && add.getRhs() != acc))
-    return false;
-  auto product = (add.getLhs() == acc ? add.getRhs() : add.getLhs())
-                     .getDefiningOp<arith::MulFOp>();
+  arith::MulFOp product = accumulatedProduct(op);
   if (!product)
     return false;
   Value x = body->getArgument(0);
