@@ -347,6 +347,28 @@ static Value unpackNibble(OpBuilder &b, Location loc, Value byte, Value high) {
       loc, nibble, b.create<arith::ConstantOp>(loc, b.getIntegerAttr(i8, 8)));
 }
 
+/// A 4-bit weight's f16 scales [blocks, groups, block] and the output
+/// [rows, blocks * block] viewed by halves of the block, `half` lanes each:
+/// [blocks, groups, 2, half] and [rows, blocks, 2, half].
+static std::pair<Value, Value> nibbleHalves(OpBuilder &b, Location loc,
+                                            Value scales, Value out,
+                                            Value rows, int64_t half) {
+  auto scalesType = cast<MemRefType>(scales.getType());
+  int64_t blocks = scalesType.getDimSize(0);
+  Value scaleHalves = b.create<memref::ExpandShapeOp>(
+      loc,
+      MemRefType::get({blocks, scalesType.getDimSize(1), 2, half},
+                      b.getF16Type()),
+      scales, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+  Value outHalves = b.create<memref::ExpandShapeOp>(
+      loc,
+      MemRefType::get({ShapedType::kDynamic, blocks, 2, half}, b.getF32Type()),
+      out, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}},
+      ArrayRef<OpFoldResult>{rows, b.getIndexAttr(blocks), b.getIndexAttr(2),
+                             b.getIndexAttr(half)});
+  return {scaleHalves, outHalves};
+}
+
 /// Each row of `x` [rows, cols] f32 quantized in groups of `group` columns,
 /// one `scf.forall` iteration per row: a group's integers q = round(x / d)
 /// for d = max |x| / 127 (8 bits; `limbs` = 1), or, in 16 bits (`limbs` =
@@ -509,19 +531,8 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
       SmallVector<AffineExpr> laneDims = {d(2)};
       unsigned kg = 3;
       if (int4) {
-        wScales = rewriter.create<memref::ExpandShapeOp>(
-            loc,
-            MemRefType::get({blocks, quads * 4 / group, 2, lanes},
-                            rewriter.getF16Type()),
-            *scales, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
-        target = rewriter.create<memref::ExpandShapeOp>(
-            loc,
-            MemRefType::get({ShapedType::kDynamic, blocks, 2, lanes},
-                            rewriter.getF32Type()),
-            out, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}},
-            ArrayRef<OpFoldResult>{rows, rewriter.getIndexAttr(blocks),
-                                   rewriter.getIndexAttr(2),
-                                   rewriter.getIndexAttr(lanes)});
+        std::tie(wScales, target) =
+            nibbleHalves(rewriter, loc, *scales, out, rows, lanes);
         laneDims = {d(2), d(3)};
         kg = 4;
       }
@@ -615,19 +626,8 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
       Value grouped = rewriter.create<memref::ExpandShapeOp>(
           loc, MemRefType::get({blocks, cols / group, group, half}, i8),
           weight, ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}});
-      Value halves = rewriter.create<memref::ExpandShapeOp>(
-          loc,
-          MemRefType::get({blocks, cols / group, 2, half},
-                          rewriter.getF16Type()),
-          *scales, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
-      Value outHalves = rewriter.create<memref::ExpandShapeOp>(
-          loc,
-          MemRefType::get({ShapedType::kDynamic, blocks, 2, half},
-                          rewriter.getF32Type()),
-          out, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}},
-          ArrayRef<OpFoldResult>{rows, rewriter.getIndexAttr(blocks),
-                                 rewriter.getIndexAttr(2),
-                                 rewriter.getIndexAttr(half)});
+      auto [halves, outHalves] =
+          nibbleHalves(rewriter, loc, *scales, out, rows, half);
       auto red = utils::IteratorType::reduction;
       auto par = utils::IteratorType::parallel;
       matmul = rewriter.create<linalg::GenericOp>(

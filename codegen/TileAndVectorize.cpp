@@ -128,6 +128,18 @@ static arith::MulFOp accumulatedProduct(linalg::LinalgOp op) {
       .getDefiningOp<arith::MulFOp>();
 }
 
+/// Whether `mul` multiplies `a` and `b`, in either order, each possibly
+/// widened by an extf.
+static bool multipliesWidened(arith::MulFOp mul, Value a, Value b) {
+  auto source = [](Value v) {
+    if (auto ext = v.getDefiningOp<arith::ExtFOp>())
+      return ext.getIn();
+    return v;
+  };
+  Value lhs = source(mul.getLhs()), rhs = source(mul.getRhs());
+  return (lhs == a && rhs == b) || (lhs == b && rhs == a);
+}
+
 /// Whether `v` is the body's weight integer: the weight argument, or in 4
 /// bits unpacked from its byte by integer ops with constants and the loop
 /// index only.
@@ -204,14 +216,7 @@ static bool isQuantizedDotBody(linalg::LinalgOp op) {
         return false;
       }
     }
-    auto source = [](Value v) {
-      if (auto ext = v.getDefiningOp<arith::ExtFOp>())
-        return ext.getIn();
-      return v;
-    };
-    Value a = source(mul.getLhs()), b = source(mul.getRhs());
-    return (a == body->getArgument(2) && b == body->getArgument(3)) ||
-           (b == body->getArgument(2) && a == body->getArgument(3));
+    return multipliesWidened(mul, body->getArgument(2), body->getArgument(3));
   };
   return (isProduct(term.getLhs()) && isScale(term.getRhs())) ||
          (isProduct(term.getRhs()) && isScale(term.getLhs()));
@@ -248,24 +253,10 @@ static bool isGroupedMultiplyAdd(linalg::LinalgOp op) {
 /// Whether the body is yield(out + ext(x) * ext(w)), the extensions
 /// optional.
 static bool isMultiplyAdd(linalg::LinalgOp op) {
+  arith::MulFOp mul = accumulatedProduct(op);
   Block *body = op.getBlock();
-  auto yield = cast<linalg::YieldOp>(body->getTerminator());
-  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
-  if (!add)
-    return false;
-  Value acc = body->getArgument(2);
-  Value product = add.getLhs() == acc ? add.getRhs() : add.getLhs();
-  auto mul = product.getDefiningOp<arith::MulFOp>();
-  if (!mul || (add.getLhs() != acc && add.getRhs() != acc))
-    return false;
-  auto source = [](Value v) {
-    if (auto ext = v.getDefiningOp<arith::ExtFOp>())
-      return ext.getIn();
-    return v;
-  };
-  Value a = source(mul.getLhs()), b = source(mul.getRhs());
-  return (a == body->getArgument(0) && b == body->getArgument(1)) ||
-         (a == body->getArgument(1) && b == body->getArgument(0));
+  return mul &&
+         multipliesWidened(mul, body->getArgument(0), body->getArgument(1));
 }
 
 /// The tiles describe a packed matmul, and the vector code replaces its body
