@@ -60,6 +60,8 @@ void mlir::llm::buildLinalgPipeline(OpPassManager &pm,
                                     const PipelineOptions &options) {
   pm.addPass(createMaterializeABIPass());
   pm.addPass(createConvertLLMToLinalgPass());
+  if (options.gpu)
+    pm.addNestedPass<func::FuncOp>(createFuseGPUElementwisePass());
   PlanScratchPassOptions scratch;
   scratch.maxTokens = options.maxTokens;
   pm.addPass(createPlanScratchPass(scratch));
@@ -181,6 +183,7 @@ void mlir::llm::registerLLMPipelines() {
   registerDevicePositionPass();
   registerGPUArgmaxPass();
   registerFuseGPULaunchesPass();
+  registerFuseGPUElementwisePass();
   PassPipelineRegistration<>(
       "llm-optimize", "llm-level folding and fusion",
       [](OpPassManager &pm) { buildLLMOptimizationPipeline(pm); });

@@ -12,6 +12,9 @@ struct PipelineOptions {
   /// What projections may round their inputs to: auto, f32 or bf16 (see
   /// llm-select-strategy).
   std::string matmulPrecision = "auto";
+  /// The kernels run on a GPU (or as the GPU's kernels, emulated): the
+  /// linalg ops are fused for fewer launches (llm-fuse-gpu-elementwise).
+  bool gpu = false;
 };
 
 /// Target-independent llm-level optimization: norm folding and fusion.

@@ -11,6 +11,7 @@
 
 #include "codegen/Passes.h"
 #include "codegen/nvptx/NVPTXTarget.h"
+#include "codegen/nvptx/PackedProjection.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -192,55 +193,15 @@ Value warpSum(RewriterBase &rewriter, Location loc, Value value,
   return value;
 }
 
-/// A packed projection y[r, nb, lane] += f(x[r, k], w[nb, k, lane]) whose
-/// weights are a view of the weight blob, as convert-llm-to-linalg makes it.
-struct PackedProjection {
-  linalg::GenericOp op;
-  Value x, y;
-  memref::ViewOp weights;
-  /// The body's f(x, w): the addend of the accumulation.
-  Value addend;
-};
-
-std::optional<PackedProjection> matchPackedProjection(linalg::GenericOp op) {
-  if (!LLMDialect::LoweringConfigAttrHelper(op->getContext())
-           .isAttrPresent(op) ||
-      op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      op.getNumLoops() != 4 || op.getNumReductionLoops() != 1 ||
-      !op.hasPureBufferSemantics())
-    return std::nullopt;
-  MLIRContext *context = op.getContext();
-  AffineExpr r, nb, lane, k;
-  bindDims(context, r, nb, lane, k);
-  SmallVector<AffineMap> expected = {
-      AffineMap::get(4, 0, {r, k}, context),
-      AffineMap::get(4, 0, {nb, k, lane}, context),
-      AffineMap::get(4, 0, {r, nb, lane}, context)};
-  if (op.getIndexingMapsArray() != expected ||
-      !linalg::isReductionIterator(op.getIteratorTypesArray()[3]))
-    return std::nullopt;
-  auto view = op.getDpsInputs()[1].getDefiningOp<memref::ViewOp>();
-  auto weightType = cast<MemRefType>(op.getDpsInputs()[1].getType());
-  if (!view || !weightType.hasStaticShape() ||
-      !weightType.getLayout().isIdentity() ||
-      !weightType.getElementType().isIntOrFloat())
-    return std::nullopt;
-  std::optional<Accumulation> accumulation =
-      matchAccumulation(op.getRegion().front(), /*allowIndex=*/false);
-  if (!accumulation)
-    return std::nullopt;
-  return PackedProjection{op, op.getDpsInputs()[0], op.getDpsInits()[0], view,
-                          accumulation->addend};
-}
-
 /// A packed projection as one launch that streams each weight byte once:
 /// each thread owns one 16-byte group of output lanes of one row and block
 /// and a strided share of the depth (split-K, chosen at run time so that
 /// the launch has about `targetThreads` threads whatever the row count),
 /// loads its weights 16 bytes at a time (the weights are viewed as vectors
 /// of 16 bytes, so the loads are 16-byte loads), `kUnroll` loads in flight,
-/// and adds its partial sums to the output (filled with zeros before)
-/// atomically. The threads of a warp read neighbouring depths of one block:
+/// and adds its partial sums to the output (zeros or a residual before)
+/// atomically. What a prologue computes from the row alone is computed
+/// once before the loop, what it computes from a depth once per depth. The threads of a warp read neighbouring depths of one block:
 /// consecutive 64-byte rows. With `warpShuffles`, the split count is a
 /// multiple of the splits one warp holds, so that a warp's threads share
 /// one row and block: they sum their partial sums with butterfly shuffles
@@ -258,7 +219,8 @@ void launchPackedProjection(RewriterBase &rewriter,
   auto index = [&](int64_t v) -> Value {
     return rewriter.create<arith::ConstantIndexOp>(loc, v);
   };
-  auto weightType = cast<MemRefType>(op.getDpsInputs()[1].getType());
+  auto weightType =
+      cast<MemRefType>(op->getOperand(projection.weightInput).getType());
   Type element = weightType.getElementType();
   int64_t blocks = weightType.getDimSize(0), depth = weightType.getDimSize(1),
           width = weightType.getDimSize(2);
@@ -273,7 +235,7 @@ void launchPackedProjection(RewriterBase &rewriter,
   warpShuffles = warpShuffles && warpSplits > 1 && threadsPerBlock % kWarp == 0;
 
   Value zero = index(0), one = index(1);
-  Value rows = rewriter.create<memref::DimOp>(loc, projection.x, 0);
+  Value rows = rewriter.create<memref::DimOp>(loc, projection.y, 0);
   Value work =
       rewriter.create<arith::MulIOp>(loc, rows, index(blocks * groups));
   Value splits =
@@ -325,11 +287,68 @@ void launchPackedProjection(RewriterBase &rewriter,
   Type f32 = rewriter.getF32Type();
   SmallVector<Value> zeros(lanes, rewriter.create<arith::ConstantOp>(
                                       loc, rewriter.getZeroAttr(f32)));
+  // The body's values by what they vary with: the row (computed once per
+  // thread, before the loop: a prologue's RMSNorm scale), the depth (once
+  // per loaded depth: the activation, SwiGLU of a prologue) or the lane
+  // (once per weight: the product).
+  enum class Level { Row, Depth, Lane };
   Block &combiner = op.getRegion().front();
-  // The activation and the weight vector at depth `k`.
+  DenseMap<Value, Level> levels;
+  SmallVector<OpOperand *> rowInputs, depthInputs;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    Value arg = combiner.getArgument(input->getOperandNumber());
+    if (input->getOperandNumber() == projection.weightInput) {
+      levels[arg] = Level::Lane;
+    } else if (op.getMatchingIndexingMap(input).isFunctionOfDim(3)) {
+      levels[arg] = Level::Depth;
+      depthInputs.push_back(input);
+    } else {
+      levels[arg] = Level::Row;
+      rowInputs.push_back(input);
+    }
+  }
+  SmallVector<Operation *> rowOps, depthOps, laneOps;
+  Value out = combiner.getArguments().back();
+  for (Operation &inner : combiner.without_terminator()) {
+    // The accumulation itself (the only op that reads the output).
+    if (llvm::is_contained(inner.getOperands(), out))
+      continue;
+    Level level = Level::Row;
+    for (Value operand : inner.getOperands())
+      level = std::max(level, levels.lookup(operand));
+    for (Value result : inner.getResults())
+      levels[result] = level;
+    (level == Level::Row     ? rowOps
+     : level == Level::Depth ? depthOps
+                             : laneOps)
+        .push_back(&inner);
+  }
+  // An activation's indices: the row and/or the depth `k`.
+  auto indicesOf = [&](OpOperand *input, Value k) {
+    SmallVector<Value> indices;
+    for (AffineExpr expr : op.getMatchingIndexingMap(input).getResults())
+      indices.push_back(cast<AffineDimExpr>(expr).getPosition() == 0 ? row
+                                                                     : k);
+    return indices;
+  };
+  IRMapping rowMapping;
+  for (OpOperand *input : rowInputs)
+    rowMapping.map(combiner.getArgument(input->getOperandNumber()),
+                   rewriter.create<memref::LoadOp>(loc, input->get(),
+                                                   indicesOf(input, Value())));
+  for (Operation *inner : rowOps)
+    rewriter.clone(*inner, rowMapping);
+
+  // What one depth `k` reads: the activations and the weight vector.
+  struct Loaded {
+    SmallVector<Value> activations;
+    Value weights;
+  };
   auto load = [&](OpBuilder &b, Location nested, Value k) {
-    Value x =
-        b.create<memref::LoadOp>(nested, projection.x, ValueRange{row, k});
+    Loaded loaded;
+    for (OpOperand *input : depthInputs)
+      loaded.activations.push_back(
+          b.create<memref::LoadOp>(nested, input->get(), indicesOf(input, k)));
     auto constant = [&](int64_t v) -> Value {
       return b.create<arith::ConstantIndexOp>(nested, v);
     };
@@ -342,24 +361,23 @@ void launchPackedProjection(RewriterBase &rewriter,
                 k),
             constant(groups)),
         group);
-    Value w = b.create<memref::LoadOp>(nested, vectors, at);
-    return std::make_pair(x, w);
+    loaded.weights = b.create<memref::LoadOp>(nested, vectors, at);
+    return loaded;
   };
-  // The partial sums after adding f(x, w) of every lane.
-  auto accumulate = [&](OpBuilder &b, Location nested, Value x, Value w,
+  // The partial sums after adding f(..., w) of every lane.
+  auto accumulate = [&](OpBuilder &b, Location nested, const Loaded &loaded,
                         ValueRange sums) {
+    IRMapping mapping = rowMapping;
+    for (auto [input, value] : llvm::zip(depthInputs, loaded.activations))
+      mapping.map(combiner.getArgument(input->getOperandNumber()), value);
+    for (Operation *inner : depthOps)
+      b.clone(*inner, mapping);
     SmallVector<Value> next;
     for (int64_t i = 0; i < lanes; ++i) {
-      IRMapping mapping;
-      mapping.map(combiner.getArgument(0), x);
-      mapping.map(combiner.getArgument(1),
-                  b.create<vector::ExtractOp>(nested, w, i));
-      for (Operation &inner : combiner.without_terminator()) {
-        b.clone(inner, mapping);
-        if (inner.getNumResults() == 1 &&
-            inner.getResult(0) == projection.addend)
-          break;
-      }
+      mapping.map(combiner.getArgument(projection.weightInput),
+                  b.create<vector::ExtractOp>(nested, loaded.weights, i));
+      for (Operation *inner : laneOps)
+        b.clone(*inner, mapping);
       next.push_back(b.create<arith::AddFOp>(
           nested, sums[i], mapping.lookup(projection.addend)));
     }
@@ -369,7 +387,7 @@ void launchPackedProjection(RewriterBase &rewriter,
       loc, first, unrolledEnd, stride, zeros,
       [&](OpBuilder &b, Location nested, Value k, ValueRange sums) {
         // Every load first, so that they are in flight together.
-        SmallVector<std::pair<Value, Value>> loaded;
+        SmallVector<Loaded> loaded;
         for (int64_t u = 0; u < kUnroll; ++u) {
           Value at =
               u == 0 ? k
@@ -381,15 +399,15 @@ void launchPackedProjection(RewriterBase &rewriter,
           loaded.push_back(load(b, nested, at));
         }
         SmallVector<Value> next(sums);
-        for (auto [x, w] : loaded)
-          next = accumulate(b, nested, x, w, next);
+        for (const Loaded &one : loaded)
+          next = accumulate(b, nested, one, next);
         b.create<scf::YieldOp>(nested, next);
       });
   auto tail = rewriter.create<scf::ForOp>(
       loc, unrolledEnd, index(depth), splits, unrolled.getResults(),
       [&](OpBuilder &b, Location nested, Value k, ValueRange sums) {
-        auto [x, w] = load(b, nested, k);
-        b.create<scf::YieldOp>(nested, accumulate(b, nested, x, w, sums));
+        b.create<scf::YieldOp>(nested,
+                               accumulate(b, nested, load(b, nested, k), sums));
       });
   SmallVector<Value> sums(tail.getResults());
 
@@ -669,3 +687,53 @@ public:
 };
 
 } // namespace
+
+std::optional<PackedProjection>
+mlir::llm::matchPackedProjection(linalg::GenericOp op) {
+  if (!LLMDialect::LoweringConfigAttrHelper(op->getContext())
+           .isAttrPresent(op) ||
+      op.getNumDpsInits() != 1 || op.getNumLoops() != 4 ||
+      op.getNumReductionLoops() != 1 || !op.hasPureBufferSemantics() ||
+      !linalg::isReductionIterator(op.getIteratorTypesArray()[3]))
+    return std::nullopt;
+  MLIRContext *context = op.getContext();
+  AffineExpr r, nb, lane, k;
+  bindDims(context, r, nb, lane, k);
+  AffineMap weightMap = AffineMap::get(4, 0, {nb, k, lane}, context);
+  if (op.getMatchingIndexingMap(op.getDpsInitOperand(0)) !=
+      AffineMap::get(4, 0, {r, nb, lane}, context))
+    return std::nullopt;
+  std::optional<unsigned> weightInput;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(input);
+    if (!weightInput && map == weightMap &&
+        input->get().getDefiningOp<memref::ViewOp>()) {
+      weightInput = input->getOperandNumber();
+      continue;
+    }
+    // An activation: indexed by the row and/or the depth, in that order.
+    if (!isa<MemRefType>(input->get().getType()))
+      return std::nullopt;
+    int64_t last = -1;
+    for (AffineExpr expr : map.getResults()) {
+      auto dim = dyn_cast<AffineDimExpr>(expr);
+      if (!dim || (dim.getPosition() != 0 && dim.getPosition() != 3) ||
+          int64_t(dim.getPosition()) <= last)
+        return std::nullopt;
+      last = dim.getPosition();
+    }
+  }
+  if (!weightInput)
+    return std::nullopt;
+  Value weights = op->getOperand(*weightInput);
+  auto weightType = cast<MemRefType>(weights.getType());
+  if (!weightType.hasStaticShape() || !weightType.getLayout().isIdentity() ||
+      !weightType.getElementType().isIntOrFloat())
+    return std::nullopt;
+  std::optional<Accumulation> accumulation =
+      matchAccumulation(op.getRegion().front(), /*allowIndex=*/false);
+  if (!accumulation)
+    return std::nullopt;
+  return PackedProjection{op, *weightInput, weights.getDefiningOp<memref::ViewOp>(),
+                          op.getDpsInits()[0], accumulation->addend};
+}

@@ -14,7 +14,11 @@
 // `memref.view` at a constant byte shift, to a range whose size is bounded
 // by the module's max_tokens rows. The weights, cache and arena are
 // distinct buffers; any other root (a view passed in as an argument) may
-// alias every buffer but the weights.
+// alias every buffer but the weights, except the arena slots the function
+// itself places and does not return: the scratch planner gives every
+// allocation of the module its own slot, so a caller can only pass its own
+// slots or what an earlier call of the function returned (a layer's output
+// is the next layer's input).
 //
 //===----------------------------------------------------------------------===//
 
@@ -73,6 +77,8 @@ public:
                : IntegerAttr();
     maxTokens = maxTokensAttr ? maxTokensAttr.getInt() : 0;
     weights = kv = scratch = Value();
+    returned.clear();
+    returnedKnown = false;
     if (!func.isExternal()) {
       // A function without llmc's calling convention is not an error here:
       // its buffers are then all taken to alias.
@@ -85,6 +91,18 @@ public:
         kv = abi->kv;
         scratch = abi->scratch;
       }
+      returnedKnown = static_cast<bool>(scratch);
+      func.walk([&](func::ReturnOp ret) {
+        for (Value value : ret.getOperands()) {
+          if (!isa<MemRefType>(value.getType()))
+            continue;
+          Place at = place(value);
+          if (at.root == scratch && at.bytes)
+            returned.push_back(*at.bytes);
+          else
+            returnedKnown = false;
+        }
+      });
     }
 
     bool changed = true;
@@ -251,6 +269,22 @@ private:
     if (x.root != y.root) {
       if (isDistinct(x.root) && isDistinct(y.root))
         return false;
+      // An argument and a slot of the arena this function does not return.
+      auto isArgument = [&](Value root) {
+        auto arg = dyn_cast_or_null<BlockArgument>(root);
+        return arg && !isDistinct(root) &&
+               arg.getOwner()->isEntryBlock() &&
+               isa<func::FuncOp>(arg.getOwner()->getParentOp());
+      };
+      auto ownSlot = [&](const Place &p) {
+        return returnedKnown && p.root == scratch && p.bytes &&
+               llvm::none_of(returned, [&](std::pair<int64_t, int64_t> r) {
+                 return p.bytes->first < r.second && r.first < p.bytes->second;
+               });
+      };
+      if ((isArgument(x.root) && ownSlot(y)) ||
+          (isArgument(y.root) && ownSlot(x)))
+        return false;
       // An unknown root may be a view of any buffer but the weights, which
       // nothing writes.
       return x.root != weights && y.root != weights;
@@ -324,6 +358,10 @@ private:
   int64_t maxTokens = 0;
   /// The function's weights, KV cache and arena: distinct buffers.
   Value weights, kv, scratch;
+  /// The arena bytes the function returns (which a caller may pass back as
+  /// an argument), when every returned buffer is a known slot.
+  SmallVector<std::pair<int64_t, int64_t>> returned;
+  bool returnedKnown = false;
 };
 
 } // namespace

@@ -35,6 +35,14 @@ void registerGPUArgmaxPass();
 std::unique_ptr<Pass> createFuseGPULaunchesPass();
 void registerFuseGPULaunchesPass();
 
+/// llm-fuse-gpu-elementwise, on functions of linalg ops on buffers before
+/// scratch planning (GPU targets): elementwise producers of a projection's
+/// input become its prologue, a residual add after a projection its
+/// starting value, an elementwise op whose result is only copied writes the
+/// copy's destination.
+std::unique_ptr<Pass> createFuseGPUElementwisePass();
+void registerFuseGPUElementwisePass();
+
 } // namespace llm
 } // namespace mlir
 

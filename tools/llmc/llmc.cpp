@@ -378,6 +378,7 @@ private:
   PipelineOptions pipelineOptions() const {
     PipelineOptions options;
     options.maxTokens = maxTokens;
+    options.gpu = emulateGPU || llvm::Triple(target.getTriple()).isNVPTX();
     if (matmulPrecision == Precision::BF16)
       options.matmulPrecision = "bf16";
     else if (matmulPrecision == Precision::Int8)

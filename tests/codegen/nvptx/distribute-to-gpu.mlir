@@ -252,3 +252,56 @@ func.func @emulated(%x: memref<?x64xf32>, %blob: memref<?xi8>, %y: memref<?x2x32
   return
 }
 }
+
+// -----
+
+// A projection with an RMSNorm prologue (llm-fuse-gpu-elementwise): the
+// row's scale (rsqrt of its sum of squares) is computed once per thread
+// before the depth loop, the normalized activation x * scale * g once per
+// loaded depth (four in the unrolled loop), and only the product with the
+// weight once per lane.
+
+#w = affine_map<(d0, d1, d2, d3) -> (d1, d3, d2)>
+#rk = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
+#r = affine_map<(d0, d1, d2, d3) -> (d0)>
+#k = affine_map<(d0, d1, d2, d3) -> (d3)>
+#o = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+
+module attributes {llm.target = #llm.target<triple = "nvptx64-nvidia-cuda", cpu = "sm_90a", features = "+ptx80", vector_bits = 128, vector_registers = 255, l1_bytes = 262144, l2_bytes = 52428800, sm_count = 132, shared_memory_bytes = 232448>} {
+// CHECK-LABEL: func.func @prologue
+// CHECK-SAME: (%[[X:.*]]: memref<?x64xf32>, %[[SS:.*]]: memref<?xf32>, %[[G:.*]]: memref<64xf32>, %{{.*}}: memref<?xi8>, %[[Y:.*]]: memref<?x2x32xf32>)
+// CHECK: %[[ROWS:.*]] = memref.dim %[[Y]], %c0
+// CHECK: gpu.launch
+// CHECK: %[[S:.*]] = memref.load %[[SS]][%[[ROW:.*]]] : memref<?xf32>
+// CHECK: %[[RS:.*]] = math.rsqrt
+// CHECK-NOT: math.rsqrt
+// CHECK: scf.for
+// CHECK-COUNT-4: memref.load %[[X]][%[[ROW]], %{{.*}}]
+// CHECK-COUNT-4: arith.mulf %{{.*}}, %[[RS]] : f32
+// CHECK: scf.for
+// CHECK: memref.load %[[X]]
+// CHECK: arith.mulf %{{.*}}, %[[RS]] : f32
+// CHECK-NOT: arith.mulf %{{.*}}, %[[RS]] : f32
+// CHECK-COUNT-8: memref.atomic_rmw addf
+func.func @prologue(%x: memref<?x64xf32>, %ss: memref<?xf32>, %g: memref<64xf32>,
+                    %blob: memref<?xi8>, %y: memref<?x2x32xf32>) {
+  %c0 = arith.constant 0 : index
+  %n = arith.constant 64.0 : f32
+  %w = memref.view %blob[%c0][] : memref<?xi8> to memref<2x64x32xbf16>
+  linalg.generic {indexing_maps = [#w, #rk, #r, #k, #o],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%w, %x, %ss, %g : memref<2x64x32xbf16>, memref<?x64xf32>, memref<?xf32>, memref<64xf32>)
+      outs(%y : memref<?x2x32xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [1, 32, 64]>} {
+  ^bb0(%b: bf16, %a: f32, %s: f32, %gamma: f32, %acc: f32):
+    %mean = arith.divf %s, %n : f32
+    %rs = math.rsqrt %mean : f32
+    %scaled = arith.mulf %a, %rs : f32
+    %xn = arith.mulf %scaled, %gamma : f32
+    %e = arith.extf %b : bf16 to f32
+    %m = arith.mulf %xn, %e : f32
+    %sum = arith.addf %acc, %m : f32
+    linalg.yield %sum : f32
+  }
+  return
+}
+}

@@ -101,3 +101,72 @@ func.func @overlapping(%tid: index, %n: index, %rows: index, %pos: index, %cap: 
   return
 }
 }
+
+// -----
+
+// An argument (a layer's input) may be a slot of the caller's or what an
+// earlier call of this function returned, but none of the slots the
+// function places and does not return (every allocation has its own slot):
+// a launch reading the argument merges with one writing the slot at 0, not
+// with one writing the returned slot at 4096 (before or after it).
+
+// CHECK-LABEL: func.func @argument
+// CHECK-SAME: (%{{.*}}: index, %{{.*}}: index, %[[X:.*]]: memref<?x64xf32>, %{{.*}}: index, %{{.*}}: index, %{{.*}}: memref<?xi8>, %{{.*}}: memref<?xi8>, %[[SCRATCH:.*]]: memref<?xi8>)
+// CHECK: %[[OWN:.*]] = memref.view %[[SCRATCH]][%c0{{.*}}][%{{.*}}]
+// CHECK: %[[OUT:.*]] = memref.view %[[SCRATCH]][%c4096{{.*}}][%{{.*}}]
+// CHECK: %[[C:.*]] = memref.view %[[SCRATCH]][%c8192{{.*}}][%{{.*}}]
+// CHECK: gpu.launch
+// CHECK: scf.if
+// CHECK: memref.store %{{.*}}, %[[OWN]]
+// CHECK: } else {
+// CHECK: memref.load %[[X]]
+// CHECK: memref.store %{{.*}}, %[[C]]
+// CHECK: gpu.terminator
+// CHECK: gpu.launch
+// CHECK-NOT: scf.if
+// CHECK: memref.store %{{.*}}, %[[OUT]]
+// CHECK: gpu.terminator
+// CHECK: gpu.launch
+// CHECK-NOT: scf.if
+// CHECK: memref.load %[[X]]
+// CHECK: gpu.terminator
+// CHECK: return %[[OUT]]
+module attributes {llm.max_tokens = 16 : i64} {
+func.func @argument(%tid: index, %n: index, %x: memref<?x64xf32>, %rows: index, %cap: index,
+                    %weights: memref<?xi8>, %kv: memref<?xi8>, %scratch: memref<?xi8>) -> memref<?x64xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %c4096 = arith.constant 4096 : index
+  %c8192 = arith.constant 8192 : index
+  %c12288 = arith.constant 12288 : index
+  %zero = arith.constant 0.0 : f32
+  %own = memref.view %scratch[%c0][%rows] : memref<?xi8> to memref<?x64xf32>
+  %out = memref.view %scratch[%c4096][%rows] : memref<?xi8> to memref<?x64xf32>
+  %c = memref.view %scratch[%c8192][%rows] : memref<?xi8> to memref<?x64xf32>
+  %d = memref.view %scratch[%c12288][%rows] : memref<?xi8> to memref<?x64xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %rows, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    memref.store %zero, %own[%bx, %tx] : memref<?x64xf32>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %rows, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %v = memref.load %x[%bx, %tx] : memref<?x64xf32>
+    memref.store %v, %c[%bx, %tx] : memref<?x64xf32>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %rows, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    memref.store %zero, %out[%bx, %tx] : memref<?x64xf32>
+    gpu.terminator
+  }
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %rows, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1) {
+    %v = memref.load %x[%bx, %tx] : memref<?x64xf32>
+    memref.store %v, %d[%bx, %tx] : memref<?x64xf32>
+    gpu.terminator
+  }
+  return %out : memref<?x64xf32>
+}
+}
