@@ -71,13 +71,16 @@ func.func @vnni_i8(%x: memref<?x16xi8>, %w: memref<2x2x2x16x4xi8>, %s: memref<2x
 // columns; one load gives both halves (low nibbles, high nibbles, 0..15),
 // multiplied with vpmaddubsw on the inputs' magnitudes and the weights with
 // the inputs' signs, then pairs summed with vpmaddwd; every row's sums
-// start at -8 times its inputs' sum.
+// start at -8 times its inputs' sum. 4-bit weights are prefetched 16 KiB
+// ahead: 256 groups of 64 bytes here.
 
 // CHECK-LABEL: func.func @avx2_i4(
 // CHECK-NOT: linalg.generic
 // CHECK: arith.muli %{{.+}}, %c-8_i32 : i32
 // CHECK: scf.for
+// CHECK: %[[AHEAD:.+]] = arith.addi %{{.+}}, %c256 : index
 // CHECK: %[[B:.+]] = vector.load {{.+}} : memref<1x2x2x32xi8, {{.+}}>, vector<32xi8>
+// CHECK: memref.prefetch %{{.+}}[%{{.+}}, %[[AHEAD]], %{{.+}}, %{{.+}}]
 // CHECK: %[[LO:.+]] = arith.andi %[[B]], %{{.+}} : vector<32xi8>
 // CHECK: %[[HI:.+]] = arith.shrui %[[B]], %{{.+}} : vector<32xi8>
 // CHECK: llvm.call_intrinsic "llvm.x86.avx2.psign.b"
