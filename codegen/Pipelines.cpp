@@ -12,6 +12,7 @@
 #include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
 #include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
 #include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/Passes.h"
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
@@ -178,24 +179,49 @@ void mlir::llm::registerLLMCDialects(DialectRegistry &registry) {
   vector::registerValueBoundsOpInterfaceExternalModels(registry);
 }
 
-void mlir::llm::registerLLMPipelines() {
+void mlir::llm::registerLLMCPasses() {
+  // llmc's own passes.
+  registerLLMPasses();
+  registerLLMCodegenPasses();
   registerMarkInvariantLoadsPass();
   registerDevicePositionPass();
   registerGPUArgmaxPass();
   registerFuseGPULaunchesPass();
   registerFuseGPUElementwisePass();
+  // The upstream passes the pipelines run (canonicalize, lower-affine,
+  // convert-*-to-llvm, expand-strided-metadata, arith-expand,
+  // convert-linalg-to-loops, gpu-kernel-outlining, gpu-module-to-binary...).
+  registerTransformsPasses();
+  registerConversionPasses();
+  memref::registerMemRefPasses();
+  arith::registerArithPasses();
+  registerLinalgPasses();
+  registerGPUPasses();
+
+  // llmc's stages, each from the last one's output (--emit, --dump-stages)
+  // with default options; --dump-stages writes the exact pipelines.
   PassPipelineRegistration<>(
-      "llm-optimize", "llm-level folding and fusion",
-      [](OpPassManager &pm) { buildLLMOptimizationPipeline(pm); });
-  PassPipelineRegistration<>(
-      "llm-lower-to-llvm",
-      "From planned llm IR with llm.target to the LLVM dialect",
+      "llm-optimize",
+      "Stage 1, from imported llm IR (--emit=import) to planned llm IR "
+      "(--emit=llm): folding, fusion, the target's strategy, weight "
+      "placement",
       [](OpPassManager &pm) {
-        buildLinalgPipeline(pm, PipelineOptions());
-        buildCPULoweringPipeline(pm);
+        buildLLMOptimizationPipeline(pm);
+        buildStrategyPipeline(pm, PipelineOptions());
       });
   PassPipelineRegistration<>(
+      "llm-lower-to-linalg",
+      "Stage 2, from planned llm IR (--emit=llm) to linalg on planned "
+      "buffers (--emit=linalg)",
+      [](OpPassManager &pm) { buildLinalgPipeline(pm, PipelineOptions()); });
+  PassPipelineRegistration<>(
+      "llm-lower-to-llvm",
+      "Stage 3 of a CPU target, from linalg (--emit=linalg) to the LLVM "
+      "dialect: distribution, tiling, vectorization",
+      [](OpPassManager &pm) { buildCPULoweringPipeline(pm); });
+  PassPipelineRegistration<>(
       "llm-lower-to-gpu",
-      "From lowered-to-linalg IR to PTX kernels and LLVM host code",
+      "Stage 3 of a GPU target, from linalg (--emit=linalg) to PTX kernels "
+      "and LLVM host code",
       [](OpPassManager &pm) { buildGPULoweringPipeline(pm); });
 }

@@ -41,8 +41,11 @@ void buildGPUEmulationPipeline(OpPassManager &pm);
 /// Registers every dialect and interface model llmc's pipelines use.
 void registerLLMCDialects(DialectRegistry &registry);
 
-/// Registers the pipelines above as `llm-compile-*` for llm-opt.
-void registerLLMPipelines();
+/// Registers every pass llmc's pipelines run (its own and upstream's) and
+/// its stages as pipelines (llm-optimize, llm-lower-to-linalg,
+/// llm-lower-to-llvm, llm-lower-to-gpu): what llm-opt needs to replay them,
+/// and what MLIR's --mlir-print-ir-after=PASS needs to parse.
+void registerLLMCPasses();
 
 } // namespace mlir::llm
 

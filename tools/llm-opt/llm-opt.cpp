@@ -1,21 +1,15 @@
 //===- llm-opt.cpp - mlir-opt with the llm dialect and llmc's passes -------===//
 
-#include "codegen/Passes.h"
 #include "codegen/Pipelines.h"
 #include "dialects/llm/IR/LLMOps.h"
-#include "passes/Passes.h"
 
-#include "mlir/Transforms/Passes.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   mlir::llm::registerLLMCDialects(registry);
-  mlir::registerTransformsPasses();
-  mlir::llm::registerLLMPasses();
-  mlir::llm::registerLLMCodegenPasses();
-  mlir::llm::registerLLMPipelines();
+  mlir::llm::registerLLMCPasses();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "llmc optimizer driver\n", registry));
 }

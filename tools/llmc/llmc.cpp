@@ -1,7 +1,9 @@
 //===- llmc.cpp - The llmc compiler driver ---------------------------------===//
 //
 //   llmc compile MODEL [--weights DIR] -o EXE [--target T] [--mcpu C]
-//                      [--mattr F] [--emit=exe|obj|asm|llvm|ptx|linalg|llm]
+//                      [--mattr F]
+//                      [--emit=exe|obj|asm|llvm|ptx|linalg|llm|import]
+//                      [--dump-stages DIR] [--mlir-* (MLIR's own flags)]
 //                      [--matmul-precision=auto|f32|bf16|int8|int16]
 //   llmc synth MODEL -o DIR [--dtype f32|bf16|f16] [--seed N] [--std S]
 //
@@ -19,8 +21,10 @@
 #include "frontend/TokenizerJson.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
@@ -33,6 +37,7 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/TargetParser/Host.h"
+#include "llvm/Transforms/Utils/Cloning.h"
 
 #include <chrono>
 
@@ -47,6 +52,8 @@ static cl::SubCommand synthCmd(
     "synth", "Write a Hugging Face model directory with seeded random weights");
 
 static cl::OptionCategory category("llmc options");
+static cl::OptionCategory mlirCategory(
+    "MLIR options (MLIR's own flags, as mlir-opt has them)");
 
 // compile
 static cl::opt<std::string> compileInput(cl::Positional, cl::Required,
@@ -77,7 +84,7 @@ static cl::opt<std::string>
     targetAttrs("mattr", cl::desc("Target features, e.g. +avx512f,-avx512bf16"),
                 cl::sub(compileCmd), cl::cat(category));
 
-enum class Emit { Exe, Obj, Asm, LLVM, PTX, Linalg, LLM };
+enum class Emit { Exe, Obj, Asm, LLVM, PTX, Linalg, LLM, Import };
 static cl::opt<Emit> emit(
     "emit", cl::desc("What to produce"), cl::init(Emit::Exe),
     cl::values(clEnumValN(Emit::Exe, "exe", "a native executable (default)"),
@@ -90,7 +97,9 @@ static cl::opt<Emit> emit(
                clEnumValN(Emit::Linalg, "linalg",
                           "IR after lowering to linalg on planned buffers"),
                clEnumValN(Emit::LLM, "llm",
-                          "llm IR after fusion, strategy and weight planning")),
+                          "llm IR after fusion, strategy and weight planning"),
+               clEnumValN(Emit::Import, "import",
+                          "llm IR as imported, before any pass")),
     cl::sub(compileCmd), cl::cat(category));
 static cl::opt<bool> emulateGPU(
     "emulate-gpu",
@@ -98,10 +107,18 @@ static cl::opt<bool> emulateGPU(
              "loops on the CPU, for tests of the GPU lowering (run the "
              "executable with --threads 1)"),
     cl::Hidden, cl::sub(compileCmd), cl::cat(category));
-static cl::opt<bool>
-    printAfterAll("print-ir-after-all",
-                  cl::desc("Print the IR after every pass (to stderr)"),
-                  cl::sub(compileCmd), cl::cat(category));
+static cl::opt<bool> printAfterAll(
+    "print-ir-after-all",
+    cl::desc("Print the IR after every pass that changed it (to stderr; "
+             "--mlir-print-ir-after-all prints it after every pass)"),
+    cl::sub(compileCmd), cl::cat(category));
+static cl::opt<std::string> dumpStages(
+    "dump-stages",
+    cl::desc("Write each stage's output to DIR (0-import.mlir, 1-llm.mlir, "
+             "2-linalg.mlir, 3-llvm.mlir, 4-host.ll, 5-model.s; "
+             "5-kernels.ptx for a GPU) and replay.sh, the llm-opt pipelines "
+             "that replay each MLIR stage from the one before"),
+    cl::value_desc("dir"), cl::sub(compileCmd), cl::cat(category));
 static cl::opt<int64_t> maxTokens(
     "max-tokens",
     cl::desc("Most tokens one forward call processes (prefill chunk size)"),
@@ -257,20 +274,6 @@ int printModule(mlir::ModuleOp module) {
   return writeOutput([&](raw_ostream &os) { module.print(os); });
 }
 
-LogicalResult runPipeline(mlir::ModuleOp module,
-                          function_ref<void(mlir::OpPassManager &)> build) {
-  mlir::PassManager pm(module.getContext());
-  if (printAfterAll) {
-    module.getContext()->disableMultithreading();
-    pm.enableIRPrinting(
-        [](mlir::Pass *, mlir::Operation *) { return false; },
-        [](mlir::Pass *, mlir::Operation *) { return true; },
-        /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/false);
-  }
-  build(pm);
-  return pm.run(module);
-}
-
 /// Where the runtime libraries are: $LLMC_RUNTIME_DIR, or ../lib next to
 /// the running llmc.
 std::string runtimeDir(const char *argv0) {
@@ -320,16 +323,24 @@ public:
         progress(!quiet && sys::Process::StandardErrIsDisplayed()) {}
 
   int run() {
+    mlir::applyDefaultTimingManagerCLOptions(timing);
+    rootTiming = timing.getRootScope();
     if (Error err = checkOptions())
       return fail(std::move(err));
     if (Error err = importModel())
       return fail(std::move(err));
-    progress.phase("optimizing the llm IR");
-    if (failed(runPipeline(module(), [&](mlir::OpPassManager &pm) {
+    if (Error err = dumpModule("0-import.mlir"))
+      return fail(std::move(err));
+    if (emit == Emit::Import)
+      return finishWith(printModule(module()));
+    phase("optimizing the llm IR");
+    if (failed(runPipeline("1-llm.mlir", [&](mlir::OpPassManager &pm) {
           buildLLMOptimizationPipeline(pm);
           buildStrategyPipeline(pm, pipelineOptions());
         })))
       return fail("llm-level passes failed");
+    if (Error err = dumpModule("1-llm.mlir"))
+      return fail(std::move(err));
     if (emit == Emit::LLM)
       return finishWith(printModule(module()));
     info.weights_bytes = abiAttr<LLMDialect::WeightsBytesAttrHelper>();
@@ -338,6 +349,8 @@ public:
         return fail(std::move(err));
     auto cleanup = make_scope_exit([&] { sys::fs::remove(weightsTemp()); });
     if (Error err = lowerToLinalg())
+      return fail(std::move(err));
+    if (Error err = dumpModule("2-linalg.mlir"))
       return fail(std::move(err));
     if (emit == Emit::Linalg)
       return finishWith(printModule(module()));
@@ -365,14 +378,20 @@ private:
 
   /// The kernels' PTX, which the GPU lowering left in `llmc_gpu_ptx`.
   int writePTX() {
-    auto ptx = module().lookupSymbol<mlir::LLVM::GlobalOp>("llmc_gpu_ptx");
-    auto text = ptx ? dyn_cast_or_null<mlir::StringAttr>(ptx.getValueOrNull())
-                    : mlir::StringAttr();
-    if (!text)
+    if (!ptxText())
       return fail("the GPU lowering left no PTX");
-    return writeOutput([&](raw_ostream &os) {
+    return writeOutput([&](raw_ostream &os) { printPTX(os); });
+  }
+
+  mlir::StringAttr ptxText() {
+    auto ptx = module().lookupSymbol<mlir::LLVM::GlobalOp>("llmc_gpu_ptx");
+    return ptx ? dyn_cast_or_null<mlir::StringAttr>(ptx.getValueOrNull())
+               : mlir::StringAttr();
+  }
+
+  void printPTX(raw_ostream &os) {
+    if (mlir::StringAttr text = ptxText())
       os << text.getValue().rtrim(StringRef("\0", 1));
-    });
   }
 
   PipelineOptions pipelineOptions() const {
@@ -393,7 +412,105 @@ private:
 
   int finishWith(int rc) {
     progress.finish();
+    if (rc == 0)
+      if (Error err = writeReplayScript())
+        return fail(std::move(err));
     return rc;
+  }
+
+  /// Starts a phase of the compilation: a progress line and a timer
+  /// (--mlir-timing reports the phases with their passes nested).
+  void phase(StringRef name) {
+    progress.phase(name);
+    phaseTiming = rootTiming.nest(name);
+  }
+
+  /// Runs the passes `build` adds (MLIR's --mlir-* pass-manager flags
+  /// applied); with --dump-stages, the pipeline is kept for replay.sh as
+  /// the one that makes `stage`.
+  LogicalResult runPipeline(StringRef stage,
+                            function_ref<void(mlir::OpPassManager &)> build) {
+    mlir::PassManager pm(&context);
+    if (failed(mlir::applyPassManagerCLOptions(pm)))
+      return mlir::failure();
+    if (printAfterAll) {
+      context.disableMultithreading();
+      pm.enableIRPrinting(
+          [](mlir::Pass *, mlir::Operation *) { return false; },
+          [](mlir::Pass *, mlir::Operation *) { return true; },
+          /*printModuleScope=*/true, /*printAfterOnlyOnChange=*/true);
+    }
+    if (phaseTiming)
+      pm.enableTiming(phaseTiming);
+    build(pm);
+    if (!dumpStages.empty()) {
+      std::string text;
+      raw_string_ostream os(text);
+      pm.printAsTextualPipeline(os);
+      stagePipelines.push_back({stage.str(), text});
+    }
+    return pm.run(module());
+  }
+
+  /// With --dump-stages, writes `name` in that directory with `print`.
+  Error dumpStage(StringRef name, function_ref<Error(StringRef)> print) {
+    if (dumpStages.empty())
+      return Error::success();
+    if (std::error_code ec = sys::fs::create_directories(dumpStages))
+      return createStringError(dumpStages + ": " + ec.message());
+    SmallString<256> path(dumpStages.getValue());
+    sys::path::append(path, name);
+    dumpedStages.push_back(name.str());
+    return print(path);
+  }
+
+  Error dumpText(StringRef name, function_ref<void(raw_ostream &)> print) {
+    return dumpStage(name, [&](StringRef path) -> Error {
+      std::error_code ec;
+      ToolOutputFile out(path, ec, sys::fs::OF_Text);
+      if (ec)
+        return createStringError(path + ": " + ec.message());
+      print(out.os());
+      out.keep();
+      return Error::success();
+    });
+  }
+
+  /// A stage's IR with its locations (the kernels' names come from them),
+  /// as `llm-opt --mlir-print-debuginfo` prints it.
+  Error dumpModule(StringRef name) {
+    return dumpText(name, [&](raw_ostream &os) {
+      module().print(os, mlir::OpPrintingFlags().enableDebugInfo());
+      os << "\n";
+    });
+  }
+
+  /// replay.sh: llm-opt runs each pipeline llmc ran on the stage before it
+  /// and writes replayed-<stage> beside it.
+  Error writeReplayScript() {
+    if (dumpStages.empty())
+      return Error::success();
+    return dumpText("replay.sh", [&](raw_ostream &os) {
+      os << "#!/bin/sh\n"
+            "# The MLIR stages llmc wrote here and the pipelines that made "
+            "them: run\n"
+            "# this script in this directory (llm-opt on PATH) to replay each "
+            "stage\n"
+            "# from the one before it into replayed-<stage>, the same IR.\n"
+            "set -e\n";
+      StringRef previous = "0-import.mlir";
+      for (const auto &[stage, pipeline] : stagePipelines) {
+        if (!is_contained(dumpedStages, stage))
+          break;
+        std::string quoted;
+        for (char c : pipeline)
+          quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+        os << "llm-opt " << previous
+           << " --mlir-print-debuginfo --pass-pipeline='" << quoted
+           << "' -o replayed-" << stage << "\n";
+        previous = stage;
+      }
+    });
   }
 
   /// A module attribute the lowering set, read through its helper.
@@ -465,7 +582,7 @@ private:
 
   /// Reads the model and its target and builds the llm module.
   Error importModel() {
-    progress.phase("reading " + compileInput);
+    phase("reading " + compileInput);
     Expected<llmc::LoadedModel> loaded =
         llmc::loadModel(compileInput, weightsDir);
     if (!loaded)
@@ -521,7 +638,7 @@ private:
     Expected<std::string> tokenizer = compileTokenizer(*model);
     if (!tokenizer)
       return tokenizer.takeError();
-    progress.phase("packing weights");
+    phase("packing weights");
     auto showBar = [&](int64_t done, int64_t total) {
       progress.bar(done, total);
     };
@@ -537,8 +654,8 @@ private:
   }
 
   Error lowerToLinalg() {
-    progress.phase("lowering to linalg");
-    if (failed(runPipeline(module(), [&](mlir::OpPassManager &pm) {
+    phase("lowering to linalg");
+    if (failed(runPipeline("2-linalg.mlir", [&](mlir::OpPassManager &pm) {
           buildLinalgPipeline(pm, pipelineOptions());
         })))
       return createStringError("lowering to linalg failed");
@@ -550,29 +667,43 @@ private:
 
   /// The target's lowering pipeline, then translation and LLVM's O3.
   Error lowerToLLVM() {
-    progress.phase("tiling, vectorizing, lowering to LLVM");
+    phase("tiling, vectorizing, lowering to LLVM");
     const TargetBackend *backend = lookupTargetBackend(target, module());
-    if (!backend || failed(runPipeline(module(), [&](mlir::OpPassManager &pm) {
+    if (!backend || failed(runPipeline("3-llvm.mlir", [&](mlir::OpPassManager &pm) {
           if (emulateGPU && !backend->getHostTriple())
             buildGPUEmulationPipeline(pm);
           else
             backend->buildLoweringPipeline(pm);
         })))
       return createStringError("lowering to LLVM failed");
+    if (Error err = dumpModule("3-llvm.mlir"))
+      return err;
+    if (hostTarget != target)
+      if (Error err = dumpText("5-kernels.ptx",
+                               [&](raw_ostream &os) { printPTX(os); }))
+        return err;
     if (emit == Emit::PTX)
       return Error::success();
-    progress.phase("LLVM optimization");
+    phase("LLVM optimization");
     auto translated =
         translateAndOptimize(module(), hostTarget, info, llvmContext);
     if (!translated)
       return translated.takeError();
     llvmModule = std::move(*translated);
-    return Error::success();
+    if (Error err = dumpText("4-host.ll", [&](raw_ostream &os) {
+          llvmModule->print(os, nullptr);
+        }))
+      return err;
+    // Code generation may change the module it runs on: the dump is a copy's.
+    return dumpStage("5-model.s", [&](StringRef path) {
+      std::unique_ptr<llvm::Module> copy = CloneModule(*llvmModule);
+      return emitCode(*copy, hostTarget, OutputKind::Assembly, path);
+    });
   }
 
   /// Assembly, an object file, or an object linked into the executable.
   Error generateCode() {
-    progress.phase("code generation");
+    phase("code generation");
     if (emit == Emit::Asm)
       return emitCode(*llvmModule, hostTarget, OutputKind::Assembly,
                       output.empty() ? "-" : output.getValue());
@@ -582,7 +713,7 @@ private:
       return err;
     if (emit != Emit::Exe)
       return Error::success();
-    progress.phase("linking");
+    phase("linking");
     // A GPU model's host program links the runtime's CUDA layer.
     SmallVector<StringRef> extra;
     if (hostTarget != target)
@@ -596,6 +727,13 @@ private:
   mlir::MLIRContext &context;
   const char *argv0;
   Progress progress;
+  /// --mlir-timing: one report for the whole compilation, by phase.
+  mlir::DefaultTimingManager timing;
+  mlir::TimingScope rootTiming, phaseTiming;
+  /// --dump-stages: the stage files written, and each MLIR stage with the
+  /// pipeline that made it.
+  SmallVector<std::string> dumpedStages;
+  SmallVector<std::pair<std::string, std::string>> stagePipelines;
   llmc::ImportOptions importOptions;
   std::optional<llmc::LoadedModel> model;
   TargetAttr target;
@@ -645,11 +783,37 @@ int synth() {
   return 0;
 }
 
+/// MLIR's own flags (--mlir-print-ir-after=PASS, --mlir-timing,
+/// --mlir-print-debuginfo, ...) for `llmc compile`: registered on the top
+/// level, moved to the subcommand.
+void registerMLIROptions() {
+  // --mlir-print-ir-after=PASS names passes: all of those llmc runs,
+  // registered before the options that list them.
+  registerLLMCPasses();
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  mlir::registerPassManagerCLOptions();
+  mlir::registerDefaultTimingManagerCLOptions();
+  SmallVector<cl::Option *> options;
+  for (auto &entry : cl::getRegisteredOptions(cl::SubCommand::getTopLevel()))
+    if (entry.getKey().starts_with("mlir-") &&
+        !is_contained(options, entry.getValue()))
+      options.push_back(entry.getValue());
+  for (cl::Option *option : options) {
+    option->removeArgument();
+    option->Subs.clear();
+    option->addSubCommand(compileCmd);
+    option->addCategory(mlirCategory);
+    option->addArgument();
+  }
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions(category);
+  registerMLIROptions();
+  cl::HideUnrelatedOptions({&category, &mlirCategory});
   cl::SetVersionPrinter([](raw_ostream &os) {
     os << "llmc " << LLMC_VERSION << " (LLVM/MLIR " LLVM_VERSION_STRING
        << ")\ntargets: " << listTargetBackends() << "\n"
