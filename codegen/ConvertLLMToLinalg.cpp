@@ -20,6 +20,7 @@
 
 namespace mlir::llm {
 #define GEN_PASS_DEF_CONVERTLLMTOLINALGPASS
+#define GEN_PASS_DEF_ERASEPARAMSPASS
 #include "codegen/Passes.h.inc"
 } // namespace mlir::llm
 
@@ -168,8 +169,13 @@ struct ConvertLLMToLinalgPass
     populateLLMStructuralConversionPatterns(converter, patterns, target);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       return signalPassFailure();
-    // The code now addresses weights by offset; the parameters are consumed.
-    for (ParamOp param : llvm::make_early_inc_range(module.getOps<ParamOp>()))
+  }
+};
+
+struct EraseParamsPass : llm::impl::EraseParamsPassBase<EraseParamsPass> {
+  void runOnOperation() override {
+    for (ParamOp param :
+         llvm::make_early_inc_range(getOperation().getOps<ParamOp>()))
       param.erase();
   }
 };

@@ -75,9 +75,11 @@ def ConvertLLMToLinalgPass : Pass<"convert-llm-to-linalg", "ModuleOp"> {
     (carrying their `llm.lowering_config`), normalization, RoPE and
     elementwise ops linalg generics, attention an `scf.forall` over
     (head, row) pairs whose body is vector code over one head. Weights become
-    views of the weight blob at the offsets `llm-plan-weights` assigned,
-    after which the `llm.param` ops are erased; every new activation is a
-    `memref.alloc` (see `llm-plan-scratch`). Needs the calling convention of
+    views of the weight blob at the offsets `llm-plan-weights` assigned;
+    the `llm.param` ops stay (the weight file is packed from them, so that
+    linalg-level IR still compiles to an executable) until
+    `llm-erase-params`. Every new activation is a `memref.alloc` (see
+    `llm-plan-scratch`). Needs the calling convention of
     `llm-materialize-abi`.
   }];
   let dependentDialects = [
@@ -86,6 +88,15 @@ def ConvertLLMToLinalgPass : Pass<"convert-llm-to-linalg", "ModuleOp"> {
     "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
     "::mlir::vector::VectorDialect"
   ];
+}
+
+def EraseParamsPass : Pass<"llm-erase-params", "ModuleOp"> {
+  let summary = "Erase the llm.param ops of lowered code";
+  let description = [{
+    After `convert-llm-to-linalg` the code addresses its weights by offset;
+    the `llm.param` ops only describe the weight file's layout. The lowering
+    pipelines start by erasing them.
+  }];
 }
 
 def PlanScratchPass : Pass<"llm-plan-scratch", "ModuleOp"> {

@@ -94,6 +94,7 @@ static void addLoweringToLLVM(
 }
 
 void mlir::llm::buildCPULoweringPipeline(OpPassManager &pm, bool distribute) {
+  pm.addPass(createEraseParamsPass());
   if (distribute)
     pm.addPass(createDistributeToThreadsPass());
   pm.addPass(createOutlineKernelsPass());
@@ -107,6 +108,7 @@ void mlir::llm::buildCPULoweringPipeline(OpPassManager &pm, bool distribute) {
 }
 
 void mlir::llm::buildGPULoweringPipeline(OpPassManager &pm) {
+  pm.addPass(createEraseParamsPass());
   pm.addNestedPass<func::FuncOp>(createDistributeToGPUPass());
   pm.addPass(createDevicePositionPass());
   pm.addNestedPass<func::FuncOp>(createFuseGPULaunchesPass());

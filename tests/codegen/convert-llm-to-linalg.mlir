@@ -1,4 +1,5 @@
 // RUN: llm-opt %s --convert-llm-to-linalg --split-input-file | FileCheck %s
+// RUN: llm-opt %s --convert-llm-to-linalg --llm-erase-params --split-input-file | FileCheck %s --check-prefix=ERASED
 
 // One case per conversion pattern. Functions already have llmc's calling
 // convention (llm-materialize-abi): (tid, nthreads, args..., capacity,
@@ -6,8 +7,10 @@
 // places them).
 
 // A stacked parameter is a view of the weight blob at offset + layer *
-// layer_stride; the parameters are erased afterwards.
-// CHECK-NOT: llm.param
+// layer_stride; the parameters stay (the weight file is packed from
+// them, also from linalg IR) until llm-erase-params.
+// CHECK: llm.param @w : tensor<48x32xf32> {{{.*}}llm.layout = #llm.packed_layout<offset = 4096, layer_stride = 6144>
+// ERASED-NOT: llm.param
 // CHECK-LABEL: func.func @weight_layered(
 // CHECK-SAME: %[[L:[^:]+]]: index, %{{[^:]+}}: index, %[[W:[^:]+]]: memref<?xi8>, %[[KV:[^:]+]]: memref<?xi8>, %{{[^:]+}}: memref<?xi8>) -> memref<48x32xf32>
 // CHECK: %[[OFF:.+]] = arith.constant 4096 : index

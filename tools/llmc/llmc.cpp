@@ -22,6 +22,8 @@
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
@@ -33,6 +35,7 @@
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
+#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/Timer.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -270,8 +273,13 @@ int writeOutput(function_ref<void(raw_ostream &)> print) {
   return 0;
 }
 
+/// --emit of an MLIR stage: as llm-opt prints it (MLIR's printing flags
+/// apply), with its final newline.
 int printModule(mlir::ModuleOp module) {
-  return writeOutput([&](raw_ostream &os) { module.print(os); });
+  return writeOutput([&](raw_ostream &os) {
+    module.print(os);
+    os << "\n";
+  });
 }
 
 /// Where the runtime libraries are: $LLMC_RUNTIME_DIR, or ../lib next to
@@ -327,20 +335,24 @@ public:
     rootTiming = timing.getRootScope();
     if (Error err = checkOptions())
       return fail(std::move(err));
-    if (Error err = importModel())
+    bool fromIR = StringRef(compileInput).ends_with(".mlir");
+    if (Error err = fromIR ? readIR() : importModel())
       return fail(std::move(err));
-    if (Error err = dumpModule("0-import.mlir"))
-      return fail(std::move(err));
-    if (emit == Emit::Import)
-      return finishWith(printModule(module()));
-    phase("optimizing the llm IR");
-    if (failed(runPipeline("1-llm.mlir", [&](mlir::OpPassManager &pm) {
-          buildLLMOptimizationPipeline(pm);
-          buildStrategyPipeline(pm, pipelineOptions());
-        })))
-      return fail("llm-level passes failed");
-    if (Error err = dumpModule("1-llm.mlir"))
-      return fail(std::move(err));
+    if (inputStage == Emit::Import) {
+      if (Error err = dumpModule("0-import.mlir"))
+        return fail(std::move(err));
+      if (emit == Emit::Import)
+        return finishWith(printModule(module()));
+      phase("optimizing the llm IR");
+      if (failed(runPipeline("1-llm.mlir", [&](mlir::OpPassManager &pm) {
+            buildLLMOptimizationPipeline(pm);
+            buildStrategyPipeline(pm, pipelineOptions());
+          })))
+        return fail("llm-level passes failed");
+    }
+    if (inputStage != Emit::Linalg)
+      if (Error err = dumpModule("1-llm.mlir"))
+        return fail(std::move(err));
     if (emit == Emit::LLM)
       return finishWith(printModule(module()));
     info.weights_bytes = abiAttr<LLMDialect::WeightsBytesAttrHelper>();
@@ -348,8 +360,13 @@ public:
       if (Error err = packWeightFile())
         return fail(std::move(err));
     auto cleanup = make_scope_exit([&] { sys::fs::remove(weightsTemp()); });
-    if (Error err = lowerToLinalg())
-      return fail(std::move(err));
+    if (inputStage != Emit::Linalg) {
+      if (Error err = lowerToLinalg())
+        return fail(std::move(err));
+    }
+    info.scratch_bytes = abiAttr<LLMDialect::ScratchBytesAttrHelper>();
+    info.kv_bytes_per_position =
+        abiAttr<LLMDialect::KvBytesPerPositionAttrHelper>();
     if (Error err = dumpModule("2-linalg.mlir"))
       return fail(std::move(err));
     if (emit == Emit::Linalg)
@@ -580,6 +597,96 @@ private:
     errs() << "\n";
   }
 
+  /// The target of the host code: `target` itself, or a GPU's host.
+  Error describeHost() {
+    hostTarget = target;
+    const TargetBackend *backend =
+        lookupTargetBackend(llvm::Triple(target.getTriple()));
+    std::optional<StringRef> hostTriple =
+        backend ? backend->getHostTriple() : std::nullopt;
+    if (emit == Emit::PTX && !hostTriple)
+      return createStringError("--emit=ptx needs a GPU target (--target "
+                               "nvptx64-nvidia-cuda)");
+    if (hostTriple) {
+      Expected<TargetAttr> host =
+          describeTarget(&context, *hostTriple, "x86-64", "");
+      if (!host)
+        return host.takeError();
+      hostTarget = *host;
+    }
+    return Error::success();
+  }
+
+  /// A .mlir input: llm IR as imported, planned llm IR or linalg IR (the
+  /// stages --emit and --dump-stages write, edited or not), compiled for its
+  /// own llm.target with the weights of the model --weights names.
+  Error readIR() {
+    phase("reading " + compileInput);
+    if (weightsDir.empty())
+      return createStringError(
+          "a .mlir input needs --weights MODEL: the Hugging Face directory "
+          "or GGUF file whose tensors its llm.param ops name");
+    cl::Option *const typeOptions[] = {&targetTriple, &targetCPU,
+                                       &targetAttrs,  &weightType,
+                                       &groupSize,    &kvCacheType,
+                                       &emulateGPU};
+    for (cl::Option *option : typeOptions)
+      if (option->getNumOccurrences())
+        return createStringError(
+            "--" + option->ArgStr +
+            " does not apply to a .mlir input: the IR carries its target "
+            "(llm.target) and its types");
+    Expected<llmc::LoadedModel> loaded = llmc::loadModel(weightsDir, "");
+    if (!loaded)
+      return loaded.takeError();
+    model = std::move(*loaded);
+
+    if (!sys::fs::exists(compileInput))
+      return createStringError(compileInput + ": no such file");
+    SourceMgr sources;
+    mlir::SourceMgrDiagnosticHandler diagnostics(sources, &context);
+    imported = mlir::parseSourceFile<mlir::ModuleOp>(
+        compileInput.getValue(), sources, mlir::ParserConfig(&context));
+    if (!imported)
+      return createStringError(compileInput + ": cannot be read as MLIR");
+    auto *ctx = &context;
+    TargetAttr described = LLMDialect::TargetAttrHelper(ctx).getAttr(module());
+    if (!described)
+      return createStringError(compileInput +
+                               ": the module has no llm.target attribute");
+    target = described;
+    if (Error err = describeHost())
+      return err;
+    if (mlir::IntegerAttr layers =
+            LLMDialect::NumLayersAttrHelper(ctx).getAttr(module());
+        layers && layers.getInt() != model->spec.numLayers)
+      return createStringError(compileInput + ": " + Twine(layers.getInt()) +
+                               " layers, but " + weightsDir + " has " +
+                               Twine(model->spec.numLayers));
+    if (LLMDialect::ScratchBytesAttrHelper(ctx).getAttr(module()))
+      inputStage = Emit::Linalg;
+    else if (LLMDialect::WeightsBytesAttrHelper(ctx).getAttr(module()))
+      inputStage = Emit::LLM;
+    if (emit == Emit::Import ||
+        (emit == Emit::LLM && inputStage == Emit::Linalg))
+      return createStringError(compileInput +
+                               " is past the stage --emit asks for");
+    if (wantsFile() && inputStage != Emit::Import &&
+        module().getOps<ParamOp>().empty())
+      return createStringError(compileInput +
+                               ": no llm.param ops to pack the weights from");
+    info = describeModel(model->spec);
+    // Linalg IR has its scratch arena planned for its own chunk size.
+    if (mlir::IntegerAttr rows =
+            LLMDialect::MaxTokensAttrHelper(ctx).getAttr(module())) {
+      if (maxTokens.getNumOccurrences() && maxTokens != rows.getInt())
+        return createStringError(compileInput + ": planned for --max-tokens " +
+                                 Twine(rows.getInt()));
+      info.max_tokens_per_call = rows.getInt();
+    }
+    return Error::success();
+  }
+
   /// Reads the model and its target and builds the llm module.
   Error importModel() {
     phase("reading " + compileInput);
@@ -603,22 +710,8 @@ private:
           target.getVectorBits(), target.getVectorRegisters(),
           target.getL1Bytes(), target.getL2Bytes(), target.getScalable(),
           /*smCount=*/132, target.getSharedMemoryBytes());
-    // A GPU's kernels are driven by a host program compiled for its host.
-    hostTarget = target;
-    const TargetBackend *backend =
-        lookupTargetBackend(llvm::Triple(target.getTriple()));
-    std::optional<StringRef> hostTriple =
-        backend ? backend->getHostTriple() : std::nullopt;
-    if (emit == Emit::PTX && !hostTriple)
-      return createStringError("--emit=ptx needs a GPU target (--target "
-                               "nvptx64-nvidia-cuda)");
-    if (hostTriple) {
-      Expected<TargetAttr> host =
-          describeTarget(&context, *hostTriple, "x86-64", "");
-      if (!host)
-        return host.takeError();
-      hostTarget = *host;
-    }
+    if (Error err = describeHost())
+      return err;
     info = describeModel(model->spec);
     auto built =
         llmc::importLlama(context, model->spec, *model->weights, importOptions);
@@ -659,9 +752,6 @@ private:
           buildLinalgPipeline(pm, pipelineOptions());
         })))
       return createStringError("lowering to linalg failed");
-    info.scratch_bytes = abiAttr<LLMDialect::ScratchBytesAttrHelper>();
-    info.kv_bytes_per_position =
-        abiAttr<LLMDialect::KvBytesPerPositionAttrHelper>();
     return Error::success();
   }
 
@@ -740,6 +830,9 @@ private:
   /// The target of the host code: `target` itself, or a GPU's host.
   TargetAttr hostTarget;
   mlir::OwningOpRef<mlir::ModuleOp> imported;
+  /// The stage the input is at: Import for a model, or that of a .mlir
+  /// input (Import, LLM or Linalg).
+  Emit inputStage = Emit::Import;
   LlmcModelInfo info = {};
   LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule;
