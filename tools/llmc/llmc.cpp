@@ -60,12 +60,14 @@ static cl::OptionCategory mlirCategory(
 
 // compile
 static cl::opt<std::string> compileInput(cl::Positional, cl::Required,
-                                         cl::desc("<model dir, model.gguf or card.yaml>"),
+                                         cl::desc("<model dir, model.gguf, card.yaml or stage.mlir>"),
                                          cl::sub(compileCmd));
 static cl::opt<std::string>
     weightsDir("weights",
-               cl::desc("Directory with the safetensors (for a YAML card)"),
-               cl::value_desc("dir"), cl::sub(compileCmd), cl::cat(category));
+               cl::desc("Directory with the safetensors (for a YAML card); for "
+                        "a .mlir input, the model (directory or GGUF file) "
+                        "its parameters come from"),
+               cl::value_desc("path"), cl::sub(compileCmd), cl::cat(category));
 static cl::opt<std::string>
     output("o", cl::desc("Output file (the executable; its weights go to "
                          "<output>.weights). '-' for stdout with --emit of "
@@ -919,6 +921,8 @@ int main(int argc, char **argv) {
       "  llmc compile MODEL -o EXE     MODEL: a Hugging Face directory, a llama\n"
       "                                GGUF file, or a YAML model card with\n"
       "                                --weights DIR\n"
+      "  llmc compile IR.mlir --weights MODEL -o EXE\n"
+      "                                IR from --emit or --dump-stages\n"
       "  llmc synth MODEL -o DIR       random weights of MODEL's shape\n");
   if (compileCmd)
     return compile(argv[0]);
