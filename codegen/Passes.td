@@ -163,6 +163,23 @@ def OutlineKernelsPass : Pass<"llm-outline-kernels", "ModuleOp"> {
   ];
 }
 
+def TimeKernelsPass : Pass<"llm-time-kernels", "ModuleOp"> {
+  let summary = "Mark each kernel's start for the executable's --profile";
+  let description = [{
+    Runs after `llm-outline-kernels`. Before each call of a kernel function
+    (`no_inline`) it calls the runtime's `llmc_profile_mark(tid, kernel)`
+    with the caller's worker id and the kernel's index, which returns at
+    once unless the executable runs with `--profile`; then worker 0 charges
+    the time until the next mark (its share, and the barrier's wait for the
+    others) to the kernel. Adds the globals `llmc_kernel_count` (i64) and
+    `llmc_kernel_names` (the kernels' names, each ending in a NUL byte).
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+    "::mlir::LLVM::LLVMDialect"
+  ];
+}
+
 def TileAndVectorizePass : Pass<"llm-tile-and-vectorize", "func::FuncOp"> {
   let summary = "Tile packed matmuls to register tiles and vectorize them";
   let description = [{

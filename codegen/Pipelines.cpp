@@ -98,6 +98,7 @@ void mlir::llm::buildCPULoweringPipeline(OpPassManager &pm, bool distribute) {
   if (distribute)
     pm.addPass(createDistributeToThreadsPass());
   pm.addPass(createOutlineKernelsPass());
+  pm.addPass(createTimeKernelsPass());
   pm.addNestedPass<func::FuncOp>(createTileAndVectorizePass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

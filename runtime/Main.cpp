@@ -9,6 +9,7 @@
 #include "runtime/Chat.h"
 #include "runtime/Interrupt.h"
 #include "runtime/Options.h"
+#include "runtime/Profile.h"
 #include "runtime/Sampler.h"
 #include "runtime/Session.h"
 #include "runtime/Tokenizer.h"
@@ -61,6 +62,17 @@ void report(const char *phase, int64_t tokens, double seconds) {
   std::fprintf(stderr, "%s: %lld tokens in %.3f s (%.2f tok/s)\n", phase,
                static_cast<long long>(tokens), seconds,
                seconds > 0 ? double(tokens) / seconds : 0.0);
+}
+
+/// Writes `text` to `path`; returns an error message or "".
+std::string writeTextFile(const std::string &path, const std::string &text) {
+  FILE *file = std::fopen(path.c_str(), "w");
+  if (!file)
+    return "cannot write '" + path + "': " + std::strerror(errno);
+  bool ok = std::fwrite(text.data(), 1, text.size(), file) == text.size();
+  ok = std::fclose(file) == 0 && ok;
+  return ok ? std::string()
+            : "cannot write '" + path + "': " + std::strerror(errno ? errno : EIO);
 }
 
 /// Reads all of `file` into `text`; false on a read error.
@@ -470,6 +482,16 @@ std::string Run::generate() {
 
 /// Runs the stages of `run` for `options`; returns an error message or "".
 std::string runModel(Options &options, Run &run, const std::string &program) {
+  if (options.profile) {
+    if (!profileAvailable())
+      return llmc_gpu_ptx
+                 ? "--profile times the kernels of CPU models; this "
+                   "executable runs its kernels on a GPU"
+                 : "--profile: this executable has no kernel timers "
+                   "(llmc compiles them into CPU models; a GPU model "
+                   "emulated on the CPU has none)";
+    profileEnable();
+  }
   std::string error = readTextInput(options);
   if (error.empty())
     error = run.openWeights(program);
@@ -493,6 +515,14 @@ std::string runModel(Options &options, Run &run, const std::string &program) {
   }
   if (error.empty() && !options.quiet)
     reportPeakRss();
+  if (options.profile && (error.empty() || error == kInterrupted)) {
+    std::fputs(profileTable().c_str(), stderr);
+    if (!options.profileOut.empty()) {
+      std::string written = writeTextFile(options.profileOut, profileJson());
+      if (!written.empty())
+        return written;
+    }
+  }
   return error;
 }
 

@@ -294,6 +294,16 @@ const OptionSpec kOptions[] = {
      "write a weight file of --seed random values (every 16 bits a bf16 "
      "below 1/16) in this model's layout to FILE and exit: for speed "
      "measurements where the real weights cannot be copied"},
+    {"--profile", nullptr, nullptr, &Options::profile, nullptr,
+     Section::Runtime,
+     "time every compiled kernel (CPU models) and print, per phase, each "
+     "kernel's calls, time and share of the forward time on stderr at exit"},
+    {"--profile-out", nullptr, "FILE", nullptr,
+     [](const char *name, Value v, Options &o) {
+       o.profile = true;
+       return setFileName(name, v, o.profileOut);
+     },
+     Section::Runtime, "--profile, and write the kernel times as JSON to FILE"},
     {"--quiet", "-q", nullptr, &Options::quiet, nullptr, Section::Runtime,
      "no timing or memory report on stderr"},
     {"--help", "-h", nullptr, &Options::help, nullptr, Section::Runtime,
@@ -327,7 +337,8 @@ std::string checkMode(const Options &options) {
   if (!options.randomWeightsOut.empty()) {
     if (options.chat || options.tokenize || options.detokenize ||
         options.hasTokens || options.hasPrompt || hasPromptFile ||
-        !options.logitsOut.empty() || options.numGenerate >= 0)
+        !options.logitsOut.empty() || options.numGenerate >= 0 ||
+        options.profile)
       return "--write-random-weights writes a weight file and exits; it "
              "does not run the model";
     return std::string();
@@ -338,6 +349,9 @@ std::string checkMode(const Options &options) {
     if (options.chat || !options.logitsOut.empty() || options.numGenerate >= 0)
       return "--tokenize and --detokenize do not run the model; they do not "
              "take --chat, --logits-out or -n";
+    if (options.profile)
+      return "--tokenize and --detokenize do not run the model; there is "
+             "nothing for --profile to time";
     if (options.tokenize && options.hasTokens)
       return "--tokenize reads text (--prompt, --prompt-file or stdin), not "
              "--tokens";
@@ -358,7 +372,8 @@ std::string checkMode(const Options &options) {
     return "--system is for --chat";
   if (int(options.hasTokens) + int(options.hasPrompt) + int(hasPromptFile) > 1)
     return "give only one of --tokens, --prompt and --prompt-file";
-  if (options.logitsOut.empty() && options.numGenerate < 0)
+  // --profile alone times the prefill of the input.
+  if (options.logitsOut.empty() && options.numGenerate < 0 && !options.profile)
     return "nothing to do: give -n N to generate and/or --logits-out FILE, "
            "or --chat";
   return std::string();

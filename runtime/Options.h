@@ -60,6 +60,10 @@ struct Options {
   /// model's layout to FILE instead of running the model.
   std::string randomWeightsOut;
   bool quiet = false;
+  /// --profile: time every kernel and print a table at exit.
+  bool profile = false;
+  /// --profile-out FILE: also write the kernel times as JSON to FILE.
+  std::string profileOut;
 };
 
 /// Parses argv[1..argc). Returns an empty string on success, else a one-line

@@ -2,6 +2,8 @@
 
 #include "runtime/Session.h"
 
+#include "runtime/Profile.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -130,7 +132,8 @@ void runForward(void *ctx, int tid, int nthreads) {
 } // namespace
 
 bool Session::runChunk(const int64_t *tokens, int64_t n, int64_t nOut,
-                       std::string &error, int64_t *greedyToken) {
+                       bool prefill, std::string &error,
+                       int64_t *greedyToken) {
   // Every caller checked the room first (checkRoom); writing past the cache
   // would corrupt memory, so a broken invariant stops here.
   if (n <= 0 || n > kvCapacity - pos) {
@@ -175,7 +178,9 @@ bool Session::runChunk(const int64_t *tokens, int64_t n, int64_t nOut,
   call.pos = pos;
   call.nOut = nOut;
   call.kvCapacity = kvAllocated;
+  profileBeginForward(n, prefill);
   pool->run(runForward, &call);
+  profileEndForward();
   pos += n;
   lastRow =
       static_cast<const float *>(logits.get()) + (nOut - 1) * info.vocab_size;
@@ -207,7 +212,7 @@ bool Session::prefill(const std::vector<int64_t> &tokens,
     // Chunks whose logits nobody reads still ask for one row: the generated
     // code need not handle n_out == 0.
     int64_t nOut = sink ? chunk : 1;
-    if (!runChunk(tokens.data() + start, chunk, nOut, error))
+    if (!runChunk(tokens.data() + start, chunk, nOut, /*prefill=*/true, error))
       return false;
     if (sink && !sink(static_cast<const float *>(logits.get()), start, nOut)) {
       error = "writing logits failed";
@@ -248,7 +253,7 @@ bool Session::generate(int64_t count, Sampler &sampler,
     if (onToken && !onToken(token))
       return true;
     if (i + 1 < count &&
-        !runChunk(&token, 1, 1, error, modelArgmax ? &next : nullptr))
+        !runChunk(&token, 1, 1, /*prefill=*/false, error, modelArgmax ? &next : nullptr))
       return false;
   }
   return true;

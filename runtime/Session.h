@@ -146,10 +146,11 @@ public:
 private:
   bool initCommon(const LlmcModelInfo &info, const SessionConfig &config,
                   std::string &error);
-  /// Runs `n` tokens; with `greedyToken`, also sets it to the argmax of the
-  /// last row's logits (the model's argmax; a device then copies back only
-  /// that token, not the logits).
-  bool runChunk(const int64_t *tokens, int64_t n, int64_t nOut,
+  /// Runs `n` tokens of the prefill or of decode (`prefill`, for
+  /// --profile); with `greedyToken`, also sets it to the argmax of the last
+  /// row's logits (the model's argmax; a device then copies back only that
+  /// token, not the logits).
+  bool runChunk(const int64_t *tokens, int64_t n, int64_t nOut, bool prefill,
                 std::string &error, int64_t *greedyToken = nullptr);
 
   LlmcModelInfo info{};

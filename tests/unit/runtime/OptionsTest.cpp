@@ -82,6 +82,26 @@ TEST(OptionsTest, PromptFileAndStdinInput) {
   EXPECT_TRUE(o.promptFile.empty());
 }
 
+TEST(OptionsTest, Profile) {
+  Options o;
+  ASSERT_EQ(parse({"--tokens", "1", "--profile"}, o), "");
+  EXPECT_TRUE(o.profile);
+  EXPECT_TRUE(o.profileOut.empty());
+  // --profile-out implies --profile.
+  Options p;
+  ASSERT_EQ(parse({"--tokens", "1", "--profile-out", "k.json"}, p), "");
+  EXPECT_TRUE(p.profile);
+  EXPECT_EQ(p.profileOut, "k.json");
+  Options q;
+  EXPECT_EQ(parse({"--tokens", "1", "--profile-out", ""}, q),
+            "--profile-out needs a file name");
+  // Nothing runs the model: nothing to time.
+  EXPECT_EQ(parse({"--prompt", "hi", "--tokenize", "--profile"}, q),
+            "--tokenize and --detokenize do not run the model; there is "
+            "nothing for --profile to time");
+  EXPECT_NE(parse({"--write-random-weights", "w", "--profile"}, q), "");
+}
+
 TEST(OptionsTest, HelpNeedsNothingElse) {
   Options o;
   EXPECT_EQ(parse({"--help"}, o), "");
@@ -91,8 +111,8 @@ TEST(OptionsTest, HelpNeedsNothingElse) {
        {"--tokens", "--prompt", "--prompt-file", "--chat", "--system",
         "--logits-out", "-n N", "--temp", "--top-p", "--top-k", "--min-p",
         "--repeat-penalty", "--repeat-last-n", "--seed", "--ignore-eos",
-        "--threads", "--ctx", "--prefill-chunk", "--weights", "--quiet",
-        "--help"})
+        "--threads", "--ctx", "--prefill-chunk", "--weights", "--profile",
+        "--profile-out", "--quiet", "--help"})
     EXPECT_NE(help.find(flag), std::string::npos) << flag;
 }
 
@@ -119,7 +139,7 @@ TEST(OptionsTest, HelpListsOnlyRealOptions) {
       from = comma == std::string::npos ? comma : comma + 2;
     }
   }
-  EXPECT_EQ(listed, 28u); // 26 options, two with a short spelling.
+  EXPECT_EQ(listed, 30u); // 28 options, two with a short spelling.
 }
 
 TEST(OptionsTest, RejectsBadInput) {

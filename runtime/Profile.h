@@ -1,0 +1,44 @@
+//===- Profile.h - Kernel timers of a model executable's --profile --------===//
+//
+// llmc's llm-time-kernels pass puts a call of llmc_profile_mark(tid, kernel)
+// before every kernel of a CPU model and stores the kernels' names in the
+// executable. With --profile, worker 0 charges the wall time from one mark
+// to the next to the kernel it opened: its own share of the kernel plus the
+// wait at the barrier after it, which is what the kernel costs the token.
+// The last kernel of a forward call closes when the call returns. Without
+// --profile each mark returns after one load and branch.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLMC_RUNTIME_PROFILE_H
+#define LLMC_RUNTIME_PROFILE_H
+
+#include <cstdint>
+#include <string>
+
+extern "C" void llmc_profile_mark(int64_t tid, int64_t kernel);
+
+namespace llmc {
+
+/// Whether the executable was compiled with kernel marks (GPU executables and
+/// objects compiled without llm-time-kernels have none).
+bool profileAvailable();
+
+/// Starts the timers. Call before the first forward call.
+void profileEnable();
+
+/// Brackets one forward call of `tokens` positions of the prefill or of
+/// decode on the calling thread.
+void profileBeginForward(int64_t tokens, bool prefill);
+void profileEndForward();
+
+/// The table printed at exit: per phase, each kernel's calls, total time,
+/// share of the phase's forward time and time per call, largest first.
+std::string profileTable();
+
+/// The same numbers as JSON, for scripts.
+std::string profileJson();
+
+} // namespace llmc
+
+#endif // LLMC_RUNTIME_PROFILE_H
