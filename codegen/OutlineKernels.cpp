@@ -42,10 +42,9 @@ static void collectNames(Location loc, llvm::SetVector<StringRef> &names) {
     collectNames(callSite.getCallee(), names);
 }
 
-/// The name of a kernel at `loc`: its module, or for several modules their
-/// common dotted prefix followed by the rest of each in braces
-/// (`a.b.{c,d.e}`). Empty when `loc` names no module.
-static std::string kernelName(Location loc) {
+} // namespace
+
+std::string mlir::llm::kernelNameOf(Location loc) {
   llvm::SetVector<StringRef> names;
   collectNames(loc, names);
   if (names.size() <= 1)
@@ -70,6 +69,8 @@ static std::string kernelName(Location loc) {
   return (prefix.empty() ? "" : prefix + ".") + "{" + llvm::join(rests, ",") +
          "}";
 }
+
+namespace {
 
 /// True for a call to the runtime's barrier.
 static bool isBarrier(Operation *op) {
@@ -158,8 +159,13 @@ private:
     b.setInsertionPointAfter(previous);
     Location loc = kernel->getLoc();
     auto type = b.getFunctionType(ValueRange(arguments).getTypes(), {});
-    auto func = b.create<func::FuncOp>(loc, uniqueName(caller, loc), type);
+    std::string module = kernelNameOf(loc);
+    if (module.empty())
+      module = (caller.getSymName() + ".kernel").str();
+    auto func = b.create<func::FuncOp>(loc, uniqueName(module), type);
     func.setPrivate();
+    LLMDialect::KernelModuleAttrHelper(b.getContext())
+        .setAttr(func, b.getStringAttr(module));
     // Kept by the LLVM lowering: noinline and a local symbol.
     func->setAttr("no_inline", b.getUnitAttr());
     func->setAttr("llvm.linkage", LLVM::LinkageAttr::get(
@@ -182,15 +188,12 @@ private:
     return func;
   }
 
-  /// The kernel's module name, `<caller>.kernel` when its location names
-  /// none, with `.1`, `.2`, ... for the second, third, ... kernel of a name.
-  std::string uniqueName(func::FuncOp caller, Location loc) {
-    std::string base = kernelName(loc);
-    if (base.empty())
-      base = (caller.getSymName() + ".kernel").str();
-    std::string name = base;
-    for (unsigned &count = counts[base]; symbols.lookup(name);)
-      name = base + "." + std::to_string(++count);
+  /// `module`, with `.1`, `.2`, ... for the second, third, ... kernel of a
+  /// module.
+  std::string uniqueName(const std::string &module) {
+    std::string name = module;
+    for (unsigned &count = counts[module]; symbols.lookup(name);)
+      name = module + "." + std::to_string(++count);
     return name;
   }
 

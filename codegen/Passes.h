@@ -29,6 +29,11 @@ constexpr StringLiteral kBarrierFn = "llmc_barrier";
 /// each barrier.
 constexpr StringLiteral kNextChunkFn = "llmc_next_chunk";
 
+/// The name llm-outline-kernels gives a kernel at `loc`: its module, or for
+/// several modules their common dotted prefix followed by the rest of each
+/// in braces (`a.b.{c,d.e}`). Empty when `loc` names no module.
+std::string kernelNameOf(Location loc);
+
 /// Bytes one layer's copy of `param` takes in the blob (padded to whole
 /// blocks, not aligned).
 int64_t paramLayerBytes(ParamOp param);

@@ -46,6 +46,23 @@ def PlanWeightsPass : Pass<"llm-plan-weights", "ModuleOp"> {
   let dependentDialects = ["::mlir::llm::LLMDialect"];
 }
 
+def EstimateCostsPass : Pass<"llm-estimate-costs", "ModuleOp"> {
+  let summary = "Record what each kernel reads and computes";
+  let description = [{
+    Sets the module attribute `llm.costs`: for every kernel name the CPU
+    lowering will give (the module names of an llm op's location, as
+    `llm-outline-kernels` names kernels), the FLOPs and bytes of its ops per
+    row of a forward call (`flops_per_row`, `bytes_per_row`; `rows =
+    "outputs"` when the rows are the call's output rows, as for the
+    lm_head), per call (`bytes_per_call`: one layer's packed weights), and
+    per (query row, cached position) pair (`flops_per_pair`,
+    `bytes_per_pair`: attention). Bytes count the packed weights and the
+    activations once; what the caches save is not subtracted. The
+    executable's `--profile` divides these by the kernels' times.
+  }];
+  let dependentDialects = ["::mlir::llm::LLMDialect"];
+}
+
 def MaterializeABIPass : Pass<"llm-materialize-abi", "ModuleOp"> {
   let summary = "Give every function llmc's calling convention";
   let description = [{
@@ -171,8 +188,13 @@ def TimeKernelsPass : Pass<"llm-time-kernels", "ModuleOp"> {
     with the caller's worker id and the kernel's index, which returns at
     once unless the executable runs with `--profile`; then worker 0 charges
     the time until the next mark (its share, and the barrier's wait for the
-    others) to the kernel. Adds the globals `llmc_kernel_count` (i64) and
-    `llmc_kernel_names` (the kernels' names, each ending in a NUL byte).
+    others) to the kernel. Adds the globals `llmc_kernel_count` (i64),
+    `llmc_kernel_names` (the kernels' names, each ending in a NUL byte),
+    `llmc_kernel_group` (each kernel's module, from `llm.kernel_module`),
+    `llmc_group_count`, `llmc_group_names` and `llmc_group_costs` (per
+    module: 1 when `llm.costs` has it, 1 when its rows are output rows,
+    then FLOPs per row, bytes per row, bytes per call, FLOPs per pair,
+    bytes per pair), from which the runtime reports GB/s and GFLOP/s.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",

@@ -55,6 +55,7 @@ void mlir::llm::buildStrategyPipeline(OpPassManager &pm,
   strategy.matmulPrecision = options.matmulPrecision;
   pm.addPass(createSelectStrategyPass(strategy));
   pm.addPass(createPlanWeightsPass());
+  pm.addPass(createEstimateCostsPass());
 }
 
 void mlir::llm::buildLinalgPipeline(OpPassManager &pm,

@@ -7,11 +7,14 @@
 // and the wait at the barrier after it) to the kernel; without, the call
 // returns after one load and branch. The kernels' names go into the module
 // as llmc_kernel_names, so the runtime's table uses the names the assembly
-// and perf use.
+// and perf use, grouped by the module each computes, with that module's
+// costs from llm-estimate-costs.
 //
 //===----------------------------------------------------------------------===//
 
 #include "codegen/Passes.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -30,15 +33,33 @@ namespace {
 
 constexpr StringLiteral kMarkFn = "llmc_profile_mark";
 
+/// The fields of one group's entry in llmc_group_costs, in order.
+constexpr StringLiteral kCostFields[] = {"flops_per_row", "bytes_per_row",
+                                         "bytes_per_call", "flops_per_pair",
+                                         "bytes_per_pair"};
+
+/// `names`, each followed by a NUL byte.
+std::string joinNames(ArrayRef<StringRef> names) {
+  std::string joined;
+  for (StringRef name : names) {
+    joined += name.str();
+    joined.push_back('\0');
+  }
+  return joined;
+}
+
 struct TimeKernelsPass : llm::impl::TimeKernelsPassBase<TimeKernelsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    OpBuilder b(module.getContext());
+    MLIRContext *context = &getContext();
+    OpBuilder b(context);
     Type i64 = b.getI64Type();
 
-    // Kernel calls in callers whose first argument is the worker id.
+    // Kernel calls in callers whose first argument is the worker id; each
+    // kernel's group is the module it computes (its llm.kernel_module).
     SmallVector<func::CallOp> calls;
-    llvm::MapVector<StringRef, int64_t> index;
+    llvm::MapVector<StringRef, int64_t> kernels, groups;
+    SmallVector<int64_t> groupOf;
     for (func::FuncOp caller : module.getOps<func::FuncOp>()) {
       if (caller.isExternal() || caller.getNumArguments() == 0 ||
           !caller.getArgument(0).getType().isIndex())
@@ -47,12 +68,35 @@ struct TimeKernelsPass : llm::impl::TimeKernelsPassBase<TimeKernelsPass> {
         auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee());
         if (!callee || !callee->hasAttr("no_inline"))
           return;
-        index.insert({callee.getSymName(), int64_t(index.size())});
         calls.push_back(call);
+        if (!kernels.insert({callee.getSymName(), int64_t(kernels.size())})
+                 .second)
+          return;
+        StringAttr group =
+            LLMDialect::KernelModuleAttrHelper(context).getAttr(callee);
+        StringRef groupName = group ? group.getValue() : callee.getSymName();
+        auto [it, added] = groups.insert({groupName, int64_t(groups.size())});
+        groupOf.push_back(it->second);
       });
     }
     if (calls.empty())
       return;
+
+    // Per group: known (1 when llm.costs has an entry), rows are output rows,
+    // then kCostFields.
+    DictionaryAttr costs = LLMDialect::CostsAttrHelper(context).getAttr(module);
+    SmallVector<int64_t> groupCosts;
+    for (const auto &[name, index] : groups) {
+      auto entry = costs ? dyn_cast_or_null<DictionaryAttr>(costs.get(name))
+                         : DictionaryAttr();
+      groupCosts.push_back(entry ? 1 : 0);
+      groupCosts.push_back(entry && entry.get("rows") ? 1 : 0);
+      for (StringRef field : kCostFields) {
+        auto value =
+            entry ? dyn_cast_or_null<IntegerAttr>(entry.get(field)) : nullptr;
+        groupCosts.push_back(value ? value.getInt() : 0);
+      }
+    }
 
     b.setInsertionPointToStart(module.getBody());
     auto mark = module.lookupSymbol<func::FuncOp>(kMarkFn);
@@ -61,27 +105,47 @@ struct TimeKernelsPass : llm::impl::TimeKernelsPassBase<TimeKernelsPass> {
                                     b.getFunctionType({i64, i64}, {}));
       mark.setPrivate();
     }
-    std::string names;
-    for (const auto &[name, i] : index) {
-      names += name.str();
-      names.push_back('\0');
-    }
-    b.create<LLVM::GlobalOp>(
-        module.getLoc(), LLVM::LLVMArrayType::get(b.getI8Type(), names.size()),
-        /*isConstant=*/true, LLVM::Linkage::External, "llmc_kernel_names",
-        b.getStringAttr(names));
-    b.create<LLVM::GlobalOp>(module.getLoc(), i64, /*isConstant=*/true,
-                             LLVM::Linkage::External, "llmc_kernel_count",
-                             b.getI64IntegerAttr(int64_t(index.size())));
+    Location loc = module.getLoc();
+    auto addString = [&](StringRef symbol, ArrayRef<StringRef> names) {
+      std::string joined = joinNames(names);
+      b.create<LLVM::GlobalOp>(
+          loc, LLVM::LLVMArrayType::get(b.getI8Type(), joined.size()),
+          /*isConstant=*/true, LLVM::Linkage::External, symbol,
+          b.getStringAttr(joined));
+    };
+    auto addInt = [&](StringRef symbol, int64_t value) {
+      b.create<LLVM::GlobalOp>(loc, i64, /*isConstant=*/true,
+                               LLVM::Linkage::External, symbol,
+                               b.getI64IntegerAttr(value));
+    };
+    auto addInts = [&](StringRef symbol, ArrayRef<int64_t> values) {
+      auto type = RankedTensorType::get({int64_t(values.size())}, i64);
+      b.create<LLVM::GlobalOp>(
+          loc, LLVM::LLVMArrayType::get(i64, values.size()),
+          /*isConstant=*/true, LLVM::Linkage::External, symbol,
+          DenseIntElementsAttr::get(type, values));
+    };
+    SmallVector<StringRef> kernelNames, groupNames;
+    for (const auto &entry : kernels)
+      kernelNames.push_back(entry.first);
+    for (const auto &entry : groups)
+      groupNames.push_back(entry.first);
+    addInt("llmc_kernel_count", int64_t(kernels.size()));
+    addString("llmc_kernel_names", kernelNames);
+    addInts("llmc_kernel_group", groupOf);
+    addInt("llmc_group_count", int64_t(groups.size()));
+    addString("llmc_group_names", groupNames);
+    addInts("llmc_group_costs", groupCosts);
 
     for (func::CallOp call : calls) {
       b.setInsertionPoint(call);
-      Location loc = call.getLoc();
+      Location callLoc = call.getLoc();
       auto caller = call->getParentOfType<func::FuncOp>();
-      Value tid = b.create<arith::IndexCastOp>(loc, i64, caller.getArgument(0));
+      Value tid =
+          b.create<arith::IndexCastOp>(callLoc, i64, caller.getArgument(0));
       Value kernel = b.create<arith::ConstantIntOp>(
-          loc, index.lookup(call.getCallee()), i64);
-      b.create<func::CallOp>(loc, mark, ValueRange{tid, kernel});
+          callLoc, kernels.lookup(call.getCallee()), i64);
+      b.create<func::CallOp>(callLoc, mark, ValueRange{tid, kernel});
     }
   }
 };

@@ -10,15 +10,24 @@
 #include <vector>
 
 // Emitted by llm-time-kernels into the model object; absent (null) in
-// executables without kernel marks.
+// executables without kernel marks. Groups are the modules the kernels
+// compute (a module's second, third, ... kernel is in its group); each
+// group's costs are 7 numbers: known, rows are output rows, FLOPs per row,
+// bytes per row, bytes per call, FLOPs per pair, bytes per pair.
 extern "C" {
-extern const char llmc_kernel_names[] __attribute__((weak));
 extern const int64_t llmc_kernel_count __attribute__((weak));
+extern const char llmc_kernel_names[] __attribute__((weak));
+extern const int64_t llmc_kernel_group[] __attribute__((weak));
+extern const int64_t llmc_group_count __attribute__((weak));
+extern const char llmc_group_names[] __attribute__((weak));
+extern const int64_t llmc_group_costs[] __attribute__((weak));
 }
 
 using namespace llmc;
 
 namespace {
+
+constexpr int kCostFields = 7;
 
 uint64_t nowNs() {
   return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -26,28 +35,46 @@ uint64_t nowNs() {
                       .count());
 }
 
+/// What one kernel, or one group, spent in one phase. `rows` and
+/// `outputRows` sum the forward calls' token and output rows over the calls,
+/// `pairs` their (query row, cached position) pairs.
+struct Counters {
+  uint64_t ns = 0, calls = 0, rows = 0, outputRows = 0, pairs = 0;
+};
+
 /// What one phase (decode or prefill) spent.
 struct Phase {
   const char *name;
-  std::vector<uint64_t> ns, calls;
+  std::vector<Counters> kernels;
   uint64_t forwardNs = 0, forwardCalls = 0, tokens = 0;
+};
+
+/// The numbers of the forward call in flight.
+struct Forward {
+  uint64_t rows = 0, outputRows = 0, pairs = 0;
 };
 
 struct Profiler {
   std::atomic<bool> enabled{false};
-  std::vector<std::string> names;
-  Phase phases[2] = {{"decode", {}, {}}, {"prefill", {}, {}}};
+  std::vector<std::string> kernelNames, groupNames;
+  std::vector<size_t> groupOf;
+  Phase phases[2] = {{"decode", {}}, {"prefill", {}}};
   // Worker 0's open kernel; touched only by worker 0 during a forward call
   // and by the calling thread between calls (the pool's hand-off orders
   // them).
   Phase *current = nullptr;
+  Forward forward;
   int64_t open = -1;
   uint64_t openedNs = 0, forwardStartNs = 0;
 
   void close(uint64_t now) {
     if (open >= 0 && current) {
-      current->ns[size_t(open)] += now - openedNs;
-      current->calls[size_t(open)] += 1;
+      Counters &c = current->kernels[size_t(open)];
+      c.ns += now - openedNs;
+      c.calls += 1;
+      c.rows += forward.rows;
+      c.outputRows += forward.outputRows;
+      c.pairs += forward.pairs;
     }
     open = -1;
   }
@@ -59,9 +86,63 @@ Profiler &profiler() {
 }
 
 int64_t kernelCount() {
-  if (!&llmc_kernel_count || !llmc_kernel_names)
+  if (!&llmc_kernel_count || !llmc_kernel_names || !llmc_kernel_group ||
+      !&llmc_group_count || !llmc_group_names || !llmc_group_costs)
     return 0;
   return llmc_kernel_count;
+}
+
+std::vector<std::string> splitNames(const char *names, int64_t count) {
+  std::vector<std::string> out;
+  for (int64_t i = 0; i < count; ++i) {
+    out.emplace_back(names);
+    names += std::strlen(names) + 1;
+  }
+  return out;
+}
+
+/// One group's totals in a phase, with what its costs make of them.
+struct GroupRow {
+  size_t group;
+  Counters sum;
+  int kernels = 0;
+  bool known = false;
+  double bytes = 0, flops = 0;
+};
+
+std::vector<GroupRow> groupRows(const Profiler &p, const Phase &phase) {
+  std::vector<GroupRow> rows(p.groupNames.size());
+  for (size_t g = 0; g < rows.size(); ++g)
+    rows[g].group = g;
+  for (size_t k = 0; k < phase.kernels.size(); ++k) {
+    const Counters &c = phase.kernels[k];
+    if (!c.calls)
+      continue;
+    GroupRow &row = rows[p.groupOf[k]];
+    row.sum.ns += c.ns;
+    // A module's kernels run once each per call of the module.
+    row.sum.calls = std::max(row.sum.calls, c.calls);
+    row.sum.rows = std::max(row.sum.rows, c.rows);
+    row.sum.outputRows = std::max(row.sum.outputRows, c.outputRows);
+    row.sum.pairs = std::max(row.sum.pairs, c.pairs);
+    row.kernels += 1;
+  }
+  for (GroupRow &row : rows) {
+    const int64_t *cost = llmc_group_costs + row.group * kCostFields;
+    row.known = cost[0] != 0;
+    double r = double(cost[1] ? row.sum.outputRows : row.sum.rows);
+    row.flops = double(cost[2]) * r + double(cost[5]) * double(row.sum.pairs);
+    row.bytes = double(cost[3]) * r + double(cost[4]) * double(row.sum.calls) +
+                double(cost[6]) * double(row.sum.pairs);
+  }
+  rows.erase(std::remove_if(rows.begin(), rows.end(),
+                            [](const GroupRow &r) { return r.kernels == 0; }),
+             rows.end());
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const GroupRow &a, const GroupRow &b) {
+                     return a.sum.ns > b.sum.ns;
+                   });
+  return rows;
 }
 
 std::string jsonString(const std::string &s) {
@@ -80,24 +161,9 @@ std::string jsonString(const std::string &s) {
   return out + "\"";
 }
 
-/// The kernels of `phase` that ran, largest total first.
-std::vector<size_t> byTime(const Phase &phase) {
-  std::vector<size_t> order;
-  for (size_t i = 0; i < phase.ns.size(); ++i)
-    if (phase.calls[i])
-      order.push_back(i);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return phase.ns[a] > phase.ns[b];
-  });
-  return order;
-}
-
-uint64_t kernelNs(const Phase &phase) {
-  uint64_t sum = 0;
-  for (uint64_t ns : phase.ns)
-    sum += ns;
-  return sum;
-}
+/// Rate of `amount` units in `ns` nanoseconds, in units per ns (GB/s for
+/// bytes, GFLOP/s for FLOPs).
+double perNs(double amount, uint64_t ns) { return ns ? amount / double(ns) : 0; }
 
 } // namespace
 
@@ -118,24 +184,24 @@ void llmc::profileEnable() {
   int64_t count = kernelCount();
   if (count <= 0)
     return;
-  const char *name = llmc_kernel_names;
-  for (int64_t i = 0; i < count; ++i) {
-    p.names.emplace_back(name);
-    name += std::strlen(name) + 1;
-  }
-  for (Phase &phase : p.phases) {
-    phase.ns.assign(size_t(count), 0);
-    phase.calls.assign(size_t(count), 0);
-  }
+  p.kernelNames = splitNames(llmc_kernel_names, count);
+  p.groupNames = splitNames(llmc_group_names, llmc_group_count);
+  p.groupOf.assign(llmc_kernel_group, llmc_kernel_group + count);
+  for (Phase &phase : p.phases)
+    phase.kernels.assign(size_t(count), Counters());
   p.enabled.store(true, std::memory_order_relaxed);
 }
 
-void llmc::profileBeginForward(int64_t tokens, bool prefill) {
+void llmc::profileBeginForward(int64_t tokens, int64_t outputRows,
+                               int64_t position, bool prefill) {
   Profiler &p = profiler();
   if (!p.enabled.load(std::memory_order_relaxed))
     return;
   p.current = &p.phases[prefill ? 1 : 0];
   p.current->tokens += uint64_t(tokens);
+  // Row i (at position + i) attends to positions 0 .. position + i.
+  uint64_t n = uint64_t(tokens), pos = uint64_t(position);
+  p.forward = {n, uint64_t(outputRows), n * pos + n * (n + 1) / 2};
   p.open = -1;
   p.forwardStartNs = nowNs();
 }
@@ -154,37 +220,56 @@ void llmc::profileEndForward() {
 std::string llmc::profileTable() {
   Profiler &p = profiler();
   std::string out;
-  char line[512];
+  char line[1024];
   for (const Phase &phase : p.phases) {
     if (!phase.forwardCalls)
       continue;
-    double total = double(phase.forwardNs);
+    std::vector<GroupRow> rows = groupRows(p, phase);
+    double total = double(phase.forwardNs), bytes = 0, flops = 0;
+    uint64_t inKernels = 0;
+    for (const GroupRow &row : rows) {
+      bytes += row.bytes;
+      flops += row.flops;
+      inKernels += row.sum.ns;
+    }
     std::snprintf(line, sizeof(line),
                   "profile %s: %llu forward calls, %llu tokens, %.3f ms "
-                  "(%.3f ms per call)\n",
+                  "(%.3f ms per call): %.1f GB/s, %.1f GFLOP/s\n",
                   phase.name, (unsigned long long)phase.forwardCalls,
                   (unsigned long long)phase.tokens, total / 1e6,
-                  total / 1e6 / double(phase.forwardCalls));
+                  total / 1e6 / double(phase.forwardCalls),
+                  perNs(bytes, phase.forwardNs), perNs(flops, phase.forwardNs));
     out += line;
-    std::snprintf(line, sizeof(line), "  %10s %10s %7s %12s  %s\n", "calls",
-                  "total ms", "share", "us per call", "kernel");
+    std::snprintf(line, sizeof(line), "  %8s %10s %7s %11s %8s %8s %7s  %s\n",
+                  "calls", "total ms", "share", "us per call", "GB/s",
+                  "GFLOP/s", "kernels", "module");
     out += line;
-    for (size_t i : byTime(phase)) {
-      std::snprintf(line, sizeof(line), "  %10llu %10.3f %6.2f%% %12.2f  %s\n",
-                    (unsigned long long)phase.calls[i], double(phase.ns[i]) / 1e6,
-                    total > 0 ? 100.0 * double(phase.ns[i]) / total : 0.0,
-                    double(phase.ns[i]) / 1e3 / double(phase.calls[i]),
-                    p.names[i].c_str());
+    auto print = [&](uint64_t calls, uint64_t ns, const std::string &gbs,
+                     const std::string &gflops, const std::string &kernels,
+                     const char *name) {
+      std::snprintf(line, sizeof(line),
+                    "  %8llu %10.3f %6.2f%% %11.2f %8s %8s %7s  %s\n",
+                    (unsigned long long)calls, double(ns) / 1e6,
+                    total > 0 ? 100.0 * double(ns) / total : 0.0,
+                    calls ? double(ns) / 1e3 / double(calls) : 0.0, gbs.c_str(),
+                    gflops.c_str(), kernels.c_str(), name);
       out += line;
-    }
-    uint64_t kernels = kernelNs(phase);
-    uint64_t outside = phase.forwardNs > kernels ? phase.forwardNs - kernels : 0;
-    std::snprintf(line, sizeof(line), "  %10llu %10.3f %6.2f%% %12.2f  %s\n",
-                  (unsigned long long)phase.forwardCalls, double(outside) / 1e6,
-                  total > 0 ? 100.0 * double(outside) / total : 0.0,
-                  double(outside) / 1e3 / double(phase.forwardCalls),
-                  "(outside kernels: before the first kernel, thread start)");
-    out += line;
+    };
+    auto rate = [](double amount, uint64_t ns, bool known) {
+      if (!known)
+        return std::string("-");
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "%.1f", perNs(amount, ns));
+      return std::string(buf);
+    };
+    for (const GroupRow &row : rows)
+      print(row.sum.calls, row.sum.ns, rate(row.bytes, row.sum.ns, row.known),
+            rate(row.flops, row.sum.ns, row.known),
+            std::to_string(row.kernels), p.groupNames[row.group].c_str());
+    uint64_t outside =
+        phase.forwardNs > inKernels ? phase.forwardNs - inKernels : 0;
+    print(phase.forwardCalls, outside, "", "", "",
+          "(outside kernels: thread hand-off, before the first kernel)");
   }
   if (out.empty())
     out = "profile: no forward calls\n";
@@ -195,36 +280,54 @@ std::string llmc::profileJson() {
   Profiler &p = profiler();
   std::string out = "{\n  \"phases\": [";
   bool firstPhase = true;
-  char num[64];
+  char num[256];
   for (const Phase &phase : p.phases) {
     if (!phase.forwardCalls)
       continue;
     out += firstPhase ? "\n" : ",\n";
     firstPhase = false;
-    out += "    {\"phase\": \"" + std::string(phase.name) + "\", ";
-    std::snprintf(num, sizeof(num), "\"forward_calls\": %llu, ",
-                  (unsigned long long)phase.forwardCalls);
+    uint64_t inKernels = 0;
+    for (const Counters &c : phase.kernels)
+      inKernels += c.ns;
+    std::snprintf(num, sizeof(num),
+                  "    {\"phase\": \"%s\", \"forward_calls\": %llu, "
+                  "\"tokens\": %llu, \"forward_ns\": %llu, \"kernels_ns\": "
+                  "%llu,\n",
+                  phase.name, (unsigned long long)phase.forwardCalls,
+                  (unsigned long long)phase.tokens,
+                  (unsigned long long)phase.forwardNs,
+                  (unsigned long long)inKernels);
     out += num;
-    std::snprintf(num, sizeof(num), "\"tokens\": %llu, ",
-                  (unsigned long long)phase.tokens);
-    out += num;
-    std::snprintf(num, sizeof(num), "\"forward_ns\": %llu, ",
-                  (unsigned long long)phase.forwardNs);
-    out += num;
-    std::snprintf(num, sizeof(num), "\"kernels_ns\": %llu,\n",
-                  (unsigned long long)kernelNs(phase));
-    out += num;
-    out += "     \"kernels\": [";
+    out += "     \"modules\": [";
     bool first = true;
-    for (size_t i : byTime(phase)) {
+    for (const GroupRow &row : groupRows(p, phase)) {
       out += first ? "\n" : ",\n";
       first = false;
-      out += "       {\"name\": " + jsonString(p.names[i]);
-      std::snprintf(num, sizeof(num), ", \"calls\": %llu",
-                    (unsigned long long)phase.calls[i]);
+      out += "       {\"name\": " + jsonString(p.groupNames[row.group]);
+      std::snprintf(num, sizeof(num),
+                    ", \"calls\": %llu, \"ns\": %llu, \"kernels\": %d",
+                    (unsigned long long)row.sum.calls,
+                    (unsigned long long)row.sum.ns, row.kernels);
       out += num;
-      std::snprintf(num, sizeof(num), ", \"ns\": %llu}",
-                    (unsigned long long)phase.ns[i]);
+      if (row.known) {
+        std::snprintf(num, sizeof(num), ", \"bytes\": %.0f, \"flops\": %.0f",
+                      row.bytes, row.flops);
+        out += num;
+      }
+      out += "}";
+    }
+    out += "],\n     \"kernels\": [";
+    first = true;
+    for (size_t k = 0; k < phase.kernels.size(); ++k) {
+      const Counters &c = phase.kernels[k];
+      if (!c.calls)
+        continue;
+      out += first ? "\n" : ",\n";
+      first = false;
+      out += "       {\"name\": " + jsonString(p.kernelNames[k]) +
+             ", \"module\": " + jsonString(p.groupNames[p.groupOf[k]]);
+      std::snprintf(num, sizeof(num), ", \"calls\": %llu, \"ns\": %llu}",
+                    (unsigned long long)c.calls, (unsigned long long)c.ns);
       out += num;
     }
     out += "]}";

@@ -27,16 +27,20 @@ bool profileAvailable();
 /// Starts the timers. Call before the first forward call.
 void profileEnable();
 
-/// Brackets one forward call of `tokens` positions of the prefill or of
-/// decode on the calling thread.
-void profileBeginForward(int64_t tokens, bool prefill);
+/// Brackets one forward call of `tokens` positions from `position` on, of
+/// the prefill or of decode, that writes `outputRows` rows of logits; on
+/// the calling thread.
+void profileBeginForward(int64_t tokens, int64_t outputRows, int64_t position,
+                         bool prefill);
 void profileEndForward();
 
-/// The table printed at exit: per phase, each kernel's calls, total time,
-/// share of the phase's forward time and time per call, largest first.
+/// The table printed at exit: per phase, each module's calls, total time
+/// (of its kernels), share of the phase's forward time, time per call, and
+/// the GB/s and GFLOP/s its costs (llm-estimate-costs) make of that; largest
+/// first.
 std::string profileTable();
 
-/// The same numbers as JSON, for scripts.
+/// The same numbers as JSON, for scripts, and each kernel's.
 std::string profileJson();
 
 } // namespace llmc

@@ -178,7 +178,7 @@ bool Session::runChunk(const int64_t *tokens, int64_t n, int64_t nOut,
   call.pos = pos;
   call.nOut = nOut;
   call.kvCapacity = kvAllocated;
-  profileBeginForward(n, prefill);
+  profileBeginForward(n, nOut, pos, prefill);
   pool->run(runForward, &call);
   profileEndForward();
   pos += n;

@@ -10,7 +10,7 @@
 // CHECK-NEXT: call @llmc_barrier() : () -> ()
 // CHECK-NEXT: return
 
-// CHECK: func.func private @"model.layers.{layer}.mlp.down_proj"(%[[T:[^:]+]]: index, %[[N:[^:]+]]: index, %[[B:[^:]+]]: memref<?x32xf32>) attributes {llvm.linkage = #llvm.linkage<internal>, no_inline} {
+// CHECK: func.func private @"model.layers.{layer}.mlp.down_proj"(%[[T:[^:]+]]: index, %[[N:[^:]+]]: index, %[[B:[^:]+]]: memref<?x32xf32>) attributes {llm.kernel_module = "model.layers.{layer}.mlp.down_proj", llvm.linkage = #llvm.linkage<internal>, no_inline} {
 // CHECK-DAG: %[[C32:.+]] = arith.constant 32 : index
 // CHECK-DAG: %[[C0:.+]] = arith.constant 0 : index
 // CHECK-DAG: %[[TWO:.+]] = arith.constant 2.000000e+00 : f32
@@ -128,7 +128,7 @@ func.func @duplicates(%tid: index, %nt: index, %buf: memref<32xf32>) {
 // CHECK-NEXT: call @lm_head(%[[TID]], %[[BUF]], %[[CHUNK]])
 // CHECK-NEXT: call @llmc_barrier()
 
-// CHECK: func.func private @model.embed_tokens(%{{[^:]+}}: index, %{{[^:]+}}: memref<32xf32>, %{{[^:]+}}: index) attributes {llvm.linkage = #llvm.linkage<internal>, no_inline} {
+// CHECK: func.func private @model.embed_tokens(%{{[^:]+}}: index, %{{[^:]+}}: memref<32xf32>, %{{[^:]+}}: index) attributes {llm.kernel_module = "model.embed_tokens", llvm.linkage = #llvm.linkage<internal>, no_inline} {
 // CHECK: arith.constant 0 : index
 // CHECK: arith.cmpi eq
 // CHECK: scf.if

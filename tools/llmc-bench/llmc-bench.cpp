@@ -43,6 +43,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -100,6 +101,19 @@ cl::opt<bool> remeasurePeaks(
 cl::opt<std::string> jsonPath("json",
                               cl::desc("Also write the numbers as JSON"),
                               cl::value_desc("file"), cl::cat(benchCategory));
+
+cl::opt<bool> profileModules(
+    "profile",
+    cl::desc("Run the executable's first run of each prompt length with "
+             "--profile and report, for the prefill and for decode, the "
+             "model modules that take the most time: their share, GB/s "
+             "against the read bandwidth and GFLOP/s against the compute "
+             "peaks"),
+    cl::cat(benchCategory));
+cl::opt<unsigned> profileTop("profile-top",
+                             cl::desc("Modules listed per phase with "
+                                      "--profile (default 8)"),
+                             cl::init(8), cl::cat(benchCategory));
 
 constexpr const char *toolName = "llmc-bench";
 
@@ -411,7 +425,71 @@ struct SweepRow {
   unsigned promptTokens;
   std::vector<RunNumbers> runs;
   Command command;
+  /// With --profile: the first run's --profile-out file.
+  std::string profilePath;
 };
+
+/// Prints the `profileTop` modules of each phase of the executable's
+/// --profile-out file `path` with their rates against the machine's
+/// ceilings; adds the same to `out`.
+Error reportProfile(raw_ostream &os, StringRef path, double bandwidth,
+                    const llmc::bench::Ceilings &ceilings, json::Array &out) {
+  ErrorOr<std::unique_ptr<MemoryBuffer>> buffer = MemoryBuffer::getFile(path);
+  if (!buffer)
+    return createStringError("cannot read '" + path +
+                             "': " + buffer.getError().message());
+  Expected<json::Value> parsed = json::parse((*buffer)->getBuffer());
+  if (!parsed)
+    return createStringError("'" + path + "' is not valid JSON: " +
+                             toString(parsed.takeError()));
+  const json::Object *root = parsed->getAsObject();
+  const json::Array *phases = root ? root->getArray("phases") : nullptr;
+  if (!phases)
+    return createStringError("'" + path + "' has no \"phases\" array");
+  for (const json::Value &phaseValue : *phases) {
+    const json::Object *phase = phaseValue.getAsObject();
+    const json::Array *modules = phase ? phase->getArray("modules") : nullptr;
+    if (!modules)
+      return createStringError("'" + path + "': a phase without modules");
+    StringRef name = phase->getString("phase").value_or("?");
+    double forwardNs = phase->getNumber("forward_ns").value_or(0);
+    os << "  profile, " << name << " (modules by time; GB/s against "
+       << formatv("{0:F1}", bandwidth / 1e9) << " GB/s, GFLOP/s against the "
+       << "f32 FMA / bf16 dot peaks):\n";
+    json::Array listed;
+    unsigned shown = 0;
+    for (const json::Value &moduleValue : *modules) {
+      const json::Object *module = moduleValue.getAsObject();
+      if (!module || shown++ == profileTop)
+        break;
+      double ns = module->getNumber("ns").value_or(0);
+      std::optional<double> bytes = module->getNumber("bytes");
+      std::optional<double> flops = module->getNumber("flops");
+      double share = forwardNs > 0 ? ns / forwardNs : 0;
+      double gbs = bytes && ns > 0 ? *bytes / ns : 0;
+      double gflops = flops && ns > 0 ? *flops / ns : 0;
+      std::string rates = "    (no costs)";
+      if (bytes && flops) {
+        rates = formatv("{0,8:F1} GB/s {1,4:P0} {2,8:F1} GFLOP/s", gbs,
+                        gbs * 1e9 / bandwidth, gflops);
+        for (double peak : {ceilings.f32Fma, ceilings.bf16Dot})
+          rates += peak > 0 ? formatv(" {0,4:P0}", gflops / peak).str()
+                            : std::string("    -");
+      }
+      StringRef moduleName = module->getString("name").value_or("?");
+      os << formatv("    {0,6:P1} {1}  {2}\n", share, rates, moduleName);
+      json::Object entry{{"name", moduleName}, {"share", share}};
+      if (bytes && flops) {
+        entry["gb_per_s"] = gbs;
+        entry["fraction_of_read_bandwidth"] = gbs * 1e9 / bandwidth;
+        entry["gflop_per_s"] = gflops;
+      }
+      listed.push_back(std::move(entry));
+    }
+    out.push_back(json::Object{{"phase", name}, {"modules", std::move(listed)}});
+  }
+  return Error::success();
+}
 
 Error run(unsigned threads) {
   if (repeat == 0)
@@ -513,7 +591,13 @@ Error run(unsigned threads) {
     outs().flush();
     for (unsigned i = 0; i < repeat; ++i) {
       std::string stem = "run-p" + utostr(prompt) + "-" + utostr(i + 1);
-      Expected<ChildResult> result = runChild(row.command, logStem(stem));
+      Command command = row.command;
+      if (profileModules && i == 0) {
+        row.profilePath = logStem(stem) + ".profile.json";
+        command.args.push_back("--profile-out");
+        command.args.push_back(row.profilePath);
+      }
+      Expected<ChildResult> result = runChild(command, logStem(stem));
       if (!result)
         return result.takeError();
       Expected<RunNumbers> numbers = parseRunOutput(result->stderrText);
@@ -592,6 +676,7 @@ Error run(unsigned threads) {
                 formatv("{0:P0} of the {1} peak", gflops / peak, name).str();
     return text;
   };
+  std::map<unsigned, json::Array> profiles;
   for (const SweepRow &row : rows) {
     std::string p = utostr(row.promptTokens);
     Summary decode = collect(row, &RunNumbers::decodeTokPerSec);
@@ -616,6 +701,10 @@ Error run(unsigned threads) {
              true);
     printRow(os, "peak RSS " + p, collect(row, &RunNumbers::peakRssMiB), "MiB",
              true);
+    if (!row.profilePath.empty())
+      if (Error err = reportProfile(os, row.profilePath, bandwidth, ceilings,
+                                    profiles[row.promptTokens]))
+        return err;
   }
   os << "commands:\n";
   if (compiled)
@@ -654,6 +743,9 @@ Error run(unsigned threads) {
           {"runs", std::move(runArray)},
           {"run_command", row.command.args},
       });
+      if (!row.profilePath.empty())
+        (*sweep.back().getAsObject())["profile"] =
+            std::move(profiles[row.promptTokens]);
     }
     json::Object root{
         {"model_dir", modelDir.getValue()},

@@ -45,7 +45,13 @@ def LLM_Dialect : Dialect {
     "::mlir::IntegerAttr":$weights_bytes,
     "::mlir::IntegerAttr":$scratch_bytes,
     "::mlir::IntegerAttr":$kv_bytes_per_position,
-    "::mlir::IntegerAttr":$max_tokens
+    "::mlir::IntegerAttr":$max_tokens,
+    // On the module: what each kernel's ops cost (llm-estimate-costs), a
+    // dictionary from kernel name to a dictionary of i64 fields.
+    "::mlir::DictionaryAttr":$costs,
+    // On a kernel function (llm-outline-kernels): the module(s) it computes,
+    // shared by a module's second, third, ... kernel.
+    "::mlir::StringAttr":$kernel_module
   );
 }
 

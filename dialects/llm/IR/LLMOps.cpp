@@ -5,6 +5,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/TypeSwitch.h"
 #include "llvm/Support/MathExtras.h"
 
@@ -174,6 +175,27 @@ LogicalResult LLMDialect::verifyOperationAttribute(Operation *op,
                       integer.getInt() >= 0,
                   onModule, "a non-negative i64", "a module");
   }
+  if (name == CostsAttrHelper::getNameStr()) {
+    auto costs = dyn_cast<DictionaryAttr>(value);
+    bool ok = costs && llvm::all_of(costs, [](NamedAttribute entry) {
+                auto fields = dyn_cast<DictionaryAttr>(entry.getValue());
+                return fields && llvm::all_of(fields, [](NamedAttribute f) {
+                         auto integer = dyn_cast<IntegerAttr>(f.getValue());
+                         return (integer && integer.getInt() >= 0) ||
+                                (f.getName() == "rows" &&
+                                 f.getValue() ==
+                                     StringAttr::get(f.getValue().getContext(),
+                                                     "outputs"));
+                       });
+              });
+    return expect(ok, onModule,
+                  "a dictionary of kernel names to dictionaries of "
+                  "non-negative integers (and rows = \"outputs\")",
+                  "a module");
+  }
+  if (name == KernelModuleAttrHelper::getNameStr())
+    return expect(isa<StringAttr>(value), isa<FunctionOpInterface>(op), "a string",
+                  "a kernel function");
   return op->emitError() << "unknown llm attribute '" << name << "'";
 }
 
