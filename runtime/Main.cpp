@@ -320,6 +320,8 @@ std::string Run::startSession() {
     if (_mlir_ciface_llmc_argmax)
       session.setArgmax(_mlir_ciface_llmc_argmax);
   }
+  if (options.warmup && !session.warmUp(error))
+    return error;
   installInterruptHandler();
   session.setStopFlag(&interruptFlag());
   if (options.ignoreEos)

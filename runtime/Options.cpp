@@ -294,6 +294,11 @@ const OptionSpec kOptions[] = {
      "write a weight file of --seed random values (every 16 bits a bf16 "
      "below 1/16) in this model's layout to FILE and exit: for speed "
      "measurements where the real weights cannot be copied"},
+    {"--warmup", nullptr, nullptr, &Options::warmup, nullptr,
+     Section::Runtime,
+     "run one token through the model and forget it before the input, so "
+     "that the reported prefill speed is not the first touch of the "
+     "weights and buffers (llama.cpp warms up the same way)"},
     {"--profile", nullptr, nullptr, &Options::profile, nullptr,
      Section::Runtime,
      "time every compiled kernel (CPU models) and print, per phase, each "

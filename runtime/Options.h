@@ -60,6 +60,8 @@ struct Options {
   /// model's layout to FILE instead of running the model.
   std::string randomWeightsOut;
   bool quiet = false;
+  /// --warmup: one forward call before the input's (see Session::warmUp).
+  bool warmup = false;
   /// --profile: time every kernel and print a table at exit.
   bool profile = false;
   /// --profile-out FILE: also write the kernel times as JSON to FILE.

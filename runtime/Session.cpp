@@ -178,9 +178,11 @@ bool Session::runChunk(const int64_t *tokens, int64_t n, int64_t nOut,
   call.pos = pos;
   call.nOut = nOut;
   call.kvCapacity = kvAllocated;
-  profileBeginForward(n, nOut, pos, prefill);
+  if (profiled)
+    profileBeginForward(n, nOut, pos, prefill);
   pool->run(runForward, &call);
-  profileEndForward();
+  if (profiled)
+    profileEndForward();
   pos += n;
   lastRow =
       static_cast<const float *>(logits.get()) + (nOut - 1) * info.vocab_size;
@@ -192,6 +194,23 @@ bool Session::runChunk(const int64_t *tokens, int64_t n, int64_t nOut,
     *greedyToken = tokenFromArgmaxKey(uint64_t(key), info.vocab_size);
   }
   return true;
+}
+
+bool Session::warmUp(std::string &error) {
+  error = checkRoom(1);
+  if (!error.empty())
+    return false;
+  int64_t token = info.bos_token_id >= 0 && info.bos_token_id < info.vocab_size
+                      ? info.bos_token_id
+                      : 0;
+  int64_t start = pos;
+  const float *row = lastRow;
+  profiled = false;
+  bool ok = runChunk(&token, 1, 1, /*prefill=*/false, error);
+  profiled = true;
+  pos = start;
+  lastRow = row;
+  return ok;
 }
 
 bool Session::prefill(const std::vector<int64_t> &tokens,

@@ -121,6 +121,15 @@ public:
   /// device's.
   void setArgmax(ArgmaxFn argmax) { argmaxFn = argmax; }
 
+  /// Runs one token through the model and forgets it (the cached positions
+  /// stay as they were). The first forward call of a process is the first
+  /// to touch the weights' pages, the scratch arena and the threads' stacks;
+  /// on a virtual machine that maps guest pages on first touch it took
+  /// several times as long as the next one, even with the weights mapped up
+  /// front. After a warm-up, timings measure the steady state (llama.cpp
+  /// warms up the same way). Not counted by --profile.
+  bool warmUp(std::string &error);
+
   /// Forgets the cached positions (the cache memory is kept).
   void reset() { pos = 0; }
   /// Forgets the positions from `position` on (a cancelled turn).
@@ -164,6 +173,8 @@ private:
   int64_t kvAllocated = 0;
   int64_t chunkSize = 0;
   int64_t pos = 0;
+  /// False during warmUp(): forward calls are not profiled.
+  bool profiled = true;
   std::unique_ptr<void, AlignedFree> kvCache;
   std::unique_ptr<void, AlignedFree> scratch;
   std::unique_ptr<void, AlignedFree> logits;

@@ -102,6 +102,12 @@ cl::opt<std::string> jsonPath("json",
                               cl::desc("Also write the numbers as JSON"),
                               cl::value_desc("file"), cl::cat(benchCategory));
 
+cl::opt<bool> warmupRuns(
+    "warmup",
+    cl::desc("Run the executable with --warmup: one forward call before the "
+             "timed prefill, as llama-bench warms up (default true; "
+             "--warmup=false times the process's first forward call)"),
+    cl::init(true), cl::cat(benchCategory));
 cl::opt<bool> profileModules(
     "profile",
     cl::desc("Run the executable's first run of each prompt length with "
@@ -586,6 +592,8 @@ Error run(unsigned threads) {
     row.command = Command{
         {std::string(exe), "--tokens", seededTokens(prompt, vocab, seed), "-n",
          utostr(genTokens), "--ignore-eos", "--threads", utostr(numThreads)}};
+    if (warmupRuns)
+      row.command.args.push_back("--warmup");
     outs() << "running " << exe << " " << repeat << " times, " << prompt
            << " prompt tokens\n";
     outs().flush();
