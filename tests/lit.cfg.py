@@ -65,6 +65,18 @@ if os.path.exists("/proc/cpuinfo"):
                 for flag in line.split(":", 1)[1].split():
                     config.available_features.add("host-cpu-" + flag)
                 break
+# chromium: Debian's browser, headless, for the test that renders the
+# --report page (scripts/install-deps.sh installs it; optional).
+chromium = shutil.which("chromium")
+if chromium:
+    config.available_features.add("chromium")
+    config.substitutions.append(
+        ("%chromium", chromium + " --headless --no-sandbox --disable-gpu "
+         "--no-first-run"))
+else:
+    lit_config.note("the browser test of --report is skipped: chromium not "
+                    "found; install it with apt-get install chromium (or "
+                    "scripts/install-deps.sh)")
 if os.path.exists("/usr/local/cuda/bin/ptxas"):
     config.available_features.add("ptxas")
     config.substitutions.append(("%ptxas", "/usr/local/cuda/bin/ptxas"))

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Report.h"
 #include "codegen/EmitObject.h"
 #include "codegen/LLMToLinalg.h"
 #include "codegen/Passes.h"
@@ -33,6 +34,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/SourceMgr.h"
@@ -124,6 +126,20 @@ static cl::opt<std::string> dumpStages(
              "5-kernels.ptx for a GPU) and replay.sh, the llm-opt pipelines "
              "that replay each MLIR stage from the one before"),
     cl::value_desc("dir"), cl::sub(compileCmd), cl::cat(category));
+/// The command line, as the report shows it.
+static std::string commandLine;
+
+static cl::opt<std::string> reportPath(
+    "report",
+    cl::desc("Write one self-contained HTML page of the kernels: each "
+             "module's llm ops (fusions applied), tiles and packed layouts, "
+             "loop nests, assembly, and FLOPs and bytes per call"),
+    cl::value_desc("file.html"), cl::sub(compileCmd), cl::cat(category));
+static cl::opt<std::string> reportProfile(
+    "profile",
+    cl::desc("With --report: an executable's --profile-out file, whose "
+             "measured times and rates go beside the costs"),
+    cl::value_desc("file.json"), cl::sub(compileCmd), cl::cat(category));
 static cl::opt<int64_t> maxTokens(
     "max-tokens",
     cl::desc("Most tokens one forward call processes (prefill chunk size)"),
@@ -355,6 +371,8 @@ public:
     if (inputStage != Emit::Linalg)
       if (Error err = dumpModule("1-llm.mlir"))
         return fail(std::move(err));
+    if (report)
+      report->recordLLM(module());
     if (emit == Emit::LLM)
       return finishWith(printModule(module()));
     info.weights_bytes = abiAttr<LLMDialect::WeightsBytesAttrHelper>();
@@ -371,6 +389,11 @@ public:
         abiAttr<LLMDialect::KvBytesPerPositionAttrHelper>();
     if (Error err = dumpModule("2-linalg.mlir"))
       return fail(std::move(err));
+    if (report) {
+      if (inputStage == Emit::Linalg)
+        report->recordLLM(module());
+      report->recordLinalg(module());
+    }
     if (emit == Emit::Linalg)
       return finishWith(printModule(module()));
     if (Error err = lowerToLLVM())
@@ -434,6 +457,15 @@ private:
     if (rc == 0)
       if (Error err = writeReplayScript())
         return fail(std::move(err));
+    if (rc == 0 && report) {
+      llmc::Report::Header header;
+      header.input = compileInput;
+      header.target = target.getTriple().str() + " (" +
+                      target.getCpu().str() + ")";
+      header.command = commandLine;
+      if (Error err = report->write(reportPath, header, reportProfile))
+        return fail(std::move(err));
+    }
     return rc;
   }
 
@@ -540,6 +572,11 @@ private:
   Error checkOptions() {
     if (wantsFile() && (output.empty() || output == "-"))
       return createStringError("-o <file> is required");
+    if (!reportProfile.empty() && reportPath.empty())
+      return createStringError("--profile FILE.json goes on the page of "
+                               "--report FILE.html; give --report too");
+    if (!reportProfile.empty() && !sys::fs::exists(reportProfile))
+      return createStringError(reportProfile + ": no such file");
     if (maxTokens <= 0 || maxTokens > kMaxTokensLimit)
       return createStringError("--max-tokens must be in [1, " +
                                Twine(kMaxTokensLimit) + "]");
@@ -787,10 +824,32 @@ private:
         }))
       return err;
     // Code generation may change the module it runs on: the dump is a copy's.
-    return dumpStage("5-model.s", [&](StringRef path) {
-      std::unique_ptr<llvm::Module> copy = CloneModule(*llvmModule);
-      return emitCode(*copy, hostTarget, OutputKind::Assembly, path);
-    });
+    if (Error err = dumpStage("5-model.s", [&](StringRef path) {
+          std::unique_ptr<llvm::Module> copy = CloneModule(*llvmModule);
+          return emitCode(*copy, hostTarget, OutputKind::Assembly, path);
+        }))
+      return err;
+    return hostTarget == target ? recordAssembly() : Error::success();
+  }
+
+  /// --report: the host assembly's kernels, from a copy of the module.
+  Error recordAssembly() {
+    if (!report)
+      return Error::success();
+    SmallString<256> path;
+    if (std::error_code ec =
+            sys::fs::createTemporaryFile("llmc-report", "s", path))
+      return createStringError("cannot create a temporary file: " +
+                               ec.message());
+    auto remove = make_scope_exit([&] { sys::fs::remove(path); });
+    std::unique_ptr<llvm::Module> copy = CloneModule(*llvmModule);
+    if (Error err = emitCode(*copy, hostTarget, OutputKind::Assembly, path))
+      return err;
+    ErrorOr<std::unique_ptr<MemoryBuffer>> text = MemoryBuffer::getFile(path);
+    if (!text)
+      return createStringError(path + ": " + text.getError().message());
+    report->recordAssembly((*text)->getBuffer());
+    return Error::success();
   }
 
   /// Assembly, an object file, or an object linked into the executable.
@@ -828,6 +887,9 @@ private:
   SmallVector<std::pair<std::string, std::string>> stagePipelines;
   llmc::ImportOptions importOptions;
   std::optional<llmc::LoadedModel> model;
+  /// --report: what the page shows, gathered stage by stage.
+  std::optional<llmc::Report> report =
+      reportPath.empty() ? std::nullopt : std::optional<llmc::Report>(std::in_place);
   TargetAttr target;
   /// The target of the host code: `target` itself, or a GPU's host.
   TargetAttr hostTarget;
@@ -907,6 +969,8 @@ void registerMLIROptions() {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  for (int i = 0; i < argc; ++i)
+    commandLine += (i ? " " : "") + std::string(argv[i]);
   registerMLIROptions();
   cl::HideUnrelatedOptions({&category, &mlirCategory});
   cl::SetVersionPrinter([](raw_ostream &os) {

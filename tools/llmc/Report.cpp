@@ -1,0 +1,504 @@
+//===- Report.cpp - llmc compile --report: one HTML page of the kernels ---===//
+
+#include "Report.h"
+
+#include "codegen/Passes.h"
+#include "dialects/llm/IR/LLMOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+using namespace llvm;
+using namespace llmc;
+
+namespace {
+
+/// The model module names `loc` refers to, in order.
+void collectNames(mlir::Location loc, SetVector<StringRef> &names) {
+  if (auto name = dyn_cast<mlir::NameLoc>(loc))
+    names.insert(name.getName().getValue());
+  else if (auto fused = dyn_cast<mlir::FusedLoc>(loc))
+    for (mlir::Location part : fused.getLocations())
+      collectNames(part, names);
+  else if (auto callSite = dyn_cast<mlir::CallSiteLoc>(loc))
+    collectNames(callSite.getCallee(), names);
+}
+
+std::string printOp(mlir::Operation *op, mlir::AsmState &state) {
+  std::string text;
+  raw_string_ostream os(text);
+  op->print(os, state);
+  return text;
+}
+
+/// `text` with HTML's special characters escaped.
+std::string escape(StringRef text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+    case '&':
+      out += "&amp;";
+      break;
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '"':
+      out += "&quot;";
+      break;
+    default:
+      out += c;
+    }
+  }
+  return out;
+}
+
+/// An id for an HTML anchor: the name's letters and digits, '-' otherwise.
+std::string anchor(StringRef name) {
+  std::string id = "m-";
+  for (char c : name)
+    id += isAlnum(c) ? c : '-';
+  return id;
+}
+
+/// 12345678 as "12,345,678".
+std::string grouped(double value) {
+  std::string digits = formatv("{0:F0}", value).str();
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0 && digits[i - 1] != '-')
+      out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+/// One module's measured numbers in one phase of a --profile-out file.
+struct Measured {
+  double ns = 0, calls = 0, kernels = 0, share = 0;
+  std::optional<double> bytes, flops;
+};
+
+/// phase -> module -> numbers, from a --profile-out file.
+using Profile = std::map<std::string, std::map<std::string, Measured>>;
+
+Expected<Profile> readProfile(StringRef path) {
+  ErrorOr<std::unique_ptr<MemoryBuffer>> buffer = MemoryBuffer::getFile(path);
+  if (!buffer)
+    return createStringError(path + ": " + buffer.getError().message());
+  Expected<json::Value> parsed = json::parse((*buffer)->getBuffer());
+  if (!parsed)
+    return createStringError(path + ": not valid JSON: " +
+                             toString(parsed.takeError()));
+  const json::Object *root = parsed->getAsObject();
+  const json::Array *phases = root ? root->getArray("phases") : nullptr;
+  if (!phases)
+    return createStringError(path + ": not an executable's --profile-out "
+                                    "file (no \"phases\")");
+  Profile profile;
+  for (const json::Value &phaseValue : *phases) {
+    const json::Object *phase = phaseValue.getAsObject();
+    const json::Array *modules = phase ? phase->getArray("modules") : nullptr;
+    std::optional<StringRef> name = phase ? phase->getString("phase")
+                                          : std::nullopt;
+    if (!modules || !name)
+      return createStringError(path + ": a phase without a name or modules");
+    double forwardNs = phase->getNumber("forward_ns").value_or(0);
+    for (const json::Value &moduleValue : *modules) {
+      const json::Object *module = moduleValue.getAsObject();
+      std::optional<StringRef> moduleName =
+          module ? module->getString("name") : std::nullopt;
+      if (!moduleName)
+        return createStringError(path + ": a module without a name");
+      Measured &m = profile[name->str()][moduleName->str()];
+      m.ns = module->getNumber("ns").value_or(0);
+      m.calls = module->getNumber("calls").value_or(0);
+      m.kernels = module->getNumber("kernels").value_or(0);
+      m.share = forwardNs > 0 ? m.ns / forwardNs : 0;
+      m.bytes = module->getNumber("bytes");
+      m.flops = module->getNumber("flops");
+    }
+  }
+  return profile;
+}
+
+constexpr StringLiteral kStyle = R"css(
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2em; color: #222; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; }
+table { border-collapse: collapse; }
+th, td { padding: 2px 8px; border-bottom: 1px solid #ddd; text-align: left; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { cursor: pointer; background: #f4f4f4; }
+pre { background: #f8f8f8; padding: 6px; overflow-x: auto; font-size: 12px; }
+code { font-size: 12px; }
+section.module { border-top: 2px solid #bbb; margin-top: 1.5em; }
+.muted { color: #777; }
+)css";
+
+// Sorting the module table by a column when its header is clicked; the page
+// reads the same without it.
+constexpr StringLiteral kScript = R"js(
+document.querySelectorAll('table.sortable').forEach(function (table) {
+  table.querySelectorAll('th').forEach(function (th, column) {
+    th.addEventListener('click', function () {
+      var body = table.tBodies[0];
+      var rows = Array.from(body.rows);
+      var numeric = th.classList.contains('num');
+      var key = function (row) {
+        var cell = row.cells[column];
+        var v = cell.getAttribute('data-value') || cell.textContent;
+        return numeric ? parseFloat(v) || 0 : v;
+      };
+      var descending = th.getAttribute('data-sorted') !== 'desc';
+      rows.sort(function (a, b) {
+        var x = key(a), y = key(b);
+        return (x < y ? -1 : x > y ? 1 : 0) * (descending ? -1 : 1);
+      });
+      th.setAttribute('data-sorted', descending ? 'desc' : 'asc');
+      rows.forEach(function (row) { body.appendChild(row); });
+    });
+  });
+});
+document.body.setAttribute('data-script', 'ran');
+)js";
+
+/// The fields of llm.costs, in the order the page lists them.
+constexpr StringLiteral kCostFields[] = {"bytes_per_call", "bytes_per_row",
+                                         "flops_per_row", "bytes_per_pair",
+                                         "flops_per_pair"};
+
+} // namespace
+
+void Report::recordLLM(mlir::ModuleOp module) {
+  mlir::MLIRContext *context = module.getContext();
+  if (mlir::DictionaryAttr costs =
+          mlir::llm::LLMDialect::CostsAttrHelper(context).getAttr(module))
+    for (mlir::NamedAttribute entry : costs) {
+      Module &m = modules[entry.getName().str()];
+      if (auto fields = dyn_cast<mlir::DictionaryAttr>(entry.getValue()))
+        for (mlir::NamedAttribute field : fields) {
+          if (auto value = dyn_cast<mlir::IntegerAttr>(field.getValue()))
+            m.costs[field.getName().str()] = value.getInt();
+          else if (field.getName() == "rows")
+            m.outputRows = true;
+        }
+    }
+  for (mlir::func::FuncOp func : module.getOps<mlir::func::FuncOp>()) {
+    if (func.isExternal())
+      continue;
+    mlir::AsmState state(func);
+    func.walk([&](mlir::Operation *op) {
+      if (!isa<mlir::llm::LLMDialect>(op->getDialect()) ||
+          isa<mlir::llm::WeightOp>(op))
+        return;
+      std::string name = mlir::llm::kernelNameOf(op->getLoc());
+      if (name.empty())
+        return;
+      Module &m = modules[name];
+      SetVector<StringRef> sources;
+      collectNames(op->getLoc(), sources);
+      for (StringRef source : sources)
+        if (!is_contained(m.sources, source.str()))
+          m.sources.push_back(source.str());
+      m.llmOps.push_back(printOp(op, state));
+      if (auto linear = dyn_cast<mlir::llm::LinearOp>(op)) {
+        std::string text;
+        raw_string_ostream os(text);
+        if (auto config = mlir::llm::LLMDialect::LoweringConfigAttrHelper(
+                              context)
+                              .getAttr(op))
+          os << "tiles: " << config << "\n";
+        if (auto read = linear.getWeight()
+                            .getDefiningOp<mlir::llm::WeightOp>())
+          if (mlir::llm::ParamOp param = read.getParamOp()) {
+            os << "weight @" << param.getSymName() << ": "
+               << param.getTensorType();
+            if (param.getGroup())
+              os << ", groups of " << *param.getGroup();
+            if (mlir::llm::PackedLayoutAttr layout = param.getLayout())
+              os << "\n  packed " << layout;
+            os << "\n  " << mlir::llm::paramLayerBytes(param)
+               << " bytes per layer";
+          }
+        m.strategy.push_back(text);
+      }
+    });
+  }
+}
+
+void Report::recordLinalg(mlir::ModuleOp module) {
+  sawLinalg = true;
+  for (mlir::func::FuncOp func : module.getOps<mlir::func::FuncOp>()) {
+    if (func.isExternal())
+      continue;
+    mlir::AsmState state(func);
+    for (mlir::Operation &op : func.getBody().getOps()) {
+      if (!isa<mlir::linalg::LinalgOp, mlir::scf::ForallOp, mlir::scf::ForOp>(
+              op))
+        continue;
+      std::string name = mlir::llm::kernelNameOf(op.getLoc());
+      // The loop over the layers (its body is a call) is not a kernel.
+      if (name.empty() || !modules.count(name))
+        continue;
+      modules[name].loops.push_back(printOp(&op, state));
+    }
+  }
+}
+
+void Report::recordAssembly(StringRef text) {
+  sawAssembly = true;
+  // A function runs from its label ("name:" or "\"name\":") to the
+  // .Lfunc_end label after it.
+  SmallVector<StringRef> lines;
+  text.split(lines, '\n');
+  std::string current;
+  std::string body;
+  for (StringRef line : lines) {
+    if (current.empty()) {
+      if (line.empty() || line.starts_with("\t") || line.starts_with(".") ||
+          line.starts_with("#") || !line.ends_with(":"))
+        continue;
+      StringRef label = line.drop_back().trim('"');
+      // Kernels are named after their module, or the module and ".N".
+      for (const auto &entry : modules) {
+        StringRef module = entry.first;
+        StringRef rest = label;
+        if (!rest.consume_front(module))
+          continue;
+        if (!rest.empty() &&
+            !(rest.consume_front(".") && !rest.empty() &&
+              all_of(rest, isDigit)))
+          continue;
+        current = label.str();
+        kernelModule[current] = module.str();
+        body.clear();
+        break;
+      }
+      continue;
+    }
+    if (line.starts_with(".Lfunc_end")) {
+      kernelAsm[current] = body;
+      current.clear();
+      continue;
+    }
+    body += line.str();
+    body += '\n';
+  }
+}
+
+Error Report::write(StringRef path, const Header &header,
+                    StringRef profilePath) const {
+  Profile profile;
+  if (!profilePath.empty()) {
+    Expected<Profile> read = readProfile(profilePath);
+    if (!read)
+      return read.takeError();
+    profile = std::move(*read);
+  }
+  std::error_code ec;
+  ToolOutputFile out(path, ec, sys::fs::OF_Text);
+  if (ec)
+    return createStringError("cannot write '" + path + "': " + ec.message());
+  raw_ostream &os = out.os();
+
+  os << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+     << "<title>llmc report: " << escape(header.input) << "</title>\n<style>"
+     << kStyle << "</style></head>\n<body>\n<h1>llmc report</h1>\n<p>"
+     << "input <code>" << escape(header.input) << "</code>, target <code>"
+     << escape(header.target) << "</code></p>\n<p class=\"muted\"><code>"
+     << escape(header.command) << "</code></p>\n";
+
+  // The kernels of each module, as the assembly names them.
+  std::map<std::string, std::vector<std::string>> kernelsOf;
+  for (const auto &[kernel, module] : kernelModule)
+    kernelsOf[module].push_back(kernel);
+
+  // Largest first: by decode time when measured, else by the bytes and
+  // FLOPs of a decode step. Modules without a kernel or costs of their own
+  // (views such as the slices of a fused projection's output) have no row
+  // and their sections come last.
+  std::vector<std::string> order;
+  for (const auto &entry : modules)
+    order.push_back(entry.first);
+  auto weight = [&](const std::string &name) {
+    auto decode = profile.find("decode");
+    if (decode != profile.end()) {
+      auto it = decode->second.find(name);
+      return it == decode->second.end() ? -1.0 : it->second.ns;
+    }
+    double sum = 0;
+    for (const auto &[field, value] : modules.find(name)->second.costs)
+      sum += double(value);
+    return sum;
+  };
+  std::stable_sort(order.begin(), order.end(),
+                   [&](const std::string &a, const std::string &b) {
+                     return weight(a) > weight(b);
+                   });
+  auto listed = [&](const std::string &name) {
+    return !modules.find(name)->second.costs.empty() || kernelsOf.count(name);
+  };
+  std::stable_partition(order.begin(), order.end(), listed);
+
+  const char *phases[] = {"decode", "prefill"};
+  os << "<h2>Modules</h2>\n<p>One row per kernel module: the model modules "
+        "an llm op of this name computes (several when fused), its kernels "
+        "in the assembly, and what llm-estimate-costs counts: weight bytes "
+        "per call, FLOPs and bytes per row (per output row for the lm_head), "
+        "per (row, cached position) pair for attention.";
+  if (!profile.empty())
+    os << " Measured: <code>" << escape(profilePath) << "</code>.";
+  os << " Click a header to sort.</p>\n<table class=\"sortable\" "
+        "id=\"modules\"><thead><tr><th>module</th><th class=\"num\">kernels"
+        "</th>";
+  for (StringRef field : kCostFields)
+    os << "<th class=\"num\">" << field << "</th>";
+  for (const char *phase : phases)
+    if (profile.count(phase))
+      os << "<th class=\"num\">" << phase << " share</th><th class=\"num\">"
+         << phase << " &micro;s/call</th><th class=\"num\">" << phase
+         << " GB/s</th><th class=\"num\">" << phase << " GFLOP/s</th>";
+  os << "</tr></thead>\n<tbody>\n";
+  for (const std::string &name : order) {
+    const Module &m = modules.find(name)->second;
+    if (!listed(name))
+      continue;
+    auto kernels = kernelsOf.find(name);
+    os << "<tr data-module=\"" << escape(name) << "\"><td><a href=\"#"
+       << anchor(name) << "\">" << escape(name) << "</a></td><td class=\"num\">"
+       << (kernels == kernelsOf.end() ? 0 : kernels->second.size()) << "</td>";
+    for (StringRef field : kCostFields) {
+      auto it = m.costs.find(field.str());
+      int64_t value = it == m.costs.end() ? 0 : it->second;
+      os << "<td class=\"num\" data-value=\"" << value << "\">"
+         << (value ? grouped(double(value)) : "") << "</td>";
+    }
+    for (const char *phase : phases) {
+      auto measuredPhase = profile.find(phase);
+      if (measuredPhase == profile.end())
+        continue;
+      auto it = measuredPhase->second.find(name);
+      if (it == measuredPhase->second.end()) {
+        os << "<td></td><td></td><td></td><td></td>";
+        continue;
+      }
+      const Measured &v = it->second;
+      double perCall = v.calls > 0 ? v.ns / 1e3 / v.calls : 0;
+      os << formatv("<td class=\"num\" data-value=\"{0}\">{1:P1}</td>",
+                    v.share, v.share)
+         << formatv("<td class=\"num\">{0:F2}</td>", perCall);
+      if (v.bytes && v.flops && v.ns > 0)
+        os << formatv("<td class=\"num\">{0:F1}</td><td class=\"num\">{1:F1}"
+                      "</td>",
+                      *v.bytes / v.ns, *v.flops / v.ns);
+      else
+        os << "<td></td><td></td>";
+    }
+    os << "</tr>\n";
+  }
+  os << "</tbody></table>\n";
+
+  for (const std::string &name : order) {
+    const Module &m = modules.find(name)->second;
+    os << "<section class=\"module\" id=\"" << anchor(name)
+       << "\" data-module=\"" << escape(name) << "\">\n<h2>" << escape(name)
+       << "</h2>\n";
+    if (m.sources.size() > 1) {
+      os << "<p>Fused from ";
+      for (size_t i = 0; i < m.sources.size(); ++i)
+        os << (i ? ", " : "") << "<code>" << escape(m.sources[i]) << "</code>";
+      os << ".</p>\n";
+    }
+    // The costs of one decode step at 1024 cached positions, and of a row.
+    auto cost = [&](StringRef field) {
+      auto it = m.costs.find(field.str());
+      return it == m.costs.end() ? 0.0 : double(it->second);
+    };
+    if (!m.costs.empty()) {
+      double flops = cost("flops_per_row") + cost("flops_per_pair") * 1024;
+      double bytes = cost("bytes_per_call") + cost("bytes_per_row") +
+                     cost("bytes_per_pair") * 1024;
+      os << "<p class=\"costs\">One decode step";
+      if (cost("flops_per_pair") > 0 || cost("bytes_per_pair") > 0)
+        os << " at 1,024 cached positions";
+      os << ": <span data-cost=\"flops\">" << grouped(flops)
+         << "</span> FLOPs, <span data-cost=\"bytes\">" << grouped(bytes)
+         << "</span> bytes"
+         << formatv(" ({0:F2} FLOPs per byte).", bytes > 0 ? flops / bytes : 0)
+         << (m.outputRows ? " Its rows are the output rows." : "") << "</p>\n";
+    }
+    for (const char *phase : phases) {
+      auto measuredPhase = profile.find(phase);
+      if (measuredPhase == profile.end())
+        continue;
+      auto it = measuredPhase->second.find(name);
+      if (it == measuredPhase->second.end())
+        continue;
+      const Measured &v = it->second;
+      os << "<p class=\"measured\">" << phase << ": "
+         << formatv("{0:F0} calls, {1:F3} ms, {2:P1} of the forward time",
+                    v.calls, v.ns / 1e6, v.share);
+      if (v.bytes && v.flops && v.ns > 0)
+        os << formatv(", {0:F1} GB/s, {1:F1} GFLOP/s", *v.bytes / v.ns,
+                      *v.flops / v.ns);
+      os << ".</p>\n";
+    }
+    if (!m.llmOps.empty()) {
+      os << "<h3>llm ops</h3>\n<pre class=\"llm\">";
+      for (const std::string &op : m.llmOps)
+        os << escape(op) << "\n";
+      os << "</pre>\n";
+    }
+    if (!m.strategy.empty()) {
+      os << "<h3>Strategy</h3>\n<pre class=\"strategy\">";
+      for (const std::string &text : m.strategy)
+        os << escape(text) << "\n";
+      os << "</pre>\n";
+    }
+    if (sawLinalg) {
+      os << "<details class=\"loops\"><summary>Loop nests (linalg IR): "
+         << m.loops.size() << "</summary>\n<pre>";
+      for (const std::string &loop : m.loops)
+        os << escape(loop) << "\n";
+      os << "</pre></details>\n";
+    }
+    auto kernels = kernelsOf.find(name);
+    if (kernels != kernelsOf.end())
+      for (const std::string &kernel : kernels->second) {
+        std::string code = kernelAsm.lookup(kernel);
+        size_t instructions = 0;
+        SmallVector<StringRef> lines;
+        StringRef(code).split(lines, '\n');
+        for (StringRef line : lines)
+          if (line.starts_with("\t") && !line.ltrim().starts_with("."))
+            ++instructions;
+        os << "<details class=\"kernel\" data-kernel=\"" << escape(kernel)
+           << "\"><summary>Kernel <code>" << escape(kernel) << "</code>: "
+           << instructions << " instructions</summary>\n<pre>" << escape(code)
+           << "</pre></details>\n";
+      }
+    else if (sawAssembly)
+      os << "<p class=\"muted\">No kernel of this name in the assembly (its "
+            "work is part of another kernel).</p>\n";
+    os << "</section>\n";
+  }
+  if (!sawAssembly)
+    os << "<p class=\"muted\">No host assembly was made (--emit stopped "
+          "earlier, or a GPU target: its kernels are in --emit=ptx).</p>\n";
+  os << "<script>" << kScript << "</script>\n</body></html>\n";
+  out.keep();
+  return Error::success();
+}
