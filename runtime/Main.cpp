@@ -320,6 +320,7 @@ std::string Run::startSession() {
     if (_mlir_ciface_llmc_argmax)
       session.setArgmax(_mlir_ciface_llmc_argmax);
   }
+  profileSetThreads(session.threads());
   if (options.warmup && !session.warmUp(error))
     return error;
   installInterruptHandler();
@@ -460,7 +461,7 @@ std::string Run::generate() {
     std::fflush(stdout);
     return true;
   };
-  int64_t generated = 0;
+  int64_t generated = 0, callsBefore = session.decodeForwardCalls();
   std::string error;
   auto start = std::chrono::steady_clock::now();
   bool ok = session.generate(options.numGenerate, sampler, stopTokens,
@@ -472,8 +473,16 @@ std::string Run::generate() {
   std::fflush(stdout);
   if (!ok)
     return error;
-  if (!options.quiet) {
-    report("decode", generated, seconds);
+  int64_t calls = session.decodeForwardCalls() - callsBefore;
+  if (!options.quiet && calls > 0) {
+    // The rate counts forward calls, as llama.cpp's does: the first token
+    // came from the prefill's logits.
+    std::fprintf(stderr,
+                 "decode: %lld tokens, %lld forward calls in %.3f s (%.2f "
+                 "tok/s)\n",
+                 static_cast<long long>(generated),
+                 static_cast<long long>(calls), seconds,
+                 seconds > 0 ? double(calls) / seconds : 0.0);
     // What each decoded token reads besides the weights: this many bytes
     // per position in the context (llmc-bench counts it).
     std::fprintf(stderr, "kv cache: %lld bytes per position\n",

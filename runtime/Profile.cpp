@@ -63,6 +63,7 @@ struct Profiler {
   // and by the calling thread between calls (the pool's hand-off orders
   // them).
   Phase *current = nullptr;
+  int threads = 0;
   Forward forward;
   int64_t open = -1;
   uint64_t openedNs = 0, forwardStartNs = 0;
@@ -192,6 +193,8 @@ void llmc::profileEnable() {
   p.enabled.store(true, std::memory_order_relaxed);
 }
 
+void llmc::profileSetThreads(int threads) { profiler().threads = threads; }
+
 void llmc::profileBeginForward(int64_t tokens, int64_t outputRows,
                                int64_t position, bool prefill) {
   Profiler &p = profiler();
@@ -278,7 +281,8 @@ std::string llmc::profileTable() {
 
 std::string llmc::profileJson() {
   Profiler &p = profiler();
-  std::string out = "{\n  \"phases\": [";
+  std::string out =
+      "{\n  \"threads\": " + std::to_string(p.threads) + ",\n  \"phases\": [";
   bool firstPhase = true;
   char num[256];
   for (const Phase &phase : p.phases) {

@@ -27,6 +27,10 @@ bool profileAvailable();
 /// Starts the timers. Call before the first forward call.
 void profileEnable();
 
+/// The worker threads the forward calls run on (in the JSON, so that a
+/// report can set the numbers against that many threads' ceilings).
+void profileSetThreads(int threads);
+
 /// Brackets one forward call of `tokens` positions from `position` on, of
 /// the prefill or of decode, that writes `outputRows` rows of logits; on
 /// the calling thread.

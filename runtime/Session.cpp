@@ -271,9 +271,12 @@ bool Session::generate(int64_t count, Sampler &sampler,
       return true;
     if (onToken && !onToken(token))
       return true;
-    if (i + 1 < count &&
-        !runChunk(&token, 1, 1, /*prefill=*/false, error, modelArgmax ? &next : nullptr))
-      return false;
+    if (i + 1 < count) {
+      if (!runChunk(&token, 1, 1, /*prefill=*/false, error,
+                    modelArgmax ? &next : nullptr))
+        return false;
+      ++decodeCalls;
+    }
   }
   return true;
 }

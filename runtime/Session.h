@@ -130,6 +130,10 @@ public:
   /// warms up the same way). Not counted by --profile.
   bool warmUp(std::string &error);
 
+  /// Forward calls generate() has made so far: a token fed back is one;
+  /// the first generated token comes from the prefill's logits.
+  int64_t decodeForwardCalls() const { return decodeCalls; }
+
   /// Forgets the cached positions (the cache memory is kept).
   void reset() { pos = 0; }
   /// Forgets the positions from `position` on (a cancelled turn).
@@ -173,6 +177,7 @@ private:
   int64_t kvAllocated = 0;
   int64_t chunkSize = 0;
   int64_t pos = 0;
+  int64_t decodeCalls = 0;
   /// False during warmUp(): forward calls are not profiled.
   bool profiled = true;
   std::unique_ptr<void, AlignedFree> kvCache;

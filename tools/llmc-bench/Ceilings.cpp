@@ -146,72 +146,21 @@ Ceilings measure(unsigned threads) {
   return c;
 }
 
-/// "znver5 / AMD EPYC 9R45 / 2 threads": what the cache is keyed by.
-std::string machineKey(unsigned threads) {
-  std::string model;
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  for (std::string line; std::getline(cpuinfo, line);)
-    if (StringRef(line).starts_with("model name")) {
-      model = StringRef(line).split(':').second.trim().str();
-      break;
-    }
-  return (sys::getHostCPUName() + " / " + model + " / " + Twine(threads) +
-          " threads")
-      .str();
-}
-
-std::string cachePath() {
-  SmallString<256> path;
-  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
-    path = xdg;
-  else if (const char *home = std::getenv("HOME"); home && *home)
-    sys::path::append(path, home, ".cache");
-  else
-    return "";
-  sys::path::append(path, "llmc", "ceilings.json");
-  return std::string(path);
-}
-
 } // namespace
 
 Ceilings llmc::bench::getCeilings(unsigned threads, bool remeasure) {
-  std::string path = cachePath(), key = machineKey(threads);
-  json::Object cache;
-  if (!path.empty()) {
-    if (auto buffer = MemoryBuffer::getFile(path)) {
-      Expected<json::Value> parsed = json::parse((*buffer)->getBuffer());
-      if (!parsed)
-        consumeError(parsed.takeError());
-      else if (json::Object *object = parsed->getAsObject())
-        cache = std::move(*object);
-    }
-  }
-  Ceilings cached;
-  if (const json::Object *entry = cache.getObject(key)) {
-    auto number = [&](StringRef name) {
-      return entry->getNumber(name).value_or(0);
-    };
-    cached = Ceilings{number("f32_fma_gflop_per_s"),
-                      number("bf16_dot_gflop_per_s"),
-                      number("int8_dot_gop_per_s"), path};
-    if (cached.f32Fma > 0 && !remeasure)
-      return cached;
-  }
+  std::optional<Ceilings> cached = readCachedCeilings(threads);
+  if (cached && cached->f32Fma > 0 && !remeasure)
+    return *cached;
   Ceilings c = measure(threads);
-  c.f32Fma = std::max(c.f32Fma, cached.f32Fma);
-  c.bf16Dot = std::max(c.bf16Dot, cached.bf16Dot);
-  c.int8Dot = std::max(c.int8Dot, cached.int8Dot);
-  if (cached.f32Fma > 0)
-    c.source = "measured, best with " + path;
-  if (!path.empty() && c.f32Fma > 0) {
-    cache[key] = json::Object{{"f32_fma_gflop_per_s", c.f32Fma},
-                              {"bf16_dot_gflop_per_s", c.bf16Dot},
-                              {"int8_dot_gop_per_s", c.int8Dot}};
-    sys::fs::create_directories(sys::path::parent_path(path));
-    std::error_code ec;
-    raw_fd_ostream os(path, ec);
-    if (!ec)
-      os << formatv("{0:2}", json::Value(std::move(cache))) << "\n";
+  if (cached) {
+    c.f32Fma = std::max(c.f32Fma, cached->f32Fma);
+    c.bf16Dot = std::max(c.bf16Dot, cached->bf16Dot);
+    c.int8Dot = std::max(c.int8Dot, cached->int8Dot);
+    c.bandwidth = cached->bandwidth;
+    c.source = "measured, best with " + cached->source;
   }
+  if (c.f32Fma > 0)
+    writeCachedCeilings(threads, c);
   return c;
 }

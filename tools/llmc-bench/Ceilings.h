@@ -11,6 +11,7 @@
 #ifndef LLMC_TOOLS_LLMC_BENCH_CEILINGS_H
 #define LLMC_TOOLS_LLMC_BENCH_CEILINGS_H
 
+#include <optional>
 #include <string>
 
 namespace llmc::bench {
@@ -19,6 +20,8 @@ struct Ceilings {
   /// Billions of operations per second (a multiply-add is two); 0 when the
   /// CPU has no such instruction (or it is not measured on this host).
   double f32Fma = 0, bf16Dot = 0, int8Dot = 0;
+  /// The best read bandwidth llmc-bench measured, in GB/s; 0 if none.
+  double bandwidth = 0;
   /// Where they came from: "measured" or the cache file.
   std::string source;
 };
@@ -29,6 +32,18 @@ struct Ceilings {
 /// keeps the best rate ever measured for each, since a shared machine that
 /// is busy at the time measures low.
 Ceilings getCeilings(unsigned threads, bool remeasure);
+
+/// The cache's entry for this machine and `threads` threads (source = the
+/// cache file), or nothing. CeilingsCache.cpp: llmc reads it too, for the
+/// predictions on its --report page.
+std::optional<Ceilings> readCachedCeilings(unsigned threads);
+
+/// Stores `ceilings` as this machine's entry for `threads` threads.
+void writeCachedCeilings(unsigned threads, const Ceilings &ceilings);
+
+/// Records a read bandwidth (GB/s) measured with `threads` threads: the
+/// entry keeps the best.
+void recordBandwidth(unsigned threads, double gbPerSecond);
 
 } // namespace llmc::bench
 

@@ -500,6 +500,10 @@ Error reportProfile(raw_ostream &os, StringRef path, double bandwidth,
 Error run(unsigned threads) {
   if (repeat == 0)
     return createStringError("--repeat must be at least 1");
+  if (genTokens < 2)
+    return createStringError("--gen-tokens must be at least 2: the first "
+                             "token comes from the prefill's logits, the "
+                             "others each from a forward call");
   std::vector<unsigned> prompts(promptTokens.begin(), promptTokens.end());
   if (prompts.empty())
     prompts.push_back(128);
@@ -626,6 +630,8 @@ Error run(unsigned threads) {
   outs().flush();
   llmc::bench::Ceilings ceilings =
       llmc::bench::getCeilings(numThreads, remeasurePeaks);
+  // The best bandwidth seen here is the roofline llmc --report draws.
+  llmc::bench::recordBandwidth(numThreads, bandwidth / 1e9);
 
   auto collect = [](const SweepRow &row, double RunNumbers::*field) {
     std::vector<double> values;

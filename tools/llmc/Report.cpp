@@ -2,6 +2,8 @@
 
 #include "Report.h"
 
+#include "Ceilings.h"
+
 #include "codegen/Passes.h"
 #include "dialects/llm/IR/LLMOps.h"
 
@@ -92,8 +94,15 @@ struct Measured {
   std::optional<double> bytes, flops;
 };
 
-/// phase -> module -> numbers, from a --profile-out file.
-using Profile = std::map<std::string, std::map<std::string, Measured>>;
+/// A --profile-out file: phase -> module -> numbers, and the threads.
+struct Profile {
+  std::map<std::string, std::map<std::string, Measured>> phases;
+  int threads = 0;
+  bool empty() const { return phases.empty(); }
+  auto count(const std::string &phase) const { return phases.count(phase); }
+  auto find(const std::string &phase) const { return phases.find(phase); }
+  auto end() const { return phases.end(); }
+};
 
 Expected<Profile> readProfile(StringRef path) {
   ErrorOr<std::unique_ptr<MemoryBuffer>> buffer = MemoryBuffer::getFile(path);
@@ -101,19 +110,20 @@ Expected<Profile> readProfile(StringRef path) {
     return createStringError(path + ": " + buffer.getError().message());
   Expected<json::Value> parsed = json::parse((*buffer)->getBuffer());
   if (!parsed)
-    return createStringError(path + ": not valid JSON: " +
-                             toString(parsed.takeError()));
+    return createStringError(
+        path + ": not valid JSON: " + toString(parsed.takeError()));
   const json::Object *root = parsed->getAsObject();
   const json::Array *phases = root ? root->getArray("phases") : nullptr;
   if (!phases)
     return createStringError(path + ": not an executable's --profile-out "
                                     "file (no \"phases\")");
   Profile profile;
+  profile.threads = int(root->getInteger("threads").value_or(0));
   for (const json::Value &phaseValue : *phases) {
     const json::Object *phase = phaseValue.getAsObject();
     const json::Array *modules = phase ? phase->getArray("modules") : nullptr;
-    std::optional<StringRef> name = phase ? phase->getString("phase")
-                                          : std::nullopt;
+    std::optional<StringRef> name =
+        phase ? phase->getString("phase") : std::nullopt;
     if (!modules || !name)
       return createStringError(path + ": a phase without a name or modules");
     double forwardNs = phase->getNumber("forward_ns").value_or(0);
@@ -123,7 +133,7 @@ Expected<Profile> readProfile(StringRef path) {
           module ? module->getString("name") : std::nullopt;
       if (!moduleName)
         return createStringError(path + ": a module without a name");
-      Measured &m = profile[name->str()][moduleName->str()];
+      Measured &m = profile.phases[name->str()][moduleName->str()];
       m.ns = module->getNumber("ns").value_or(0);
       m.calls = module->getNumber("calls").value_or(0);
       m.kernels = module->getNumber("kernels").value_or(0);
@@ -217,12 +227,11 @@ void Report::recordLLM(mlir::ModuleOp module) {
       if (auto linear = dyn_cast<mlir::llm::LinearOp>(op)) {
         std::string text;
         raw_string_ostream os(text);
-        if (auto config = mlir::llm::LLMDialect::LoweringConfigAttrHelper(
-                              context)
-                              .getAttr(op))
+        if (auto config =
+                mlir::llm::LLMDialect::LoweringConfigAttrHelper(context)
+                    .getAttr(op))
           os << "tiles: " << config << "\n";
-        if (auto read = linear.getWeight()
-                            .getDefiningOp<mlir::llm::WeightOp>())
+        if (auto read = linear.getWeight().getDefiningOp<mlir::llm::WeightOp>())
           if (mlir::llm::ParamOp param = read.getParamOp()) {
             os << "weight @" << param.getSymName() << ": "
                << param.getTensorType();
@@ -278,9 +287,8 @@ void Report::recordAssembly(StringRef text) {
         StringRef rest = label;
         if (!rest.consume_front(module))
           continue;
-        if (!rest.empty() &&
-            !(rest.consume_front(".") && !rest.empty() &&
-              all_of(rest, isDigit)))
+        if (!rest.empty() && !(rest.consume_front(".") && !rest.empty() &&
+                               all_of(rest, isDigit)))
           continue;
         current = label.str();
         kernelModule[current] = module.str();
@@ -308,6 +316,23 @@ Error Report::write(StringRef path, const Header &header,
       return read.takeError();
     profile = std::move(*read);
   }
+  // The roofline: the best read bandwidth and float rate llmc-bench
+  // measured on this machine with the profile's thread count.
+  std::optional<bench::Ceilings> ceilings;
+  if (!profile.empty() && profile.threads > 0 && header.forThisMachine)
+    ceilings = bench::readCachedCeilings(unsigned(profile.threads));
+  double peak = ceilings ? std::max(ceilings->f32Fma, ceilings->bf16Dot) : 0;
+  if (ceilings && (ceilings->bandwidth <= 0 || peak <= 0))
+    ceilings.reset();
+  // The time the roofline allows one call of a module measured as `v`, in
+  // ns (0 when it cannot say).
+  auto predictedNs = [&](const Measured &v) {
+    if (!ceilings || !v.bytes || !v.flops || v.calls <= 0)
+      return 0.0;
+    return std::max(*v.bytes / v.calls / ceilings->bandwidth,
+                    *v.flops / v.calls / peak);
+  };
+
   std::error_code ec;
   ToolOutputFile out(path, ec, sys::fs::OF_Text);
   if (ec)
@@ -360,7 +385,25 @@ Error Report::write(StringRef path, const Header &header,
         "per call, FLOPs and bytes per row (per output row for the lm_head), "
         "per (row, cached position) pair for attention.";
   if (!profile.empty())
-    os << " Measured: <code>" << escape(profilePath) << "</code>.";
+    os << " Measured: <code>" << escape(profilePath) << "</code>"
+       << (profile.threads > 0 ? formatv(", {0} threads", profile.threads).str()
+                               : std::string())
+       << ".";
+  if (ceilings)
+    os << formatv(" The roofline: {0:F1} GB/s and {1:F1} GFLOP/s, the best "
+                  "read bandwidth and float rate (f32 FMA or bf16 dot) "
+                  "llmc-bench measured here with as many threads (<code>",
+                  ceilings->bandwidth, peak)
+       << escape(ceilings->source)
+       << "</code>); <i>of roofline</i> is the time it allows one call over "
+          "the time measured.";
+  else if (!profile.empty())
+    os << " No roofline: "
+       << (header.forThisMachine ? ""
+                                 : "the target is "
+                                   "not this machine, "
+                                   "or ")
+       << "llmc-bench has not measured this machine with as many threads.";
   os << " Click a header to sort.</p>\n<table class=\"sortable\" "
         "id=\"modules\"><thead><tr><th>module</th><th class=\"num\">kernels"
         "</th>";
@@ -370,7 +413,10 @@ Error Report::write(StringRef path, const Header &header,
     if (profile.count(phase))
       os << "<th class=\"num\">" << phase << " share</th><th class=\"num\">"
          << phase << " &micro;s/call</th><th class=\"num\">" << phase
-         << " GB/s</th><th class=\"num\">" << phase << " GFLOP/s</th>";
+         << " GB/s</th><th class=\"num\">" << phase << " GFLOP/s</th>"
+         << (ceilings ? "<th class=\"num\">" + std::string(phase) +
+                            " of roofline</th>"
+                      : std::string());
   os << "</tr></thead>\n<tbody>\n";
   for (const std::string &name : order) {
     const Module &m = modules.find(name)->second;
@@ -392,13 +438,14 @@ Error Report::write(StringRef path, const Header &header,
         continue;
       auto it = measuredPhase->second.find(name);
       if (it == measuredPhase->second.end()) {
-        os << "<td></td><td></td><td></td><td></td>";
+        os << "<td></td><td></td><td></td><td></td>"
+           << (ceilings ? "<td></td>" : "");
         continue;
       }
       const Measured &v = it->second;
       double perCall = v.calls > 0 ? v.ns / 1e3 / v.calls : 0;
-      os << formatv("<td class=\"num\" data-value=\"{0}\">{1:P1}</td>",
-                    v.share, v.share)
+      os << formatv("<td class=\"num\" data-value=\"{0}\">{1:P1}</td>", v.share,
+                    v.share)
          << formatv("<td class=\"num\">{0:F2}</td>", perCall);
       if (v.bytes && v.flops && v.ns > 0)
         os << formatv("<td class=\"num\">{0:F1}</td><td class=\"num\">{1:F1}"
@@ -406,6 +453,14 @@ Error Report::write(StringRef path, const Header &header,
                       *v.bytes / v.ns, *v.flops / v.ns);
       else
         os << "<td></td><td></td>";
+      if (ceilings) {
+        double allowed = predictedNs(v), measured = v.ns / v.calls;
+        if (allowed > 0 && measured > 0)
+          os << formatv("<td class=\"num\" data-value=\"{0}\">{0:P0}</td>",
+                        allowed / measured);
+        else
+          os << "<td></td>";
+      }
     }
     os << "</tr>\n";
   }
@@ -454,6 +509,14 @@ Error Report::write(StringRef path, const Header &header,
       if (v.bytes && v.flops && v.ns > 0)
         os << formatv(", {0:F1} GB/s, {1:F1} GFLOP/s", *v.bytes / v.ns,
                       *v.flops / v.ns);
+      if (double allowed = predictedNs(v); allowed > 0 && v.calls > 0) {
+        bool memory = *v.bytes / ceilings->bandwidth >= *v.flops / peak;
+        os << formatv("; the roofline allows {0:F2} &micro;s per call ({1} "
+                      "bound), measured {2:F2}: <span class=\"roofline\">"
+                      "{3:P0}</span> of it",
+                      allowed / 1e3, memory ? "memory" : "compute",
+                      v.ns / v.calls / 1e3, allowed / (v.ns / v.calls));
+      }
       os << ".</p>\n";
     }
     if (!m.llmOps.empty()) {
@@ -486,9 +549,9 @@ Error Report::write(StringRef path, const Header &header,
           if (line.starts_with("\t") && !line.ltrim().starts_with("."))
             ++instructions;
         os << "<details class=\"kernel\" data-kernel=\"" << escape(kernel)
-           << "\"><summary>Kernel <code>" << escape(kernel) << "</code>: "
-           << instructions << " instructions</summary>\n<pre>" << escape(code)
-           << "</pre></details>\n";
+           << "\"><summary>Kernel <code>" << escape(kernel)
+           << "</code>: " << instructions << " instructions</summary>\n<pre>"
+           << escape(code) << "</pre></details>\n";
       }
     else if (sawAssembly)
       os << "<p class=\"muted\">No kernel of this name in the assembly (its "

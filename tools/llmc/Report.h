@@ -32,6 +32,9 @@ public:
   /// What the page says the compilation was (shown in its header).
   struct Header {
     std::string input, target, command;
+    /// The target is this machine's CPU: llmc-bench's measured ceilings
+    /// for it apply.
+    bool forThisMachine = false;
   };
 
   /// The llm IR after fusion and the strategy: ops, tiles, layouts, costs.
@@ -59,7 +62,8 @@ private:
     bool outputRows = false;
   };
   template <typename T>
-  using NameMap = llvm::MapVector<std::string, T, std::map<std::string, unsigned>>;
+  using NameMap =
+      llvm::MapVector<std::string, T, std::map<std::string, unsigned>>;
   NameMap<Module> modules;
   /// Kernel function name -> its module, and its assembly.
   NameMap<std::string> kernelModule, kernelAsm;

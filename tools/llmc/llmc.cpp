@@ -24,8 +24,8 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Diagnostics.h"
-#include "mlir/Parser/Parser.h"
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
 #include "llvm/ADT/ScopeExit.h"
@@ -460,9 +460,14 @@ private:
     if (rc == 0 && report) {
       llmc::Report::Header header;
       header.input = compileInput;
-      header.target = target.getTriple().str() + " (" +
-                      target.getCpu().str() + ")";
+      header.target =
+          target.getTriple().str() + " (" + target.getCpu().str() + ")";
       header.command = commandLine;
+      header.forThisMachine =
+          hostTarget == target &&
+          llvm::Triple(target.getTriple()).getArch() ==
+              llvm::Triple(sys::getProcessTriple()).getArch() &&
+          target.getCpu() == sys::getHostCPUName();
       if (Error err = report->write(reportPath, header, reportProfile))
         return fail(std::move(err));
     }
@@ -889,7 +894,8 @@ private:
   std::optional<llmc::LoadedModel> model;
   /// --report: what the page shows, gathered stage by stage.
   std::optional<llmc::Report> report =
-      reportPath.empty() ? std::nullopt : std::optional<llmc::Report>(std::in_place);
+      reportPath.empty() ? std::nullopt
+                         : std::optional<llmc::Report>(std::in_place);
   TargetAttr target;
   /// The target of the host code: `target` itself, or a GPU's host.
   TargetAttr hostTarget;

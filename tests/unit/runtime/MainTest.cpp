@@ -89,8 +89,22 @@ TEST_F(MainTest, GeneratesIdsGreedily) {
   EXPECT_EQ(r.exitCode, 0) << r.err;
   EXPECT_EQ(r.out, "22,23,24,25\n");
   EXPECT_NE(r.err.find("prefill: 2 tokens in"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("decode: 4 tokens in"), std::string::npos) << r.err;
+  // Four tokens, three fed back: the rate counts forward calls.
+  EXPECT_NE(r.err.find("decode: 4 tokens, 3 forward calls in"),
+            std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("peak RSS:"), std::string::npos) << r.err;
+}
+
+TEST_F(MainTest, NoDecodeLineWithoutAForwardCall) {
+  // -n 1 samples from the prefill's logits; -n 0 samples nothing: neither
+  // decodes, so neither reports a decode rate.
+  for (const char *n : {"-n 1", "-n 0"}) {
+    Result r = run(withWeights(std::string("--tokens 20,21 ") + n));
+    EXPECT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_NE(r.err.find("prefill: 2 tokens in"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("decode:"), std::string::npos) << n << ": " << r.err;
+  }
 }
 
 TEST_F(MainTest, StopsAtEosUnlessIgnored) {
