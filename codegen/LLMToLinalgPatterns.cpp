@@ -834,8 +834,50 @@ struct RoPELowering : OpConversionPattern<RoPEOp> {
         std::to_string(static_cast<size_t>(llvm::hash_value(bits)));
     Value table = constantTable(rewriter, loc, op->getParentOfType<ModuleOp>(),
                                 name, frequencies);
-    Value out =
-        allocate(rewriter, loc, rowsOf(rewriter, loc, x), columnsOf(op));
+    Value rows = rowsOf(rewriter, loc, x);
+    Value out = allocate(rewriter, loc, rows, columnsOf(op));
+    // The angle of pair j at row m, reduced and narrowed to f32.
+    auto narrowAngle = [&](OpBuilder &nb, Location nloc, Value m, Value j) {
+      Value position = nb.create<arith::IndexCastOp>(
+          nloc, nb.getI64Type(), nb.create<arith::AddIOp>(nloc, start, m));
+      Value angle = nb.create<arith::MulFOp>(
+          nloc, nb.create<arith::SIToFPOp>(nloc, nb.getF64Type(), position),
+          nb.create<memref::LoadOp>(nloc, table, ValueRange{j}));
+      Value twoPi =
+          nb.create<arith::ConstantOp>(nloc, nb.getF64FloatAttr(2 * M_PI));
+      Value turns = nb.create<math::FloorOp>(
+          nloc, nb.create<arith::DivFOp>(nloc, angle, twoPi));
+      Value reduced = nb.create<arith::SubFOp>(
+          nloc, angle, nb.create<arith::MulFOp>(nloc, turns, twoPi));
+      return nb.create<arith::TruncFOp>(nloc, nb.getF32Type(), reduced);
+    };
+    // On a CPU every head of a row shares the row's head_dim / 2 angles:
+    // their cosines and sines go into a [rows, head_dim] table first (one
+    // cos and one sin per pair, not per element of every head), and the
+    // rotation reads them. The same values, bit for bit. A GPU keeps them
+    // in the rotation, which its fusion moves into the projection.
+    auto target = LLMDialect::TargetAttrHelper(op->getContext())
+                      .getAttr(op->getParentOfType<ModuleOp>());
+    Value trig;
+    if (!target || target.getSmCount() == 0) {
+      trig = allocate(rewriter, loc, rows, headDim);
+      elementwise(rewriter, loc, ValueRange{}, trig,
+                  [&](OpBuilder &nb, Location nloc, ValueRange) {
+                    Value m = nb.create<linalg::IndexOp>(nloc, 0);
+                    Value c = nb.create<linalg::IndexOp>(nloc, 1);
+                    Value halfIdx = index(nb, nloc, half);
+                    Value first = nb.create<arith::CmpIOp>(
+                        nloc, arith::CmpIPredicate::ult, c, halfIdx);
+                    Value j = nb.create<arith::SelectOp>(
+                        nloc, first, c,
+                        nb.create<arith::SubIOp>(nloc, c, halfIdx));
+                    Value narrow = narrowAngle(nb, nloc, m, j);
+                    Value value = nb.create<arith::SelectOp>(
+                        nloc, first, nb.create<math::CosOp>(nloc, narrow),
+                        nb.create<math::SinOp>(nloc, narrow));
+                    nb.create<linalg::YieldOp>(nloc, ValueRange{value});
+                  });
+    }
     elementwise(
         rewriter, loc, ValueRange{x}, out,
         [&](OpBuilder &nb, Location nloc, ValueRange args) {
@@ -850,21 +892,17 @@ struct RoPELowering : OpConversionPattern<RoPEOp> {
           Value partner = nb.create<arith::SelectOp>(
               nloc, first, nb.create<arith::AddIOp>(nloc, c, cidx(half)),
               nb.create<arith::SubIOp>(nloc, c, cidx(half)));
-          Value position = nb.create<arith::IndexCastOp>(
-              nloc, nb.getI64Type(), nb.create<arith::AddIOp>(nloc, start, m));
-          Value angle = nb.create<arith::MulFOp>(
-              nloc, nb.create<arith::SIToFPOp>(nloc, nb.getF64Type(), position),
-              nb.create<memref::LoadOp>(nloc, table, ValueRange{j}));
-          Value twoPi =
-              nb.create<arith::ConstantOp>(nloc, nb.getF64FloatAttr(2 * M_PI));
-          Value turns = nb.create<math::FloorOp>(
-              nloc, nb.create<arith::DivFOp>(nloc, angle, twoPi));
-          Value reduced = nb.create<arith::SubFOp>(
-              nloc, angle, nb.create<arith::MulFOp>(nloc, turns, twoPi));
-          Value narrow =
-              nb.create<arith::TruncFOp>(nloc, nb.getF32Type(), reduced);
-          Value cos = nb.create<math::CosOp>(nloc, narrow);
-          Value sin = nb.create<math::SinOp>(nloc, narrow);
+          Value cos, sin;
+          if (trig) {
+            cos = nb.create<memref::LoadOp>(nloc, trig, ValueRange{m, j});
+            sin = nb.create<memref::LoadOp>(
+                nloc, trig,
+                ValueRange{m, nb.create<arith::AddIOp>(nloc, j, cidx(half))});
+          } else {
+            Value narrow = narrowAngle(nb, nloc, m, j);
+            cos = nb.create<math::CosOp>(nloc, narrow);
+            sin = nb.create<math::SinOp>(nloc, narrow);
+          }
           Value other =
               nb.create<memref::LoadOp>(nloc, x, ValueRange{m, partner});
           // Rotate-half: the first half gets -x[i + half] sin, the second

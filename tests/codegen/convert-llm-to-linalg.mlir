@@ -212,19 +212,28 @@ func.func @views(%tid: index, %nt: index, %x: tensor<?x32xf32>, %count: index, %
 // -----
 
 // RoPE: a table of the 8 inverse frequencies 10^(-2i/16) (theta 10), the
-// angle of position start + row, rotate-half pairing.
+// angle of position start + row, rotate-half pairing. On a CPU (no GPU in
+// llm.target) the row's 8 cosines and 8 sines go into a [rows, 16] table
+// first, shared by both heads of the row; the rotation reads them.
 // CHECK: memref.global "private" constant @[[FREQ:__llm_rope_inv_freq_16_[0-9]+]] : memref<8xf64> = dense<[1.000000e+00, 0.74989420933245587, {{.+}}, 0.1333521432163324]>
 // CHECK-LABEL: func.func @rope(
 // CHECK-SAME: %[[X:[^:]+]]: memref<?x32xf32>, %[[START:[^:]+]]: index
 // CHECK: %[[TABLE:.+]] = memref.get_global @[[FREQ]] : memref<8xf64>
 // CHECK: %[[OUT:.+]] = memref.alloc(%{{.+}}) : memref<?x32xf32>
-// CHECK: linalg.generic {{.+}} ins(%[[X]] : memref<?x32xf32>) outs(%[[OUT]] : memref<?x32xf32>)
+// CHECK: %[[TRIG:.+]] = memref.alloc(%{{.+}}) : memref<?x16xf32>
+// CHECK: linalg.generic {{.+}} outs(%[[TRIG]] : memref<?x16xf32>)
 // CHECK: arith.addi %[[START]]
 // CHECK: memref.load %[[TABLE]]
 // CHECK: math.floor
-// CHECK: math.cos
-// CHECK: math.sin
+// CHECK: %[[COS:.+]] = math.cos
+// CHECK: %[[SIN:.+]] = math.sin
+// CHECK: arith.select %{{.+}}, %[[COS]], %[[SIN]]
+// CHECK: linalg.generic {{.+}} ins(%[[X]] : memref<?x32xf32>) outs(%[[OUT]] : memref<?x32xf32>)
+// CHECK-NOT: math.cos
+// CHECK: memref.load %[[TRIG]]
+// CHECK: memref.load %[[TRIG]]
 // CHECK: memref.load %[[X]]
+// CHECK: return
 func.func @rope(%tid: index, %nt: index, %x: tensor<?x32xf32>, %start: index, %cap: index, %wts: memref<?xi8>, %kv: !llm.kv_cache, %scr: memref<?xi8>) -> tensor<?x32xf32> {
   %r = llm.rope %x, %start {head_dim = 16 : i64, theta = 10.0 : f64} : (tensor<?x32xf32>, index) -> tensor<?x32xf32>
   return %r : tensor<?x32xf32>
