@@ -69,6 +69,10 @@ static bool startsWithGgufMagic(llvm::StringRef path) {
 llvm::Expected<LoadedModel> llmc::loadModel(llvm::StringRef modelPath,
                                             llvm::StringRef weightsDir) {
   LoadedModel model;
+  if (!llvm::sys::fs::exists(modelPath))
+    return llvm::createStringError(
+        modelPath + ": no such file or directory (expected a model "
+                    "directory, a .gguf file or a .yaml/.yml model card)");
   if (llvm::sys::path::extension(modelPath).equals_insensitive(".gguf") ||
       startsWithGgufMagic(modelPath)) {
     if (!weightsDir.empty())

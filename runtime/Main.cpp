@@ -341,7 +341,7 @@ std::string Run::startSession() {
 std::string Run::chat() {
   ChatConfig config;
   config.system = options.system;
-  config.maxReplyTokens = options.numGenerate;
+  config.maxReplyTokens = options.untilEnd ? -1 : options.numGenerate;
   config.stopTokens = stopTokens;
   config.bosToken = info.bos_token_id;
   config.showPrompt = isatty(STDIN_FILENO);
@@ -409,7 +409,9 @@ std::string Run::prefill() {
   std::string error = session.checkTokenIds(input);
   // The last generated token is never fed back; a huge -n saturates.
   int64_t more = int64_t(input.size());
-  int64_t generated = std::max<int64_t>(options.numGenerate - 1, 0);
+  // -n -1 generates into whatever room the input leaves.
+  int64_t generated =
+      options.untilEnd ? 0 : std::max<int64_t>(options.numGenerate - 1, 0);
   if (error.empty())
     error = session.checkRoom(generated > INT64_MAX - more ? INT64_MAX
                                                            : more + generated);
@@ -464,8 +466,13 @@ std::string Run::generate() {
   int64_t generated = 0, callsBefore = session.decodeForwardCalls();
   std::string error;
   auto start = std::chrono::steady_clock::now();
-  bool ok = session.generate(options.numGenerate, sampler, stopTokens,
-                             printToken, generated, error);
+  // -n -1: until a stop token or a full context (the last token is not fed
+  // back, so one more than the room left).
+  bool untilEnd = options.untilEnd;
+  int64_t count = untilEnd ? session.capacity() - session.position() + 1
+                           : options.numGenerate;
+  bool ok = session.generate(count, sampler, stopTokens, printToken, generated,
+                             error);
   double seconds = secondsSince(start);
   std::string rest = stream.flush();
   std::fwrite(rest.data(), 1, rest.size(), stdout);
@@ -474,6 +481,11 @@ std::string Run::generate() {
   if (!ok)
     return error;
   int64_t calls = session.decodeForwardCalls() - callsBefore;
+  if (untilEnd && generated == count && !options.quiet)
+    std::fprintf(stderr,
+                 "stopped: the context is full (%lld positions; --ctx N "
+                 "makes it larger)\n",
+                 static_cast<long long>(session.capacity()));
   if (!options.quiet && calls > 0) {
     // The rate counts forward calls, as llama.cpp's does: the first token
     // came from the prefill's logits.

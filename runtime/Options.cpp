@@ -88,7 +88,8 @@ using Setter = std::string (*)(const char *name, const std::string &value,
 /// value (named `metavar` in --help) passes it to `set`.
 struct OptionSpec {
   const char *name;
-  /// Another spelling ("-q" for "--quiet"), or null.
+  /// Other spellings, separated by ", " ("-q" for "--quiet"; "-c,
+  /// --ctx-size" for "--ctx"), or null.
   const char *alias;
   const char *metavar;
   bool Options::*flag;
@@ -142,14 +143,14 @@ const OptionSpec kOptions[] = {
        return error;
      },
      Section::Input, "input token ids, comma separated"},
-    {"--prompt", nullptr, "TEXT", nullptr,
+    {"--prompt", "-p", "TEXT", nullptr,
      [](const char *, Value v, Options &o) {
        o.prompt = v;
        o.hasPrompt = true;
        return std::string();
      },
      Section::Input, "input text; the BOS token is prepended"},
-    {"--prompt-file", nullptr, "FILE", nullptr,
+    {"--prompt-file", "-f", "FILE", nullptr,
      [](const char *name, Value v, Options &o) {
        return setFileName(name, v, o.promptFile);
      },
@@ -176,18 +177,31 @@ const OptionSpec kOptions[] = {
 
     {"--logits-out", nullptr, "FILE", nullptr,
      [](const char *name, Value v, Options &o) {
+       if (v == "-")
+         return std::string(
+             "--logits-out writes binary float32 rows to a file; '-' "
+             "(standard output) is not supported: standard output carries "
+             "the generated text");
        return setFileName(name, v, o.logitsOut);
      },
      Section::Action,
      "run the input and write float32 logits of every position, row-major "
      "[n_tokens, vocab], little-endian, no header"},
-    {"-n", nullptr, "N", nullptr,
+    {"-n", "--n-predict", "N", nullptr,
      [](const char *name, Value v, Options &o) {
-       return setInt(name, v, 0, kNoMax, "a non-negative integer",
-                     o.numGenerate);
+       std::string error =
+           setInt(name, v, -1, kNoMax,
+                  "a non-negative integer, or -1 (until a stop token or a "
+                  "full context)",
+                  o.numGenerate);
+       o.untilEnd = error.empty() && o.numGenerate == -1;
+       if (o.untilEnd)
+         o.numGenerate = INT64_MAX;
+       return error;
      },
      Section::Action,
-     "generate N tokens after the input (with --chat: at most N per reply; "
+     "generate N tokens after the input, -1: until a stop token or a full "
+     "context (with --chat: at most N per reply; "
      "default until a stop token or a full context); prints the text as it "
      "is made when a tokenizer is available, else the ids (comma separated) "
      "on stdout"},
@@ -240,7 +254,7 @@ const OptionSpec kOptions[] = {
      Section::Sampling,
      "keep only tokens at least P times as likely as the most likely one "
      "(default 0 = off)"},
-    {"--seed", nullptr, "S", nullptr,
+    {"--seed", "-s", "S", nullptr,
      [](const char *name, Value v, Options &o) {
        return parseUnsigned(v, o.sampling.seed)
                   ? std::string()
@@ -261,12 +275,12 @@ const OptionSpec kOptions[] = {
     {"--lines", nullptr, nullptr, &Options::lines, nullptr,
      Section::TokenizerOnly, "with either: one output line per input line"},
 
-    {"--threads", nullptr, "N", nullptr,
+    {"--threads", "-t", "N", nullptr,
      [](const char *name, Value v, Options &o) {
        return setInt(name, v, 1, 4096, "an integer in [1, 4096]", o.threads);
      },
      Section::Runtime, "worker threads (default: all available CPUs)"},
-    {"--ctx", nullptr, "N", nullptr,
+    {"--ctx", "-c, --ctx-size", "N", nullptr,
      [](const char *name, Value v, Options &o) {
        return setInt(name, v, 1, kNoMax, "a positive integer", o.contextSize);
      },
@@ -294,8 +308,7 @@ const OptionSpec kOptions[] = {
      "write a weight file of --seed random values (every 16 bits a bf16 "
      "below 1/16) in this model's layout to FILE and exit: for speed "
      "measurements where the real weights cannot be copied"},
-    {"--warmup", nullptr, nullptr, &Options::warmup, nullptr,
-     Section::Runtime,
+    {"--warmup", nullptr, nullptr, &Options::warmup, nullptr, Section::Runtime,
      "run one token through the model and forget it before the input, so "
      "that the reported prefill speed is not the first touch of the "
      "weights and buffers (llama.cpp warms up the same way)"},
@@ -317,9 +330,18 @@ const OptionSpec kOptions[] = {
 
 /// The option spelled `name`, or null.
 const OptionSpec *findOption(const std::string &name) {
-  for (const OptionSpec &spec : kOptions)
-    if (name == spec.name || (spec.alias && name == spec.alias))
+  for (const OptionSpec &spec : kOptions) {
+    if (name == spec.name)
       return &spec;
+    // Other spellings, separated by ", " ("-c, --ctx-size").
+    for (const char *alias = spec.alias; alias && *alias;) {
+      const char *end = std::strstr(alias, ", ");
+      size_t length = end ? size_t(end - alias) : std::strlen(alias);
+      if (name.size() == length && name.compare(0, length, alias, length) == 0)
+        return &spec;
+      alias = end ? end + 2 : nullptr;
+    }
+  }
   return nullptr;
 }
 

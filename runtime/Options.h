@@ -44,8 +44,11 @@ struct Options {
   bool lines = false;
   /// --logits-out FILE: write the logits of every input position.
   std::string logitsOut;
-  /// -n N: tokens to generate (per reply with --chat); -1 when not given.
+  /// -n N: tokens to generate (per reply with --chat); -1 when not given;
+  /// INT64_MAX with `untilEnd` for -n -1.
   int64_t numGenerate = -1;
+  /// -n -1: until a stop token or a full context.
+  bool untilEnd = false;
   SamplerConfig sampling;
   bool ignoreEos = false;
   /// --threads N; 0 means all available CPUs.

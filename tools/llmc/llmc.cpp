@@ -577,6 +577,15 @@ private:
   Error checkOptions() {
     if (wantsFile() && (output.empty() || output == "-"))
       return createStringError("-o <file> is required");
+    if (!output.empty() && output != "-") {
+      // Before any work: where -o points must be a directory that exists.
+      StringRef dir = sys::path::parent_path(output);
+      if (!dir.empty() && !sys::fs::is_directory(dir))
+        return createStringError("-o " + output + ": " + dir +
+                                 (sys::fs::exists(dir)
+                                      ? " is not a directory"
+                                      : ": no such directory"));
+    }
     if (!reportProfile.empty() && reportPath.empty())
       return createStringError("--profile FILE.json goes on the page of "
                                "--report FILE.html; give --report too");

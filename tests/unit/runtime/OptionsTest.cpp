@@ -82,6 +82,46 @@ TEST(OptionsTest, PromptFileAndStdinInput) {
   EXPECT_TRUE(o.promptFile.empty());
 }
 
+TEST(OptionsTest, LlamaCppSpellings) {
+  Options o;
+  ASSERT_EQ(
+      parse({"-p", "hi", "-t", "2", "-c", "64", "-s", "7", "--n-predict", "3"},
+            o),
+      "");
+  EXPECT_EQ(o.prompt, "hi");
+  EXPECT_EQ(o.threads, 2);
+  EXPECT_EQ(o.contextSize, 64);
+  EXPECT_EQ(o.sampling.seed, 7u);
+  EXPECT_EQ(o.numGenerate, 3);
+  Options q;
+  ASSERT_EQ(parse({"-f", "p.txt", "--ctx-size", "32", "-n", "2"}, q), "");
+  EXPECT_EQ(q.promptFile, "p.txt");
+  EXPECT_EQ(q.contextSize, 32);
+  // A prefix of a spelling list is not a spelling.
+  Options r;
+  EXPECT_NE(parse({"--tokens", "1", "-n", "1", "--ctx-siz", "3"}, r), "");
+}
+
+TEST(OptionsTest, GenerateUntilTheEnd) {
+  Options o;
+  ASSERT_EQ(parse({"--tokens", "1", "-n", "-1"}, o), "");
+  EXPECT_TRUE(o.untilEnd);
+  Options big;
+  ASSERT_EQ(parse({"--tokens", "1", "-n", "9223372036854775807"}, big), "");
+  EXPECT_FALSE(big.untilEnd);
+  EXPECT_EQ(parse({"--tokens", "1", "-n", "-2"}, o),
+            "-n expects a non-negative integer, or -1 (until a stop token or "
+            "a full context), got '-2'");
+}
+
+TEST(OptionsTest, LogitsOutIsAFile) {
+  Options o;
+  EXPECT_EQ(parse({"--tokens", "1", "--logits-out", "-"}, o),
+            "--logits-out writes binary float32 rows to a file; '-' "
+            "(standard output) is not supported: standard output carries "
+            "the generated text");
+}
+
 TEST(OptionsTest, Profile) {
   Options o;
   ASSERT_EQ(parse({"--tokens", "1", "--profile"}, o), "");
@@ -139,7 +179,9 @@ TEST(OptionsTest, HelpListsOnlyRealOptions) {
       from = comma == std::string::npos ? comma : comma + 2;
     }
   }
-  EXPECT_EQ(listed, 31u); // 29 options, two with a short spelling.
+  // 29 options, two with a short spelling, six with llama.cpp's (-p, -f,
+  // -s, -t, -c and --ctx-size, --n-predict).
+  EXPECT_EQ(listed, 38u);
 }
 
 TEST(OptionsTest, RejectsBadInput) {
@@ -162,7 +204,7 @@ TEST(OptionsTest, RejectsBadInput) {
       {{"--tokens", "abc", "-n", "1"}, "invalid token id 'abc'"},
       {{"--tokens", "1", "-n"}, "needs a value"},
       {{"--tokens", "1", "-n", "x"}, "-n expects"},
-      {{"--tokens", "1", "-n", "-1"}, "-n expects"},
+      {{"--tokens", "1", "-n", "-2"}, "-n expects"},
       {{"--tokens", "1", "-n", "1", "--temp", "-1"}, "--temp expects"},
       {{"--tokens", "1", "-n", "1", "--top-p", "0"}, "--top-p expects"},
       {{"--tokens", "1", "-n", "1", "--top-p", "1.5"}, "--top-p expects"},
