@@ -561,6 +561,8 @@ int main(int argc, char **argv) {
     std::fputs(helpText(program).c_str(), stdout);
     return 0;
   }
+  for (const std::string &warning : options.warnings)
+    std::fprintf(stderr, "warning: %s\n", warning.c_str());
   // Before any generated code runs: an older CPU would die on SIGILL.
   error = checkCompiledCPU(llmc_target_cpu, llmc_target_features);
   if (!error.empty())

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -473,16 +474,66 @@ std::string helpLeft(const OptionSpec &spec) {
 
 } // namespace
 
+/// Edits (insert, delete, replace a character) from `a` to `b`.
+size_t editDistance(const std::string &a, const std::string &b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j)
+    row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1,
+                         diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+/// The error of an unknown option, with the nearest spelling when one is
+/// close ("--thread" -> "--threads").
+std::string unknownOption(const std::string &arg) {
+  std::string best;
+  size_t bestDistance = SIZE_MAX;
+  auto consider = [&](const std::string &spelling) {
+    size_t d = editDistance(arg, spelling);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = spelling;
+    }
+  };
+  for (const OptionSpec &spec : kOptions) {
+    consider(spec.name);
+    for (const char *alias = spec.alias; alias && *alias;) {
+      const char *end = std::strstr(alias, ", ");
+      consider(end ? std::string(alias, end) : std::string(alias));
+      alias = end ? end + 2 : nullptr;
+    }
+  }
+  std::string error = "unknown option '" + arg + "'";
+  if (arg.size() > 2 && bestDistance <= std::max<size_t>(2, arg.size() / 4))
+    error += "; did you mean '" + best + "'?";
+  return error + " (see --help)";
+}
+
 std::string llmc::parseOptions(int argc, const char *const *argv,
                                Options &options) {
   options = Options();
+  // Sampling options given, which do nothing at temperature 0.
+  std::vector<std::string> samplingGiven;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     std::string value;
     bool hasInlineValue = splitInlineValue(arg, value);
     const OptionSpec *spec = findOption(arg);
     if (!spec)
-      return "unknown option '" + arg + "' (see --help)";
+      return unknownOption(arg);
+    std::string given = spec->name;
+    if (given == "--top-k" || given == "--top-p" || given == "--min-p" ||
+        given == "--seed")
+      samplingGiven.push_back(given);
     if (spec->flag) {
       options.*spec->flag = true;
       continue;
@@ -496,6 +547,12 @@ std::string llmc::parseOptions(int argc, const char *const *argv,
     if (!error.empty())
       return error;
   }
+  // (--write-random-weights takes --seed for the weights.)
+  if (options.sampling.temperature == 0.0f && options.randomWeightsOut.empty())
+    for (const std::string &name : samplingGiven)
+      options.warnings.push_back(
+          name + " has no effect at temperature 0 (greedy decoding); give "
+                 "--temp T > 0 to sample");
   return options.help ? std::string() : checkMode(options);
 }
 

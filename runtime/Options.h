@@ -49,6 +49,9 @@ struct Options {
   int64_t numGenerate = -1;
   /// -n -1: until a stop token or a full context.
   bool untilEnd = false;
+  /// What main() prints as "warning: ..." lines: options given that have
+  /// no effect (sampling options at temperature 0).
+  std::vector<std::string> warnings;
   SamplerConfig sampling;
   bool ignoreEos = false;
   /// --threads N; 0 means all available CPUs.

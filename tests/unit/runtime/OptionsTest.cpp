@@ -102,6 +102,37 @@ TEST(OptionsTest, LlamaCppSpellings) {
   EXPECT_NE(parse({"--tokens", "1", "-n", "1", "--ctx-siz", "3"}, r), "");
 }
 
+TEST(OptionsTest, SuggestsTheNearestSpelling) {
+  Options o;
+  EXPECT_EQ(parse({"--tokens", "1", "-n", "1", "--thread", "2"}, o),
+            "unknown option '--thread'; did you mean '--threads'? (see "
+            "--help)");
+  EXPECT_EQ(parse({"--tokens", "1", "-n", "1", "--top_k", "2"}, o),
+            "unknown option '--top_k'; did you mean '--top-k'? (see --help)");
+  // Nothing near: no guess.
+  EXPECT_EQ(parse({"--tokens", "1", "-n", "1", "--n-gpu-layers", "9"}, o),
+            "unknown option '--n-gpu-layers' (see --help)");
+}
+
+TEST(OptionsTest, WarnsAboutSamplingOptionsWhenGreedy) {
+  Options o;
+  ASSERT_EQ(
+      parse({"--tokens", "1", "-n", "1", "--top-k", "5", "--seed", "3"}, o),
+      "");
+  ASSERT_EQ(o.warnings.size(), 2u);
+  EXPECT_EQ(o.warnings[0], "--top-k has no effect at temperature 0 (greedy "
+                           "decoding); give --temp T > 0 to sample");
+  EXPECT_EQ(o.warnings[1].substr(0, 7), "--seed ");
+  Options p;
+  ASSERT_EQ(
+      parse({"--tokens", "1", "-n", "1", "--top-k", "5", "--temp", "0.7"}, p),
+      "");
+  EXPECT_TRUE(p.warnings.empty());
+  Options q;
+  ASSERT_EQ(parse({"--write-random-weights", "w", "--seed", "3"}, q), "");
+  EXPECT_TRUE(q.warnings.empty());
+}
+
 TEST(OptionsTest, GenerateUntilTheEnd) {
   Options o;
   ASSERT_EQ(parse({"--tokens", "1", "-n", "-1"}, o), "");
