@@ -15,6 +15,7 @@
 #include "runtime/Tokenizer.h"
 #include "runtime/WeightFile.h"
 #include "runtime/abi/ModelABI.h"
+#include "runtime/abi/Version.h"
 #include "runtime/cuda/CudaDevice.h"
 
 #include <algorithm>
@@ -559,6 +560,36 @@ int main(int argc, char **argv) {
     return fail(error);
   if (options.help) {
     std::fputs(helpText(program).c_str(), stdout);
+    return 0;
+  }
+  if (options.version) {
+    const LlmcModelInfo &m = llmc_model_info;
+    // The features the code may use (the "+" ones of the list).
+    std::string features;
+    for (const char *f = llmc_target_features; *f;) {
+      const char *end = std::strchr(f, ',');
+      std::string feature(f, end ? size_t(end - f) : std::strlen(f));
+      if (!feature.empty() && feature[0] == '+')
+        features += (features.empty() ? "" : " ") + feature.substr(1);
+      f = end ? end + 1 : f + feature.size();
+    }
+    std::printf(
+        "%s: a model executable compiled by llmc %s\n"
+        "model: %lld layers, hidden %lld, %lld query and %lld KV "
+        "heads of %lld, vocabulary %lld, %lld positions\n"
+        "weights: %.1f MiB packed, expected in %s\n"
+        "target: %s%s%s\n",
+        program.c_str(), LLMC_VERSION, static_cast<long long>(m.num_layers),
+        static_cast<long long>(m.hidden_size),
+        static_cast<long long>(m.num_heads),
+        static_cast<long long>(m.num_kv_heads),
+        static_cast<long long>(m.head_dim),
+        static_cast<long long>(m.vocab_size),
+        static_cast<long long>(m.max_positions),
+        double(m.weights_bytes) / (1024.0 * 1024.0),
+        defaultWeightsPath(program.c_str()).c_str(),
+        llmc_gpu_ptx ? "NVIDIA GPU (PTX inside), host " : "", llmc_target_cpu,
+        features.empty() ? "" : (" (" + features + ")").c_str());
     return 0;
   }
   for (const std::string &warning : options.warnings)

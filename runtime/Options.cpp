@@ -325,6 +325,10 @@ const OptionSpec kOptions[] = {
      Section::Runtime, "--profile, and write the kernel times as JSON to FILE"},
     {"--quiet", "-q", nullptr, &Options::quiet, nullptr, Section::Runtime,
      "no timing or memory report on stderr"},
+    {"--version", nullptr, nullptr, &Options::version, nullptr,
+     Section::Runtime,
+     "print llmc's version and what this executable was compiled for (the "
+     "model's shape, the target CPU and its features) and exit"},
     {"--help", "-h", nullptr, &Options::help, nullptr, Section::Runtime,
      "show this help"},
 };
@@ -553,7 +557,7 @@ std::string llmc::parseOptions(int argc, const char *const *argv,
       options.warnings.push_back(
           name + " has no effect at temperature 0 (greedy decoding); give "
                  "--temp T > 0 to sample");
-  return options.help ? std::string() : checkMode(options);
+  return options.help || options.version ? std::string() : checkMode(options);
 }
 
 std::string llmc::helpText(const std::string &program) {

@@ -21,6 +21,8 @@ namespace llmc {
 /// Everything the command line can set.
 struct Options {
   bool help = false;
+  /// --version: llmc's version and what the executable was compiled for.
+  bool version = false;
   /// Input ids from --tokens.
   std::vector<int64_t> tokens;
   bool hasTokens = false;

@@ -22,6 +22,8 @@
 #include "Ceilings.h"
 
 #include "frontend/Gguf.h"
+#include "runtime/abi/Version.h"
+#include "llvm/Config/llvm-config.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/ScopeExit.h"
@@ -806,6 +808,10 @@ int main(int argc, char **argv) {
       cl::desc("Threads of the model executable (default: all CPUs)"),
       cl::init(0), cl::cat(benchCategory));
   cl::HideUnrelatedOptions(benchCategory);
+  cl::SetVersionPrinter([](raw_ostream &os) {
+    os << "llmc-bench (llmc " << LLMC_VERSION << ", LLVM "
+       << LLVM_VERSION_STRING << ")\n";
+  });
   cl::ParseCommandLineOptions(
       argc, argv,
       "llmc-bench: compile a model with llmc and measure its executable\n");

@@ -20,6 +20,7 @@
 #include "frontend/ModelCard.h"
 #include "frontend/ModelLoader.h"
 #include "frontend/TokenizerJson.h"
+#include "runtime/abi/Version.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/AsmState.h"
@@ -48,8 +49,6 @@
 
 using namespace llvm;
 using namespace mlir::llm;
-
-#define LLMC_VERSION "0.1.0"
 
 static cl::SubCommand compileCmd("compile",
                                  "Compile a model into a native executable");

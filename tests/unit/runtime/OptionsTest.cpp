@@ -210,9 +210,9 @@ TEST(OptionsTest, HelpListsOnlyRealOptions) {
       from = comma == std::string::npos ? comma : comma + 2;
     }
   }
-  // 29 options, two with a short spelling, six with llama.cpp's (-p, -f,
+  // 30 options, two with a short spelling, six with llama.cpp's (-p, -f,
   // -s, -t, -c and --ctx-size, --n-predict).
-  EXPECT_EQ(listed, 38u);
+  EXPECT_EQ(listed, 39u);
 }
 
 TEST(OptionsTest, RejectsBadInput) {
