@@ -29,24 +29,20 @@ namespace mlir::llm {
 using namespace mlir;
 using namespace mlir::llm;
 
-namespace {
-
-/// Appends the module names `loc` refers to, in order.
-static void collectNames(Location loc, llvm::SetVector<StringRef> &names) {
+void mlir::llm::collectModuleNames(Location loc,
+                                   llvm::SetVector<StringRef> &names) {
   if (auto name = dyn_cast<NameLoc>(loc))
     names.insert(name.getName().getValue());
   else if (auto fused = dyn_cast<FusedLoc>(loc))
     for (Location part : fused.getLocations())
-      collectNames(part, names);
+      collectModuleNames(part, names);
   else if (auto callSite = dyn_cast<CallSiteLoc>(loc))
-    collectNames(callSite.getCallee(), names);
+    collectModuleNames(callSite.getCallee(), names);
 }
-
-} // namespace
 
 std::string mlir::llm::kernelNameOf(Location loc) {
   llvm::SetVector<StringRef> names;
-  collectNames(loc, names);
+  collectModuleNames(loc, names);
   if (names.size() <= 1)
     return names.empty() ? std::string() : names.front().str();
   SmallVector<SmallVector<StringRef>> parts;

@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
+#include "llvm/ADT/SetVector.h"
 
 namespace mlir::llm {
 
@@ -28,6 +29,10 @@ constexpr StringLiteral kBarrierFn = "llmc_barrier";
 /// The runtime's work counter: 0, 1, 2, ... across all workers, back to 0 at
 /// each barrier.
 constexpr StringLiteral kNextChunkFn = "llmc_next_chunk";
+
+/// Appends the model module names `loc` refers to (its name locations,
+/// through fused and call-site locations), in order.
+void collectModuleNames(Location loc, llvm::SetVector<StringRef> &names);
 
 /// The name llm-outline-kernels gives a kernel at `loc`: its module, or for
 /// several modules their common dotted prefix followed by the rest of each

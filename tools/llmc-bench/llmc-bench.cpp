@@ -20,6 +20,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Ceilings.h"
+#include "ProfileFile.h"
 
 #include "frontend/Gguf.h"
 #include "runtime/abi/Version.h"
@@ -442,59 +443,41 @@ struct SweepRow {
 /// ceilings; adds the same to `out`.
 Error reportProfile(raw_ostream &os, StringRef path, double bandwidth,
                     const llmc::bench::Ceilings &ceilings, json::Array &out) {
-  ErrorOr<std::unique_ptr<MemoryBuffer>> buffer = MemoryBuffer::getFile(path);
-  if (!buffer)
-    return createStringError("cannot read '" + path +
-                             "': " + buffer.getError().message());
-  Expected<json::Value> parsed = json::parse((*buffer)->getBuffer());
-  if (!parsed)
-    return createStringError("'" + path + "' is not valid JSON: " +
-                             toString(parsed.takeError()));
-  const json::Object *root = parsed->getAsObject();
-  const json::Array *phases = root ? root->getArray("phases") : nullptr;
-  if (!phases)
-    return createStringError("'" + path + "' has no \"phases\" array");
-  for (const json::Value &phaseValue : *phases) {
-    const json::Object *phase = phaseValue.getAsObject();
-    const json::Array *modules = phase ? phase->getArray("modules") : nullptr;
-    if (!modules)
-      return createStringError("'" + path + "': a phase without modules");
-    StringRef name = phase->getString("phase").value_or("?");
-    double forwardNs = phase->getNumber("forward_ns").value_or(0);
-    os << "  profile, " << name << " (modules by time; GB/s against "
+  Expected<llmc::bench::ProfileFile> file = llmc::bench::readProfileFile(path);
+  if (!file)
+    return file.takeError();
+  for (const llmc::bench::PhaseTimes &phase : file->phases) {
+    os << "  profile, " << phase.name << " (modules by time; GB/s against "
        << formatv("{0:F1}", bandwidth / 1e9) << " GB/s, GFLOP/s against the "
        << "f32 FMA / bf16 dot peaks):\n";
     json::Array listed;
-    unsigned shown = 0;
-    for (const json::Value &moduleValue : *modules) {
-      const json::Object *module = moduleValue.getAsObject();
-      if (!module || shown++ == profileTop)
-        break;
-      double ns = module->getNumber("ns").value_or(0);
-      std::optional<double> bytes = module->getNumber("bytes");
-      std::optional<double> flops = module->getNumber("flops");
-      double share = forwardNs > 0 ? ns / forwardNs : 0;
-      double gbs = bytes && ns > 0 ? *bytes / ns : 0;
-      double gflops = flops && ns > 0 ? *flops / ns : 0;
+    for (size_t i = 0; i < phase.modules.size() && i < profileTop; ++i) {
+      const llmc::bench::ModuleTime &module = phase.modules[i];
+      double gbs =
+          module.bytes && module.ns > 0 ? *module.bytes / module.ns : 0;
+      double gflops =
+          module.flops && module.ns > 0 ? *module.flops / module.ns : 0;
+      bool costs = module.bytes && module.flops;
       std::string rates = "    (no costs)";
-      if (bytes && flops) {
+      if (costs) {
         rates = formatv("{0,8:F1} GB/s {1,4:P0} {2,8:F1} GFLOP/s", gbs,
                         gbs * 1e9 / bandwidth, gflops);
         for (double peak : {ceilings.f32Fma, ceilings.bf16Dot})
           rates += peak > 0 ? formatv(" {0,4:P0}", gflops / peak).str()
                             : std::string("    -");
       }
-      StringRef moduleName = module->getString("name").value_or("?");
-      os << formatv("    {0,6:P1} {1}  {2}\n", share, rates, moduleName);
-      json::Object entry{{"name", moduleName}, {"share", share}};
-      if (bytes && flops) {
+      os << formatv("    {0,6:P1} {1}  {2}\n", module.share, rates,
+                    module.name);
+      json::Object entry{{"name", module.name}, {"share", module.share}};
+      if (costs) {
         entry["gb_per_s"] = gbs;
         entry["fraction_of_read_bandwidth"] = gbs * 1e9 / bandwidth;
         entry["gflop_per_s"] = gflops;
       }
       listed.push_back(std::move(entry));
     }
-    out.push_back(json::Object{{"phase", name}, {"modules", std::move(listed)}});
+    out.push_back(
+        json::Object{{"phase", phase.name}, {"modules", std::move(listed)}});
   }
   return Error::success();
 }

@@ -3,6 +3,7 @@
 #include "Report.h"
 
 #include "Ceilings.h"
+#include "ProfileFile.h"
 
 #include "codegen/Passes.h"
 #include "dialects/llm/IR/LLMOps.h"
@@ -24,17 +25,6 @@ using namespace llvm;
 using namespace llmc;
 
 namespace {
-
-/// The model module names `loc` refers to, in order.
-void collectNames(mlir::Location loc, SetVector<StringRef> &names) {
-  if (auto name = dyn_cast<mlir::NameLoc>(loc))
-    names.insert(name.getName().getValue());
-  else if (auto fused = dyn_cast<mlir::FusedLoc>(loc))
-    for (mlir::Location part : fused.getLocations())
-      collectNames(part, names);
-  else if (auto callSite = dyn_cast<mlir::CallSiteLoc>(loc))
-    collectNames(callSite.getCallee(), names);
-}
 
 std::string printOp(mlir::Operation *op, mlir::AsmState &state) {
   std::string text;
@@ -89,10 +79,7 @@ std::string grouped(double value) {
 }
 
 /// One module's measured numbers in one phase of a --profile-out file.
-struct Measured {
-  double ns = 0, calls = 0, kernels = 0, share = 0;
-  std::optional<double> bytes, flops;
-};
+using Measured = bench::ModuleTime;
 
 /// A --profile-out file: phase -> module -> numbers, and the threads.
 struct Profile {
@@ -105,43 +92,14 @@ struct Profile {
 };
 
 Expected<Profile> readProfile(StringRef path) {
-  ErrorOr<std::unique_ptr<MemoryBuffer>> buffer = MemoryBuffer::getFile(path);
-  if (!buffer)
-    return createStringError(path + ": " + buffer.getError().message());
-  Expected<json::Value> parsed = json::parse((*buffer)->getBuffer());
-  if (!parsed)
-    return createStringError(
-        path + ": not valid JSON: " + toString(parsed.takeError()));
-  const json::Object *root = parsed->getAsObject();
-  const json::Array *phases = root ? root->getArray("phases") : nullptr;
-  if (!phases)
-    return createStringError(path + ": not an executable's --profile-out "
-                                    "file (no \"phases\")");
+  Expected<bench::ProfileFile> file = bench::readProfileFile(path);
+  if (!file)
+    return file.takeError();
   Profile profile;
-  profile.threads = int(root->getInteger("threads").value_or(0));
-  for (const json::Value &phaseValue : *phases) {
-    const json::Object *phase = phaseValue.getAsObject();
-    const json::Array *modules = phase ? phase->getArray("modules") : nullptr;
-    std::optional<StringRef> name =
-        phase ? phase->getString("phase") : std::nullopt;
-    if (!modules || !name)
-      return createStringError(path + ": a phase without a name or modules");
-    double forwardNs = phase->getNumber("forward_ns").value_or(0);
-    for (const json::Value &moduleValue : *modules) {
-      const json::Object *module = moduleValue.getAsObject();
-      std::optional<StringRef> moduleName =
-          module ? module->getString("name") : std::nullopt;
-      if (!moduleName)
-        return createStringError(path + ": a module without a name");
-      Measured &m = profile.phases[name->str()][moduleName->str()];
-      m.ns = module->getNumber("ns").value_or(0);
-      m.calls = module->getNumber("calls").value_or(0);
-      m.kernels = module->getNumber("kernels").value_or(0);
-      m.share = forwardNs > 0 ? m.ns / forwardNs : 0;
-      m.bytes = module->getNumber("bytes");
-      m.flops = module->getNumber("flops");
-    }
-  }
+  profile.threads = file->threads;
+  for (const bench::PhaseTimes &phase : file->phases)
+    for (const bench::ModuleTime &module : phase.modules)
+      profile.phases[phase.name][module.name] = module;
   return profile;
 }
 
@@ -219,7 +177,7 @@ void Report::recordLLM(mlir::ModuleOp module) {
         return;
       Module &m = modules[name];
       SetVector<StringRef> sources;
-      collectNames(op->getLoc(), sources);
+      mlir::llm::collectModuleNames(op->getLoc(), sources);
       for (StringRef source : sources)
         if (!is_contained(m.sources, source.str()))
           m.sources.push_back(source.str());
