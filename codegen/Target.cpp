@@ -2,6 +2,7 @@
 
 #include "codegen/Target.h"
 
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -77,6 +78,37 @@ llvm::Expected<TargetAttr> mlir::llm::describeTarget(MLIRContext *context,
   request.llvmTarget = llvm::TargetRegistry::lookupTarget(name, error);
   if (!request.llvmTarget)
     return llvm::createStringError("--target '" + name + "': " + error);
+  // An unknown feature would be ignored with a warning per LLVM module.
+  if (!explicitFeatures.empty()) {
+    std::unique_ptr<llvm::MCSubtargetInfo> info(
+        request.llvmTarget->createMCSubtargetInfo(name, "", ""));
+    if (info) {
+      llvm::ArrayRef<llvm::SubtargetFeatureKV> known =
+          info->getAllProcessorFeatures();
+      for (StringRef feature : explicitFeatures) {
+        StringRef bare = feature.drop_front();
+        if (llvm::any_of(known, [&](const llvm::SubtargetFeatureKV &kv) {
+              return bare == kv.Key;
+            }))
+          continue;
+        std::string message = "--mattr: '" + bare.str() +
+                              "' is not a feature of " + name;
+        StringRef nearest;
+        unsigned best = ~0u;
+        for (const llvm::SubtargetFeatureKV &kv : known) {
+          unsigned distance = bare.edit_distance(kv.Key);
+          if (distance < best) {
+            best = distance;
+            nearest = kv.Key;
+          }
+        }
+        if (best <= std::max<size_t>(1, bare.size() / 3))
+          message += "; did you mean '" + std::string(1, feature[0]) +
+                     nearest.str() + "'?";
+        return llvm::createStringError(message);
+      }
+    }
+  }
   const TargetBackend *backend = lookupTargetBackend(request.triple);
   if (!backend)
     return llvm::createStringError(

@@ -248,7 +248,13 @@ std::string Run::openWeights(const std::string &program) {
                     ? defaultWeightsPath(program.c_str())
                     : options.weightsPath;
   std::string error;
-  return weightFile.open(weightsPath, info, error) ? std::string() : error;
+  if (weightFile.open(weightsPath, info, error))
+    return std::string();
+  // The default path: say where it comes from and how to name another.
+  if (options.weightsPath.empty() && access(weightsPath.c_str(), F_OK) != 0)
+    error += " (llmc compile writes EXE.weights beside the executable EXE; "
+             "give another path with --weights FILE)";
+  return error;
 }
 
 /// The tokenizer is needed to read --prompt, to print text and to know

@@ -108,8 +108,18 @@ std::string Session::checkRoom(int64_t more) const {
   std::string what = __builtin_add_overflow(pos, more, &requested)
                          ? std::to_string(pos) + " + " + std::to_string(more)
                          : std::to_string(requested);
-  return "context full: " + what + " positions requested, cache holds " +
-         std::to_string(kvCapacity) + " (use --ctx)";
+  std::string error = "context full: " + what +
+                      " positions requested, cache holds " +
+                      std::to_string(kvCapacity);
+  // A larger --ctx helps only up to the model's own maximum.
+  bool overflowed = what.find('+') != std::string::npos;
+  if (!overflowed && requested <= info.max_positions)
+    return error + " (use --ctx " + std::to_string(requested) + ")";
+  if (kvCapacity < info.max_positions)
+    return error + "; the model's maximum is " +
+           std::to_string(info.max_positions) + " positions (--ctx " +
+           std::to_string(info.max_positions) + ")";
+  return error + ", the model's maximum";
 }
 
 namespace {

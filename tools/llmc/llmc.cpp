@@ -29,11 +29,13 @@
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
+#include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -46,6 +48,7 @@
 #include "llvm/Transforms/Utils/Cloning.h"
 
 #include <chrono>
+#include <map>
 
 using namespace llvm;
 using namespace mlir::llm;
@@ -253,6 +256,15 @@ public:
            << format("%3d%% (%.2f / %.2f GB)", percent, done / 1e9,
                      total / 1e9);
   }
+  /// Prints `line` (a warning or note) on a line of its own; an open phase
+  /// goes on below it.
+  void print(const Twine &line) {
+    if (open)
+      errs() << "\n";
+    errs() << line << "\n";
+    if (open)
+      errs() << "llmc: " << current << "...";
+  }
   void finish() {
     if (!open)
       return;
@@ -337,6 +349,39 @@ LlmcModelInfo describeModel(const llmc::ModelSpec &spec) {
   info.eos_token_id = spec.eosTokenId;
   info.max_tokens_per_call = maxTokens;
   return info;
+}
+
+/// The element types of the packed weights, largest share first:
+/// "bf16 (99.9%), f32 (0.1%)" or "i4 in groups of 32 (72.0%), ...".
+std::string describeWeights(mlir::ModuleOp module) {
+  llvm::MapVector<std::string, double, std::map<std::string, unsigned>> bytes;
+  double total = 0;
+  for (ParamOp param : module.getOps<ParamOp>()) {
+    mlir::RankedTensorType type = param.getTensorType();
+    double size = double(type.getNumElements()) *
+                  double(type.getElementTypeBitWidth()) / 8.0 *
+                  double(std::max<int64_t>(param.getLayers(), 1));
+    std::string name;
+    raw_string_ostream os(name);
+    type.getElementType().print(os);
+    if (std::optional<uint64_t> group = param.getGroup())
+      os << " in groups of " << *group;
+    bytes[name] += size;
+    total += size;
+  }
+  SmallVector<std::pair<std::string, double>> sorted(bytes.begin(),
+                                                     bytes.end());
+  llvm::stable_sort(sorted, [](const auto &a, const auto &b) {
+    return a.second > b.second;
+  });
+  std::string text;
+  for (const auto &[name, size] : sorted)
+    text += (text.empty() ? "" : ", ") + name +
+            (sorted.size() > 1
+                 ? formatv(" ({0:F1}%)", 100.0 * size / std::max(total, 1.0))
+                       .str()
+                 : std::string());
+  return text;
 }
 
 /// One `llmc compile`: the stages below run in order, each on the module
@@ -453,6 +498,8 @@ private:
 
   int finishWith(int rc) {
     progress.finish();
+    if (rc == 0 && wantsFile() && !quiet)
+      printSummary();
     if (rc == 0)
       if (Error err = writeReplayScript())
         return fail(std::move(err));
@@ -471,6 +518,25 @@ private:
         return fail(std::move(err));
     }
     return rc;
+  }
+
+  /// What a finished compile wrote, on one line.
+  void printSummary() {
+    auto mib = [](StringRef path) {
+      uint64_t size = 0;
+      sys::fs::file_size(path, size);
+      return formatv("{0:F1} MiB", double(size) / (1024.0 * 1024.0)).str();
+    };
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                      startTime)
+            .count();
+    errs() << "llmc: wrote " << output << " (" << mib(output) << ") and "
+           << weightsPath() << " (" << mib(weightsPath()) << ": "
+           << weightTypes
+           << (packedTokenizer ? "; the tokenizer" : "; no tokenizer")
+           << ") for " << target.getTriple() << " (" << target.getCpu()
+           << ") in " << format("%.1f s", seconds) << "\n";
   }
 
   /// Starts a phase of the compilation: a progress line and a timer
@@ -783,6 +849,14 @@ private:
     Expected<std::string> tokenizer = compileTokenizer(*model);
     if (!tokenizer)
       return tokenizer.takeError();
+    packedTokenizer = !tokenizer->empty();
+    weightTypes = describeWeights(module());
+    if (!packedTokenizer && !quiet)
+      progress.print("llmc: warning: " +
+                     (weightsDir.empty() ? compileInput : weightsDir) +
+                     " has no tokenizer.json: the executable will take token "
+                     "ids only (--tokens); --prompt, --chat and text output "
+                     "need one");
     phase("packing weights");
     auto showBar = [&](int64_t done, int64_t total) {
       progress.bar(done, total);
@@ -912,6 +986,12 @@ private:
   /// input (Import, LLM or Linalg).
   Emit inputStage = Emit::Import;
   LlmcModelInfo info = {};
+  /// For the summary: describeWeights() of the packed module, and whether
+  /// the weight file carries the tokenizer.
+  std::string weightTypes;
+  bool packedTokenizer = false;
+  std::chrono::steady_clock::time_point startTime =
+      std::chrono::steady_clock::now();
   LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule;
 };

@@ -244,6 +244,12 @@ TEST_F(MainTest, FindsWeightsBesideExecutable) {
   EXPECT_NE(r.err.find("cannot open weight file '" + exe + ".weights'"),
             std::string::npos)
       << r.err;
+  EXPECT_NE(r.err.find("give another path with --weights FILE"),
+            std::string::npos)
+      << r.err;
+  // A path given with --weights is not explained again.
+  r = run("--tokens 3 -n 1 --quiet --weights " + dir + "/none", exe);
+  EXPECT_EQ(r.err.find("--weights FILE"), std::string::npos) << r.err;
   ASSERT_TRUE(test::writeFile(exe + ".weights", test::readFile(weightsPath)));
   r = run("--tokens 3 -n 1 --quiet", exe);
   EXPECT_EQ(r.exitCode, 0) << r.err;
@@ -259,10 +265,16 @@ TEST_F(MainTest, ReportsErrorsOnOneLine) {
                              "outside the vocabulary [0, 32)\n"},
       {"--tokens 1,2,3 -n 1 --ctx 2",
        "error: context full: 3 positions requested, cache holds 2 (use "
-       "--ctx)\n"},
+       "--ctx 3)\n"},
       {"--tokens 1 -n 5 --ctx 4",
        "error: context full: 5 positions requested, cache holds 4 (use "
-       "--ctx)\n"},
+       "--ctx 5)\n"},
+      {"--tokens 1 -n 70 --ctx 4",
+       "error: context full: 70 positions requested, cache holds 4; the "
+       "model's maximum is 64 positions (--ctx 64)\n"},
+      {"--tokens 1 -n 70 --ctx 64",
+       "error: context full: 70 positions requested, cache holds 64, the "
+       "model's maximum\n"},
       {"--tokens 1 -n 1 --ctx 100",
        "error: --ctx 100 exceeds the model's maximum of 64 positions\n"},
       {"--prompt hi -n 1",

@@ -158,12 +158,12 @@ TEST_P(SessionTest, ContextFullIsAnError) {
   std::string error;
   EXPECT_FALSE(session.prefill(std::vector<int64_t>(9, 1), nullptr, error));
   EXPECT_EQ(error,
-            "context full: 9 positions requested, cache holds 8 (use --ctx)");
+            "context full: 9 positions requested, cache holds 8 (use --ctx 9)");
   EXPECT_TRUE(fake::calls().empty());
   ASSERT_TRUE(session.prefill(std::vector<int64_t>(6, 1), nullptr, error));
   EXPECT_FALSE(session.prefill(std::vector<int64_t>(3, 1), nullptr, error));
   EXPECT_EQ(error,
-            "context full: 9 positions requested, cache holds 8 (use --ctx)");
+            "context full: 9 positions requested, cache holds 8 (use --ctx 9)");
   Sampler sampler(SamplerConfig{});
   int64_t generated;
   // 6 cached + 3 fed back (the 4th generated token is not) = 9 > 8.
@@ -177,6 +177,16 @@ TEST_P(SessionTest, ContextFullIsAnError) {
   EXPECT_TRUE(session.prefill(std::vector<int64_t>(8, 2), nullptr, error));
 }
 
+TEST_P(SessionTest, ContextFullAtTheModelsMaximum) {
+  Session session;
+  ASSERT_TRUE(init(session, fake::kMaxPositions));
+  EXPECT_EQ(session.checkRoom(fake::kMaxPositions + 1),
+            "context full: " + std::to_string(fake::kMaxPositions + 1) +
+                " positions requested, cache holds " +
+                std::to_string(fake::kMaxPositions) +
+                ", the model's maximum");
+}
+
 TEST_P(SessionTest, HugeRequestsDoNotOverflow) {
   Session session;
   ASSERT_TRUE(init(session, 8));
@@ -184,7 +194,16 @@ TEST_P(SessionTest, HugeRequestsDoNotOverflow) {
   ASSERT_TRUE(session.prefill({1, 2, 3}, nullptr, error));
   EXPECT_EQ(session.checkRoom(INT64_MAX),
             "context full: 3 + 9223372036854775807 positions requested, "
-            "cache holds 8 (use --ctx)");
+            "cache holds 8; the model's maximum is " +
+                std::to_string(fake::kMaxPositions) + " positions (--ctx " +
+                std::to_string(fake::kMaxPositions) + ")");
+  // Beyond the model's maximum a larger --ctx does not help.
+  EXPECT_EQ(session.checkRoom(fake::kMaxPositions),
+            "context full: " + std::to_string(fake::kMaxPositions + 3) +
+                " positions requested, cache holds 8; the model's maximum "
+                "is " +
+                std::to_string(fake::kMaxPositions) + " positions (--ctx " +
+                std::to_string(fake::kMaxPositions) + ")");
   EXPECT_NE(session.checkRoom(-1), "");
   Sampler sampler(SamplerConfig{});
   int64_t generated;
