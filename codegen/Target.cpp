@@ -91,8 +91,8 @@ llvm::Expected<TargetAttr> mlir::llm::describeTarget(MLIRContext *context,
               return bare == kv.Key;
             }))
           continue;
-        std::string message = "--mattr: '" + bare.str() +
-                              "' is not a feature of " + name;
+        std::string message =
+            "--mattr: '" + bare.str() + "' is not a feature of " + name;
         StringRef nearest;
         unsigned best = ~0u;
         for (const llvm::SubtargetFeatureKV &kv : known) {

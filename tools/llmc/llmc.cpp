@@ -371,16 +371,15 @@ std::string describeWeights(mlir::ModuleOp module) {
   }
   SmallVector<std::pair<std::string, double>> sorted(bytes.begin(),
                                                      bytes.end());
-  llvm::stable_sort(sorted, [](const auto &a, const auto &b) {
-    return a.second > b.second;
-  });
+  llvm::stable_sort(
+      sorted, [](const auto &a, const auto &b) { return a.second > b.second; });
   std::string text;
   for (const auto &[name, size] : sorted)
-    text += (text.empty() ? "" : ", ") + name +
-            (sorted.size() > 1
-                 ? formatv(" ({0:F1}%)", 100.0 * size / std::max(total, 1.0))
-                       .str()
-                 : std::string());
+    text +=
+        (text.empty() ? "" : ", ") + name +
+        (sorted.size() > 1
+             ? formatv(" ({0:F1}%)", 100.0 * size / std::max(total, 1.0)).str()
+             : std::string());
   return text;
 }
 
@@ -527,13 +526,11 @@ private:
       sys::fs::file_size(path, size);
       return formatv("{0:F1} MiB", double(size) / (1024.0 * 1024.0)).str();
     };
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                      startTime)
-            .count();
+    double seconds = std::chrono::duration<double>(
+                         std::chrono::steady_clock::now() - startTime)
+                         .count();
     errs() << "llmc: wrote " << output << " (" << mib(output) << ") and "
-           << weightsPath() << " (" << mib(weightsPath()) << ": "
-           << weightTypes
+           << weightsPath() << " (" << mib(weightsPath()) << ": " << weightTypes
            << (packedTokenizer ? "; the tokenizer" : "; no tokenizer")
            << ") for " << target.getTriple() << " (" << target.getCpu()
            << ") in " << format("%.1f s", seconds) << "\n";
@@ -852,11 +849,11 @@ private:
     packedTokenizer = !tokenizer->empty();
     weightTypes = describeWeights(module());
     if (!packedTokenizer && !quiet)
-      progress.print("llmc: warning: " +
-                     (weightsDir.empty() ? compileInput : weightsDir) +
-                     " has no tokenizer.json: the executable will take token "
-                     "ids only (--tokens); --prompt, --chat and text output "
-                     "need one");
+      progress.print(
+          "llmc: warning: " + (weightsDir.empty() ? compileInput : weightsDir) +
+          " has no tokenizer.json: the executable will take token "
+          "ids only (--tokens); --prompt, --chat and text output "
+          "need one");
     phase("packing weights");
     auto showBar = [&](int64_t done, int64_t total) {
       progress.bar(done, total);

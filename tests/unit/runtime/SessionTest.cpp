@@ -183,8 +183,7 @@ TEST_P(SessionTest, ContextFullAtTheModelsMaximum) {
   EXPECT_EQ(session.checkRoom(fake::kMaxPositions + 1),
             "context full: " + std::to_string(fake::kMaxPositions + 1) +
                 " positions requested, cache holds " +
-                std::to_string(fake::kMaxPositions) +
-                ", the model's maximum");
+                std::to_string(fake::kMaxPositions) + ", the model's maximum");
 }
 
 TEST_P(SessionTest, HugeRequestsDoNotOverflow) {
