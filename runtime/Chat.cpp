@@ -3,10 +3,13 @@
 #include "runtime/Chat.h"
 
 #include "runtime/ChatTemplate.h"
+#include "runtime/LineEditor.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <optional>
+#include <unistd.h>
 
 using namespace llmc;
 
@@ -106,12 +109,32 @@ bool llmc::runChat(Session &session, const Tokenizer &tokenizer,
   auto interrupted = [&] {
     return config.interrupt && config.interrupt->load();
   };
+  LineEditor editor;
+  std::optional<RawTerminal> terminal;
+  if (config.lineEditing)
+    terminal.emplace(fileno(in));
+  if (!config.banner.empty())
+    write(err, config.banner);
+  bool first = !config.firstMessage.empty();
   while (true) {
-    if (config.showPrompt)
-      write(err, "> ");
-    // Ctrl-C at the prompt (it also cuts the blocking read short) or EOF.
-    if (interrupted() || !readLine(in, line) || interrupted())
-      break;
+    if (first) {
+      // --prompt: the first message, as if typed.
+      line = config.firstMessage;
+      first = false;
+      if (config.showPrompt)
+        write(err, "> " + line + "\n");
+    } else if (config.lineEditing) {
+      if (interrupted() ||
+          !readEditedLine(fileno(in), fileno(err), editor, "> ",
+                          config.interrupt, line))
+        break;
+    } else {
+      if (config.showPrompt)
+        write(err, "> ");
+      // Ctrl-C at the prompt (it also cuts the blocking read short) or EOF.
+      if (interrupted() || !readLine(in, line) || interrupted())
+        break;
+    }
     if (trimWhitespace(line).empty())
       continue;
     ++turn;
@@ -232,7 +255,7 @@ bool llmc::runChat(Session &session, const Tokenizer &tokenizer,
       unfed.clear();
     }
   }
-  if (config.showPrompt)
+  if (config.showPrompt && !config.lineEditing)
     write(err, "\n");
   return true;
 }

@@ -51,6 +51,15 @@ struct ChatConfig {
   int64_t bosToken = -1;
   /// Print "> " on `err` before reading each turn.
   bool showPrompt = false;
+  /// Read the turns with the line editor (LineEditor.h): `in` and `err`
+  /// are a terminal.
+  bool lineEditing = false;
+  /// The first user message (--prompt), sent before reading `in`; empty
+  /// for none.
+  std::string firstMessage;
+  /// Printed on `err` before the first turn (how to end the chat); empty
+  /// for none.
+  std::string banner;
   /// No per-turn statistics on `err`.
   bool quiet = false;
   /// Ctrl-C (runtime/Interrupt.h), also the session's stop flag: set during

@@ -185,7 +185,8 @@ bool writeFloatsLE(FILE *file, const float *values, size_t count) {
 /// Reads the input text from --prompt-file, else from stdin unless it is a
 /// terminal, when no other input was given.
 std::string readTextInput(Options &options) {
-  if (options.chat || options.hasTokens || options.hasPrompt)
+  if (options.hasTokens || options.hasPrompt ||
+      (options.chat && options.promptFile.empty()))
     return std::string();
   if (!options.promptFile.empty()) {
     FILE *file = std::fopen(options.promptFile.c_str(), "rb");
@@ -352,6 +353,21 @@ std::string Run::chat() {
   config.stopTokens = stopTokens;
   config.bosToken = info.bos_token_id;
   config.showPrompt = isatty(STDIN_FILENO);
+  config.lineEditing = config.showPrompt && isatty(STDERR_FILENO);
+  config.firstMessage = options.prompt;
+  // A --prompt-file's last line break ends the file, not the message.
+  while (!config.firstMessage.empty() &&
+         (config.firstMessage.back() == '\n' ||
+          config.firstMessage.back() == '\r'))
+    config.firstMessage.pop_back();
+  if (config.showPrompt && !options.quiet)
+    config.banner =
+        "Chat with the model (" + std::to_string(session.capacity()) +
+        " positions of context). Enter sends a message" +
+        (config.lineEditing ? "; arrows edit and recall earlier messages" : "") +
+        ". Ctrl-C stops a reply; Ctrl-D" +
+        (config.lineEditing ? " or Ctrl-C on an empty line" : " or Ctrl-C") +
+        " ends the chat.\n";
   config.quiet = options.quiet;
   config.interrupt = &interruptFlag();
   std::string error;

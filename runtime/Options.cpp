@@ -150,12 +150,16 @@ const OptionSpec kOptions[] = {
        o.hasPrompt = true;
        return std::string();
      },
-     Section::Input, "input text; the BOS token is prepended"},
+     Section::Input,
+     "input text; the BOS token is prepended (with --chat: the first "
+     "message)"},
     {"--prompt-file", "-f", "FILE", nullptr,
      [](const char *name, Value v, Options &o) {
        return setFileName(name, v, o.promptFile);
      },
-     Section::Input, "input text read from FILE (BOS prepended)"},
+     Section::Input,
+     "input text read from FILE (BOS prepended; with --chat: the first "
+     "message)"},
     {"--no-special", nullptr, nullptr, &Options::plainText, nullptr,
      Section::Input,
      "read special-token spellings such as <|eot_id|> in the input text as "
@@ -167,8 +171,10 @@ const OptionSpec kOptions[] = {
      "conversation stays in the KV cache, so each turn runs only its own "
      "tokens. When the context is full this is said on stderr and the "
      "conversation starts over in a fresh context (keeping the system "
-     "message). End of input ends the chat; \"> \" is shown on stderr when "
-     "stdin is a terminal"},
+     "message). End of input ends the chat. In a terminal a banner and "
+     "\"> \" are shown on stderr, the line can be edited (arrows, Home, End, "
+     "Ctrl-A/E/K/U/W) and up/down recall earlier messages; Ctrl-C stops a "
+     "reply, Ctrl-D or Ctrl-C on an empty line ends the chat"},
     {"--system", nullptr, "TEXT", nullptr,
      [](const char *, Value v, Options &o) {
        o.system = v;
@@ -394,10 +400,12 @@ std::string checkMode(const Options &options) {
   if (options.lines)
     return "--lines is for --tokenize and --detokenize";
   if (options.chat) {
-    if (options.hasTokens || options.hasPrompt || hasPromptFile ||
-        !options.logitsOut.empty())
-      return "--chat reads the conversation from stdin; it does not take "
-             "--tokens, --prompt, --prompt-file or --logits-out";
+    if (options.hasTokens || !options.logitsOut.empty())
+      return "--chat reads the conversation from stdin (--prompt or "
+             "--prompt-file give the first message); it does not take "
+             "--tokens or --logits-out";
+    if (options.hasPrompt && hasPromptFile)
+      return "give only one of --prompt and --prompt-file";
     return std::string();
   }
   if (!options.system.empty())

@@ -1,12 +1,17 @@
 //===- InterruptTool.cpp - Drives a program through stdin and SIGINT ------===//
 //
-//   llmc-test-interrupt STEP... -- PROGRAM ARG...
+//   llmc-test-interrupt [--pty] STEP... -- PROGRAM ARG...
 //
 // Runs PROGRAM with pipes on its stdin, stdout and stderr and performs the
 // steps in order, so that a test can press Ctrl-C at a known point of a chat
-// (in the middle of a reply, at the prompt) without depending on timing:
+// (in the middle of a reply, at the prompt) without depending on timing.
+// With --pty its stdin and stderr are a pseudo-terminal instead (stdout
+// stays a pipe), as when a person types at the program.
 //
-//   send:TEXT     writes TEXT and a line break to the program's stdin
+//   send:TEXT     writes TEXT and a line break (Enter on a terminal) to the
+//                 program's stdin
+//   keys:TEXT     writes TEXT with \e (escape), \r, \n, \xNN and \\
+//                 replaced by their bytes, and no line break
 //   wait-out      waits until the program writes to stdout after the last
 //                 step that waited
 //   wait-err:TEXT waits until TEXT appears on stderr after the last match
@@ -26,7 +31,9 @@
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
+#include <pty.h>
 #include <string>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <vector>
@@ -73,28 +80,78 @@ struct Child {
   }
 };
 
+/// TEXT of a keys: step with its escapes replaced by bytes.
+std::string unescape(const std::string &text) {
+  std::string bytes;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\' || i + 1 == text.size()) {
+      bytes += text[i];
+      continue;
+    }
+    char c = text[++i];
+    if (c == 'e')
+      bytes += '\x1b';
+    else if (c == 'r')
+      bytes += '\r';
+    else if (c == 'n')
+      bytes += '\n';
+    else if (c == 'x' && i + 2 < text.size()) {
+      bytes += char(std::stoi(text.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else
+      bytes += c;
+  }
+  return bytes;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   std::vector<std::string> steps;
   int at = 1;
+  bool pty = at < argc && std::strcmp(argv[at], "--pty") == 0;
+  if (pty)
+    ++at;
   for (; at < argc && std::strcmp(argv[at], "--") != 0; ++at)
     steps.push_back(argv[at]);
   if (at + 1 >= argc)
     return fail("usage: llmc-test-interrupt STEP... -- PROGRAM ARG...");
   for (const std::string &step : steps)
     if (step != "wait-out" && step != "sigint" && step != "close" &&
-        step.rfind("send:", 0) != 0 && step.rfind("wait-err:", 0) != 0)
+        step.rfind("send:", 0) != 0 && step.rfind("keys:", 0) != 0 &&
+        step.rfind("wait-err:", 0) != 0)
       return fail("unknown step '" + step + "'");
 
   int inPipe[2], outPipe[2], errPipe[2];
   if (pipe(inPipe) || pipe(outPipe) || pipe(errPipe))
     return fail(std::string("pipe: ") + std::strerror(errno));
+  // The terminal: the program's end replaces its stdin and stderr pipes.
+  int master = -1, slave = -1;
+  if (pty) {
+    if (openpty(&master, &slave, nullptr, nullptr, nullptr) != 0)
+      return fail(std::string("openpty: ") + std::strerror(errno));
+    for (int *fd : {&inPipe[0], &errPipe[1]}) {
+      close(*fd);
+      *fd = dup(slave);
+    }
+    close(inPipe[1]);
+    close(errPipe[0]);
+    inPipe[1] = master;
+    errPipe[0] = dup(master);
+  }
   Child child;
   child.pid = fork();
   if (child.pid < 0)
     return fail(std::string("fork: ") + std::strerror(errno));
   if (child.pid == 0) {
+    // The terminal becomes the child's controlling terminal, so that it
+    // behaves as one (job control aside).
+    if (pty) {
+      setsid();
+      ioctl(slave, TIOCSCTTY, 0);
+      close(slave);
+      close(master);
+    }
     dup2(inPipe[0], 0);
     dup2(outPipe[1], 1);
     dup2(errPipe[1], 2);
@@ -109,6 +166,8 @@ int main(int argc, char **argv) {
   close(inPipe[0]);
   close(outPipe[1]);
   close(errPipe[1]);
+  if (pty)
+    close(slave);
   child.in = inPipe[1];
   child.out = outPipe[0];
   child.err = errPipe[0];
@@ -130,8 +189,10 @@ int main(int argc, char **argv) {
   };
   for (const std::string &step : steps) {
     int status = 0;
-    if (step.rfind("send:", 0) == 0) {
-      std::string line = step.substr(5) + "\n";
+    if (step.rfind("send:", 0) == 0 || step.rfind("keys:", 0) == 0) {
+      std::string line = step.rfind("send:", 0) == 0
+                             ? step.substr(5) + (pty ? "\r" : "\n")
+                             : unescape(step.substr(5));
       if (write(child.in, line.data(), line.size()) != ssize_t(line.size()))
         return fail("cannot write to the program's stdin");
     } else if (step == "wait-out") {

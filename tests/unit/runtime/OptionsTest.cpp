@@ -69,6 +69,12 @@ TEST(OptionsTest, ParsesChatAndSampling) {
   EXPECT_EQ(o.sampling.minP, 0.0f);
   EXPECT_EQ(o.sampling.repeatPenalty, 1.0f);
   EXPECT_EQ(o.sampling.repeatLastN, 64);
+  // --prompt (or -f) is the first message of the chat.
+  ASSERT_EQ(parse({"--chat", "-p", "Hi"}, o), "");
+  EXPECT_TRUE(o.chat);
+  EXPECT_EQ(o.prompt, "Hi");
+  ASSERT_EQ(parse({"--chat", "-f", "first.txt"}, o), "");
+  EXPECT_EQ(o.promptFile, "first.txt");
 }
 
 TEST(OptionsTest, PromptFileAndStdinInput) {
@@ -224,7 +230,8 @@ TEST(OptionsTest, RejectsBadInput) {
       {{"--tokens", "1,2"}, "nothing to do"},
       {{"--tokens", "1,2", "--prompt", "x", "-n", "1"}, "only one of"},
       {{"--prompt", "x", "--prompt-file", "f", "-n", "1"}, "only one of"},
-      {{"--chat", "--prompt", "x"}, "--chat reads the conversation"},
+      {{"--chat", "--tokens", "1"}, "--chat reads the conversation"},
+      {{"--chat", "--prompt", "x", "-f", "f"}, "only one of"},
       {{"--chat", "--logits-out", "f"}, "--chat reads the conversation"},
       {{"--prompt", "x", "-n", "1", "--system", "s"}, "--system is for"},
       {{"--chat", "--min-p", "1.5"}, "--min-p expects"},
