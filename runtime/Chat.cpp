@@ -124,9 +124,8 @@ bool llmc::runChat(Session &session, const Tokenizer &tokenizer,
       if (config.showPrompt)
         write(err, "> " + line + "\n");
     } else if (config.lineEditing) {
-      if (interrupted() ||
-          !readEditedLine(fileno(in), fileno(err), editor, "> ",
-                          config.interrupt, line))
+      if (interrupted() || !readEditedLine(fileno(in), fileno(err), editor,
+                                           "> ", config.interrupt, line))
         break;
     } else {
       if (config.showPrompt)

@@ -141,11 +141,13 @@ LineEditor::Status LineEditor::key(const std::string &seq) {
     at = 0;
   } else if (is({"\x1b[F", "\x1bOF", "\x1b[4~", "\x1b[8~", "\x05"})) {
     at = text.size();
-  } else if (is({"\x1b[1;5C", "\x1b[1;3C", "\x1b"
-                                           "f"})) {
+  } else if (is({"\x1b[1;5C", "\x1b[1;3C",
+                 "\x1b"
+                 "f"})) {
     at = nextWord(at);
-  } else if (is({"\x1b[1;5D", "\x1b[1;3D", "\x1b"
-                                           "b"})) {
+  } else if (is({"\x1b[1;5D", "\x1b[1;3D",
+                 "\x1b"
+                 "b"})) {
     at = previousWord(at);
   } else if (is({"\x1b[3~"})) {
     erase(at, nextChar(at));
@@ -178,8 +180,8 @@ LineEditor::Status LineEditor::key(const std::string &seq) {
       entries.push_back(text);
     shown = entries.size();
     return Status::Done;
-  } else if (seq.size() == 1 && (static_cast<unsigned char>(seq[0]) >= 0x20 ||
-                                 seq[0] == '\t')) {
+  } else if (seq.size() == 1 &&
+             (static_cast<unsigned char>(seq[0]) >= 0x20 || seq[0] == '\t')) {
     insert(seq);
     return Status::Editing;
   }

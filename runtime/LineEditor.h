@@ -96,10 +96,10 @@ private:
 };
 
 /// Reads one line from the terminal `fd` (in a RawTerminal) with `editor`,
-/// echoing to the terminal `echoFd`. Returns false at Ctrl-D on an empty line, at the end
-/// of input, or when `interrupt` (set by Ctrl-C's SIGINT handler) is set
-/// while the line is empty; Ctrl-C on a line with text clears it and
-/// resets `interrupt`.
+/// echoing to the terminal `echoFd`. Returns false at Ctrl-D on an empty line,
+/// at the end of input, or when `interrupt` (set by Ctrl-C's SIGINT handler) is
+/// set while the line is empty; Ctrl-C on a line with text clears it and resets
+/// `interrupt`.
 bool readEditedLine(int fd, int echoFd, LineEditor &editor,
                     const std::string &prompt, std::atomic<bool> *interrupt,
                     std::string &line);

@@ -356,15 +356,15 @@ std::string Run::chat() {
   config.lineEditing = config.showPrompt && isatty(STDERR_FILENO);
   config.firstMessage = options.prompt;
   // A --prompt-file's last line break ends the file, not the message.
-  while (!config.firstMessage.empty() &&
-         (config.firstMessage.back() == '\n' ||
-          config.firstMessage.back() == '\r'))
+  while (!config.firstMessage.empty() && (config.firstMessage.back() == '\n' ||
+                                          config.firstMessage.back() == '\r'))
     config.firstMessage.pop_back();
   if (config.showPrompt && !options.quiet)
     config.banner =
         "Chat with the model (" + std::to_string(session.capacity()) +
         " positions of context). Enter sends a message" +
-        (config.lineEditing ? "; arrows edit and recall earlier messages" : "") +
+        (config.lineEditing ? "; arrows edit and recall earlier messages"
+                            : "") +
         ". Ctrl-C stops a reply; Ctrl-D" +
         (config.lineEditing ? " or Ctrl-C on an empty line" : " or Ctrl-C") +
         " ends the chat.\n";

@@ -62,9 +62,9 @@ TEST(LineEditorTest, MovesOverWholeUtf8Characters) {
   // Cursor columns count characters, not bytes.
   editor.takeOutput();
   type(editor, std::string(kLeft) + kLeft);
-  EXPECT_EQ(editor.takeOutput(),
-            "\r" + std::string("a\xe2\x82\xac!") + "\x1b[K\x1b[1D\r" +
-                "a\xe2\x82\xac!\x1b[K\x1b[2D");
+  EXPECT_EQ(editor.takeOutput(), "\r" + std::string("a\xe2\x82\xac!") +
+                                     "\x1b[K\x1b[1D\r" +
+                                     "a\xe2\x82\xac!\x1b[K\x1b[2D");
 }
 
 TEST(LineEditorTest, KillsWordsAndLines) {
@@ -78,7 +78,7 @@ TEST(LineEditorTest, KillsWordsAndLines) {
   EXPECT_EQ(editor.cursor(), 4u);
   type(editor, "\x0b"); // Ctrl-K: to the end
   EXPECT_EQ(editor.line(), "one ");
-  type(editor, "\x1b[1;5D" // Ctrl-Left
+  type(editor, "\x1b[1;5D"   // Ctrl-Left
                "\x1b[1;5C"); // Ctrl-Right
   EXPECT_EQ(editor.cursor(), 3u);
   type(editor, "\x15"); // Ctrl-U: to the start
