@@ -183,6 +183,10 @@ bool llmc::runChat(Session &session, const Tokenizer &tokenizer,
     if (!error.empty())
       return false;
 
+    if (config.verbosePrompt)
+      write(err, "turn " + std::to_string(turn) +
+                     " prompt: " + std::to_string(prompt.size()) + " tokens\n" +
+                     tokenizer.describeTokens(prompt));
     auto start = std::chrono::steady_clock::now();
     int64_t before = session.position();
     if (!session.prefill(prompt, LogitsSink(), error)) {

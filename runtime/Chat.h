@@ -62,6 +62,8 @@ struct ChatConfig {
   std::string banner;
   /// No per-turn statistics on `err`.
   bool quiet = false;
+  /// --verbose-prompt: each turn's tokens on `err` before it runs.
+  bool verbosePrompt = false;
   /// Ctrl-C (runtime/Interrupt.h), also the session's stop flag: set during
   /// a reply it ends the reply and the chat goes on; set while waiting for
   /// the next message it ends the chat. Null: not interruptible.

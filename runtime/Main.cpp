@@ -300,7 +300,18 @@ std::string Run::prepareInput() {
         tokenizer.encode({{options.prompt, !options.plainText}});
     input.insert(input.end(), encoded.begin(), encoded.end());
   }
-  return input.empty() ? "the input is empty" : std::string();
+  if (input.empty())
+    return "the input is empty";
+  if (options.verbosePrompt) {
+    std::fprintf(stderr, "prompt: %zu tokens\n", input.size());
+    if (haveTokenizer) {
+      std::fputs(tokenizer.describeTokens(input).c_str(), stderr);
+    } else {
+      for (int64_t id : input)
+        std::fprintf(stderr, "  %lld\n", static_cast<long long>(id));
+    }
+  }
+  return std::string();
 }
 
 /// Starts the threads and the KV cache, and chooses the stop tokens.
@@ -369,6 +380,7 @@ std::string Run::chat() {
         (config.lineEditing ? " or Ctrl-C on an empty line" : " or Ctrl-C") +
         " ends the chat.\n";
   config.quiet = options.quiet;
+  config.verbosePrompt = options.verbosePrompt;
   config.interrupt = &interruptFlag();
   std::string error;
   return runChat(session, tokenizer, sampler, config, stdin, stdout, stderr,
@@ -505,10 +517,13 @@ std::string Run::generate() {
     return error;
   int64_t calls = session.decodeForwardCalls() - callsBefore;
   if (untilEnd && generated == count && !options.quiet)
-    std::fprintf(stderr,
-                 "stopped: the context is full (%lld positions; --ctx N "
-                 "makes it larger)\n",
-                 static_cast<long long>(session.capacity()));
+    std::fprintf(stderr, "stopped: the context is full (%lld positions%s)\n",
+                 static_cast<long long>(session.capacity()),
+                 session.capacity() < info.max_positions
+                     ? ("; --ctx N makes it larger, up to the model's " +
+                        std::to_string(info.max_positions))
+                           .c_str()
+                     : ", the model's maximum");
   if (!options.quiet && calls > 0) {
     // The rate counts forward calls, as llama.cpp's does: the first token
     // came from the prefill's logits.

@@ -164,6 +164,10 @@ const OptionSpec kOptions[] = {
      Section::Input,
      "read special-token spellings such as <|eot_id|> in the input text as "
      "plain text (--chat always does for typed messages)"},
+    {"--verbose-prompt", nullptr, nullptr, &Options::verbosePrompt, nullptr,
+     Section::Input,
+     "print the input's tokens on stderr before running it, one \"ID -> "
+     "'TEXT'\" line each (with --chat: each turn's)"},
     {"--chat", nullptr, nullptr, &Options::chat, nullptr, Section::Input,
      "interactive conversation: each line of stdin is a user message, "
      "rendered with the Llama 3 chat template; the reply streams to stdout "

@@ -34,6 +34,8 @@ struct Options {
   std::string promptFile;
   /// --no-special: special-token spellings in the input text are text.
   bool plainText = false;
+  /// --verbose-prompt: print the input's tokens on stderr.
+  bool verbosePrompt = false;
   /// --chat: an interactive conversation on stdin.
   bool chat = false;
   /// --system TEXT: the system message of the chat.

@@ -6,6 +6,7 @@
 #include "runtime/abi/TokenizerImage.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <queue>
 
 using namespace llmc;
@@ -312,4 +313,41 @@ int64_t Tokenizer::tokenId(const std::string &content) const {
         return t.id;
   auto it = vocab.find(content);
   return it == vocab.end() ? -1 : it->second;
+}
+
+std::string Tokenizer::describeTokens(const std::vector<int64_t> &ids) const {
+  std::string out;
+  for (int64_t id : ids) {
+    std::string bytes = id >= 0 && id < vocabSize() ? decodeToken(id) : "";
+    std::string quoted;
+    for (size_t i = 0; i < bytes.size();) {
+      unsigned char c = static_cast<unsigned char>(bytes[i]);
+      // A whole UTF-8 character is kept as it is.
+      size_t length = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC2 ? 2 : 1;
+      bool whole = length > 1 && i + length <= bytes.size();
+      for (size_t k = 1; whole && k < length; ++k)
+        whole = (static_cast<unsigned char>(bytes[i + k]) & 0xC0) == 0x80;
+      if (whole) {
+        quoted.append(bytes, i, length);
+        i += length;
+        continue;
+      }
+      if (c == '\n')
+        quoted += "\\n";
+      else if (c == '\t')
+        quoted += "\\t";
+      else if (c == '\'' || c == '\\')
+        quoted += std::string("\\") + char(c);
+      else if (c >= 0x20 && c < 0x7F)
+        quoted += char(c);
+      else {
+        char hex[8];
+        std::snprintf(hex, sizeof(hex), "\\x%02x", c);
+        quoted += hex;
+      }
+      ++i;
+    }
+    out += "  " + std::to_string(id) + " -> '" + quoted + "'\n";
+  }
+  return out;
 }

@@ -47,6 +47,10 @@ public:
 
   /// Returns the bytes of a sequence of tokens.
   std::string decode(const std::vector<int64_t> &ids) const;
+  /// --verbose-prompt: one line per id, "  128000 -> '<|begin_of_text|>'",
+  /// the bytes of each token quoted with C escapes (\n, \xNN for bytes
+  /// that are not printable ASCII or part of a whole UTF-8 character).
+  std::string describeTokens(const std::vector<int64_t> &ids) const;
 
   /// Returns the id of a token given its content (an added token's content or
   /// a vocabulary entry in its byte-level spelling), or -1.
