@@ -16,6 +16,8 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 
+#include <cstring>
+
 using namespace mlir;
 using namespace mlir::llm;
 
@@ -40,20 +42,26 @@ createTargetMachine(TargetAttr target) {
   return std::move(machine);
 }
 
-/// `llmc_model_info`, an array of i64 laid out as LlmcModelInfo.
-static void addModelInfo(llvm::Module &module, const LlmcModelInfo &info) {
-  static_assert(sizeof(LlmcModelInfo) % 8 == 0, "all fields are 64-bit");
-  const auto *words = reinterpret_cast<const uint64_t *>(&info);
-  size_t count = sizeof(LlmcModelInfo) / 8;
+/// A global named `name` holding the bytes of `value` (a struct of 64-bit
+/// fields) as an array of i64.
+template <typename Struct>
+static llvm::GlobalVariable *addWords(llvm::Module &module, StringRef name,
+                                      const Struct &value) {
+  static_assert(sizeof(Struct) % 8 == 0, "all fields are 64-bit");
+  uint64_t words[sizeof(Struct) / 8];
+  std::memcpy(words, &value, sizeof(Struct));
+  size_t count = sizeof(Struct) / 8;
   llvm::Type *i64 = llvm::Type::getInt64Ty(module.getContext());
   auto *arrayType = llvm::ArrayType::get(i64, count);
   SmallVector<llvm::Constant *> values;
   for (size_t i = 0; i < count; ++i)
     values.push_back(llvm::ConstantInt::get(i64, words[i]));
   auto *global = new llvm::GlobalVariable(
-      module, arrayType, /*isConstant=*/true, llvm::GlobalValue::ExternalLinkage,
-      llvm::ConstantArray::get(arrayType, values), "llmc_model_info");
+      module, arrayType, /*isConstant=*/true,
+      llvm::GlobalValue::ExternalLinkage,
+      llvm::ConstantArray::get(arrayType, values), name);
   global->setAlignment(llvm::Align(8));
+  return global;
 }
 
 /// A constant NUL-terminated string global named `name`.
@@ -66,7 +74,7 @@ static void addString(llvm::Module &module, StringRef name, StringRef value) {
 
 llvm::Expected<std::unique_ptr<llvm::Module>>
 mlir::llm::translateAndOptimize(ModuleOp module, TargetAttr target,
-                                const LlmcModelInfo &info,
+                                const ExecutableMetadata &metadata,
                                 llvm::LLVMContext &context) {
   DialectRegistry registry;
   registerBuiltinDialectTranslation(registry);
@@ -81,7 +89,10 @@ mlir::llm::translateAndOptimize(ModuleOp module, TargetAttr target,
     return machine.takeError();
   llvmModule->setTargetTriple(target.getTriple());
   llvmModule->setDataLayout((*machine)->createDataLayout());
-  addModelInfo(*llvmModule, info);
+  addWords(*llvmModule, "llmc_model_info", metadata.info);
+  addString(*llvmModule, "llmc_build_info", metadata.buildInfo);
+  if (metadata.generation)
+    addWords(*llvmModule, "llmc_generation_defaults", *metadata.generation);
   addString(*llvmModule, "llmc_target_cpu", target.getCpu());
   addString(*llvmModule, "llmc_target_features", target.getFeatures());
   std::string vectorWidth = std::to_string(target.getVectorBits());

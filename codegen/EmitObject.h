@@ -10,6 +10,8 @@
 #include "llvm/Support/Error.h"
 
 #include <memory>
+#include <optional>
+#include <string>
 
 namespace llvm {
 class LLVMContext;
@@ -18,11 +20,21 @@ class Module;
 
 namespace mlir::llm {
 
+/// What the executable carries besides its code (runtime/abi/ModelABI.h).
+struct ExecutableMetadata {
+  LlmcModelInfo info = {};
+  /// `llmc_build_info`: "key: value" lines.
+  std::string buildInfo;
+  /// `llmc_generation_defaults`, when the model has them.
+  std::optional<LlmcGenerationDefaults> generation;
+};
+
 /// Translates an LLVM-dialect module to LLVM IR for `target`, adds the
-/// `llmc_model_info` global and runs LLVM's O3 pipeline.
+/// globals of `metadata` and runs LLVM's O3 pipeline.
 llvm::Expected<std::unique_ptr<llvm::Module>>
 translateAndOptimize(ModuleOp module, TargetAttr target,
-                     const LlmcModelInfo &info, llvm::LLVMContext &context);
+                     const ExecutableMetadata &metadata,
+                     llvm::LLVMContext &context);
 
 enum class OutputKind { Object, Assembly };
 

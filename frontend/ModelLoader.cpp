@@ -139,5 +139,13 @@ llvm::Expected<LoadedModel> llmc::loadModel(llvm::StringRef modelPath,
   llvm::sys::path::append(tokenizer, "tokenizer.json");
   if (llvm::sys::fs::exists(tokenizer))
     model.tokenizerJsonPath = tokenizer.str().str();
+  llvm::SmallString<256> generation(model.dir);
+  llvm::sys::path::append(generation, "generation_config.json");
+  if (llvm::sys::fs::exists(generation)) {
+    llvm::Expected<GenerationConfig> config = loadGenerationConfig(generation);
+    if (!config)
+      return config.takeError();
+    model.generation = std::move(*config);
+  }
   return std::move(model);
 }

@@ -36,6 +36,8 @@ struct LoadedModel {
   std::vector<std::string> quantizedTypes;
   /// A GGUF whose matrices but the embedding are all Q4_0.
   bool projectionsAreQ4_0 = false;
+  /// `dir`/generation_config.json, when there is one.
+  std::optional<GenerationConfig> generation;
 };
 
 /// `modelPath` is a llama GGUF file (`.gguf`: the whole model; then

@@ -345,6 +345,88 @@ llvm::Expected<ModelSpec> llmc::loadHFConfig(llvm::StringRef path) {
   return parseHFConfigText((*buffer)->getBuffer(), path);
 }
 
+llvm::Expected<GenerationConfig>
+llmc::loadGenerationConfig(llvm::StringRef path) {
+  llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+      readInputFile(path, /*isText=*/true);
+  if (!buffer)
+    return buffer.takeError();
+  return parseGenerationConfigText((*buffer)->getBuffer(), path);
+}
+
+llvm::Expected<GenerationConfig>
+llmc::parseGenerationConfigText(llvm::StringRef text, llvm::StringRef path) {
+  llvm::Expected<Value> json = parseJson(text);
+  if (!json)
+    return llvm::createStringError(
+        path + ": malformed JSON: " + llvm::toString(json.takeError()));
+  const Object *root = json->getAsObject();
+  if (!root)
+    return llvm::createStringError(path +
+                                   ": expected a JSON object at the top level");
+  FieldReader fields(path, *root);
+  GenerationConfig config;
+  for (llvm::StringRef field : {"do_sample", "temperature", "top_k", "top_p",
+                                "min_p", "repetition_penalty", "eos_token_id"})
+    if (fields.has(field))
+      config.given.push_back(field.str());
+  if (llvm::Error err =
+          fields.boolean("do_sample", false).moveInto(config.doSample))
+    return std::move(err);
+  // Each number within what the executable's options accept.
+  struct NumberField {
+    const char *name;
+    double *value;
+    bool (*valid)(double);
+    const char *domain;
+  } numbers[] = {
+      {"temperature", &config.temperature, [](double v) { return v >= 0; },
+       "a number >= 0"},
+      {"top_p", &config.topP, [](double v) { return v > 0 && v <= 1; },
+       "a number in (0, 1]"},
+      {"min_p", &config.minP, [](double v) { return v >= 0 && v <= 1; },
+       "a number in [0, 1]"},
+      {"repetition_penalty", &config.repetitionPenalty,
+       [](double v) { return v > 0; }, "a number > 0"},
+  };
+  for (const NumberField &number : numbers) {
+    if (!fields.has(number.name))
+      continue;
+    llvm::Expected<double> value = fields.number(number.name);
+    if (!value)
+      return value.takeError();
+    if (!std::isfinite(*value) || !number.valid(*value))
+      return fields.error(number.name, llvm::Twine("expected ") +
+                                           number.domain + ", got " +
+                                           llvm::formatv("{0}", *value).str());
+    *number.value = *value;
+  }
+  if (fields.has("top_k")) {
+    std::optional<int64_t> k = root->get("top_k")->getAsInteger();
+    if (!k || *k < 0)
+      return fields.error("top_k", "expected a non-negative integer");
+    config.topK = *k;
+  }
+  if (fields.has("eos_token_id")) {
+    const Value *value = root->get("eos_token_id");
+    std::vector<const Value *> items;
+    if (const Array *list = value->getAsArray())
+      for (const Value &item : *list)
+        items.push_back(&item);
+    else
+      items.push_back(value);
+    for (const Value *item : items) {
+      std::optional<int64_t> id = item->getAsInteger();
+      if (!id || *id < 0)
+        return fields.error("eos_token_id",
+                            "expected a non-negative integer or a list of "
+                            "them");
+      config.eosTokenIds.push_back(*id);
+    }
+  }
+  return config;
+}
+
 llvm::Expected<ModelSpec> llmc::parseHFConfigText(llvm::StringRef text,
                                                   llvm::StringRef path) {
   llvm::Expected<Value> json = parseJson(text);

@@ -60,6 +60,28 @@ struct ModelSpec {
 /// Reads a Hugging Face config.json (LlamaForCausalLM). Errors name the file
 /// and the field.
 llvm::Expected<ModelSpec> loadHFConfig(llvm::StringRef path);
+
+/// The sampling defaults of a Hugging Face generation_config.json, resolved
+/// the way transformers' generate() reads the file: without do_sample (or
+/// with do_sample false) decoding is greedy; with it, temperature, top_k and
+/// top_p default to 1.0, 50 and 1.0.
+struct GenerationConfig {
+  bool doSample = false;
+  double temperature = 1.0;
+  int64_t topK = 50;
+  double topP = 1.0;
+  double minP = 0.0;
+  double repetitionPenalty = 1.0;
+  /// eos_token_id, an integer or a list of them: generation stops at any.
+  std::vector<int64_t> eosTokenIds;
+  /// The fields the file gave, for messages ("temperature, top_p").
+  std::vector<std::string> given;
+};
+
+/// Reads generation_config.json; errors name the file and the field.
+llvm::Expected<GenerationConfig> loadGenerationConfig(llvm::StringRef path);
+llvm::Expected<GenerationConfig>
+parseGenerationConfigText(llvm::StringRef text, llvm::StringRef path);
 /// The same for the contents of a config.json; `path` names it in errors.
 llvm::Expected<ModelSpec> parseHFConfigText(llvm::StringRef text,
                                             llvm::StringRef path);

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -348,9 +349,20 @@ std::string Run::startSession() {
     return std::string();
   if (info.eos_token_id >= 0)
     stopTokens.push_back(info.eos_token_id);
+  // generation_config.json's eos_token_id list (Llama 3.2 Instruct: also
+  // <|eom_id|>).
+  if (const LlmcGenerationDefaults *model = &llmc_generation_defaults)
+    for (int64_t i = 0;
+         i < std::min<int64_t>(model->stop_count,
+                               LLMC_GENERATION_DEFAULTS_MAX_STOPS);
+         ++i)
+      if (std::find(stopTokens.begin(), stopTokens.end(), model->stop_ids[i]) ==
+          stopTokens.end())
+        stopTokens.push_back(model->stop_ids[i]);
   if (haveTokenizer) {
     int64_t eot = tokenizer.tokenId("<|eot_id|>");
-    if (eot >= 0 && eot != info.eos_token_id)
+    if (eot >= 0 && std::find(stopTokens.begin(), stopTokens.end(), eot) ==
+                        stopTokens.end())
       stopTokens.push_back(eot);
   }
   return std::string();
@@ -589,10 +601,45 @@ std::string runModel(Options &options, Run &run, const std::string &program) {
 
 } // namespace
 
+/// The model's generation_config.json as sampling defaults, when llmc
+/// compiled them in.
+std::optional<SamplerConfig> modelSamplingDefaults() {
+  const LlmcGenerationDefaults *model = &llmc_generation_defaults;
+  if (!model)
+    return std::nullopt;
+  SamplerConfig config;
+  config.temperature = float(model->temperature);
+  config.topP = float(model->top_p);
+  config.minP = float(model->min_p);
+  config.topK = model->top_k;
+  config.repeatPenalty = float(model->repetition_penalty);
+  return config;
+}
+
+/// Which sampling the run uses when the model chose it.
+std::string describeModelSampling(const SamplerConfig &sampling) {
+  char text[160] = "greedy";
+  if (sampling.temperature != 0.0f)
+    std::snprintf(text, sizeof(text), "temperature %g, top-k %lld, top-p %g",
+                  double(sampling.temperature),
+                  static_cast<long long>(sampling.topK), double(sampling.topP));
+  std::string extra;
+  if (sampling.minP > 0.0f)
+    extra += ", min-p " + std::to_string(sampling.minP).substr(0, 4);
+  if (sampling.repeatPenalty != 1.0f)
+    extra += ", repeat penalty " +
+             std::to_string(sampling.repeatPenalty).substr(0, 4);
+  return text + extra +
+         " (defaults from the model's generation_config.json; --temp, "
+         "--top-k, --top-p, ... override them)";
+}
+
 int main(int argc, char **argv) {
   std::string program = argc > 0 ? argv[0] : "model";
   Options options;
-  std::string error = parseOptions(argc, argv, options);
+  std::optional<SamplerConfig> samplingDefaults = modelSamplingDefaults();
+  std::string error = parseOptions(
+      argc, argv, options, samplingDefaults ? &*samplingDefaults : nullptr);
   if (!error.empty())
     return fail(error);
   if (options.help) {
@@ -615,7 +662,8 @@ int main(int argc, char **argv) {
         "model: %lld layers, hidden %lld, %lld query and %lld KV "
         "heads of %lld, vocabulary %lld, %lld positions\n"
         "weights: %.1f MiB packed, expected in %s\n"
-        "target: %s%s%s\n",
+        "target: %s%s%s\n"
+        "%s",
         program.c_str(), LLMC_VERSION, static_cast<long long>(m.num_layers),
         static_cast<long long>(m.hidden_size),
         static_cast<long long>(m.num_heads),
@@ -626,11 +674,21 @@ int main(int argc, char **argv) {
         double(m.weights_bytes) / (1024.0 * 1024.0),
         defaultWeightsPath(program.c_str()).c_str(),
         llmc_gpu_ptx ? "NVIDIA GPU (PTX inside), host " : "", llmc_target_cpu,
-        features.empty() ? "" : (" (" + features + ")").c_str());
+        features.empty() ? "" : (" (" + features + ")").c_str(),
+        &llmc_build_info ? llmc_build_info : "");
+    if (samplingDefaults)
+      std::printf("sampling: %s\n",
+                  describeModelSampling(*samplingDefaults).c_str());
     return 0;
   }
   for (const std::string &warning : options.warnings)
     std::fprintf(stderr, "warning: %s\n", warning.c_str());
+  if (samplingDefaults && !options.temperatureGiven && !options.quiet &&
+      !options.tokenize && !options.detokenize &&
+      options.randomWeightsOut.empty() &&
+      (options.chat || options.numGenerate >= 0))
+    std::fprintf(stderr, "sampling: %s\n",
+                 describeModelSampling(options.sampling).c_str());
   // Before any generated code runs: an older CPU would die on SIGILL.
   error = checkCompiledCPU(llmc_target_cpu, llmc_target_features);
   if (!error.empty())

@@ -335,10 +335,12 @@ const OptionSpec kOptions[] = {
      Section::Runtime, "--profile, and write the kernel times as JSON to FILE"},
     {"--quiet", "-q", nullptr, &Options::quiet, nullptr, Section::Runtime,
      "no timing or memory report on stderr"},
-    {"--version", nullptr, nullptr, &Options::version, nullptr,
+    {"--version", "--info", nullptr, &Options::version, nullptr,
      Section::Runtime,
-     "print llmc's version and what this executable was compiled for (the "
-     "model's shape, the target CPU and its features) and exit"},
+     "print llmc's and LLVM's versions and what this executable was "
+     "compiled for (the model's shape, the target CPU and its features, the "
+     "weight types, the llmc command, the sampling defaults of the model's "
+     "generation_config.json) and exit"},
     {"--help", "-h", nullptr, &Options::help, nullptr, Section::Runtime,
      "show this help"},
 };
@@ -535,8 +537,11 @@ std::string unknownOption(const std::string &arg) {
 }
 
 std::string llmc::parseOptions(int argc, const char *const *argv,
-                               Options &options) {
+                               Options &options,
+                               const SamplerConfig *samplingDefaults) {
   options = Options();
+  if (samplingDefaults)
+    options.sampling = *samplingDefaults;
   // Sampling options given, which do nothing at temperature 0.
   std::vector<std::string> samplingGiven;
   for (int i = 1; i < argc; ++i) {
@@ -547,6 +552,7 @@ std::string llmc::parseOptions(int argc, const char *const *argv,
     if (!spec)
       return unknownOption(arg);
     std::string given = spec->name;
+    options.temperatureGiven |= given == "--temp";
     if (given == "--top-k" || given == "--top-p" || given == "--min-p" ||
         given == "--seed")
       samplingGiven.push_back(given);

@@ -57,6 +57,8 @@ struct Options {
   /// no effect (sampling options at temperature 0).
   std::vector<std::string> warnings;
   SamplerConfig sampling;
+  /// --temp was given (else the temperature is the model's default).
+  bool temperatureGiven = false;
   bool ignoreEos = false;
   /// --threads N; 0 means all available CPUs.
   int threads = 0;
@@ -81,8 +83,10 @@ struct Options {
 /// Parses argv[1..argc). Returns an empty string on success, else a one-line
 /// error message. Giving no input is not an error here: main() then reads the
 /// prompt from stdin, or says that there is no input when stdin is a
-/// terminal.
-std::string parseOptions(int argc, const char *const *argv, Options &options);
+/// terminal. `samplingDefaults` (the model's generation_config.json) are the
+/// sampling values that options do not set; null keeps the built-in ones.
+std::string parseOptions(int argc, const char *const *argv, Options &options,
+                         const SamplerConfig *samplingDefaults = nullptr);
 
 /// Parses a comma separated list of token ids ("128000,9906,1917").
 /// Returns an empty string on success, else an error message.

@@ -82,6 +82,30 @@ extern const LlmcModelInfo llmc_model_info;
 extern const char llmc_target_cpu[];
 extern const char llmc_target_features[];
 
+/// Defined by objects llmc compiles (weak: absent from the tests' stand-in
+/// models): what the executable's --version/--info print about how it was
+/// made, as "key: value" lines (llmc's and LLVM's versions, the compile
+/// command, the weight types), NUL terminated.
+extern const char llmc_build_info[] __attribute__((weak));
+
+#define LLMC_GENERATION_DEFAULTS_MAX_STOPS 8
+/// The sampling defaults llmc read from the model's generation_config.json,
+/// already resolved as transformers resolves them (`temperature` 0 when
+/// do_sample is off). The runtime's options override each one. All fields
+/// are 64-bit. Defined (weak) only when the model had the file.
+typedef struct LlmcGenerationDefaults {
+  double temperature;
+  double top_p;
+  double min_p;
+  double repetition_penalty;
+  int64_t top_k;
+  /// eos_token_id of the file: generation also stops at these ids.
+  int64_t stop_count;
+  int64_t stop_ids[LLMC_GENERATION_DEFAULTS_MAX_STOPS];
+} LlmcGenerationDefaults;
+extern const LlmcGenerationDefaults llmc_generation_defaults
+    __attribute__((weak));
+
 /// The runtime passes forward() a `kv_capacity` that is a multiple of this
 /// (it rounds the cache up; the positions it uses stay within the context):
 /// the generated code may store the keys in blocks of that many positions.

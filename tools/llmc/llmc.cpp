@@ -419,6 +419,7 @@ public:
     if (emit == Emit::LLM)
       return finishWith(printModule(module()));
     info.weights_bytes = abiAttr<LLMDialect::WeightsBytesAttrHelper>();
+    weightTypes = describeWeights(module());
     if (wantsFile())
       if (Error err = packWeightFile())
         return fail(std::move(err));
@@ -712,6 +713,37 @@ private:
     errs() << "\n";
   }
 
+  /// What the executable carries besides its code: the model's facts, how
+  /// it was compiled (--version/--info) and generation_config.json's
+  /// sampling defaults.
+  ExecutableMetadata metadata() const {
+    ExecutableMetadata result;
+    result.info = info;
+    std::string text;
+    raw_string_ostream os(text);
+    os << "compiled by: llmc " << LLMC_VERSION
+       << " (LLVM/MLIR " LLVM_VERSION_STRING ")\n"
+       << "command: " << commandLine << "\n";
+    if (!weightTypes.empty())
+      os << "weights: " << weightTypes << "\n";
+    if (model && model->generation) {
+      const llmc::GenerationConfig &config = *model->generation;
+      LlmcGenerationDefaults defaults = {};
+      defaults.temperature = config.doSample ? config.temperature : 0.0;
+      defaults.top_p = config.topP;
+      defaults.min_p = config.minP;
+      defaults.top_k = config.topK;
+      defaults.repetition_penalty = config.repetitionPenalty;
+      for (int64_t id : config.eosTokenIds)
+        if (defaults.stop_count < LLMC_GENERATION_DEFAULTS_MAX_STOPS)
+          defaults.stop_ids[defaults.stop_count++] = id;
+      result.generation = defaults;
+      os << "generation_config.json: " << join(config.given, ", ") << "\n";
+    }
+    result.buildInfo = std::move(text);
+    return result;
+  }
+
   /// The target of the host code: `target` itself, or a GPU's host.
   Error describeHost() {
     hostTarget = target;
@@ -847,7 +879,6 @@ private:
     if (!tokenizer)
       return tokenizer.takeError();
     packedTokenizer = !tokenizer->empty();
-    weightTypes = describeWeights(module());
     if (!packedTokenizer && !quiet)
       progress.print(
           "llmc: warning: " + (weightsDir.empty() ? compileInput : weightsDir) +
@@ -899,7 +930,7 @@ private:
       return Error::success();
     phase("LLVM optimization");
     auto translated =
-        translateAndOptimize(module(), hostTarget, info, llvmContext);
+        translateAndOptimize(module(), hostTarget, metadata(), llvmContext);
     if (!translated)
       return translated.takeError();
     llvmModule = std::move(*translated);

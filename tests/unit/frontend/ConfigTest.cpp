@@ -281,3 +281,66 @@ TEST(DTypeTest, Names) {
 }
 
 } // namespace
+
+namespace {
+
+GenerationConfig parseGeneration(const char *text) {
+  llvm::Expected<GenerationConfig> config =
+      parseGenerationConfigText(text, "generation_config.json");
+  EXPECT_TRUE(bool(config)) << llvm::toString(config.takeError());
+  return config ? *config : GenerationConfig();
+}
+
+std::string generationError(const char *text) {
+  llvm::Expected<GenerationConfig> config =
+      parseGenerationConfigText(text, "generation_config.json");
+  return config ? std::string() : llvm::toString(config.takeError());
+}
+
+} // namespace
+
+TEST(GenerationConfigTest, ReadsLlama32Instruct) {
+  // Llama 3.2 1B Instruct's file as published.
+  GenerationConfig config = parseGeneration(R"({
+    "bos_token_id": 128000, "do_sample": true,
+    "eos_token_id": [128001, 128008, 128009],
+    "temperature": 0.6, "top_p": 0.9, "transformers_version": "4.45.0.dev0"})");
+  EXPECT_TRUE(config.doSample);
+  EXPECT_DOUBLE_EQ(config.temperature, 0.6);
+  EXPECT_DOUBLE_EQ(config.topP, 0.9);
+  // transformers' defaults for what the file leaves out.
+  EXPECT_EQ(config.topK, 50);
+  EXPECT_DOUBLE_EQ(config.minP, 0.0);
+  EXPECT_DOUBLE_EQ(config.repetitionPenalty, 1.0);
+  EXPECT_EQ(config.eosTokenIds, (std::vector<int64_t>{128001, 128008, 128009}));
+  EXPECT_EQ(config.given, (std::vector<std::string>{"do_sample", "temperature",
+                                                    "top_p", "eos_token_id"}));
+}
+
+TEST(GenerationConfigTest, GreedyWithoutDoSample) {
+  GenerationConfig config =
+      parseGeneration(R"({"temperature": 0.7, "eos_token_id": 2, "top_k": 0,
+                          "repetition_penalty": 1.1, "min_p": null})");
+  EXPECT_FALSE(config.doSample);
+  EXPECT_EQ(config.topK, 0);
+  EXPECT_DOUBLE_EQ(config.repetitionPenalty, 1.1);
+  EXPECT_EQ(config.eosTokenIds, (std::vector<int64_t>{2}));
+}
+
+TEST(GenerationConfigTest, BadFieldsNameTheFileAndField) {
+  EXPECT_THAT(generationError(R"({"temperature": -1})"),
+              HasSubstr("generation_config.json: field 'temperature': "
+                        "expected a number >= 0, got -1"));
+  EXPECT_THAT(generationError(R"({"top_p": 0})"),
+              HasSubstr("field 'top_p': expected a number in (0, 1]"));
+  EXPECT_THAT(generationError(R"({"top_k": 1.5})"),
+              HasSubstr("field 'top_k': expected a non-negative integer"));
+  EXPECT_THAT(generationError(R"({"do_sample": "yes"})"),
+              HasSubstr("field 'do_sample': expected true or false"));
+  EXPECT_THAT(generationError(R"({"eos_token_id": [1, -2]})"),
+              HasSubstr("field 'eos_token_id': expected a non-negative"));
+  EXPECT_THAT(generationError(R"({"repetition_penalty": "x"})"),
+              HasSubstr("field 'repetition_penalty': expected a number"));
+  EXPECT_THAT(generationError("[1]"), HasSubstr("expected a JSON object"));
+  EXPECT_THAT(generationError("{"), HasSubstr("malformed JSON"));
+}

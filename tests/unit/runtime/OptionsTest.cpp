@@ -218,7 +218,7 @@ TEST(OptionsTest, HelpListsOnlyRealOptions) {
   }
   // 30 options, two with a short spelling, six with llama.cpp's (-p, -f,
   // -s, -t, -c and --ctx-size, --n-predict).
-  EXPECT_EQ(listed, 40u);
+  EXPECT_EQ(listed, 41u);
 }
 
 TEST(OptionsTest, RejectsBadInput) {
