@@ -96,6 +96,8 @@ if importlib.util.find_spec("numpy"):
 # by scripts/install-deps.sh. %models names that directory.
 models_dir = os.path.join(config.llmc_src_root, "models")
 config.substitutions.append(("%models", models_dir))
+# The build tree (tools/install.test installs it with cmake --install).
+config.substitutions.append(("%llmc_build", config.llmc_obj_root))
 if os.path.exists(os.path.join(models_dir, "tokenizer", "tokenizer.json")):
     config.available_features.add("llama3-tokenizer")
 oracle_package = os.path.join(models_dir, "tokenizer-oracle", "node_modules",

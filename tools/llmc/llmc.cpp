@@ -311,8 +311,9 @@ int printModule(mlir::ModuleOp module) {
   });
 }
 
-/// Where the runtime libraries are: $LLMC_RUNTIME_DIR, or ../lib next to
-/// the running llmc.
+/// Where the runtime libraries are: $LLMC_RUNTIME_DIR, else ../lib/llmc
+/// next to the running llmc (cmake --install's layout), else ../lib (the
+/// build tree's).
 std::string runtimeDir(const char *argv0) {
   if (std::optional<std::string> dir = sys::Process::GetEnv("LLMC_RUNTIME_DIR"))
     return *dir;
@@ -320,6 +321,10 @@ std::string runtimeDir(const char *argv0) {
       sys::fs::getMainExecutable(argv0, reinterpret_cast<void *>(&runtimeDir));
   SmallString<256> dir(sys::path::parent_path(sys::path::parent_path(exe)));
   sys::path::append(dir, "lib");
+  SmallString<256> installed(dir);
+  sys::path::append(installed, "llmc", "libllmc_runtime.a");
+  if (sys::fs::exists(installed))
+    sys::path::append(dir, "llmc");
   return std::string(dir);
 }
 
@@ -371,8 +376,9 @@ std::string describeWeights(mlir::ModuleOp module) {
   }
   SmallVector<std::pair<std::string, double>> sorted(bytes.begin(),
                                                      bytes.end());
-  llvm::stable_sort(
-      sorted, [](const auto &a, const auto &b) { return a.second > b.second; });
+  llvm::sort(sorted, [](const auto &a, const auto &b) {
+    return a.second != b.second ? a.second > b.second : a.first < b.first;
+  });
   std::string text;
   for (const auto &[name, size] : sorted)
     text +=
