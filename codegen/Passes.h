@@ -39,6 +39,12 @@ void collectModuleNames(Location loc, llvm::SetVector<StringRef> &names);
 /// in braces (`a.b.{c,d.e}`). Empty when `loc` names no module.
 std::string kernelNameOf(Location loc);
 
+/// Adds the tables the runtime's --profile reads (runtime/Profile.cpp) to
+/// `module`: the kernels by index with their names, and the group (model
+/// module) of each with that group's costs from the module's llm.costs.
+void addKernelProfileTables(ModuleOp module, ArrayRef<std::string> kernelNames,
+                            ArrayRef<std::string> kernelGroups);
+
 /// Bytes one layer's copy of `param` takes in the blob (padded to whole
 /// blocks, not aligned).
 int64_t paramLayerBytes(ParamOp param);

@@ -48,6 +48,70 @@ std::string joinNames(ArrayRef<StringRef> names) {
   return joined;
 }
 
+} // namespace
+
+void mlir::llm::addKernelProfileTables(ModuleOp module,
+                                       ArrayRef<std::string> kernelNames,
+                                       ArrayRef<std::string> kernelGroups) {
+  MLIRContext *context = module.getContext();
+  OpBuilder b(context);
+  Type i64 = b.getI64Type();
+  llvm::MapVector<StringRef, int64_t> groups;
+  SmallVector<int64_t> groupOf;
+  for (const std::string &group : kernelGroups)
+    groupOf.push_back(
+        groups.insert({group, int64_t(groups.size())}).first->second);
+
+  // Per group: known (1 when llm.costs has an entry), rows are output rows,
+  // then kCostFields.
+  DictionaryAttr costs = LLMDialect::CostsAttrHelper(context).getAttr(module);
+  SmallVector<int64_t> groupCosts;
+  for (const auto &[name, index] : groups) {
+    auto entry = costs ? dyn_cast_or_null<DictionaryAttr>(costs.get(name))
+                       : DictionaryAttr();
+    groupCosts.push_back(entry ? 1 : 0);
+    groupCosts.push_back(entry && entry.get("rows") ? 1 : 0);
+    for (StringRef field : kCostFields) {
+      auto value =
+          entry ? dyn_cast_or_null<IntegerAttr>(entry.get(field)) : nullptr;
+      groupCosts.push_back(value ? value.getInt() : 0);
+    }
+  }
+
+  b.setInsertionPointToStart(module.getBody());
+  Location loc = module.getLoc();
+  auto addString = [&](StringRef symbol, ArrayRef<StringRef> names) {
+    std::string joined = joinNames(names);
+    b.create<LLVM::GlobalOp>(
+        loc, LLVM::LLVMArrayType::get(b.getI8Type(), joined.size()),
+        /*isConstant=*/true, LLVM::Linkage::External, symbol,
+        b.getStringAttr(joined));
+  };
+  auto addInt = [&](StringRef symbol, int64_t value) {
+    b.create<LLVM::GlobalOp>(loc, i64, /*isConstant=*/true,
+                             LLVM::Linkage::External, symbol,
+                             b.getI64IntegerAttr(value));
+  };
+  auto addInts = [&](StringRef symbol, ArrayRef<int64_t> values) {
+    auto type = RankedTensorType::get({int64_t(values.size())}, i64);
+    b.create<LLVM::GlobalOp>(loc, LLVM::LLVMArrayType::get(i64, values.size()),
+                             /*isConstant=*/true, LLVM::Linkage::External,
+                             symbol, DenseIntElementsAttr::get(type, values));
+  };
+  SmallVector<StringRef> names(kernelNames.begin(), kernelNames.end()),
+      groupNames;
+  for (const auto &entry : groups)
+    groupNames.push_back(entry.first);
+  addInt("llmc_kernel_count", int64_t(kernelNames.size()));
+  addString("llmc_kernel_names", names);
+  addInts("llmc_kernel_group", groupOf);
+  addInt("llmc_group_count", int64_t(groups.size()));
+  addString("llmc_group_names", groupNames);
+  addInts("llmc_group_costs", groupCosts);
+}
+
+namespace {
+
 struct TimeKernelsPass : llm::impl::TimeKernelsPassBase<TimeKernelsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -82,22 +146,6 @@ struct TimeKernelsPass : llm::impl::TimeKernelsPassBase<TimeKernelsPass> {
     if (calls.empty())
       return;
 
-    // Per group: known (1 when llm.costs has an entry), rows are output rows,
-    // then kCostFields.
-    DictionaryAttr costs = LLMDialect::CostsAttrHelper(context).getAttr(module);
-    SmallVector<int64_t> groupCosts;
-    for (const auto &[name, index] : groups) {
-      auto entry = costs ? dyn_cast_or_null<DictionaryAttr>(costs.get(name))
-                         : DictionaryAttr();
-      groupCosts.push_back(entry ? 1 : 0);
-      groupCosts.push_back(entry && entry.get("rows") ? 1 : 0);
-      for (StringRef field : kCostFields) {
-        auto value =
-            entry ? dyn_cast_or_null<IntegerAttr>(entry.get(field)) : nullptr;
-        groupCosts.push_back(value ? value.getInt() : 0);
-      }
-    }
-
     b.setInsertionPointToStart(module.getBody());
     auto mark = module.lookupSymbol<func::FuncOp>(kMarkFn);
     if (!mark) {
@@ -105,37 +153,12 @@ struct TimeKernelsPass : llm::impl::TimeKernelsPassBase<TimeKernelsPass> {
                                     b.getFunctionType({i64, i64}, {}));
       mark.setPrivate();
     }
-    Location loc = module.getLoc();
-    auto addString = [&](StringRef symbol, ArrayRef<StringRef> names) {
-      std::string joined = joinNames(names);
-      b.create<LLVM::GlobalOp>(
-          loc, LLVM::LLVMArrayType::get(b.getI8Type(), joined.size()),
-          /*isConstant=*/true, LLVM::Linkage::External, symbol,
-          b.getStringAttr(joined));
-    };
-    auto addInt = [&](StringRef symbol, int64_t value) {
-      b.create<LLVM::GlobalOp>(loc, i64, /*isConstant=*/true,
-                               LLVM::Linkage::External, symbol,
-                               b.getI64IntegerAttr(value));
-    };
-    auto addInts = [&](StringRef symbol, ArrayRef<int64_t> values) {
-      auto type = RankedTensorType::get({int64_t(values.size())}, i64);
-      b.create<LLVM::GlobalOp>(
-          loc, LLVM::LLVMArrayType::get(i64, values.size()),
-          /*isConstant=*/true, LLVM::Linkage::External, symbol,
-          DenseIntElementsAttr::get(type, values));
-    };
-    SmallVector<StringRef> kernelNames, groupNames;
-    for (const auto &entry : kernels)
-      kernelNames.push_back(entry.first);
-    for (const auto &entry : groups)
-      groupNames.push_back(entry.first);
-    addInt("llmc_kernel_count", int64_t(kernels.size()));
-    addString("llmc_kernel_names", kernelNames);
-    addInts("llmc_kernel_group", groupOf);
-    addInt("llmc_group_count", int64_t(groups.size()));
-    addString("llmc_group_names", groupNames);
-    addInts("llmc_group_costs", groupCosts);
+    SmallVector<std::string> kernelNames, kernelGroups;
+    for (const auto &entry : kernels) {
+      kernelNames.push_back(entry.first.str());
+      kernelGroups.push_back(groups.begin()[groupOf[entry.second]].first.str());
+    }
+    addKernelProfileTables(module, kernelNames, kernelGroups);
 
     for (func::CallOp call : calls) {
       b.setInsertionPoint(call);

@@ -557,12 +557,9 @@ std::string Run::generate() {
 std::string runModel(Options &options, Run &run, const std::string &program) {
   if (options.profile) {
     if (!profileAvailable())
-      return llmc_gpu_ptx
-                 ? "--profile times the kernels of CPU models; this "
-                   "executable runs its kernels on a GPU"
-                 : "--profile: this executable has no kernel timers "
-                   "(llmc compiles them into CPU models; a GPU model "
-                   "emulated on the CPU has none)";
+      return "--profile: this executable has no kernel timers (llmc "
+             "compiles them into CPU and GPU models; a GPU model emulated on "
+             "the CPU has none)";
     profileEnable();
   }
   std::string error = readTextInput(options);

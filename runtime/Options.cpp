@@ -325,7 +325,9 @@ const OptionSpec kOptions[] = {
      "weights and buffers (llama.cpp warms up the same way)"},
     {"--profile", nullptr, nullptr, &Options::profile, nullptr,
      Section::Runtime,
-     "time every compiled kernel (CPU models) and print, per phase, each "
+     "time every compiled kernel (GPU models: with device events after each "
+     "launch, and decode steps launched directly instead of replayed as a "
+     "graph) and print, per phase, each "
      "kernel's calls, time and share of the forward time on stderr at exit"},
     {"--profile-out", nullptr, "FILE", nullptr,
      [](const char *name, Value v, Options &o) {

@@ -195,6 +195,23 @@ void llmc::profileEnable() {
 
 void llmc::profileSetThreads(int threads) { profiler().threads = threads; }
 
+bool llmc::profileEnabled() {
+  return profiler().enabled.load(std::memory_order_relaxed);
+}
+
+void llmc::profileKernelTime(int64_t kernel, uint64_t ns) {
+  Profiler &p = profiler();
+  if (!p.enabled.load(std::memory_order_relaxed) || !p.current || kernel < 0 ||
+      size_t(kernel) >= p.current->kernels.size())
+    return;
+  Counters &c = p.current->kernels[size_t(kernel)];
+  c.ns += ns;
+  c.calls += 1;
+  c.rows += p.forward.rows;
+  c.outputRows += p.forward.outputRows;
+  c.pairs += p.forward.pairs;
+}
+
 void llmc::profileBeginForward(int64_t tokens, int64_t outputRows,
                                int64_t position, bool prefill) {
   Profiler &p = profiler();
@@ -272,7 +289,7 @@ std::string llmc::profileTable() {
     uint64_t outside =
         phase.forwardNs > inKernels ? phase.forwardNs - inKernels : 0;
     print(phase.forwardCalls, outside, "", "", "",
-          "(outside kernels: thread hand-off, before the first kernel)");
+          "(outside kernels: thread hand-off, host work, copies)");
   }
   if (out.empty())
     out = "profile: no forward calls\n";

@@ -6,7 +6,9 @@
 // to the next to the kernel it opened: its own share of the kernel plus the
 // wait at the barrier after it, which is what the kernel costs the token.
 // The last kernel of a forward call closes when the call returns. Without
-// --profile each mark returns after one load and branch.
+// --profile each mark returns after one load and branch. A GPU model has the
+// same tables (llm-lower-gpu-launches writes them); its CUDA layer times
+// each launch with device events and reports it with profileKernelTime().
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,6 +32,14 @@ void profileEnable();
 /// The worker threads the forward calls run on (in the JSON, so that a
 /// report can set the numbers against that many threads' ceilings).
 void profileSetThreads(int threads);
+
+/// Whether profileEnable() started the timers.
+bool profileEnabled();
+
+/// Charges `ns` to kernel `kernel` (an index of the kernel tables) in the
+/// forward call in flight: the way a GPU model's device timers report, one
+/// call per launch. Ignored outside a forward call or when not enabled.
+void profileKernelTime(int64_t kernel, uint64_t ns);
 
 /// Brackets one forward call of `tokens` positions from `position` on, of
 /// the prefill or of decode, that writes `outputRows` rows of logits; on

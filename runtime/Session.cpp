@@ -167,9 +167,16 @@ bool Session::runChunk(const int64_t *tokens, int64_t n, int64_t nOut,
   // Token ids cross the ABI as i32, the id type of llm.embedding.
   tokenIds.assign(tokens, tokens + n);
   if (device) {
-    if (!device->run(tokenIds.data(), n, pos, nOut, kvAllocated,
-                     greedyToken ? nullptr : static_cast<float *>(logits.get()),
-                     greedyToken, error))
+    // The device reports its kernels' times inside run().
+    if (profiled)
+      profileBeginForward(n, nOut, pos, prefill);
+    bool ran =
+        device->run(tokenIds.data(), n, pos, nOut, kvAllocated,
+                    greedyToken ? nullptr : static_cast<float *>(logits.get()),
+                    greedyToken, error);
+    if (profiled)
+      profileEndForward();
+    if (!ran)
       return false;
     pos += n;
     lastRow = greedyToken ? nullptr

@@ -148,11 +148,19 @@ public:
     // Kernel indices in order of first launch.
     llvm::StringMap<int64_t> kernelIndex;
     std::string names;
+    // For --profile: each kernel's model module, from its launch.
+    SmallVector<std::string> kernelNames, kernelGroups;
     module.walk([&](gpu::LaunchFuncOp launch) {
       StringRef name = launch.getKernelName().getValue();
-      if (kernelIndex.try_emplace(name, int64_t(kernelIndex.size())).second)
-        names += name.str() + '\0';
+      if (!kernelIndex.try_emplace(name, int64_t(kernelIndex.size())).second)
+        return;
+      names += name.str() + '\0';
+      kernelNames.push_back(name.str());
+      std::string group = kernelNameOf(launch.getLoc());
+      kernelGroups.push_back(group.empty() ? name.str() : group);
     });
+    if (!kernelNames.empty())
+      addKernelProfileTables(module, kernelNames, kernelGroups);
 
     LLVMTypeConverter converter(&getContext());
     RewritePatternSet patterns(&getContext());

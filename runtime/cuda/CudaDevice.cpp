@@ -9,6 +9,8 @@
 
 #include "runtime/cuda/CudaDevice.h"
 
+#include "runtime/Profile.h"
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -69,6 +71,15 @@ struct GraphDriver {
   CUresult (*execDestroy)(CUgraphExec);
   CUresult (*destroy)(CUgraph);
 };
+/// Device timers, for --profile.
+using CUevent = struct CUevent_st *;
+struct EventDriver {
+  CUresult (*create)(CUevent *, unsigned);
+  CUresult (*record)(CUevent, CUstream);
+  CUresult (*elapsed)(float *, CUevent, CUevent);
+  CUresult (*destroy)(CUevent);
+};
+
 /// CU_STREAM_CAPTURE_MODE_THREAD_LOCAL: other threads' CUDA calls are not
 /// affected by the capture.
 constexpr int kCaptureThreadLocal = 1;
@@ -135,6 +146,22 @@ bool resolve(void *handle, GraphDriver &graphs) {
   return true;
 }
 
+/// Resolves the event entry points; the name of the first missing one.
+const char *resolve(void *handle, EventDriver &events) {
+  void **slots[] = {reinterpret_cast<void **>(&events.create),
+                    reinterpret_cast<void **>(&events.record),
+                    reinterpret_cast<void **>(&events.elapsed),
+                    reinterpret_cast<void **>(&events.destroy)};
+  const char *names[] = {"cuEventCreate", "cuEventRecord", "cuEventElapsedTime",
+                         "cuEventDestroy_v2"};
+  for (size_t i = 0; i < std::size(names); ++i) {
+    *slots[i] = dlsym(handle, names[i]);
+    if (!*slots[i])
+      return names[i];
+  }
+  return nullptr;
+}
+
 /// The architecture of `ptx` (".target sm_90a"), for messages.
 std::string ptxTarget(const char *ptx) {
   const char *at = std::strstr(ptx, ".target ");
@@ -155,6 +182,8 @@ public:
     if (current == this)
       current = nullptr;
     dropGraph();
+    for (CUevent event : events)
+      timers.destroy(event);
     // The driver frees the context's memory when the process exits; the
     // buffers are freed here for a device closed earlier (tests).
     for (CUdeviceptr buffer : {weights, scratch, tokens, logits, kv, key})
@@ -237,6 +266,18 @@ public:
         positionBytes != sizeof(int64_t))
       position = 0;
     graphsAvailable = position && resolve(handle, graphs);
+    // --profile: an event after each launch; the decode step then runs its
+    // launches directly, not as a graph, so that each can be timed.
+    if (profileEnabled()) {
+      if (const char *missing = resolve(handle, timers)) {
+        error = std::string("--profile: the NVIDIA driver's libcuda.so.1 has "
+                            "no ") +
+                missing;
+        return false;
+      }
+      timing = true;
+      graphsAvailable = false;
+    }
 
     // Weights uploaded once; buffers for the largest call.
     int64_t rows = info.max_tokens_per_call;
@@ -294,8 +335,12 @@ public:
     if (replay && graphExec) {
       if (!check(graphs.launch(graphExec, stream), "cuGraphLaunch", error))
         return false;
-    } else if (!forward(n, pos, nOut, kvCapacity, argmax, error)) {
-      return false;
+    } else {
+      timed.clear();
+      if (timing && !recordEvent(-1, error))
+        return false;
+      if (!forward(n, pos, nOut, kvCapacity, argmax, error))
+        return false;
     }
     // Only what the caller reads comes back: the key, or the logits.
     if (argmax) {
@@ -306,14 +351,15 @@ public:
                  error))
         return false;
       *greedyToken = tokenFromArgmaxKey(keyValue, info.vocab_size);
-      return true;
+      return reportTimes(error);
     }
     return check(driver.memcpyDtoHAsync(
                      hostLogits, logits,
                      size_t(nOut * info.vocab_size) * sizeof(float), stream),
                  "cuMemcpyDtoHAsync (logits)", error) &&
            check(driver.streamSynchronize(stream), "the model's kernels",
-                 error);
+                 error) &&
+           reportTimes(error);
   }
 
   /// One launch of the generated host code.
@@ -338,9 +384,13 @@ public:
         functions[kernel], unsigned(grid[0]), unsigned(grid[1]),
         unsigned(grid[2]), unsigned(block[0]), unsigned(block[1]),
         unsigned(block[2]), unsigned(sharedBytes), stream, params, nullptr);
-    if (result != 0)
+    if (result != 0) {
       launchError = "CUDA error launching kernel " + std::to_string(kernel) +
                     ": " + describe(result);
+      return;
+    }
+    if (timing)
+      recordEvent(kernel, launchError);
   }
 
 private:
@@ -392,6 +442,34 @@ private:
       graphExec = nullptr;
     graphArgmax = argmax;
     return check(made, "cuGraphInstantiateWithFlags", error);
+  }
+
+  /// Records the next event of the pool on the stream, after the launch of
+  /// `kernel` (-1: the start of the forward call).
+  bool recordEvent(int64_t kernel, std::string &error) {
+    size_t next = timed.size();
+    if (next == events.size()) {
+      CUevent event = nullptr;
+      if (!check(timers.create(&event, 0), "cuEventCreate", error))
+        return false;
+      events.push_back(event);
+    }
+    timed.push_back(kernel);
+    return check(timers.record(events[next], stream), "cuEventRecord", error);
+  }
+
+  /// After the stream synchronized: each launch's time, from the event
+  /// before it to its own, goes to the profile.
+  bool reportTimes(std::string &error) {
+    for (size_t i = 1; i < timed.size(); ++i) {
+      float ms = 0;
+      if (!check(timers.elapsed(&ms, events[i - 1], events[i]),
+                 "cuEventElapsedTime", error))
+        return false;
+      profileKernelTime(timed[i], uint64_t(double(ms) * 1e6));
+    }
+    timed.clear();
+    return true;
   }
 
   void dropGraph() {
@@ -454,6 +532,12 @@ private:
   uint64_t keyValue = 0;
   int64_t kvBytes = 0;
   std::string launchError;
+  /// --profile: the event pool, and the kernel each recorded event follows
+  /// in the forward call in flight (-1 for its start).
+  EventDriver timers{};
+  bool timing = false;
+  std::vector<CUevent> events;
+  std::vector<int64_t> timed;
 };
 
 } // namespace

@@ -332,6 +332,33 @@ int cuLaunchKernel(void *function, unsigned gx, unsigned gy, unsigned gz,
   return 0;
 }
 
+// Device timers: an event stands for the number of launches before it was
+// recorded; the time between two events is 2 microseconds per launch, so
+// that --profile's table is predictable.
+struct Event {
+  int launches;
+};
+
+int cuEventCreate(Event **event, unsigned) {
+  *event = new Event{0};
+  return 0;
+}
+
+int cuEventRecord(Event *event, void *) {
+  event->launches = launches;
+  return 0;
+}
+
+int cuEventElapsedTime(float *ms, Event *start, Event *end) {
+  *ms = float(end->launches - start->launches) * 0.002f;
+  return 0;
+}
+
+int cuEventDestroy_v2(Event *event) {
+  delete event;
+  return 0;
+}
+
 int cuGetErrorString(int result, const char **text) {
   *text = result == 218 ? "a PTX JIT compilation failed" : "fake CUDA error";
   return 0;
