@@ -19,6 +19,7 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Threading.h"
 #include "llvm/Support/ToolOutputFile.h"
 
 using namespace llvm;
@@ -265,6 +266,37 @@ void Report::recordAssembly(StringRef text) {
   }
 }
 
+void Report::recordPTX(
+    StringRef ptx, const std::map<std::string, std::string> &kernelModules) {
+  sawAssembly = sawPTX = true;
+  // A kernel runs from its ".entry name(" line to the "}" line that closes
+  // its body.
+  SmallVector<StringRef> lines;
+  ptx.split(lines, '\n');
+  std::string current, body;
+  for (StringRef line : lines) {
+    if (current.empty()) {
+      size_t entry = line.find(".entry ");
+      if (entry == StringRef::npos)
+        continue;
+      StringRef name = line.drop_front(entry + 7);
+      name = name.take_until([](char c) { return c == '(' || c == ' '; });
+      auto module = kernelModules.find(name.str());
+      current = name.str();
+      kernelModule[current] =
+          module == kernelModules.end() ? current : module->second;
+      body = line.str() + "\n";
+      continue;
+    }
+    body += line.str();
+    body += '\n';
+    if (line == "}") {
+      kernelAsm[current] = body;
+      current.clear();
+    }
+  }
+}
+
 Error Report::write(StringRef path, const Header &header,
                     StringRef profilePath) const {
   Profile profile;
@@ -276,9 +308,15 @@ Error Report::write(StringRef path, const Header &header,
   }
   // The roofline: the best read bandwidth and float rate llmc-bench
   // measured on this machine with the profile's thread count.
+  // Without a profile: with as many threads as the executable starts by
+  // default (every CPU this process may run on).
   std::optional<bench::Ceilings> ceilings;
-  if (!profile.empty() && profile.threads > 0 && header.forThisMachine)
-    ceilings = bench::readCachedCeilings(unsigned(profile.threads));
+  unsigned ceilingThreads =
+      !profile.empty() && profile.threads > 0
+          ? unsigned(profile.threads)
+          : unsigned(llvm::hardware_concurrency().compute_thread_count());
+  if (header.forThisMachine && ceilingThreads > 0)
+    ceilings = bench::readCachedCeilings(ceilingThreads);
   double peak = ceilings ? std::max(ceilings->f32Fma, ceilings->bf16Dot) : 0;
   if (ceilings && (ceilings->bandwidth <= 0 || peak <= 0))
     ceilings.reset();
@@ -289,6 +327,25 @@ Error Report::write(StringRef path, const Header &header,
       return 0.0;
     return std::max(*v.bytes / v.calls / ceilings->bandwidth,
                     *v.flops / v.calls / peak);
+  };
+
+  // One decode step's FLOPs and bytes of a module at 1,024 cached
+  // positions, and the time the roofline allows them, in ns.
+  auto stepCost = [](const Module &m, StringRef field) {
+    auto it = m.costs.find(field.str());
+    return it == m.costs.end() ? 0.0 : double(it->second);
+  };
+  auto stepFlops = [&](const Module &m) {
+    return stepCost(m, "flops_per_row") + stepCost(m, "flops_per_pair") * 1024;
+  };
+  auto stepBytes = [&](const Module &m) {
+    return stepCost(m, "bytes_per_call") + stepCost(m, "bytes_per_row") +
+           stepCost(m, "bytes_per_pair") * 1024;
+  };
+  auto predictedStepNs = [&](const Module &m) {
+    if (!ceilings || m.costs.empty())
+      return 0.0;
+    return std::max(stepBytes(m) / ceilings->bandwidth, stepFlops(m) / peak);
   };
 
   std::error_code ec;
@@ -350,23 +407,30 @@ Error Report::write(StringRef path, const Header &header,
   if (ceilings)
     os << formatv(" The roofline: {0:F1} GB/s and {1:F1} GFLOP/s, the best "
                   "read bandwidth and float rate (f32 FMA or bf16 dot) "
-                  "llmc-bench measured here with as many threads (<code>",
-                  ceilings->bandwidth, peak)
+                  "llmc-bench measured here with {2} threads (<code>",
+                  ceilings->bandwidth, peak, ceilingThreads)
        << escape(ceilings->source)
-       << "</code>); <i>of roofline</i> is the time it allows one call over "
-          "the time measured.";
-  else if (!profile.empty())
+       << "</code>); <i>predicted</i> is the time it allows one decode step's "
+          "call at 1,024 cached positions"
+       << (profile.empty() ? ""
+                           : ", <i>of roofline</i> that time over the "
+                             "time measured")
+       << ".";
+  else
     os << " No roofline: "
        << (header.forThisMachine ? ""
                                  : "the target is "
                                    "not this machine, "
                                    "or ")
-       << "llmc-bench has not measured this machine with as many threads.";
+       << "llmc-bench has not measured this machine with " << ceilingThreads
+       << " threads (llmc-bench --threads " << ceilingThreads << " does).";
   os << " Click a header to sort.</p>\n<table class=\"sortable\" "
         "id=\"modules\"><thead><tr><th>module</th><th class=\"num\">kernels"
         "</th>";
   for (StringRef field : kCostFields)
     os << "<th class=\"num\">" << field << "</th>";
+  if (ceilings)
+    os << "<th class=\"num\">predicted decode &micro;s/call</th>";
   for (const char *phase : phases)
     if (profile.count(phase))
       os << "<th class=\"num\">" << phase << " share</th><th class=\"num\">"
@@ -389,6 +453,14 @@ Error Report::write(StringRef path, const Header &header,
       int64_t value = it == m.costs.end() ? 0 : it->second;
       os << "<td class=\"num\" data-value=\"" << value << "\">"
          << (value ? grouped(double(value)) : "") << "</td>";
+    }
+    if (ceilings) {
+      double predicted = predictedStepNs(m);
+      if (predicted > 0)
+        os << formatv("<td class=\"num\" data-value=\"{0}\">{1:F2}</td>",
+                      predicted, predicted / 1e3);
+      else
+        os << "<td></td>";
     }
     for (const char *phase : phases) {
       auto measuredPhase = profile.find(phase);
@@ -424,6 +496,20 @@ Error Report::write(StringRef path, const Header &header,
   }
   os << "</tbody></table>\n";
 
+  auto printKernel = [&](const std::string &kernel) {
+    std::string code = kernelAsm.lookup(kernel);
+    size_t instructions = 0;
+    SmallVector<StringRef> lines;
+    StringRef(code).split(lines, '\n');
+    for (StringRef line : lines)
+      if (line.starts_with("\t") && !line.ltrim().starts_with("."))
+        ++instructions;
+    os << "<details class=\"kernel\" data-kernel=\"" << escape(kernel)
+       << "\"><summary>" << (sawPTX ? "GPU kernel" : "Kernel") << " <code>"
+       << escape(kernel) << "</code>: " << instructions
+       << (sawPTX ? " PTX instructions" : " instructions")
+       << "</summary>\n<pre>" << escape(code) << "</pre></details>\n";
+  };
   for (const std::string &name : order) {
     const Module &m = modules.find(name)->second;
     os << "<section class=\"module\" id=\"" << anchor(name)
@@ -451,7 +537,15 @@ Error Report::write(StringRef path, const Header &header,
          << "</span> FLOPs, <span data-cost=\"bytes\">" << grouped(bytes)
          << "</span> bytes"
          << formatv(" ({0:F2} FLOPs per byte).", bytes > 0 ? flops / bytes : 0)
-         << (m.outputRows ? " Its rows are the output rows." : "") << "</p>\n";
+         << (m.outputRows ? " Its rows are the output rows." : "");
+      if (double predicted = predictedStepNs(m); predicted > 0)
+        os << formatv(" The roofline predicts <span class=\"predicted\">"
+                      "{0:F2} &micro;s</span> for it ({1} bound).",
+                      predicted / 1e3,
+                      stepBytes(m) / ceilings->bandwidth >= stepFlops(m) / peak
+                          ? "memory"
+                          : "compute");
+      os << "</p>\n";
     }
     for (const char *phase : phases) {
       auto measuredPhase = profile.find(phase);
@@ -498,27 +592,30 @@ Error Report::write(StringRef path, const Header &header,
     }
     auto kernels = kernelsOf.find(name);
     if (kernels != kernelsOf.end())
-      for (const std::string &kernel : kernels->second) {
-        std::string code = kernelAsm.lookup(kernel);
-        size_t instructions = 0;
-        SmallVector<StringRef> lines;
-        StringRef(code).split(lines, '\n');
-        for (StringRef line : lines)
-          if (line.starts_with("\t") && !line.ltrim().starts_with("."))
-            ++instructions;
-        os << "<details class=\"kernel\" data-kernel=\"" << escape(kernel)
-           << "\"><summary>Kernel <code>" << escape(kernel)
-           << "</code>: " << instructions << " instructions</summary>\n<pre>"
-           << escape(code) << "</pre></details>\n";
-      }
+      for (const std::string &kernel : kernels->second)
+        printKernel(kernel);
     else if (sawAssembly)
       os << "<p class=\"muted\">No kernel of this name in the assembly (its "
             "work is part of another kernel).</p>\n";
     os << "</section>\n";
   }
+  // Kernels of no model module (a GPU model's argmax).
+  bool others = false;
+  for (const auto &[module, kernels] : kernelsOf) {
+    if (modules.count(module))
+      continue;
+    if (!others)
+      os << "<section class=\"module\" id=\"other-kernels\"><h2>Other "
+            "kernels</h2>\n";
+    others = true;
+    for (const std::string &kernel : kernels)
+      printKernel(kernel);
+  }
+  if (others)
+    os << "</section>\n";
   if (!sawAssembly)
-    os << "<p class=\"muted\">No host assembly was made (--emit stopped "
-          "earlier, or a GPU target: its kernels are in --emit=ptx).</p>\n";
+    os << "<p class=\"muted\">No assembly was made (--emit stopped "
+          "earlier).</p>\n";
   os << "<script>" << kScript << "</script>\n</body></html>\n";
   out.keep();
   return Error::success();

@@ -43,6 +43,10 @@ public:
   void recordLinalg(mlir::ModuleOp module);
   /// The host assembly (`.s` text): each kernel function's code.
   void recordAssembly(llvm::StringRef text);
+  /// A GPU target's PTX: each `.entry` kernel's code, under the module
+  /// `kernelModules` names for it (kernel name -> model module).
+  void recordPTX(llvm::StringRef ptx,
+                 const std::map<std::string, std::string> &kernelModules);
 
   /// Writes the page to `path`; `profilePath`, when not empty, is an
   /// executable's --profile-out file whose times go beside the costs.
@@ -68,6 +72,8 @@ private:
   /// Kernel function name -> its module, and its assembly.
   NameMap<std::string> kernelModule, kernelAsm;
   bool sawLinalg = false, sawAssembly = false;
+  /// The kernels' code is PTX (a GPU target), not host assembly.
+  bool sawPTX = false;
 };
 
 } // namespace llmc

@@ -932,6 +932,8 @@ private:
       if (Error err = dumpText("5-kernels.ptx",
                                [&](raw_ostream &os) { printPTX(os); }))
         return err;
+    if (report && hostTarget != target)
+      recordPTX();
     if (emit == Emit::PTX)
       return Error::success();
     phase("LLVM optimization");
@@ -951,6 +953,36 @@ private:
         }))
       return err;
     return hostTarget == target ? recordAssembly() : Error::success();
+  }
+
+  /// --report of a GPU target: the PTX of each kernel, under the module the
+  /// profile tables (llm-lower-gpu-launches) name for it.
+  void recordPTX() {
+    auto global = [&](StringRef name) {
+      auto op = module().lookupSymbol<mlir::LLVM::GlobalOp>(name);
+      return op ? op.getValueOrNull() : mlir::Attribute();
+    };
+    auto names = [&](StringRef symbol) {
+      SmallVector<StringRef> split;
+      if (auto text = dyn_cast_or_null<mlir::StringAttr>(global(symbol)))
+        text.getValue().split(split, StringRef("\0", 1), -1, false);
+      return split;
+    };
+    SmallVector<StringRef> kernels = names("llmc_kernel_names"),
+                           groups = names("llmc_group_names");
+    std::map<std::string, std::string> kernelModules;
+    if (auto groupOf = dyn_cast_or_null<mlir::DenseIntElementsAttr>(
+            global("llmc_kernel_group"))) {
+      size_t i = 0;
+      for (const APInt &group : groupOf.getValues<APInt>()) {
+        uint64_t g = group.getZExtValue();
+        if (i < kernels.size() && g < groups.size())
+          kernelModules[kernels[i].str()] = groups[g].str();
+        ++i;
+      }
+    }
+    if (mlir::StringAttr text = ptxText())
+      report->recordPTX(text.getValue(), kernelModules);
   }
 
   /// --report: the host assembly's kernels, from a copy of the module.
