@@ -223,6 +223,7 @@ public:
   std::string chat();
   std::string prefill();
   std::string generate();
+  int threads() const { return session.threads(); }
 
 private:
   /// "the weight file 'PATH' has no tokenizer, so WHAT is unavailable".
@@ -586,6 +587,18 @@ std::string runModel(Options &options, Run &run, const std::string &program) {
   if (error.empty() && !options.quiet)
     reportPeakRss();
   if (options.profile && (error.empty() || error == kInterrupted)) {
+    // Against llmc-bench's ceilings for this machine, when it measured
+    // them with as many threads (CPU models).
+    ProfileCeilings ceilings;
+    if (!llmc_gpu_ptx &&
+        !readCachedCeilings(llmc_target_cpu, run.threads(), ceilings)) {
+      std::string n = std::to_string(run.threads());
+      ceilings = ProfileCeilings();
+      ceilings.source = "llmc-bench has not measured this machine (" +
+                        std::string(llmc_target_cpu) + ") with " + n +
+                        " threads (llmc-bench --threads " + n + " does)";
+    }
+    profileSetCeilings(ceilings);
     std::fputs(profileTable().c_str(), stderr);
     if (!options.profileOut.empty()) {
       std::string written = writeTextFile(options.profileOut, profileJson());

@@ -6,7 +6,9 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 // Emitted by llm-time-kernels into the model object; absent (null) in
@@ -237,8 +239,85 @@ void llmc::profileEndForward() {
   p.current = nullptr;
 }
 
+namespace {
+ProfileCeilings &ceilingsInUse() {
+  static ProfileCeilings ceilings;
+  return ceilings;
+}
+
+/// The number after `"field":` inside text[begin, end), or 0.
+double jsonNumber(const std::string &text, size_t begin, size_t end,
+                  const char *field) {
+  std::string quoted = std::string("\"") + field + "\"";
+  size_t at = text.find(quoted, begin);
+  if (at == std::string::npos || at >= end)
+    return 0;
+  at = text.find(':', at + quoted.size());
+  if (at == std::string::npos || at >= end)
+    return 0;
+  return std::strtod(text.c_str() + at + 1, nullptr);
+}
+} // namespace
+
+bool llmc::readCachedCeilings(const char *cpu, int threads,
+                              ProfileCeilings &ceilings) {
+  std::string path;
+  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    path = xdg;
+  else if (const char *home = std::getenv("HOME"); home && *home)
+    path = std::string(home) + "/.cache";
+  else
+    return false;
+  path += "/llmc/ceilings.json";
+  std::string model;
+  if (FILE *info = std::fopen("/proc/cpuinfo", "r")) {
+    char line[512];
+    while (std::fgets(line, sizeof(line), info))
+      if (std::strncmp(line, "model name", 10) == 0) {
+        const char *colon = std::strchr(line, ':');
+        model = colon ? colon + 1 : "";
+        break;
+      }
+    std::fclose(info);
+  }
+  auto isSpace = [](char c) { return c == ' ' || c == '\t' || c == '\n'; };
+  while (!model.empty() && isSpace(model.front()))
+    model.erase(model.begin());
+  while (!model.empty() && isSpace(model.back()))
+    model.pop_back();
+  std::string text;
+  if (FILE *file = std::fopen(path.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), file)) > 0)
+      text.append(buf, n);
+    std::fclose(file);
+  }
+  // The entry: "cpu / model / N threads": {fields, no nested objects}.
+  std::string key = std::string("\"") + cpu + " / " + model + " / " +
+                    std::to_string(threads) + " threads\"";
+  size_t at = text.find(key);
+  if (at == std::string::npos)
+    return false;
+  size_t begin = text.find('{', at), end = text.find('}', begin);
+  if (begin == std::string::npos || end == std::string::npos)
+    return false;
+  ceilings.bandwidth = jsonNumber(text, begin, end, "read_bandwidth_gb_per_s");
+  ceilings.flops =
+      std::max(jsonNumber(text, begin, end, "f32_fma_gflop_per_s"),
+               jsonNumber(text, begin, end, "bf16_dot_gflop_per_s"));
+  ceilings.source = path + ", " + key.substr(1, key.size() - 2);
+  return ceilings.bandwidth > 0 && ceilings.flops > 0;
+}
+
+void llmc::profileSetCeilings(const ProfileCeilings &ceilings) {
+  ceilingsInUse() = ceilings;
+}
+
 std::string llmc::profileTable() {
   Profiler &p = profiler();
+  const ProfileCeilings &ceilings = ceilingsInUse();
+  bool roofline = ceilings.bandwidth > 0 && ceilings.flops > 0;
   std::string out;
   char line[1024];
   for (const Phase &phase : p.phases) {
@@ -260,20 +339,43 @@ std::string llmc::profileTable() {
                   total / 1e6 / double(phase.forwardCalls),
                   perNs(bytes, phase.forwardNs), perNs(flops, phase.forwardNs));
     out += line;
-    std::snprintf(line, sizeof(line), "  %8s %10s %7s %11s %8s %8s %7s  %s\n",
-                  "calls", "total ms", "share", "us per call", "GB/s",
-                  "GFLOP/s", "kernels", "module");
+    if (roofline)
+      std::snprintf(line, sizeof(line),
+                    "  roofline: %.1f GB/s and %.1f GFLOP/s (%s); each "
+                    "module's time allowed by it over its time measured\n",
+                    ceilings.bandwidth, ceilings.flops,
+                    ceilings.source.c_str());
+    else if (!ceilings.source.empty())
+      std::snprintf(line, sizeof(line), "  roofline: none: %s\n",
+                    ceilings.source.c_str());
+    if (roofline || !ceilings.source.empty())
+      out += line;
+    std::snprintf(line, sizeof(line),
+                  "  %8s %10s %7s %11s %8s %8s %8s %7s  %s\n", "calls",
+                  "total ms", "share", "us per call", "GB/s", "GFLOP/s",
+                  roofline ? "roofline" : "", "kernels", "module");
     out += line;
     auto print = [&](uint64_t calls, uint64_t ns, const std::string &gbs,
-                     const std::string &gflops, const std::string &kernels,
-                     const char *name) {
+                     const std::string &gflops, const std::string &ofRoofline,
+                     const std::string &kernels, const char *name) {
       std::snprintf(line, sizeof(line),
-                    "  %8llu %10.3f %6.2f%% %11.2f %8s %8s %7s  %s\n",
+                    "  %8llu %10.3f %6.2f%% %11.2f %8s %8s %8s %7s  %s\n",
                     (unsigned long long)calls, double(ns) / 1e6,
                     total > 0 ? 100.0 * double(ns) / total : 0.0,
                     calls ? double(ns) / 1e3 / double(calls) : 0.0, gbs.c_str(),
-                    gflops.c_str(), kernels.c_str(), name);
+                    gflops.c_str(), ofRoofline.c_str(), kernels.c_str(), name);
       out += line;
+    };
+    // The time the roofline allows a row's bytes and FLOPs over its time.
+    auto fraction = [&](const GroupRow &row) {
+      if (!roofline || !row.known || row.sum.ns == 0)
+        return std::string(roofline ? "-" : "");
+      double allowed =
+          std::max(row.bytes / ceilings.bandwidth, row.flops / ceilings.flops);
+      char buf[32];
+      std::snprintf(buf, sizeof(buf), "%.0f%%",
+                    100.0 * allowed / double(row.sum.ns));
+      return std::string(buf);
     };
     auto rate = [](double amount, uint64_t ns, bool known) {
       if (!known)
@@ -284,11 +386,11 @@ std::string llmc::profileTable() {
     };
     for (const GroupRow &row : rows)
       print(row.sum.calls, row.sum.ns, rate(row.bytes, row.sum.ns, row.known),
-            rate(row.flops, row.sum.ns, row.known),
+            rate(row.flops, row.sum.ns, row.known), fraction(row),
             std::to_string(row.kernels), p.groupNames[row.group].c_str());
     uint64_t outside =
         phase.forwardNs > inKernels ? phase.forwardNs - inKernels : 0;
-    print(phase.forwardCalls, outside, "", "", "",
+    print(phase.forwardCalls, outside, "", "", "", "",
           "(outside kernels: thread hand-off, host work, copies)");
   }
   if (out.empty())

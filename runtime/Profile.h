@@ -48,6 +48,24 @@ void profileBeginForward(int64_t tokens, int64_t outputRows, int64_t position,
                          bool prefill);
 void profileEndForward();
 
+/// The machine's ceilings the table sets each module against: the best
+/// read bandwidth (GB/s) and float rate (GFLOP/s) llmc-bench measured with
+/// this many threads, and where they came from (shown in the table).
+struct ProfileCeilings {
+  double bandwidth = 0, flops = 0;
+  std::string source;
+};
+
+/// llmc-bench's cache ($XDG_CACHE_HOME or ~/.cache, llmc/ceilings.json) for
+/// this machine (the `cpu` the code was compiled for, which must be this
+/// machine's as llmc-bench names it, and /proc/cpuinfo's model name) and
+/// `threads` threads; false when it has no such entry.
+bool readCachedCeilings(const char *cpu, int threads,
+                        ProfileCeilings &ceilings);
+
+/// Sets the ceilings profileTable() compares with.
+void profileSetCeilings(const ProfileCeilings &ceilings);
+
 /// The table printed at exit: per phase, each module's calls, total time
 /// (of its kernels), share of the phase's forward time, time per call, and
 /// the GB/s and GFLOP/s its costs (llm-estimate-costs) make of that; largest
