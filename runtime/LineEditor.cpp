@@ -3,6 +3,8 @@
 #include "runtime/LineEditor.h"
 
 #include <cerrno>
+#include <csignal>
+#include <iterator>
 #include <memory>
 #include <poll.h>
 #include <termios.h>
@@ -281,6 +283,25 @@ bool llmc::readEditedLine(int fd, int echoFd, LineEditor &editor,
   return gotLine;
 }
 
+namespace {
+/// The terminal to give its mode back when a signal ends the process in
+/// the middle of a chat (kill, a closed terminal, Ctrl-\).
+int restoreFd = -1;
+struct termios restoreMode;
+constexpr int kFatalSignals[] = {SIGTERM, SIGHUP, SIGQUIT};
+struct sigaction previousActions[std::size(kFatalSignals)];
+
+extern "C" void restoreTerminalAndDie(int signal) {
+  if (restoreFd >= 0)
+    tcsetattr(restoreFd, TCSANOW, &restoreMode);
+  // Then as if the handler had not been there.
+  for (size_t i = 0; i < std::size(kFatalSignals); ++i)
+    if (kFatalSignals[i] == signal)
+      sigaction(signal, &previousActions[i], nullptr);
+  raise(signal);
+}
+} // namespace
+
 RawTerminal::RawTerminal(int fd) : fd(fd) {
   struct termios mode;
   if (tcgetattr(fd, &mode) != 0)
@@ -291,6 +312,13 @@ RawTerminal::RawTerminal(int fd) : fd(fd) {
   mode.c_lflag &= ~tcflag_t(ICANON | ECHO | IEXTEN);
   mode.c_cc[VMIN] = 1;
   mode.c_cc[VTIME] = 0;
+  restoreMode = *saved;
+  restoreFd = fd;
+  struct sigaction action = {};
+  action.sa_handler = restoreTerminalAndDie;
+  sigemptyset(&action.sa_mask);
+  for (size_t i = 0; i < std::size(kFatalSignals); ++i)
+    sigaction(kFatalSignals[i], &action, &previousActions[i]);
   if (tcsetattr(fd, TCSANOW, &mode) != 0)
     saved.reset();
 }
@@ -298,4 +326,9 @@ RawTerminal::RawTerminal(int fd) : fd(fd) {
 RawTerminal::~RawTerminal() {
   if (saved)
     tcsetattr(fd, TCSANOW, saved.get());
+  if (restoreFd == fd) {
+    for (size_t i = 0; i < std::size(kFatalSignals); ++i)
+      sigaction(kFatalSignals[i], &previousActions[i], nullptr);
+    restoreFd = -1;
+  }
 }

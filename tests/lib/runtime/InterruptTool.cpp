@@ -6,7 +6,8 @@
 // steps in order, so that a test can press Ctrl-C at a known point of a chat
 // (in the middle of a reply, at the prompt) without depending on timing.
 // With --pty its stdin and stderr are a pseudo-terminal instead (stdout
-// stays a pipe), as when a person types at the program.
+// stays a pipe), as when a person types at the program, and the tool ends
+// its stderr with whether the program left the terminal's echo on.
 //
 //   send:TEXT     writes TEXT and a line break (Enter on a terminal) to the
 //                 program's stdin
@@ -16,6 +17,7 @@
 //                 step that waited
 //   wait-err:TEXT waits until TEXT appears on stderr after the last match
 //   sigint        sends SIGINT to the program
+//   sigterm       sends SIGTERM to the program
 //   close         closes the program's stdin (EOF)
 //
 // Afterwards it copies what the program wrote to its own stdout and stderr
@@ -35,6 +37,7 @@
 #include <string>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 #include <vector>
 
@@ -117,9 +120,9 @@ int main(int argc, char **argv) {
   if (at + 1 >= argc)
     return fail("usage: llmc-test-interrupt STEP... -- PROGRAM ARG...");
   for (const std::string &step : steps)
-    if (step != "wait-out" && step != "sigint" && step != "close" &&
-        step.rfind("send:", 0) != 0 && step.rfind("keys:", 0) != 0 &&
-        step.rfind("wait-err:", 0) != 0)
+    if (step != "wait-out" && step != "sigint" && step != "sigterm" &&
+        step != "close" && step.rfind("send:", 0) != 0 &&
+        step.rfind("keys:", 0) != 0 && step.rfind("wait-err:", 0) != 0)
       return fail("unknown step '" + step + "'");
 
   int inPipe[2], outPipe[2], errPipe[2];
@@ -166,8 +169,9 @@ int main(int argc, char **argv) {
   close(inPipe[0]);
   close(outPipe[1]);
   close(errPipe[1]);
-  if (pty)
-    close(slave);
+  // The parent keeps the terminal's other end open (its settings outlive
+  // the program: the last close would reset them), to report whether the
+  // program gave the terminal its echo back.
   child.in = inPipe[1];
   child.out = outPipe[0];
   child.err = errPipe[0];
@@ -177,7 +181,7 @@ int main(int argc, char **argv) {
   auto waitFor = [&](auto done, const std::string &what) {
     auto start = std::chrono::steady_clock::now();
     while (!done()) {
-      if (!child.outOpen && !child.errOpen)
+      if (!child.outOpen && (pty || !child.errOpen))
         return fail("the program ended while waiting for " + what +
                     "; its stderr:\n" + child.errText);
       if (std::chrono::steady_clock::now() - start > std::chrono::seconds(60))
@@ -212,6 +216,8 @@ int main(int argc, char **argv) {
         errSeen = found + text.size();
     } else if (step == "sigint") {
       kill(child.pid, SIGINT);
+    } else if (step == "sigterm") {
+      kill(child.pid, SIGTERM);
     } else if (step == "close") {
       close(child.in);
       child.in = -1;
@@ -222,10 +228,29 @@ int main(int argc, char **argv) {
       return status;
     }
   }
-  while (child.outOpen || child.errOpen)
-    child.pump(100);
   int status = 0;
-  waitpid(child.pid, &status, 0);
+  if (pty) {
+    // The terminal stays open on this side: wait for the program, then take
+    // what it left on the terminal.
+    while (waitpid(child.pid, &status, WNOHANG) == 0)
+      child.pump(100);
+    while (child.outOpen)
+      child.pump(100);
+    for (size_t before = SIZE_MAX; before != child.errText.size();) {
+      before = child.errText.size();
+      child.pump(100);
+    }
+    struct termios mode;
+    bool echo = tcgetattr(slave, &mode) == 0 && (mode.c_lflag & ECHO);
+    child.errText += std::string("\nllmc-test-interrupt: the terminal's echo "
+                                 "is ") +
+                     (echo ? "on" : "off") + "\n";
+    close(slave);
+  } else {
+    while (child.outOpen || child.errOpen)
+      child.pump(100);
+    waitpid(child.pid, &status, 0);
+  }
   std::fwrite(child.outText.data(), 1, child.outText.size(), stdout);
   std::fwrite(child.errText.data(), 1, child.errText.size(), stderr);
   if (WIFSIGNALED(status))
