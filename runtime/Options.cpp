@@ -239,7 +239,10 @@ const OptionSpec kOptions[] = {
            name, v, [](float t) { return t >= 0.0f; }, "a number >= 0",
            o.sampling.temperature);
      },
-     Section::Sampling, "sampling temperature; 0 (default) is greedy"},
+     Section::Sampling,
+     "sampling temperature; 0 is greedy (default: 0, or what the model's "
+     "generation_config.json said at compile time, as a line on stderr "
+     "shows; --info lists it)"},
     {"--top-k", nullptr, "K", nullptr,
      [](const char *name, Value v, Options &o) {
        return setInt(name, v, 0, kNoMax, "a non-negative integer",
@@ -590,7 +593,7 @@ std::string llmc::helpText(const std::string &program) {
       " [options] < FILE\n"
       "       " +
       program +
-      " --chat [--system TEXT] [options]\n"
+      " --chat [--system TEXT] [--prompt FIRST] [options]\n"
       "\n"
       "Runs the language model compiled into this executable.\n";
   for (size_t section = 0; section < std::size(kSections); ++section) {
