@@ -122,8 +122,8 @@ struct TimeKernelsPass : llm::impl::TimeKernelsPassBase<TimeKernelsPass> {
     // Kernel calls in callers whose first argument is the worker id; each
     // kernel's group is the module it computes (its llm.kernel_module).
     SmallVector<func::CallOp> calls;
-    llvm::MapVector<StringRef, int64_t> kernels, groups;
-    SmallVector<int64_t> groupOf;
+    llvm::MapVector<StringRef, int64_t> kernels;
+    SmallVector<std::string> kernelNames, kernelGroups;
     for (func::FuncOp caller : module.getOps<func::FuncOp>()) {
       if (caller.isExternal() || caller.getNumArguments() == 0 ||
           !caller.getArgument(0).getType().isIndex())
@@ -138,9 +138,9 @@ struct TimeKernelsPass : llm::impl::TimeKernelsPassBase<TimeKernelsPass> {
           return;
         StringAttr group =
             LLMDialect::KernelModuleAttrHelper(context).getAttr(callee);
-        StringRef groupName = group ? group.getValue() : callee.getSymName();
-        auto [it, added] = groups.insert({groupName, int64_t(groups.size())});
-        groupOf.push_back(it->second);
+        kernelNames.push_back(callee.getSymName().str());
+        kernelGroups.push_back(
+            (group ? group.getValue() : callee.getSymName()).str());
       });
     }
     if (calls.empty())
@@ -152,11 +152,6 @@ struct TimeKernelsPass : llm::impl::TimeKernelsPassBase<TimeKernelsPass> {
       mark = b.create<func::FuncOp>(module.getLoc(), kMarkFn,
                                     b.getFunctionType({i64, i64}, {}));
       mark.setPrivate();
-    }
-    SmallVector<std::string> kernelNames, kernelGroups;
-    for (const auto &entry : kernels) {
-      kernelNames.push_back(entry.first.str());
-      kernelGroups.push_back(groups.begin()[groupOf[entry.second]].first.str());
     }
     addKernelProfileTables(module, kernelNames, kernelGroups);
 

@@ -337,33 +337,46 @@ static llvm::Expected<ModelSpec> parseHFConfig(const Object &root,
   return spec;
 }
 
-llvm::Expected<ModelSpec> llmc::loadHFConfig(llvm::StringRef path) {
-  llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> buffer =
-      readInputFile(path, /*isText=*/true);
-  if (!buffer)
-    return buffer.takeError();
-  return parseHFConfigText((*buffer)->getBuffer(), path);
-}
-
-llvm::Expected<GenerationConfig>
-llmc::loadGenerationConfig(llvm::StringRef path) {
-  llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> buffer =
-      readInputFile(path, /*isText=*/true);
-  if (!buffer)
-    return buffer.takeError();
-  return parseGenerationConfigText((*buffer)->getBuffer(), path);
-}
-
-llvm::Expected<GenerationConfig>
-llmc::parseGenerationConfigText(llvm::StringRef text, llvm::StringRef path) {
+/// The top-level object of the JSON file `path` holding `text`.
+static llvm::Expected<Object> parseTopLevelObject(llvm::StringRef text,
+                                                  llvm::StringRef path) {
   llvm::Expected<Value> json = parseJson(text);
   if (!json)
     return llvm::createStringError(
         path + ": malformed JSON: " + llvm::toString(json.takeError()));
-  const Object *root = json->getAsObject();
+  Object *root = json->getAsObject();
   if (!root)
     return llvm::createStringError(path +
                                    ": expected a JSON object at the top level");
+  return std::move(*root);
+}
+
+/// The contents of the text file `path`, parsed by `parse`.
+template <typename T>
+static llvm::Expected<T>
+loadJsonFile(llvm::StringRef path,
+             llvm::Expected<T> (*parse)(llvm::StringRef, llvm::StringRef)) {
+  llvm::Expected<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+      readInputFile(path, /*isText=*/true);
+  if (!buffer)
+    return buffer.takeError();
+  return parse((*buffer)->getBuffer(), path);
+}
+
+llvm::Expected<ModelSpec> llmc::loadHFConfig(llvm::StringRef path) {
+  return loadJsonFile<ModelSpec>(path, parseHFConfigText);
+}
+
+llvm::Expected<GenerationConfig>
+llmc::loadGenerationConfig(llvm::StringRef path) {
+  return loadJsonFile<GenerationConfig>(path, parseGenerationConfigText);
+}
+
+llvm::Expected<GenerationConfig>
+llmc::parseGenerationConfigText(llvm::StringRef text, llvm::StringRef path) {
+  llvm::Expected<Object> root = parseTopLevelObject(text, path);
+  if (!root)
+    return root.takeError();
   FieldReader fields(path, *root);
   GenerationConfig config;
   for (llvm::StringRef field : {"do_sample", "temperature", "top_k", "top_p",
@@ -429,14 +442,9 @@ llmc::parseGenerationConfigText(llvm::StringRef text, llvm::StringRef path) {
 
 llvm::Expected<ModelSpec> llmc::parseHFConfigText(llvm::StringRef text,
                                                   llvm::StringRef path) {
-  llvm::Expected<Value> json = parseJson(text);
-  if (!json)
-    return llvm::createStringError(
-        path + ": malformed JSON: " + llvm::toString(json.takeError()));
-  const Object *root = json->getAsObject();
+  llvm::Expected<Object> root = parseTopLevelObject(text, path);
   if (!root)
-    return llvm::createStringError(path +
-                                   ": expected a JSON object at the top level");
+    return root.takeError();
   return parseHFConfig(*root, path);
 }
 

@@ -628,20 +628,24 @@ std::optional<SamplerConfig> modelSamplingDefaults() {
 
 /// Which sampling the run uses when the model chose it.
 std::string describeModelSampling(const SamplerConfig &sampling) {
-  char text[160] = "greedy";
-  if (sampling.temperature != 0.0f)
-    std::snprintf(text, sizeof(text), "temperature %g, top-k %lld, top-p %g",
-                  double(sampling.temperature),
-                  static_cast<long long>(sampling.topK), double(sampling.topP));
-  std::string extra;
-  if (sampling.minP > 0.0f)
-    extra += ", min-p " + std::to_string(sampling.minP).substr(0, 4);
+  std::string text = "greedy";
+  char part[64];
+  auto add = [&](const char *format, double value) {
+    std::snprintf(part, sizeof(part), format, value);
+    text += part;
+  };
+  if (sampling.temperature != 0.0f) {
+    text.clear();
+    add("temperature %g", double(sampling.temperature));
+    add(", top-k %.0f", double(sampling.topK));
+    add(", top-p %g", double(sampling.topP));
+    if (sampling.minP > 0.0f)
+      add(", min-p %g", double(sampling.minP));
+  }
   if (sampling.repeatPenalty != 1.0f)
-    extra += ", repeat penalty " +
-             std::to_string(sampling.repeatPenalty).substr(0, 4);
-  return text + extra +
-         " (defaults from the model's generation_config.json; --temp, "
-         "--top-k, --top-p, ... override them)";
+    add(", repeat penalty %g", double(sampling.repeatPenalty));
+  return text + " (defaults from the model's generation_config.json; --temp, "
+                "--top-k, --top-p, ... override them)";
 }
 
 int main(int argc, char **argv) {

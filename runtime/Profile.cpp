@@ -293,7 +293,9 @@ bool llmc::readCachedCeilings(const char *cpu, int threads,
       text.append(buf, n);
     std::fclose(file);
   }
-  // The entry: "cpu / model / N threads": {fields, no nested objects}.
+  // The entry: "cpu / model / N threads": {fields, no nested objects}, as
+  // tools/llmc-bench/CeilingsCache.cpp writes it (machineKey(); the runtime
+  // links no LLVM, so it reads the file with this scan).
   std::string key = std::string("\"") + cpu + " / " + model + " / " +
                     std::to_string(threads) + " threads\"";
   size_t at = text.find(key);

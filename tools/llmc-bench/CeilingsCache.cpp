@@ -27,7 +27,8 @@ using namespace llmc::bench;
 
 namespace {
 
-/// "znver5 / AMD EPYC 9R45 / 2 threads": what the cache is keyed by.
+/// "znver5 / AMD EPYC 9R45 / 2 threads": what the cache is keyed by (the
+/// executables' --profile reads the same key, runtime/Profile.cpp).
 std::string machineKey(unsigned threads) {
   std::string model;
   std::ifstream cpuinfo("/proc/cpuinfo");

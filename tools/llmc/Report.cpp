@@ -522,16 +522,11 @@ Error Report::write(StringRef path, const Header &header,
       os << ".</p>\n";
     }
     // The costs of one decode step at 1024 cached positions, and of a row.
-    auto cost = [&](StringRef field) {
-      auto it = m.costs.find(field.str());
-      return it == m.costs.end() ? 0.0 : double(it->second);
-    };
     if (!m.costs.empty()) {
-      double flops = cost("flops_per_row") + cost("flops_per_pair") * 1024;
-      double bytes = cost("bytes_per_call") + cost("bytes_per_row") +
-                     cost("bytes_per_pair") * 1024;
+      double flops = stepFlops(m), bytes = stepBytes(m);
       os << "<p class=\"costs\">One decode step";
-      if (cost("flops_per_pair") > 0 || cost("bytes_per_pair") > 0)
+      if (stepCost(m, "flops_per_pair") > 0 ||
+          stepCost(m, "bytes_per_pair") > 0)
         os << " at 1,024 cached positions";
       os << ": <span data-cost=\"flops\">" << grouped(flops)
          << "</span> FLOPs, <span data-cost=\"bytes\">" << grouped(bytes)
@@ -542,9 +537,8 @@ Error Report::write(StringRef path, const Header &header,
         os << formatv(" The roofline predicts <span class=\"predicted\">"
                       "{0:F2} &micro;s</span> for it ({1} bound).",
                       predicted / 1e3,
-                      stepBytes(m) / ceilings->bandwidth >= stepFlops(m) / peak
-                          ? "memory"
-                          : "compute");
+                      bytes / ceilings->bandwidth >= flops / peak ? "memory"
+                                                                  : "compute");
       os << "</p>\n";
     }
     for (const char *phase : phases) {
