@@ -248,7 +248,10 @@ def DistributeToGPUPass : Pass<"llm-distribute-to-gpu", "func::FuncOp"> {
     (with its `llm.lowering_config`) instead streams its weights: one thread
     per 16-byte group of output lanes and share of the depth (split-K sized
     at run time from the SM count), 16-byte weight loads, partial sums added
-    atomically. Points are numbered
+    atomically. From 16 rows on (prefill) the same launch runs a tiled form
+    instead, chosen at run time with its grid: blocks of 64 rows x 2 weight
+    blocks stage 32 depths at a time of activations and widened weights in
+    workgroup memory, and each thread adds a 4 x 4 piece. Points are numbered
     with the innermost dimension fastest, so the threads of a warp touch
     neighbouring elements. Uses of `memref.get_global` move into the kernel.
     Afterwards no host code reads or writes a buffer: the pass fails if any
@@ -312,8 +315,13 @@ def EmulateGPULaunchesPass : Pass<"llm-emulate-gpu-launches", "func::FuncOp"> {
   let description = [{
     Replaces every `gpu.launch` by loops over its blocks and threads that
     run its body in order, block and thread ids being the loop counters.
-    Correct for kernels whose threads do not communicate (no barriers, no
-    shuffles, no shared memory), which is what llm-distribute-to-gpu makes:
+    Barriers split a block's threads: all of them run the code before a
+    barrier before any runs the code after it, with `scf.for` and `scf.if`
+    ops around barriers (block-wide bounds and conditions) kept at block
+    level, values that cross a barrier kept in per-thread buffers (or
+    computed again, for views), and workgroup memory one host buffer.
+    Shuffles cannot be emulated (llm-distribute-to-gpu makes none for a
+    target without warps).
     `llmc compile --emulate-gpu` uses it to run the GPU lowering's kernels
     on the CPU, so that tests compare their logits with the reference on
     machines without a GPU.

@@ -193,49 +193,164 @@ Value warpSum(RewriterBase &rewriter, Location loc, Value value,
   return value;
 }
 
-/// A packed projection as one launch that streams each weight byte once:
-/// each thread owns one 16-byte group of output lanes of one row and block
-/// and a strided share of the depth (split-K, chosen at run time so that
-/// the launch has about `targetThreads` threads whatever the row count),
-/// loads its weights 16 bytes at a time (the weights are viewed as vectors
-/// of 16 bytes, so the loads are 16-byte loads), `kUnroll` loads in flight,
-/// and adds its partial sums to the output (zeros or a residual before)
-/// atomically. What a prologue computes from the row alone is computed
-/// once before the loop, what it computes from a depth once per depth. The threads of a warp read neighbouring depths of one block:
-/// consecutive 64-byte rows. With `warpShuffles`, the split count is a
-/// multiple of the splits one warp holds, so that a warp's threads share
-/// one row and block: they sum their partial sums with butterfly shuffles
-/// first, and each of them adds a different lane, a warp's width fewer
-/// atomics (the emulation on the CPU, which runs threads one after another,
-/// cannot shuffle).
-void launchPackedProjection(RewriterBase &rewriter,
-                            const PackedProjection &projection,
+/// A packed projection's body split by what its values vary with: the row
+/// (computed once per row: a prologue's RMSNorm scale), the depth (once per
+/// depth: the activation, SwiGLU of a prologue) or the lane (once per
+/// weight: the product).
+struct ProjectionBody {
+  enum class Level { Row, Depth, Lane };
+  DenseMap<Value, Level> levels;
+  SmallVector<OpOperand *> rowInputs, depthInputs;
+  SmallVector<Operation *> rowOps, depthOps, laneOps;
+
+  explicit ProjectionBody(const PackedProjection &projection) {
+    linalg::GenericOp op = projection.op;
+    Block &combiner = op.getRegion().front();
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      Value arg = combiner.getArgument(input->getOperandNumber());
+      if (input->getOperandNumber() == projection.weightInput) {
+        levels[arg] = Level::Lane;
+      } else if (op.getMatchingIndexingMap(input).isFunctionOfDim(3)) {
+        levels[arg] = Level::Depth;
+        depthInputs.push_back(input);
+      } else {
+        levels[arg] = Level::Row;
+        rowInputs.push_back(input);
+      }
+    }
+    Value out = combiner.getArguments().back();
+    for (Operation &inner : combiner.without_terminator()) {
+      // The accumulation itself (the only op that reads the output).
+      if (llvm::is_contained(inner.getOperands(), out))
+        continue;
+      Level level = Level::Row;
+      for (Value operand : inner.getOperands())
+        level = std::max(level, levels.lookup(operand));
+      for (Value result : inner.getResults())
+        levels[result] = level;
+      (level == Level::Row     ? rowOps
+       : level == Level::Depth ? depthOps
+                               : laneOps)
+          .push_back(&inner);
+    }
+  }
+};
+
+/// An activation's indices: the row and/or the depth `k`.
+SmallVector<Value> activationIndices(linalg::GenericOp op, OpOperand *input,
+                                     Value row, Value k) {
+  SmallVector<Value> indices;
+  for (AffineExpr expr : op.getMatchingIndexingMap(input).getResults())
+    indices.push_back(cast<AffineDimExpr>(expr).getPosition() == 0 ? row : k);
+  return indices;
+}
+
+/// Maps the body's row-level values of row `row` (loading what they read).
+void mapRowValues(OpBuilder &b, Location loc,
+                  const PackedProjection &projection,
+                  const ProjectionBody &body, Value row, IRMapping &mapping) {
+  linalg::GenericOp op = projection.op;
+  Block &combiner = op.getRegion().front();
+  for (OpOperand *input : body.rowInputs)
+    mapping.map(
+        combiner.getArgument(input->getOperandNumber()),
+        b.create<memref::LoadOp>(loc, input->get(),
+                                 activationIndices(op, input, row, Value())));
+  for (Operation *inner : body.rowOps)
+    b.clone(*inner, mapping);
+}
+
+/// Maps the body's depth-level values of (row, k), the row's values mapped.
+void mapDepthValues(OpBuilder &b, Location loc,
+                    const PackedProjection &projection,
+                    const ProjectionBody &body, Value row, Value k,
+                    ArrayRef<Value> activations, IRMapping &mapping) {
+  Block &combiner = linalg::GenericOp(projection.op).getRegion().front();
+  for (auto [input, value] : llvm::zip(body.depthInputs, activations))
+    mapping.map(combiner.getArgument(input->getOperandNumber()), value);
+  for (Operation *inner : body.depthOps)
+    b.clone(*inner, mapping);
+}
+
+/// The weights of `projection` as 16-byte vectors: [blocks, depth, groups]
+/// flattened, with `lanes` elements each.
+struct WeightVectors {
+  Value vectors;
+  int64_t blocks, depth, width, lanes, groups;
+};
+
+WeightVectors viewWeightVectors(OpBuilder &b, Location loc,
+                                const PackedProjection &projection) {
+  auto weightType = cast<MemRefType>(
+      projection.op->getOperand(projection.weightInput).getType());
+  Type element = weightType.getElementType();
+  WeightVectors w;
+  w.blocks = weightType.getDimSize(0);
+  w.depth = weightType.getDimSize(1);
+  w.width = weightType.getDimSize(2);
+  int64_t elementBytes =
+      std::max<int64_t>(element.getIntOrFloatBitWidth() / 8, 1);
+  w.lanes = std::min<int64_t>(16 / elementBytes, w.width);
+  while (w.width % w.lanes != 0)
+    --w.lanes;
+  w.groups = w.width / w.lanes;
+  memref::ViewOp view = projection.weights;
+  w.vectors = b.create<memref::ViewOp>(
+      loc,
+      MemRefType::get({ShapedType::kDynamic},
+                      VectorType::get({w.lanes}, element)),
+      view.getSource(), view.getByteShift(),
+      ValueRange{b.create<arith::ConstantIndexOp>(loc, w.blocks * w.depth *
+                                                           w.groups)});
+  return w;
+}
+
+/// The streaming form of a packed projection, for few rows (decode): each
+/// weight byte read once. Each thread owns one 16-byte group of output
+/// lanes of one row and block and a strided share of the depth (split-K,
+/// chosen at run time so that the launch has about `targetThreads` threads
+/// whatever the row count), loads its weights 16 bytes at a time (the
+/// weights are viewed as vectors of 16 bytes, so the loads are 16-byte
+/// loads), `kUnroll` loads in flight, and adds its partial sums to the
+/// output (zeros or a residual before) atomically. What a prologue computes
+/// from the row alone is computed once before the loop, what it computes
+/// from a depth once per depth. The threads of a warp read neighbouring
+/// depths of one block: consecutive 64-byte rows. With `warpShuffles`, the
+/// split count is a multiple of the splits one warp holds, so that a warp's
+/// threads share one row and block: they sum their partial sums with
+/// butterfly shuffles first, and each of them adds a different lane, a
+/// warp's width fewer atomics (the emulation on the CPU, which runs threads
+/// one after another, cannot shuffle).
+struct StreamingPlan {
+  Value total, splits;
+  int64_t warpSplits;
+  bool warpShuffles;
+};
+
+StreamingPlan planStreaming(RewriterBase &rewriter, Location loc,
+                            const PackedProjection &projection, Value rows,
                             int64_t threadsPerBlock, int64_t targetThreads,
                             bool warpShuffles) {
-  constexpr int64_t kWarp = 32, kUnroll = 4;
-  linalg::GenericOp op = projection.op;
-  Location loc = op.getLoc();
-  rewriter.setInsertionPoint(op);
+  constexpr int64_t kWarp = 32;
   auto index = [&](int64_t v) -> Value {
     return rewriter.create<arith::ConstantIndexOp>(loc, v);
   };
-  auto weightType =
-      cast<MemRefType>(op->getOperand(projection.weightInput).getType());
-  Type element = weightType.getElementType();
+  auto weightType = cast<MemRefType>(
+      projection.op->getOperand(projection.weightInput).getType());
   int64_t blocks = weightType.getDimSize(0), depth = weightType.getDimSize(1),
           width = weightType.getDimSize(2);
-  int64_t elementBytes =
-      std::max<int64_t>(element.getIntOrFloatBitWidth() / 8, 1);
+  int64_t elementBytes = std::max<int64_t>(
+      weightType.getElementType().getIntOrFloatBitWidth() / 8, 1);
   int64_t lanes = std::min<int64_t>(16 / elementBytes, width);
   while (width % lanes != 0)
     --lanes;
   int64_t groups = width / lanes;
+  StreamingPlan plan;
   // Splits of one (row, block) in a warp; shuffles need whole warps of them.
-  int64_t warpSplits = kWarp % groups == 0 ? kWarp / groups : 0;
-  warpShuffles = warpShuffles && warpSplits > 1 && threadsPerBlock % kWarp == 0;
-
-  Value zero = index(0), one = index(1);
-  Value rows = rewriter.create<memref::DimOp>(loc, projection.y, 0);
+  plan.warpSplits = kWarp % groups == 0 ? kWarp / groups : 0;
+  plan.warpShuffles =
+      warpShuffles && plan.warpSplits > 1 && threadsPerBlock % kWarp == 0;
+  Value one = index(1);
   Value work =
       rewriter.create<arith::MulIOp>(loc, rows, index(blocks * groups));
   Value splits =
@@ -243,14 +358,32 @@ void launchPackedProjection(RewriterBase &rewriter,
   splits = rewriter.create<arith::MinUIOp>(
       loc, rewriter.create<arith::MaxUIOp>(loc, splits, one),
       index(std::max<int64_t>(depth / 8, 1)));
-  if (warpShuffles)
-    splits = rewriter.create<arith::MulIOp>(
-        loc,
-        rewriter.create<arith::CeilDivUIOp>(loc, splits, index(warpSplits)),
-        index(warpSplits));
-  Value total = rewriter.create<arith::MulIOp>(loc, work, splits);
-  Value id;
-  createGuardedLaunch(rewriter, loc, total, threadsPerBlock, id);
+  if (plan.warpShuffles)
+    splits =
+        rewriter.create<arith::MulIOp>(loc,
+                                       rewriter.create<arith::CeilDivUIOp>(
+                                           loc, splits, index(plan.warpSplits)),
+                                       index(plan.warpSplits));
+  plan.splits = splits;
+  plan.total = rewriter.create<arith::MulIOp>(loc, work, splits);
+  return plan;
+}
+
+/// Emits, at the rewriter's insertion point inside a launch, the streaming
+/// form's thread `id` (below the plan's total).
+void emitStreamingThread(RewriterBase &rewriter, Location loc,
+                         const PackedProjection &projection,
+                         const ProjectionBody &body, const StreamingPlan &plan,
+                         Value id) {
+  constexpr int64_t kUnroll = 4;
+  linalg::GenericOp op = projection.op;
+  auto index = [&](int64_t v) -> Value {
+    return rewriter.create<arith::ConstantIndexOp>(loc, v);
+  };
+  WeightVectors w = viewWeightVectors(rewriter, loc, projection);
+  int64_t blocks = w.blocks, depth = w.depth, lanes = w.lanes,
+          groups = w.groups;
+  Value splits = plan.splits;
   auto split = [&](Value &rest, Value count) {
     Value part = rewriter.create<arith::RemUIOp>(loc, rest, count);
     rest = rewriter.create<arith::DivUIOp>(loc, rest, count);
@@ -262,15 +395,8 @@ void launchPackedProjection(RewriterBase &rewriter,
   Value block = split(rest, index(blocks));
   Value row = rest;
 
-  // The weights as 16-byte vectors: [blocks, depth, groups].
-  auto vectorType = VectorType::get({lanes}, element);
-  memref::ViewOp view = projection.weights;
-  Value vectors = rewriter.create<memref::ViewOp>(
-      loc, MemRefType::get({ShapedType::kDynamic}, vectorType),
-      view.getSource(), view.getByteShift(),
-      ValueRange{index(blocks * depth * groups)});
-
   // The thread's depths: first, first + splits, ... below depth.
+  Value zero = index(0);
   Value remaining = rewriter.create<arith::SubIOp>(loc, index(depth), first);
   Value count = rewriter.create<arith::SelectOp>(
       loc,
@@ -287,68 +413,22 @@ void launchPackedProjection(RewriterBase &rewriter,
   Type f32 = rewriter.getF32Type();
   SmallVector<Value> zeros(lanes, rewriter.create<arith::ConstantOp>(
                                       loc, rewriter.getZeroAttr(f32)));
-  // The body's values by what they vary with: the row (computed once per
-  // thread, before the loop: a prologue's RMSNorm scale), the depth (once
-  // per loaded depth: the activation, SwiGLU of a prologue) or the lane
-  // (once per weight: the product).
-  enum class Level { Row, Depth, Lane };
   Block &combiner = op.getRegion().front();
-  DenseMap<Value, Level> levels;
-  SmallVector<OpOperand *> rowInputs, depthInputs;
-  for (OpOperand *input : op.getDpsInputOperands()) {
-    Value arg = combiner.getArgument(input->getOperandNumber());
-    if (input->getOperandNumber() == projection.weightInput) {
-      levels[arg] = Level::Lane;
-    } else if (op.getMatchingIndexingMap(input).isFunctionOfDim(3)) {
-      levels[arg] = Level::Depth;
-      depthInputs.push_back(input);
-    } else {
-      levels[arg] = Level::Row;
-      rowInputs.push_back(input);
-    }
-  }
-  SmallVector<Operation *> rowOps, depthOps, laneOps;
-  Value out = combiner.getArguments().back();
-  for (Operation &inner : combiner.without_terminator()) {
-    // The accumulation itself (the only op that reads the output).
-    if (llvm::is_contained(inner.getOperands(), out))
-      continue;
-    Level level = Level::Row;
-    for (Value operand : inner.getOperands())
-      level = std::max(level, levels.lookup(operand));
-    for (Value result : inner.getResults())
-      levels[result] = level;
-    (level == Level::Row     ? rowOps
-     : level == Level::Depth ? depthOps
-                             : laneOps)
-        .push_back(&inner);
-  }
-  // An activation's indices: the row and/or the depth `k`.
-  auto indicesOf = [&](OpOperand *input, Value k) {
-    SmallVector<Value> indices;
-    for (AffineExpr expr : op.getMatchingIndexingMap(input).getResults())
-      indices.push_back(cast<AffineDimExpr>(expr).getPosition() == 0 ? row
-                                                                     : k);
-    return indices;
-  };
   IRMapping rowMapping;
-  for (OpOperand *input : rowInputs)
-    rowMapping.map(combiner.getArgument(input->getOperandNumber()),
-                   rewriter.create<memref::LoadOp>(loc, input->get(),
-                                                   indicesOf(input, Value())));
-  for (Operation *inner : rowOps)
-    rewriter.clone(*inner, rowMapping);
+  mapRowValues(rewriter, loc, projection, body, row, rowMapping);
 
   // What one depth `k` reads: the activations and the weight vector.
   struct Loaded {
     SmallVector<Value> activations;
     Value weights;
+    Value k;
   };
   auto load = [&](OpBuilder &b, Location nested, Value k) {
     Loaded loaded;
-    for (OpOperand *input : depthInputs)
-      loaded.activations.push_back(
-          b.create<memref::LoadOp>(nested, input->get(), indicesOf(input, k)));
+    loaded.k = k;
+    for (OpOperand *input : body.depthInputs)
+      loaded.activations.push_back(b.create<memref::LoadOp>(
+          nested, input->get(), activationIndices(op, input, row, k)));
     auto constant = [&](int64_t v) -> Value {
       return b.create<arith::ConstantIndexOp>(nested, v);
     };
@@ -361,22 +441,20 @@ void launchPackedProjection(RewriterBase &rewriter,
                 k),
             constant(groups)),
         group);
-    loaded.weights = b.create<memref::LoadOp>(nested, vectors, at);
+    loaded.weights = b.create<memref::LoadOp>(nested, w.vectors, at);
     return loaded;
   };
   // The partial sums after adding f(..., w) of every lane.
   auto accumulate = [&](OpBuilder &b, Location nested, const Loaded &loaded,
                         ValueRange sums) {
     IRMapping mapping = rowMapping;
-    for (auto [input, value] : llvm::zip(depthInputs, loaded.activations))
-      mapping.map(combiner.getArgument(input->getOperandNumber()), value);
-    for (Operation *inner : depthOps)
-      b.clone(*inner, mapping);
+    mapDepthValues(b, nested, projection, body, row, loaded.k,
+                   loaded.activations, mapping);
     SmallVector<Value> next;
     for (int64_t i = 0; i < lanes; ++i) {
       mapping.map(combiner.getArgument(projection.weightInput),
                   b.create<vector::ExtractOp>(nested, loaded.weights, i));
-      for (Operation *inner : laneOps)
+      for (Operation *inner : body.laneOps)
         b.clone(*inner, mapping);
       next.push_back(b.create<arith::AddFOp>(
           nested, sums[i], mapping.lookup(projection.addend)));
@@ -416,12 +494,11 @@ void launchPackedProjection(RewriterBase &rewriter,
         loc, rewriter.create<arith::MulIOp>(loc, group, index(lanes)),
         index(i));
   };
-  if (!warpShuffles) {
+  if (!plan.warpShuffles) {
     for (int64_t i = 0; i < lanes; ++i)
       rewriter.create<memref::AtomicRMWOp>(loc, arith::AtomicRMWKind::addf,
                                            sums[i], projection.y,
                                            ValueRange{row, block, laneOf(i)});
-    rewriter.eraseOp(op);
     return;
   }
   // The warp's threads of one group hold neighbouring splits: a butterfly
@@ -430,10 +507,11 @@ void launchPackedProjection(RewriterBase &rewriter,
   for (Value &sum : sums)
     sum = warpSum(rewriter, loc, sum, groups);
   // Thread j of the warp's splits adds the lanes i with i % warpSplits == j.
-  Value slot = rewriter.create<arith::RemUIOp>(loc, first, index(warpSplits));
+  Value slot =
+      rewriter.create<arith::RemUIOp>(loc, first, index(plan.warpSplits));
   for (int64_t i = 0; i < lanes; ++i) {
-    Value mine = rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
-                                                slot, index(i % warpSplits));
+    Value mine = rewriter.create<arith::CmpIOp>(
+        loc, arith::CmpIPredicate::eq, slot, index(i % plan.warpSplits));
     auto owner = rewriter.create<scf::IfOp>(loc, mine, /*withElse=*/false);
     OpBuilder::InsertionGuard guard(rewriter);
     rewriter.setInsertionPointToStart(&owner.getThenRegion().front());
@@ -441,7 +519,375 @@ void launchPackedProjection(RewriterBase &rewriter,
                                          sums[i], projection.y,
                                          ValueRange{row, block, laneOf(i)});
   }
+}
+
+/// The tiled form of a packed projection, for prefill: a block of 256
+/// threads computes a tile of kTileRows rows x kTileBlocks weight blocks,
+/// stepping through the depth kTileDepth at a time. Each step the block's
+/// threads stage the activations (the prologue applied once per element)
+/// and the widened weights (16-byte loads) in shared memory, wait at a
+/// barrier, and each thread adds a 4 x 4 piece of the tile from them, so a
+/// weight byte is read once per 64 rows instead of once per row. It needs
+/// the product f = P * Q of an activation value P and a value Q of the
+/// weight alone (the widening), which every float projection has.
+constexpr int64_t kTileRows = 64, kTileBlocks = 2, kTileDepth = 32,
+                  kTileThreads = 256, kTileThreadRows = 16;
+/// Projections of at least this many rows take the tiled form.
+constexpr int64_t kTiledMinRows = 16;
+
+struct TiledFactors {
+  /// P, computed from the row- and depth-level values.
+  Value activation;
+  /// The ops computing Q from the weight, in order, and Q.
+  SmallVector<Operation *> weightOps;
+  Value weight;
+};
+
+std::optional<TiledFactors>
+matchTiledFactors(const PackedProjection &projection,
+                  const ProjectionBody &body) {
+  auto product = projection.addend.getDefiningOp<arith::MulFOp>();
+  if (!product || !product.getType().isF32())
+    return std::nullopt;
+  Block &combiner = linalg::GenericOp(projection.op).getRegion().front();
+  Value weightArg = combiner.getArgument(projection.weightInput);
+  // Values computed from the weight alone (and constants).
+  llvm::SmallPtrSet<Operation *, 4> fromWeight;
+  auto weightOnly = [&](Value v) {
+    if (v == weightArg)
+      return true;
+    Operation *def = v.getDefiningOp();
+    return def && fromWeight.contains(def);
+  };
+  TiledFactors factors;
+  for (Operation *inner : body.laneOps) {
+    if (inner == product.getOperation())
+      continue;
+    bool pure = isPure(inner) && inner->getNumRegions() == 0;
+    for (Value operand : inner->getOperands())
+      pure = pure &&
+             (weightOnly(operand) || operand.getParentBlock() != &combiner);
+    if (!pure)
+      return std::nullopt;
+    fromWeight.insert(inner);
+    factors.weightOps.push_back(inner);
+  }
+  for (auto [p, q] : {std::pair(product.getLhs(), product.getRhs()),
+                      std::pair(product.getRhs(), product.getLhs())}) {
+    if (weightOnly(q) && body.levels.lookup(p) != ProjectionBody::Level::Lane &&
+        p.getParentBlock() == &combiner) {
+      factors.activation = p;
+      factors.weight = q;
+      return factors;
+    }
+  }
+  return std::nullopt;
+}
+
+/// Emits, at the rewriter's insertion point inside a launch of kTileThreads
+/// threads, the tiled form's block `blockId` with thread `threadId`; `a`
+/// and `b` are the launch's shared buffers.
+void emitTiledBlock(RewriterBase &rewriter, Location loc,
+                    const PackedProjection &projection,
+                    const ProjectionBody &body, const TiledFactors &factors,
+                    Value rows, Value blockId, Value threadId, Value a,
+                    Value b) {
+  linalg::GenericOp op = projection.op;
+  Block &combiner = op.getRegion().front();
+  auto index = [&](OpBuilder &builder, int64_t v) -> Value {
+    return builder.create<arith::ConstantIndexOp>(loc, v);
+  };
+  WeightVectors w = viewWeightVectors(rewriter, loc, projection);
+  int64_t tileWidth = kTileBlocks * w.width;
+  int64_t threadLanes = tileWidth / (kTileThreads / kTileThreadRows);
+  int64_t threadRows = kTileRows / kTileThreadRows;
+  int64_t colTiles = llvm::divideCeil(w.blocks, kTileBlocks);
+  Type f32 = rewriter.getF32Type();
+  Value zero =
+      rewriter.create<arith::ConstantOp>(loc, rewriter.getZeroAttr(f32));
+
+  Value colTile =
+      rewriter.create<arith::RemUIOp>(loc, blockId, index(rewriter, colTiles));
+  Value rowTile =
+      rewriter.create<arith::DivUIOp>(loc, blockId, index(rewriter, colTiles));
+  Value row0 =
+      rewriter.create<arith::MulIOp>(loc, rowTile, index(rewriter, kTileRows));
+  Value block0 = rewriter.create<arith::MulIOp>(loc, colTile,
+                                                index(rewriter, kTileBlocks));
+  Value threadRow = rewriter.create<arith::DivUIOp>(
+      loc, threadId, index(rewriter, kTileThreadRows));
+  Value threadCol = rewriter.create<arith::RemUIOp>(
+      loc, threadId, index(rewriter, kTileThreadRows));
+  Value rowBase = rewriter.create<arith::MulIOp>(loc, threadRow,
+                                                 index(rewriter, threadRows));
+  Value colBase = rewriter.create<arith::MulIOp>(loc, threadCol,
+                                                 index(rewriter, threadLanes));
+  auto below = [&](OpBuilder &builder, Value x, Value bound) -> Value {
+    return builder.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, x,
+                                         bound);
+  };
+
+  // The row this thread stages (kTileDepth / kStageDepths threads per
+  // row), its row-level values computed once.
+  constexpr int64_t kStageDepths = kTileRows * kTileDepth / kTileThreads;
+  constexpr int64_t kStageThreadsPerRow = kTileDepth / kStageDepths;
+  Value stageRow = rewriter.create<arith::DivUIOp>(
+      loc, threadId, index(rewriter, kStageThreadsPerRow));
+  Value stageDepth = rewriter.create<arith::MulIOp>(
+      loc,
+      rewriter.create<arith::RemUIOp>(loc, threadId,
+                                      index(rewriter, kStageThreadsPerRow)),
+      index(rewriter, kStageDepths));
+  Value stageRowGlobal = rewriter.create<arith::AddIOp>(loc, row0, stageRow);
+  Value stageRowInside = below(rewriter, stageRowGlobal, rows);
+  // The tiled form runs with rows >= kTiledMinRows > 0.
+  Value stageRowLoad = rewriter.create<arith::MinUIOp>(
+      loc, stageRowGlobal,
+      rewriter.create<arith::SubIOp>(loc, rows, index(rewriter, 1)));
+  IRMapping stageRowMapping;
+  mapRowValues(rewriter, loc, projection, body, stageRowLoad, stageRowMapping);
+
+  SmallVector<Value> zeros(threadRows * threadLanes, zero);
+  auto steps = rewriter.create<scf::ForOp>(
+      loc, index(rewriter, 0), index(rewriter, w.depth),
+      index(rewriter, kTileDepth), zeros,
+      [&](OpBuilder &builder, Location, Value k0, ValueRange sums) {
+        // The activations P(row, k) of the step: each thread stages
+        // kStageDepths neighbouring depths of one row, stored transposed
+        // with a column of padding so that a warp's stores hit 32 banks.
+        // Out-of-range rows and depths read the last one (in bounds) and
+        // store zero.
+        for (int64_t i = 0; i < kStageDepths; ++i) {
+          Value kk =
+              builder.create<arith::AddIOp>(loc, stageDepth, index(builder, i));
+          Value k = builder.create<arith::AddIOp>(loc, k0, kk);
+          Value kLoad = builder.create<arith::MinUIOp>(
+              loc, k, index(builder, w.depth - 1));
+          SmallVector<Value> activations;
+          for (OpOperand *input : body.depthInputs)
+            activations.push_back(builder.create<memref::LoadOp>(
+                loc, input->get(),
+                activationIndices(op, input, stageRowLoad, kLoad)));
+          IRMapping mapping = stageRowMapping;
+          mapDepthValues(builder, loc, projection, body, stageRowLoad, kLoad,
+                         activations, mapping);
+          Value inside = builder.create<arith::AndIOp>(
+              loc, stageRowInside, below(builder, k, index(builder, w.depth)));
+          Value value = builder.create<arith::SelectOp>(
+              loc, inside, mapping.lookup(factors.activation), zero);
+          builder.create<memref::StoreOp>(loc, value, a,
+                                          ValueRange{kk, stageRow});
+        }
+        // The weights Q(w) of the step, one 16-byte vector at a time; a
+        // warp reads 512 consecutive bytes.
+        int64_t tileVectors = kTileBlocks * kTileDepth * w.groups;
+        auto vectorType =
+            cast<MemRefType>(w.vectors.getType()).getElementType();
+        Value zeroVector = builder.create<arith::ConstantOp>(
+            loc, builder.getZeroAttr(vectorType));
+        for (int64_t i = 0; i < llvm::divideCeil(tileVectors, kTileThreads);
+             ++i) {
+          Value v = builder.create<arith::AddIOp>(
+              loc, threadId, index(builder, i * kTileThreads));
+          Value g =
+              builder.create<arith::RemUIOp>(loc, v, index(builder, w.groups));
+          Value rest =
+              builder.create<arith::DivUIOp>(loc, v, index(builder, w.groups));
+          Value kk = builder.create<arith::RemUIOp>(loc, rest,
+                                                    index(builder, kTileDepth));
+          Value local = builder.create<arith::DivUIOp>(
+              loc, rest, index(builder, kTileDepth));
+          Value block = builder.create<arith::AddIOp>(loc, block0, local);
+          Value k = builder.create<arith::AddIOp>(loc, k0, kk);
+          Value inside = builder.create<arith::AndIOp>(
+              loc, below(builder, block, index(builder, w.blocks)),
+              below(builder, k, index(builder, w.depth)));
+          Value at = builder.create<arith::AddIOp>(
+              loc,
+              builder.create<arith::MulIOp>(
+                  loc,
+                  builder.create<arith::AddIOp>(
+                      loc,
+                      builder.create<arith::MulIOp>(
+                          loc,
+                          builder.create<arith::MinUIOp>(
+                              loc, block, index(builder, w.blocks - 1)),
+                          index(builder, w.depth)),
+                      builder.create<arith::MinUIOp>(
+                          loc, k, index(builder, w.depth - 1))),
+                  index(builder, w.groups)),
+              g);
+          Value vector = builder.create<arith::SelectOp>(
+              loc, inside, builder.create<memref::LoadOp>(loc, w.vectors, at),
+              zeroVector);
+          Value colStart = builder.create<arith::AddIOp>(
+              loc,
+              builder.create<arith::MulIOp>(loc, local,
+                                            index(builder, w.width)),
+              builder.create<arith::MulIOp>(loc, g, index(builder, w.lanes)));
+          OpBuilder inner = builder;
+          if (tileVectors % kTileThreads != 0) {
+            auto store = builder.create<scf::IfOp>(
+                loc, below(builder, v, index(builder, tileVectors)),
+                /*withElseRegion=*/false);
+            inner.setInsertionPointToStart(&store.getThenRegion().front());
+          }
+          for (int64_t l = 0; l < w.lanes; ++l) {
+            IRMapping mapping;
+            mapping.map(combiner.getArgument(projection.weightInput),
+                        inner.create<vector::ExtractOp>(loc, vector, l));
+            for (Operation *weightOp : factors.weightOps)
+              inner.clone(*weightOp, mapping);
+            Value col =
+                inner.create<arith::AddIOp>(loc, colStart, index(inner, l));
+            inner.create<memref::StoreOp>(loc, mapping.lookup(factors.weight),
+                                          b, ValueRange{kk, col});
+          }
+        }
+        builder.create<gpu::BarrierOp>(loc);
+        // Each thread's 4 x 4 piece from the staged tiles.
+        auto products = builder.create<scf::ForOp>(
+            loc, index(builder, 0), index(builder, kTileDepth),
+            index(builder, 1), sums,
+            [&](OpBuilder &inner, Location, Value kk, ValueRange acc) {
+              SmallVector<Value> as, bs;
+              for (int64_t i = 0; i < threadRows; ++i)
+                as.push_back(inner.create<memref::LoadOp>(
+                    loc, a,
+                    ValueRange{kk, inner.create<arith::AddIOp>(
+                                       loc, rowBase, index(inner, i))}));
+              for (int64_t j = 0; j < threadLanes; ++j)
+                bs.push_back(inner.create<memref::LoadOp>(
+                    loc, b,
+                    ValueRange{kk, inner.create<arith::AddIOp>(
+                                       loc, colBase, index(inner, j))}));
+              SmallVector<Value> next;
+              for (int64_t i = 0; i < threadRows; ++i)
+                for (int64_t j = 0; j < threadLanes; ++j)
+                  next.push_back(inner.create<arith::AddFOp>(
+                      loc, acc[i * threadLanes + j],
+                      inner.create<arith::MulFOp>(loc, as[i], bs[j])));
+              inner.create<scf::YieldOp>(loc, next);
+            });
+        builder.create<gpu::BarrierOp>(loc);
+        builder.create<scf::YieldOp>(loc, products.getResults());
+      });
+
+  // Each sum onto its output (zeros or the residual): one thread owns it.
+  for (int64_t i = 0; i < threadRows; ++i) {
+    Value row = rewriter.create<arith::AddIOp>(
+        loc, row0,
+        rewriter.create<arith::AddIOp>(loc, rowBase, index(rewriter, i)));
+    for (int64_t j = 0; j < threadLanes; ++j) {
+      Value col =
+          rewriter.create<arith::AddIOp>(loc, colBase, index(rewriter, j));
+      Value block = rewriter.create<arith::AddIOp>(
+          loc, block0,
+          rewriter.create<arith::DivUIOp>(loc, col, index(rewriter, w.width)));
+      Value lane =
+          rewriter.create<arith::RemUIOp>(loc, col, index(rewriter, w.width));
+      auto owned = rewriter.create<scf::IfOp>(
+          loc,
+          rewriter.create<arith::AndIOp>(
+              loc, below(rewriter, row, rows),
+              below(rewriter, block, index(rewriter, w.blocks))),
+          /*withElseRegion=*/false);
+      OpBuilder inner = OpBuilder::atBlockBegin(&owned.getThenRegion().front());
+      SmallVector<Value, 3> at{row, block, lane};
+      Value old = inner.create<memref::LoadOp>(loc, projection.y, at);
+      inner.create<memref::StoreOp>(
+          loc,
+          inner.create<arith::AddFOp>(loc, old,
+                                      steps.getResult(i * threadLanes + j)),
+          projection.y, at);
+    }
+  }
+}
+
+/// A packed projection as one launch. Few rows (decode) stream each weight
+/// byte once (emitStreamingThread); from kTiledMinRows rows on (prefill),
+/// when the body allows it, the same launch runs the tiled form instead: the
+/// grid and the branch are chosen at run time from the row count, so a
+/// decode step's launches are the same whatever the prompt was.
+void launchPackedProjection(RewriterBase &rewriter,
+                            const PackedProjection &projection,
+                            int64_t threadsPerBlock, int64_t targetThreads,
+                            bool warpShuffles) {
+  linalg::GenericOp op = projection.op;
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  auto index = [&](int64_t v) -> Value {
+    return rewriter.create<arith::ConstantIndexOp>(loc, v);
+  };
+  ProjectionBody body(projection);
+  Value rows = rewriter.create<memref::DimOp>(loc, projection.y, 0);
+  StreamingPlan plan =
+      planStreaming(rewriter, loc, projection, rows, threadsPerBlock,
+                    targetThreads, warpShuffles);
+  std::optional<TiledFactors> factors = matchTiledFactors(projection, body);
+  auto weightType =
+      cast<MemRefType>(op->getOperand(projection.weightInput).getType());
+  int64_t width = weightType.getDimSize(2);
+  if (!factors || threadsPerBlock != kTileThreads ||
+      (kTileBlocks * width) % (kTileThreads / kTileThreadRows) != 0) {
+    Value id;
+    createGuardedLaunch(rewriter, loc, plan.total, threadsPerBlock, id);
+    emitStreamingThread(rewriter, loc, projection, body, plan, id);
+    rewriter.eraseOp(op);
+    return;
+  }
+
+  Value one = index(1);
+  Value blockSize = index(threadsPerBlock);
+  Value tiled = rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge,
+                                               rows, index(kTiledMinRows));
+  Value streamingBlocks = rewriter.create<arith::MaxUIOp>(
+      loc, rewriter.create<arith::CeilDivUIOp>(loc, plan.total, blockSize),
+      one);
+  Value tiledBlocks = rewriter.create<arith::MulIOp>(
+      loc, rewriter.create<arith::CeilDivUIOp>(loc, rows, index(kTileRows)),
+      index(llvm::divideCeil(weightType.getDimSize(0), kTileBlocks)));
+  Value blocks = rewriter.create<arith::SelectOp>(loc, tiled, tiledBlocks,
+                                                  streamingBlocks);
+  auto workgroup = gpu::AddressSpaceAttr::get(rewriter.getContext(),
+                                              gpu::AddressSpace::Workgroup);
+  Type f32 = rewriter.getF32Type();
+  // The activations transposed, with a column of padding; the weights.
+  auto aType = MemRefType::get({kTileDepth, kTileRows + 1}, f32,
+                               MemRefLayoutAttrInterface(), workgroup);
+  auto bType = MemRefType::get({kTileDepth, kTileBlocks * width}, f32,
+                               MemRefLayoutAttrInterface(), workgroup);
+  auto launch = rewriter.create<gpu::LaunchOp>(
+      loc, blocks, one, one, blockSize, one, one, /*dynamicSharedMemorySize=*/
+      Value(), /*asyncTokenType=*/Type(), /*asyncDependencies=*/ValueRange(),
+      TypeRange{aType, bType});
+  Block &launchBody = launch.getBody().front();
+  rewriter.setInsertionPointToStart(&launchBody);
+  rewriter.create<gpu::TerminatorOp>(loc);
+  rewriter.setInsertionPointToStart(&launchBody);
+  auto branch = rewriter.create<scf::IfOp>(loc, tiled, /*withElse=*/true);
+  {
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToStart(&branch.getThenRegion().front());
+    emitTiledBlock(rewriter, loc, projection, body, *factors, rows,
+                   launch.getBlockIds().x, launch.getThreadIds().x,
+                   launch.getWorkgroupAttributions()[0],
+                   launch.getWorkgroupAttributions()[1]);
+  }
+  rewriter.setInsertionPointToStart(&branch.getElseRegion().front());
+  Value id = rewriter.create<arith::AddIOp>(
+      loc,
+      rewriter.create<arith::MulIOp>(loc, launch.getBlockIds().x, blockSize),
+      launch.getThreadIds().x);
+  auto inRange = rewriter.create<scf::IfOp>(
+      loc,
+      rewriter.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ult, id,
+                                     plan.total),
+      /*withElse=*/false);
+  rewriter.setInsertionPointToStart(&inRange.getThenRegion().front());
+  emitStreamingThread(rewriter, loc, projection, body, plan, id);
   rewriter.eraseOp(op);
+  sinkGlobals(rewriter, launch);
 }
 
 /// A linalg reduction `out[p] += f(ins[p, r])` over one reduction dimension

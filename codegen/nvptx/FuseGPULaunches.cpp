@@ -145,14 +145,14 @@ private:
   }
 
   /// 1-D launches of equal blocks, synchronous, without dynamic shared
-  /// memory, whose bodies are one block each.
+  /// memory, whose bodies are one block each. Workgroup memory (a tiled
+  /// projection's staged tiles) is private to a block and goes along.
   static bool fusible(gpu::LaunchOp launch) {
     return !launch.getAsyncToken() && launch.getAsyncDependencies().empty() &&
            !launch.getDynamicSharedMemorySize() && !launch.hasClusterSize() &&
            launch.getBody().hasOneBlock() && isOne(launch.getGridSizeY()) &&
            isOne(launch.getGridSizeZ()) && isOne(launch.getBlockSizeY()) &&
            isOne(launch.getBlockSizeZ()) &&
-           launch.getWorkgroupAttributions().empty() &&
            launch.getPrivateAttributions().empty();
   }
 
@@ -180,6 +180,9 @@ private:
       if (isa<gpu::TerminatorOp, scf::YieldOp>(op) || isMemoryEffectFree(op))
         return;
       auto add = [&](Value buffer, bool write) {
+        // The block's own workgroup memory is no other launch's.
+        if (llvm::is_contained(launch.getWorkgroupAttributions(), buffer))
+          return;
         result.push_back(Access{place(buffer), write});
       };
       if (auto load = dyn_cast<memref::LoadOp>(op))
@@ -308,8 +311,30 @@ private:
     Value blocks =
         builder.create<arith::AddIOp>(loc, firstBlocks, second.getGridSizeX());
     Value one = builder.create<arith::ConstantIndexOp>(loc, 1);
+    // A block runs one of the two bodies: the second's workgroup buffers
+    // reuse the first's of the same type, so the merged launch needs no more
+    // shared memory than the larger of the two.
+    SmallVector<Type> workgroup;
+    for (BlockArgument buffer : first.getWorkgroupAttributions())
+      workgroup.push_back(buffer.getType());
+    SmallVector<unsigned> secondSlots;
+    SmallVector<bool> claimed(workgroup.size(), false);
+    for (BlockArgument buffer : second.getWorkgroupAttributions()) {
+      unsigned slot = 0;
+      while (slot < workgroup.size() &&
+             (claimed[slot] || workgroup[slot] != buffer.getType()))
+        ++slot;
+      if (slot == workgroup.size()) {
+        workgroup.push_back(buffer.getType());
+        claimed.push_back(false);
+      }
+      claimed[slot] = true;
+      secondSlots.push_back(slot);
+    }
     auto launch = builder.create<gpu::LaunchOp>(
-        loc, blocks, one, one, first.getBlockSizeX(), one, one);
+        loc, blocks, one, one, first.getBlockSizeX(), one, one,
+        /*dynamicSharedMemorySize=*/Value(), /*asyncTokenType=*/Type(),
+        /*asyncDependencies=*/ValueRange(), workgroup);
     Block &body = launch.getBody().front();
     builder.setInsertionPointToStart(&body);
     builder.create<gpu::TerminatorOp>(loc);
@@ -339,6 +364,10 @@ private:
       mapping.map(blockSize.x, launch.getBlockSize().x);
       mapping.map(blockSize.y, launch.getBlockSize().y);
       mapping.map(blockSize.z, launch.getBlockSize().z);
+      for (auto [i, buffer] :
+           llvm::enumerate(source.getWorkgroupAttributions()))
+        mapping.map(buffer, launch.getWorkgroupAttributions()
+                                [source == first ? i : secondSlots[i]]);
       inner.setInsertionPoint(into.getTerminator());
       for (Operation &op : source.getBody().front().without_terminator())
         inner.clone(op, mapping);

@@ -8,7 +8,8 @@
 // passes to one kernel do not overlap (the scratch planner gives live
 // buffers disjoint ranges), so a parameter that is not written is not
 // written through another one either. A store whose address does not trace
-// back to a parameter leaves the kernel's loads alone.
+// back to a parameter (other than a store to shared memory) leaves the
+// kernel's loads alone.
 //
 // An invariant 16-byte vector load becomes NVPTX's `ld.global.nc.v4`
 // intrinsic: LLVM's instcombine splits a vector load whose elements are
@@ -26,6 +27,9 @@
 using namespace mlir;
 
 namespace {
+
+/// NVPTX's address space of shared (workgroup) memory.
+constexpr unsigned kSharedAddressSpace = 3;
 
 /// The kernel parameter `address` is computed from, or null.
 BlockArgument parameterOf(Value address, Block &entry) {
@@ -107,6 +111,11 @@ void markKernel(LLVM::LLVMFuncOp kernel) {
                  LLVM::MemsetOp, LLVM::MemmoveOp>(op))
       unknownWriter = true;
     if (!address)
+      return;
+    // Shared memory (the staged tiles of a tiled projection) is no
+    // parameter's.
+    if (cast<LLVM::LLVMPointerType>(address.getType()).getAddressSpace() ==
+        kSharedAddressSpace)
       return;
     BlockArgument parameter = parameterOf(address, entry);
     if (!parameter)

@@ -255,11 +255,18 @@ func.func @emulated(%x: memref<?x64xf32>, %blob: memref<?xi8>, %y: memref<?x2x32
 
 // -----
 
-// A projection with an RMSNorm prologue (llm-fuse-gpu-elementwise): the
-// row's scale (rsqrt of its sum of squares) is computed once per thread
-// before the depth loop, the normalized activation x * scale * g once per
-// loaded depth (four in the unrolled loop), and only the product with the
-// weight once per lane.
+// A projection with an RMSNorm prologue (llm-fuse-gpu-elementwise). One
+// launch holds two forms, chosen at run time from the row count (the grid
+// too). From 16 rows on (prefill), the tiled form: a block of 256 threads
+// computes 64 rows x 2 weight blocks, staging each step of 32 depths in
+// shared memory (the activations transposed with a column of padding, the
+// widened weights from 16-byte loads), a barrier, then each thread's 4 x 4
+// piece, a barrier, and the sums added onto the output. The row's scale is
+// computed once per thread, outside the depth steps. For fewer rows
+// (decode), the streaming form: the row's scale (rsqrt of its sum of
+// squares) is computed once per thread before the depth loop, the
+// normalized activation x * scale * g once per loaded depth (four in the
+// unrolled loop), and only the product with the weight once per lane.
 
 #w = affine_map<(d0, d1, d2, d3) -> (d1, d3, d2)>
 #rk = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
@@ -271,7 +278,25 @@ module attributes {llm.target = #llm.target<triple = "nvptx64-nvidia-cuda", cpu 
 // CHECK-LABEL: func.func @prologue
 // CHECK-SAME: (%[[X:.*]]: memref<?x64xf32>, %[[SS:.*]]: memref<?xf32>, %[[G:.*]]: memref<64xf32>, %{{.*}}: memref<?xi8>, %[[Y:.*]]: memref<?x2x32xf32>)
 // CHECK: %[[ROWS:.*]] = memref.dim %[[Y]], %c0
-// CHECK: gpu.launch
+// CHECK: %[[TILED:.*]] = arith.cmpi uge, %[[ROWS]], %c16
+// CHECK: %[[GRID:.*]] = arith.select %[[TILED]]
+// CHECK: gpu.launch blocks({{.*}}) in (%{{.*}} = %[[GRID]], {{.*}} workgroup(%[[A:.*]] : memref<32x65xf32, #gpu.address_space<workgroup>>, %[[B:.*]] : memref<32x64xf32, #gpu.address_space<workgroup>>)
+// CHECK: scf.if %[[TILED]] {
+// CHECK: memref.load %[[SS]]
+// CHECK: math.rsqrt
+// CHECK: scf.for
+// CHECK-NOT: math.rsqrt
+// CHECK-COUNT-8: memref.store %{{.*}}, %[[A]][
+// CHECK: memref.load %{{.*}} : memref<?xvector<8xbf16>>
+// CHECK-COUNT-8: memref.store %{{.*}}, %[[B]][
+// CHECK: gpu.barrier
+// CHECK: scf.for
+// CHECK-COUNT-4: memref.load %[[A]][
+// CHECK-COUNT-4: memref.load %[[B]][
+// CHECK-COUNT-16: arith.mulf
+// CHECK: gpu.barrier
+// CHECK-COUNT-16: memref.store %{{.*}}, %[[Y]][
+// CHECK: } else {
 // CHECK: %[[S:.*]] = memref.load %[[SS]][%[[ROW:.*]]] : memref<?xf32>
 // CHECK: %[[RS:.*]] = math.rsqrt
 // CHECK-NOT: math.rsqrt

@@ -170,3 +170,56 @@ func.func @argument(%tid: index, %n: index, %x: memref<?x64xf32>, %rows: index, 
   return %out : memref<?x64xf32>
 }
 }
+
+// -----
+
+// Launches with workgroup memory (tiled projections) merge too: its
+// accesses are the block's own, not another launch's. A block runs one of
+// the two bodies, so the second body's buffer of the same type reuses the
+// first's (the merged kernel needs no more shared memory than either); a
+// buffer of another type is added.
+
+// CHECK-LABEL: func.func @workgroup
+// CHECK: gpu.launch
+// CHECK-SAME: workgroup(%[[T:.*]] : memref<64xf32, #gpu.address_space<workgroup>>, %[[U:.*]] : memref<16xf32, #gpu.address_space<workgroup>>)
+// CHECK: scf.if
+// CHECK: memref.store %{{.*}}, %[[T]][
+// CHECK: } else {
+// CHECK: memref.store %{{.*}}, %[[T]][
+// CHECK: memref.store %{{.*}}, %[[U]][
+// CHECK: gpu.terminator
+// CHECK-NOT: gpu.launch
+module attributes {llm.max_tokens = 16 : i64} {
+func.func @workgroup(%tid: index, %n: index, %rows: index, %cap: index,
+                     %weights: memref<?xi8>, %kv: memref<?xi8>, %scratch: memref<?xi8>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c64 = arith.constant 64 : index
+  %c4096 = arith.constant 4096 : index
+  %a = memref.view %scratch[%c0][%rows] : memref<?xi8> to memref<?x64xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %rows, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1)
+             workgroup(%t : memref<64xf32, #gpu.address_space<workgroup>>) {
+    %v = memref.load %a[%bx, %tx] : memref<?x64xf32>
+    memref.store %v, %t[%tx] : memref<64xf32, #gpu.address_space<workgroup>>
+    gpu.barrier
+    %w = memref.load %t[%c0] : memref<64xf32, #gpu.address_space<workgroup>>
+    memref.store %w, %a[%bx, %tx] : memref<?x64xf32>
+    gpu.terminator
+  }
+  %b = memref.view %scratch[%c4096][%rows] : memref<?xi8> to memref<?x64xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %rows, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c64, %sy = %c1, %sz = %c1)
+             workgroup(%t : memref<64xf32, #gpu.address_space<workgroup>>,
+                       %u : memref<16xf32, #gpu.address_space<workgroup>>) {
+    %v = memref.load %b[%bx, %tx] : memref<?x64xf32>
+    memref.store %v, %t[%tx] : memref<64xf32, #gpu.address_space<workgroup>>
+    memref.store %v, %u[%c0] : memref<16xf32, #gpu.address_space<workgroup>>
+    gpu.barrier
+    %w = memref.load %t[%c0] : memref<64xf32, #gpu.address_space<workgroup>>
+    memref.store %w, %b[%bx, %tx] : memref<?x64xf32>
+    gpu.terminator
+  }
+  return
+}
+}
