@@ -47,6 +47,9 @@ struct Place {
   Value root;
   Attribute global;
   std::optional<std::pair<int64_t, int64_t>> bytes;
+  /// Without constant bytes: the view bounding the range (its byte shift
+  /// and size may be symbolic, as a layer's keys and values in the cache).
+  memref::ViewOp view;
 };
 
 /// One buffer access of a kernel.
@@ -226,6 +229,8 @@ private:
           bytes = {shift.getSExtValue(), shift.getSExtValue() + *size};
         else if (!bytes)
           exact = false;
+        if (!result.view && !bytes)
+          result.view = view;
         buffer = view.getSource();
       } else if (isa_and_nonnull<memref::SubViewOp, memref::ExpandShapeOp,
                                  memref::CollapseShapeOp, memref::CastOp>(
@@ -293,8 +298,44 @@ private:
       return x.root != weights && y.root != weights;
     }
     if (!x.bytes || !y.bytes)
-      return true;
+      return !(x.view && y.view &&
+               (followsView(x.view, y.view) || followsView(y.view, x.view)));
     return x.bytes->first < y.bytes->second && y.bytes->first < x.bytes->second;
+  }
+
+  /// Whether `later` starts where `earlier` ends: its byte shift is
+  /// earlier's shift plus earlier's size, rows x row bytes (a layer's
+  /// values after its keys in the cache: `[n x r] at s` and `[...] at
+  /// s + n * r`).
+  static bool followsView(memref::ViewOp earlier, memref::ViewOp later) {
+    MemRefType type = earlier.getType();
+    if (earlier.getSource() != later.getSource() ||
+        !type.getLayout().isIdentity() ||
+        !type.getElementType().isIntOrFloat() || type.getRank() == 0 ||
+        earlier.getSizes().size() != 1 || !type.isDynamicDim(0))
+      return false;
+    int64_t rowBytes = std::max<int64_t>(type.getElementTypeBitWidth() / 8, 1);
+    for (int64_t dim : type.getShape().drop_front())
+      rowBytes *= dim;
+    auto sum = later.getByteShift().getDefiningOp<arith::AddIOp>();
+    if (!sum)
+      return false;
+    Value size;
+    if (sum.getLhs() == earlier.getByteShift())
+      size = sum.getRhs();
+    else if (sum.getRhs() == earlier.getByteShift())
+      size = sum.getLhs();
+    auto product = size ? size.getDefiningOp<arith::MulIOp>() : nullptr;
+    if (!product)
+      return false;
+    Value rows = earlier.getSizes()[0];
+    APInt factor;
+    return (product.getLhs() == rows &&
+            matchPattern(product.getRhs(), m_ConstantInt(&factor)) &&
+            factor == rowBytes) ||
+           (product.getRhs() == rows &&
+            matchPattern(product.getLhs(), m_ConstantInt(&factor)) &&
+            factor == rowBytes);
   }
 
   /// Replaces `first` and `second` by one launch.

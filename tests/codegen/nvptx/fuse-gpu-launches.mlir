@@ -223,3 +223,56 @@ func.func @workgroup(%tid: index, %n: index, %rows: index, %cap: index,
   return
 }
 }
+
+// -----
+
+// A layer's keys and values in the cache: views at a symbolic shift s and
+// s + n * 128, the first n rows of 32 floats (128 bytes) long, so the
+// second starts where the first ends: the writes are disjoint and the two
+// launches merge. A view at s + n * 64 may overlap the first and does not.
+
+// CHECK-LABEL: func.func @cache
+// CHECK: gpu.launch
+// CHECK: scf.if
+// CHECK: memref.store %{{.*}}, %[[K:.*]][
+// CHECK: } else {
+// CHECK: memref.store %{{.*}}, %[[V:.*]][
+// CHECK: gpu.terminator
+// CHECK: gpu.launch
+// CHECK-NOT: scf.if
+// CHECK: gpu.terminator
+module attributes {llm.max_tokens = 16 : i64} {
+func.func @cache(%tid: index, %n: index, %rows: index, %cap: index,
+                 %weights: memref<?xi8>, %kv: memref<?xi8>, %scratch: memref<?xi8>,
+                 %layer: index) {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %c64 = arith.constant 64 : index
+  %c128 = arith.constant 128 : index
+  %zero = arith.constant 0.0 : f32
+  %size = arith.muli %cap, %c128 : index
+  %s = arith.muli %layer, %size : index
+  %keys = memref.view %kv[%s][%cap] : memref<?xi8> to memref<?x32xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %rows, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    memref.store %zero, %keys[%bx, %tx] : memref<?x32xf32>
+    gpu.terminator
+  }
+  %after = arith.addi %s, %size : index
+  %values = memref.view %kv[%after][%cap] : memref<?xi8> to memref<?x32xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %rows, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    memref.store %zero, %values[%bx, %tx] : memref<?x32xf32>
+    gpu.terminator
+  }
+  %half = arith.muli %cap, %c64 : index
+  %inside = arith.addi %after, %half : index
+  %more = memref.view %kv[%inside][%cap] : memref<?xi8> to memref<?x32xf32>
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %rows, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    memref.store %zero, %more[%bx, %tx] : memref<?x32xf32>
+    gpu.terminator
+  }
+  return
+}
+}
