@@ -193,6 +193,43 @@ Value warpSum(RewriterBase &rewriter, Location loc, Value value,
   return value;
 }
 
+/// A linalg reduction `out[p] += f(ins[p, r])` over one reduction dimension
+/// r (RMSNorm's sum of squares, for instance): f does not read `out`.
+struct SplitReduction {
+  linalg::GenericOp op;
+  unsigned reductionDim;
+  /// The body's accumulation `out + f` and its f.
+  Operation *accumulation;
+  Value addend;
+};
+
+std::optional<SplitReduction> matchSplitReduction(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
+      op.getNumReductionLoops() != 1 ||
+      !isa<MemRefType>(op.getDpsInits()[0].getType()) ||
+      !cast<MemRefType>(op.getDpsInits()[0].getType()).getElementType().isF32())
+    return std::nullopt;
+  SmallVector<unsigned> reductions;
+  op.getReductionDims(reductions);
+  unsigned reductionDim = reductions.front();
+  for (AffineMap map : op.getIndexingMapsArray())
+    if (!map.isProjectedPermutation())
+      return std::nullopt;
+  AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
+  if (outMap.isFunctionOfDim(reductionDim))
+    return std::nullopt;
+  // Too short a reduction for threads to share it.
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (!ShapedType::isDynamic(ranges[reductionDim]) && ranges[reductionDim] < 64)
+    return std::nullopt;
+  std::optional<Accumulation> accumulation =
+      matchAccumulation(op.getRegion().front(), /*allowIndex=*/true);
+  if (!accumulation)
+    return std::nullopt;
+  return SplitReduction{op, reductionDim, accumulation->add,
+                        accumulation->addend};
+}
+
 /// A packed projection's body split by what its values vary with: the row
 /// (computed once per row: a prologue's RMSNorm scale), the depth (once per
 /// depth: the activation, SwiGLU of a prologue) or the lane (once per
@@ -202,8 +239,15 @@ struct ProjectionBody {
   DenseMap<Value, Level> levels;
   SmallVector<OpOperand *> rowInputs, depthInputs;
   SmallVector<Operation *> rowOps, depthOps, laneOps;
+  /// Row inputs computed in the projection's launch instead of read: the
+  /// reduction that would have written them (RMSNorm's sum of squares),
+  /// by operand number.
+  DenseMap<unsigned, SplitReduction> inlined;
 
-  explicit ProjectionBody(const PackedProjection &projection) {
+  ProjectionBody(const PackedProjection &projection,
+                 DenseMap<unsigned, SplitReduction> inlined =
+                     DenseMap<unsigned, SplitReduction>())
+      : inlined(std::move(inlined)) {
     linalg::GenericOp op = projection.op;
     Block &combiner = op.getRegion().front();
     for (OpOperand *input : op.getDpsInputOperands()) {
@@ -245,17 +289,89 @@ SmallVector<Value> activationIndices(linalg::GenericOp op, OpOperand *input,
   return indices;
 }
 
-/// Maps the body's row-level values of row `row` (loading what they read).
+/// How the threads that need one row's inlined reductions share them:
+/// `lanes` neighbouring threads of a warp (a power of two; 1: each thread
+/// alone), this one being `lane` of them, summing with shuffles.
+struct RowShare {
+  Value lane;
+  int64_t lanes = 1;
+};
+
+/// The reduction `reduction` (over two loops: one parallel, one reduced)
+/// at the parallel index `row`, summed by the threads of `share`: each adds
+/// every `lanes`-th element from its lane on, then a butterfly of shuffles
+/// gives each of them the total.
+Value emitInlineReduction(OpBuilder &b, Location loc,
+                          const SplitReduction &reduction, Value row,
+                          const RowShare &share) {
+  linalg::GenericOp op = reduction.op;
+  SmallVector<Range> ranges =
+      cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(b, loc);
+  Value depth = getValueOrCreateConstantIndexOp(
+      b, loc, ranges[reduction.reductionDim].size);
+  Value start =
+      share.lanes > 1 ? share.lane : b.create<arith::ConstantIndexOp>(loc, 0);
+  Value step = b.create<arith::ConstantIndexOp>(loc, share.lanes);
+  Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(b.getF32Type()));
+  Block &body = op.getRegion().front();
+  auto loop = b.create<scf::ForOp>(
+      loc, start, depth, step, ValueRange{zero},
+      [&](OpBuilder &nested, Location, Value k, ValueRange sum) {
+        SmallVector<Value> ivs(2);
+        ivs[reduction.reductionDim] = k;
+        ivs[1 - reduction.reductionDim] = row;
+        IRMapping mapping;
+        for (OpOperand *input : op.getDpsInputOperands()) {
+          Value value = input->get();
+          if (isa<MemRefType>(value.getType())) {
+            SmallVector<Value> indices;
+            for (AffineExpr expr :
+                 op.getMatchingIndexingMap(input).getResults())
+              indices.push_back(ivs[cast<AffineDimExpr>(expr).getPosition()]);
+            value = nested.create<memref::LoadOp>(loc, value, indices);
+          }
+          mapping.map(body.getArgument(input->getOperandNumber()), value);
+        }
+        for (Operation &inner : body.without_terminator()) {
+          if (auto indexOp = dyn_cast<linalg::IndexOp>(inner))
+            mapping.map(indexOp.getResult(), ivs[indexOp.getDim()]);
+          else if (&inner != reduction.accumulation)
+            nested.clone(inner, mapping);
+        }
+        nested.create<scf::YieldOp>(
+            loc, ValueRange{nested.create<arith::AddFOp>(
+                     loc, sum[0], mapping.lookup(reduction.addend))});
+      });
+  Value total = loop.getResult(0);
+  Type i32 = b.getI32Type();
+  Value width = b.create<arith::ConstantIntOp>(loc, 32, i32);
+  for (int64_t offset = 1; offset < share.lanes; offset *= 2)
+    total = b.create<arith::AddFOp>(
+        loc, total,
+        b.create<gpu::ShuffleOp>(
+             loc, total, b.create<arith::ConstantIntOp>(loc, offset, i32),
+             width, gpu::ShuffleMode::XOR)
+            .getShuffleResult());
+  return total;
+}
+
+/// Maps the body's row-level values of row `row` (loading what they read,
+/// or computing an inlined reduction with the threads of `share`).
 void mapRowValues(OpBuilder &b, Location loc,
                   const PackedProjection &projection,
-                  const ProjectionBody &body, Value row, IRMapping &mapping) {
+                  const ProjectionBody &body, Value row, IRMapping &mapping,
+                  const RowShare &share = {}) {
   linalg::GenericOp op = projection.op;
   Block &combiner = op.getRegion().front();
-  for (OpOperand *input : body.rowInputs)
-    mapping.map(
-        combiner.getArgument(input->getOperandNumber()),
-        b.create<memref::LoadOp>(loc, input->get(),
-                                 activationIndices(op, input, row, Value())));
+  for (OpOperand *input : body.rowInputs) {
+    auto inlined = body.inlined.find(input->getOperandNumber());
+    Value value = inlined != body.inlined.end()
+                      ? emitInlineReduction(b, loc, inlined->second, row, share)
+                      : b.create<memref::LoadOp>(
+                            loc, input->get(),
+                            activationIndices(op, input, row, Value()));
+    mapping.map(combiner.getArgument(input->getOperandNumber()), value);
+  }
   for (Operation *inner : body.rowOps)
     b.clone(*inner, mapping);
 }
@@ -415,7 +531,14 @@ void emitStreamingThread(RewriterBase &rewriter, Location loc,
                                       loc, rewriter.getZeroAttr(f32)));
   Block &combiner = op.getRegion().front();
   IRMapping rowMapping;
-  mapRowValues(rewriter, loc, projection, body, row, rowMapping);
+  // With shuffles, a warp's threads share one row: they share its inlined
+  // reductions too.
+  RowShare share;
+  if (plan.warpShuffles) {
+    share.lanes = 32;
+    share.lane = rewriter.create<arith::RemUIOp>(loc, id, index(32));
+  }
+  mapRowValues(rewriter, loc, projection, body, row, rowMapping, share);
 
   // What one depth `k` reads: the activations and the weight vector.
   struct Loaded {
@@ -590,8 +713,8 @@ matchTiledFactors(const PackedProjection &projection,
 void emitTiledBlock(RewriterBase &rewriter, Location loc,
                     const PackedProjection &projection,
                     const ProjectionBody &body, const TiledFactors &factors,
-                    Value rows, Value blockId, Value threadId, Value a,
-                    Value b) {
+                    Value rows, Value blockId, Value threadId, Value a, Value b,
+                    bool warpShuffles) {
   linalg::GenericOp op = projection.op;
   Block &combiner = op.getRegion().front();
   auto index = [&](OpBuilder &builder, int64_t v) -> Value {
@@ -645,7 +768,14 @@ void emitTiledBlock(RewriterBase &rewriter, Location loc,
       loc, stageRowGlobal,
       rewriter.create<arith::SubIOp>(loc, rows, index(rewriter, 1)));
   IRMapping stageRowMapping;
-  mapRowValues(rewriter, loc, projection, body, stageRowLoad, stageRowMapping);
+  RowShare share;
+  if (warpShuffles) {
+    share.lanes = kStageThreadsPerRow;
+    share.lane = rewriter.create<arith::RemUIOp>(
+        loc, threadId, index(rewriter, kStageThreadsPerRow));
+  }
+  mapRowValues(rewriter, loc, projection, body, stageRowLoad, stageRowMapping,
+               share);
 
   SmallVector<Value> zeros(threadRows * threadLanes, zero);
   auto steps = rewriter.create<scf::ForOp>(
@@ -812,14 +942,15 @@ void emitTiledBlock(RewriterBase &rewriter, Location loc,
 void launchPackedProjection(RewriterBase &rewriter,
                             const PackedProjection &projection,
                             int64_t threadsPerBlock, int64_t targetThreads,
-                            bool warpShuffles) {
+                            bool warpShuffles,
+                            DenseMap<unsigned, SplitReduction> inlined) {
   linalg::GenericOp op = projection.op;
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   auto index = [&](int64_t v) -> Value {
     return rewriter.create<arith::ConstantIndexOp>(loc, v);
   };
-  ProjectionBody body(projection);
+  ProjectionBody body(projection, std::move(inlined));
   Value rows = rewriter.create<memref::DimOp>(loc, projection.y, 0);
   StreamingPlan plan =
       planStreaming(rewriter, loc, projection, rows, threadsPerBlock,
@@ -872,7 +1003,7 @@ void launchPackedProjection(RewriterBase &rewriter,
     emitTiledBlock(rewriter, loc, projection, body, *factors, rows,
                    launch.getBlockIds().x, launch.getThreadIds().x,
                    launch.getWorkgroupAttributions()[0],
-                   launch.getWorkgroupAttributions()[1]);
+                   launch.getWorkgroupAttributions()[1], warpShuffles);
   }
   rewriter.setInsertionPointToStart(&branch.getElseRegion().front());
   Value id = rewriter.create<arith::AddIOp>(
@@ -888,43 +1019,6 @@ void launchPackedProjection(RewriterBase &rewriter,
   emitStreamingThread(rewriter, loc, projection, body, plan, id);
   rewriter.eraseOp(op);
   sinkGlobals(rewriter, launch);
-}
-
-/// A linalg reduction `out[p] += f(ins[p, r])` over one reduction dimension
-/// r (RMSNorm's sum of squares, for instance): f does not read `out`.
-struct SplitReduction {
-  linalg::GenericOp op;
-  unsigned reductionDim;
-  /// The body's accumulation `out + f` and its f.
-  Operation *accumulation;
-  Value addend;
-};
-
-std::optional<SplitReduction> matchSplitReduction(linalg::GenericOp op) {
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
-      op.getNumReductionLoops() != 1 ||
-      !isa<MemRefType>(op.getDpsInits()[0].getType()) ||
-      !cast<MemRefType>(op.getDpsInits()[0].getType()).getElementType().isF32())
-    return std::nullopt;
-  SmallVector<unsigned> reductions;
-  op.getReductionDims(reductions);
-  unsigned reductionDim = reductions.front();
-  for (AffineMap map : op.getIndexingMapsArray())
-    if (!map.isProjectedPermutation())
-      return std::nullopt;
-  AffineMap outMap = op.getMatchingIndexingMap(op.getDpsInitOperand(0));
-  if (outMap.isFunctionOfDim(reductionDim))
-    return std::nullopt;
-  // Too short a reduction for threads to share it.
-  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  if (!ShapedType::isDynamic(ranges[reductionDim]) && ranges[reductionDim] < 64)
-    return std::nullopt;
-  std::optional<Accumulation> accumulation =
-      matchAccumulation(op.getRegion().front(), /*allowIndex=*/true);
-  if (!accumulation)
-    return std::nullopt;
-  return SplitReduction{op, reductionDim, accumulation->add,
-                        accumulation->addend};
 }
 
 /// A reduction as one launch in which `splits` threads share each output
@@ -1029,6 +1123,82 @@ void launchSplitReduction(RewriterBase &rewriter,
   rewriter.eraseOp(op);
 }
 
+/// The buffer `buffer` is a view of, through subviews and reshapes.
+Value baseOf(Value buffer) {
+  while (Operation *def = buffer.getDefiningOp()) {
+    if (!isa<memref::SubViewOp, memref::ExpandShapeOp, memref::CollapseShapeOp,
+             memref::CastOp>(def))
+      break;
+    buffer = def->getOperand(0);
+  }
+  return buffer;
+}
+
+/// When `input` (a row-level input of the packed projection `projection`,
+/// indexed by its row alone) is written only by a zero fill and then a
+/// reduction over two loops in the same block, read by nothing but
+/// `projection`, and the reduction's inputs are not written between it and
+/// the projection: the fill and the reduction, which the projection can
+/// compute instead.
+std::optional<std::pair<Operation *, SplitReduction>>
+inlinableReduction(linalg::GenericOp projection, OpOperand *input) {
+  MLIRContext *context = projection.getContext();
+  if (projection.getMatchingIndexingMap(input) !=
+      AffineMap::get(4, 0, {getAffineDimExpr(0, context)}, context))
+    return std::nullopt;
+  Value sums = input->get();
+  linalg::FillOp fill;
+  std::optional<SplitReduction> reduction;
+  for (Operation *user : sums.getUsers()) {
+    if (user == projection.getOperation())
+      continue;
+    if (auto fillOp = dyn_cast<linalg::FillOp>(user);
+        fillOp && !fill && fillOp.getOutputs()[0] == sums &&
+        matchPattern(fillOp.getInputs()[0], m_AnyZeroFloat())) {
+      fill = fillOp;
+      continue;
+    }
+    auto generic = dyn_cast<linalg::GenericOp>(user);
+    if (!generic || reduction || generic.getDpsInits()[0] != sums ||
+        generic.getNumLoops() != 2)
+      return std::nullopt;
+    reduction = matchSplitReduction(generic);
+    if (!reduction || llvm::is_contained(generic.getDpsInputs(), sums))
+      return std::nullopt;
+  }
+  if (!fill || !reduction)
+    return std::nullopt;
+  Operation *producer = reduction->op;
+  Block *block = projection->getBlock();
+  if (fill->getBlock() != block || producer->getBlock() != block ||
+      !fill->isBeforeInBlock(producer) ||
+      !producer->isBeforeInBlock(projection))
+    return std::nullopt;
+  // The reduction's output indexed by its parallel loop.
+  AffineMap outMap =
+      reduction->op.getMatchingIndexingMap(reduction->op.getDpsInitOperand(0));
+  if (outMap.getNumResults() != 1 ||
+      outMap.getDimPosition(0) == reduction->reductionDim)
+    return std::nullopt;
+  // Nothing between writes what the reduction reads.
+  SmallVector<Value> read;
+  for (Value value : reduction->op.getDpsInputs())
+    if (isa<MemRefType>(value.getType()))
+      read.push_back(baseOf(value));
+  for (Operation *op = producer->getNextNode(); op != projection.getOperation();
+       op = op->getNextNode()) {
+    if (isMemoryEffectFree(op))
+      continue;
+    auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
+    if (!linalgOp)
+      return std::nullopt;
+    for (Value written : linalgOp.getDpsInits())
+      if (llvm::is_contained(read, baseOf(written)))
+        return std::nullopt;
+  }
+  return std::make_pair(fill.getOperation(), *reduction);
+}
+
 class DistributeToGPUPass final
     : public llm::impl::DistributeToGPUPassBase<DistributeToGPUPass> {
 public:
@@ -1063,7 +1233,29 @@ public:
       return WalkResult::advance();
     });
 
+    // Reductions whose only reader is one projection's row-level input (the
+    // sums of squares of an RMSNorm folded into it) are computed in that
+    // projection's launch: their zero fill and their launch go away.
+    DenseMap<Operation *, DenseMap<unsigned, SplitReduction>> inlined;
+    llvm::SmallPtrSet<Operation *, 8> folded;
     for (Operation *nest : nests) {
+      auto generic = dyn_cast<linalg::GenericOp>(nest);
+      std::optional<PackedProjection> projection =
+          generic ? matchPackedProjection(generic) : std::nullopt;
+      if (!projection)
+        continue;
+      for (OpOperand *input : generic.getDpsInputOperands())
+        if (std::optional<std::pair<Operation *, SplitReduction>> found =
+                inlinableReduction(generic, input)) {
+          inlined[nest][input->getOperandNumber()] = found->second;
+          folded.insert(found->first);
+          folded.insert(found->second.op);
+        }
+    }
+
+    for (Operation *nest : nests) {
+      if (folded.contains(nest))
+        continue;
       rewriter.setInsertionPoint(nest);
       if (auto forall = dyn_cast<scf::ForallOp>(nest)) {
         if (forall.getNumResults() != 0) {
@@ -1080,7 +1272,8 @@ public:
         if (std::optional<PackedProjection> projection =
                 matchPackedProjection(generic)) {
           launchPackedProjection(rewriter, *projection, threadsPerBlock,
-                                 targetThreads, warpShuffles);
+                                 targetThreads, warpShuffles,
+                                 inlined.lookup(nest));
           continue;
         }
         if (std::optional<SplitReduction> reduction =
@@ -1109,6 +1302,10 @@ public:
       else
         launchSingleThread(rewriter, loops->front());
     }
+
+    for (Operation *nest : nests)
+      if (folded.contains(nest))
+        rewriter.eraseOp(nest);
 
     // Globals now read only inside kernels.
     func.walk([&](memref::GetGlobalOp global) {

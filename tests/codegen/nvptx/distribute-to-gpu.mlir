@@ -330,3 +330,76 @@ func.func @prologue(%x: memref<?x64xf32>, %ss: memref<?xf32>, %g: memref<64xf32>
   return
 }
 }
+
+// -----
+
+// The sum of squares an RMSNorm prologue reads, written only by its zero
+// fill and its reduction and read by nothing else, is computed in the
+// projection's launch: no fill and no reduction launch. In the streaming
+// form a warp's 32 threads share one row: each sums every 32nd square from
+// its lane on, a butterfly of shuffles (xor 1 to 16) gives all of them the
+// row's sum. In the tiled form the 4 threads that stage a row share it the
+// same way (xor 1 and 2).
+
+#w = affine_map<(d0, d1, d2, d3) -> (d1, d3, d2)>
+#rk = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
+#r = affine_map<(d0, d1, d2, d3) -> (d0)>
+#k = affine_map<(d0, d1, d2, d3) -> (d3)>
+#o = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+#rk2 = affine_map<(d0, d1) -> (d0, d1)>
+#r2 = affine_map<(d0, d1) -> (d0)>
+
+module attributes {llm.target = #llm.target<triple = "nvptx64-nvidia-cuda", cpu = "sm_90a", features = "+ptx80", vector_bits = 128, vector_registers = 255, l1_bytes = 262144, l2_bytes = 52428800, sm_count = 132, shared_memory_bytes = 232448>} {
+// CHECK-LABEL: func.func @inlined_norm
+// CHECK-SAME: (%[[X:.*]]: memref<?x64xf32>, %[[SS:.*]]: memref<?xf32>
+// CHECK-NOT: linalg.fill
+// CHECK: gpu.launch
+// CHECK-NOT: gpu.launch
+// CHECK: scf.if
+// CHECK: %[[STAGED:.*]] = scf.for %{{.*}} = %{{.*}} to %c64{{.*}} step %c4{{.*}} iter_args
+// CHECK: memref.load %[[X]]
+// CHECK: gpu.shuffle xor %[[STAGED]], %c1_i32
+// CHECK: gpu.shuffle xor %{{.*}}, %c2_i32
+// CHECK-NOT: gpu.shuffle xor %{{.*}}, %c4_i32
+// CHECK: math.rsqrt
+// CHECK: } else {
+// CHECK: %[[OWN:.*]] = scf.for %{{.*}} = %{{.*}} to %c64{{.*}} step %c32{{.*}} iter_args
+// CHECK: memref.load %[[X]]
+// CHECK: gpu.shuffle xor %[[OWN]], %c1_i32
+// CHECK-COUNT-4: gpu.shuffle xor
+// CHECK: math.rsqrt
+// CHECK-NOT: memref.load %[[SS]]
+// CHECK-NOT: memref.store {{.*}}, %[[SS]]
+// CHECK-NOT: memref.atomic_rmw addf {{.*}}, %[[SS]]
+// CHECK: return
+func.func @inlined_norm(%x: memref<?x64xf32>, %ss: memref<?xf32>, %g: memref<64xf32>,
+                        %blob: memref<?xi8>, %y: memref<?x2x32xf32>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %n = arith.constant 64.0 : f32
+  linalg.fill ins(%zero : f32) outs(%ss : memref<?xf32>)
+  linalg.generic {indexing_maps = [#rk2, #r2], iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<?x64xf32>) outs(%ss : memref<?xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %sq = arith.mulf %a, %a : f32
+    %sum = arith.addf %acc, %sq : f32
+    linalg.yield %sum : f32
+  }
+  %w = memref.view %blob[%c0][] : memref<?xi8> to memref<2x64x32xbf16>
+  linalg.generic {indexing_maps = [#w, #rk, #r, #k, #o],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%w, %x, %ss, %g : memref<2x64x32xbf16>, memref<?x64xf32>, memref<?xf32>, memref<64xf32>)
+      outs(%y : memref<?x2x32xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [1, 32, 64]>} {
+  ^bb0(%b: bf16, %a: f32, %s: f32, %gamma: f32, %acc: f32):
+    %mean = arith.divf %s, %n : f32
+    %rs = math.rsqrt %mean : f32
+    %scaled = arith.mulf %a, %rs : f32
+    %xn = arith.mulf %scaled, %gamma : f32
+    %e = arith.extf %b : bf16 to f32
+    %m = arith.mulf %xn, %e : f32
+    %sum = arith.addf %acc, %m : f32
+    linalg.yield %sum : f32
+  }
+  return
+}
+}
