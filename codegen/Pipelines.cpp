@@ -62,8 +62,10 @@ void mlir::llm::buildLinalgPipeline(OpPassManager &pm,
                                     const PipelineOptions &options) {
   pm.addPass(createMaterializeABIPass());
   pm.addPass(createConvertLLMToLinalgPass());
-  if (options.gpu)
+  if (options.gpu) {
     pm.addNestedPass<func::FuncOp>(createFuseGPUElementwisePass());
+    pm.addPass(createResidualInPlacePass());
+  }
   PlanScratchPassOptions scratch;
   scratch.maxTokens = options.maxTokens;
   pm.addPass(createPlanScratchPass(scratch));
@@ -191,6 +193,7 @@ void mlir::llm::registerLLMCPasses() {
   registerDevicePositionPass();
   registerGPUArgmaxPass();
   registerFuseGPULaunchesPass();
+  registerResidualInPlacePass();
   registerFuseGPUElementwisePass();
   // The upstream passes the pipelines run (canonicalize, lower-affine,
   // convert-*-to-llvm, expand-strided-metadata, arith-expand,

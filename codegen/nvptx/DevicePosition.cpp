@@ -66,7 +66,8 @@ struct DevicePositionPass
     llvm::MapVector<func::FuncOp, Value> positions;
     positions[entry] = entry.getArgument(kPositionArgument);
     for (size_t i = 0; i < positions.size(); ++i) {
-      auto [func, position] = *(positions.begin() + i);
+      func::FuncOp func = (positions.begin() + i)->first;
+      Value position = (positions.begin() + i)->second;
       WalkResult walk = func.walk([&](func::CallOp call) {
         for (auto [index, operand] : llvm::enumerate(call.getOperands())) {
           if (operand != position)

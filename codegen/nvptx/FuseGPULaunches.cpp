@@ -102,7 +102,7 @@ public:
           Place at = place(value);
           if (at.root == scratch && at.bytes)
             returned.push_back(*at.bytes);
-          else
+          else if (!isArgument(at.root))
             returnedKnown = false;
         }
       });
@@ -263,6 +263,16 @@ private:
     return bytes;
   }
 
+  /// A buffer argument of the function (not its weights, cache or arena).
+  /// A caller passes one of its own arena slots or a buffer an earlier call
+  /// returned: a slot the function returns, or such an argument again (a
+  /// layer that writes its output over its input, llm-residual-in-place).
+  bool isArgument(Value root) const {
+    auto arg = dyn_cast_or_null<BlockArgument>(root);
+    return arg && !isDistinct(root) && arg.getOwner()->isEntryBlock() &&
+           isa<func::FuncOp>(arg.getOwner()->getParentOp());
+  }
+
   bool isDistinct(Value root) const {
     return root && (root == weights || root == kv || root == scratch);
   }
@@ -278,12 +288,6 @@ private:
       if (isDistinct(x.root) && isDistinct(y.root))
         return false;
       // An argument and a slot of the arena this function does not return.
-      auto isArgument = [&](Value root) {
-        auto arg = dyn_cast_or_null<BlockArgument>(root);
-        return arg && !isDistinct(root) &&
-               arg.getOwner()->isEntryBlock() &&
-               isa<func::FuncOp>(arg.getOwner()->getParentOp());
-      };
       auto ownSlot = [&](const Place &p) {
         return returnedKnown && p.root == scratch && p.bytes &&
                llvm::none_of(returned, [&](std::pair<int64_t, int64_t> r) {

@@ -43,6 +43,14 @@ void registerFuseGPULaunchesPass();
 std::unique_ptr<Pass> createFuseGPUElementwisePass();
 void registerFuseGPUElementwisePass();
 
+/// llm-residual-in-place, on the module of linalg ops on buffers before
+/// scratch planning: a private function whose returned buffer every caller
+/// copies straight back into an argument, which the function reads only
+/// before it first touches that buffer, writes its output over the
+/// argument instead, and the copies go away.
+std::unique_ptr<Pass> createResidualInPlacePass();
+void registerResidualInPlacePass();
+
 } // namespace llm
 } // namespace mlir
 
