@@ -8,9 +8,28 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <sys/mman.h>
+
 using namespace llmc;
 
 void *llmc::alignedAlloc(size_t bytes) {
+  // Buffers of 2 MiB or more (the KV cache, the scratch arena) on huge
+  // pages where the kernel gives them: attention's scan of a long context
+  // steps to a new 4 KiB page every block of keys and values, and on 4 KiB
+  // pages each step was a TLB miss the prefetches waited behind. 1B model
+  // on Zen 5, four alternating runs, decode after 8 / after 2048 tokens:
+  // 21.0-23.5 / 17.9-20.0 tok/s on 4 KiB pages, 23.5-25.9 / 19.4-23.0 on
+  // huge pages.
+  constexpr size_t kHugePage = size_t(2) << 20;
+  if (bytes >= kHugePage) {
+    size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    void *p = std::aligned_alloc(kHugePage, rounded);
+#ifdef MADV_HUGEPAGE
+    if (p)
+      (void)madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+    return p;
+  }
   size_t rounded = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
   return std::aligned_alloc(64, rounded);
 }
