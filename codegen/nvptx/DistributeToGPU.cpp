@@ -174,21 +174,18 @@ std::optional<Accumulation> matchAccumulation(Block &body, bool allowIndex) {
 }
 
 /// `value` summed over the threads of a warp whose lane indices differ only
-/// in the bits from `firstOffset` (a power of two) up: a butterfly of
-/// shuffles, every thread getting the sum.
-Value warpSum(RewriterBase &rewriter, Location loc, Value value,
-              int64_t firstOffset) {
-  constexpr int64_t kWarp = 32;
-  Type i32 = rewriter.getI32Type();
-  Value width = rewriter.create<arith::ConstantIntOp>(loc, kWarp, i32);
-  for (int64_t offset = firstOffset; offset < kWarp; offset *= 2)
-    value = rewriter.create<arith::AddFOp>(
+/// in the bits from `firstOffset` up to (not including) `endOffset`, both
+/// powers of two: a butterfly of shuffles, every thread getting the sum.
+Value warpSum(OpBuilder &b, Location loc, Value value, int64_t firstOffset,
+              int64_t endOffset = 32) {
+  Type i32 = b.getI32Type();
+  Value width = b.create<arith::ConstantIntOp>(loc, 32, i32);
+  for (int64_t offset = firstOffset; offset < endOffset; offset *= 2)
+    value = b.create<arith::AddFOp>(
         loc, value,
-        rewriter
-            .create<gpu::ShuffleOp>(
-                loc, value,
-                rewriter.create<arith::ConstantIntOp>(loc, offset, i32), width,
-                gpu::ShuffleMode::XOR)
+        b.create<gpu::ShuffleOp>(
+             loc, value, b.create<arith::ConstantIntOp>(loc, offset, i32),
+             width, gpu::ShuffleMode::XOR)
             .getShuffleResult());
   return value;
 }
@@ -228,6 +225,33 @@ std::optional<SplitReduction> matchSplitReduction(linalg::GenericOp op) {
     return std::nullopt;
   return SplitReduction{op, reductionDim, accumulation->add,
                         accumulation->addend};
+}
+
+/// `sum` plus the reduction's term f(ins) at the loop indices `ivs`
+/// (loading the inputs there).
+Value addReductionTerm(OpBuilder &b, Location loc,
+                       const SplitReduction &reduction, ArrayRef<Value> ivs,
+                       Value sum) {
+  linalg::GenericOp op = reduction.op;
+  Block &body = op.getRegion().front();
+  IRMapping mapping;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    Value value = input->get();
+    if (isa<MemRefType>(value.getType())) {
+      SmallVector<Value> indices;
+      for (AffineExpr expr : op.getMatchingIndexingMap(input).getResults())
+        indices.push_back(ivs[cast<AffineDimExpr>(expr).getPosition()]);
+      value = b.create<memref::LoadOp>(loc, value, indices);
+    }
+    mapping.map(body.getArgument(input->getOperandNumber()), value);
+  }
+  for (Operation &inner : body.without_terminator()) {
+    if (auto indexOp = dyn_cast<linalg::IndexOp>(inner))
+      mapping.map(indexOp.getResult(), ivs[indexOp.getDim()]);
+    else if (&inner != reduction.accumulation)
+      b.clone(inner, mapping);
+  }
+  return b.create<arith::AddFOp>(loc, sum, mapping.lookup(reduction.addend));
 }
 
 /// A packed projection's body split by what its values vary with: the row
@@ -313,45 +337,18 @@ Value emitInlineReduction(OpBuilder &b, Location loc,
       share.lanes > 1 ? share.lane : b.create<arith::ConstantIndexOp>(loc, 0);
   Value step = b.create<arith::ConstantIndexOp>(loc, share.lanes);
   Value zero = b.create<arith::ConstantOp>(loc, b.getZeroAttr(b.getF32Type()));
-  Block &body = op.getRegion().front();
   auto loop = b.create<scf::ForOp>(
       loc, start, depth, step, ValueRange{zero},
       [&](OpBuilder &nested, Location, Value k, ValueRange sum) {
         SmallVector<Value> ivs(2);
         ivs[reduction.reductionDim] = k;
         ivs[1 - reduction.reductionDim] = row;
-        IRMapping mapping;
-        for (OpOperand *input : op.getDpsInputOperands()) {
-          Value value = input->get();
-          if (isa<MemRefType>(value.getType())) {
-            SmallVector<Value> indices;
-            for (AffineExpr expr :
-                 op.getMatchingIndexingMap(input).getResults())
-              indices.push_back(ivs[cast<AffineDimExpr>(expr).getPosition()]);
-            value = nested.create<memref::LoadOp>(loc, value, indices);
-          }
-          mapping.map(body.getArgument(input->getOperandNumber()), value);
-        }
-        for (Operation &inner : body.without_terminator()) {
-          if (auto indexOp = dyn_cast<linalg::IndexOp>(inner))
-            mapping.map(indexOp.getResult(), ivs[indexOp.getDim()]);
-          else if (&inner != reduction.accumulation)
-            nested.clone(inner, mapping);
-        }
         nested.create<scf::YieldOp>(
-            loc, ValueRange{nested.create<arith::AddFOp>(
-                     loc, sum[0], mapping.lookup(reduction.addend))});
+            loc, addReductionTerm(nested, loc, reduction, ivs, sum[0]));
       });
   Value total = loop.getResult(0);
-  Type i32 = b.getI32Type();
-  Value width = b.create<arith::ConstantIntOp>(loc, 32, i32);
-  for (int64_t offset = 1; offset < share.lanes; offset *= 2)
-    total = b.create<arith::AddFOp>(
-        loc, total,
-        b.create<gpu::ShuffleOp>(
-             loc, total, b.create<arith::ConstantIntOp>(loc, offset, i32),
-             width, gpu::ShuffleMode::XOR)
-            .getShuffleResult());
+  if (share.lanes > 1)
+    total = warpSum(b, loc, total, 1, share.lanes);
   return total;
 }
 
@@ -395,21 +392,31 @@ struct WeightVectors {
   int64_t blocks, depth, width, lanes, groups;
 };
 
-WeightVectors viewWeightVectors(OpBuilder &b, Location loc,
-                                const PackedProjection &projection) {
+/// The shape of `projection`'s weights and their 16-byte groups of lanes
+/// (no vector view yet).
+WeightVectors weightGroups(const PackedProjection &projection) {
   auto weightType = cast<MemRefType>(
       projection.op->getOperand(projection.weightInput).getType());
-  Type element = weightType.getElementType();
   WeightVectors w;
   w.blocks = weightType.getDimSize(0);
   w.depth = weightType.getDimSize(1);
   w.width = weightType.getDimSize(2);
-  int64_t elementBytes =
-      std::max<int64_t>(element.getIntOrFloatBitWidth() / 8, 1);
+  int64_t elementBytes = std::max<int64_t>(
+      weightType.getElementType().getIntOrFloatBitWidth() / 8, 1);
   w.lanes = std::min<int64_t>(16 / elementBytes, w.width);
   while (w.width % w.lanes != 0)
     --w.lanes;
   w.groups = w.width / w.lanes;
+  return w;
+}
+
+WeightVectors viewWeightVectors(OpBuilder &b, Location loc,
+                                const PackedProjection &projection) {
+  WeightVectors w = weightGroups(projection);
+  Type element =
+      cast<MemRefType>(
+          projection.op->getOperand(projection.weightInput).getType())
+          .getElementType();
   memref::ViewOp view = projection.weights;
   w.vectors = b.create<memref::ViewOp>(
       loc,
@@ -451,16 +458,8 @@ StreamingPlan planStreaming(RewriterBase &rewriter, Location loc,
   auto index = [&](int64_t v) -> Value {
     return rewriter.create<arith::ConstantIndexOp>(loc, v);
   };
-  auto weightType = cast<MemRefType>(
-      projection.op->getOperand(projection.weightInput).getType());
-  int64_t blocks = weightType.getDimSize(0), depth = weightType.getDimSize(1),
-          width = weightType.getDimSize(2);
-  int64_t elementBytes = std::max<int64_t>(
-      weightType.getElementType().getIntOrFloatBitWidth() / 8, 1);
-  int64_t lanes = std::min<int64_t>(16 / elementBytes, width);
-  while (width % lanes != 0)
-    --lanes;
-  int64_t groups = width / lanes;
+  WeightVectors w = weightGroups(projection);
+  int64_t blocks = w.blocks, depth = w.depth, groups = w.groups;
   StreamingPlan plan;
   // Splits of one (row, block) in a warp; shuffles need whole warps of them.
   plan.warpSplits = kWarp % groups == 0 ? kWarp / groups : 0;
@@ -1091,22 +1090,8 @@ void launchSplitReduction(RewriterBase &rewriter,
       loc, first, depth, splits, ValueRange{zero},
       [&](OpBuilder &b, Location nested, Value r, ValueRange sum) {
         ivs[reduction.reductionDim] = r;
-        IRMapping mapping;
-        for (OpOperand *input : op.getDpsInputOperands()) {
-          Value value = input->get();
-          if (isa<MemRefType>(value.getType()))
-            value = b.create<memref::LoadOp>(nested, value, indices(input));
-          mapping.map(body.getArgument(input->getOperandNumber()), value);
-        }
-        for (Operation &inner : body.without_terminator()) {
-          if (auto indexOp = dyn_cast<linalg::IndexOp>(inner))
-            mapping.map(indexOp.getResult(), ivs[indexOp.getDim()]);
-          else if (&inner != reduction.accumulation)
-            b.clone(inner, mapping);
-        }
         b.create<scf::YieldOp>(
-            nested, ValueRange{b.create<arith::AddFOp>(
-                        nested, sum[0], mapping.lookup(reduction.addend))});
+            nested, addReductionTerm(b, nested, reduction, ivs, sum[0]));
       });
   Value partial = loop.getResult(0);
   SmallVector<Value> outIndices = indices(op.getDpsInitOperand(0));

@@ -49,8 +49,6 @@ private:
   Value spillBuffer(Value value);
   Value threadIndex(OpBuilder &b);
   void openThreadLoops(IRMapping &mapping);
-  LogicalResult storeToSpill(OpBuilder &b, Value value, Value buffer,
-                             IRMapping &uniform);
 
   gpu::LaunchOp launch;
   OpBuilder builder;
@@ -117,15 +115,6 @@ FailureOr<Value> Emulation::materialize(Value value, IRMapping &mapping,
       return failure();
   Operation *clone = builder.clone(*def, mapping);
   return clone->getResult(cast<OpResult>(value).getResultNumber());
-}
-
-LogicalResult Emulation::storeToSpill(OpBuilder &b, Value value, Value buffer,
-                                      IRMapping &mapping) {
-  FailureOr<Value> v = materialize(value, mapping, /*perThread=*/true);
-  if (failed(v))
-    return failure();
-  b.create<memref::StoreOp>(loc, *v, buffer, threadIndex(b));
-  return success();
 }
 
 /// Creates loops over the block's threads at the builder's insertion point,
@@ -251,9 +240,13 @@ LogicalResult Emulation::emitBlock(Block &source, IRMapping &uniform) {
       OpBuilder::InsertionGuard guard(builder);
       IRMapping mapping = uniform;
       openThreadLoops(mapping);
-      for (auto [init, buffer] : llvm::zip(loop.getInitArgs(), carried))
-        if (failed(storeToSpill(builder, init, buffer, mapping)))
+      for (auto [init, buffer] : llvm::zip(loop.getInitArgs(), carried)) {
+        FailureOr<Value> value = materialize(init, mapping, /*perThread=*/true);
+        if (failed(value))
           return failure();
+        builder.create<memref::StoreOp>(loc, *value, buffer,
+                                        threadIndex(builder));
+      }
     }
     auto emitted =
         builder.create<scf::ForOp>(loc, bounds[0], bounds[1], bounds[2]);
