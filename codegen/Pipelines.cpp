@@ -115,6 +115,7 @@ void mlir::llm::buildGPULoweringPipeline(OpPassManager &pm) {
   pm.addPass(createEraseParamsPass());
   pm.addNestedPass<func::FuncOp>(createDistributeToGPUPass());
   pm.addPass(createDevicePositionPass());
+  pm.addPass(createSinkZeroFillsPass());
   pm.addNestedPass<func::FuncOp>(createFuseGPULaunchesPass());
   pm.addPass(createGPUArgmaxPass());
   pm.addPass(createCanonicalizerPass());
@@ -156,6 +157,7 @@ void mlir::llm::buildGPULoweringPipeline(OpPassManager &pm) {
 
 void mlir::llm::buildGPUEmulationPipeline(OpPassManager &pm) {
   pm.addNestedPass<func::FuncOp>(createDistributeToGPUPass());
+  pm.addPass(createSinkZeroFillsPass());
   pm.addNestedPass<func::FuncOp>(createFuseGPULaunchesPass());
   pm.addPass(createGPUArgmaxPass());
   pm.addNestedPass<func::FuncOp>(createEmulateGPULaunchesPass());
@@ -193,6 +195,7 @@ void mlir::llm::registerLLMCPasses() {
   registerDevicePositionPass();
   registerGPUArgmaxPass();
   registerFuseGPULaunchesPass();
+  registerSinkZeroFillsPass();
   registerResidualInPlacePass();
   registerFuseGPUElementwisePass();
   // The upstream passes the pipelines run (canonicalize, lower-affine,

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include <sys/mman.h>
 
@@ -35,6 +36,15 @@ void *llmc::alignedAlloc(size_t bytes) {
 }
 
 void AlignedFree::operator()(void *p) const { std::free(p); }
+
+void llmc::prepareScratch(void *arena, const LlmcModelInfo &info) {
+  // Tests poison the arena (NaN bits) to show that nothing reads it before
+  // writing it, and that a model asking for a zero arena gets one.
+  if (std::getenv("LLMC_POISON_SCRATCH"))
+    std::memset(arena, 0xff, size_t(info.scratch_bytes));
+  if (info.flags & LLMC_MODEL_ZERO_SCRATCH)
+    std::memset(arena, 0, size_t(info.scratch_bytes));
+}
 
 static LlmcMemRef1D makeMemRef(const void *data, int64_t size) {
   void *p = const_cast<void *>(data);
@@ -106,6 +116,7 @@ bool Session::init(const LlmcModelInfo &modelInfo, ForwardFn forwardFn,
             std::to_string(info.scratch_bytes) + " bytes)";
     return false;
   }
+  prepareScratch(scratch.get(), info);
   pool.reset(
       new ThreadPool(config.threads > 0 ? config.threads : availableCpus()));
   return true;

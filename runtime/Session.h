@@ -69,6 +69,10 @@ public:
   virtual bool hasArgmax() const = 0;
 };
 
+/// Readies a freshly allocated scratch arena of `info.scratch_bytes` for
+/// the model's first forward() (zero where its flags ask for it).
+void prepareScratch(void *arena, const LlmcModelInfo &info);
+
 /// Frees memory from alignedAlloc().
 struct AlignedFree {
   void operator()(void *p) const;

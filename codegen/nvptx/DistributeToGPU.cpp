@@ -89,8 +89,8 @@ gpu::LaunchOp createGuardedLaunch(RewriterBase &rewriter, Location loc,
 }
 
 /// Replaces the host-level `loop` by a launch with one thread per iteration.
-void launchParallelLoop(RewriterBase &rewriter, scf::ParallelOp loop,
-                        int64_t threadsPerBlock) {
+gpu::LaunchOp launchParallelLoop(RewriterBase &rewriter, scf::ParallelOp loop,
+                                 int64_t threadsPerBlock) {
   Location loc = loop.getLoc();
   rewriter.setInsertionPoint(loop);
   auto index = [&](int64_t v) -> Value {
@@ -127,6 +127,7 @@ void launchParallelLoop(RewriterBase &rewriter, scf::ParallelOp loop,
     rewriter.clone(op, mapping);
   rewriter.eraseOp(loop);
   sinkGlobals(rewriter, launch);
+  return launch;
 }
 
 /// Runs `op` (a loop nest with no parallel loop outside) on one thread.
@@ -1269,6 +1270,10 @@ public:
         }
       }
       auto linalgOp = cast<linalg::LinalgOp>(nest);
+      auto fill = dyn_cast<linalg::FillOp>(nest);
+      bool zeroBits =
+          fill && (matchPattern(fill.getInputs()[0], m_Zero()) ||
+                   matchPattern(fill.getInputs()[0], m_PosZeroFloat()));
       if (!linalgOp.hasPureBufferSemantics()) {
         nest->emitError("GPU kernels are made from linalg ops on buffers");
         return signalPassFailure();
@@ -1282,9 +1287,14 @@ public:
       rewriter.eraseOp(linalgOp);
       if (loops->empty())
         continue;
-      if (auto parallel = dyn_cast<scf::ParallelOp>(loops->front()))
-        launchParallelLoop(rewriter, parallel, threadsPerBlock);
-      else
+      if (auto parallel = dyn_cast<scf::ParallelOp>(loops->front())) {
+        gpu::LaunchOp launch =
+            launchParallelLoop(rewriter, parallel, threadsPerBlock);
+        // A whole buffer set to zero bits: llm-sink-zero-fills may move it.
+        if (zeroBits)
+          LLMDialect::ZeroFillAttrHelper(&getContext())
+              .setAttr(launch, rewriter.getUnitAttr());
+      } else
         launchSingleThread(rewriter, loops->front());
     }
 

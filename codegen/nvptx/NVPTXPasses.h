@@ -35,6 +35,13 @@ void registerGPUArgmaxPass();
 std::unique_ptr<Pass> createFuseGPULaunchesPass();
 void registerFuseGPULaunchesPass();
 
+/// llm-sink-zero-fills, on the module after llm-distribute-to-gpu: a zero
+/// fill of a function's own scratch slot moves after the slot's last use
+/// (where a neighbouring launch can take it in), and the module gets
+/// `llm.zero_scratch`: the arena must be zero before the first call.
+std::unique_ptr<Pass> createSinkZeroFillsPass();
+void registerSinkZeroFillsPass();
+
 /// llm-fuse-gpu-elementwise, on functions of linalg ops on buffers before
 /// scratch planning (GPU targets): elementwise producers of a projection's
 /// input become its prologue, a residual add after a projection its

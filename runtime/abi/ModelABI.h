@@ -61,7 +61,14 @@ typedef struct LlmcModelInfo {
   int64_t weights_bytes;    /* size of the packed weight blob */
   int64_t bos_token_id;     /* -1 when unknown */
   int64_t eos_token_id;     /* -1 when unknown */
+  int64_t flags;            /* LLMC_MODEL_* bits */
 } LlmcModelInfo;
+
+/// LlmcModelInfo.flags: forward() expects the scratch arena all zero before
+/// its first call and leaves it so (a GPU model zeroes an accumulation
+/// buffer after its last use instead of before its first, which saves a
+/// launch per layer).
+#define LLMC_MODEL_ZERO_SCRATCH 1
 
 /// Header at offset 0 of the weight file written by `llmc compile`.
 typedef struct LlmcWeightsHeader {

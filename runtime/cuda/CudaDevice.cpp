@@ -50,6 +50,7 @@ struct Driver {
   CUresult (*memAlloc)(CUdeviceptr *, size_t);
   CUresult (*memFree)(CUdeviceptr);
   CUresult (*memcpyHtoD)(CUdeviceptr, const void *, size_t);
+  CUresult (*memsetD8)(CUdeviceptr, unsigned char, size_t);
   CUresult (*memcpyHtoDAsync)(CUdeviceptr, const void *, size_t, CUstream);
   CUresult (*memcpyDtoHAsync)(void *, CUdeviceptr, size_t, CUstream);
   CUresult (*streamCreate)(CUstream *, unsigned);
@@ -107,6 +108,7 @@ const char *resolve(void *handle, Driver &driver) {
       {"cuMemAlloc_v2", reinterpret_cast<void **>(&driver.memAlloc)},
       {"cuMemFree_v2", reinterpret_cast<void **>(&driver.memFree)},
       {"cuMemcpyHtoD_v2", reinterpret_cast<void **>(&driver.memcpyHtoD)},
+      {"cuMemsetD8_v2", reinterpret_cast<void **>(&driver.memsetD8)},
       {"cuMemcpyHtoDAsync_v2",
        reinterpret_cast<void **>(&driver.memcpyHtoDAsync)},
       {"cuMemcpyDtoHAsync_v2",
@@ -291,6 +293,10 @@ public:
         !check(
             driver.memcpyHtoD(weights, hostWeights, size_t(info.weights_bytes)),
             "cuMemcpyHtoD (weights)", error))
+      return false;
+    if ((info.flags & LLMC_MODEL_ZERO_SCRATCH) &&
+        !check(driver.memsetD8(scratch, 0, size_t(info.scratch_bytes)),
+               "cuMemsetD8 (the scratch arena)", error))
       return false;
     current = this;
     return true;

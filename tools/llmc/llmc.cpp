@@ -926,6 +926,8 @@ private:
             backend->buildLoweringPipeline(pm);
         })))
       return createStringError("lowering to LLVM failed");
+    if (LLMDialect::ZeroScratchAttrHelper(&context).isAttrPresent(module()))
+      info.flags |= LLMC_MODEL_ZERO_SCRATCH;
     if (Error err = dumpModule("3-llvm.mlir"))
       return err;
     if (hostTarget != target)

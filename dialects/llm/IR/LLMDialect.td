@@ -46,6 +46,12 @@ def LLM_Dialect : Dialect {
     "::mlir::IntegerAttr":$scratch_bytes,
     "::mlir::IntegerAttr":$kv_bytes_per_position,
     "::mlir::IntegerAttr":$max_tokens,
+    // On the module (llm-sink-zero-fills): forward() expects the scratch
+    // arena all zero before its first call, and leaves it so.
+    "::mlir::UnitAttr":$zero_scratch,
+    // On a gpu.launch (llm-distribute-to-gpu, until llm-sink-zero-fills):
+    // it sets its whole buffer to zero bits.
+    "::mlir::UnitAttr":$zero_fill,
     // On the module: what each kernel's ops cost (llm-estimate-costs), a
     // dictionary from kernel name to a dictionary of i64 fields.
     "::mlir::DictionaryAttr":$costs,

@@ -193,6 +193,13 @@ LogicalResult LLMDialect::verifyOperationAttribute(Operation *op,
                   "non-negative integers (and rows = \"outputs\")",
                   "a module");
   }
+  if (name == ZeroScratchAttrHelper::getNameStr())
+    return expect(isa<UnitAttr>(value), onModule, "a unit attribute",
+                  "a module");
+  if (name == ZeroFillAttrHelper::getNameStr())
+    return expect(isa<UnitAttr>(value),
+                  op->getName().getStringRef() == "gpu.launch",
+                  "a unit attribute", "a gpu.launch");
   if (name == KernelModuleAttrHelper::getNameStr())
     return expect(isa<StringAttr>(value), isa<FunctionOpInterface>(op), "a string",
                   "a kernel function");

@@ -215,6 +215,12 @@ int cuMemcpyHtoD_v2(uint64_t dst, const void *src, size_t bytes) {
   return 0;
 }
 
+int cuMemsetD8_v2(uint64_t dst, unsigned char value, size_t bytes) {
+  std::memset(reinterpret_cast<void *>(dst), value, bytes);
+  log("memset " + std::to_string(bytes) + " bytes to " + std::to_string(value));
+  return 0;
+}
+
 int cuMemcpyHtoDAsync_v2(uint64_t dst, const void *src, size_t bytes, void *) {
   return cuMemcpyHtoD_v2(dst, src, bytes);
 }
