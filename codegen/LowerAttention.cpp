@@ -179,6 +179,18 @@ SmallVector<Value> emitBlockedScan(OpBuilder &b, Location loc, Value q,
       loc, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
   Value wideZeros = b.create<arith::ConstantOp>(
       loc, wideType, DenseElementsAttr::get(wideType, 0.0f));
+  // The group's queries, one contiguous row: the scan's loads of them are
+  // at constant offsets from one base.
+  auto qType = cast<MemRefType>(q.getType());
+  SmallVector<OpFoldResult> qOffsets{row, qCol};
+  SmallVector<OpFoldResult> qSizes{b.getIndexAttr(1),
+                                   b.getIndexAttr(group * headDim)};
+  SmallVector<OpFoldResult> qStrides{b.getIndexAttr(1), b.getIndexAttr(1)};
+  auto qRowType =
+      cast<MemRefType>(memref::SubViewOp::inferRankReducedResultType(
+          {group * headDim}, qType, qOffsets, qSizes, qStrides));
+  Value qRow =
+      b.create<memref::SubViewOp>(loc, qRowType, q, qOffsets, qSizes, qStrides);
   // Each head's scores of positions [p0, p0 + kWideBlock), p0 a multiple
   // of it.
   auto scoreBlock = [&](OpBuilder &nb, Location nloc,
@@ -196,10 +208,7 @@ SmallVector<Value> emitBlockedScan(OpBuilder &b, Location loc, Value q,
             kWideBlock);
         for (int64_t h = 0; h < group; ++h) {
           Value qd = nb.create<memref::LoadOp>(
-              nloc, q,
-              ValueRange{row, nb.create<arith::AddIOp>(
-                                  nloc, qCol,
-                                  cidx(nb, nloc, h * headDim + d + c))});
+              nloc, qRow, cidx(nb, nloc, h * headDim + d + c));
           acc[h * chains + c] = nb.create<vector::FMAOp>(
               nloc, nb.create<vector::SplatOp>(nloc, wideType, qd), keyRow,
               acc[h * chains + c]);
