@@ -276,11 +276,13 @@ func.func @rope(%tid: index, %nt: index, %x: tensor<?x32xf32>, %start: index, %c
 // CHECK: %[[HEAD:.+]] = arith.muli %[[GROUP]], %{{.+}}
 // CHECK: %[[ROW:.+]] = arith.remui %[[IV]], %[[ROWS]]
 // CHECK: arith.divui %[[HEAD]], %{{.+}}
+// The group's queries as one row: loads at constant offsets from its base.
+// CHECK: %[[QROW:.+]] = memref.subview %[[Q]][%[[ROW]], %{{.+}}] [1, 16] [1, 1]
 // CHECK: scf.for {{.+}} iter_args({{.+}}) -> (f32, f32, vector<16xf32>)
 // The head dimension is unrolled (4 chains of FMAs, no loop).
 // CHECK-NOT: scf.for
 // CHECK: vector.transfer_read %[[KEYS]][%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}], %{{.+}} {in_bounds = [true]} : memref<1x?x16x16xf32>, vector<16xf32>
-// CHECK: memref.load %[[Q]][%[[ROW]], %{{.+}}]
+// CHECK: memref.load %[[QROW]][%c{{[0-9]+}}{{.*}}] : memref<16xf32, strided<[1], offset: ?>>
 // CHECK: vector.fma
 // CHECK: vector.reduction <maximumf>
 // CHECK: math.exp
