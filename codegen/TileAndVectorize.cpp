@@ -1065,6 +1065,28 @@ static LogicalResult vectorizeTile(RewriterBase &rewriter, linalg::LinalgOp op,
   return success();
 }
 
+/// Rows per chunk of `op` (a multiple of the register tile's `rows`) whose
+/// inputs fit in half of the target's L2; 0 when the rows are static and
+/// fewer, or the input row's size is not known.
+static int64_t rowChunk(linalg::LinalgOp op, int64_t rows, TargetAttr target) {
+  if (!target || target.getL2Bytes() <= 0 || op.getNumDpsInputs() == 0)
+    return 0;
+  auto input = dyn_cast<MemRefType>(op.getDpsInputOperand(0)->get().getType());
+  if (!input || input.getRank() < 2 || !input.getElementType().isIntOrFloat())
+    return 0;
+  int64_t rowBytes = std::max<int64_t>(input.getElementTypeBitWidth() / 8, 1);
+  for (int64_t dim : input.getShape().drop_front()) {
+    if (ShapedType::isDynamic(dim))
+      return 0;
+    rowBytes *= dim;
+  }
+  int64_t chunk =
+      std::max<int64_t>(rows, target.getL2Bytes() / 2 / rowBytes / rows * rows);
+  if (!input.isDynamicDim(0) && input.getDimSize(0) <= chunk)
+    return 0;
+  return chunk;
+}
+
 static void canonicalize(func::FuncOp func) {
   MLIRContext *ctx = func.getContext();
   RewritePatternSet patterns(ctx);
@@ -1091,9 +1113,31 @@ struct TileAndVectorizePass
     });
     if (checked.wasInterrupted())
       return signalPassFailure();
+    TargetAttr machine;
+    if (auto module = func->getParentOfType<ModuleOp>())
+      machine = LLMDialect::TargetAttrHelper(ctx).getAttr(module);
     for (linalg::LinalgOp op : matmuls) {
       LoweringConfigAttr config = getConfig(op);
       int64_t rows = config.getRows(), step = config.getDepthStep();
+      // Rows in chunks whose inputs fit in half of the L2: the loops below
+      // walk every row for each weight block, and a prefill's inputs (512
+      // rows of 2048 floats: 4 MiB) read from the L3 once per block were
+      // the limit where the L3 is slow (a Xeon's mesh, 20-30 GB/s per
+      // core). Each chunk then streams the weights again, from memory: R
+      // rows make R FLOPs per weight byte, far above what the memory bus
+      // limits.
+      if (int64_t chunk = rowChunk(op, rows, machine)) {
+        SmallVector<int64_t> chunkSizes(op.getNumLoops(), 0);
+        chunkSizes[0] = chunk;
+        FailureOr<scf::SCFTilingResult> chunked =
+            tile(rewriter, op, chunkSizes,
+                 llvm::to_vector(llvm::seq<int64_t>(0, op.getNumLoops())));
+        if (failed(chunked)) {
+          op.emitError("llm-tile-and-vectorize: tiling failed");
+          return signalPassFailure();
+        }
+        op = cast<linalg::LinalgOp>(chunked->tiledOps.front());
+      }
       // Interleaved or quantized, the depth loop counts groups of n columns
       // (the loops after it; loop 3, or 4 in 4 bits, whose lanes are two
       // loops).

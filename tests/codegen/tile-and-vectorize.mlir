@@ -245,3 +245,35 @@ func.func @nibbles(%x: memref<?x32xf32>, %w: memref<2x4x8x16xi8>, %s: memref<2x4
   }
   return
 }
+
+// -----
+
+#x = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
+#w = affine_map<(d0, d1, d2, d3) -> (d1, d3, d2)>
+#o = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+
+// With the target's L2 known, the rows go in chunks whose inputs fit in half
+// of it (2048 bytes / 2 over rows of 8 f32: 32 rows, a multiple of the
+// 4-row tile), outside the blocks: a chunk's inputs stay in the L2 while
+// every weight block walks them.
+
+// CHECK-LABEL: func.func @row_chunks(
+// CHECK-SAME: %[[X:[^:]+]]: memref<?x8xf32>
+// CHECK-DAG: %[[C32:.+]] = arith.constant 32 : index
+// CHECK: %[[ROWS:.+]] = memref.dim %[[X]]
+// CHECK: scf.for %[[CHUNK:.+]] = %{{.+}} to %[[ROWS]] step %[[C32]] {
+// CHECK: memref.subview %[[X]][%[[CHUNK]], 0] [%{{.+}}, 8] [1, 1]
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} {
+// CHECK: vector.fma
+module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "generic", features = "", vector_bits = 512, vector_registers = 32, l1_bytes = 1024, l2_bytes = 2048>} {
+func.func @row_chunks(%x: memref<?x8xf32>, %w: memref<2x8x16xbf16>, %y: memref<?x2x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<?x8xf32>, memref<2x8x16xbf16>) outs(%y : memref<?x2x16xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 8]>} {
+  ^bb0(%in: f32, %win: bf16, %acc: f32):
+    %e = arith.extf %win : bf16 to f32
+    %p = arith.mulf %in, %e : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+}
