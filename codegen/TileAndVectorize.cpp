@@ -598,6 +598,9 @@ static void emitGroupedDepthLoop(OpBuilder &b, Location loc, const Tile &t,
     }
 }
 
+/// How far ahead a single row's depth loop prefetches its weights.
+constexpr int64_t kPrefetchBytes = 2048;
+
 /// Emits the depth loop of a tile over lanes [lane, lane + vector width):
 /// the rows' accumulators are loaded, carried in registers through the loop
 /// (each step: one weight vector widened to f32, one FMA per row with the
@@ -643,6 +646,17 @@ static void emitDepthLoop(OpBuilder &b, Location loc, const Tile &t,
     for (int64_t i = 0; i < t.rows; ++i)
       initial.push_back(u == 0 ? accs[i] : zero);
   Value step = b.create<arith::ConstantIndexOp>(loc, split);
+  // A single row streams its weights once (decode): each step prefetches
+  // the weights kPrefetchBytes ahead, past the end of this depth tile into
+  // the next (the block's depth is contiguous, then the next block's), so
+  // that the stream does not stall at each 4 KiB page, where the hardware
+  // prefetchers stop. Prefetches past the weights never fault.
+  int64_t stepBytes =
+      accType.getNumElements() *
+      std::max<int64_t>(wElement.getIntOrFloatBitWidth() / 8, 1);
+  int64_t prefetchSteps = t.rows == 1 && !mask && !accType.isScalable()
+                              ? std::max<int64_t>(1, kPrefetchBytes / stepBytes)
+                              : 0;
   auto loop = b.create<scf::ForOp>(
       loc, c0, end, step, initial,
       [&](OpBuilder &nb, Location nloc, Value k0, ValueRange carried) {
@@ -650,6 +664,16 @@ static void emitDepthLoop(OpBuilder &b, Location loc, const Tile &t,
         for (int64_t u = 0; u < split; ++u) {
           Value k = nb.create<arith::AddIOp>(
               nloc, k0, nb.create<arith::ConstantIndexOp>(nloc, u));
+          if (prefetchSteps)
+            nb.create<memref::PrefetchOp>(
+                nloc, t.w,
+                ValueRange{
+                    c0,
+                    nb.create<arith::AddIOp>(
+                        nloc, k,
+                        nb.create<arith::ConstantIndexOp>(nloc, prefetchSteps)),
+                    lane},
+                /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
           Value wVec = load(nb, nloc, t.w, {c0, k, lane}, wVecType, wZero);
           if (wElement.isBF16())
             wVec = widenBF16(nb, nloc, wVec, accType);
