@@ -104,12 +104,14 @@ public:
     choice.rows = target.getVectorRegisters() >= 32 ? 6 : 4;
     // Two registers per block unless the matrix is too narrow to fill them.
     choice.block = outputs >= 2 * lanes ? 2 * lanes : lanes;
-    // bf16 weights on `vdpbf16ps`: 8 rows, 16 accumulators, a weight load
-    // per 8 products instead of 6. Prefill 512 of the 1B model on Zen 5,
-    // four alternating runs: 245-256 tok/s against 229-246 with 6 rows
-    // (10 and 12 rows: no faster; f32 weights: no faster with 8).
-    if (target.getVectorRegisters() >= 32 && prefersBF16Dot(target) &&
-        !param.isQuantized() && param.getTensorType().getElementType().isBF16())
+    // bf16 weights: 8 rows, 16 accumulators, a weight load (and on the f32
+    // FMA its widening, two shuffles and two shifts) per 8 products instead
+    // of 6. Prefill 512 of the 1B model, four alternating runs each: on
+    // `vdpbf16ps` on Zen 5 245-256 tok/s against 229-246 with 6 rows (10
+    // and 12 rows: no faster; f32 weights: no faster with 8); widened to
+    // f32 on a Xeon (Emerald Rapids) 84-98 against 76-89.
+    if (target.getVectorRegisters() >= 32 && !param.isQuantized() &&
+        param.getTensorType().getElementType().isBF16())
       choice.rows = 8;
     // i8 weights: blocks of 4 registers, 64 bytes per column as bf16's
     // two. A depth step costs about the same whatever the weight's type, so

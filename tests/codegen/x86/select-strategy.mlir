@@ -1,8 +1,9 @@
 // RUN: llm-opt %s --llm-select-strategy --split-input-file | FileCheck %s
 // RUN: llm-opt %s --llm-select-strategy=matmul-precision=f32 --split-input-file | FileCheck %s --check-prefix=EXACT
 
-// AVX-512 (512-bit vectors, 32 registers): 6 rows of 2 registers (32 f32
-// lanes) per tile; matrices narrower than 32 outputs get one-register blocks.
+// AVX-512 (512-bit vectors, 32 registers): bf16 weights take 8 rows of 2
+// registers (32 f32 lanes) per tile (a widened weight vector serves 8
+// rows); matrices narrower than 32 outputs get one-register blocks.
 
 // CHECK-LABEL: llm.param @wide : tensor<96x64xbf16>
 // CHECK-SAME: llm.layout = #llm.packed_layout<block = 32>
@@ -12,8 +13,8 @@
 // CHECK-NOT: block
 // CHECK-SAME: {layers = 2 : i64, sources = ["norm"]}
 // CHECK-LABEL: func.func @avx512(
-// CHECK: llm.linear %{{.+}}, %{{.+}} {llm.lowering_config = #llm.lowering_config<tiles = [6, 32, 64]>} : (tensor<?x64xf32>, tensor<96x64xbf16>)
-// CHECK: llm.linear %{{.+}}, %{{.+}} {llm.lowering_config = #llm.lowering_config<tiles = [6, 16, 64]>} : (tensor<?x64xf32>, tensor<24x64xbf16>)
+// CHECK: llm.linear %{{.+}}, %{{.+}} {llm.lowering_config = #llm.lowering_config<tiles = [8, 32, 64]>} : (tensor<?x64xf32>, tensor<96x64xbf16>)
+// CHECK: llm.linear %{{.+}}, %{{.+}} {llm.lowering_config = #llm.lowering_config<tiles = [8, 16, 64]>} : (tensor<?x64xf32>, tensor<24x64xbf16>)
 module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "sapphirerapids", features = "+avx512f", vector_bits = 512, vector_registers = 32, l1_bytes = 49152, l2_bytes = 2097152>} {
   llm.param @wide : tensor<96x64xbf16> {layers = 2 : i64, sources = ["wide"]}
   llm.param @narrow : tensor<24x64xbf16> {layers = 0 : i64, sources = ["narrow"]}
