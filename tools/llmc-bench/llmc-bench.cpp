@@ -381,8 +381,22 @@ json::Object summaryJson(Summary s) {
 __attribute__((target_clones("avx512f", "avx2", "default")))
 #endif
 static uint64_t sumWords(const uint64_t *words, size_t count) {
+  // A 4 KiB page at a time, its lines prefetched 2 KiB ahead as the model's
+  // decode loops do: the L2 streamer stops at every 4 KiB boundary (even in
+  // huge pages), and without software prefetches a Xeon's two threads read
+  // 17 GB/s here while decode streamed the weights at 23.
+  constexpr size_t kPage = 4096 / sizeof(uint64_t);
+  constexpr size_t kAhead = 2048 / sizeof(uint64_t);
+  constexpr size_t kLine = 64 / sizeof(uint64_t);
   uint64_t total = 0;
-  for (size_t i = 0; i < count; ++i)
+  size_t i = 0;
+  for (; i + kPage <= count; i += kPage) {
+    for (size_t line = 0; line < kPage; line += kLine)
+      __builtin_prefetch(words + i + kAhead + line);
+    for (size_t j = 0; j < kPage; ++j)
+      total += words[i + j];
+  }
+  for (; i < count; ++i)
     total += words[i];
   return total;
 }
