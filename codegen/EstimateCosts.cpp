@@ -39,6 +39,10 @@ struct Cost {
   /// The rows are the call's output rows (after llm.last_rows: the lm_head),
   /// not its tokens.
   bool perOutputRow = false;
+  /// A projection on the CPU's 8-bit dot product (quantized weights packed
+  /// in groups of 4 columns): its FLOPs are the int8 dot's, against that
+  /// peak.
+  bool int8Dot = false;
 
   Cost &operator+=(const Cost &other) {
     flopsPerRow += other.flopsPerRow;
@@ -47,6 +51,7 @@ struct Cost {
     flopsPerPair += other.flopsPerPair;
     bytesPerPair += other.bytesPerPair;
     perOutputRow |= other.perOutputRow;
+    int8Dot |= other.int8Dot;
     return *this;
   }
 };
@@ -88,6 +93,9 @@ std::optional<Cost> costOf(Operation *op, Type kvElement) {
     cost.flopsPerRow = 2 * in * out;
     cost.bytesPerCall = weightBytes(linear.getWeight());
     cost.bytesPerRow = (in + out) * 4;
+    if (auto read = linear.getWeight().getDefiningOp<WeightOp>())
+      if (ParamOp param = read.getParamOp())
+        cost.int8Dot = param.isQuantized() && param.getInterleave() == 4;
     return cost;
   }
   if (auto embedding = dyn_cast<EmbeddingOp>(op)) {
@@ -190,6 +198,7 @@ struct EstimateCostsPass
       add("bytes_per_row", cost.bytesPerRow);
       add("flops_per_pair", cost.flopsPerPair);
       add("flops_per_row", cost.flopsPerRow);
+      add("int8_dot", cost.int8Dot ? 1 : 0);
       if (cost.perOutputRow)
         fields.push_back(b.getNamedAttr("rows", b.getStringAttr("outputs")));
       entries.push_back(

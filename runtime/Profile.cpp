@@ -29,7 +29,7 @@ using namespace llmc;
 
 namespace {
 
-constexpr int kCostFields = 7;
+constexpr int kCostFields = 8;
 
 uint64_t nowNs() {
   return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -110,6 +110,8 @@ struct GroupRow {
   Counters sum;
   int kernels = 0;
   bool known = false;
+  /// Its FLOPs are 8-bit dot products (llm.costs' int8_dot).
+  bool int8 = false;
   double bytes = 0, flops = 0;
 };
 
@@ -133,6 +135,7 @@ std::vector<GroupRow> groupRows(const Profiler &p, const Phase &phase) {
   for (GroupRow &row : rows) {
     const int64_t *cost = llmc_group_costs + row.group * kCostFields;
     row.known = cost[0] != 0;
+    row.int8 = cost[7] != 0;
     double r = double(cost[1] ? row.sum.outputRows : row.sum.rows);
     row.flops = double(cost[2]) * r + double(cost[5]) * double(row.sum.pairs);
     row.bytes = double(cost[3]) * r + double(cost[4]) * double(row.sum.calls) +
@@ -308,6 +311,7 @@ bool llmc::readCachedCeilings(const char *cpu, int threads,
   ceilings.flops =
       std::max(jsonNumber(text, begin, end, "f32_fma_gflop_per_s"),
                jsonNumber(text, begin, end, "bf16_dot_gflop_per_s"));
+  ceilings.int8Ops = jsonNumber(text, begin, end, "int8_dot_gop_per_s");
   ceilings.source = path + ", " + key.substr(1, key.size() - 2);
   return ceilings.bandwidth > 0 && ceilings.flops > 0;
 }
@@ -341,7 +345,18 @@ std::string llmc::profileTable() {
                   total / 1e6 / double(phase.forwardCalls),
                   perNs(bytes, phase.forwardNs), perNs(flops, phase.forwardNs));
     out += line;
-    if (roofline)
+    // Projections on the 8-bit dot product are set against its peak.
+    bool int8 = roofline && ceilings.int8Ops > 0 &&
+                std::any_of(rows.begin(), rows.end(),
+                            [](const GroupRow &row) { return row.int8; });
+    if (int8)
+      std::snprintf(line, sizeof(line),
+                    "  roofline: %.1f GB/s, %.1f GFLOP/s and %.1f GOP/s of "
+                    "8-bit dot products (%s); each module's time allowed by "
+                    "it over its time measured\n",
+                    ceilings.bandwidth, ceilings.flops, ceilings.int8Ops,
+                    ceilings.source.c_str());
+    else if (roofline)
       std::snprintf(line, sizeof(line),
                     "  roofline: %.1f GB/s and %.1f GFLOP/s (%s); each "
                     "module's time allowed by it over its time measured\n",
@@ -372,8 +387,9 @@ std::string llmc::profileTable() {
     auto fraction = [&](const GroupRow &row) {
       if (!roofline || !row.known || row.sum.ns == 0)
         return std::string(roofline ? "-" : "");
+      double peak = row.int8 && int8 ? ceilings.int8Ops : ceilings.flops;
       double allowed =
-          std::max(row.bytes / ceilings.bandwidth, row.flops / ceilings.flops);
+          std::max(row.bytes / ceilings.bandwidth, row.flops / peak);
       char buf[32];
       std::snprintf(buf, sizeof(buf), "%.0f%%",
                     100.0 * allowed / double(row.sum.ns));

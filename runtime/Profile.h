@@ -53,6 +53,9 @@ void profileEndForward();
 /// this many threads, and where they came from (shown in the table).
 struct ProfileCeilings {
   double bandwidth = 0, flops = 0;
+  /// The 8-bit dot product's rate (GOP/s), for projections that use it; 0
+  /// when not measured.
+  double int8Ops = 0;
   std::string source;
 };
 
