@@ -320,13 +320,21 @@ Error Report::write(StringRef path, const Header &header,
   double peak = ceilings ? std::max(ceilings->f32Fma, ceilings->bf16Dot) : 0;
   if (ceilings && (ceilings->bandwidth <= 0 || peak <= 0))
     ceilings.reset();
-  // The time the roofline allows one call of a module measured as `v`, in
-  // ns (0 when it cannot say).
-  auto predictedNs = [&](const Measured &v) {
+  // A module's compute peak: projections on the 8-bit dot product against
+  // its rate, the rest against the larger float rate.
+  auto peakOf = [&](const Module &m) {
+    auto it = m.costs.find("int8_dot");
+    return it != m.costs.end() && it->second && ceilings->int8Dot > 0
+               ? ceilings->int8Dot
+               : peak;
+  };
+  // The time the roofline allows one call of module `m` measured as `v`,
+  // in ns (0 when it cannot say).
+  auto predictedNs = [&](const Module &m, const Measured &v) {
     if (!ceilings || !v.bytes || !v.flops || v.calls <= 0)
       return 0.0;
     return std::max(*v.bytes / v.calls / ceilings->bandwidth,
-                    *v.flops / v.calls / peak);
+                    *v.flops / v.calls / peakOf(m));
   };
 
   // One decode step's FLOPs and bytes of a module at 1,024 cached
@@ -345,7 +353,8 @@ Error Report::write(StringRef path, const Header &header,
   auto predictedStepNs = [&](const Module &m) {
     if (!ceilings || m.costs.empty())
       return 0.0;
-    return std::max(stepBytes(m) / ceilings->bandwidth, stepFlops(m) / peak);
+    return std::max(stepBytes(m) / ceilings->bandwidth,
+                    stepFlops(m) / peakOf(m));
   };
 
   std::error_code ec;
@@ -415,7 +424,18 @@ Error Report::write(StringRef path, const Header &header,
        << (profile.empty() ? ""
                            : ", <i>of roofline</i> that time over the "
                              "time measured")
-       << ".";
+       << "."
+       << (ceilings->int8Dot > 0 &&
+                   llvm::any_of(modules,
+                                [&](const auto &entry) {
+                                  return entry.second.costs.count("int8_dot") !=
+                                         0;
+                                })
+               ? formatv(" Projections on the 8-bit dot product are set "
+                         "against its rate, {0:F1} GOP/s.",
+                         ceilings->int8Dot)
+                     .str()
+               : std::string());
   else
     os << " No roofline: "
        << (header.forThisMachine ? ""
@@ -484,7 +504,7 @@ Error Report::write(StringRef path, const Header &header,
       else
         os << "<td></td><td></td>";
       if (ceilings) {
-        double allowed = predictedNs(v), measured = v.ns / v.calls;
+        double allowed = predictedNs(m, v), measured = v.ns / v.calls;
         if (allowed > 0 && measured > 0)
           os << formatv("<td class=\"num\" data-value=\"{0}\">{0:P0}</td>",
                         allowed / measured);
@@ -537,8 +557,9 @@ Error Report::write(StringRef path, const Header &header,
         os << formatv(" The roofline predicts <span class=\"predicted\">"
                       "{0:F2} &micro;s</span> for it ({1} bound).",
                       predicted / 1e3,
-                      bytes / ceilings->bandwidth >= flops / peak ? "memory"
-                                                                  : "compute");
+                      bytes / ceilings->bandwidth >= flops / peakOf(m)
+                          ? "memory"
+                          : "compute");
       os << "</p>\n";
     }
     for (const char *phase : phases) {
@@ -555,8 +576,8 @@ Error Report::write(StringRef path, const Header &header,
       if (v.bytes && v.flops && v.ns > 0)
         os << formatv(", {0:F1} GB/s, {1:F1} GFLOP/s", *v.bytes / v.ns,
                       *v.flops / v.ns);
-      if (double allowed = predictedNs(v); allowed > 0 && v.calls > 0) {
-        bool memory = *v.bytes / ceilings->bandwidth >= *v.flops / peak;
+      if (double allowed = predictedNs(m, v); allowed > 0 && v.calls > 0) {
+        bool memory = *v.bytes / ceilings->bandwidth >= *v.flops / peakOf(m);
         os << formatv("; the roofline allows {0:F2} &micro;s per call ({1} "
                       "bound), measured {2:F2}: <span class=\"roofline\">"
                       "{3:P0}</span> of it",
