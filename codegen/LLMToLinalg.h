@@ -61,6 +61,11 @@ Type kvCacheElementType(Operation *op);
 int64_t kvBytesPerPosition(int64_t numLayers, int64_t kvWidth,
                            Type elementType);
 
+/// Bytes a buffer of `type` may take: identity layout, integer or float
+/// elements, a dynamic leading dimension counting `maxTokens` rows (the
+/// scratch planner's bound); nothing otherwise.
+std::optional<int64_t> boundedBufferBytes(MemRefType type, int64_t maxTokens);
+
 /// Tensors become identity-layout memrefs of the same shape, `!llm.kv_cache`
 /// the cache's bytes (memref<?xi8>). A strided view passed where such a
 /// memref is expected (a call argument, a loop-carried value) is copied into

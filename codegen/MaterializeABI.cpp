@@ -35,6 +35,19 @@ Type mlir::llm::kvCacheElementType(Operation *op) {
   return type ? type.getValue() : Float32Type::get(op->getContext());
 }
 
+std::optional<int64_t> mlir::llm::boundedBufferBytes(MemRefType type,
+                                                     int64_t maxTokens) {
+  if (!type.getLayout().isIdentity() || !type.getElementType().isIntOrFloat())
+    return std::nullopt;
+  int64_t bytes = std::max<int64_t>(type.getElementTypeBitWidth() / 8, 1);
+  for (auto [i, dim] : llvm::enumerate(type.getShape())) {
+    if (ShapedType::isDynamic(dim) && (i != 0 || maxTokens <= 0))
+      return std::nullopt;
+    bytes *= ShapedType::isDynamic(dim) ? maxTokens : dim;
+  }
+  return bytes;
+}
+
 int64_t mlir::llm::kvBytesPerPosition(int64_t numLayers, int64_t kvWidth,
                                       Type elementType) {
   return numLayers * 2 * kvWidth * elementType.getIntOrFloatBitWidth() / 8;

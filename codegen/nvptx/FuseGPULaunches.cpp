@@ -223,7 +223,8 @@ private:
       if (auto view = dyn_cast_or_null<memref::ViewOp>(def)) {
         // The outermost view at a constant shift bounds the range.
         APInt shift;
-        std::optional<int64_t> size = maxBytes(view.getType());
+        std::optional<int64_t> size =
+            llm::boundedBufferBytes(view.getType(), maxTokens);
         if (exact && !bytes && size &&
             matchPattern(view.getByteShift(), m_ConstantInt(&shift)))
           bytes = {shift.getSExtValue(), shift.getSExtValue() + *size};
@@ -247,20 +248,6 @@ private:
         return result;
       }
     }
-  }
-
-  /// Bytes of a buffer of `type`, a dynamic leading dimension counting
-  /// max_tokens rows (the scratch planner's bound).
-  std::optional<int64_t> maxBytes(MemRefType type) {
-    if (!type.getLayout().isIdentity() || !type.getElementType().isIntOrFloat())
-      return std::nullopt;
-    int64_t bytes = std::max<int64_t>(type.getElementTypeBitWidth() / 8, 1);
-    for (auto [i, dim] : llvm::enumerate(type.getShape())) {
-      if (ShapedType::isDynamic(dim) && (i != 0 || maxTokens <= 0))
-        return std::nullopt;
-      bytes *= ShapedType::isDynamic(dim) ? maxTokens : dim;
-    }
-    return bytes;
   }
 
   /// A buffer argument of the function (not its weights, cache or arena).

@@ -74,18 +74,12 @@ memref::ViewOp wholeView(Value buffer) {
 std::optional<std::pair<int64_t, int64_t>> byteRange(memref::ViewOp view,
                                                      int64_t maxTokens) {
   APInt shift;
-  MemRefType type = view.getType();
-  if (!matchPattern(view.getByteShift(), m_ConstantInt(&shift)) ||
-      !type.getLayout().isIdentity() || !type.getElementType().isIntOrFloat())
+  std::optional<int64_t> bytes =
+      llm::boundedBufferBytes(view.getType(), maxTokens);
+  if (!bytes || !matchPattern(view.getByteShift(), m_ConstantInt(&shift)))
     return std::nullopt;
-  int64_t bytes = std::max<int64_t>(type.getElementTypeBitWidth() / 8, 1);
-  for (auto [i, dim] : llvm::enumerate(type.getShape())) {
-    if (ShapedType::isDynamic(dim) && (i != 0 || maxTokens <= 0))
-      return std::nullopt;
-    bytes *= ShapedType::isDynamic(dim) ? maxTokens : dim;
-  }
   int64_t start = shift.getSExtValue();
-  return std::make_pair(start, start + bytes);
+  return std::make_pair(start, start + *bytes);
 }
 
 class SinkZeroFillsPass
@@ -118,7 +112,8 @@ public:
   }
 
 private:
-  /// Sinks the marked fills of `func`'s own slots; whether any moved.
+  /// Sinks the marked fill that opens `func`, of its own slot; whether it
+  /// moved.
   bool sinkIn(func::FuncOp func, int64_t maxTokens) {
     // A function without llmc's calling convention keeps its fills.
     ScopedDiagnosticHandler quiet(&getContext(),
@@ -147,35 +142,31 @@ private:
     if (opaque)
       return false;
 
-    auto zeroFill = llm::LLMDialect::ZeroFillAttrHelper(&getContext());
     // A fill after another launch joins that one already (as the slot's
     // first user it touches other bytes); only a fill that opens the
     // function has none before it.
-    SmallVector<gpu::LaunchOp> fills;
     auto launches = entry.getOps<gpu::LaunchOp>();
-    if (!launches.empty() && zeroFill.isAttrPresent(*launches.begin()))
-      fills.push_back(*launches.begin());
-
-    bool sunk = false;
-    for (gpu::LaunchOp fill : fills) {
-      memref::ViewOp view = wholeView(filledBuffer(fill));
-      if (!view || view.getSource() != scratch)
-        continue;
-      auto own = llvm::find_if(views, [&](auto &v) { return v.first == view; });
-      if (own == views.end() || llvm::any_of(views, [&](auto &other) {
-            return other.first != view &&
-                   other.second.first < own->second.second &&
-                   own->second.first < other.second.second;
-          }))
-        continue;
-      // After the last user, and before a launch that can take it in.
-      std::optional<Operation *> last = lastUser(view, fill, entry);
-      if (!last || !*last || !nextLaunch(*last))
-        continue;
-      fill->moveAfter(*last);
-      sunk = true;
-    }
-    return sunk;
+    if (launches.empty() ||
+        !llm::LLMDialect::ZeroFillAttrHelper(&getContext())
+             .isAttrPresent(*launches.begin()))
+      return false;
+    gpu::LaunchOp fill = *launches.begin();
+    memref::ViewOp view = wholeView(filledBuffer(fill));
+    if (!view || view.getSource() != scratch)
+      return false;
+    auto own = llvm::find_if(views, [&](auto &v) { return v.first == view; });
+    if (own == views.end() || llvm::any_of(views, [&](auto &other) {
+          return other.first != view &&
+                 other.second.first < own->second.second &&
+                 own->second.first < other.second.second;
+        }))
+      return false;
+    // After the last user, and before a launch that can take it in.
+    std::optional<Operation *> last = lastUser(view, fill, entry);
+    if (!last || !*last || !nextLaunch(*last))
+      return false;
+    fill->moveAfter(*last);
+    return true;
   }
 
   static gpu::LaunchOp nextLaunch(Operation *op) {
