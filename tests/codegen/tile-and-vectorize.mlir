@@ -6,8 +6,12 @@
 
 // A packed bf16 matmul with 4-row tiles: a loop over the 2 weight blocks,
 // then a main loop over whole 4-row tiles whose body keeps 4 accumulators in
-// registers across the depth loop (one widened weight vector, one FMA per
-// row), then a peeled remainder that handles the last rows one at a time.
+// registers across the depth loop (one weight vector, one FMA per row), then
+// a peeled remainder that handles the last rows one at a time. The main
+// loop has two versions: with at least 8 tiles (32 rows) the block's panel
+// is first widened to f32 into an aligned stack buffer (the next panel
+// prefetched meanwhile) and the tiles read that; with fewer, each tile
+// widens the bf16 weights itself.
 
 // CHECK-LABEL: func.func @packed_bf16(
 // CHECK-SAME: %[[X:[^:]+]]: memref<?x8xf32>, %[[W:[^:]+]]: memref<2x8x16xbf16>, %[[Y:[^:]+]]: memref<?x2x16xf32>
@@ -17,34 +21,54 @@
 // CHECK-DAG: %[[C2:.+]] = arith.constant 2 : index
 // CHECK-DAG: %[[C4:.+]] = arith.constant 4 : index
 // CHECK-DAG: %[[C8:.+]] = arith.constant 8 : index
+// CHECK-DAG: %[[C32:.+]] = arith.constant 32 : index
+// CHECK: %[[PANEL:.+]] = memref.alloca() {alignment = 64 : i64} : memref<1x8x16xf32>
 // CHECK: %[[ROWS:.+]] = memref.dim %[[X]], %[[C0]]
 // CHECK: scf.for %[[B:.+]] = %[[C0]] to %[[C2]] step %[[C1]] {
 // CHECK: %[[MAIN:.+]] = affine.apply #{{.+}}()[%[[ROWS]]]
-// CHECK: scf.for %[[M:.+]] = %[[C0]] to %[[MAIN]] step %[[C4]] {
-// CHECK: %[[XT:.+]] = memref.subview %[[X]][%[[M]], 0] [4, 8] [1, 1] : memref<?x8xf32> to memref<4x8xf32
 // CHECK: %[[WT:.+]] = memref.subview %[[W]][%[[B]], 0, 0] [1, 8, 16] [1, 1, 1] : memref<2x8x16xbf16> to memref<1x8x16xbf16
-// CHECK: %[[YT:.+]] = memref.subview %[[Y]][%[[M]], %[[B]], 0] [4, 1, 16] [1, 1, 1] : memref<?x2x16xf32> to memref<4x1x16xf32
-// CHECK-COUNT-4: vector.load %[[YT]]{{.+}} : memref<4x1x16xf32, {{.+}}>, vector<16xf32>
-// CHECK: %[[ACC:.+]]:4 = scf.for %[[K:.+]] = %[[C0]] to %[[C8]] step %[[C1]] iter_args(%[[A0:.+]] = %{{.+}}, %[[A1:.+]] = %{{.+}}, %[[A2:.+]] = %{{.+}}, %[[A3:.+]] = %{{.+}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
-// CHECK: %[[WV:.+]] = vector.load %[[WT]][%[[C0]], %[[K]], %[[C0]]] : memref<1x8x16xbf16, {{.+}}>, vector<16xbf16>
+// CHECK: %[[ENOUGH:.+]] = arith.cmpi sge, %[[MAIN]], %[[C32]]
+// CHECK: scf.if %[[ENOUGH]] {
+// CHECK: scf.for %[[KW:.+]] = %[[C0]] to %[[C8]] step %[[C1]] {
+// CHECK: %[[NEXT:.+]] = arith.addi %[[KW]], %[[C8]]
+// CHECK: memref.prefetch %[[WT]][%[[C0]], %[[NEXT]], %[[C0]]], read, locality<3>, data
+// CHECK: %[[WN:.+]] = vector.load %[[WT]][%[[C0]], %[[KW]], %[[C0]]] : {{.+}}, vector<16xbf16>
 // bf16 is widened as bits: the upper half of an f32.
-// CHECK: %[[WI:.+]] = arith.bitcast %[[WV]] : vector<16xbf16> to vector<16xi16>
+// CHECK: %[[WI:.+]] = arith.bitcast %[[WN]] : vector<16xbf16> to vector<16xi16>
 // CHECK: %[[WE:.+]] = arith.extui %[[WI]] : vector<16xi16> to vector<16xi32>
 // CHECK: %[[WS:.+]] = arith.shli %[[WE]], %{{.+}} : vector<16xi32>
 // CHECK: %[[WF:.+]] = arith.bitcast %[[WS]] : vector<16xi32> to vector<16xf32>
+// CHECK: vector.store %[[WF]], %[[PANEL]][%[[C0]], %[[KW]], %[[C0]]]
+// CHECK: }
+// CHECK: scf.for %[[M:.+]] = %[[C0]] to %[[MAIN]] step %[[C4]] {
+// CHECK: %[[XT:.+]] = memref.subview %[[X]][%[[M]], 0] [4, 8] [1, 1] : memref<?x8xf32> to memref<4x8xf32
+// CHECK: %[[YT:.+]] = memref.subview %[[Y]][%[[M]], %[[B]], 0] [4, 1, 16] [1, 1, 1] : memref<?x2x16xf32> to memref<4x1x16xf32
+// CHECK-COUNT-4: vector.load %[[YT]]{{.+}} : memref<4x1x16xf32, {{.+}}>, vector<16xf32>
+// CHECK: %[[ACC:.+]]:4 = scf.for %[[K:.+]] = %[[C0]] to %[[C8]] step %[[C1]] iter_args(%[[A0:.+]] = %{{.+}}, %[[A1:.+]] = %{{.+}}, %[[A2:.+]] = %{{.+}}, %[[A3:.+]] = %{{.+}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK: %[[WV:.+]] = vector.load %[[PANEL]][%[[C0]], %[[K]], %[[C0]]] : memref<1x8x16xf32>, vector<16xf32>
+// CHECK-NOT: arith.bitcast
 // CHECK: %[[X0:.+]] = memref.load %[[XT]][%[[C0]], %[[K]]]
 // CHECK: %[[S0:.+]] = vector.splat %[[X0]] : vector<16xf32>
-// CHECK: %[[F0:.+]] = vector.fma %[[S0]], %[[WF]], %[[A0]] : vector<16xf32>
+// CHECK: %[[F0:.+]] = vector.fma %[[S0]], %[[WV]], %[[A0]] : vector<16xf32>
 // CHECK: %[[X1:.+]] = memref.load %[[XT]][%[[C1]], %[[K]]]
 // CHECK: %[[S1:.+]] = vector.splat %[[X1]] : vector<16xf32>
-// CHECK: %[[F1:.+]] = vector.fma %[[S1]], %[[WF]], %[[A1]] : vector<16xf32>
-// CHECK: %[[F2:.+]] = vector.fma %{{.+}}, %[[WF]], %[[A2]] : vector<16xf32>
-// CHECK: %[[F3:.+]] = vector.fma %{{.+}}, %[[WF]], %[[A3]] : vector<16xf32>
+// CHECK: %[[F1:.+]] = vector.fma %[[S1]], %[[WV]], %[[A1]] : vector<16xf32>
+// CHECK: %[[F2:.+]] = vector.fma %{{.+}}, %[[WV]], %[[A2]] : vector<16xf32>
+// CHECK: %[[F3:.+]] = vector.fma %{{.+}}, %[[WV]], %[[A3]] : vector<16xf32>
 // CHECK: scf.yield %[[F0]], %[[F1]], %[[F2]], %[[F3]]
 // CHECK: vector.store %[[ACC]]#0, %[[YT]][%[[C0]], %[[C0]], %[[C0]]]
 // CHECK: vector.store %[[ACC]]#1, %[[YT]][%[[C1]], %[[C0]], %[[C0]]]
 // CHECK: vector.store %[[ACC]]#2, %[[YT]][%[[C2]], %[[C0]], %[[C0]]]
 // CHECK: vector.store %[[ACC]]#3, %[[YT]]
+// CHECK: } else {
+// CHECK: scf.for %{{.+}} = %[[C0]] to %[[MAIN]] step %[[C4]] {
+// CHECK-COUNT-4: vector.load {{.+}} : memref<4x1x16xf32, {{.+}}>, vector<16xf32>
+// CHECK: scf.for
+// CHECK: vector.load %[[WT]][{{.+}}] : memref<1x8x16xbf16, {{.+}}>, vector<16xbf16>
+// CHECK: arith.bitcast %{{.+}} : vector<16xi32> to vector<16xf32>
+// CHECK-COUNT-4: vector.fma
+// CHECK: scf.yield
+// CHECK-COUNT-4: vector.store
 // Remainder: fewer than 4 rows, one row per iteration. A single row splits
 // its depth over 4 accumulator chains (step k into chain k % 4), so that
 // its FMAs do not wait on one another, and sums them at the end.
