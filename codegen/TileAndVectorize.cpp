@@ -1173,26 +1173,58 @@ static LogicalResult vectorizeTile(RewriterBase &rewriter, linalg::LinalgOp op,
   return success();
 }
 
-/// Rows per chunk of `op` (a multiple of the register tile's `rows`) whose
-/// inputs fit in half of the target's L2; 0 when the rows are static and
-/// fewer, or the input row's size is not known.
-static int64_t rowChunk(linalg::LinalgOp op, int64_t rows, TargetAttr target) {
+/// Row tiles a row chunk should hold at least: a chunk of fewer rows
+/// streams the weights from memory once per few rows, and is below
+/// kWidePanelTiles.
+constexpr int64_t kChunkTiles = 16;
+
+/// How a packed matmul's rows (and depth) are chunked so that a chunk's
+/// inputs fit in half of the L2: `rows` per chunk (a multiple of the register
+/// tile's), 0 when the rows are static and fit anyway or the input row's size
+/// is not known; and for a plain matmul whose input rows are so long that
+/// fewer than kChunkTiles tiles would fit (the 1B model's down projection:
+/// rows of 8192 floats, 32 rows), the `depth` per chunk too (a divisor of
+/// the depth and a multiple of `step`; 0 = whole).
+struct Chunking {
+  int64_t rows = 0, depth = 0;
+};
+static Chunking chunkRows(linalg::LinalgOp op, int64_t rows, int64_t step,
+                          TargetAttr target) {
   if (!target || target.getL2Bytes() <= 0 || op.getNumDpsInputs() == 0)
-    return 0;
+    return {};
   auto input = dyn_cast<MemRefType>(op.getDpsInputOperand(0)->get().getType());
   if (!input || input.getRank() < 2 || !input.getElementType().isIntOrFloat())
-    return 0;
-  int64_t rowBytes = std::max<int64_t>(input.getElementTypeBitWidth() / 8, 1);
+    return {};
+  int64_t elementBytes =
+      std::max<int64_t>(input.getElementTypeBitWidth() / 8, 1);
+  int64_t rowBytes = elementBytes;
   for (int64_t dim : input.getShape().drop_front()) {
     if (ShapedType::isDynamic(dim))
-      return 0;
+      return {};
     rowBytes *= dim;
   }
-  int64_t chunk =
-      std::max<int64_t>(rows, target.getL2Bytes() / 2 / rowBytes / rows * rows);
-  if (!input.isDynamicDim(0) && input.getDimSize(0) <= chunk)
-    return 0;
-  return chunk;
+  int64_t budget = target.getL2Bytes() / 2;
+  auto fit = [&](int64_t bytes) {
+    return std::max<int64_t>(rows, budget / bytes / rows * rows);
+  };
+  Chunking c;
+  c.rows = fit(rowBytes);
+  if (!input.isDynamicDim(0) && input.getDimSize(0) <= c.rows)
+    return {};
+  bool plain = !isGrouped(op) && !isInterleaved(op) && !isQuantizedDot(op) &&
+               input.getRank() == 2;
+  int64_t depth = input.getDimSize(1);
+  if (plain && step > 0) {
+    int64_t chunkDepth = depth;
+    while (fit(chunkDepth * elementBytes) < kChunkTiles * rows &&
+           chunkDepth % 2 == 0 && (chunkDepth / 2) % step == 0)
+      chunkDepth /= 2;
+    if (chunkDepth < depth) {
+      c.depth = chunkDepth;
+      c.rows = fit(chunkDepth * elementBytes);
+    }
+  }
+  return c;
 }
 
 static void canonicalize(func::FuncOp func) {
@@ -1234,9 +1266,14 @@ struct TileAndVectorizePass
       // core). Each chunk then streams the weights again, from memory: R
       // rows make R FLOPs per weight byte, far above what the memory bus
       // limits.
-      if (int64_t chunk = rowChunk(op, rows, machine)) {
+      Chunking chunk = chunkRows(op, rows, step, machine);
+      if (chunk.rows) {
+        // Loops (m, b, r, k): the depth chunks inside the row chunks, so a
+        // chunk's inputs stay in the L2 while every block walks them.
         SmallVector<int64_t> chunkSizes(op.getNumLoops(), 0);
-        chunkSizes[0] = chunk;
+        chunkSizes[0] = chunk.rows;
+        if (chunk.depth)
+          chunkSizes[3] = chunk.depth;
         FailureOr<scf::SCFTilingResult> chunked =
             tile(rewriter, op, chunkSizes,
                  llvm::to_vector(llvm::seq<int64_t>(0, op.getNumLoops())));

@@ -305,3 +305,39 @@ func.func @row_chunks(%x: memref<?x8xf32>, %w: memref<2x8x16xbf16>, %y: memref<?
   return
 }
 }
+
+// -----
+
+#x = affine_map<(d0, d1, d2, d3) -> (d0, d3)>
+#w = affine_map<(d0, d1, d2, d3) -> (d1, d3, d2)>
+#o = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
+
+// Input rows so long (64 f32: 256 bytes) that half of the L2 (1024 bytes)
+// holds 4 rows, one tile: the depth is chunked too, halved while fewer than
+// 16 tiles fit and the half is still a multiple of the depth step (8): 8
+// columns, 32 rows per chunk. The depth chunks run inside the row chunks
+// and outside the blocks.
+
+// CHECK-LABEL: func.func @depth_chunks(
+// CHECK-SAME: %[[X:[^:]+]]: memref<?x64xf32>
+// CHECK-DAG: %[[C32:.+]] = arith.constant 32 : index
+// CHECK-DAG: %[[C64:.+]] = arith.constant 64 : index
+// CHECK-DAG: %[[C8:.+]] = arith.constant 8 : index
+// CHECK: %[[ROWS:.+]] = memref.dim %[[X]]
+// CHECK: scf.for %[[CHUNK:.+]] = %{{.+}} to %[[ROWS]] step %[[C32]] {
+// CHECK: scf.for %[[K:.+]] = %{{.+}} to %[[C64]] step %[[C8]] {
+// CHECK: memref.subview %[[X]][%[[CHUNK]], %[[K]]] [%{{.+}}, 8] [1, 1]
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} {
+// CHECK: vector.fma
+module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "generic", features = "", vector_bits = 512, vector_registers = 32, l1_bytes = 1024, l2_bytes = 2048>} {
+func.func @depth_chunks(%x: memref<?x64xf32>, %w: memref<2x64x16xbf16>, %y: memref<?x2x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<?x64xf32>, memref<2x64x16xbf16>) outs(%y : memref<?x2x16xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 8]>} {
+  ^bb0(%in: f32, %win: bf16, %acc: f32):
+    %e = arith.extf %win : bf16 to f32
+    %p = arith.mulf %in, %e : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+}
