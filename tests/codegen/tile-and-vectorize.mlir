@@ -77,10 +77,13 @@
 // CHECK: %[[YR:.+]] = memref.subview %{{.+}}[%[[R]], 0, 0] [1, 1, 16] [1, 1, 1] {{.+}} to memref<1x1x16xf32
 // CHECK: %[[INIT:.+]] = vector.load %[[YR]]
 // CHECK: %[[RACC:.+]]:4 = scf.for %[[RK:.+]] = %[[C0]] to %[[C8]] step %[[C4]] iter_args(%[[RA:.+]] = %[[INIT]], %[[RB:.+]] = %[[ZERO:.+]], %[[RC:.+]] = %[[ZERO]], %[[RD:.+]] = %[[ZERO]]) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
-// Each step prefetches the weights 2 KiB ahead (64 steps of 16 bf16), past
-// the tile into the rest of the stream.
+// Each step prefetches the weights 2 KiB ahead (64 steps of 16 bf16) into
+// the L1 and 8 KiB ahead (256 steps) into the L2, past the tile into the
+// rest of the stream.
 // CHECK: %[[AHEAD:.+]] = arith.addi %[[RK]], %c64
 // CHECK: memref.prefetch %{{.+}}[%[[C0]], %[[AHEAD]], %[[C0]]], read, locality<3>, data
+// CHECK: %[[FAR:.+]] = arith.addi %[[RK]], %c256
+// CHECK: memref.prefetch %{{.+}}[%[[C0]], %[[FAR]], %[[C0]]], read, locality<2>, data
 // CHECK: arith.bitcast %{{.+}} : vector<16xi32> to vector<16xf32>
 // CHECK: vector.fma %{{.+}}, %{{.+}}, %[[RA]] : vector<16xf32>
 // CHECK: vector.fma %{{.+}}, %{{.+}}, %[[RB]] : vector<16xf32>
