@@ -1,4 +1,5 @@
 // RUN: llm-opt %s --pass-pipeline="builtin.module(func.func(llm-tile-and-vectorize))" --split-input-file | FileCheck %s
+// RUN: llm-opt %s --pass-pipeline="builtin.module(func.func(llm-tile-and-vectorize))" --split-input-file | FileCheck %s --check-prefix=FAR
 
 #x = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3 * 8 + d4 * 4 + d5)>
 #w = affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, d3, d4, d2, d5)>
@@ -89,11 +90,15 @@ func.func @vnni_i8(%x: memref<?x16xi8>, %w: memref<2x2x2x16x4xi8>, %s: memref<2x
 // CHECK: llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"
 // CHECK: llvm.call_intrinsic "llvm.x86.avx2.psign.b"(%[[HI]],
 // The remainder's single row (decode) also prefetches twice as far ahead
-// (512 groups) into the L2; the 2-row tile above does not.
-// CHECK: %[[NEAR:.+]] = arith.addi %{{.+}}, %c256 : index
-// CHECK: %[[FAR:.+]] = arith.addi %{{.+}}, %c512 : index
-// CHECK: memref.prefetch %{{.+}}[%{{.+}}, %[[NEAR]], %{{.+}}, %{{.+}}], read, locality<3>
-// CHECK-NEXT: memref.prefetch %{{.+}}[%{{.+}}, %[[FAR]], %{{.+}}, %{{.+}}], read, locality<2>
+// (512 groups) into the L2; the 2-row tile does not.
+// FAR-LABEL: func.func @avx2_i4(
+// FAR: arith.addi %{{.+}}, %c256 : index
+// FAR-NOT: locality<2>
+// FAR: %[[NEAR:.+]] = arith.addi %{{.+}}, %c256 : index
+// FAR-NEXT: %[[FAR:.+]] = arith.addi %{{.+}}, %c512 : index
+// FAR: memref.prefetch %{{.+}}[%{{.+}}, %[[NEAR]], %{{.+}}, %{{.+}}], read, locality<3>
+// FAR-NEXT: memref.prefetch %{{.+}}[%{{.+}}, %[[FAR]], %{{.+}}, %{{.+}}], read, locality<2>
+// FAR-LABEL: func.func @sdot_i8(
 module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver3", features = "+avx2,+fma", vector_bits = 256, vector_registers = 16, l1_bytes = 32768, l2_bytes = 524288>} {
 func.func @avx2_i4(%x: memref<?x16xi8>, %w: memref<2x2x2x8x4xi8>, %s: memref<2x2x2x8xf16>, %xs: memref<?x2xf32>, %xsum: memref<?x2xi32>, %y: memref<?x2x2x8xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #s, #r, #r, #o], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%x, %w, %s, %xs, %xsum : memref<?x16xi8>, memref<2x2x2x8x4xi8>, memref<2x2x2x8xf16>, memref<?x2xf32>, memref<?x2xi32>) outs(%y : memref<?x2x2x8xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [2, 16, 16]>} {
