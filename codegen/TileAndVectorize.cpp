@@ -824,14 +824,34 @@ static LogicalResult emitDotTile(OpBuilder &b, Location loc, const Tile &t,
           loc, accType, t.out, ValueRange{row, c0, lane(b, loc, c, 1)}));
   }
   Value end = b.create<arith::ConstantIndexOp>(loc, t.depth);
+  // Bytes per step of the depth (a pair of every lane).
+  int64_t stepBytes = 2 * t.lanes * 2;
+  int64_t nearSteps = std::max<int64_t>(1, kPrefetchBytes / stepBytes);
+  int64_t farSteps =
+      std::max<int64_t>(nearSteps + 1, kFarPrefetchBytes / stepBytes);
   bool failedDot = false;
   auto loop = b.create<scf::ForOp>(
       loc, c0, end, c1, accs,
       [&](OpBuilder &nb, Location nloc, Value k, ValueRange carried) {
         SmallVector<Value> weights;
-        for (int64_t c = 0; c < chunks; ++c)
+        for (int64_t c = 0; c < chunks; ++c) {
           weights.push_back(nb.create<vector::LoadOp>(
               nloc, pairsType, w, ValueRange{c0, k, lane(nb, nloc, c, 2)}));
+          // A single row streams the weights (decode): prefetched ahead
+          // into the L1 and further into the L2, as the widened path does.
+          if (t.rows != 1)
+            continue;
+          for (auto [steps, locality] :
+               {std::pair(nearSteps, 3), std::pair(farSteps, 2)})
+            nb.create<memref::PrefetchOp>(
+                nloc, w,
+                ValueRange{c0,
+                           nb.create<arith::AddIOp>(
+                               nloc, k,
+                               nb.create<arith::ConstantIndexOp>(nloc, steps)),
+                           lane(nb, nloc, c, 2)},
+                /*isWrite=*/false, locality, /*isDataCache=*/true);
+        }
         Value col = nb.create<arith::MulIOp>(nloc, k, c2);
         SmallVector<Value> next;
         for (int64_t i = 0; i < t.rows; ++i) {

@@ -24,8 +24,15 @@
 // CHECK-COUNT-2: llvm.call_intrinsic "llvm.x86.avx512bf16.dpbf16ps.512"
 // CHECK: scf.yield
 // CHECK-COUNT-4: vector.store
-// The remainder rows one at a time, with the same dot products.
+// The remainder rows one at a time, with the same dot products; a single
+// row (decode) prefetches each chunk's weights 2 KiB ahead (16 pairs of 32
+// lanes x 2 x 2 bytes) into the L1 and 8 KiB ahead (64 pairs) into the L2.
 // CHECK: scf.for
+// CHECK: vector.load
+// CHECK: %[[NEAR:.+]] = arith.addi %{{.+}}, %c16 : index
+// CHECK: memref.prefetch %{{.+}}[%{{.+}}, %[[NEAR]], %{{.+}}], read, locality<3>
+// CHECK: %[[FAR:.+]] = arith.addi %{{.+}}, %c64 : index
+// CHECK: memref.prefetch %{{.+}}[%{{.+}}, %[[FAR]], %{{.+}}], read, locality<2>
 // CHECK-COUNT-2: llvm.call_intrinsic "llvm.x86.avx512bf16.dpbf16ps.512"
 // CHECK-NOT: linalg.generic
 #x = affine_map<(d0, d1, d2, d3, d4) -> (d0, d3 * 2 + d4)>
