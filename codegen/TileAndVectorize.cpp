@@ -22,6 +22,7 @@
 #include "llvm/Support/Debug.h"
 
 #include <functional>
+#include <numeric>
 
 #define DEBUG_TYPE "llm-tile-and-vectorize"
 
@@ -110,6 +111,12 @@ static unsigned groupLoop(linalg::LinalgOp op) {
 /// Quantized by groups: the weight's scales are a third input.
 static bool isGrouped(linalg::LinalgOp op) {
   return op.getNumDpsInputs() == 3;
+}
+
+/// Columns per group of a grouped matmul (w [b, k / g, g, r]).
+static int64_t groupColumns(linalg::LinalgOp op) {
+  return cast<ShapedType>(op.getDpsInputOperand(1)->get().getType())
+      .getDimSize(2);
 }
 
 static bool isInterleaved(linalg::LinalgOp op) {
@@ -714,19 +721,20 @@ static void emitDepthLoop(OpBuilder &b, Location loc, const Tile &t,
 /// with it on a Xeon, gate/up (chunks of 128 rows) 7% faster.
 constexpr int64_t kWidePanelTiles = 8;
 
-/// For a static tile of several rows on 16-bit float weights (not grouped,
-/// not interleaved, fixed-width) in a loop over row tiles whose panel does
-/// not depend on the row: versions the loop on its trip count. With at
-/// least kWidePanelTiles tiles, the panel is first widened to f32 into a
-/// buffer on the stack (64-byte aligned; the next panel prefetched meanwhile),
-/// and that loop's tile reads the buffer: the FMA ports then do FMAs only
-/// (an 8 x 32 tile on L1 data, Xeon: 207 GFLOP/s against 163 widening in
+/// For a static tile of several rows on 16-bit float or quantized weights
+/// (with f32 inputs; not interleaved, fixed-width) in a loop over row tiles
+/// whose panel does not depend on the row: versions the loop on its trip
+/// count. With at least kWidePanelTiles tiles, the panel is first widened
+/// (dequantized: integers times their group's scale) to f32 into a buffer
+/// on the stack (64-byte aligned; the next panel prefetched meanwhile), and
+/// that loop's tile reads the buffer: the FMA ports then do FMAs only (an 8
+/// x 32 tile on L1 data, Xeon: 207 GFLOP/s against 163 widening bf16 in
 /// the loop). Fewer rows (decode's single row never reaches the loop) keep
 /// the original loop. Returns the tile in the widened version and its
 /// buffer, or nothing.
 static std::optional<std::pair<linalg::LinalgOp, Value>>
 versionForWidePanel(OpBuilder &b, linalg::LinalgOp op) {
-  if (isGrouped(op) || isInterleaved(op) || isQuantizedDot(op) ||
+  if (isInterleaved(op) || isQuantizedDot(op) ||
       getConfig(op).getScalableLanes())
     return std::nullopt;
   std::optional<Tile> t = matchStaticTile(op);
@@ -735,20 +743,26 @@ versionForWidePanel(OpBuilder &b, linalg::LinalgOp op) {
     return std::nullopt;
   auto wType = cast<MemRefType>(t->w.getType());
   Type element = wType.getElementType();
-  if (!element.isBF16() && !element.isF16())
+  if (!t->group && !element.isBF16() && !element.isF16())
     return std::nullopt;
   // The panel's view (and what it depends on) out of the loop.
   (void)moveLoopInvariantCode(cast<LoopLikeOpInterface>(loop.getOperation()));
   if (!loop.isDefinedOutsideOfLoop(t->w) ||
+      (t->scales && !loop.isDefinedOutsideOfLoop(t->scales)) ||
       !loop.isDefinedOutsideOfLoop(loop.getUpperBound()))
     return std::nullopt;
   Location loc = op.getLoc();
   Type f32 = b.getF32Type();
+  // Quantized, the panel is dequantized: [1, groups * group, lanes of both
+  // halves].
+  int64_t halves = t->nibbles ? 2 : 1;
+  int64_t columns = t->group ? t->depth * t->group : t->depth;
   OpBuilder::InsertionGuard guard(b);
   auto func = op->getParentOfType<func::FuncOp>();
   b.setInsertionPointToStart(&func.getBody().front());
   Value panel = b.create<memref::AllocaOp>(
-      loc, MemRefType::get(wType.getShape(), f32), b.getI64IntegerAttr(64));
+      loc, MemRefType::get({1, columns, halves * t->lanes}, f32),
+      b.getI64IntegerAttr(64));
   b.setInsertionPoint(loop);
   Value span =
       b.create<arith::SubIOp>(loc, loop.getUpperBound(), loop.getLowerBound());
@@ -764,25 +778,90 @@ versionForWidePanel(OpBuilder &b, linalg::LinalgOp op) {
   b.setInsertionPoint(loop);
   auto wideType = VectorType::get({t->lanes}, f32);
   auto narrowType = VectorType::get({t->lanes}, element);
-  Value c0 = b.create<arith::ConstantIndexOp>(loc, 0);
-  Value depth = b.create<arith::ConstantIndexOp>(loc, t->depth);
+  auto cidx = [&](OpBuilder &nb, Location nloc, int64_t v) -> Value {
+    return nb.create<arith::ConstantIndexOp>(nloc, v);
+  };
+  Value c0 = cidx(b, loc, 0), c1 = cidx(b, loc, 1);
+  Value depth = cidx(b, loc, t->depth);
+  // The next panel (the rest of the block's depth, then the next block's:
+  // one stream) is fetched while this one is widened.
+  auto prefetchNext = [&](OpBuilder &nb, Location nloc, ValueRange at) {
+    SmallVector<Value> ahead(at.begin(), at.end());
+    ahead[1] = nb.create<arith::AddIOp>(nloc, ahead[1], depth);
+    nb.create<memref::PrefetchOp>(nloc, t->w, ahead, /*isWrite=*/false,
+                                  /*localityHint=*/3, /*isDataCache=*/true);
+  };
+  if (!t->group) {
+    b.create<scf::ForOp>(
+        loc, c0, depth, c1, ValueRange{},
+        [&](OpBuilder &nb, Location nloc, Value k, ValueRange) {
+          prefetchNext(nb, nloc, {c0, k, c0});
+          Value v = nb.create<vector::LoadOp>(nloc, narrowType, t->w,
+                                              ValueRange{c0, k, c0});
+          Value wide =
+              element.isBF16()
+                  ? widenBF16(nb, nloc, v, wideType)
+                  : nb.create<arith::ExtFOp>(nloc, wideType, v).getResult();
+          nb.create<vector::StoreOp>(nloc, wide, panel, ValueRange{c0, k, c0});
+          nb.create<scf::YieldOp>(nloc);
+        });
+    return std::make_pair(op, panel);
+  }
+  // Quantized: each group's integers (in 4 bits: low nibbles, then high,
+  // less 8) times the lanes' scale of their half.
+  auto bytesType = VectorType::get({t->lanes}, b.getI8Type());
+  auto splat = [&](OpBuilder &nb, Location nloc, int64_t v) -> Value {
+    return nb.create<arith::ConstantOp>(
+        nloc, DenseElementsAttr::get(bytesType, nb.getI8IntegerAttr(v)));
+  };
+  Value group = cidx(b, loc, t->group);
   b.create<scf::ForOp>(
-      loc, c0, depth, b.create<arith::ConstantIndexOp>(loc, 1), ValueRange{},
-      [&](OpBuilder &nb, Location nloc, Value k, ValueRange) {
-        // The next panel (the rest of the block's depth, then the next
-        // block's: one stream) is fetched while this one is widened.
-        nb.create<memref::PrefetchOp>(
-            nloc, t->w,
-            ValueRange{c0, nb.create<arith::AddIOp>(nloc, k, depth), c0},
-            /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
-        Value v = nb.create<vector::LoadOp>(nloc, narrowType, t->w,
-                                            ValueRange{c0, k, c0});
-        Value wide =
-            element.isBF16()
-                ? widenBF16(nb, nloc, v, wideType)
-                : nb.create<arith::ExtFOp>(nloc, wideType, v).getResult();
-        nb.create<vector::StoreOp>(nloc, wide, panel, ValueRange{c0, k, c0});
-        nb.create<scf::YieldOp>(nloc);
+      loc, c0, depth, c1, ValueRange{},
+      [&](OpBuilder &ob, Location oloc, Value kg, ValueRange) {
+        SmallVector<Value> scales;
+        for (int64_t h = 0; h < halves; ++h) {
+          SmallVector<Value> at = {c0, kg};
+          if (t->nibbles)
+            at.push_back(cidx(ob, oloc, h));
+          at.push_back(c0);
+          scales.push_back(ob.create<arith::ExtFOp>(
+              oloc, wideType,
+              ob.create<vector::LoadOp>(
+                    oloc, VectorType::get({t->lanes}, ob.getF16Type()),
+                    t->scales, at)
+                  .getResult()));
+        }
+        Value first = ob.create<arith::MulIOp>(oloc, kg, group);
+        ob.create<scf::ForOp>(
+            oloc, c0, group, c1, ValueRange{},
+            [&](OpBuilder &nb, Location nloc, Value ki, ValueRange) {
+              prefetchNext(nb, nloc, {c0, kg, ki, c0});
+              Value q = nb.create<vector::LoadOp>(nloc, bytesType, t->w,
+                                                  ValueRange{c0, kg, ki, c0});
+              SmallVector<Value> integers = {q};
+              if (t->nibbles)
+                integers = {
+                    nb.create<arith::SubIOp>(
+                        nloc,
+                        nb.create<arith::AndIOp>(nloc, q, splat(nb, nloc, 15)),
+                        splat(nb, nloc, 8)),
+                    nb.create<arith::SubIOp>(
+                        nloc,
+                        nb.create<arith::ShRUIOp>(nloc, q, splat(nb, nloc, 4)),
+                        splat(nb, nloc, 8))};
+              Value k = nb.create<arith::AddIOp>(nloc, first, ki);
+              for (int64_t h = 0; h < halves; ++h) {
+                Value value = nb.create<arith::MulFOp>(
+                    nloc,
+                    nb.create<arith::SIToFPOp>(nloc, wideType, integers[h]),
+                    scales[h]);
+                nb.create<vector::StoreOp>(
+                    nloc, value, panel,
+                    ValueRange{c0, k, cidx(nb, nloc, h * t->lanes)});
+              }
+              nb.create<scf::YieldOp>(nloc);
+            });
+        ob.create<scf::YieldOp>(oloc);
       });
   return std::make_pair(op, panel);
 }
@@ -1195,8 +1274,18 @@ static LogicalResult vectorizeTile(RewriterBase &rewriter, linalg::LinalgOp op,
   if (t->nibbles && scalable)
     return failure();
   if (!scalable) {
-    if (panel)
-      t->w = panel;
+    if (panel) {
+      // The tile multiplies the widened panel: a plain f32 tile over every
+      // column (quantized: the output's halves as one row of lanes).
+      Tile plain{t->x, panel, t->out, t->rows, 0, 0};
+      auto panelType = cast<MemRefType>(panel.getType());
+      plain.depth = panelType.getDimSize(1);
+      plain.lanes = panelType.getDimSize(2);
+      if (t->nibbles)
+        plain.out = rewriter.create<memref::CollapseShapeOp>(
+            loc, t->out, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+      *t = plain;
+    }
     Value c0 = rewriter.create<arith::ConstantIndexOp>(loc, 0);
     emitDepthLoop(rewriter, loc, *t, VectorType::get({t->lanes}, f32), c0,
                   Value());
@@ -1235,12 +1324,13 @@ constexpr int64_t kChunkTiles = 16;
 /// is not known; and for a plain matmul whose input rows are so long that
 /// fewer than kChunkTiles tiles would fit (the 1B model's down projection:
 /// rows of 8192 floats, 32 rows), the `depth` per chunk too (a divisor of
-/// the depth and a multiple of `step`; 0 = whole).
+/// the depth and a multiple of `step` and of a quantized weight's group;
+/// 0 = whole).
 struct Chunking {
   int64_t rows = 0, depth = 0;
 };
 static Chunking chunkRows(linalg::LinalgOp op, int64_t rows, int64_t step,
-                          TargetAttr target) {
+                          TargetAttr target, bool depthChunks) {
   if (!target || target.getL2Bytes() <= 0 || op.getNumDpsInputs() == 0)
     return {};
   auto input = dyn_cast<MemRefType>(op.getDpsInputOperand(0)->get().getType());
@@ -1262,13 +1352,15 @@ static Chunking chunkRows(linalg::LinalgOp op, int64_t rows, int64_t step,
   c.rows = fit(rowBytes);
   if (!input.isDynamicDim(0) && input.getDimSize(0) <= c.rows)
     return {};
-  bool plain = !isGrouped(op) && !isInterleaved(op) && !isQuantizedDot(op) &&
-               input.getRank() == 2;
+  bool plain =
+      !isInterleaved(op) && !isQuantizedDot(op) && input.getRank() == 2;
   int64_t depth = input.getDimSize(1);
-  if (plain && step > 0) {
+  if (plain && depthChunks && step > 0) {
     int64_t chunkDepth = depth;
+    int64_t multiple =
+        std::lcm<int64_t>(step, isGrouped(op) ? groupColumns(op) : int64_t(1));
     while (fit(chunkDepth * elementBytes) < kChunkTiles * rows &&
-           chunkDepth % 2 == 0 && (chunkDepth / 2) % step == 0)
+           chunkDepth % 2 == 0 && (chunkDepth / 2) % multiple == 0)
       chunkDepth /= 2;
     if (chunkDepth < depth) {
       c.depth = chunkDepth;
@@ -1307,7 +1399,13 @@ struct TileAndVectorizePass
     TargetAttr machine;
     if (auto module = func->getParentOfType<ModuleOp>())
       machine = LLMDialect::TargetAttrHelper(ctx).getAttr(module);
-    for (linalg::LinalgOp op : matmuls) {
+    // (op, whether its depth may be chunked): the version for few rows of
+    // a depth-chunked matmul is added with false.
+    SmallVector<std::pair<linalg::LinalgOp, bool>> work;
+    for (linalg::LinalgOp op : matmuls)
+      work.push_back({op, true});
+    for (size_t w = 0; w < work.size(); ++w) {
+      auto [op, depthChunks] = work[w];
       LoweringConfigAttr config = getConfig(op);
       int64_t rows = config.getRows(), step = config.getDepthStep();
       // Rows in chunks whose inputs fit in half of the L2: the loops below
@@ -1317,14 +1415,37 @@ struct TileAndVectorizePass
       // core). Each chunk then streams the weights again, from memory: R
       // rows make R FLOPs per weight byte, far above what the memory bus
       // limits.
-      Chunking chunk = chunkRows(op, rows, step, machine);
+      Chunking chunk = chunkRows(op, rows, step, machine, depthChunks);
+      if (chunk.depth) {
+        // Depth chunks serve the prefill's panels; a stream of few rows
+        // (decode) reads each block's weights in one run instead: the op
+        // is versioned on its row count, the clone for few rows without
+        // depth chunks (the 8-bit float path's decode lost ~10% with them).
+        OpBuilder::InsertionGuard guard(rewriter);
+        rewriter.setInsertionPoint(op);
+        Location loc = op.getLoc();
+        Value x = op.getDpsInputOperand(0)->get();
+        Value many = rewriter.create<arith::CmpIOp>(
+            loc, arith::CmpIPredicate::sge,
+            rewriter.create<memref::DimOp>(loc, x, 0),
+            rewriter.create<arith::ConstantIndexOp>(loc,
+                                                    kWidePanelTiles * rows));
+        auto ifOp =
+            rewriter.create<scf::IfOp>(loc, many, /*withElseRegion=*/true);
+        rewriter.setInsertionPointToStart(ifOp.elseBlock());
+        auto few = cast<linalg::LinalgOp>(rewriter.clone(*op.getOperation()));
+        op->moveBefore(ifOp.thenBlock(), ifOp.thenBlock()->begin());
+        work.push_back({few, false});
+      }
       if (chunk.rows) {
         // Loops (m, b, r, k): the depth chunks inside the row chunks, so a
         // chunk's inputs stay in the L2 while every block walks them.
         SmallVector<int64_t> chunkSizes(op.getNumLoops(), 0);
         chunkSizes[0] = chunk.rows;
+        // (Quantized, the depth loop counts groups.)
         if (chunk.depth)
-          chunkSizes[3] = chunk.depth;
+          chunkSizes[groupLoop(op)] =
+              isGrouped(op) ? chunk.depth / groupColumns(op) : chunk.depth;
         FailureOr<scf::SCFTilingResult> chunked =
             tile(rewriter, op, chunkSizes,
                  llvm::to_vector(llvm::seq<int64_t>(0, op.getNumLoops())));

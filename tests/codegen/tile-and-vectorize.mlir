@@ -237,11 +237,33 @@ func.func @quantized_i8(%x: memref<?x32xf32>, %w: memref<2x4x8x16xi8>, %s: memre
 
 // A 4-bit matmul: blocks of 32 lanes stored as 16 bytes per column, lane j
 // in the low nibble of byte j and lane 16 + j in its high nibble, offset by
-// 8. One byte load per column gives both halves (and, shift), each widened
-// and multiplied into its own per-group sums.
+// 8. With 8 row tiles or more (16 rows) the panel is first dequantized into
+// an f32 buffer of both halves' 32 lanes (integer times its group's scale)
+// and the tiles multiply that, the output's halves collapsed to 32 lanes.
+// Fewer rows: one byte load per column gives both halves (and, shift), each
+// widened and multiplied into its own per-group sums.
 
 // CHECK-LABEL: func.func @nibbles(
 // CHECK-NOT: linalg.generic
+// CHECK: %[[PANEL:.+]] = memref.alloca() {alignment = 64 : i64} : memref<1x16x32xf32>
+// CHECK: scf.if
+// CHECK: %[[S0:.+]] = arith.extf {{.+}} : vector<16xf16> to vector<16xf32>
+// CHECK: %[[S1:.+]] = arith.extf {{.+}} : vector<16xf16> to vector<16xf32>
+// CHECK: %[[PB:.+]] = vector.load {{.+}} : memref<1x2x8x16xi8, {{.+}}>, vector<16xi8>
+// CHECK: %[[PL:.+]] = arith.andi %[[PB]]
+// CHECK: %[[PL8:.+]] = arith.subi %[[PL]]
+// CHECK: %[[PH:.+]] = arith.shrui %[[PB]]
+// CHECK: %[[PH8:.+]] = arith.subi %[[PH]]
+// CHECK: %[[PLF:.+]] = arith.sitofp %[[PL8]] : vector<16xi8> to vector<16xf32>
+// CHECK: %[[PLS:.+]] = arith.mulf %[[PLF]], %[[S0]]
+// CHECK: vector.store %[[PLS]], %[[PANEL]][%{{.+}}, %{{.+}}, %c0]
+// CHECK: %[[PHF:.+]] = arith.sitofp %[[PH8]] : vector<16xi8> to vector<16xf32>
+// CHECK: %[[PHS:.+]] = arith.mulf %[[PHF]], %[[S1]]
+// CHECK: vector.store %[[PHS]], %[[PANEL]][%{{.+}}, %{{.+}}, %c16]
+// CHECK: memref.collapse_shape %{{.+}} {{\[}}[0], [1], [2, 3]] : memref<2x1x2x16xf32, {{.+}}> into memref<2x1x32xf32
+// CHECK: vector.load %[[PANEL]]{{.+}} : memref<1x16x32xf32>, vector<32xf32>
+// CHECK-COUNT-2: vector.fma {{.+}} : vector<32xf32>
+// CHECK: } else {
 // CHECK: scf.for
 // CHECK: arith.extf {{.+}} : vector<16xf16> to vector<16xf32>
 // CHECK: arith.extf {{.+}} : vector<16xf16> to vector<16xf32>
@@ -319,18 +341,26 @@ func.func @row_chunks(%x: memref<?x8xf32>, %w: memref<2x8x16xbf16>, %y: memref<?
 // holds 4 rows, one tile: the depth is chunked too, halved while fewer than
 // 16 tiles fit and the half is still a multiple of the depth step (8): 8
 // columns, 32 rows per chunk. The depth chunks run inside the row chunks
-// and outside the blocks.
+// and outside the blocks. Only with 8 tiles of rows or more (32): fewer
+// (decode) walk each block's whole depth in one stream.
 
 // CHECK-LABEL: func.func @depth_chunks(
 // CHECK-SAME: %[[X:[^:]+]]: memref<?x64xf32>
 // CHECK-DAG: %[[C32:.+]] = arith.constant 32 : index
 // CHECK-DAG: %[[C64:.+]] = arith.constant 64 : index
 // CHECK-DAG: %[[C8:.+]] = arith.constant 8 : index
+// CHECK: %[[M:.+]] = memref.dim %[[X]]
+// CHECK: %[[MANY:.+]] = arith.cmpi sge, %[[M]], %[[C32]]
+// CHECK: scf.if %[[MANY]] {
 // CHECK: %[[ROWS:.+]] = memref.dim %[[X]]
 // CHECK: scf.for %[[CHUNK:.+]] = %{{.+}} to %[[ROWS]] step %[[C32]] {
 // CHECK: scf.for %[[K:.+]] = %{{.+}} to %[[C64]] step %[[C8]] {
 // CHECK: memref.subview %[[X]][%[[CHUNK]], %[[K]]] [%{{.+}}, 8] [1, 1]
 // CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %{{.+}} {
+// CHECK: vector.fma
+// CHECK: } else {
+// CHECK-NOT: step %[[C8]] {
+// CHECK: memref.subview %[[X]][%{{.+}}, 0] [%{{.+}}, 64] [1, 1]
 // CHECK: vector.fma
 module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "generic", features = "", vector_bits = 512, vector_registers = 32, l1_bytes = 1024, l2_bytes = 2048>} {
 func.func @depth_chunks(%x: memref<?x64xf32>, %w: memref<2x64x16xbf16>, %y: memref<?x2x16xf32>) {
