@@ -215,7 +215,13 @@ def TileAndVectorizePass : Pass<"llm-tile-and-vectorize", "func::FuncOp"> {
     each row's input pair broadcast; one over int8 or int4 weights
     interleaved by 4 and inputs quantized to 8 bits becomes the target's
     8-bit dot product per row and chunk of lanes, integer sums per group
-    scaled into f32 accumulators.
+    scaled into f32 accumulators. A row loop of 8 tiles or more over 16-bit
+    float or quantized weights (f32 inputs) first widens (dequantizes) its
+    block's panel to f32 in a stack buffer once, and its tiles read that;
+    the loop is versioned so that few rows (decode) keep the in-register
+    widening. Rows are chunked so that a chunk's inputs fit in half of the
+    target's L2, by depth too where that leaves fewer than 16 tiles (also
+    versioned on the row count).
   }];
   let dependentDialects = [
     "::mlir::affine::AffineDialect", "::mlir::arith::ArithDialect",

@@ -7,7 +7,9 @@
 // so the main loop's tiles are static and the remainder runs one row at a time,
 // and every static tile becomes a loop over its depth step of vector FMAs whose
 // `rows` accumulators stay in registers; the weight vector is widened to f32 in
-// registers.
+// registers, or, where a row loop runs many tiles (prefill), the block's panel
+// is widened (dequantized) to f32 once before it. Rows whose inputs would not
+// leave room for many tiles in half of the L2 are chunked, by depth too.
 //
 //===----------------------------------------------------------------------===//
 
