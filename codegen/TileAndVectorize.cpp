@@ -617,6 +617,31 @@ static void emitGroupedDepthLoop(OpBuilder &b, Location loc, const Tile &t,
 constexpr int64_t kPrefetchBytes = 2048;
 constexpr int64_t kFarPrefetchBytes = 8192;
 
+/// Prefetches `memref` at `indices` with index `dim` moved `steps` ahead,
+/// for reading, into the cache level `locality` names (3: L1, 2: L2).
+static void prefetchAhead(OpBuilder &b, Location loc, Value memref,
+                          ValueRange indices, unsigned dim, int64_t steps,
+                          int64_t locality) {
+  SmallVector<Value> ahead(indices.begin(), indices.end());
+  ahead[dim] = b.create<arith::AddIOp>(
+      loc, ahead[dim], b.create<arith::ConstantIndexOp>(loc, steps));
+  b.create<memref::PrefetchOp>(loc, memref, ahead, /*isWrite=*/false, locality,
+                               /*isDataCache=*/true);
+}
+
+/// Moves `op` into the then-block of a new `scf.if (condition)` in its place
+/// and a clone of it into the else-block; returns the clone.
+static Operation *versionOn(OpBuilder &b, Operation *op, Value condition) {
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(op);
+  auto ifOp = b.create<scf::IfOp>(op->getLoc(), condition,
+                                  /*withElseRegion=*/true);
+  b.setInsertionPointToStart(ifOp.elseBlock());
+  Operation *clone = b.clone(*op);
+  op->moveBefore(ifOp.thenBlock(), ifOp.thenBlock()->begin());
+  return clone;
+}
+
 /// Emits the depth loop of a tile over lanes [lane, lane + vector width):
 /// the rows' accumulators are loaded, carried in registers through the loop
 /// (each step: one weight vector widened to f32, one FMA per row with the
@@ -663,7 +688,8 @@ static void emitDepthLoop(OpBuilder &b, Location loc, const Tile &t,
       initial.push_back(u == 0 ? accs[i] : zero);
   Value step = b.create<arith::ConstantIndexOp>(loc, split);
   // A single row streams its weights once (decode): each step prefetches
-  // the weights kPrefetchBytes ahead, past the end of this depth tile into
+  // the weights kPrefetchBytes ahead into the L1 and kFarPrefetchBytes
+  // ahead into the L2, past the end of this depth tile into
   // the next (the block's depth is contiguous, then the next block's), so
   // that the stream does not stall at each 4 KiB page, where the hardware
   // prefetchers stop. Prefetches past the weights never fault.
@@ -683,24 +709,8 @@ static void emitDepthLoop(OpBuilder &b, Location loc, const Tile &t,
           Value k = nb.create<arith::AddIOp>(
               nloc, k0, nb.create<arith::ConstantIndexOp>(nloc, u));
           if (prefetchSteps) {
-            nb.create<memref::PrefetchOp>(
-                nloc, t.w,
-                ValueRange{
-                    c0,
-                    nb.create<arith::AddIOp>(
-                        nloc, k,
-                        nb.create<arith::ConstantIndexOp>(nloc, prefetchSteps)),
-                    lane},
-                /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
-            nb.create<memref::PrefetchOp>(
-                nloc, t.w,
-                ValueRange{
-                    c0,
-                    nb.create<arith::AddIOp>(nloc, k,
-                                             nb.create<arith::ConstantIndexOp>(
-                                                 nloc, farPrefetchSteps)),
-                    lane},
-                /*isWrite=*/false, /*localityHint=*/2, /*isDataCache=*/true);
+            prefetchAhead(nb, nloc, t.w, {c0, k, lane}, 1, prefetchSteps, 3);
+            prefetchAhead(nb, nloc, t.w, {c0, k, lane}, 1, farPrefetchSteps, 2);
           }
           Value wVec = load(nb, nloc, t.w, {c0, k, lane}, wVecType, wZero);
           if (wElement.isBF16())
@@ -719,8 +729,8 @@ static void emitDepthLoop(OpBuilder &b, Location loc, const Tile &t,
 /// Row tiles a loop must run for its tile's weight panel to be widened
 /// once (see `versionForWidePanel`). Fewer, the widening's stores and its
 /// burst of memory reads ahead of the FMAs cost more than they save: the
-/// 1B model's down projection (chunks of 32 rows, 4 tiles) ran 13% slower
-/// with it on a Xeon, gate/up (chunks of 128 rows) 7% faster.
+/// 1B model's down projection (then in chunks of 32 rows, 4 tiles) ran 13%
+/// slower with it on a Xeon, gate/up (chunks of 128 rows) 28% faster.
 constexpr int64_t kWidePanelTiles = 8;
 
 /// For a static tile of several rows on 16-bit float or quantized weights
@@ -771,12 +781,8 @@ versionForWidePanel(OpBuilder &b, linalg::LinalgOp op) {
   Value enough = b.create<arith::CmpIOp>(
       loc, arith::CmpIPredicate::sge, span,
       b.create<arith::ConstantIndexOp>(loc, kWidePanelTiles * t->rows));
-  auto ifOp = b.create<scf::IfOp>(loc, enough, /*withElseRegion=*/true);
-  // Else: the loop as it was.
-  b.setInsertionPointToStart(ifOp.elseBlock());
-  b.clone(*loop.getOperation());
-  // Then: widen, then the loop on the buffer.
-  loop->moveBefore(ifOp.thenBlock(), ifOp.thenBlock()->begin());
+  // Else: the loop as it was. Then: widen, then the loop on the buffer.
+  versionOn(b, loop, enough);
   b.setInsertionPoint(loop);
   auto wideType = VectorType::get({t->lanes}, f32);
   auto narrowType = VectorType::get({t->lanes}, element);
@@ -788,10 +794,7 @@ versionForWidePanel(OpBuilder &b, linalg::LinalgOp op) {
   // The next panel (the rest of the block's depth, then the next block's:
   // one stream) is fetched while this one is widened.
   auto prefetchNext = [&](OpBuilder &nb, Location nloc, ValueRange at) {
-    SmallVector<Value> ahead(at.begin(), at.end());
-    ahead[1] = nb.create<arith::AddIOp>(nloc, ahead[1], depth);
-    nb.create<memref::PrefetchOp>(nloc, t->w, ahead, /*isWrite=*/false,
-                                  /*localityHint=*/3, /*isDataCache=*/true);
+    prefetchAhead(nb, nloc, t->w, at, 1, t->depth, 3);
   };
   if (!t->group) {
     b.create<scf::ForOp>(
@@ -922,16 +925,9 @@ static LogicalResult emitDotTile(OpBuilder &b, Location loc, const Tile &t,
           // into the L1 and further into the L2, as the widened path does.
           if (t.rows != 1)
             continue;
-          for (auto [steps, locality] :
-               {std::pair(nearSteps, 3), std::pair(farSteps, 2)})
-            nb.create<memref::PrefetchOp>(
-                nloc, w,
-                ValueRange{c0,
-                           nb.create<arith::AddIOp>(
-                               nloc, k,
-                               nb.create<arith::ConstantIndexOp>(nloc, steps)),
-                           lane(nb, nloc, c, 2)},
-                /*isWrite=*/false, locality, /*isDataCache=*/true);
+          Value at = lane(nb, nloc, c, 2);
+          prefetchAhead(nb, nloc, w, {c0, k, at}, 1, nearSteps, 3);
+          prefetchAhead(nb, nloc, w, {c0, k, at}, 1, farSteps, 2);
         }
         Value col = nb.create<arith::MulIOp>(nloc, k, c2);
         SmallVector<Value> next;
@@ -1323,11 +1319,11 @@ constexpr int64_t kChunkTiles = 16;
 /// How a packed matmul's rows (and depth) are chunked so that a chunk's
 /// inputs fit in half of the L2: `rows` per chunk (a multiple of the register
 /// tile's), 0 when the rows are static and fit anyway or the input row's size
-/// is not known; and for a plain matmul whose input rows are so long that
-/// fewer than kChunkTiles tiles would fit (the 1B model's down projection:
-/// rows of 8192 floats, 32 rows), the `depth` per chunk too (a divisor of
-/// the depth and a multiple of `step` and of a quantized weight's group;
-/// 0 = whole).
+/// is not known; and for a matmul on f32 inputs (not interleaved, not on the
+/// 8-bit dot product) whose input rows are so long that fewer than
+/// kChunkTiles tiles would fit (the 1B model's down projection: rows of 8192
+/// floats, 32 rows), the `depth` per chunk too (a divisor of the depth and a
+/// multiple of `step` and of a quantized weight's group; 0 = whole).
 struct Chunking {
   int64_t rows = 0, depth = 0;
 };
@@ -1354,10 +1350,10 @@ static Chunking chunkRows(linalg::LinalgOp op, int64_t rows, int64_t step,
   c.rows = fit(rowBytes);
   if (!input.isDynamicDim(0) && input.getDimSize(0) <= c.rows)
     return {};
-  bool plain =
-      !isInterleaved(op) && !isQuantizedDot(op) && input.getRank() == 2;
+  bool byDepth = depthChunks && step > 0 && !isInterleaved(op) &&
+                 !isQuantizedDot(op) && input.getRank() == 2;
   int64_t depth = input.getDimSize(1);
-  if (plain && depthChunks && step > 0) {
+  if (byDepth) {
     int64_t chunkDepth = depth;
     int64_t multiple =
         std::lcm<int64_t>(step, isGrouped(op) ? groupColumns(op) : int64_t(1));
@@ -1422,7 +1418,8 @@ struct TileAndVectorizePass
         // Depth chunks serve the prefill's panels; a stream of few rows
         // (decode) reads each block's weights in one run instead: the op
         // is versioned on its row count, the clone for few rows without
-        // depth chunks (the 8-bit float path's decode lost ~10% with them).
+        // depth chunks (decode on quantized weights with f32 inputs lost ~10%
+        // with them).
         OpBuilder::InsertionGuard guard(rewriter);
         rewriter.setInsertionPoint(op);
         Location loc = op.getLoc();
@@ -1432,12 +1429,8 @@ struct TileAndVectorizePass
             rewriter.create<memref::DimOp>(loc, x, 0),
             rewriter.create<arith::ConstantIndexOp>(loc,
                                                     kWidePanelTiles * rows));
-        auto ifOp =
-            rewriter.create<scf::IfOp>(loc, many, /*withElseRegion=*/true);
-        rewriter.setInsertionPointToStart(ifOp.elseBlock());
-        auto few = cast<linalg::LinalgOp>(rewriter.clone(*op.getOperation()));
-        op->moveBefore(ifOp.thenBlock(), ifOp.thenBlock()->begin());
-        work.push_back({few, false});
+        work.push_back(
+            {cast<linalg::LinalgOp>(versionOn(rewriter, op, many)), false});
       }
       if (chunk.rows) {
         // Loops (m, b, r, k): the depth chunks inside the row chunks, so a
