@@ -10,6 +10,7 @@
 
 #include "codegen/LLMToLinalg.h"
 #include "codegen/Passes.h"
+#include "codegen/Target.h"
 
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "llvm/Support/MathExtras.h"
@@ -370,13 +371,14 @@ static std::pair<Value, Value> nibbleHalves(OpBuilder &b, Location loc,
 }
 
 /// Each row of `x` [rows, cols] f32 quantized in groups of `group` columns,
-/// one `scf.forall` iteration per row: a group's integers q = round(x / d)
+/// one `scf.forall` iteration per row: a group's integers v = round(x / d)
 /// for d = max |x| / 127 (8 bits; `limbs` = 1), or, in 16 bits (`limbs` =
-/// 2), those and the rounded remainder r = round(254 (x / d - q)), x = d /
-/// 254 (254 q + r). Returns the integers [rows, cols * limbs] i8 (a group's
-/// limbs one after the other), the scales [rows, cols / group] f32 (d, or
-/// d / 254) and the integers' sums [rows, cols / group] i32 (of q, or of 254
-/// q + r), which the unsigned-weight dot product subtracts 128 or 8 times.
+/// 2), for d = max |x| / kInputLimbMax, split into the limbs h = (v + 128)
+/// >> 8 and l = v - 256 h (both in [-128, 127]). Returns the integers [rows,
+/// cols * limbs] i8 (a group's limbs one after the other, the high one
+/// first), the scales d [rows, cols / group] f32 and the sums of v [rows,
+/// cols / group] i32, which the unsigned-weight dot product subtracts 128
+/// or 8 times.
 static std::array<Value, 3> quantizeRows(OpBuilder &b, Location loc, Value x,
                                          Value rows, int64_t group,
                                          int64_t limbs) {
@@ -405,32 +407,36 @@ static std::array<Value, 3> quantizeRows(OpBuilder &b, Location loc, Value x,
         auto constant = [&](float value) -> Value {
           return nb.create<arith::ConstantOp>(nloc, nb.getF32FloatAttr(value));
         };
-        Value scale = nb.create<arith::DivFOp>(nloc, amax,
-                                               constant(127 * (limbs == 2 ? 254 : 1)));
+        float largest = limbs == 2 ? float(kInputLimbMax) : 127.0f;
+        Value scale = nb.create<arith::DivFOp>(nloc, amax, constant(largest));
         Value positive = nb.create<arith::CmpFOp>(
             nloc, arith::CmpFPredicate::OGT, amax, constant(0));
         Value inverse = nb.create<arith::SelectOp>(
             nloc, positive,
-            nb.create<arith::DivFOp>(nloc, constant(127), amax), constant(0));
+            nb.create<arith::DivFOp>(nloc, constant(largest), amax),
+            constant(0));
         Value scaled = nb.create<arith::MulFOp>(
             nloc, v, nb.create<vector::SplatOp>(nloc, f32Type, inverse));
-        Value rounded = nb.create<math::RoundEvenOp>(nloc, scaled);
-        SmallVector<Value> parts = {
-            nb.create<arith::FPToSIOp>(nloc, i32Type, rounded)};
+        Value whole = nb.create<arith::FPToSIOp>(
+            nloc, i32Type, nb.create<math::RoundEvenOp>(nloc, scaled));
         Value sum = nb.create<vector::ReductionOp>(
-            nloc, vector::CombiningKind::ADD, parts[0]);
+            nloc, vector::CombiningKind::ADD, whole);
+        SmallVector<Value> parts = {whole};
         if (limbs == 2) {
-          Value remainder = nb.create<arith::MulFOp>(
-              nloc, nb.create<arith::SubFOp>(nloc, scaled, rounded),
-              nb.create<vector::SplatOp>(nloc, f32Type, constant(254)));
-          parts.push_back(nb.create<arith::FPToSIOp>(
-              nloc, i32Type, nb.create<math::RoundEvenOp>(nloc, remainder)));
-          Value c254 = nb.create<arith::ConstantOp>(
-              nloc, nb.getI32IntegerAttr(254));
-          sum = nb.create<arith::AddIOp>(
-              nloc, nb.create<arith::MulIOp>(nloc, sum, c254),
-              nb.create<vector::ReductionOp>(
-                  nloc, vector::CombiningKind::ADD, parts[1]));
+          auto splatInt = [&](int64_t value) -> Value {
+            return nb.create<arith::ConstantOp>(
+                nloc, DenseElementsAttr::get(
+                          i32Type, nb.getI32IntegerAttr(int32_t(value))));
+          };
+          Value shift = splatInt(llvm::Log2_64(kInputLimbBase));
+          Value high = nb.create<arith::ShRSIOp>(
+              nloc,
+              nb.create<arith::AddIOp>(nloc, whole,
+                                       splatInt(kInputLimbBase / 2)),
+              shift);
+          Value low = nb.create<arith::SubIOp>(
+              nloc, whole, nb.create<arith::ShLIOp>(nloc, high, shift));
+          parts = {high, low};
         }
         Value first = nb.create<arith::MulIOp>(
             nloc, g, index(nb, nloc, group * limbs));
@@ -503,7 +509,7 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
       // (m, b, r, kg, kq, p); in 4 bits the lanes r are (h, j) as above
       // and the weight bytes w[b, kg, kq, j, p]. With 16-bit inputs
       // (input_bits = 16) a last loop l over the two 8-bit limbs, xq[m, kg,
-      // l, 4 * kq + p], the high limb (l = 0) times 254. xsum
+      // l, 4 * kq + p], the high limb (l = 0) times kInputLimbBase. xsum
       // is read by the vector code only.
       int64_t group = *param.getGroup(), n = weightType.getDimSize(3);
       if (n != 4 || group % 4 != 0)
@@ -536,8 +542,8 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
         laneDims = {d(2), d(3)};
         kg = 4;
       }
-      // In 16 bits a last loop l over the limbs: the high one counts 254
-      // times.
+      // In 16 bits a last loop l over the limbs: the high one counts
+      // kInputLimbBase times.
       unsigned loops = kg + 3 + (limbs == 2 ? 1 : 0);
       auto map = [&](ArrayRef<AffineExpr> front,
                      ArrayRef<AffineExpr> back = {}) {
@@ -596,8 +602,8 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
                   nloc, scale,
                   nb.create<arith::SelectOp>(
                       nloc, high,
-                      nb.create<arith::ConstantOp>(nloc,
-                                                   nb.getF32FloatAttr(254)),
+                      nb.create<arith::ConstantOp>(
+                          nloc, nb.getF32FloatAttr(kInputLimbBase)),
                       nb.create<arith::ConstantOp>(nloc,
                                                    nb.getF32FloatAttr(1))));
             }

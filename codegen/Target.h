@@ -81,6 +81,13 @@ enum class Int8DotKind {
   UnsignedWeights,
 };
 
+/// 16-bit inputs to the 8-bit dot product are split into two signed 8-bit
+/// limbs, v = kInputLimbBase * high + low with low in [-128, 127], so a
+/// group's sums combine with a shift; |v| <= kInputLimbBase * 127 + 127
+/// keeps the high limb in [-127, 127].
+constexpr int64_t kInputLimbBase = 256;
+constexpr int64_t kInputLimbMax = kInputLimbBase * 127 + 127;
+
 class TargetBackend {
 public:
   virtual ~TargetBackend();

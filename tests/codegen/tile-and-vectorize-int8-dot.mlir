@@ -158,3 +158,80 @@ func.func @sdot_i8(%x: memref<?x16xi8>, %w: memref<2x2x2x8x4xi8>, %s: memref<2x2
   return
 }
 }
+
+// -----
+
+// 16-bit inputs (input_bits = 16), 4-bit weights on VNNI: each input is
+// two signed 8-bit limbs, x = 256 h + l, stored [row, group, limb, column].
+// One pass over the group runs both limbs on their own sums (the weights
+// loaded and split into nibbles once): the high limb's start at zero, the
+// low limb's at -8 times the inputs' sum; at the group's end the high sums
+// are shifted left by 8 onto the low ones, then converted and scaled once.
+
+// CHECK-LABEL: func.func @vnni_i4_16bit(
+// CHECK-DAG: %[[EIGHT:.+]] = arith.constant dense<8> : vector<16xi32>
+// CHECK-DAG: %[[ZERO:.+]] = arith.constant dense<0> : vector<16xi32>
+// CHECK: %[[SUM0:.+]] = memref.load {{.+}} : memref<2x2xi32, {{.+}}>
+// CHECK: %[[NEG0:.+]] = arith.muli %[[SUM0]], %c-8_i32 : i32
+// CHECK: %[[C0:.+]] = vector.splat %[[NEG0]] : vector<16xi32>
+// CHECK: %[[SUM1:.+]] = memref.load {{.+}} : memref<2x2xi32, {{.+}}>
+// CHECK: %[[NEG1:.+]] = arith.muli %[[SUM1]], %c-8_i32 : i32
+// CHECK: %[[C1:.+]] = vector.splat %[[NEG1]] : vector<16xi32>
+// CHECK: %[[P:.+]]:8 = scf.for %[[KQ:.+]] = {{.+}} iter_args({{.+}} = %[[ZERO]], {{.+}} = %[[ZERO]], {{.+}} = %[[ZERO]], {{.+}} = %[[ZERO]], {{.+}} = %[[C0]], {{.+}} = %[[C1]], {{.+}} = %[[C0]], {{.+}} = %[[C1]])
+// CHECK-COUNT-1: vector.load {{.+}} : memref<1x2x2x64xi8, {{.+}}>, vector<64xi8>
+// CHECK: arith.andi
+// CHECK: arith.shrui
+// CHECK: vector.load %{{.+}}[%c0, %{{.+}}, %c0, %{{.+}}] : memref<2x2x2x8xi8, {{.+}}>, vector<4xi8>
+// CHECK-COUNT-2: llvm.x86.avx512.vpdpbusd.512
+// CHECK: vector.load %{{.+}}[%c1, %{{.+}}, %c0, %{{.+}}] : memref<2x2x2x8xi8, {{.+}}>, vector<4xi8>
+// CHECK-COUNT-2: llvm.x86.avx512.vpdpbusd.512
+// CHECK: vector.load %{{.+}}[%c0, %{{.+}}, %c1, %{{.+}}] : memref<2x2x2x8xi8, {{.+}}>, vector<4xi8>
+// CHECK-COUNT-2: llvm.x86.avx512.vpdpbusd.512
+// CHECK: vector.load %{{.+}}[%c1, %{{.+}}, %c1, %{{.+}}] : memref<2x2x2x8xi8, {{.+}}>, vector<4xi8>
+// CHECK-COUNT-2: llvm.x86.avx512.vpdpbusd.512
+// CHECK-NOT: vector.load
+// CHECK: scf.yield
+// CHECK: %[[H0:.+]] = arith.shli %[[P]]#0, %[[EIGHT]] : vector<16xi32>
+// CHECK: %[[S0:.+]] = arith.addi %[[H0]], %[[P]]#4 : vector<16xi32>
+// CHECK: arith.shli %[[P]]#3, %[[EIGHT]]
+// CHECK: arith.sitofp %[[S0]] : vector<16xi32> to vector<16xf32>
+// CHECK-NOT: arith.muli
+// CHECK: scf.yield
+#x = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d4, d7, d5 * 4 + d6)>
+#w = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d1, d4, d5, d3, d6)>
+#s = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d1, d4, d2, d3)>
+#r = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d4)>
+#o = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d2, d3)>
+module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver5", features = "+avx2,+avx512f,+avx512bw,+avx512vl,+avx512vnni", vector_bits = 512, vector_registers = 32, l1_bytes = 49152, l2_bytes = 1048576>} {
+func.func @vnni_i4_16bit(%x: memref<?x2x2x8xi8>, %w: memref<2x2x2x16x4xi8>, %s: memref<2x2x2x16xf16>, %xs: memref<?x2xf32>, %xsum: memref<?x2xi32>, %y: memref<?x2x2x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #s, #r, #r, #o], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "reduction"]} ins(%x, %w, %s, %xs, %xsum : memref<?x2x2x8xi8>, memref<2x2x2x16x4xi8>, memref<2x2x2x16xf16>, memref<?x2xf32>, memref<?x2xi32>) outs(%y : memref<?x2x2x16xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [2, 32, 16], input_bits = 16>} {
+  ^bb0(%in: i8, %byte: i8, %scale: f16, %rs: f32, %sum: i32, %acc: f32):
+    %h = linalg.index 2 : index
+    %c0 = arith.constant 0 : index
+    %high = arith.cmpi ne, %h, %c0 : index
+    %c4 = arith.constant 4 : i8
+    %shifted = arith.shrui %byte, %c4 : i8
+    %sel = arith.select %high, %shifted, %byte : i8
+    %c15 = arith.constant 15 : i8
+    %nib = arith.andi %sel, %c15 : i8
+    %c8 = arith.constant 8 : i8
+    %q = arith.subi %nib, %c8 : i8
+    %a = arith.extsi %in : i8 to i32
+    %b = arith.extsi %q : i8 to i32
+    %p = arith.muli %a, %b : i32
+    %sf = arith.extf %scale : f16 to f32
+    %t = arith.mulf %sf, %rs : f32
+    %l = linalg.index 7 : index
+    %first = arith.cmpi eq, %l, %c0 : index
+    %c256 = arith.constant 256.0 : f32
+    %c1 = arith.constant 1.0 : f32
+    %limb = arith.select %first, %c256, %c1 : f32
+    %tl = arith.mulf %t, %limb : f32
+    %pf = arith.sitofp %p : i32 to f32
+    %v = arith.mulf %pf, %tl : f32
+    %r = arith.addf %acc, %v : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+}
