@@ -95,7 +95,7 @@ std::optional<Cost> costOf(Operation *op, Type kvElement) {
     cost.bytesPerRow = (in + out) * 4;
     if (auto read = linear.getWeight().getDefiningOp<WeightOp>())
       if (ParamOp param = read.getParamOp())
-        cost.int8Dot = param.isQuantized() && param.getInterleave() == 4;
+        cost.int8Dot = param.isQuantized() && param.getInterleave() >= 4;
     return cost;
   }
   if (auto embedding = dyn_cast<EmbeddingOp>(op)) {

@@ -504,18 +504,19 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
     };
     if (param && param.getGroup() && interleaved) {
       // The 8-bit dot product: x quantized per row and group (xq, xs, and
-      // the integers' sums xsum), then out[m, b, r] += xq[m, g * kg + 4 *
+      // the integers' sums xsum), then out[m, b, r] += xq[m, g * kg + n *
       // kq + p] * w[b, kg, kq, r, p] * (s[b, kg, r] * xs[m, kg]) over loops
-      // (m, b, r, kg, kq, p); in 4 bits the lanes r are (h, j) as above
-      // and the weight bytes w[b, kg, kq, j, p]. With 16-bit inputs
+      // (m, b, r, kg, kq, p) for the interleave n (4 for dot products, 8
+      // for 2 x 8 matrix products); in 4 bits the lanes r are (h, j) as
+      // above and the weight bytes w[b, kg, kq, j, p]. With 16-bit inputs
       // (input_bits = 16) a last loop l over the two 8-bit limbs, xq[m, kg,
-      // l, 4 * kq + p], the high limb (l = 0) times kInputLimbBase. xsum
+      // l, n * kq + p], the high limb (l = 0) times kInputLimbBase. xsum
       // is read by the vector code only.
       int64_t group = *param.getGroup(), n = weightType.getDimSize(3);
-      if (n != 4 || group % 4 != 0)
+      if ((n != 4 && n != 8) || group % n != 0)
         return op.emitError("a quantized weight multiplied by the 8-bit dot "
-                            "product must be interleaved by 4 within its "
-                            "group");
+                            "product must be interleaved by 4 or 8 within "
+                            "its group");
       FailureOr<Value> scales = quantizedScales(rewriter, loc, weightOp, op);
       if (failed(scales))
         return failure();
@@ -530,7 +531,7 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
       int64_t lanes = weightType.getDimSize(2);
       Value grouped = rewriter.create<memref::ExpandShapeOp>(
           loc,
-          MemRefType::get({blocks, quads * 4 / group, group / 4, lanes, 4},
+          MemRefType::get({blocks, quads * n / group, group / n, lanes, n},
                           rewriter.getI8Type()),
           weight, ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
       Value wScales = *scales, target = outBlocked();
@@ -557,18 +558,18 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
         iterators[i] = utils::IteratorType::reduction;
       // 16-bit inputs are viewed as [m, k / g, 2, g] (each loop a dimension
       // of some operand).
-      SmallVector<AffineExpr> xIndex = {d(0), d(kg) * group + d(kg + 1) * 4 +
+      int64_t groups = quads * n / group;
+      SmallVector<AffineExpr> xIndex = {d(0), d(kg) * group + d(kg + 1) * n +
                                                   d(kg + 2)};
       Value xInput = xq;
       if (limbs == 2) {
-        xIndex = {d(0), d(kg), d(kg + 3), d(kg + 1) * 4 + d(kg + 2)};
+        xIndex = {d(0), d(kg), d(kg + 3), d(kg + 1) * n + d(kg + 2)};
         xInput = rewriter.create<memref::ExpandShapeOp>(
             loc,
-            MemRefType::get({ShapedType::kDynamic, quads * 4 / group, 2, group},
+            MemRefType::get({ShapedType::kDynamic, groups, 2, group},
                             rewriter.getI8Type()),
             xq, ArrayRef<ReassociationIndices>{{0}, {1, 2, 3}},
-            ArrayRef<OpFoldResult>{rows,
-                                   rewriter.getIndexAttr(quads * 4 / group),
+            ArrayRef<OpFoldResult>{rows, rewriter.getIndexAttr(groups),
                                    rewriter.getIndexAttr(2),
                                    rewriter.getIndexAttr(group)});
       }

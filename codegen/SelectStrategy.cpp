@@ -124,7 +124,8 @@ struct SelectStrategyPass
                  *param.getGroup() % 4 == 0;
       if (dot) {
         choice = backend.chooseInt8DotTile(target, param);
-        choice.interleave = 4;
+        choice.interleave =
+            backend.hasInt8Matmul(target) && *param.getGroup() % 8 == 0 ? 8 : 4;
       } else {
         choice = backend.chooseLinearTile(target, param);
         if (bf16Dot && type.getElementType().isBF16() &&
@@ -148,7 +149,7 @@ struct SelectStrategyPass
       // weight's type when interleaved, to 8 bits for the 8-bit dot
       // product) and the block's.
       int64_t elementBits = type.getElementTypeBitWidth();
-      int64_t inputBytes = choice.interleave == 4   ? 1
+      int64_t inputBytes = choice.interleave >= 4   ? 1
                            : choice.interleave == 2 ? elementBits / 8
                                                     : 4;
       // A quantized weight's steps hold whole groups.

@@ -136,6 +136,17 @@ public:
                               Value acc, Value w, Value x) const {
     return nullptr;
   }
+  /// Whether `target` multiplies 2 x 8 by 8 x 2 signed 8-bit matrices into
+  /// 2 x 2 i32 lanes (AArch64 `smmla`, +i8mm): quantized projections then
+  /// interleave their weights by 8 and multiply two input rows at a time.
+  virtual bool hasInt8Matmul(TargetAttr target) const { return false; }
+  /// acc + a b^T for acc vector<4 x i32> (row-major 2 x 2) and a, b
+  /// vector<16 x i8> (row-major 2 x 8, both signed); null when the target
+  /// has no such instruction.
+  virtual Value createInt8Matmul(OpBuilder &b, Location loc, TargetAttr target,
+                                 Value acc, Value a, Value w) const {
+    return nullptr;
+  }
   /// Adds the passes that take planned, lowered-to-linalg IR to the LLVM
   /// dialect.
   virtual void buildLoweringPipeline(OpPassManager &pm) const = 0;

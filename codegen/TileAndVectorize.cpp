@@ -284,7 +284,8 @@ static LogicalResult verifyPackedMatmul(linalg::LinalgOp op) {
     // Loops (m, b, r, kg, kq, p), the lanes r being (h, j) in 4 bits.
     auto wType =
         dyn_cast<MemRefType>(op.getDpsInputOperand(1)->get().getType());
-    int64_t g = wType && wType.getRank() == 5 ? 4 * wType.getDimSize(2) : 0;
+    int64_t n = wType && wType.getRank() == 5 ? wType.getDimSize(4) : 0;
+    int64_t g = n * (wType && wType.getRank() == 5 ? wType.getDimSize(2) : 0);
     unsigned loops = op.getNumLoops(), kg = groupLoop(op);
     SmallVector<AffineExpr> lanes = {d(2)};
     if (isNibbles(op))
@@ -295,9 +296,9 @@ static LogicalResult verifyPackedMatmul(linalg::LinalgOp op) {
       return AffineMap::get(loops, 0, results, ctx);
     };
     SmallVector<AffineExpr> xIndex = {d(0),
-                                      d(kg) * g + d(kg + 1) * 4 + d(kg + 2)};
+                                      d(kg) * g + d(kg + 1) * n + d(kg + 2)};
     if (inputLimbs(op) == 2)
-      xIndex = {d(0), d(kg), d(kg + 3), d(kg + 1) * 4 + d(kg + 2)};
+      xIndex = {d(0), d(kg), d(kg + 3), d(kg + 1) * n + d(kg + 2)};
     expected = {
         map(xIndex, {}),
         map({d(1), d(kg), d(kg + 1), lanes.back(), d(kg + 2)}, {}),
@@ -308,10 +309,11 @@ static LogicalResult verifyPackedMatmul(linalg::LinalgOp op) {
     if (op.getIndexingMapsArray() != expected || !isQuantizedDotBody(op))
       return op->emitError(
           "llm-tile-and-vectorize: an 8-bit dot-product matmul must be "
-          "out[m, b, r] += xq[m, g * kg + 4 * kq + p] * w[b, kg, kq, r, p] * "
+          "out[m, b, r] += xq[m, g * kg + n * kq + p] * w[b, kg, kq, r, p] * "
           "(s[b, kg, r] * xs[m, kg]) with the sums xsum[m, kg] (in 4 bits r "
           "= (h, j), the weight nibble h of w[b, kg, kq, j, p]; with 16-bit "
-          "inputs xq[m, kg, l, 4 * kq + p], times kInputLimbBase for l = 0)");
+          "inputs xq[m, kg, l, n * kq + p], times 256 for l = 0; "
+          "n = 4 or 8)");
     return success();
   }
   if (isPackedMatmul(op) && isGrouped(op)) {
@@ -369,8 +371,10 @@ static LogicalResult verifyPackedMatmul(linalg::LinalgOp op) {
 /// depth counts groups.
 /// In 4 bits, w [1, depth, group, lanes] bytes, s [1, depth, 2, lanes] and
 /// out [rows, 1, 2, lanes]: each byte's two nibbles are a lane of each half.
-/// On the 8-bit dot product, x [rows, depth * group] i8, w [1, depth, group
-/// / 4, lanes, 4], s as above, xs and xsum [rows, depth].
+/// On the 8-bit dot product, x [rows, depth * group] i8 ([rows, depth, 2,
+/// group] for 16-bit inputs), w [1, depth, group / n, lanes, n] for the
+/// interleave n (4, or 8 for 2 x 8 matrix products), s as above, xs and
+/// xsum [rows, depth].
 struct Tile {
   Value x, w, out;
   int64_t rows, depth, lanes;
@@ -379,6 +383,7 @@ struct Tile {
   bool nibbles = false;
   Value inputScales, inputSums;
   int64_t limbs = 1;
+  int64_t interleave = 4;
 };
 
 static std::optional<Tile> matchStaticTile(linalg::LinalgOp op) {
@@ -401,7 +406,8 @@ static std::optional<Tile> matchStaticTile(linalg::LinalgOp op) {
     for (Value v : {t.scales, t.inputScales, t.inputSums})
       if (!cast<MemRefType>(v.getType()).hasStaticShape())
         return std::nullopt;
-    t.group = 4 * wType.getDimSize(2);
+    t.interleave = wType.getDimSize(4);
+    t.group = t.interleave * wType.getDimSize(2);
     t.lanes = wType.getDimSize(3);
     t.nibbles = isNibbles(op);
     t.limbs = inputLimbs(op);
@@ -1202,6 +1208,259 @@ static LogicalResult emitInt8DotTile(OpBuilder &b, Location loc, const Tile &t,
   return success();
 }
 
+/// Emits a tile on 2 x 8 by 8 x 2 matrix products (AArch64 `smmla`, the
+/// weights interleaved by 8): rows in pairs (an odd last row paired with
+/// itself, so decode's single row takes one half of each product), lanes
+/// in pairs. Each accumulator holds a pair of rows times a pair of lanes,
+/// row-major [r0 c0, r0 c1, r1 c0, r1 c1]: in i32 within a group, starting
+/// at -offset times the rows' input sums (8 for nibbles, 0..15 as stored;
+/// 8-bit weights are signed), and in f32 across groups, times [s c0, s c1,
+/// s c0, s c1] and [x r0, x r0, x r1, x r1] at each group's end; the f32
+/// ones are loaded and stored back a row's pair of lanes at a time. Per 8
+/// columns of the group each pair of lanes loads its 2 x 8 weight bytes
+/// once (in 4 bits both halves: low nibbles, high nibbles) and each pair of
+/// rows its 2 x 8 inputs per limb; 16-bit inputs run both limbs in the one
+/// pass, as on the dot product.
+static LogicalResult emitInt8MatmulTile(OpBuilder &b, Location loc,
+                                        const Tile &t,
+                                        const TargetBackend &backend,
+                                        TargetAttr target, Operation *op) {
+  if (!backend.hasInt8Matmul(target) || t.lanes % 2 != 0 || t.group % 8 != 0)
+    return op->emitError("llm-tile-and-vectorize: the target has no 8-bit "
+                         "matrix product for a block of ")
+           << t.lanes << " lanes";
+  int64_t pairs = (t.rows + 1) / 2, lanePairs = t.lanes / 2;
+  int64_t halves = t.nibbles ? 2 : 1, offset = t.nibbles ? 8 : 0;
+  int64_t count = halves * pairs * lanePairs;
+  Type i8 = b.getI8Type(), f32 = b.getF32Type();
+  auto accType = VectorType::get({4}, f32);
+  auto intType = VectorType::get({4}, b.getI32Type());
+  auto pairType = VectorType::get({2}, f32);
+  auto bytesType = VectorType::get({16}, i8);
+  auto rowType = VectorType::get({8}, i8);
+  auto cidx = [](OpBuilder &nb, Location nloc, int64_t value) -> Value {
+    return nb.create<arith::ConstantIndexOp>(nloc, value);
+  };
+  auto splatInt = [&](OpBuilder &nb, Location nloc, int64_t value) -> Value {
+    return nb.create<arith::ConstantOp>(
+        nloc, DenseElementsAttr::get(intType, nb.getI32IntegerAttr(value)));
+  };
+  // Row i of pair p; the pair of a last odd row repeats it.
+  auto rowOf = [&](int64_t p, int64_t i) {
+    return std::min(2 * p + i, t.rows - 1);
+  };
+  // The output and scale indices: (first, second[, half], lane).
+  auto at = [&](OpBuilder &nb, Location nloc, Value first, Value second,
+                int64_t h, int64_t lane) -> SmallVector<Value> {
+    SmallVector<Value> indices = {first, second};
+    if (t.nibbles)
+      indices.push_back(cidx(nb, nloc, h));
+    indices.push_back(cidx(nb, nloc, lane));
+    return indices;
+  };
+  // Two values for the rows of pair p, [a, a, b, b].
+  auto rowPair = [&](OpBuilder &nb, Location nloc, Value a, Value c) {
+    return nb.create<vector::ShuffleOp>(
+        nloc, nb.create<vector::SplatOp>(nloc, pairType, a),
+        nb.create<vector::SplatOp>(nloc, pairType, c),
+        ArrayRef<int64_t>{0, 1, 2, 3});
+  };
+  // A pair of lanes' weight bytes: [1, depth, group / 8, lanes * 8].
+  Value w = b.create<memref::CollapseShapeOp>(
+      loc, t.w, ArrayRef<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
+  Value c0 = cidx(b, loc, 0);
+  // Accumulator of half h, row pair p, lane pair q at (h * pairs + p) *
+  // lanePairs + q.
+  SmallVector<Value> accs;
+  for (int64_t h = 0; h < halves; ++h)
+    for (int64_t p = 0; p < pairs; ++p)
+      for (int64_t q = 0; q < lanePairs; ++q) {
+        Value r0 = b.create<vector::LoadOp>(
+            loc, pairType, t.out,
+            at(b, loc, cidx(b, loc, rowOf(p, 0)), c0, h, 2 * q));
+        Value r1 = b.create<vector::LoadOp>(
+            loc, pairType, t.out,
+            at(b, loc, cidx(b, loc, rowOf(p, 1)), c0, h, 2 * q));
+        accs.push_back(b.create<vector::ShuffleOp>(
+            loc, r0, r1, ArrayRef<int64_t>{0, 1, 2, 3}));
+      }
+  bool failedProduct = false;
+  int64_t groupBytes = t.group * t.lanes;
+  int64_t aheadGroups =
+      t.nibbles ? std::max<int64_t>(2, llvm::divideCeil(16384, groupBytes)) : 2;
+  int64_t farGroups = std::max<int64_t>(
+      2 * aheadGroups, llvm::divideCeil(kFarPrefetchBytes, groupBytes));
+  auto outer = b.create<scf::ForOp>(
+      loc, c0, cidx(b, loc, t.depth), cidx(b, loc, 1), accs,
+      [&](OpBuilder &ob, Location oloc, Value kg, ValueRange outerAccs) {
+        // [s c0, s c1, s c0, s c1] per half and lane pair.
+        SmallVector<Value> scales;
+        for (int64_t h = 0; h < halves; ++h)
+          for (int64_t q = 0; q < lanePairs; ++q) {
+            Value two = ob.create<arith::ExtFOp>(
+                oloc, pairType,
+                ob.create<vector::LoadOp>(
+                      oloc, VectorType::get({2}, ob.getF16Type()), t.scales,
+                      at(ob, oloc, c0, kg, h, 2 * q))
+                    .getResult());
+            scales.push_back(ob.create<vector::ShuffleOp>(
+                oloc, two, two, ArrayRef<int64_t>{0, 1, 0, 1}));
+          }
+        SmallVector<Value> rowScales, corrections;
+        for (int64_t p = 0; p < pairs; ++p) {
+          SmallVector<Value> xs, starts;
+          for (int64_t i = 0; i < 2; ++i) {
+            Value row = cidx(ob, oloc, rowOf(p, i));
+            xs.push_back(ob.create<memref::LoadOp>(oloc, t.inputScales,
+                                                   ValueRange{row, kg}));
+            if (offset)
+              starts.push_back(ob.create<arith::MulIOp>(
+                  oloc,
+                  ob.create<memref::LoadOp>(oloc, t.inputSums,
+                                            ValueRange{row, kg}),
+                  ob.create<arith::ConstantOp>(oloc,
+                                               ob.getI32IntegerAttr(-offset))));
+          }
+          rowScales.push_back(rowPair(ob, oloc, xs[0], xs[1]));
+          if (!offset) {
+            corrections.push_back(splatInt(ob, oloc, 0));
+            continue;
+          }
+          auto intPair = VectorType::get({2}, ob.getI32Type());
+          corrections.push_back(ob.create<vector::ShuffleOp>(
+              oloc, ob.create<vector::SplatOp>(oloc, intPair, starts[0]),
+              ob.create<vector::SplatOp>(oloc, intPair, starts[1]),
+              ArrayRef<int64_t>{0, 1, 2, 3}));
+        }
+        Value ahead =
+            ob.create<arith::AddIOp>(oloc, kg, cidx(ob, oloc, aheadGroups));
+        Value far =
+            ob.create<arith::AddIOp>(oloc, kg, cidx(ob, oloc, farGroups));
+        // The high limb's sums (16-bit inputs) start at zero, the last
+        // limb's at the correction.
+        SmallVector<Value> initial;
+        if (t.limbs == 2)
+          initial.assign(count, splatInt(ob, oloc, 0));
+        for (int64_t h = 0; h < halves; ++h)
+          for (int64_t p = 0; p < pairs; ++p)
+            for (int64_t q = 0; q < lanePairs; ++q)
+              initial.push_back(corrections[p]);
+        auto inner = ob.create<scf::ForOp>(
+            oloc, c0, cidx(ob, oloc, t.group / 8), cidx(ob, oloc, 1), initial,
+            [&](OpBuilder &nb, Location nloc, Value ko, ValueRange carried) {
+              // parts[h * lanePairs + q]: lane pair q's weights of half h.
+              SmallVector<Value> parts(halves * lanePairs);
+              for (int64_t q = 0; q < lanePairs; ++q) {
+                Value lane = cidx(nb, nloc, q * 16);
+                Value bytes = nb.create<vector::LoadOp>(
+                    nloc, bytesType, w, ValueRange{c0, kg, ko, lane});
+                // One prefetch per 64-byte line.
+                if (q * 16 % 64 == 0) {
+                  nb.create<memref::PrefetchOp>(
+                      nloc, w, ValueRange{c0, ahead, ko, lane},
+                      /*isWrite=*/false, /*localityHint=*/3,
+                      /*isDataCache=*/true);
+                  if (t.rows == 1)
+                    nb.create<memref::PrefetchOp>(
+                        nloc, w, ValueRange{c0, far, ko, lane},
+                        /*isWrite=*/false, /*localityHint=*/2,
+                        /*isDataCache=*/true);
+                }
+                if (t.nibbles) {
+                  auto splatBytes = [&](int64_t value) -> Value {
+                    return nb.create<arith::ConstantOp>(
+                        nloc, DenseElementsAttr::get(
+                                  bytesType, nb.getI8IntegerAttr(value)));
+                  };
+                  parts[q] =
+                      nb.create<arith::AndIOp>(nloc, bytes, splatBytes(15));
+                  parts[lanePairs + q] =
+                      nb.create<arith::ShRUIOp>(nloc, bytes, splatBytes(4));
+                } else {
+                  parts[q] = bytes;
+                }
+              }
+              Value column =
+                  nb.create<arith::MulIOp>(nloc, ko, cidx(nb, nloc, 8));
+              SmallVector<Value> next(carried.begin(), carried.end());
+              for (int64_t l = 0; l < t.limbs; ++l)
+                for (int64_t p = 0; p < pairs; ++p) {
+                  // x [rows, depth * group], or [rows, depth, 2, group] in
+                  // 16 bits; the pair's two rows of 8 inputs.
+                  SmallVector<Value> rows;
+                  for (int64_t i = 0; i < 2; ++i) {
+                    if (i == 1 && rowOf(p, 1) == rowOf(p, 0)) {
+                      rows.push_back(rows[0]);
+                      break;
+                    }
+                    Value row = cidx(nb, nloc, rowOf(p, i));
+                    SmallVector<Value> xAt = {
+                        row, nb.create<arith::AddIOp>(
+                                 nloc,
+                                 nb.create<arith::MulIOp>(
+                                     nloc, kg, cidx(nb, nloc, t.group)),
+                                 column)};
+                    if (t.limbs == 2)
+                      xAt = {row, kg, cidx(nb, nloc, l), column};
+                    rows.push_back(
+                        nb.create<vector::LoadOp>(nloc, rowType, t.x, xAt));
+                  }
+                  SmallVector<int64_t> both(16);
+                  std::iota(both.begin(), both.end(), 0);
+                  Value inputs = nb.create<vector::ShuffleOp>(nloc, rows[0],
+                                                              rows[1], both);
+                  for (int64_t h = 0; h < halves; ++h)
+                    for (int64_t q = 0; q < lanePairs; ++q) {
+                      int64_t a = l * count + (h * pairs + p) * lanePairs + q;
+                      Value product = backend.createInt8Matmul(
+                          nb, nloc, target, next[a], inputs,
+                          parts[h * lanePairs + q]);
+                      failedProduct |= !product;
+                      if (product)
+                        next[a] = product;
+                    }
+                }
+              nb.create<scf::YieldOp>(nloc, next);
+            });
+        SmallVector<Value> sums(inner.getResults());
+        if (t.limbs == 2) {
+          Value shift = splatInt(ob, oloc, llvm::Log2_64(kInputLimbBase));
+          for (int64_t a = 0; a < count; ++a)
+            sums[a] = ob.create<arith::AddIOp>(
+                oloc, ob.create<arith::ShLIOp>(oloc, sums[a], shift),
+                sums[count + a]);
+        }
+        SmallVector<Value> scaled;
+        for (int64_t h = 0; h < halves; ++h)
+          for (int64_t p = 0; p < pairs; ++p)
+            for (int64_t q = 0; q < lanePairs; ++q) {
+              int64_t a = (h * pairs + p) * lanePairs + q;
+              Value sum = ob.create<arith::SIToFPOp>(oloc, accType, sums[a]);
+              Value scale = ob.create<arith::MulFOp>(
+                  oloc, scales[h * lanePairs + q], rowScales[p]);
+              scaled.push_back(
+                  ob.create<vector::FMAOp>(oloc, sum, scale, outerAccs[a]));
+            }
+        ob.create<scf::YieldOp>(oloc, scaled);
+      });
+  if (failedProduct)
+    return op->emitError("llm-tile-and-vectorize: the target has no 8-bit "
+                         "matrix product");
+  for (int64_t h = 0; h < halves; ++h)
+    for (int64_t p = 0; p < pairs; ++p)
+      for (int64_t q = 0; q < lanePairs; ++q) {
+        Value acc = outer.getResult((h * pairs + p) * lanePairs + q);
+        for (int64_t i = 0; i < 2 && 2 * p + i < t.rows; ++i)
+          b.create<vector::StoreOp>(
+              loc,
+              b.create<vector::ExtractStridedSliceOp>(
+                  loc, acc, ArrayRef<int64_t>{2 * i}, ArrayRef<int64_t>{2},
+                  ArrayRef<int64_t>{1}),
+              t.out, at(b, loc, cidx(b, loc, 2 * p + i), c0, h, 2 * q));
+      }
+  return success();
+}
+
 /// Replaces a static register tile (rows x 1 block x lanes, one depth step)
 /// by vector code: one depth loop over the whole block with fixed-width
 /// vectors, or, with `llm.scalable_lanes` = n, a loop over chunks of
@@ -1223,7 +1482,10 @@ static LogicalResult vectorizeTile(RewriterBase &rewriter, linalg::LinalgOp op,
       return op->emitError("llm-tile-and-vectorize: an 8-bit dot-product "
                            "matmul needs the module's llm.target");
     }
-    if (failed(emitInt8DotTile(rewriter, loc, *t, *backend, target, op))) {
+    if (failed(
+            t->interleave == 8
+                ? emitInt8MatmulTile(rewriter, loc, *t, *backend, target, op)
+                : emitInt8DotTile(rewriter, loc, *t, *backend, target, op))) {
       error = true;
       return failure();
     }

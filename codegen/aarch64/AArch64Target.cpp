@@ -42,6 +42,12 @@ static llvm::Error unknownCPU(StringRef cpu) {
                                  "cortex-a76, apple-m1)");
 }
 
+static bool hasFeature(TargetAttr target, StringRef feature) {
+  SmallVector<StringRef> features;
+  target.getFeatures().split(features, ',', -1, false);
+  return llvm::is_contained(features, feature);
+}
+
 namespace {
 
 class AArch64Backend final : public TargetBackend {
@@ -95,10 +101,27 @@ public:
 
   /// `sdot` (+dotprod: Armv8.4 and later, and most v8.2 cores).
   Int8DotKind getInt8Dot(TargetAttr target) const override {
-    SmallVector<StringRef> features;
-    target.getFeatures().split(features, ',', -1, false);
-    return llvm::is_contained(features, "+dotprod") ? Int8DotKind::Signed
-                                                    : Int8DotKind::None;
+    return hasFeature(target, "+dotprod") ? Int8DotKind::Signed
+                                          : Int8DotKind::None;
+  }
+
+  /// `smmla` (+i8mm: Armv8.6, Neoverse V1/N2/V2, Cortex-A710 and later,
+  /// Apple M2): twice `sdot`'s products per instruction.
+  bool hasInt8Matmul(TargetAttr target) const override {
+    return hasFeature(target, "+dotprod") && hasFeature(target, "+i8mm");
+  }
+
+  Value createInt8Matmul(OpBuilder &b, Location loc, TargetAttr target,
+                         Value acc, Value a, Value w) const override {
+    auto type = cast<VectorType>(acc.getType());
+    if (type.getNumElements() != 4 || !hasInt8Matmul(target))
+      return nullptr;
+    return b
+        .create<LLVM::CallIntrinsicOp>(
+            loc, TypeRange{type},
+            b.getStringAttr("llvm.aarch64.neon.smmla.v4i32.v16i8"),
+            ValueRange{acc, a, w})
+        ->getResult(0);
   }
 
   int64_t getInt8DotLanes(TargetAttr target) const override {
@@ -106,11 +129,13 @@ public:
   }
 
   /// NEON code (4 lanes a register) on SVE machines too: 6 rows of 2
-  /// vectors keep 24 accumulators in 32 registers.
+  /// vectors keep 24 accumulators in 32 registers; on `smmla` 4 rows (2
+  /// pairs) of 4 pairs of lanes, whose 2 x 2 accumulators, 16 with 16-bit
+  /// inputs, and 8 f32 ones leave 8 registers for the operands.
   LinearTileChoice chooseInt8DotTile(TargetAttr target,
                                      ParamOp param) const override {
     LinearTileChoice choice;
-    choice.rows = 6;
+    choice.rows = hasInt8Matmul(target) ? 4 : 6;
     choice.block = param.getTensorType().getDimSize(0) >= 8 ? 8 : 4;
     return choice;
   }

@@ -235,3 +235,93 @@ func.func @vnni_i4_16bit(%x: memref<?x2x2x8xi8>, %w: memref<2x2x2x16x4xi8>, %s: 
   return
 }
 }
+
+// -----
+
+// On AArch64 with +i8mm: 2 x 8 by 8 x 2 products (smmla), the weights
+// interleaved by 8. Rows go in pairs, an odd last row paired with itself
+// (its inputs loaded once); lanes in pairs. Each accumulator is a pair of
+// rows times a pair of lanes, [r0 c0, r0 c1, r1 c0, r1 c1]: 4-bit weights
+// as stored (0..15) with -8 times the inputs' sums taken off, 16-bit inputs
+// in both limbs in one pass (the high sums shifted onto the low ones), then
+// scaled by [s c0, s c1, s c0, s c1] x [x r0, x r0, x r1, x r1]. The f32
+// pairs are stored back a row's two lanes at a time; row 2's pair stores
+// row 2 only.
+
+// CHECK-LABEL: func.func @smmla_i4_16bit(
+// CHECK-DAG: %[[EIGHT:.+]] = arith.constant dense<8> : vector<4xi32>
+// CHECK-DAG: %[[ZERO:.+]] = arith.constant dense<0> : vector<4xi32>
+// CHECK: %[[ACC:.+]]:8 = scf.for
+// CHECK: %[[SV:.+]] = vector.load {{.+}} : memref<1x2x2x4xf16, {{.+}}>, vector<2xf16>
+// CHECK: %[[SF:.+]] = arith.extf %[[SV]] : vector<2xf16> to vector<2xf32>
+// CHECK: %[[S01:.+]] = vector.shuffle %[[SF]], %[[SF]] [0, 1, 0, 1]
+// CHECK: %[[XS0:.+]] = vector.splat %{{.+}} : vector<2xf32>
+// CHECK: %[[XS1:.+]] = vector.splat %{{.+}} : vector<2xf32>
+// CHECK: %[[RS:.+]] = vector.shuffle %[[XS0]], %[[XS1]] [0, 1, 2, 3]
+// CHECK: %[[P:.+]]:16 = scf.for %{{.+}} iter_args(%[[H0:[a-z0-9_]+]] = %[[ZERO]],
+// CHECK-COUNT-2: vector.load {{.+}} : memref<1x2x2x32xi8, {{.+}}>, vector<16xi8>
+// CHECK: %[[X0:.+]] = vector.load %{{.+}}[%c0, %{{.+}}, %c0, %{{.+}}] : memref<3x2x2x16xi8, {{.+}}>, vector<8xi8>
+// CHECK: %[[X1:.+]] = vector.load %{{.+}}[%c1, %{{.+}}, %c0, %{{.+}}] : memref<3x2x2x16xi8, {{.+}}>, vector<8xi8>
+// CHECK: %[[A:.+]] = vector.shuffle %[[X0]], %[[X1]] [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+// CHECK: llvm.call_intrinsic "llvm.aarch64.neon.smmla.v4i32.v16i8"(%[[H0]], %[[A]], %{{.+}})
+// CHECK-COUNT-3: llvm.aarch64.neon.smmla
+// CHECK: %[[X2:.+]] = vector.load %{{.+}}[%c2, %{{.+}}, %c0, %{{.+}}] : memref<3x2x2x16xi8, {{.+}}>, vector<8xi8>
+// CHECK-NEXT: vector.shuffle %[[X2]], %[[X2]]
+// CHECK-COUNT-4: llvm.aarch64.neon.smmla
+// CHECK: vector.load %{{.+}}[%c0, %{{.+}}, %c1, %{{.+}}] : memref<3x2x2x16xi8, {{.+}}>, vector<8xi8>
+// CHECK-COUNT-4: llvm.aarch64.neon.smmla
+// CHECK: vector.load %{{.+}}[%c2, %{{.+}}, %c1, %{{.+}}] : memref<3x2x2x16xi8, {{.+}}>, vector<8xi8>
+// CHECK-COUNT-4: llvm.aarch64.neon.smmla
+// CHECK-NOT: llvm.aarch64.neon.smmla
+// CHECK: scf.yield
+// CHECK: %[[HS:.+]] = arith.shli %[[P]]#0, %[[EIGHT]] : vector<4xi32>
+// CHECK: %[[S:.+]] = arith.addi %[[HS]], %[[P]]#8 : vector<4xi32>
+// CHECK: %[[F:.+]] = arith.sitofp %[[S]] : vector<4xi32> to vector<4xf32>
+// CHECK: %[[SC:.+]] = arith.mulf %[[S01]], %[[RS]] : vector<4xf32>
+// CHECK: vector.fma %[[F]], %[[SC]], %{{.+}} : vector<4xf32>
+// CHECK: scf.yield
+// CHECK: %[[R0:.+]] = vector.extract_strided_slice %[[ACC]]#0 {offsets = [0], sizes = [2], strides = [1]}
+// CHECK: vector.store %[[R0]], %{{.+}}[%c0, %c0, %c0, %c0]
+// CHECK: %[[R1:.+]] = vector.extract_strided_slice %[[ACC]]#0 {offsets = [2], sizes = [2], strides = [1]}
+// CHECK: vector.store %[[R1]], %{{.+}}[%c1, %c0, %c0, %c0]
+// CHECK: vector.extract_strided_slice %[[ACC]]#2 {offsets = [0], sizes = [2], strides = [1]}
+// CHECK-NEXT: vector.store %{{.+}}, %{{.+}}[%c2, %c0, %c0, %c0]
+// CHECK-NEXT: vector.extract_strided_slice %[[ACC]]#3 {offsets = [0]
+#x = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d4, d7, d5 * 8 + d6)>
+#w = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d1, d4, d5, d3, d6)>
+#s = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d1, d4, d2, d3)>
+#r = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d4)>
+#o = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d2, d3)>
+module attributes {llm.target = #llm.target<triple = "aarch64-unknown-linux-gnu", cpu = "cortex-a76", features = "+neon,+dotprod,+i8mm", vector_bits = 128, vector_registers = 32, l1_bytes = 65536, l2_bytes = 524288>} {
+func.func @smmla_i4_16bit(%x: memref<?x2x2x16xi8>, %w: memref<2x2x2x4x8xi8>, %s: memref<2x2x2x4xf16>, %xs: memref<?x2xf32>, %xsum: memref<?x2xi32>, %y: memref<?x2x2x4xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #s, #r, #r, #o], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "reduction"]} ins(%x, %w, %s, %xs, %xsum : memref<?x2x2x16xi8>, memref<2x2x2x4x8xi8>, memref<2x2x2x4xf16>, memref<?x2xf32>, memref<?x2xi32>) outs(%y : memref<?x2x2x4xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [3, 8, 32], input_bits = 16>} {
+  ^bb0(%in: i8, %byte: i8, %scale: f16, %rs: f32, %sum: i32, %acc: f32):
+    %h = linalg.index 2 : index
+    %c0 = arith.constant 0 : index
+    %high = arith.cmpi ne, %h, %c0 : index
+    %c4 = arith.constant 4 : i8
+    %shifted = arith.shrui %byte, %c4 : i8
+    %sel = arith.select %high, %shifted, %byte : i8
+    %c15 = arith.constant 15 : i8
+    %nib = arith.andi %sel, %c15 : i8
+    %c8 = arith.constant 8 : i8
+    %q = arith.subi %nib, %c8 : i8
+    %a = arith.extsi %in : i8 to i32
+    %b = arith.extsi %q : i8 to i32
+    %p = arith.muli %a, %b : i32
+    %sf = arith.extf %scale : f16 to f32
+    %t = arith.mulf %sf, %rs : f32
+    %l = linalg.index 7 : index
+    %first = arith.cmpi eq, %l, %c0 : index
+    %c256 = arith.constant 256.0 : f32
+    %c1 = arith.constant 1.0 : f32
+    %limb = arith.select %first, %c256, %c1 : f32
+    %tl = arith.mulf %t, %limb : f32
+    %pf = arith.sitofp %p : i32 to f32
+    %v = arith.mulf %pf, %tl : f32
+    %r = arith.addf %acc, %v : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+}

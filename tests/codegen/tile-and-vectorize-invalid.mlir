@@ -66,7 +66,7 @@ func.func @unscaled(%x: memref<?x16xf32>, %w: memref<2x2x8x16xi8>, %s: memref<2x
 #r = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3)>
 #o = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2)>
 func.func @dot_without_row_scale(%x: memref<?x16xi8>, %w: memref<2x2x2x16x4xi8>, %s: memref<2x2x16xf16>, %xs: memref<?x2xf32>, %xsum: memref<?x2xi32>, %y: memref<?x2x16xf32>) {
-  // expected-error @+1 {{llm-tile-and-vectorize: an 8-bit dot-product matmul must be out[m, b, r] += xq[m, g * kg + 4 * kq + p] * w[b, kg, kq, r, p] * (s[b, kg, r] * xs[m, kg])}}
+  // expected-error @+1 {{llm-tile-and-vectorize: an 8-bit dot-product matmul must be out[m, b, r] += xq[m, g * kg + n * kq + p] * w[b, kg, kq, r, p] * (s[b, kg, r] * xs[m, kg])}}
   linalg.generic {indexing_maps = [#x, #w, #s, #r, #r, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%x, %w, %s, %xs, %xsum : memref<?x16xi8>, memref<2x2x2x16x4xi8>, memref<2x2x16xf16>, memref<?x2xf32>, memref<?x2xi32>) outs(%y : memref<?x2x16xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [2, 16, 16]>} {
   ^bb0(%in: i8, %q: i8, %scale: f16, %rs: f32, %sum: i32, %acc: f32):
     %a = arith.extsi %in : i8 to i32
