@@ -71,12 +71,17 @@
 // CHECK-COUNT-4: vector.store
 // Remainder: fewer than 4 rows, one row per iteration. A single row splits
 // its depth over 4 accumulator chains (step k into chain k % 4), so that
-// its FMAs do not wait on one another, and sums them at the end.
+// its FMAs do not wait on one another, and sums them at the end. Its
+// weights are loaded once a step, 16 bf16 as 8 words: the even lanes
+// shifted into the high halves, the odd ones masked, each multiplied into
+// accumulators of its own, interleaved back before the store.
 // CHECK: scf.for %[[MR:.+]] = %[[MAIN]] to %[[ROWS]] step %[[C4]] {
 // CHECK: scf.for %[[R:.+]] = %[[C0]] to %{{.+}} step %[[C1]] {
 // CHECK: %[[YR:.+]] = memref.subview %{{.+}}[%[[R]], 0, 0] [1, 1, 16] [1, 1, 1] {{.+}} to memref<1x1x16xf32
 // CHECK: %[[INIT:.+]] = vector.load %[[YR]]
-// CHECK: %[[RACC:.+]]:4 = scf.for %[[RK:.+]] = %[[C0]] to %[[C8]] step %[[C4]] iter_args(%[[RA:.+]] = %[[INIT]], %[[RB:.+]] = %[[ZERO:.+]], %[[RC:.+]] = %[[ZERO]], %[[RD:.+]] = %[[ZERO]]) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK: %[[IE:.+]] = vector.shuffle %[[INIT]], %[[INIT]] [0, 2, 4, 6, 8, 10, 12, 14]
+// CHECK: %[[IO:.+]] = vector.shuffle %[[INIT]], %[[INIT]] [1, 3, 5, 7, 9, 11, 13, 15]
+// CHECK: %[[RACC:.+]]:8 = scf.for %[[RK:.+]] = %[[C0]] to %[[C8]] step %[[C4]] iter_args(%[[RA:[a-z0-9_]+]] = %[[IE]], %[[RAO:[a-z0-9_]+]] = %[[IO]], %[[RB:[a-z0-9_]+]] = %[[ZERO:[a-z0-9_]+]], {{.+}}) -> (vector<8xf32>,
 // Each step prefetches the weights 2 KiB ahead (64 steps of 16 bf16) into
 // the L1 and 8 KiB ahead (256 steps) into the L2, past the tile into the
 // rest of the stream.
@@ -84,16 +89,25 @@
 // CHECK: memref.prefetch %{{.+}}[%[[C0]], %[[AHEAD]], %[[C0]]], read, locality<3>, data
 // CHECK: %[[FAR:.+]] = arith.addi %[[RK]], %c256
 // CHECK: memref.prefetch %{{.+}}[%[[C0]], %[[FAR]], %[[C0]]], read, locality<2>, data
-// CHECK: arith.bitcast %{{.+}} : vector<16xi32> to vector<16xf32>
-// CHECK: vector.fma %{{.+}}, %{{.+}}, %[[RA]] : vector<16xf32>
-// CHECK: vector.fma %{{.+}}, %{{.+}}, %[[RB]] : vector<16xf32>
-// CHECK: vector.fma %{{.+}}, %{{.+}}, %[[RC]] : vector<16xf32>
-// CHECK: vector.fma %{{.+}}, %{{.+}}, %[[RD]] : vector<16xf32>
+// CHECK: %[[WB:.+]] = vector.load %{{.+}} : memref<1x8x16xbf16, {{.+}}>, vector<16xbf16>
+// CHECK: %[[WW:.+]] = vector.bitcast %[[WB]] : vector<16xbf16> to vector<8xi32>
+// CHECK: %[[WES:.+]] = arith.shli %[[WW]], %{{.+}} : vector<8xi32>
+// CHECK: %[[WE:.+]] = vector.bitcast %[[WES]] : vector<8xi32> to vector<8xf32>
+// CHECK: %[[WOM:.+]] = arith.andi %[[WW]], %{{.+}} : vector<8xi32>
+// CHECK: %[[WO:.+]] = vector.bitcast %[[WOM]] : vector<8xi32> to vector<8xf32>
+// CHECK: vector.fma %{{.+}}, %[[WE]], %[[RA]] : vector<8xf32>
+// CHECK: vector.fma %{{.+}}, %[[WO]], %[[RAO]] : vector<8xf32>
+// CHECK: vector.fma %{{.+}}, %{{.+}}, %[[RB]] : vector<8xf32>
+// CHECK-COUNT-5: vector.fma
 // CHECK-NOT: vector.fma
 // CHECK: scf.yield
-// CHECK: %[[AB:.+]] = arith.addf %[[RACC]]#0, %[[RACC]]#1
-// CHECK: %[[CD:.+]] = arith.addf %[[RACC]]#2, %[[RACC]]#3
-// CHECK: %[[SUM:.+]] = arith.addf %[[AB]], %[[CD]]
+// CHECK: %[[AB:.+]] = arith.addf %[[RACC]]#0, %[[RACC]]#2
+// CHECK: %[[CD:.+]] = arith.addf %[[RACC]]#4, %[[RACC]]#6
+// CHECK: %[[EVEN:.+]] = arith.addf %[[AB]], %[[CD]]
+// CHECK: arith.addf %[[RACC]]#1, %[[RACC]]#3
+// CHECK: arith.addf %[[RACC]]#5, %[[RACC]]#7
+// CHECK: %[[ODD:.+]] = arith.addf
+// CHECK: %[[SUM:.+]] = vector.interleave %[[EVEN]], %[[ODD]] : vector<8xf32> -> vector<16xf32>
 // CHECK: vector.store %[[SUM]], %[[YR]]
 func.func @packed_bf16(%x: memref<?x8xf32>, %w: memref<2x8x16xbf16>, %y: memref<?x2x16xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<?x8xf32>, memref<2x8x16xbf16>) outs(%y : memref<?x2x16xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 8]>} {
