@@ -40,9 +40,10 @@ struct Cost {
   /// not its tokens.
   bool perOutputRow = false;
   /// A projection on the CPU's 8-bit dot product (quantized weights packed
-  /// in groups of 4 columns): its FLOPs are the int8 dot's, against that
-  /// peak.
-  bool int8Dot = false;
+  /// in groups of 4 or 8 columns): its FLOPs are the int8 dot's, against
+  /// that peak, in this many passes (2 for 16-bit inputs, two 8-bit limbs;
+  /// 0: not on the dot product).
+  int64_t int8Passes = 0;
 
   Cost &operator+=(const Cost &other) {
     flopsPerRow += other.flopsPerRow;
@@ -51,7 +52,7 @@ struct Cost {
     flopsPerPair += other.flopsPerPair;
     bytesPerPair += other.bytesPerPair;
     perOutputRow |= other.perOutputRow;
-    int8Dot |= other.int8Dot;
+    int8Passes = std::max(int8Passes, other.int8Passes);
     return *this;
   }
 };
@@ -95,7 +96,13 @@ std::optional<Cost> costOf(Operation *op, Type kvElement) {
     cost.bytesPerRow = (in + out) * 4;
     if (auto read = linear.getWeight().getDefiningOp<WeightOp>())
       if (ParamOp param = read.getParamOp())
-        cost.int8Dot = param.isQuantized() && param.getInterleave() >= 4;
+        if (param.isQuantized() && param.getInterleave() >= 4) {
+          LoweringConfigAttr config =
+              LLMDialect::LoweringConfigAttrHelper(op->getContext())
+                  .getAttr(linear);
+          cost.int8Passes =
+              config && config.getInputBits().value_or(8) == 16 ? 2 : 1;
+        }
     return cost;
   }
   if (auto embedding = dyn_cast<EmbeddingOp>(op)) {
@@ -198,7 +205,7 @@ struct EstimateCostsPass
       add("bytes_per_row", cost.bytesPerRow);
       add("flops_per_pair", cost.flopsPerPair);
       add("flops_per_row", cost.flopsPerRow);
-      add("int8_dot", cost.int8Dot ? 1 : 0);
+      add("int8_dot", cost.int8Passes);
       if (cost.perOutputRow)
         fields.push_back(b.getNamedAttr("rows", b.getStringAttr("outputs")));
       entries.push_back(

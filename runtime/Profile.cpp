@@ -110,8 +110,9 @@ struct GroupRow {
   Counters sum;
   int kernels = 0;
   bool known = false;
-  /// Its FLOPs are 8-bit dot products (llm.costs' int8_dot).
-  bool int8 = false;
+  /// Its FLOPs are 8-bit dot products in this many passes (llm.costs'
+  /// int8_dot: 2 for 16-bit inputs); 0 when they are not.
+  int64_t int8Passes = 0;
   double bytes = 0, flops = 0;
 };
 
@@ -135,7 +136,7 @@ std::vector<GroupRow> groupRows(const Profiler &p, const Phase &phase) {
   for (GroupRow &row : rows) {
     const int64_t *cost = llmc_group_costs + row.group * kCostFields;
     row.known = cost[0] != 0;
-    row.int8 = cost[7] != 0;
+    row.int8Passes = cost[7];
     double r = double(cost[1] ? row.sum.outputRows : row.sum.rows);
     row.flops = double(cost[2]) * r + double(cost[5]) * double(row.sum.pairs);
     row.bytes = double(cost[3]) * r + double(cost[4]) * double(row.sum.calls) +
@@ -347,14 +348,19 @@ std::string llmc::profileTable() {
     out += line;
     // Projections on the 8-bit dot product are set against its peak.
     bool int8 = roofline && ceilings.int8Ops > 0 &&
-                std::any_of(rows.begin(), rows.end(),
-                            [](const GroupRow &row) { return row.int8; });
+                std::any_of(rows.begin(), rows.end(), [](const GroupRow &row) {
+                  return row.int8Passes != 0;
+                });
+    bool twoPasses =
+        std::any_of(rows.begin(), rows.end(),
+                    [](const GroupRow &row) { return row.int8Passes == 2; });
     if (int8)
       std::snprintf(line, sizeof(line),
                     "  roofline: %.1f GB/s, %.1f GFLOP/s and %.1f GOP/s of "
-                    "8-bit dot products (%s); each module's time allowed by "
-                    "it over its time measured\n",
+                    "8-bit dot products%s (%s); each module's time allowed "
+                    "by it over its time measured\n",
                     ceilings.bandwidth, ceilings.flops, ceilings.int8Ops,
+                    twoPasses ? ", two for each product of 16-bit inputs" : "",
                     ceilings.source.c_str());
     else if (roofline)
       std::snprintf(line, sizeof(line),
@@ -387,7 +393,10 @@ std::string llmc::profileTable() {
     auto fraction = [&](const GroupRow &row) {
       if (!roofline || !row.known || row.sum.ns == 0)
         return std::string(roofline ? "-" : "");
-      double peak = row.int8 && int8 ? ceilings.int8Ops : ceilings.flops;
+      // 16-bit inputs take two passes of the 8-bit dot product.
+      double peak = row.int8Passes && int8
+                        ? ceilings.int8Ops / double(row.int8Passes)
+                        : ceilings.flops;
       double allowed =
           std::max(row.bytes / ceilings.bandwidth, row.flops / peak);
       char buf[32];

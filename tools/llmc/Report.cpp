@@ -322,10 +322,11 @@ Error Report::write(StringRef path, const Header &header,
     ceilings.reset();
   // A module's compute peak: projections on the 8-bit dot product against
   // its rate, the rest against the larger float rate.
+  // 16-bit inputs take two passes of the dot product (int8_dot = 2).
   auto peakOf = [&](const Module &m) {
     auto it = m.costs.find("int8_dot");
-    return it != m.costs.end() && it->second && ceilings->int8Dot > 0
-               ? ceilings->int8Dot
+    return it != m.costs.end() && it->second > 0 && ceilings->int8Dot > 0
+               ? ceilings->int8Dot / double(it->second)
                : peak;
   };
   // The time the roofline allows one call of module `m` measured as `v`,
