@@ -1054,6 +1054,103 @@ static LogicalResult emitDotTile(OpBuilder &b, Location loc, const Tile &t,
   return success();
 }
 
+/// Groups ahead that an 8-bit tile prefetches its weights: into the L1,
+/// two groups of 8-bit weights (4 KiB for 64 lanes), 16 KiB of 4-bit ones
+/// (32 groups of 16 lanes). Decode of the 1B model on Zen 5, 2 threads:
+/// Q4_0 at 1 KiB ahead 42-46 tok/s, 4 KiB 45-48, 16 KiB 53-56, 32 KiB
+/// 48-50; Q8_0 at 4 KiB 38-39, 8 and 16 KiB 33-38. A single row (decode)
+/// also prefetches further ahead into the L2, as for 16-bit float weights
+/// (kFarPrefetchBytes, twice the first distance at least): Q8_0 decode on
+/// the Xeon +6-8%, Q4_0 +4%.
+static std::pair<int64_t, int64_t> int8PrefetchGroups(const Tile &t) {
+  int64_t groupBytes = t.group * t.lanes;
+  int64_t ahead =
+      t.nibbles ? std::max<int64_t>(2, llvm::divideCeil(16384, groupBytes)) : 2;
+  int64_t far = std::max<int64_t>(
+      2 * ahead, llvm::divideCeil(kFarPrefetchBytes, groupBytes));
+  return {ahead, far};
+}
+
+/// Loads one vector of an 8-bit tile's weight bytes at `at` ([0, group,
+/// step, lane] of the collapsed weights), prefetching the same place
+/// `ahead` groups on (and `far` groups for a single row) when `prefetch`;
+/// returns the integers the product takes: the low and high nibbles in 4
+/// bits (0..15), otherwise the bytes, their top bit flipped when the
+/// weights are made unsigned (`offset` 128).
+static std::pair<Value, Value>
+loadInt8Weights(OpBuilder &b, Location loc, const Tile &t, Value w,
+                VectorType bytesType, ArrayRef<Value> at, Value ahead,
+                Value far, bool prefetch, int64_t offset) {
+  Value bytes = b.create<vector::LoadOp>(loc, bytesType, w, at);
+  if (prefetch) {
+    SmallVector<Value> there(at);
+    there[1] = ahead;
+    b.create<memref::PrefetchOp>(loc, w, there, /*isWrite=*/false,
+                                 /*localityHint=*/3, /*isDataCache=*/true);
+    if (t.rows == 1) {
+      there[1] = far;
+      b.create<memref::PrefetchOp>(loc, w, there, /*isWrite=*/false,
+                                   /*localityHint=*/2, /*isDataCache=*/true);
+    }
+  }
+  auto splat = [&](int64_t value) -> Value {
+    return b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(bytesType, b.getI8IntegerAttr(value)));
+  };
+  if (t.nibbles)
+    return {b.create<arith::AndIOp>(loc, bytes, splat(15)),
+            b.create<arith::ShRUIOp>(loc, bytes, splat(4))};
+  if (offset)
+    return {b.create<arith::XOrIOp>(loc, bytes, splat(-128)), Value()};
+  return {bytes, Value()};
+}
+
+/// The integer sums a group starts from: with 16-bit inputs the high limb's
+/// at zero, then the low limb's at `starts` (the corrections); otherwise
+/// `starts`.
+static SmallVector<Value> int8GroupStarts(OpBuilder &b, Location loc,
+                                          const Tile &t, VectorType intType,
+                                          ArrayRef<Value> starts) {
+  SmallVector<Value> initial;
+  if (t.limbs == 2)
+    initial.assign(
+        starts.size(),
+        b.create<arith::ConstantOp>(
+            loc, DenseElementsAttr::get(intType, b.getI32IntegerAttr(0))));
+  llvm::append_range(initial, starts);
+  return initial;
+}
+
+/// A group's integer sums (16-bit inputs: the high limb's shifted onto the
+/// low limb's) converted and added into the f32 accumulators times the
+/// weights' scales and the inputs'; `scaleOf(a)` gives accumulator a's
+/// pair of scale vectors.
+static SmallVector<Value>
+int8GroupEnd(OpBuilder &b, Location loc, const Tile &t, ValueRange results,
+             ValueRange accs,
+             llvm::function_ref<std::pair<Value, Value>(int64_t)> scaleOf) {
+  int64_t count = accs.size();
+  SmallVector<Value> sums(results.take_front(count));
+  if (t.limbs == 2) {
+    Value shift = b.create<arith::ConstantOp>(
+        loc, DenseElementsAttr::get(
+                 cast<VectorType>(sums[0].getType()),
+                 b.getI32IntegerAttr(llvm::Log2_64(kInputLimbBase))));
+    for (int64_t a = 0; a < count; ++a)
+      sums[a] = b.create<arith::AddIOp>(
+          loc, b.create<arith::ShLIOp>(loc, sums[a], shift),
+          results[count + a]);
+  }
+  SmallVector<Value> scaled;
+  for (int64_t a = 0; a < count; ++a) {
+    auto [weightScale, inputScale] = scaleOf(a);
+    Value sum = b.create<arith::SIToFPOp>(loc, accs[a].getType(), sums[a]);
+    Value scale = b.create<arith::MulFOp>(loc, weightScale, inputScale);
+    scaled.push_back(b.create<vector::FMAOp>(loc, sum, scale, accs[a]));
+  }
+  return scaled;
+}
+
 /// Emits a tile on the 8-bit dot product: per group, each row's integer
 /// accumulators start at -offset times its inputs' sum (offset 128 for
 /// weights made unsigned, 8 for nibbles stored offset by 8, 0 otherwise);
@@ -1151,24 +1248,10 @@ static LogicalResult emitInt8DotTile(OpBuilder &b, Location loc, const Tile &t,
         }
         Value first =
             ob.create<arith::MulIOp>(oloc, kg, cidx(ob, oloc, t.group));
-        // The weights ahead, prefetched one line per chunk (on the first
-        // limb's pass): two groups of 8-bit weights (4 KiB for 64 lanes),
-        // 16 KiB of 4-bit ones (32 groups of 16 lanes). Decode of the 1B
-        // model on Zen 5, 2 threads: Q4_0 at 1 KiB ahead 42-46 tok/s, 4 KiB
-        // 45-48, 16 KiB 53-56, 32 KiB 48-50; Q8_0 at 4 KiB 38-39, 8 and 16
-        // KiB 33-38.
-        int64_t groupBytes = t.group * chunks * chunk;
-        int64_t aheadGroups =
-            t.nibbles
-                ? std::max<int64_t>(2, llvm::divideCeil(16384, groupBytes))
-                : 2;
+        // The weights ahead (int8PrefetchGroups), one line per chunk.
+        auto [aheadGroups, farGroups] = int8PrefetchGroups(t);
         Value ahead =
             ob.create<arith::AddIOp>(oloc, kg, cidx(ob, oloc, aheadGroups));
-        // A single row (decode) also prefetches further ahead into the L2,
-        // as for 16-bit float weights (kFarPrefetchBytes, twice the first
-        // distance at least): Q8_0 decode on the Xeon +6-8%, Q4_0 +4%.
-        int64_t farGroups = std::max<int64_t>(
-            2 * aheadGroups, llvm::divideCeil(kFarPrefetchBytes, groupBytes));
         Value far =
             ob.create<arith::AddIOp>(oloc, kg, cidx(ob, oloc, farGroups));
         // One pass over the group; with 16-bit inputs both limbs in it, on
@@ -1179,46 +1262,26 @@ static LogicalResult emitInt8DotTile(OpBuilder &b, Location loc, const Tile &t,
         // 153-173 with a pass per limb, although the f32 accumulators no
         // longer fit the registers beside the integer ones.
         int64_t count = halves * t.rows * chunks;
-        SmallVector<Value> initial;
-        if (t.limbs == 2)
-          initial.assign(count,
-                         splat(ob, oloc, intType, ob.getI32IntegerAttr(0)));
+        SmallVector<Value> starts;
         for (int64_t h = 0; h < halves; ++h)
           for (int64_t i = 0; i < t.rows; ++i)
             for (int64_t c = 0; c < chunks; ++c)
-              initial.push_back(corrections[i]);
+              starts.push_back(corrections[i]);
+        SmallVector<Value> initial =
+            int8GroupStarts(ob, oloc, t, intType, starts);
         auto inner = ob.create<scf::ForOp>(
             oloc, c0, cidx(ob, oloc, t.group / 4), cidx(ob, oloc, 1), initial,
             [&](OpBuilder &nb, Location nloc, Value kq, ValueRange carried) {
               // parts[h * chunks + c]: chunk c's weights of half h.
               SmallVector<Value> parts(halves * chunks);
               for (int64_t c = 0; c < chunks; ++c) {
-                Value lane = cidx(nb, nloc, c * chunk * 4);
-                Value bytes = nb.create<vector::LoadOp>(
-                    nloc, bytesType, w, ValueRange{c0, kg, kq, lane});
-                nb.create<memref::PrefetchOp>(
-                    nloc, w, ValueRange{c0, ahead, kq, lane},
-                    /*isWrite=*/false, /*localityHint=*/3,
-                    /*isDataCache=*/true);
-                if (t.rows == 1)
-                  nb.create<memref::PrefetchOp>(
-                      nloc, w, ValueRange{c0, far, kq, lane},
-                      /*isWrite=*/false, /*localityHint=*/2,
-                      /*isDataCache=*/true);
-                if (t.nibbles) {
-                  parts[c] = nb.create<arith::AndIOp>(
-                      nloc, bytes,
-                      splat(nb, nloc, bytesType, nb.getI8IntegerAttr(15)));
-                  parts[chunks + c] = nb.create<arith::ShRUIOp>(
-                      nloc, bytes,
-                      splat(nb, nloc, bytesType, nb.getI8IntegerAttr(4)));
-                } else if (offset) {
-                  parts[c] = nb.create<arith::XOrIOp>(
-                      nloc, bytes,
-                      splat(nb, nloc, bytesType, nb.getIntegerAttr(i8, -128)));
-                } else {
-                  parts[c] = bytes;
-                }
+                auto [low, high] = loadInt8Weights(
+                    nb, nloc, t, w, bytesType,
+                    {c0, kg, kq, cidx(nb, nloc, c * chunk * 4)}, ahead, far,
+                    /*prefetch=*/true, offset);
+                parts[c] = low;
+                if (high)
+                  parts[chunks + c] = high;
               }
               Value quad =
                   nb.create<arith::MulIOp>(nloc, kq, cidx(nb, nloc, 4));
@@ -1254,28 +1317,14 @@ static LogicalResult emitInt8DotTile(OpBuilder &b, Location loc, const Tile &t,
                 }
               nb.create<scf::YieldOp>(nloc, next);
             });
-        SmallVector<Value> sums(inner.getResults());
-        if (t.limbs == 2) {
-          Value shift =
-              splat(ob, oloc, intType,
-                    ob.getI32IntegerAttr(llvm::Log2_64(kInputLimbBase)));
-          for (int64_t a = 0; a < count; ++a)
-            sums[a] = ob.create<arith::AddIOp>(
-                oloc, ob.create<arith::ShLIOp>(oloc, sums[a], shift),
-                sums[count + a]);
-        }
-        SmallVector<Value> scaled;
-        for (int64_t h = 0; h < halves; ++h)
-          for (int64_t i = 0; i < t.rows; ++i)
-            for (int64_t c = 0; c < chunks; ++c) {
-              int64_t a = (h * t.rows + i) * chunks + c;
-              Value sum = ob.create<arith::SIToFPOp>(oloc, accType, sums[a]);
-              Value scale = ob.create<arith::MulFOp>(
-                  oloc, scales[h * chunks + c], rowScales[i]);
-              scaled.push_back(
-                  ob.create<vector::FMAOp>(oloc, sum, scale, outerAccs[a]));
-            }
-        ob.create<scf::YieldOp>(oloc, scaled);
+        ob.create<scf::YieldOp>(
+            oloc, int8GroupEnd(ob, oloc, t, inner.getResults(), outerAccs,
+                               [&](int64_t a) {
+                                 int64_t c = a % chunks, hi = a / chunks;
+                                 return std::make_pair(
+                                     scales[(hi / t.rows) * chunks + c],
+                                     rowScales[hi % t.rows]);
+                               }));
       });
   if (failedDot)
     return op->emitError("llm-tile-and-vectorize: the target has no 8-bit "
@@ -1367,11 +1416,8 @@ static LogicalResult emitInt8MatmulTile(OpBuilder &b, Location loc,
             loc, r0, r1, ArrayRef<int64_t>{0, 1, 2, 3}));
       }
   bool failedProduct = false;
-  int64_t groupBytes = t.group * t.lanes;
-  int64_t aheadGroups =
-      t.nibbles ? std::max<int64_t>(2, llvm::divideCeil(16384, groupBytes)) : 2;
-  int64_t farGroups = std::max<int64_t>(
-      2 * aheadGroups, llvm::divideCeil(kFarPrefetchBytes, groupBytes));
+  int64_t aheadGroups, farGroups;
+  std::tie(aheadGroups, farGroups) = int8PrefetchGroups(t);
   auto outer = b.create<scf::ForOp>(
       loc, c0, cidx(b, loc, t.depth), cidx(b, loc, 1), accs,
       [&](OpBuilder &ob, Location oloc, Value kg, ValueRange outerAccs) {
@@ -1420,47 +1466,27 @@ static LogicalResult emitInt8MatmulTile(OpBuilder &b, Location loc,
             ob.create<arith::AddIOp>(oloc, kg, cidx(ob, oloc, farGroups));
         // The high limb's sums (16-bit inputs) start at zero, the last
         // limb's at the correction.
-        SmallVector<Value> initial;
-        if (t.limbs == 2)
-          initial.assign(count, splatInt(ob, oloc, 0));
+        SmallVector<Value> starts;
         for (int64_t h = 0; h < halves; ++h)
           for (int64_t p = 0; p < pairs; ++p)
             for (int64_t q = 0; q < lanePairs; ++q)
-              initial.push_back(corrections[p]);
+              starts.push_back(corrections[p]);
+        SmallVector<Value> initial =
+            int8GroupStarts(ob, oloc, t, intType, starts);
         auto inner = ob.create<scf::ForOp>(
             oloc, c0, cidx(ob, oloc, t.group / 8), cidx(ob, oloc, 1), initial,
             [&](OpBuilder &nb, Location nloc, Value ko, ValueRange carried) {
               // parts[h * lanePairs + q]: lane pair q's weights of half h.
               SmallVector<Value> parts(halves * lanePairs);
+              // One prefetch per 64-byte line.
               for (int64_t q = 0; q < lanePairs; ++q) {
-                Value lane = cidx(nb, nloc, q * 16);
-                Value bytes = nb.create<vector::LoadOp>(
-                    nloc, bytesType, w, ValueRange{c0, kg, ko, lane});
-                // One prefetch per 64-byte line.
-                if (q * 16 % 64 == 0) {
-                  nb.create<memref::PrefetchOp>(
-                      nloc, w, ValueRange{c0, ahead, ko, lane},
-                      /*isWrite=*/false, /*localityHint=*/3,
-                      /*isDataCache=*/true);
-                  if (t.rows == 1)
-                    nb.create<memref::PrefetchOp>(
-                        nloc, w, ValueRange{c0, far, ko, lane},
-                        /*isWrite=*/false, /*localityHint=*/2,
-                        /*isDataCache=*/true);
-                }
-                if (t.nibbles) {
-                  auto splatBytes = [&](int64_t value) -> Value {
-                    return nb.create<arith::ConstantOp>(
-                        nloc, DenseElementsAttr::get(
-                                  bytesType, nb.getI8IntegerAttr(value)));
-                  };
-                  parts[q] =
-                      nb.create<arith::AndIOp>(nloc, bytes, splatBytes(15));
-                  parts[lanePairs + q] =
-                      nb.create<arith::ShRUIOp>(nloc, bytes, splatBytes(4));
-                } else {
-                  parts[q] = bytes;
-                }
+                auto [low, high] = loadInt8Weights(
+                    nb, nloc, t, w, bytesType,
+                    {c0, kg, ko, cidx(nb, nloc, q * 16)}, ahead, far,
+                    /*prefetch=*/q * 16 % 64 == 0, /*offset=*/0);
+                parts[q] = low;
+                if (high)
+                  parts[lanePairs + q] = high;
               }
               Value column =
                   nb.create<arith::MulIOp>(nloc, ko, cidx(nb, nloc, 8));
@@ -1504,26 +1530,14 @@ static LogicalResult emitInt8MatmulTile(OpBuilder &b, Location loc,
                 }
               nb.create<scf::YieldOp>(nloc, next);
             });
-        SmallVector<Value> sums(inner.getResults());
-        if (t.limbs == 2) {
-          Value shift = splatInt(ob, oloc, llvm::Log2_64(kInputLimbBase));
-          for (int64_t a = 0; a < count; ++a)
-            sums[a] = ob.create<arith::AddIOp>(
-                oloc, ob.create<arith::ShLIOp>(oloc, sums[a], shift),
-                sums[count + a]);
-        }
-        SmallVector<Value> scaled;
-        for (int64_t h = 0; h < halves; ++h)
-          for (int64_t p = 0; p < pairs; ++p)
-            for (int64_t q = 0; q < lanePairs; ++q) {
-              int64_t a = (h * pairs + p) * lanePairs + q;
-              Value sum = ob.create<arith::SIToFPOp>(oloc, accType, sums[a]);
-              Value scale = ob.create<arith::MulFOp>(
-                  oloc, scales[h * lanePairs + q], rowScales[p]);
-              scaled.push_back(
-                  ob.create<vector::FMAOp>(oloc, sum, scale, outerAccs[a]));
-            }
-        ob.create<scf::YieldOp>(oloc, scaled);
+        ob.create<scf::YieldOp>(
+            oloc, int8GroupEnd(ob, oloc, t, inner.getResults(), outerAccs,
+                               [&](int64_t a) {
+                                 int64_t q = a % lanePairs, hp = a / lanePairs;
+                                 return std::make_pair(
+                                     scales[(hp / pairs) * lanePairs + q],
+                                     rowScales[hp % pairs]);
+                               }));
       });
   if (failedProduct)
     return op->emitError("llm-tile-and-vectorize: the target has no 8-bit "

@@ -48,6 +48,15 @@ static bool hasFeature(TargetAttr target, StringRef feature) {
   return llvm::is_contained(features, feature);
 }
 
+/// A call of LLVM intrinsic `name` returning `type`.
+static Value callIntrinsic(OpBuilder &b, Location loc, StringRef name,
+                           Type type, ValueRange operands) {
+  return b
+      .create<LLVM::CallIntrinsicOp>(loc, TypeRange{type},
+                                     b.getStringAttr(name), operands)
+      ->getResult(0);
+}
+
 namespace {
 
 class AArch64Backend final : public TargetBackend {
@@ -116,12 +125,8 @@ public:
     auto type = cast<VectorType>(acc.getType());
     if (type.getNumElements() != 4 || !hasInt8Matmul(target))
       return nullptr;
-    return b
-        .create<LLVM::CallIntrinsicOp>(
-            loc, TypeRange{type},
-            b.getStringAttr("llvm.aarch64.neon.smmla.v4i32.v16i8"),
-            ValueRange{acc, a, w})
-        ->getResult(0);
+    return callIntrinsic(b, loc, "llvm.aarch64.neon.smmla.v4i32.v16i8", type,
+                         {acc, a, w});
   }
 
   int64_t getInt8DotLanes(TargetAttr target) const override {
@@ -146,12 +151,8 @@ public:
     if (type.getNumElements() != 4 ||
         getInt8Dot(target) != Int8DotKind::Signed)
       return nullptr;
-    return b
-        .create<LLVM::CallIntrinsicOp>(
-            loc, TypeRange{type},
-            b.getStringAttr("llvm.aarch64.neon.sdot.v4i32.v16i8"),
-            ValueRange{acc, w, x})
-        ->getResult(0);
+    return callIntrinsic(b, loc, "llvm.aarch64.neon.sdot.v4i32.v16i8", type,
+                         {acc, w, x});
   }
 
   void buildLoweringPipeline(OpPassManager &pm) const override {
