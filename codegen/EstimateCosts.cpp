@@ -127,6 +127,11 @@ std::optional<Cost> costOf(Operation *op, Type kvElement) {
     cost.bytesPerCall = weightBytes(norm.getWeight());
     return cost;
   }
+  if (auto sums = dyn_cast<GroupSumOp>(op)) {
+    cost.flopsPerRow = width(sums.getInput());
+    cost.bytesPerRow = activationBytes();
+    return cost;
+  }
   if (auto inv = dyn_cast<RMSInvOp>(op)) {
     cost.flopsPerRow = 2 * width(inv.getInput());
     cost.bytesPerRow = activationBytes();

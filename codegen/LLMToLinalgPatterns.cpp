@@ -300,6 +300,48 @@ struct RMSInvLowering : OpConversionPattern<RMSInvOp> {
   }
 };
 
+/// result[m, g] = sum_j x[m, g, j] over x viewed as [rows, groups, group].
+struct GroupSumLowering : OpConversionPattern<GroupSumOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(GroupSumOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Value x = adaptor.getInput();
+    Value rows = rowsOf(rewriter, loc, x);
+    int64_t groups = columnsOf(op), group = op.getGroup();
+    Value out = allocate(rewriter, loc, rows, groups);
+    Value zero =
+        rewriter.create<arith::ConstantOp>(loc, rewriter.getF32FloatAttr(0));
+    rewriter.create<linalg::FillOp>(loc, zero, out);
+    auto xType = cast<MemRefType>(x.getType());
+    Value grouped = rewriter.create<memref::ExpandShapeOp>(
+        loc,
+        MemRefType::get({ShapedType::kDynamic, groups, group},
+                        xType.getElementType()),
+        x, ArrayRef<ReassociationIndices>{{0}, {1, 2}},
+        ArrayRef<OpFoldResult>{rows, rewriter.getIndexAttr(groups),
+                               rewriter.getIndexAttr(group)});
+    AffineMap outMap = AffineMap::get(
+        3, 0, {rewriter.getAffineDimExpr(0), rewriter.getAffineDimExpr(1)},
+        ctx);
+    rewriter.create<linalg::GenericOp>(
+        loc, TypeRange{}, ValueRange{grouped}, ValueRange{out},
+        ArrayRef<AffineMap>{AffineMap::getMultiDimIdentityMap(3, ctx), outMap},
+        ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
+                                      utils::IteratorType::parallel,
+                                      utils::IteratorType::reduction},
+        [&](OpBuilder &nb, Location nloc, ValueRange args) {
+          nb.create<linalg::YieldOp>(nloc, ValueRange{nb.create<arith::AddFOp>(
+                                               nloc, args[1], args[0])});
+        });
+    rewriter.replaceOp(op, out);
+    return success();
+  }
+};
+
 struct RMSNormLowering : OpConversionPattern<RMSNormOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -987,9 +1029,9 @@ struct SwiGLULowering : OpConversionPattern<SwiGLUOp> {
 void mlir::llm::populateLLMToLinalgConversionPatterns(
     RewritePatternSet &patterns) {
   patterns
-      .add<WeightLowering, EmbeddingLowering, RMSInvLowering, RMSNormLowering,
-           LinearLowering, SliceLowering, LastRowsLowering, RoPELowering,
-           ElementwiseLowering<AddOp>, ElementwiseLowering<MulOp>,
+      .add<WeightLowering, EmbeddingLowering, RMSInvLowering, GroupSumLowering,
+           RMSNormLowering, LinearLowering, SliceLowering, LastRowsLowering,
+           RoPELowering, ElementwiseLowering<AddOp>, ElementwiseLowering<MulOp>,
            ElementwiseLowering<SiLUOp>, SwiGLULowering>(patterns.getContext());
   populateLLMAttentionToLinalgConversionPatterns(patterns);
 }

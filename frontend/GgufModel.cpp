@@ -351,6 +351,12 @@ bool GgufModel::projectionsAreQ4_0() const {
   return true;
 }
 
+std::string GgufModel::typeName(llvm::StringRef name) const {
+  auto it = served.find(name);
+  return it == served.end() ? std::string()
+                            : ggmlTypeName(it->second.tensor->type);
+}
+
 std::vector<std::string> GgufModel::quantizedTypes() const {
   std::set<uint32_t> types;
   for (const auto &entry : served)

@@ -50,6 +50,9 @@ public:
   /// Whether every matrix but the embedding table is Q4_0 (4-bit groups of
   /// 32 hold them exactly).
   bool projectionsAreQ4_0() const;
+  /// The ggml type name ("Q4_K") of the tensor served as `name`, or "" when
+  /// there is none.
+  std::string typeName(llvm::StringRef name) const;
 
   /// The tokenizer image of tokenizer.ggml.* (a byte-level BPE, "gpt2",
   /// with the Llama 3 pre-tokenizer "llama-bpe").

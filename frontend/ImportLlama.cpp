@@ -74,18 +74,44 @@ private:
             "--group-size " + llvm::Twine(*options.quantizationGroup) +
             " does not divide the " + llvm::Twine(tensor.shape[1]) +
             " columns of " + first);
-      element = options.quantizationBits == 4 && tensor.param != "embed"
-                    ? b.getIntegerType(4)
-                    : b.getI8Type();
+      unsigned bits = options.quantizationBits;
+      bool asymmetric = false;
+      auto it = options.paramQuantization.find(tensor.param);
+      if (it != options.paramQuantization.end() && tensor.param != "embed") {
+        bits = it->second.bits;
+        asymmetric = it->second.asymmetric;
+      }
+      element = bits == 4 && tensor.param != "embed" ? b.getIntegerType(4)
+                                                     : b.getI8Type();
       group = b.getI64IntegerAttr(*options.quantizationGroup);
+      if (asymmetric)
+        offsetParam(tensor, source, bits, *options.quantizationGroup);
     }
     auto type = RankedTensorType::get(tensor.shape, element);
     b.create<ParamOp>(at(tensor.module), tensor.param, type,
                       tensor.perLayer ? spec.numLayers : 0,
-                      b.getStrArrayAttr({source}), StringAttr(), group);
+                      b.getStrArrayAttr({source}), StringAttr(), group,
+                      offsets.contains(tensor.param), DenseI64ArrayAttr());
     types[tensor.param] = type;
     modules[tensor.param] = tensor.module;
     return llvm::Error::success();
+  }
+
+  /// Declares the group offsets of the asymmetric matrix `tensor`: an f16
+  /// [rows, cols / group] parameter named `<param>_offsets`.
+  void offsetParam(const LlamaTensor &tensor, StringRef source, unsigned bits,
+                   int64_t group) {
+    std::string name = (tensor.param + "_offsets").str();
+    auto type = RankedTensorType::get(
+        {tensor.shape[0], tensor.shape[1] / group}, b.getF16Type());
+    b.create<ParamOp>(at(tensor.module), name, type,
+                      tensor.perLayer ? spec.numLayers : 0,
+                      b.getStrArrayAttr({source}), StringAttr(), IntegerAttr(),
+                      false, b.getDenseI64ArrayAttr({bits, group}));
+    types[name] = type;
+    modules[name] = tensor.module;
+    offsets[tensor.param] = name;
+    groups[tensor.param] = group;
   }
 
   Value weight(StringRef name, Value layer) {
@@ -102,10 +128,33 @@ private:
     return linear(x, name, layer, at(modules.lookup(name)));
   }
 
+  /// An asymmetric matrix's projection adds its offsets times the input's
+  /// group sums (one `llm.group_sum` per input and group).
   Value linear(Value x, StringRef name, Value layer, Location loc) {
     Value w = weight(name, layer);
     int64_t out = types.lookup(name).getDimSize(0);
-    return b.create<LinearOp>(loc, rowsOf(out), x, w, Value());
+    Value y = b.create<LinearOp>(loc, rowsOf(out), x, w, Value());
+    auto offset = offsets.find(name);
+    if (offset == offsets.end())
+      return y;
+    int64_t group = groups.lookup(name);
+    Value &sums = groupSums[{x, group}];
+    if (!sums) {
+      int64_t cols = cast<RankedTensorType>(x.getType()).getDimSize(1);
+      // Located at the projection's parent module (`self_attn`, `mlp`):
+      // one input's sums serve several projections.
+      std::string module = modules.lookup(name);
+      StringRef parent = StringRef(module).rsplit('.').first;
+      std::string where =
+          ((StringRef(module).contains('.') ? parent : StringRef(module)) +
+           ".group_sum")
+              .str();
+      sums = b.create<GroupSumOp>(at(where), rowsOf(cols / group), x,
+                                  b.getI64IntegerAttr(group));
+    }
+    Value shift = b.create<LinearOp>(loc, rowsOf(out), sums,
+                                     weight(offset->second, layer), Value());
+    return b.create<AddOp>(loc, y, shift);
   }
 
   Value norm(Value x, StringRef name, Value layer) {
@@ -140,6 +189,11 @@ private:
   llvm::StringMap<RankedTensorType> types;
   /// The module each parameter belongs to.
   llvm::StringMap<std::string> modules;
+  /// The offsets parameter and group of each asymmetric matrix.
+  llvm::StringMap<std::string> offsets;
+  llvm::StringMap<int64_t> groups;
+  /// `llm.group_sum`s built so far, by input and group.
+  llvm::DenseMap<std::pair<Value, int64_t>, Value> groupSums;
 };
 
 func::FuncOp Importer::buildLayer() {

@@ -8,6 +8,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "llvm/ADT/StringMap.h"
 
 #include <optional>
 
@@ -25,6 +26,15 @@ struct ImportOptions {
   /// With a group: the embedding table (and a tied lm_head) too, or else it
   /// keeps `weightType`.
   bool quantizeEmbedding = true;
+  /// With a group, for the projection parameters named ("wq", "w_down"):
+  /// their integer width instead of `quantizationBits`, and whether their
+  /// groups are asymmetric (an offset each, as GGUF's Q4_K has: the
+  /// projection then also multiplies the input's group sums by the offsets).
+  struct ParamQuantization {
+    unsigned bits = 8;
+    bool asymmetric = false;
+  };
+  llvm::StringMap<ParamQuantization> paramQuantization;
 };
 
 /// Builds the llm-dialect module of a Llama model: one `llm.param` per

@@ -8,6 +8,7 @@
 #include "frontend/ModelLoader.h"
 
 #include "frontend/GgufModel.h"
+#include "frontend/LlamaTensors.h"
 #include "frontend/ModelCard.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -87,6 +88,14 @@ llvm::Expected<LoadedModel> llmc::loadModel(llvm::StringRef modelPath,
     model.dir = llvm::sys::path::parent_path(modelPath).str();
     model.quantizedTypes = (*gguf)->quantizedTypes();
     model.projectionsAreQ4_0 = (*gguf)->projectionsAreQ4_0();
+    for (const LlamaTensor &tensor : llamaTensors(model.spec)) {
+      if (tensor.shape.size() != 2)
+        continue;
+      std::set<std::string> &types = model.paramTypes[tensor.param.str()];
+      for (int64_t l = 0; l < (tensor.perLayer ? model.spec.numLayers : 1); ++l)
+        types.insert(
+            (*gguf)->typeName(substituteLayer(tensor.tensorName(), l)));
+    }
     llvm::Expected<std::string> tokenizer = (*gguf)->compileTokenizer();
     if (!tokenizer)
       return tokenizer.takeError();

@@ -14,8 +14,10 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -36,6 +38,9 @@ struct LoadedModel {
   std::vector<std::string> quantizedTypes;
   /// A GGUF whose matrices but the embedding are all Q4_0.
   bool projectionsAreQ4_0 = false;
+  /// A GGUF's ggml types of each matrix family (`llm.param` name, "wq"),
+  /// over its layers: {"Q4_K", "Q6_K"}.
+  std::map<std::string, std::set<std::string>> paramTypes;
   /// `dir`/generation_config.json, when there is one.
   std::optional<GenerationConfig> generation;
 };

@@ -23,7 +23,8 @@ static WeightOp weightOf(LinearOp linear) {
 }
 
 /// Fuses all later sibling projections of a projection into it: same input,
-/// same row scale, weights of compatible parameters read at the same layer.
+/// same row scale, weights of compatible parameters read at the same layer
+/// (a q and k in 4 bits fuse, a v in 8 bits beside them stays apart).
 struct FuseSiblingLinears : OpRewritePattern<LinearOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -40,7 +41,8 @@ struct FuseSiblingLinears : OpRewritePattern<LinearOp> {
         continue;
       WeightOp siblingWeight = weightOf(sibling);
       if (!siblingWeight || siblingWeight.getLayer() != weight.getLayer() ||
-          sibling->getBlock() != op->getBlock())
+          sibling->getBlock() != op->getBlock() ||
+          !canConcatParams(weight.getParamOp(), siblingWeight.getParamOp()))
         continue;
       if (llvm::is_contained(group, sibling))
         continue;

@@ -5,6 +5,20 @@
 using namespace mlir;
 using namespace mlir::llm;
 
+bool mlir::llm::canConcatParams(ParamOp a, ParamOp b) {
+  RankedTensorType aType = a.getTensorType(), bType = b.getTensorType();
+  // A parameter that is itself a concatenation is not concatenated again.
+  return aType.getRank() == 2 && bType.getRank() == 2 &&
+         aType.getDimSize(1) == bType.getDimSize(1) &&
+         aType.getElementType() == bType.getElementType() &&
+         a.getLayers() == b.getLayers() &&
+         a.getScaleAttr() == b.getScaleAttr() &&
+         a.getGroupAttr() == b.getGroupAttr() &&
+         a.getAsymmetric() == b.getAsymmetric() &&
+         a.getOffsetsOfAttr() == b.getOffsetsOfAttr() &&
+         a.getSources().size() == 1 && b.getSources().size() == 1;
+}
+
 ParamOp mlir::llm::concatParams(RewriterBase &rewriter, ArrayRef<ParamOp> parts,
                                 StringRef name) {
   if (parts.empty())
@@ -17,17 +31,9 @@ ParamOp mlir::llm::concatParams(RewriterBase &rewriter, ArrayRef<ParamOp> parts,
   SmallVector<Attribute> sources;
   SmallVector<Location> locs;
   for (ParamOp part : parts) {
-    RankedTensorType type = part.getTensorType();
-    if (type.getRank() != 2 || type.getDimSize(1) != firstType.getDimSize(1) ||
-        type.getElementType() != firstType.getElementType() ||
-        part.getLayers() != first.getLayers() ||
-        part.getScaleAttr() != first.getScaleAttr() ||
-        part.getGroupAttr() != first.getGroupAttr())
+    if (!canConcatParams(first, part))
       return {};
-    // A parameter that is itself a concatenation contributes its sources.
-    if (part.getSources().size() != 1)
-      return {};
-    rows += type.getDimSize(0);
+    rows += part.getTensorType().getDimSize(0);
     llvm::append_range(sources, part.getSources());
     locs.push_back(part.getLoc());
   }
@@ -41,7 +47,7 @@ ParamOp mlir::llm::concatParams(RewriterBase &rewriter, ArrayRef<ParamOp> parts,
   auto fused = rewriter.create<ParamOp>(
       rewriter.getFusedLoc(locs), name, type, first.getLayers(),
       rewriter.getArrayAttr(sources), first.getScaleAttr(),
-      first.getGroupAttr());
+      first.getGroupAttr(), first.getAsymmetric(), first.getOffsetsOfAttr());
   symbols.insert(fused);
   return fused;
 }

@@ -27,6 +27,10 @@ void populateFuseGateUpPatterns(RewritePatternSet &patterns);
 ParamOp concatParams(RewriterBase &rewriter, ArrayRef<ParamOp> parts,
                      StringRef name);
 
+/// Whether concatParams can concatenate `a` and `b`: single-source matrices
+/// of the same stacking, element type, input width, scale and quantization.
+bool canConcatParams(ParamOp a, ParamOp b);
+
 /// Erases the parameters no `llm.weight` refers to any more.
 void eraseUnusedParams(Operation *module);
 

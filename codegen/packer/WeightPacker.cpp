@@ -35,6 +35,9 @@ static llvm::Expected<Sources> gather(ParamOp param, int64_t layer,
   Sources s;
   RankedTensorType type = param.getTensorType();
   s.cols = type.getRank() == 2 ? type.getDimSize(1) : 1;
+  // Group offsets come from their sources' groups of columns.
+  if (std::optional<ArrayRef<int64_t>> of = param.getOffsetsOf())
+    s.cols *= (*of)[1];
   for (Attribute source : param.getSources()) {
     std::string name =
         llmc::substituteLayer(cast<StringAttr>(source).getValue(), layer);
@@ -163,6 +166,77 @@ static std::vector<uint16_t> quantizeRow(float *values, int64_t count,
   return scales;
 }
 
+/// Quantizes a row in place to the `bits`-bit integers of its groups of
+/// `group` values with an offset each (value = scale x integer + offset), and
+/// returns each group's scale and offset, both rounded to f16 as the kernels
+/// read them. The step is the group's range over the integers' (15 or 254
+/// steps), or the smallest gap between two of its values when the values
+/// are on such a grid already (GGUF's Q4_K, whose groups need not span all
+/// 16 levels), whichever reproduces the group more closely; the integers are
+/// centred on zero and the offset is the mean of what they leave.
+static std::vector<uint16_t>
+quantizeRowAsymmetric(float *values, int64_t count, int64_t group,
+                      unsigned bits, std::vector<uint16_t> &offsets) {
+  std::vector<uint16_t> scales;
+  std::vector<float> best(group), trial(group), sorted(group);
+  float lo = bits == 4 ? -8.0f : -127.0f;
+  float levels = bits == 4 ? 15.0f : 254.0f;
+  for (int64_t start = 0; start < count; start += group) {
+    float *v = values + start;
+    std::copy(v, v + group, sorted.begin());
+    std::sort(sorted.begin(), sorted.end());
+    float vmin = sorted.front(), range = sorted.back() - vmin;
+    float gap = range;
+    for (int64_t i = 1; i < group; ++i)
+      if (sorted[i] > sorted[i - 1])
+        gap = std::min(gap, sorted[i] - sorted[i - 1]);
+    SmallVector<float, 2> candidates = {range / levels};
+    if (gap > 0 && range / gap <= levels + 0.5f)
+      candidates.push_back(gap);
+    double bestError = INFINITY;
+    uint16_t bestScale = 0, bestOffset = llmc::floatToF16(vmin);
+    if (range == 0)
+      std::fill(best.begin(), best.end(), 0.0f);
+    for (float candidate : candidates) {
+      uint16_t f16 = llmc::floatToF16(candidate);
+      float scale = llmc::f16ToFloat(f16);
+      if (!(scale > 0) || std::isinf(scale))
+        continue;
+      // Steps above the minimum, then centred on zero so that the offset
+      // is near the group's middle (an f16 rounds a small offset finely).
+      float top = 0;
+      for (int64_t i = 0; i < group; ++i) {
+        trial[i] =
+            std::clamp(std::nearbyint((v[i] - vmin) / scale), 0.0f, levels);
+        top = std::max(top, trial[i]);
+      }
+      float shift = std::min(std::floor((top + 1) / 2), -lo);
+      double residual = 0;
+      for (int64_t i = 0; i < group; ++i) {
+        trial[i] -= shift;
+        residual += double(v[i]) - double(trial[i]) * scale;
+      }
+      uint16_t offsetBits = llmc::floatToF16(float(residual / group));
+      float offset = llmc::f16ToFloat(offsetBits);
+      double error = 0;
+      for (int64_t i = 0; i < group; ++i) {
+        double diff = double(trial[i]) * scale + offset - v[i];
+        error += diff * diff;
+      }
+      if (error < bestError) {
+        bestError = error;
+        bestScale = f16;
+        bestOffset = offsetBits;
+        best.swap(trial);
+      }
+    }
+    std::copy(best.begin(), best.end(), v);
+    scales.push_back(bestScale);
+    offsets.push_back(bestOffset);
+  }
+  return scales;
+}
+
 class Packer {
 public:
   Packer(llvm::raw_fd_ostream &os, PackProgress progress, int64_t total)
@@ -178,6 +252,10 @@ public:
     bool blocked = param.getBlock().has_value();
     int64_t interleave = param.getInterleave();
     buffer.assign(paramLayerBytes(param), 0);
+    // Columns stored per row (an offsets parameter's are its sources'
+    // groups).
+    int64_t cols = type.getRank() == 2 ? type.getDimSize(1) : 1;
+    std::optional<ArrayRef<int64_t>> offsetsOf = param.getOffsetsOf();
     std::vector<float> scale;
     if (s.scale) {
       scale.resize(s.cols);
@@ -202,10 +280,23 @@ public:
                   values.data());
         for (int64_t k = 0; k < static_cast<int64_t>(scale.size()); ++k)
           values[k] *= scale[k];
+        if (offsetsOf) {
+          std::vector<uint16_t> offsets;
+          quantizeRowAsymmetric(values.data(), s.cols, (*offsetsOf)[1],
+                                (*offsetsOf)[0], offsets);
+          for (int64_t g = 0; g < cols; ++g)
+            values[g] = llmc::f16ToFloat(offsets[g]);
+        }
         if (std::optional<int64_t> group = param.getGroup()) {
           // Scales [row / block][k / group][row % block] after the values.
-          std::vector<uint16_t> scales = quantizeRow(
-              values.data(), s.cols, *group, element.getIntOrFloatBitWidth());
+          std::vector<uint16_t> offsets;
+          std::vector<uint16_t> scales =
+              param.getAsymmetric()
+                  ? quantizeRowAsymmetric(values.data(), s.cols, *group,
+                                          element.getIntOrFloatBitWidth(),
+                                          offsets)
+                  : quantizeRow(values.data(), s.cols, *group,
+                                element.getIntOrFloatBitWidth());
           int64_t groups = s.cols / *group;
           uint8_t *base = buffer.data() + paramScalesOffset(param);
           for (int64_t g = 0; g < groups; ++g)
@@ -218,20 +309,21 @@ public:
         // first half of the block, offset by 8.
         if (element.isInteger(4)) {
           int64_t half = block / 2;
-          uint8_t *lane = buffer.data() + b * s.cols * half + r % half * interleave;
+          uint8_t *lane =
+              buffer.data() + b * cols * half + r % half * interleave;
           int shift = r < half ? 0 : 4;
-          for (int64_t k = 0; k < s.cols; ++k)
+          for (int64_t k = 0; k < cols; ++k)
             lane[k / interleave * half * interleave + k % interleave] |=
                 static_cast<uint8_t>((static_cast<int>(values[k]) + 8)
                                      << shift);
         } else if (blocked)
-          encodeStrided(
-              element, values.data(), s.cols,
-              buffer.data() + (b * s.cols * block + r * interleave) * bytes,
-              block * interleave, interleave);
+          encodeStrided(element, values.data(), cols,
+                        buffer.data() +
+                            (b * cols * block + r * interleave) * bytes,
+                        block * interleave, interleave);
         else
-          encodeStrided(element, values.data(), s.cols,
-                        buffer.data() + row * s.cols * bytes, 1, 1);
+          encodeStrided(element, values.data(), cols,
+                        buffer.data() + row * cols * bytes, 1, 1);
       }
     });
   }

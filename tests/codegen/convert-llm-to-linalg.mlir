@@ -71,6 +71,24 @@ func.func @rms_inv(%tid: index, %nt: index, %x: tensor<?x32xf32>, %cap: index, %
 
 // -----
 
+// Sums of each group of 32 columns: x viewed as [rows, 2, 32], reduced over
+// the last loop.
+// CHECK-LABEL: func.func @group_sum(
+// CHECK-SAME: %[[X:[^:]+]]: memref<?x64xf32>
+// CHECK: %[[ROWS:.+]] = memref.dim %[[X]], %{{.+}}
+// CHECK: %[[OUT:.+]] = memref.alloc(%[[ROWS]]) : memref<?x2xf32>
+// CHECK: linalg.fill ins(%{{.+}} : f32) outs(%[[OUT]] : memref<?x2xf32>)
+// CHECK: %[[G:.+]] = memref.expand_shape %[[X]] {{\[\[}}0], [1, 2]] output_shape [%[[ROWS]], 2, 32] : memref<?x64xf32> into memref<?x2x32xf32>
+// CHECK: linalg.generic {{.+}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[G]] : memref<?x2x32xf32>) outs(%[[OUT]] : memref<?x2xf32>)
+// CHECK: arith.addf
+// CHECK: return %[[OUT]]
+func.func @group_sum(%tid: index, %nt: index, %x: tensor<?x64xf32>, %cap: index, %wts: memref<?xi8>, %kv: !llm.kv_cache, %scr: memref<?xi8>) -> tensor<?x2xf32> {
+  %s = llm.group_sum %x {group = 32 : i64} : (tensor<?x64xf32>) -> tensor<?x2xf32>
+  return %s : tensor<?x2xf32>
+}
+
+// -----
+
 // x * inv[row] * g[col], the f16 weight widened.
 // CHECK-LABEL: func.func @rms_norm(
 // CHECK-SAME: %[[X:[^:]+]]: memref<?x32xf32>

@@ -181,3 +181,27 @@ func.func @tiled(%x: tensor<?x32xf32>) -> (tensor<?x32xf32>, tensor<?x16xf32>) {
   %k = llm.linear %x, %wk {llm.lowering_config = #llm.lowering_config<tiles = [4, 16, 32]>} : (tensor<?x32xf32>, tensor<16x32xbf16>) -> tensor<?x16xf32>
   return %q, %k : tensor<?x32xf32>, tensor<?x16xf32>
 }
+
+// -----
+
+// Siblings of different element types (a Q4_K_M file: q and k in 4 bits, v
+// in 8): the compatible ones fuse, the other stays apart.
+
+// CHECK: llm.param @wq_fused : tensor<48x32xi4> {asymmetric, group = 32 : i64, layers = 0 : i64, sources = ["q_proj.weight", "k_proj.weight"]}
+// CHECK-LABEL: func.func @mixed_types(
+// CHECK-SAME: %[[X:[^:]+]]: tensor<?x32xf32>
+// CHECK: llm.linear %[[X]], %{{.+}} : (tensor<?x32xf32>, tensor<48x32xi4>) -> tensor<?x48xf32>
+// CHECK-COUNT-2: llm.slice
+// CHECK: llm.linear %[[X]], %{{.+}} : (tensor<?x32xf32>, tensor<16x32xi8>) -> tensor<?x16xf32>
+llm.param @wq : tensor<32x32xi4> {asymmetric, group = 32 : i64, layers = 0 : i64, sources = ["q_proj.weight"]}
+llm.param @wk : tensor<16x32xi4> {asymmetric, group = 32 : i64, layers = 0 : i64, sources = ["k_proj.weight"]}
+llm.param @wv : tensor<16x32xi8> {group = 32 : i64, layers = 0 : i64, sources = ["v_proj.weight"]}
+func.func @mixed_types(%x: tensor<?x32xf32>) -> (tensor<?x32xf32>, tensor<?x16xf32>, tensor<?x16xf32>) {
+  %wq = llm.weight @wq : tensor<32x32xi4>
+  %q = llm.linear %x, %wq : (tensor<?x32xf32>, tensor<32x32xi4>) -> tensor<?x32xf32>
+  %wk = llm.weight @wk : tensor<16x32xi4>
+  %k = llm.linear %x, %wk : (tensor<?x32xf32>, tensor<16x32xi4>) -> tensor<?x16xf32>
+  %wv = llm.weight @wv : tensor<16x32xi8>
+  %v = llm.linear %x, %wv : (tensor<?x32xf32>, tensor<16x32xi8>) -> tensor<?x16xf32>
+  return %q, %k, %v : tensor<?x32xf32>, tensor<?x16xf32>, tensor<?x16xf32>
+}

@@ -694,11 +694,30 @@ private:
       importOptions.quantizationBits = model->projectionsAreQ4_0 ? 4 : 8;
     }
     unsigned bits = importOptions.quantizationBits;
+    // Q4_K's groups have offsets: a matrix family with Q4_K layers keeps
+    // them (asymmetric groups), in 4 bits by default when all its layers are
+    // 4-bit (Q4_K or Q4_0). So a Q4_K_M file's Q4_K matrices stay 4-bit and
+    // exact, the families that mix in Q6_K become 8-bit.
+    if (importOptions.quantizationGroup)
+      for (const auto &[param, types] : model->paramTypes) {
+        if (param == "embed" || !types.count("Q4_K"))
+          continue;
+        bool fourBit = llvm::all_of(types, [](const std::string &type) {
+          return type == "Q4_K" || type == "Q4_0";
+        });
+        unsigned familyBits = weightType.empty() && fourBit ? 4 : bits;
+        importOptions.paramQuantization[param] = {familyBits, true};
+      }
     // Blocks whose values the groups cannot hold as they are (in 4 bits,
-    // a Q4_0 embedding is 8-bit and exact).
+    // a Q4_0 embedding is 8-bit and exact; Q4_K is exact in its own family
+    // with offsets, except in the embedding table).
+    auto embed = model->paramTypes.find("embed");
+    bool q4kEmbedding =
+        embed != model->paramTypes.end() && embed->second.count("Q4_K");
     SmallVector<StringRef> regrouped;
     for (const std::string &type : model->quantizedTypes)
-      if (type != "Q4_0" && (type != "Q8_0" || bits == 4))
+      if (type != "Q4_0" && (type != "Q8_0" || bits == 4) &&
+          (type != "Q4_K" || q4kEmbedding))
         regrouped.push_back(type);
     progress.finish();
     if (!importOptions.quantizationGroup) {
@@ -713,6 +732,13 @@ private:
            << join(model->quantizedTypes, ", ")
            << " tensors become int" << bits << " groups of " << groupSize
            << (bits == 4 ? " (the embedding table int8)" : "");
+    if (!importOptions.paramQuantization.empty()) {
+      SmallVector<std::string> families;
+      for (const auto &[param, quantization] : importOptions.paramQuantization)
+        families.push_back((param + ":int" + Twine(quantization.bits)).str());
+      llvm::sort(families);
+      errs() << "; with group offsets (Q4_K) " << join(families, ", ");
+    }
     if (!regrouped.empty())
       errs() << " (" << join(regrouped, ", ")
              << " re-quantized; --weight-type bf16 expands them instead)";

@@ -274,6 +274,14 @@ LogicalResult ParamOp::verify() {
   if (std::optional<int64_t> group = getGroup();
       group && *group % getInterleave() != 0)
     return emitOpError("the interleave must divide the quantization group");
+  if (getAsymmetric() && !getGroup())
+    return emitOpError("only a quantized parameter (group) is asymmetric");
+  if (std::optional<ArrayRef<int64_t>> of = getOffsetsOf()) {
+    if (of->size() != 2 || ((*of)[0] != 4 && (*of)[0] != 8) || (*of)[1] <= 0)
+      return emitOpError("offsets_of must be [bits (4 or 8), group]");
+    if (getGroup() || type.getRank() != 2 || !element.isF16())
+      return emitOpError("group offsets (offsets_of) must be an f16 matrix");
+  }
   return success();
 }
 
@@ -356,6 +364,20 @@ LogicalResult LinearOp::verify() {
     if (type.getRank() != 1)
       return emitOpError("row scale must be a vector");
   }
+  return success();
+}
+
+LogicalResult GroupSumOp::verify() {
+  if (failed(verifyActivation(*this, getInput().getType(), "input")) ||
+      failed(verifyActivation(*this, getType(), "result")))
+    return failure();
+  int64_t group = getGroup();
+  if (group <= 0 || columns(getInput()) % group != 0)
+    return emitOpError() << "group " << group << " must divide the input's "
+                         << columns(getInput()) << " columns";
+  if (columns(getResult()) != columns(getInput()) / group)
+    return emitOpError() << "result must have " << columns(getInput()) / group
+                         << " columns, one per group";
   return success();
 }
 

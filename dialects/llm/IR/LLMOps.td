@@ -33,6 +33,14 @@ def LLM_ParamOp : LLM_Op<"param", [Symbol]> {
     needs a block: byte j of a column's block holds lane j + 8 in its low
     nibble and lane j + block / 2 + 8 in its high nibble.
 
+    With `asymmetric` each group also has an offset (the value is scale x
+    the integer + offset), chosen when packed from the group's range; the
+    offsets are not part of this parameter but of a second one, an f16
+    matrix [rows, cols / group] with `offsets_of = [bits, group]`, whose
+    values are the offsets of its sources quantized the same way. A
+    projection on an asymmetric matrix adds
+    `linear(group_sum(x, group), offsets)`.
+
     Codegen records where and how the parameter is stored in the
     discardable `llm.layout` attribute (`#llm.packed_layout`).
 
@@ -46,7 +54,9 @@ def LLM_ParamOp : LLM_Op<"param", [Symbol]> {
                        I64Attr:$layers,
                        StrArrayAttr:$sources,
                        OptionalAttr<StrAttr>:$scale,
-                       OptionalAttr<I64Attr>:$group);
+                       OptionalAttr<I64Attr>:$group,
+                       UnitAttr:$asymmetric,
+                       OptionalAttr<DenseI64ArrayAttr>:$offsets_of);
   let assemblyFormat = "$sym_name `:` $type attr-dict";
   let hasVerifier = 1;
   let extraClassDeclaration = [{
@@ -124,6 +134,18 @@ def LLM_LinearOp : LLM_Op<"linear", [Pure]> {
     $input `,` $weight (`scale` $row_scale^)? attr-dict `:`
     functional-type(operands, results)
   }];
+  let hasVerifier = 1;
+}
+
+def LLM_GroupSumOp : LLM_Op<"group_sum", [Pure]> {
+  let summary = "Sums of each run of `group` columns of every row";
+  let description = [{
+    `result[m, g] = sum_j input[m, g * group + j]`: what a projection on an
+    asymmetric quantized matrix multiplies its group offsets by.
+  }];
+  let arguments = (ins LLM_Activation:$input, I64Attr:$group);
+  let results = (outs LLM_Activation:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
 

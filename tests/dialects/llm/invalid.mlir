@@ -328,3 +328,34 @@ func.func @linear_f16_activation(%x: tensor<?x32xf16>, %w: tensor<48x32xf16>) ->
   %0 = llm.linear %x, %w : (tensor<?x32xf16>, tensor<48x32xf16>) -> tensor<?x48xf32>
   return %0 : tensor<?x48xf32>
 }
+
+// -----
+
+// expected-error @+1 {{only a quantized parameter (group) is asymmetric}}
+llm.param @w : tensor<4x64xf32> {asymmetric, layers = 0 : i64, sources = ["w"]}
+
+// -----
+
+// expected-error @+1 {{offsets_of must be [bits (4 or 8), group]}}
+llm.param @w : tensor<4x2xf16> {layers = 0 : i64, offsets_of = array<i64: 3, 32>, sources = ["w"]}
+
+// -----
+
+// expected-error @+1 {{group offsets (offsets_of) must be an f16 matrix}}
+llm.param @w : tensor<4x2xf32> {layers = 0 : i64, offsets_of = array<i64: 4, 32>, sources = ["w"]}
+
+// -----
+
+func.func @group_sum_width(%x: tensor<?x48xf32>) -> tensor<?x2xf32> {
+  // expected-error @+1 {{group 32 must divide the input's 48 columns}}
+  %0 = llm.group_sum %x {group = 32 : i64} : (tensor<?x48xf32>) -> tensor<?x2xf32>
+  return %0 : tensor<?x2xf32>
+}
+
+// -----
+
+func.func @group_sum_result(%x: tensor<?x64xf32>) -> tensor<?x3xf32> {
+  // expected-error @+1 {{result must have 2 columns, one per group}}
+  %0 = llm.group_sum %x {group = 32 : i64} : (tensor<?x64xf32>) -> tensor<?x3xf32>
+  return %0 : tensor<?x3xf32>
+}

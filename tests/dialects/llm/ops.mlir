@@ -15,6 +15,13 @@ llm.param @plain : tensor<64x32xbf16> {layers = 0 : i64, sources = ["model.embed
 // CHECK-SAME: sources = ["model.layers.{layer}.self_attn.q_proj.weight", "model.layers.{layer}.self_attn.k_proj.weight"]
 llm.param @planned : tensor<48x32xf32> {layers = 2 : i64, llm.layout = #llm.packed_layout<block = 16, offset = 4096, layer_stride = 6144>, scale = "model.layers.{layer}.input_layernorm.weight", sources = ["model.layers.{layer}.self_attn.q_proj.weight", "model.layers.{layer}.self_attn.k_proj.weight"]}
 
+// CHECK-LABEL: llm.param @asymmetric : tensor<48x64xi4>
+// CHECK-SAME: asymmetric, group = 32 : i64
+// CHECK-LABEL: llm.param @asymmetric_offsets : tensor<48x2xf16>
+// CHECK-SAME: offsets_of = array<i64: 4, 32>
+llm.param @asymmetric : tensor<48x64xi4> {asymmetric, group = 32 : i64, layers = 0 : i64, sources = ["w"]}
+llm.param @asymmetric_offsets : tensor<48x2xf16> {layers = 0 : i64, offsets_of = array<i64: 4, 32>, sources = ["w"]}
+
 // CHECK-LABEL: llm.param @norm : tensor<32xf16>
 llm.param @norm : tensor<32xf16> {layers = 2 : i64, sources = ["model.layers.{layer}.input_layernorm.weight"]}
 
@@ -72,6 +79,14 @@ func.func @slices(%x: tensor<?x48xf32>, %n: index) -> (tensor<?x32xf32>, tensor<
   %1 = llm.slice %x[32] : (tensor<?x48xf32>) -> tensor<?x16xf32>
   %2 = llm.last_rows %x, %n : (tensor<?x48xf32>, index) -> tensor<?x48xf32>
   return %0, %1, %2 : tensor<?x32xf32>, tensor<?x16xf32>, tensor<?x48xf32>
+}
+
+// CHECK-LABEL: func.func @group_sums(
+// CHECK-SAME: %[[X:[^:]+]]: tensor<?x64xf32>
+// CHECK: llm.group_sum %[[X]] {group = 32 : i64} : (tensor<?x64xf32>) -> tensor<?x2xf32>
+func.func @group_sums(%x: tensor<?x64xf32>) -> tensor<?x2xf32> {
+  %0 = llm.group_sum %x {group = 32 : i64} : (tensor<?x64xf32>) -> tensor<?x2xf32>
+  return %0 : tensor<?x2xf32>
 }
 
 // CHECK-LABEL: func.func @rope(
