@@ -69,23 +69,28 @@ private:
       element = elementType(options.weightType.value_or(stored->dtype));
     if (tensor.shape.size() == 2 && options.quantizationGroup &&
         (tensor.param != "embed" || options.quantizeEmbedding)) {
-      if (tensor.shape[1] % *options.quantizationGroup != 0)
-        return llvm::createStringError(
-            "--group-size " + llvm::Twine(*options.quantizationGroup) +
-            " does not divide the " + llvm::Twine(tensor.shape[1]) +
-            " columns of " + first);
       unsigned bits = options.quantizationBits;
+      int64_t groupSize = *options.quantizationGroup;
       bool asymmetric = false;
       auto it = options.paramQuantization.find(tensor.param);
-      if (it != options.paramQuantization.end() && tensor.param != "embed") {
-        bits = it->second.bits;
-        asymmetric = it->second.asymmetric;
+      if (it != options.paramQuantization.end()) {
+        // The embedding table, gathered by rows, stays symmetric 8-bit.
+        if (tensor.param != "embed") {
+          bits = it->second.bits;
+          asymmetric = it->second.asymmetric;
+        }
+        if (it->second.group)
+          groupSize = it->second.group;
       }
+      if (tensor.shape[1] % groupSize != 0)
+        return llvm::createStringError(
+            "--group-size " + llvm::Twine(groupSize) + " does not divide the " +
+            llvm::Twine(tensor.shape[1]) + " columns of " + first);
       element = bits == 4 && tensor.param != "embed" ? b.getIntegerType(4)
                                                      : b.getI8Type();
-      group = b.getI64IntegerAttr(*options.quantizationGroup);
+      group = b.getI64IntegerAttr(groupSize);
       if (asymmetric)
-        offsetParam(tensor, source, bits, *options.quantizationGroup);
+        offsetParam(tensor, source, bits, groupSize);
     }
     auto type = RankedTensorType::get(tensor.shape, element);
     b.create<ParamOp>(at(tensor.module), tensor.param, type,

@@ -26,13 +26,16 @@ struct ImportOptions {
   /// With a group: the embedding table (and a tied lm_head) too, or else it
   /// keeps `weightType`.
   bool quantizeEmbedding = true;
-  /// With a group, for the projection parameters named ("wq", "w_down"):
-  /// their integer width instead of `quantizationBits`, and whether their
-  /// groups are asymmetric (an offset each, as GGUF's Q4_K has: the
-  /// projection then also multiplies the input's group sums by the offsets).
+  /// With a group, for the parameters named ("wq", "w_down"): their integer
+  /// width instead of `quantizationBits`, whether their groups are
+  /// asymmetric (an offset each, as GGUF's Q4_K has: the projection then
+  /// also multiplies the input's group sums by the offsets), and their group
+  /// size when not `quantizationGroup` (0). The embedding table takes only
+  /// the group size.
   struct ParamQuantization {
     unsigned bits = 8;
     bool asymmetric = false;
+    int64_t group = 0;
   };
   llvm::StringMap<ParamQuantization> paramQuantization;
 };

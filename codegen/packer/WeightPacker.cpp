@@ -120,9 +120,10 @@ static void encodeStrided(Type element, const float *values, int64_t count,
 /// first so that scale x integer is the value the kernels compute. With 8
 /// bits a group's largest magnitude becomes 127, or 8 or 32 when that
 /// reproduces the group more closely; with 4 bits its value of largest
-/// magnitude becomes -8 (the scale may be negative), or its magnitude 7.
-/// Values that were quantized before (GGUF's Q8_0, Q4_0) come back exactly
-/// instead of on a second grid.
+/// magnitude becomes -8 (the scale may be negative), or its magnitude 7; or
+/// the step is the smallest gap between two values. Values that were
+/// quantized before (GGUF's Q8_0, Q4_0, Q6_K) come back exactly instead of
+/// on a second grid.
 static std::vector<uint16_t> quantizeRow(float *values, int64_t count,
                                          int64_t group, unsigned bits) {
   std::vector<uint16_t> scales;
@@ -136,11 +137,20 @@ static std::vector<uint16_t> quantizeRow(float *values, int64_t count,
         extreme = v[i];
     }
     float lo = bits == 4 ? -8.0f : -127.0f, hi = bits == 4 ? 7.0f : 127.0f;
-    SmallVector<float, 3> candidates;
+    SmallVector<float, 4> candidates;
     if (bits == 4)
       candidates = {extreme / -8.0f, amax / 7.0f};
     else
       candidates = {amax / 127.0f, amax / 8.0f, amax / 32.0f};
+    // Values on a grid already (GGUF's Q6_K in groups of 16, whose extremes
+    // need not be the grid's): the smallest gap between two of them.
+    float gap = amax;
+    for (int64_t i = 0; i < group; ++i)
+      for (int64_t j = 0; j < i; ++j)
+        if (float d = std::fabs(v[i] - v[j]); d > 0)
+          gap = std::min(gap, d);
+    if (gap > 0 && amax / gap <= hi + 0.5f)
+      candidates.push_back(gap);
     double bestError = INFINITY;
     uint16_t bestBits = 0;
     for (float candidate : candidates) {

@@ -49,6 +49,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 
 using namespace llvm;
 using namespace mlir::llm;
@@ -694,31 +695,41 @@ private:
       importOptions.quantizationBits = model->projectionsAreQ4_0 ? 4 : 8;
     }
     unsigned bits = importOptions.quantizationBits;
-    // Q4_K's groups have offsets: a matrix family with Q4_K layers keeps
-    // them (asymmetric groups), in 4 bits by default when all its layers are
-    // 4-bit (Q4_K or Q4_0). So a Q4_K_M file's Q4_K matrices stay 4-bit and
-    // exact, the families that mix in Q6_K become 8-bit.
-    if (importOptions.quantizationGroup)
-      for (const auto &[param, types] : model->paramTypes) {
-        if (param == "embed" || !types.count("Q4_K"))
-          continue;
-        bool fourBit = llvm::all_of(types, [](const std::string &type) {
-          return type == "Q4_K" || type == "Q4_0";
-        });
-        unsigned familyBits = weightType.empty() && fourBit ? 4 : bits;
-        importOptions.paramQuantization[param] = {familyBits, true};
-      }
-    // Blocks whose values the groups cannot hold as they are (in 4 bits,
-    // a Q4_0 embedding is 8-bit and exact; Q4_K is exact in its own family
-    // with offsets, except in the embedding table).
-    auto embed = model->paramTypes.find("embed");
-    bool q4kEmbedding =
-        embed != model->paramTypes.end() && embed->second.count("Q4_K");
-    SmallVector<StringRef> regrouped;
-    for (const std::string &type : model->quantizedTypes)
-      if (type != "Q4_0" && (type != "Q8_0" || bits == 4) &&
-          (type != "Q4_K" || q4kEmbedding))
-        regrouped.push_back(type);
+    // Per matrix family, so that the blocks stay as they are where a group
+    // can hold them: Q4_K's groups have offsets (asymmetric groups; 4 bits
+    // by default when every layer of the family is 4-bit, Q4_K or Q4_0),
+    // Q6_K's scales are per 16 (8-bit groups of 16 unless --group-size says
+    // otherwise). So a Q4_K_M file's Q4_K matrices stay 4-bit, those that mix
+    // in Q6_K 8-bit, all with their own integers.
+    std::set<std::string> regroupedTypes;
+    for (const auto &[param, types] : model->paramTypes) {
+      if (!importOptions.quantizationGroup ||
+          (param == "embed" && !importOptions.quantizeEmbedding))
+        continue;
+      bool embedding = param == "embed";
+      bool fourBit = llvm::all_of(types, [](const std::string &type) {
+        return type == "Q4_K" || type == "Q4_0";
+      });
+      llmc::ImportOptions::ParamQuantization q;
+      q.asymmetric = types.count("Q4_K") && !embedding;
+      q.bits = embedding                                       ? 8
+               : q.asymmetric && weightType.empty() && fourBit ? 4
+                                                               : bits;
+      if (types.count("Q6_K") && q.bits == 8 && !groupSize.getNumOccurrences())
+        q.group = 16;
+      int64_t group = q.group ? q.group : groupSize;
+      for (const std::string &type : types)
+        if (!(type == "Q4_0" && group <= 32) &&
+            !(type == "Q8_0" && q.bits == 8 && group <= 32) &&
+            !(type == "Q4_K" && q.asymmetric && group <= 32) &&
+            !(type == "Q6_K" && q.bits == 8 && group == 16) &&
+            llvm::is_contained(model->quantizedTypes, type))
+          regroupedTypes.insert(type);
+      if (q.asymmetric || q.group || q.bits != bits)
+        importOptions.paramQuantization[param] = q;
+    }
+    SmallVector<StringRef> regrouped(regroupedTypes.begin(),
+                                     regroupedTypes.end());
     progress.finish();
     if (!importOptions.quantizationGroup) {
       errs() << "llmc: note: " << compileInput << ": "
@@ -734,10 +745,14 @@ private:
            << (bits == 4 ? " (the embedding table int8)" : "");
     if (!importOptions.paramQuantization.empty()) {
       SmallVector<std::string> families;
-      for (const auto &[param, quantization] : importOptions.paramQuantization)
-        families.push_back((param + ":int" + Twine(quantization.bits)).str());
+      for (const auto &[param, q] : importOptions.paramQuantization)
+        families.push_back((param + ":int" + Twine(q.bits) + "/" +
+                            Twine(q.group ? q.group : int64_t(groupSize)) +
+                            (q.asymmetric ? "+offsets" : ""))
+                               .str());
       llvm::sort(families);
-      errs() << "; with group offsets (Q4_K) " << join(families, ", ");
+      errs() << "; by family (bits/group, +offsets for Q4_K's): "
+             << join(families, ", ");
     }
     if (!regrouped.empty())
       errs() << " (" << join(regrouped, ", ")
