@@ -127,7 +127,7 @@ static void encodeStrided(Type element, const float *values, int64_t count,
 static std::vector<uint16_t> quantizeRow(float *values, int64_t count,
                                          int64_t group, unsigned bits) {
   std::vector<uint16_t> scales;
-  std::vector<float> best(group), trial(group);
+  std::vector<float> best(group), trial(group), sorted(group);
   for (int64_t start = 0; start < count; start += group) {
     float *v = values + start;
     float amax = 0, extreme = 0;
@@ -144,11 +144,12 @@ static std::vector<uint16_t> quantizeRow(float *values, int64_t count,
       candidates = {amax / 127.0f, amax / 8.0f, amax / 32.0f};
     // Values on a grid already (GGUF's Q6_K in groups of 16, whose extremes
     // need not be the grid's): the smallest gap between two of them.
+    std::copy(v, v + group, sorted.begin());
+    std::sort(sorted.begin(), sorted.end());
     float gap = amax;
-    for (int64_t i = 0; i < group; ++i)
-      for (int64_t j = 0; j < i; ++j)
-        if (float d = std::fabs(v[i] - v[j]); d > 0)
-          gap = std::min(gap, d);
+    for (int64_t i = 1; i < group; ++i)
+      if (sorted[i] > sorted[i - 1])
+        gap = std::min(gap, sorted[i] - sorted[i - 1]);
     if (gap > 0 && amax / gap <= hi + 0.5f)
       candidates.push_back(gap);
     double bestError = INFINITY;
