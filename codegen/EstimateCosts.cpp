@@ -94,6 +94,11 @@ std::optional<Cost> costOf(Operation *op, Type kvElement) {
     cost.flopsPerRow = 2 * in * out;
     cost.bytesPerCall = weightBytes(linear.getWeight());
     cost.bytesPerRow = (in + out) * 4;
+    // Group offsets: one product per group and output.
+    if (Value offsets = linear.getOffsets()) {
+      cost.bytesPerCall += weightBytes(offsets);
+      cost.flopsPerRow += 2 * out * (in / linear.getOffsetsGroup());
+    }
     if (auto read = linear.getWeight().getDefiningOp<WeightOp>())
       if (ParamOp param = read.getParamOp())
         if (param.isQuantized() && param.getInterleave() >= 4) {

@@ -544,6 +544,10 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
               rows, rewriter.getIndexAttr(weightType.getDimSize(0)),
               rewriter.getIndexAttr(block)});
     };
+    if (op.getOffsets() && !(param && param.getGroup() && interleaved))
+      return op.emitError("group offsets stay in a projection only on the "
+                          "8-bit dot product; llm-select-strategy makes "
+                          "them a projection of their own elsewhere");
     if (param && param.getGroup() && interleaved) {
       // The 8-bit dot product: x quantized per row and group (xq, xs, and
       // the integers' sums xsum), then out[m, b, r] += xq[m, g * kg + n *
@@ -577,11 +581,16 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
                           rewriter.getI8Type()),
           weight, ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}, {4}});
       Value wScales = *scales, target = outBlocked();
+      // Asymmetric groups: the offsets, laid out as the scales.
+      Value offsets = adaptor.getOffsets();
       SmallVector<AffineExpr> laneDims = {d(2)};
       unsigned kg = 3;
       if (int4) {
         std::tie(wScales, target) =
             nibbleHalves(rewriter, loc, *scales, out, rows, lanes);
+        if (offsets)
+          offsets =
+              nibbleHalves(rewriter, loc, offsets, out, rows, lanes).first;
         laneDims = {d(2), d(3)};
         kg = 4;
       }
@@ -615,16 +624,19 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
                                    rewriter.getIndexAttr(2),
                                    rewriter.getIndexAttr(group)});
       }
+      SmallVector<Value> inputs = {xInput, grouped, wScales, xs, xsum};
+      SmallVector<AffineMap> maps = {
+          map(xIndex),
+          map({d(1), d(kg), d(kg + 1), laneDims.back(), d(kg + 2)}),
+          map({d(1), d(kg)}, laneDims), map({d(0), d(kg)}), map({d(0), d(kg)})};
+      if (offsets) {
+        inputs.push_back(offsets);
+        maps.push_back(map({d(1), d(kg)}, laneDims));
+      }
+      maps.push_back(map({d(0), d(1)}, laneDims));
       matmul = rewriter.create<linalg::GenericOp>(
-          loc, TypeRange{}, ValueRange{xInput, grouped, wScales, xs, xsum},
-          ValueRange{target},
-          ArrayRef<AffineMap>{map(xIndex),
-                              map({d(1), d(kg), d(kg + 1), laneDims.back(),
-                                   d(kg + 2)}),
-                              map({d(1), d(kg)}, laneDims),
-                              map({d(0), d(kg)}), map({d(0), d(kg)}),
-                              map({d(0), d(1)}, laneDims)},
-          iterators, [&](OpBuilder &nb, Location nloc, ValueRange args) {
+          loc, TypeRange{}, inputs, ValueRange{target}, maps, iterators,
+          [&](OpBuilder &nb, Location nloc, ValueRange args) {
             Value q = args[1];
             if (int4)
               q = unpackNibble(nb, nloc, q,
@@ -636,27 +648,42 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
             Value scale =
                 nb.create<arith::MulFOp>(nloc, toF32(nb, nloc, args[2]),
                                          args[3]);
+            Value limb;
             if (limbs == 2) {
               Value high = nb.create<arith::CmpIOp>(
                   nloc, arith::CmpIPredicate::eq,
                   nb.create<linalg::IndexOp>(nloc, kg + 3),
                   nb.create<arith::ConstantIndexOp>(nloc, 0));
-              scale = nb.create<arith::MulFOp>(
-                  nloc, scale,
-                  nb.create<arith::SelectOp>(
-                      nloc, high,
-                      nb.create<arith::ConstantOp>(
-                          nloc, nb.getF32FloatAttr(kInputLimbBase)),
-                      nb.create<arith::ConstantOp>(nloc,
-                                                   nb.getF32FloatAttr(1))));
+              limb = nb.create<arith::SelectOp>(
+                  nloc, high,
+                  nb.create<arith::ConstantOp>(
+                      nloc, nb.getF32FloatAttr(kInputLimbBase)),
+                  nb.create<arith::ConstantOp>(nloc, nb.getF32FloatAttr(1)));
+              scale = nb.create<arith::MulFOp>(nloc, scale, limb);
             }
             Value term = nb.create<arith::MulFOp>(
                 nloc,
                 nb.create<arith::SIToFPOp>(nloc, nb.getF32Type(), product),
                 scale);
+            if (offsets) {
+              // The group's offset times this input (its integer, scale
+              // and limb factor): summed, offset x the group's input sum.
+              Value inputScale =
+                  limb ? nb.create<arith::MulFOp>(nloc, args[3], limb)
+                       : args[3];
+              Value input = nb.create<arith::SIToFPOp>(
+                  nloc, nb.getF32Type(),
+                  nb.create<arith::ExtSIOp>(nloc, i32, args[0]));
+              term = nb.create<arith::AddFOp>(
+                  nloc, term,
+                  nb.create<arith::MulFOp>(
+                      nloc, input,
+                      nb.create<arith::MulFOp>(nloc, toF32(nb, nloc, args[5]),
+                                               inputScale)));
+            }
             nb.create<linalg::YieldOp>(
                 nloc,
-                ValueRange{nb.create<arith::AddFOp>(nloc, args[5], term)});
+                ValueRange{nb.create<arith::AddFOp>(nloc, args.back(), term)});
           });
     } else if (int4) {
       // out[m, b, h, j] += x[m, g * kg + ki] * (nibble h of w[b, kg, ki, j]

@@ -94,8 +94,53 @@ struct SelectStrategyPass
     else if (matmulPrecision == "auto" &&
              backend->getInt8Dot(target) != Int8DotKind::None)
       inputBits = kAutoInputBits;
+    splitOffsets(*backend, target);
     if (failed(annotateLinears(*backend, target)))
       signalPassFailure();
+  }
+
+  /// Whether `linear` runs on the 8-bit dot product.
+  bool usesInt8Dot(LinearOp linear) {
+    auto weight = linear.getWeight().getDefiningOp<WeightOp>();
+    ParamOp param = weight ? weight.getParamOp() : ParamOp();
+    return inputBits && param && param.isQuantized() &&
+           *param.getGroup() % 4 == 0;
+  }
+
+  /// A projection's group offsets stay in its kernel where the 8-bit dot
+  /// product (not the 2 x 8 matrix product, for now) adds them at each
+  /// group's end; elsewhere they become a projection of their own,
+  /// `linear(group_sum(x), offsets)`, added to the projection's result.
+  void splitOffsets(const TargetBackend &backend, TargetAttr target) {
+    SmallVector<LinearOp> split;
+    getOperation().walk([&](LinearOp linear) {
+      if (!linear.getOffsets())
+        return;
+      auto param = linear.getWeight().getDefiningOp<WeightOp>().getParamOp();
+      if (!usesInt8Dot(linear) || backend.hasInt8Matmul(target) ||
+          linear.getOffsetsGroup() != *param.getGroup())
+        split.push_back(linear);
+    });
+    for (LinearOp linear : split) {
+      OpBuilder b(linear);
+      Location loc = linear.getLoc();
+      Value x = linear.getInput(), offsets = linear.getOffsets();
+      auto rows = [&](int64_t cols) {
+        return RankedTensorType::get({ShapedType::kDynamic, cols},
+                                     b.getF32Type());
+      };
+      int64_t groups = cast<RankedTensorType>(offsets.getType()).getDimSize(1);
+      Value sums = b.create<GroupSumOp>(
+          loc, rows(groups), x, b.getI64IntegerAttr(linear.getOffsetsGroup()));
+      Value shift = b.create<LinearOp>(loc, linear.getType(), sums, offsets,
+                                       Value(), Value());
+      Value main =
+          b.create<LinearOp>(loc, linear.getType(), x, linear.getWeight(),
+                             linear.getRowScale(), Value());
+      Value sum = b.create<AddOp>(loc, main, shift);
+      linear.replaceAllUsesWith(sum);
+      linear.erase();
+    }
   }
 
   /// Records the backend's choice on every `llm.linear` (its
@@ -120,8 +165,7 @@ struct SelectStrategyPass
       ParamOp param = weight.getParamOp();
       RankedTensorType type = param.getTensorType();
       LinearTileChoice choice;
-      bool dot = inputBits && param.isQuantized() &&
-                 *param.getGroup() % 4 == 0;
+      bool dot = usesInt8Dot(linear);
       if (dot) {
         choice = backend.chooseInt8DotTile(target, param);
         choice.interleave =
@@ -131,6 +175,19 @@ struct SelectStrategyPass
         if (bf16Dot && type.getElementType().isBF16() &&
             type.getDimSize(1) % 2 == 0)
           choice.interleave = 2;
+      }
+      // Group offsets kept in the kernel are stored as its scales are,
+      // [rows / block, groups, block].
+      if (Value offsets = linear.getOffsets()) {
+        ParamOp offsetsParam = offsets.getDefiningOp<WeightOp>().getParamOp();
+        PackedLayoutAttr own = offsetsParam.getLayout();
+        int64_t block = param.getLayout() && param.getLayout().getBlock()
+                            ? *param.getLayout().getBlock()
+                            : choice.block;
+        if (!own || !own.getBlock())
+          layoutAttr.setAttr(offsetsParam,
+                             PackedLayoutAttr::get(context, block, std::nullopt,
+                                                   std::nullopt, std::nullopt));
       }
       PackedLayoutAttr existing = param.getLayout();
       if (existing && existing.getBlock()) {

@@ -79,13 +79,19 @@ static bool isPackedMatmul(Operation *op) {
   unsigned loops = linalgOp.getNumLoops(), inputs = linalgOp.getNumDpsInputs();
   return ((loops == 4 || loops == 5) && inputs == 2) ||
          ((loops == 5 || loops == 6) && inputs == 3) ||
-         (loops >= 6 && loops <= 8 && inputs == 5);
+         (loops >= 6 && loops <= 8 && (inputs == 5 || inputs == 6));
 }
 
 /// Multiplied on the 8-bit dot product: quantized inputs, their scales and
-/// sums are inputs too.
+/// sums are inputs too (and the weights' group offsets, when asymmetric).
 static bool isQuantizedDot(linalg::LinalgOp op) {
-  return op.getNumDpsInputs() == 5;
+  return op.getNumDpsInputs() == 5 || op.getNumDpsInputs() == 6;
+}
+
+/// An 8-bit dot-product matmul whose weight groups have offsets (a sixth
+/// input).
+static bool hasGroupOffsets(linalg::LinalgOp op) {
+  return op.getNumDpsInputs() == 6;
 }
 
 /// Quantized in 4 bits, two lanes to a byte (the output's lanes are two
@@ -177,6 +183,33 @@ static bool isWeightInteger(linalg::LinalgOp op, Value v) {
 static bool isQuantizedDotBody(linalg::LinalgOp op) {
   Block *body = op.getBlock();
   arith::MulFOp term = accumulatedProduct(op);
+  if (hasGroupOffsets(op)) {
+    // yield(out + (product term + offset term)): the offset term is
+    // sitofp(extsi(xq)) times the offset and the input scale.
+    auto yield = cast<linalg::YieldOp>(body->getTerminator());
+    auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
+    Value acc = body->getArguments().back();
+    if (!add || (add.getLhs() != acc && add.getRhs() != acc))
+      return false;
+    auto sum = (add.getLhs() == acc ? add.getRhs() : add.getLhs())
+                   .getDefiningOp<arith::AddFOp>();
+    if (!sum)
+      return false;
+    term = sum.getLhs().getDefiningOp<arith::MulFOp>();
+    auto offsetTerm = sum.getRhs().getDefiningOp<arith::MulFOp>();
+    if (!offsetTerm)
+      return false;
+    bool readsOffset = false;
+    for (Value v : {offsetTerm.getLhs(), offsetTerm.getRhs()})
+      if (auto mul = v.getDefiningOp<arith::MulFOp>())
+        for (Value w : {mul.getLhs(), mul.getRhs()}) {
+          if (auto ext = w.getDefiningOp<arith::ExtFOp>())
+            w = ext.getIn();
+          readsOffset |= w == body->getArgument(5);
+        }
+    if (!readsOffset)
+      return false;
+  }
   if (!term)
     return false;
   auto isProduct = [&](Value v) {
@@ -306,6 +339,8 @@ static LogicalResult verifyPackedMatmul(linalg::LinalgOp op) {
         map({d(0), d(kg)}, {}),
         map({d(0), d(kg)}, {}),
         map({d(0), d(1)}, lanes)};
+    if (hasGroupOffsets(op))
+      expected.insert(expected.end() - 1, map({d(1), d(kg)}, lanes));
     if (op.getIndexingMapsArray() != expected || !isQuantizedDotBody(op))
       return op->emitError(
           "llm-tile-and-vectorize: an 8-bit dot-product matmul must be "
@@ -382,6 +417,8 @@ struct Tile {
   int64_t group = 0;
   bool nibbles = false;
   Value inputScales, inputSums;
+  /// The weights' group offsets, laid out as the scales (or null).
+  Value offsets;
   int64_t limbs = 1;
   int64_t interleave = 4;
 };
@@ -406,6 +443,11 @@ static std::optional<Tile> matchStaticTile(linalg::LinalgOp op) {
     for (Value v : {t.scales, t.inputScales, t.inputSums})
       if (!cast<MemRefType>(v.getType()).hasStaticShape())
         return std::nullopt;
+    if (hasGroupOffsets(op)) {
+      t.offsets = op.getDpsInputOperand(5)->get();
+      if (!cast<MemRefType>(t.offsets.getType()).hasStaticShape())
+        return std::nullopt;
+    }
     t.interleave = wType.getDimSize(4);
     t.group = t.interleave * wType.getDimSize(2);
     t.lanes = wType.getDimSize(3);
@@ -1125,10 +1167,11 @@ static SmallVector<Value> int8GroupStarts(OpBuilder &b, Location loc,
 /// low limb's) converted and added into the f32 accumulators times the
 /// weights' scales and the inputs'; `scaleOf(a)` gives accumulator a's
 /// pair of scale vectors.
-static SmallVector<Value>
-int8GroupEnd(OpBuilder &b, Location loc, const Tile &t, ValueRange results,
-             ValueRange accs,
-             llvm::function_ref<std::pair<Value, Value>(int64_t)> scaleOf) {
+static SmallVector<Value> int8GroupEnd(
+    OpBuilder &b, Location loc, const Tile &t, ValueRange results,
+    ValueRange accs,
+    llvm::function_ref<std::pair<Value, Value>(int64_t)> scaleOf,
+    llvm::function_ref<std::pair<Value, Value>(int64_t)> offsetOf = nullptr) {
   int64_t count = accs.size();
   SmallVector<Value> sums(results.take_front(count));
   if (t.limbs == 2) {
@@ -1146,7 +1189,13 @@ int8GroupEnd(OpBuilder &b, Location loc, const Tile &t, ValueRange results,
     auto [weightScale, inputScale] = scaleOf(a);
     Value sum = b.create<arith::SIToFPOp>(loc, accs[a].getType(), sums[a]);
     Value scale = b.create<arith::MulFOp>(loc, weightScale, inputScale);
-    scaled.push_back(b.create<vector::FMAOp>(loc, sum, scale, accs[a]));
+    Value acc = accs[a];
+    // The group offsets times the inputs' sum (scaled) first.
+    if (offsetOf) {
+      auto [offset, inputSum] = offsetOf(a);
+      acc = b.create<vector::FMAOp>(loc, offset, inputSum, acc);
+    }
+    scaled.push_back(b.create<vector::FMAOp>(loc, sum, scale, acc));
   }
   return scaled;
 }
@@ -1225,14 +1274,35 @@ static LogicalResult emitInt8DotTile(OpBuilder &b, Location loc, const Tile &t,
                       oloc, VectorType::get({chunk}, ob.getF16Type()), t.scales,
                       at(ob, oloc, c0, kg, h, c))
                     .getResult()));
+        // Asymmetric groups: their offsets, and each row's input sum times
+        // its scale.
+        SmallVector<Value> groupOffsets, rowSums;
+        if (t.offsets)
+          for (int64_t h = 0; h < halves; ++h)
+            for (int64_t c = 0; c < chunks; ++c)
+              groupOffsets.push_back(ob.create<arith::ExtFOp>(
+                  oloc, accType,
+                  ob.create<vector::LoadOp>(
+                        oloc, VectorType::get({chunk}, ob.getF16Type()),
+                        t.offsets, at(ob, oloc, c0, kg, h, c))
+                      .getResult()));
         // The correction -offset * sum, added where the last limb starts.
         SmallVector<Value> corrections;
         for (int64_t i = 0; i < t.rows; ++i) {
           Value row = cidx(ob, oloc, i);
-          rowScales.push_back(ob.create<vector::SplatOp>(
-              oloc, accType,
-              ob.create<memref::LoadOp>(oloc, t.inputScales,
-                                        ValueRange{row, kg})));
+          Value inputScale = ob.create<memref::LoadOp>(oloc, t.inputScales,
+                                                       ValueRange{row, kg});
+          rowScales.push_back(
+              ob.create<vector::SplatOp>(oloc, accType, inputScale));
+          if (t.offsets)
+            rowSums.push_back(ob.create<vector::SplatOp>(
+                oloc, accType,
+                ob.create<arith::MulFOp>(
+                    oloc, inputScale,
+                    ob.create<arith::SIToFPOp>(
+                        oloc, f32,
+                        ob.create<memref::LoadOp>(oloc, t.inputSums,
+                                                  ValueRange{row, kg})))));
           Value correction = splat(ob, oloc, intType, ob.getI32IntegerAttr(0));
           if (offset) {
             Value sum = ob.create<memref::LoadOp>(oloc, t.inputSums,
@@ -1317,14 +1387,24 @@ static LogicalResult emitInt8DotTile(OpBuilder &b, Location loc, const Tile &t,
                 }
               nb.create<scf::YieldOp>(nloc, next);
             });
+        auto offsetOf = [&](int64_t a) {
+          int64_t c = a % chunks, hi = a / chunks;
+          return std::make_pair(groupOffsets[(hi / t.rows) * chunks + c],
+                                rowSums[hi % t.rows]);
+        };
         ob.create<scf::YieldOp>(
-            oloc, int8GroupEnd(ob, oloc, t, inner.getResults(), outerAccs,
-                               [&](int64_t a) {
-                                 int64_t c = a % chunks, hi = a / chunks;
-                                 return std::make_pair(
-                                     scales[(hi / t.rows) * chunks + c],
-                                     rowScales[hi % t.rows]);
-                               }));
+            oloc,
+            int8GroupEnd(
+                ob, oloc, t, inner.getResults(), outerAccs,
+                [&](int64_t a) {
+                  int64_t c = a % chunks, hi = a / chunks;
+                  return std::make_pair(scales[(hi / t.rows) * chunks + c],
+                                        rowScales[hi % t.rows]);
+                },
+                t.offsets
+                    ? llvm::function_ref<std::pair<Value, Value>(int64_t)>(
+                          offsetOf)
+                    : nullptr));
       });
   if (failedDot)
     return op->emitError("llm-tile-and-vectorize: the target has no 8-bit "
@@ -1360,6 +1440,10 @@ static LogicalResult emitInt8MatmulTile(OpBuilder &b, Location loc,
     return op->emitError("llm-tile-and-vectorize: the target has no 8-bit "
                          "matrix product for a block of ")
            << t.lanes << " lanes";
+  if (t.offsets)
+    return op->emitError("llm-tile-and-vectorize: the 8-bit matrix product "
+                         "does not add group offsets (llm-select-strategy "
+                         "makes them a projection of their own)");
   int64_t pairs = (t.rows + 1) / 2, lanePairs = t.lanes / 2;
   int64_t halves = t.nibbles ? 2 : 1, offset = t.nibbles ? 8 : 0;
   int64_t count = halves * pairs * lanePairs;

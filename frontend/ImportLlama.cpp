@@ -116,7 +116,6 @@ private:
     types[name] = type;
     modules[name] = tensor.module;
     offsets[tensor.param] = name;
-    groups[tensor.param] = group;
   }
 
   Value weight(StringRef name, Value layer) {
@@ -133,33 +132,13 @@ private:
     return linear(x, name, layer, at(modules.lookup(name)));
   }
 
-  /// An asymmetric matrix's projection adds its offsets times the input's
-  /// group sums (one `llm.group_sum` per input and group).
+  /// An asymmetric matrix's projection carries its group offsets.
   Value linear(Value x, StringRef name, Value layer, Location loc) {
     Value w = weight(name, layer);
     int64_t out = types.lookup(name).getDimSize(0);
-    Value y = b.create<LinearOp>(loc, rowsOf(out), x, w, Value());
     auto offset = offsets.find(name);
-    if (offset == offsets.end())
-      return y;
-    int64_t group = groups.lookup(name);
-    Value &sums = groupSums[{x, group}];
-    if (!sums) {
-      int64_t cols = cast<RankedTensorType>(x.getType()).getDimSize(1);
-      // Located at the projection's parent module (`self_attn`, `mlp`):
-      // one input's sums serve several projections.
-      std::string module = modules.lookup(name);
-      StringRef parent = StringRef(module).rsplit('.').first;
-      std::string where =
-          ((StringRef(module).contains('.') ? parent : StringRef(module)) +
-           ".group_sum")
-              .str();
-      sums = b.create<GroupSumOp>(at(where), rowsOf(cols / group), x,
-                                  b.getI64IntegerAttr(group));
-    }
-    Value shift = b.create<LinearOp>(loc, rowsOf(out), sums,
-                                     weight(offset->second, layer), Value());
-    return b.create<AddOp>(loc, y, shift);
+    Value o = offset == offsets.end() ? Value() : weight(offset->second, layer);
+    return b.create<LinearOp>(loc, rowsOf(out), x, w, Value(), o);
   }
 
   Value norm(Value x, StringRef name, Value layer) {
@@ -194,11 +173,8 @@ private:
   llvm::StringMap<RankedTensorType> types;
   /// The module each parameter belongs to.
   llvm::StringMap<std::string> modules;
-  /// The offsets parameter and group of each asymmetric matrix.
+  /// The offsets parameter of each asymmetric matrix.
   llvm::StringMap<std::string> offsets;
-  llvm::StringMap<int64_t> groups;
-  /// `llm.group_sum`s built so far, by input and group.
-  llvm::DenseMap<std::pair<Value, int64_t>, Value> groupSums;
 };
 
 func::FuncOp Importer::buildLayer() {

@@ -55,7 +55,7 @@ struct FoldIntoProjections : OpRewritePattern<RMSNormOp> {
     for (Operation *user : norm->getUsers()) {
       auto linear = dyn_cast<LinearOp>(user);
       if (!linear || linear.getInput() != norm.getResult() ||
-          linear.getRowScale())
+          linear.getRowScale() || linear.getOffsets())
         return failure();
       auto weight = linear.getWeight().getDefiningOp<WeightOp>();
       if (!weight || weight.getLayer() != normWeight.getLayer())
@@ -92,7 +92,7 @@ struct FoldIntoProjections : OpRewritePattern<RMSNormOp> {
                                     scaled.getSymName(), weight.getLayer());
       auto folded = rewriter.create<LinearOp>(
           rewriter.getFusedLoc({norm.getLoc(), linear.getLoc()}),
-          linear.getType(), norm.getInput(), newWeight, inv);
+          linear.getType(), norm.getInput(), newWeight, inv, Value());
       rewriter.replaceOp(linear, folded);
     }
     return success();

@@ -22,6 +22,22 @@ static WeightOp weightOf(LinearOp linear) {
   return linear.getWeight().getDefiningOp<WeightOp>();
 }
 
+/// The parameter of a projection's group offsets, if it has them.
+static WeightOp offsetsOf(LinearOp linear) {
+  Value offsets = linear.getOffsets();
+  return offsets ? offsets.getDefiningOp<WeightOp>() : WeightOp();
+}
+
+/// Whether two projections' offsets fuse: neither has them, or both read
+/// concatenable parameters at the same layer.
+static bool offsetsFuse(LinearOp a, LinearOp b) {
+  if (!a.getOffsets() && !b.getOffsets())
+    return true;
+  WeightOp x = offsetsOf(a), y = offsetsOf(b);
+  return x && y && x.getLayer() == y.getLayer() &&
+         canConcatParams(x.getParamOp(), y.getParamOp());
+}
+
 /// Fuses all later sibling projections of a projection into it: same input,
 /// same row scale, weights of compatible parameters read at the same layer
 /// (a q and k in 4 bits fuse, a v in 8 bits beside them stays apart).
@@ -42,7 +58,8 @@ struct FuseSiblingLinears : OpRewritePattern<LinearOp> {
       WeightOp siblingWeight = weightOf(sibling);
       if (!siblingWeight || siblingWeight.getLayer() != weight.getLayer() ||
           sibling->getBlock() != op->getBlock() ||
-          !canConcatParams(weight.getParamOp(), siblingWeight.getParamOp()))
+          !canConcatParams(weight.getParamOp(), siblingWeight.getParamOp()) ||
+          !offsetsFuse(op, sibling))
         continue;
       if (llvm::is_contained(group, sibling))
         continue;
@@ -64,6 +81,19 @@ struct FuseSiblingLinears : OpRewritePattern<LinearOp> {
     ParamOp fused = concatParams(rewriter, params, name);
     if (!fused)
       return failure();
+    ParamOp fusedOffsets;
+    if (op.getOffsets()) {
+      SmallVector<ParamOp> offsetParams;
+      for (LinearOp linear : group)
+        offsetParams.push_back(offsetsOf(linear).getParamOp());
+      fusedOffsets =
+          concatParams(rewriter, offsetParams,
+                       offsetParams.front().getSymName().str() + "_fused");
+      if (!fusedOffsets) {
+        rewriter.eraseOp(fused);
+        return failure();
+      }
+    }
     LLVM_DEBUG(llvm::dbgs() << "fusing " << group.size()
                             << " projections into " << fused.getSymName()
                             << "\n");
@@ -81,8 +111,14 @@ struct FuseSiblingLinears : OpRewritePattern<LinearOp> {
     auto resultType = RankedTensorType::get(
         {ShapedType::kDynamic, fused.getTensorType().getDimSize(0)},
         inputType.getElementType());
-    auto fusedLinear = rewriter.create<LinearOp>(loc, resultType, op.getInput(),
-                                                 fusedWeight, op.getRowScale());
+    Value fusedOffsetsWeight;
+    if (fusedOffsets)
+      fusedOffsetsWeight = rewriter.create<WeightOp>(
+          loc, fusedOffsets.getTensorType(), fusedOffsets.getSymName(),
+          offsetsOf(op).getLayer());
+    auto fusedLinear =
+        rewriter.create<LinearOp>(loc, resultType, op.getInput(), fusedWeight,
+                                  op.getRowScale(), fusedOffsetsWeight);
     int64_t offset = 0;
     // `op` itself is replaced below: insert after the fused projection, each
     // slice after the previous one so they keep the projections' order.

@@ -156,21 +156,17 @@ func.func @no_silu(%x: tensor<?x32xf32>) -> tensor<?x64xf32> {
 
 // -----
 
-// Asymmetric quantized gate and up (GGUF's Q4_K): each projection adds its
-// group offsets times the input's group sums. The matrices fuse, and so do
-// their offsets, read from the same group sums.
+// Asymmetric quantized gate and up (GGUF's Q4_K): each projection carries
+// its group offsets. The matrices fuse, and so do their offsets.
 
 // CHECK-DAG: llm.param @[[GUO:w_gate_offsets_up]] : tensor<128x1xf16> {layers = 0 : i64, offsets_of = array<i64: 4, 32>, sources = ["gate", "up"]}
 // CHECK-DAG: llm.param @[[GU:w_gate_up]] : tensor<128x32xi4> {asymmetric, group = 32 : i64, layers = 0 : i64, sources = ["gate", "up"]}
 // CHECK-LABEL: func.func @asymmetric(
 // CHECK-SAME: %[[X:[^:]+]]: tensor<?x32xf32>
-// CHECK: %[[W:.+]] = llm.weight @[[GU]] : tensor<128x32xi4>
-// CHECK: %[[Y:.+]] = llm.linear %[[X]], %[[W]] : (tensor<?x32xf32>, tensor<128x32xi4>) -> tensor<?x128xf32>
-// CHECK: %[[S:.+]] = llm.group_sum %[[X]] {group = 32 : i64}
-// CHECK: %[[O:.+]] = llm.weight @[[GUO]] : tensor<128x1xf16>
-// CHECK: %[[Z:.+]] = llm.linear %[[S]], %[[O]] : (tensor<?x1xf32>, tensor<128x1xf16>) -> tensor<?x128xf32>
-// CHECK: %[[A:.+]] = llm.add %[[Y]], %[[Z]] : tensor<?x128xf32>
-// CHECK: %[[R:.+]] = llm.swiglu %[[A]] : (tensor<?x128xf32>) -> tensor<?x64xf32>
+// CHECK-DAG: %[[W:.+]] = llm.weight @[[GU]] : tensor<128x32xi4>
+// CHECK-DAG: %[[O:.+]] = llm.weight @[[GUO]] : tensor<128x1xf16>
+// CHECK: %[[Y:.+]] = llm.linear %[[X]], %[[W]] offsets %[[O]] : (tensor<?x32xf32>, tensor<128x32xi4>, tensor<128x1xf16>) -> tensor<?x128xf32>
+// CHECK: %[[R:.+]] = llm.swiglu %[[Y]] : (tensor<?x128xf32>) -> tensor<?x64xf32>
 // CHECK: return %[[R]]
 llm.param @w_gate_offsets : tensor<64x1xf16> {layers = 0 : i64, offsets_of = array<i64: 4, 32>, sources = ["gate"]}
 llm.param @w_gate : tensor<64x32xi4> {asymmetric, group = 32 : i64, layers = 0 : i64, sources = ["gate"]}
@@ -178,18 +174,13 @@ llm.param @w_up_offsets : tensor<64x1xf16> {layers = 0 : i64, offsets_of = array
 llm.param @w_up : tensor<64x32xi4> {asymmetric, group = 32 : i64, layers = 0 : i64, sources = ["up"]}
 func.func @asymmetric(%x: tensor<?x32xf32>) -> tensor<?x64xf32> {
   %wg = llm.weight @w_gate : tensor<64x32xi4>
-  %g = llm.linear %x, %wg : (tensor<?x32xf32>, tensor<64x32xi4>) -> tensor<?x64xf32>
-  %s = llm.group_sum %x {group = 32 : i64} : (tensor<?x32xf32>) -> tensor<?x1xf32>
   %og = llm.weight @w_gate_offsets : tensor<64x1xf16>
-  %gz = llm.linear %s, %og : (tensor<?x1xf32>, tensor<64x1xf16>) -> tensor<?x64xf32>
-  %ga = llm.add %g, %gz : tensor<?x64xf32>
-  %a = llm.silu %ga : tensor<?x64xf32>
+  %g = llm.linear %x, %wg offsets %og : (tensor<?x32xf32>, tensor<64x32xi4>, tensor<64x1xf16>) -> tensor<?x64xf32>
+  %a = llm.silu %g : tensor<?x64xf32>
   %wu = llm.weight @w_up : tensor<64x32xi4>
-  %u = llm.linear %x, %wu : (tensor<?x32xf32>, tensor<64x32xi4>) -> tensor<?x64xf32>
   %ou = llm.weight @w_up_offsets : tensor<64x1xf16>
-  %uz = llm.linear %s, %ou : (tensor<?x1xf32>, tensor<64x1xf16>) -> tensor<?x64xf32>
-  %ua = llm.add %u, %uz : tensor<?x64xf32>
-  %y = llm.mul %a, %ua : tensor<?x64xf32>
+  %u = llm.linear %x, %wu offsets %ou : (tensor<?x32xf32>, tensor<64x32xi4>, tensor<64x1xf16>) -> tensor<?x64xf32>
+  %y = llm.mul %a, %u : tensor<?x64xf32>
   return %y : tensor<?x64xf32>
 }
 
@@ -205,12 +196,9 @@ llm.param @w_gate : tensor<64x32xi4> {asymmetric, group = 32 : i64, layers = 0 :
 llm.param @w_up : tensor<64x32xi4> {group = 32 : i64, layers = 0 : i64, sources = ["up"]}
 func.func @half_asymmetric(%x: tensor<?x32xf32>) -> tensor<?x64xf32> {
   %wg = llm.weight @w_gate : tensor<64x32xi4>
-  %g = llm.linear %x, %wg : (tensor<?x32xf32>, tensor<64x32xi4>) -> tensor<?x64xf32>
-  %s = llm.group_sum %x {group = 32 : i64} : (tensor<?x32xf32>) -> tensor<?x1xf32>
   %og = llm.weight @w_gate_offsets : tensor<64x1xf16>
-  %gz = llm.linear %s, %og : (tensor<?x1xf32>, tensor<64x1xf16>) -> tensor<?x64xf32>
-  %ga = llm.add %g, %gz : tensor<?x64xf32>
-  %a = llm.silu %ga : tensor<?x64xf32>
+  %g = llm.linear %x, %wg offsets %og : (tensor<?x32xf32>, tensor<64x32xi4>, tensor<64x1xf16>) -> tensor<?x64xf32>
+  %a = llm.silu %g : tensor<?x64xf32>
   %wu = llm.weight @w_up : tensor<64x32xi4>
   %u = llm.linear %x, %wu : (tensor<?x32xf32>, tensor<64x32xi4>) -> tensor<?x64xf32>
   %y = llm.mul %a, %u : tensor<?x64xf32>

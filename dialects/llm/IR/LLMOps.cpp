@@ -364,7 +364,25 @@ LogicalResult LinearOp::verify() {
     if (type.getRank() != 1)
       return emitOpError("row scale must be a vector");
   }
+  if (Value offsets = getOffsets()) {
+    auto type = cast<RankedTensorType>(offsets.getType());
+    if (type.getRank() != 2 || type.getDimSize(0) != weight.getDimSize(0) ||
+        type.getDimSize(1) <= 0 ||
+        weight.getDimSize(1) % type.getDimSize(1) != 0)
+      return emitOpError() << "offsets must be [" << weight.getDimSize(0)
+                           << ", groups] with the groups dividing the "
+                           << weight.getDimSize(1) << " input columns, got "
+                           << type;
+  }
   return success();
+}
+
+int64_t LinearOp::getOffsetsGroup() {
+  Value offsets = getOffsets();
+  if (!offsets)
+    return 0;
+  return columns(getInput()) /
+         cast<RankedTensorType>(offsets.getType()).getDimSize(1);
 }
 
 LogicalResult GroupSumOp::verify() {

@@ -118,23 +118,34 @@ def LLM_RMSInvOp : LLM_Op<"rms_inv", [Pure]> {
   let hasVerifier = 1;
 }
 
-def LLM_LinearOp : LLM_Op<"linear", [Pure]> {
+def LLM_LinearOp : LLM_Op<"linear", [Pure, AttrSizedOperandSegments]> {
   let summary = "y = x W^T (W stored [out, in]), rows optionally scaled";
   let description = [{
     `result[m, n] = row_scale[m] * sum_k input[m, k] * weight[n, k]`, with
     f32 accumulation whatever the weight's element type. `row_scale` is
     absent unless an RMSNorm was folded into this projection
-    (`llm-fold-rmsnorm`). The target strategy records its tile choice in the
-    discardable `llm.lowering_config` attribute (`#llm.lowering_config`).
+    (`llm-fold-rmsnorm`). With `offsets` (the group offsets of an asymmetric
+    quantized weight, [out, in / group] in f16) the result also gains
+    `sum_g offsets[n, g] * sum_j input[m, g * group + j]`; the target
+    strategy either keeps them in the projection's kernel (the 8-bit dot
+    product adds them at each group's end) or spells them as
+    `linear(group_sum(x), offsets)` added to the projection. The target
+    strategy records its tile choice in the discardable
+    `llm.lowering_config` attribute (`#llm.lowering_config`).
   }];
   let arguments = (ins LLM_Activation:$input, AnyRankedTensor:$weight,
-                       Optional<RankedTensorOf<[F32]>>:$row_scale);
+                       Optional<RankedTensorOf<[F32]>>:$row_scale,
+                       Optional<RankedTensorOf<[F16]>>:$offsets);
   let results = (outs LLM_Activation:$result);
   let assemblyFormat = [{
-    $input `,` $weight (`scale` $row_scale^)? attr-dict `:`
-    functional-type(operands, results)
+    $input `,` $weight (`offsets` $offsets^)? (`scale` $row_scale^)? attr-dict
+    `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Columns per group of the offsets (0 without them).
+    int64_t getOffsetsGroup();
+  }];
 }
 
 def LLM_GroupSumOp : LLM_Op<"group_sum", [Pure]> {
