@@ -201,6 +201,18 @@ void Report::recordLLM(mlir::ModuleOp module) {
             os << "\n  " << mlir::llm::paramLayerBytes(param)
                << " bytes per layer";
           }
+        if (auto read =
+                linear.getOffsets()
+                    ? linear.getOffsets().getDefiningOp<mlir::llm::WeightOp>()
+                    : mlir::llm::WeightOp())
+          if (mlir::llm::ParamOp param = read.getParamOp()) {
+            os << "\ngroup offsets @" << param.getSymName() << ": "
+               << param.getTensorType() << ", added at each group's end";
+            if (mlir::llm::PackedLayoutAttr layout = param.getLayout())
+              os << "\n  packed " << layout;
+            os << "\n  " << mlir::llm::paramLayerBytes(param)
+               << " bytes per layer";
+          }
         m.strategy.push_back(text);
       }
     });
