@@ -163,7 +163,9 @@ static cl::opt<bool> quantizeEmbedding(
 static cl::opt<int64_t> groupSize(
     "group-size",
     cl::desc("Columns of a row sharing one scale with --weight-type int8 or "
-             "int4: 32, 64 or 128 (default 32)"),
+             "int4, or in a quantized GGUF file's groups: 32, 64 or 128 "
+             "(default 32; a GGUF's Q6_K matrices take 16 unless it is "
+             "given)"),
     cl::init(32), cl::sub(compileCmd), cl::cat(category));
 enum class Precision { Auto, F32, BF16, Int8, Int16 };
 static cl::opt<Precision> matmulPrecision(
@@ -667,9 +669,13 @@ private:
     if (groupSize != 32 && groupSize != 64 && groupSize != 128)
       return createStringError("--group-size must be 32, 64 or 128");
     bool integer = weightType == "int8" || weightType == "int4";
-    if (groupSize.getNumOccurrences() && !integer)
-      return createStringError(
-          "--group-size applies to --weight-type int8 or int4");
+    // A quantized GGUF file's groups take it without --weight-type (checked
+    // once the file is read).
+    bool gguf = sys::path::extension(compileInput).equals_insensitive(".gguf");
+    if (groupSize.getNumOccurrences() && !integer &&
+        !(gguf && weightType.empty()))
+      return createStringError("--group-size applies to --weight-type int8 "
+                               "or int4, or to a quantized GGUF file");
     if (integer) {
       importOptions.quantizationGroup = groupSize;
       importOptions.quantizationBits = weightType == "int4" ? 4 : 8;
@@ -889,6 +895,12 @@ private:
     if (!loaded)
       return loaded.takeError();
     model = std::move(*loaded);
+    if (groupSize.getNumOccurrences() && !importOptions.quantizationGroup &&
+        model->quantizedTypes.empty())
+      return createStringError(
+          "--group-size applies to --weight-type int8 or int4, or to a "
+          "quantized GGUF file; " +
+          compileInput + " holds no quantized tensors");
     if (!model->quantizedTypes.empty())
       noteQuantizedInput();
     Expected<TargetAttr> described =
