@@ -108,8 +108,8 @@ struct SelectStrategyPass
   }
 
   /// A projection's group offsets stay in its kernel where the 8-bit dot
-  /// product (not the 2 x 8 matrix product, for now) adds them at each
-  /// group's end; elsewhere they become a projection of their own,
+  /// product (or the 2 x 8 matrix product) adds them at each group's end;
+  /// elsewhere they become a projection of their own,
   /// `linear(group_sum(x), offsets)`, added to the projection's result.
   void splitOffsets(const TargetBackend &backend, TargetAttr target) {
     SmallVector<LinearOp> split;
@@ -117,8 +117,7 @@ struct SelectStrategyPass
       if (!linear.getOffsets())
         return;
       auto param = linear.getWeight().getDefiningOp<WeightOp>().getParamOp();
-      if (!usesInt8Dot(linear) || backend.hasInt8Matmul(target) ||
-          linear.getOffsetsGroup() != *param.getGroup())
+      if (!usesInt8Dot(linear) || linear.getOffsetsGroup() != *param.getGroup())
         split.push_back(linear);
     });
     for (LinearOp linear : split) {

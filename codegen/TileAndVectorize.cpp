@@ -1207,8 +1207,10 @@ static SmallVector<Value> int8GroupEnd(
 /// weight bytes once (in 4 bits one load gives both halves: low nibbles,
 /// high nibbles) and every row adds its broadcast 4 inputs' dot products;
 /// at the group's end they are converted and added into the f32
-/// accumulators times the lanes' scale and the row's. 16-bit inputs take
-/// limbs (v = kInputLimbBase h + l) whose sums per group combine with a
+/// accumulators times the lanes' scale and the row's (asymmetric weights:
+/// plus the lanes' group offsets times the row's input sum and scale).
+/// 16-bit inputs take limbs (v = kInputLimbBase h + l) whose sums per group
+/// combine with a
 /// shift; 32-bit arithmetic wraps, so only the group's final sum must fit
 /// (at most 128 x 32639 x 255 for groups of 128).
 static LogicalResult emitInt8DotTile(OpBuilder &b, Location loc, const Tile &t,
@@ -1431,7 +1433,9 @@ static LogicalResult emitInt8DotTile(OpBuilder &b, Location loc, const Tile &t,
 /// columns of the group each pair of lanes loads its 2 x 8 weight bytes
 /// once (in 4 bits both halves: low nibbles, high nibbles) and each pair of
 /// rows its 2 x 8 inputs per limb; 16-bit inputs run both limbs in the one
-/// pass, as on the dot product.
+/// pass, as on the dot product. Group offsets (asymmetric weights) add
+/// [o c0, o c1, o c0, o c1] times the rows' input sums and scales at each
+/// group's end.
 static LogicalResult emitInt8MatmulTile(OpBuilder &b, Location loc,
                                         const Tile &t,
                                         const TargetBackend &backend,
@@ -1440,10 +1444,6 @@ static LogicalResult emitInt8MatmulTile(OpBuilder &b, Location loc,
     return op->emitError("llm-tile-and-vectorize: the target has no 8-bit "
                          "matrix product for a block of ")
            << t.lanes << " lanes";
-  if (t.offsets)
-    return op->emitError("llm-tile-and-vectorize: the 8-bit matrix product "
-                         "does not add group offsets (llm-select-strategy "
-                         "makes them a projection of their own)");
   int64_t pairs = (t.rows + 1) / 2, lanePairs = t.lanes / 2;
   int64_t halves = t.nibbles ? 2 : 1, offset = t.nibbles ? 8 : 0;
   int64_t count = halves * pairs * lanePairs;
@@ -1518,13 +1518,35 @@ static LogicalResult emitInt8MatmulTile(OpBuilder &b, Location loc,
             scales.push_back(ob.create<vector::ShuffleOp>(
                 oloc, two, two, ArrayRef<int64_t>{0, 1, 0, 1}));
           }
+        // Asymmetric groups: [o c0, o c1, o c0, o c1] per half and lane
+        // pair, and per row pair its input sums times scales [a, a, b, b].
+        SmallVector<Value> groupOffsets, rowSums;
+        if (t.offsets)
+          for (int64_t h = 0; h < halves; ++h)
+            for (int64_t q = 0; q < lanePairs; ++q) {
+              Value two = ob.create<arith::ExtFOp>(
+                  oloc, pairType,
+                  ob.create<vector::LoadOp>(
+                        oloc, VectorType::get({2}, ob.getF16Type()), t.offsets,
+                        at(ob, oloc, c0, kg, h, 2 * q))
+                      .getResult());
+              groupOffsets.push_back(ob.create<vector::ShuffleOp>(
+                  oloc, two, two, ArrayRef<int64_t>{0, 1, 0, 1}));
+            }
         SmallVector<Value> rowScales, corrections;
         for (int64_t p = 0; p < pairs; ++p) {
-          SmallVector<Value> xs, starts;
+          SmallVector<Value> xs, starts, sums;
           for (int64_t i = 0; i < 2; ++i) {
             Value row = cidx(ob, oloc, rowOf(p, i));
             xs.push_back(ob.create<memref::LoadOp>(oloc, t.inputScales,
                                                    ValueRange{row, kg}));
+            if (t.offsets)
+              sums.push_back(ob.create<arith::MulFOp>(
+                  oloc, xs.back(),
+                  ob.create<arith::SIToFPOp>(
+                      oloc, f32,
+                      ob.create<memref::LoadOp>(oloc, t.inputSums,
+                                                ValueRange{row, kg}))));
             if (offset)
               starts.push_back(ob.create<arith::MulIOp>(
                   oloc,
@@ -1534,6 +1556,8 @@ static LogicalResult emitInt8MatmulTile(OpBuilder &b, Location loc,
                                                ob.getI32IntegerAttr(-offset))));
           }
           rowScales.push_back(rowPair(ob, oloc, xs[0], xs[1]));
+          if (t.offsets)
+            rowSums.push_back(rowPair(ob, oloc, sums[0], sums[1]));
           if (!offset) {
             corrections.push_back(splatInt(ob, oloc, 0));
             continue;
@@ -1614,14 +1638,24 @@ static LogicalResult emitInt8MatmulTile(OpBuilder &b, Location loc,
                 }
               nb.create<scf::YieldOp>(nloc, next);
             });
+        auto offsetOf = [&](int64_t a) {
+          int64_t q = a % lanePairs, hp = a / lanePairs;
+          return std::make_pair(groupOffsets[(hp / pairs) * lanePairs + q],
+                                rowSums[hp % pairs]);
+        };
         ob.create<scf::YieldOp>(
-            oloc, int8GroupEnd(ob, oloc, t, inner.getResults(), outerAccs,
-                               [&](int64_t a) {
-                                 int64_t q = a % lanePairs, hp = a / lanePairs;
-                                 return std::make_pair(
-                                     scales[(hp / pairs) * lanePairs + q],
-                                     rowScales[hp % pairs]);
-                               }));
+            oloc,
+            int8GroupEnd(
+                ob, oloc, t, inner.getResults(), outerAccs,
+                [&](int64_t a) {
+                  int64_t q = a % lanePairs, hp = a / lanePairs;
+                  return std::make_pair(scales[(hp / pairs) * lanePairs + q],
+                                        rowScales[hp % pairs]);
+                },
+                t.offsets
+                    ? llvm::function_ref<std::pair<Value, Value>(int64_t)>(
+                          offsetOf)
+                    : nullptr));
       });
   if (failedProduct)
     return op->emitError("llm-tile-and-vectorize: the target has no 8-bit "

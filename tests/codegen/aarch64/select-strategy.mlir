@@ -44,10 +44,9 @@ module attributes {llm.target = #llm.target<triple = "aarch64-unknown-linux-gnu"
 
 // -----
 
-// Group offsets of an asymmetric matrix: with +dotprod they stay in the
-// projection (added at each group's end), stored as the scales are (block
-// of the matrix); with +i8mm (smmla does not add them yet) they become a
-// projection of the input's group sums, added to the result.
+// Group offsets of an asymmetric matrix: on the 8-bit dot product (+dotprod)
+// they stay in the projection (added at each group's end), stored as the
+// scales are (the matrix's block); so on smmla (+i8mm).
 
 // CHECK-LABEL: llm.param @w_offsets : tensor<32x2xf16>
 // CHECK-SAME: llm.layout = #llm.packed_layout<block = 8>
@@ -70,17 +69,38 @@ module attributes {llm.target = #llm.target<triple = "aarch64-unknown-linux-gnu"
 
 // -----
 
+// CHECK-LABEL: llm.param @w : tensor<32x64xi4>
+// CHECK-SAME: llm.layout = #llm.packed_layout<block = 8, interleave = 8>
 // CHECK-LABEL: func.func @offsets_i8mm(
-// CHECK-SAME: %[[X:[^:]+]]: tensor<?x64xf32>
-// CHECK: %[[S:.+]] = llm.group_sum %[[X]] {group = 32 : i64} : (tensor<?x64xf32>) -> tensor<?x2xf32>
-// CHECK: %[[Z:.+]] = llm.linear %[[S]], %{{.+}} {llm.lowering_config = {{.+}}} : (tensor<?x2xf32>, tensor<32x2xf16>) -> tensor<?x32xf32>
-// CHECK: %[[Y:.+]] = llm.linear %[[X]], %{{.+}} {llm.lowering_config = #llm.lowering_config<tiles = [{{.+}}], input_bits = 16>} : (tensor<?x64xf32>, tensor<32x64xi4>) -> tensor<?x32xf32>
-// CHECK: %[[A:.+]] = llm.add %[[Y]], %[[Z]]
-// CHECK: return %[[A]]
+// CHECK: llm.linear %{{.+}}, %{{.+}} offsets %{{.+}} {llm.lowering_config = #llm.lowering_config<tiles = [{{.+}}], input_bits = 16>}
+// CHECK-NOT: llm.group_sum
 module attributes {llm.target = #llm.target<triple = "aarch64-unknown-linux-gnu", cpu = "cortex-a76", features = "+dotprod,+i8mm", vector_bits = 128, vector_registers = 32, scalable = false, l1_bytes = 65536, l2_bytes = 1048576>} {
   llm.param @w_offsets : tensor<32x2xf16> {layers = 0 : i64, offsets_of = array<i64: 4, 32>, sources = ["w"]}
   llm.param @w : tensor<32x64xi4> {asymmetric, group = 32 : i64, layers = 0 : i64, sources = ["w"]}
   func.func @offsets_i8mm(%x: tensor<?x64xf32>) -> tensor<?x32xf32> {
+    %w = llm.weight @w : tensor<32x64xi4>
+    %o = llm.weight @w_offsets : tensor<32x2xf16>
+    %y = llm.linear %x, %w offsets %o : (tensor<?x64xf32>, tensor<32x64xi4>, tensor<32x2xf16>) -> tensor<?x32xf32>
+    return %y : tensor<?x32xf32>
+  }
+}
+
+// -----
+
+// Without an 8-bit dot product (plain NEON) the offsets become a projection
+// of the input's group sums, added to the result.
+
+// CHECK-LABEL: func.func @offsets_neon(
+// CHECK-SAME: %[[X:[^:]+]]: tensor<?x64xf32>
+// CHECK: %[[S:.+]] = llm.group_sum %[[X]] {group = 32 : i64} : (tensor<?x64xf32>) -> tensor<?x2xf32>
+// CHECK: %[[Z:.+]] = llm.linear %[[S]], %{{.+}} {llm.lowering_config = {{.+}}} : (tensor<?x2xf32>, tensor<32x2xf16>) -> tensor<?x32xf32>
+// CHECK: %[[Y:.+]] = llm.linear %[[X]], %{{.+}} {llm.lowering_config = {{.+}}} : (tensor<?x64xf32>, tensor<32x64xi4>) -> tensor<?x32xf32>
+// CHECK: %[[A:.+]] = llm.add %[[Y]], %[[Z]]
+// CHECK: return %[[A]]
+module attributes {llm.target = #llm.target<triple = "aarch64-unknown-linux-gnu", cpu = "neoverse-n1", features = "", vector_bits = 128, vector_registers = 32, scalable = false, l1_bytes = 65536, l2_bytes = 1048576>} {
+  llm.param @w_offsets : tensor<32x2xf16> {layers = 0 : i64, offsets_of = array<i64: 4, 32>, sources = ["w"]}
+  llm.param @w : tensor<32x64xi4> {asymmetric, group = 32 : i64, layers = 0 : i64, sources = ["w"]}
+  func.func @offsets_neon(%x: tensor<?x64xf32>) -> tensor<?x32xf32> {
     %w = llm.weight @w : tensor<32x64xi4>
     %o = llm.weight @w_offsets : tensor<32x2xf16>
     %y = llm.linear %x, %w offsets %o : (tensor<?x64xf32>, tensor<32x64xi4>, tensor<32x2xf16>) -> tensor<?x32xf32>
