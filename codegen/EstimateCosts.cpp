@@ -122,7 +122,7 @@ std::optional<Cost> costOf(Operation *op, Type kvElement) {
     if (auto read = table.getDefiningOp<WeightOp>())
       if (ParamOp param = read.getParamOp())
         if (std::optional<int64_t> group = param.getGroup())
-          rowBytes += hidden / *group * 2;
+          rowBytes += hidden / *group * 2 * (param.getAsymmetric() ? 2 : 1);
     cost.bytesPerRow = 4 + rowBytes + hidden * 4;
     return cost;
   }

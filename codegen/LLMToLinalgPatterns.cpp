@@ -224,8 +224,9 @@ struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
     Value out =
         allocate(rewriter, loc, rowsOf(rewriter, loc, ids), columnsOf(op));
     auto tableType = cast<MemRefType>(table.getType());
-    // A quantized table: each element times its group's scale.
-    Value scales;
+    // A quantized table: each element times its group's scale (plus its
+    // offset when asymmetric).
+    Value scales, offsets = adaptor.getOffsets();
     int64_t group = 0;
     if (tableType.getElementType().isInteger(8)) {
       auto weightOp = op.getTable().getDefiningOp<WeightOp>();
@@ -240,6 +241,8 @@ struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
         return failure();
       scales = *view;
     }
+    if (offsets && !scales)
+      return op.emitError("group offsets need a quantized (i8) table");
     MLIRContext *ctx = rewriter.getContext();
     AffineMap idMap = AffineMap::get(2, 0, {rewriter.getAffineDimExpr(0)}, ctx);
     rewriter.create<linalg::GenericOp>(
@@ -270,12 +273,26 @@ struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
             if (tableType.getRank() >= 3)
               at = {indices[0], at[1], indices[2]};
             Value scale = nb.create<memref::LoadOp>(nloc, scales, at);
-            nb.create<linalg::YieldOp>(
-                nloc, ValueRange{nb.create<arith::MulFOp>(
-                          nloc,
-                          nb.create<arith::SIToFPOp>(nloc, nb.getF32Type(),
-                                                     element),
-                          toF32(nb, nloc, scale))});
+            Value value = nb.create<arith::MulFOp>(
+                nloc,
+                nb.create<arith::SIToFPOp>(nloc, nb.getF32Type(), element),
+                toF32(nb, nloc, scale));
+            if (offsets) {
+              // Offsets [id / block, col / group, id % block] when blocked,
+              // [id, col / group] otherwise.
+              auto offsetsType = cast<MemRefType>(offsets.getType());
+              SmallVector<Value> offsetAt = {id, at[1]};
+              if (offsetsType.getRank() == 3) {
+                Value block = index(nb, nloc, offsetsType.getDimSize(2));
+                offsetAt = {nb.create<arith::DivUIOp>(nloc, id, block), at[1],
+                            nb.create<arith::RemUIOp>(nloc, id, block)};
+              }
+              value = nb.create<arith::AddFOp>(
+                  nloc, value,
+                  toF32(nb, nloc,
+                        nb.create<memref::LoadOp>(nloc, offsets, offsetAt)));
+            }
+            nb.create<linalg::YieldOp>(nloc, ValueRange{value});
             return;
           }
           nb.create<linalg::YieldOp>(nloc, toF32(nb, nloc, element));

@@ -1267,27 +1267,25 @@ static LogicalResult emitInt8DotTile(OpBuilder &b, Location loc, const Tile &t,
   auto outer = b.create<scf::ForOp>(
       loc, c0, cidx(b, loc, t.depth), cidx(b, loc, 1), accs,
       [&](OpBuilder &ob, Location oloc, Value kg, ValueRange outerAccs) {
-        SmallVector<Value> scales, rowScales;
-        for (int64_t h = 0; h < halves; ++h)
-          for (int64_t c = 0; c < chunks; ++c)
-            scales.push_back(ob.create<arith::ExtFOp>(
-                oloc, accType,
-                ob.create<vector::LoadOp>(
-                      oloc, VectorType::get({chunk}, ob.getF16Type()), t.scales,
-                      at(ob, oloc, c0, kg, h, c))
-                    .getResult()));
+        // A group's f16 values (scales, offsets) per half and chunk.
+        auto chunkValues = [&](Value values) {
+          SmallVector<Value> result;
+          for (int64_t h = 0; h < halves; ++h)
+            for (int64_t c = 0; c < chunks; ++c)
+              result.push_back(ob.create<arith::ExtFOp>(
+                  oloc, accType,
+                  ob.create<vector::LoadOp>(
+                        oloc, VectorType::get({chunk}, ob.getF16Type()), values,
+                        at(ob, oloc, c0, kg, h, c))
+                      .getResult()));
+          return result;
+        };
+        SmallVector<Value> scales = chunkValues(t.scales), rowScales;
         // Asymmetric groups: their offsets, and each row's input sum times
         // its scale.
         SmallVector<Value> groupOffsets, rowSums;
         if (t.offsets)
-          for (int64_t h = 0; h < halves; ++h)
-            for (int64_t c = 0; c < chunks; ++c)
-              groupOffsets.push_back(ob.create<arith::ExtFOp>(
-                  oloc, accType,
-                  ob.create<vector::LoadOp>(
-                        oloc, VectorType::get({chunk}, ob.getF16Type()),
-                        t.offsets, at(ob, oloc, c0, kg, h, c))
-                      .getResult()));
+          groupOffsets = chunkValues(t.offsets);
         // The correction -offset * sum, added where the last limb starts.
         SmallVector<Value> corrections;
         for (int64_t i = 0; i < t.rows; ++i) {
@@ -1505,34 +1503,29 @@ static LogicalResult emitInt8MatmulTile(OpBuilder &b, Location loc,
   auto outer = b.create<scf::ForOp>(
       loc, c0, cidx(b, loc, t.depth), cidx(b, loc, 1), accs,
       [&](OpBuilder &ob, Location oloc, Value kg, ValueRange outerAccs) {
-        // [s c0, s c1, s c0, s c1] per half and lane pair.
-        SmallVector<Value> scales;
-        for (int64_t h = 0; h < halves; ++h)
-          for (int64_t q = 0; q < lanePairs; ++q) {
-            Value two = ob.create<arith::ExtFOp>(
-                oloc, pairType,
-                ob.create<vector::LoadOp>(
-                      oloc, VectorType::get({2}, ob.getF16Type()), t.scales,
-                      at(ob, oloc, c0, kg, h, 2 * q))
-                    .getResult());
-            scales.push_back(ob.create<vector::ShuffleOp>(
-                oloc, two, two, ArrayRef<int64_t>{0, 1, 0, 1}));
-          }
-        // Asymmetric groups: [o c0, o c1, o c0, o c1] per half and lane
-        // pair, and per row pair its input sums times scales [a, a, b, b].
-        SmallVector<Value> groupOffsets, rowSums;
-        if (t.offsets)
+        // [v c0, v c1, v c0, v c1] per half and lane pair of a group's f16
+        // values (scales, offsets).
+        auto lanePairValues = [&](Value values) {
+          SmallVector<Value> result;
           for (int64_t h = 0; h < halves; ++h)
             for (int64_t q = 0; q < lanePairs; ++q) {
               Value two = ob.create<arith::ExtFOp>(
                   oloc, pairType,
                   ob.create<vector::LoadOp>(
-                        oloc, VectorType::get({2}, ob.getF16Type()), t.offsets,
+                        oloc, VectorType::get({2}, ob.getF16Type()), values,
                         at(ob, oloc, c0, kg, h, 2 * q))
                       .getResult());
-              groupOffsets.push_back(ob.create<vector::ShuffleOp>(
+              result.push_back(ob.create<vector::ShuffleOp>(
                   oloc, two, two, ArrayRef<int64_t>{0, 1, 0, 1}));
             }
+          return result;
+        };
+        SmallVector<Value> scales = lanePairValues(t.scales);
+        // Asymmetric groups: their offsets, and per row pair its input sums
+        // times scales [a, a, b, b].
+        SmallVector<Value> groupOffsets, rowSums;
+        if (t.offsets)
+          groupOffsets = lanePairValues(t.offsets);
         SmallVector<Value> rowScales, corrections;
         for (int64_t p = 0; p < pairs; ++p) {
           SmallVector<Value> xs, starts, sums;

@@ -74,11 +74,10 @@ private:
       bool asymmetric = false;
       auto it = options.paramQuantization.find(tensor.param);
       if (it != options.paramQuantization.end()) {
-        // The embedding table, gathered by rows, stays symmetric 8-bit.
-        if (tensor.param != "embed") {
+        // The embedding table, gathered by rows, stays 8-bit.
+        if (tensor.param != "embed")
           bits = it->second.bits;
-          asymmetric = it->second.asymmetric;
-        }
+        asymmetric = it->second.asymmetric;
         if (it->second.group)
           groupSize = it->second.group;
       }
@@ -225,8 +224,11 @@ void Importer::buildForward(func::FuncOp layer) {
   Value tokens = func.getArgument(0), start = func.getArgument(1),
         count = func.getArgument(2), cache = func.getArgument(3);
   Value table = weight("embed", Value());
-  Value x = b.create<EmbeddingOp>(at("model.embed_tokens"),
-                                  rowsOf(spec.hiddenSize), tokens, table);
+  auto embedOffsets = offsets.find("embed");
+  Value x = b.create<EmbeddingOp>(
+      at("model.embed_tokens"), rowsOf(spec.hiddenSize), tokens, table,
+      embedOffsets == offsets.end() ? Value()
+                                    : weight(embedOffsets->second, Value()));
   Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
   Value one = b.create<arith::ConstantIndexOp>(loc, 1);
   Value layers = b.create<arith::ConstantIndexOp>(loc, spec.numLayers);

@@ -30,8 +30,8 @@ struct ImportOptions {
   /// width instead of `quantizationBits`, whether their groups are
   /// asymmetric (an offset each, as GGUF's Q4_K has: the projection then
   /// also multiplies the input's group sums by the offsets), and their group
-  /// size when not `quantizationGroup` (0). The embedding table takes only
-  /// the group size.
+  /// size when not `quantizationGroup` (0). The embedding table stays 8-bit
+  /// whatever `bits` says.
   struct ParamQuantization {
     unsigned bits = 8;
     bool asymmetric = false;

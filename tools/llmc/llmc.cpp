@@ -717,7 +717,7 @@ private:
         return type == "Q4_K" || type == "Q4_0";
       });
       llmc::ImportOptions::ParamQuantization q;
-      q.asymmetric = types.count("Q4_K") && !embedding;
+      q.asymmetric = types.count("Q4_K");
       q.bits = embedding                                       ? 8
                : q.asymmetric && weightType.empty() && fourBit ? 4
                                                                : bits;

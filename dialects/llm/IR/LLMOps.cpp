@@ -316,6 +316,15 @@ LogicalResult EmbeddingOp::verify() {
     return failure();
   if (columns(getResult()) != table.getDimSize(1))
     return emitOpError("result width must equal the table's hidden size");
+  if (Value offsets = getOffsets()) {
+    auto type = cast<RankedTensorType>(offsets.getType());
+    if (type.getRank() != 2 || type.getDimSize(0) != table.getDimSize(0) ||
+        type.getDimSize(1) <= 0 ||
+        table.getDimSize(1) % type.getDimSize(1) != 0)
+      return emitOpError() << "offsets must be [" << table.getDimSize(0)
+                           << ", groups] with the groups dividing the "
+                           << table.getDimSize(1) << " columns, got " << type;
+  }
   return success();
 }
 

@@ -91,9 +91,17 @@ def LLM_WeightOp : LLM_Op<"weight",
 
 def LLM_EmbeddingOp : LLM_Op<"embedding", [Pure]> {
   let summary = "Looks up one row of the table per token id";
-  let arguments = (ins RankedTensorOf<[I32]>:$ids, AnyRankedTensor:$table);
+  let description = [{
+    With `offsets` (an asymmetric quantized table's group offsets, [vocab,
+    hidden / group] in f16) each element also gains its group's offset.
+  }];
+  let arguments = (ins RankedTensorOf<[I32]>:$ids, AnyRankedTensor:$table,
+                       Optional<RankedTensorOf<[F16]>>:$offsets);
   let results = (outs LLM_Activation:$result);
-  let assemblyFormat = "$ids `,` $table attr-dict `:` functional-type(operands, results)";
+  let assemblyFormat = [{
+    $ids `,` $table (`offsets` $offsets^)? attr-dict `:`
+    functional-type(operands, results)
+  }];
   let hasVerifier = 1;
 }
 

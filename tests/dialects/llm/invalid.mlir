@@ -359,3 +359,19 @@ func.func @group_sum_result(%x: tensor<?x64xf32>) -> tensor<?x3xf32> {
   %0 = llm.group_sum %x {group = 32 : i64} : (tensor<?x64xf32>) -> tensor<?x3xf32>
   return %0 : tensor<?x3xf32>
 }
+
+// -----
+
+func.func @linear_offsets(%x: tensor<?x64xf32>, %w: tensor<32x64xi8>, %o: tensor<32x3xf16>) -> tensor<?x32xf32> {
+  // expected-error @+1 {{offsets must be [32, groups] with the groups dividing the 64 input columns, got 'tensor<32x3xf16>'}}
+  %0 = llm.linear %x, %w offsets %o : (tensor<?x64xf32>, tensor<32x64xi8>, tensor<32x3xf16>) -> tensor<?x32xf32>
+  return %0 : tensor<?x32xf32>
+}
+
+// -----
+
+func.func @embedding_offsets(%ids: tensor<?xi32>, %t: tensor<32x64xi8>, %o: tensor<16x2xf16>) -> tensor<?x64xf32> {
+  // expected-error @+1 {{offsets must be [32, groups] with the groups dividing the 64 columns, got 'tensor<16x2xf16>'}}
+  %0 = llm.embedding %ids, %t offsets %o : (tensor<?xi32>, tensor<32x64xi8>, tensor<16x2xf16>) -> tensor<?x64xf32>
+  return %0 : tensor<?x64xf32>
+}

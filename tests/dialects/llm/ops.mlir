@@ -45,6 +45,16 @@ func.func @embedding(%ids: tensor<?xi32>, %table: tensor<64x32xbf16>) -> tensor<
   return %0 : tensor<?x32xf32>
 }
 
+// CHECK-LABEL: func.func @offsets(
+// CHECK-SAME: %[[IDS:[^:]+]]: tensor<?xi32>, %[[TABLE:[^:]+]]: tensor<64x32xi8>, %[[O:[^:]+]]: tensor<64x1xf16>, %[[X:[^:]+]]: tensor<?x32xf32>
+// CHECK: llm.embedding %[[IDS]], %[[TABLE]] offsets %[[O]] : (tensor<?xi32>, tensor<64x32xi8>, tensor<64x1xf16>) -> tensor<?x32xf32>
+// CHECK: llm.linear %[[X]], %[[TABLE]] offsets %[[O]] : (tensor<?x32xf32>, tensor<64x32xi8>, tensor<64x1xf16>) -> tensor<?x64xf32>
+func.func @offsets(%ids: tensor<?xi32>, %table: tensor<64x32xi8>, %o: tensor<64x1xf16>, %x: tensor<?x32xf32>) -> (tensor<?x32xf32>, tensor<?x64xf32>) {
+  %0 = llm.embedding %ids, %table offsets %o : (tensor<?xi32>, tensor<64x32xi8>, tensor<64x1xf16>) -> tensor<?x32xf32>
+  %1 = llm.linear %x, %table offsets %o : (tensor<?x32xf32>, tensor<64x32xi8>, tensor<64x1xf16>) -> tensor<?x64xf32>
+  return %0, %1 : tensor<?x32xf32>, tensor<?x64xf32>
+}
+
 // CHECK-LABEL: func.func @norms(
 // CHECK-SAME: %[[X:[^:]+]]: tensor<?x32xf32>, %[[G:.+]]: tensor<32xf16>
 // CHECK: llm.rms_norm %[[X]], %[[G]] {eps = 1.000000e-05 : f64} : (tensor<?x32xf32>, tensor<32xf16>) -> tensor<?x32xf32>
