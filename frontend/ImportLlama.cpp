@@ -74,19 +74,19 @@ private:
       bool asymmetric = false;
       auto it = options.paramQuantization.find(tensor.param);
       if (it != options.paramQuantization.end()) {
-        // The embedding table, gathered by rows, stays 8-bit.
-        if (tensor.param != "embed")
-          bits = it->second.bits;
+        bits = it->second.bits;
         asymmetric = it->second.asymmetric;
         if (it->second.group)
           groupSize = it->second.group;
       }
+      // The embedding table, gathered by rows, stays 8-bit.
+      if (tensor.param == "embed")
+        bits = 8;
       if (tensor.shape[1] % groupSize != 0)
         return llvm::createStringError(
             "--group-size " + llvm::Twine(groupSize) + " does not divide the " +
             llvm::Twine(tensor.shape[1]) + " columns of " + first);
-      element = bits == 4 && tensor.param != "embed" ? b.getIntegerType(4)
-                                                     : b.getI8Type();
+      element = bits == 4 ? b.getIntegerType(4) : b.getI8Type();
       group = b.getI64IntegerAttr(groupSize);
       if (asymmetric)
         offsetParam(tensor, source, bits, groupSize);
