@@ -463,6 +463,11 @@ std::string llmc::profileJson() {
         std::snprintf(num, sizeof(num), ", \"bytes\": %.0f, \"flops\": %.0f",
                       row.bytes, row.flops);
         out += num;
+        if (row.int8Passes) {
+          std::snprintf(num, sizeof(num), ", \"int8_dot\": %lld",
+                        (long long)row.int8Passes);
+          out += num;
+        }
       }
       out += "}";
     }

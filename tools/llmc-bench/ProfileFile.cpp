@@ -47,6 +47,7 @@ Expected<ProfileFile> llmc::bench::readProfileFile(StringRef path) {
       m.share = forwardNs > 0 ? m.ns / forwardNs : 0;
       m.bytes = module->getNumber("bytes");
       m.flops = module->getNumber("flops");
+      m.int8Passes = module->getInteger("int8_dot").value_or(0);
     }
   }
   return file;

@@ -24,6 +24,9 @@ struct ModuleTime {
   /// The module's share of its phase's forward time.
   double share = 0;
   std::optional<double> bytes, flops;
+  /// Passes of the 8-bit dot product its FLOPs take (llm.costs' int8_dot:
+  /// 2 for 16-bit inputs); 0 when they are not 8-bit dot products.
+  int64_t int8Passes = 0;
 };
 
 struct PhaseTimes {

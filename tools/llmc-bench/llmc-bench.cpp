@@ -467,7 +467,7 @@ Error reportProfile(raw_ostream &os, StringRef path, double bandwidth,
   for (const llmc::bench::PhaseTimes &phase : file->phases) {
     os << "  profile, " << phase.name << " (modules by time; GB/s against "
        << formatv("{0:F1}", bandwidth / 1e9) << " GB/s, GFLOP/s against the "
-       << "f32 FMA / bf16 dot peaks):\n";
+       << "f32 FMA / bf16 dot peaks, or the int8 dot peak over its passes):\n";
     json::Array listed;
     for (size_t i = 0; i < phase.modules.size() && i < profileTop; ++i) {
       const llmc::bench::ModuleTime &module = phase.modules[i];
@@ -480,9 +480,19 @@ Error reportProfile(raw_ostream &os, StringRef path, double bandwidth,
       if (costs) {
         rates = formatv("{0,8:F1} GB/s {1,4:P0} {2,8:F1} GFLOP/s", gbs,
                         gbs * 1e9 / bandwidth, gflops);
-        for (double peak : {ceilings.f32Fma, ceilings.bf16Dot})
-          rates += peak > 0 ? formatv(" {0,4:P0}", gflops / peak).str()
-                            : std::string("    -");
+        // 8-bit dot products: against the int8 peak over the passes each
+        // product takes (16-bit inputs: two).
+        double int8Peak = module.int8Passes && ceilings.int8Dot > 0
+                              ? ceilings.int8Dot / double(module.int8Passes)
+                              : 0;
+        if (int8Peak > 0)
+          rates +=
+              formatv("{0,5:P0} i8/{1}", gflops / int8Peak, module.int8Passes)
+                  .str();
+        else
+          for (double peak : {ceilings.f32Fma, ceilings.bf16Dot})
+            rates += peak > 0 ? formatv(" {0,4:P0}", gflops / peak).str()
+                              : std::string("    -");
       }
       os << formatv("    {0,6:P1} {1}  {2}\n", module.share, rates,
                     module.name);
@@ -491,6 +501,9 @@ Error reportProfile(raw_ostream &os, StringRef path, double bandwidth,
         entry["gb_per_s"] = gbs;
         entry["fraction_of_read_bandwidth"] = gbs * 1e9 / bandwidth;
         entry["gflop_per_s"] = gflops;
+        if (module.int8Passes && ceilings.int8Dot > 0)
+          entry["fraction_of_int8_dot_peak"] =
+              gflops * double(module.int8Passes) / ceilings.int8Dot;
       }
       listed.push_back(std::move(entry));
     }
