@@ -574,7 +574,10 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
       // above and the weight bytes w[b, kg, kq, j, p]. With 16-bit inputs
       // (input_bits = 16) a last loop l over the two 8-bit limbs, xq[m, kg,
       // l, n * kq + p], the high limb (l = 0) times kInputLimbBase. xsum
-      // is read by the vector code only.
+      // is read by the vector code only. Asymmetric weights add a sixth
+      // input, the group offsets o[b, kg, r] (laid out as the scales), and
+      // each element adds o * xq * xs (with its limb's factor): summed over
+      // a group, o times the group's input sum.
       int64_t group = *param.getGroup(), n = weightType.getDimSize(3);
       if ((n != 4 && n != 8) || group % n != 0)
         return op.emitError("a quantized weight multiplied by the 8-bit dot "

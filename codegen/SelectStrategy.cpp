@@ -116,8 +116,12 @@ struct SelectStrategyPass
     getOperation().walk([&](LinearOp linear) {
       if (!linear.getOffsets())
         return;
-      auto param = linear.getWeight().getDefiningOp<WeightOp>().getParamOp();
-      if (!usesInt8Dot(linear) || linear.getOffsetsGroup() != *param.getGroup())
+      // usesInt8Dot: the weight is a quantized llm.param.
+      if (!usesInt8Dot(linear) ||
+          linear.getOffsetsGroup() != *linear.getWeight()
+                                           .getDefiningOp<WeightOp>()
+                                           .getParamOp()
+                                           .getGroup())
         split.push_back(linear);
     });
     for (LinearOp linear : split) {

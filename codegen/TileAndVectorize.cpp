@@ -199,15 +199,33 @@ static bool isQuantizedDotBody(linalg::LinalgOp op) {
     auto offsetTerm = sum.getRhs().getDefiningOp<arith::MulFOp>();
     if (!offsetTerm)
       return false;
-    bool readsOffset = false;
-    for (Value v : {offsetTerm.getLhs(), offsetTerm.getRhs()})
-      if (auto mul = v.getDefiningOp<arith::MulFOp>())
-        for (Value w : {mul.getLhs(), mul.getRhs()}) {
-          if (auto ext = w.getDefiningOp<arith::ExtFOp>())
-            w = ext.getIn();
-          readsOffset |= w == body->getArgument(5);
-        }
-    if (!readsOffset)
+    auto isInput = [&](Value v) {
+      auto convert = v.getDefiningOp<arith::SIToFPOp>();
+      auto ext = convert ? convert.getIn().getDefiningOp<arith::ExtSIOp>()
+                         : arith::ExtSIOp();
+      return ext && ext.getIn() == body->getArgument(0);
+    };
+    // offset x the input scale (times the limb factor with 16-bit inputs).
+    auto isOffsetScale = [&](Value v) {
+      auto mul = v.getDefiningOp<arith::MulFOp>();
+      if (!mul)
+        return false;
+      Value offset = body->getArgument(5), scale = body->getArgument(3);
+      auto limbScaled = [&](Value s) {
+        auto m = s.getDefiningOp<arith::MulFOp>();
+        return s == scale ||
+               (m && (m.getLhs() == scale || m.getRhs() == scale));
+      };
+      auto widened = [](Value w) {
+        auto ext = w.getDefiningOp<arith::ExtFOp>();
+        return ext ? ext.getIn() : w;
+      };
+      return (widened(mul.getLhs()) == offset && limbScaled(mul.getRhs())) ||
+             (widened(mul.getRhs()) == offset && limbScaled(mul.getLhs()));
+    };
+    if (!((isInput(offsetTerm.getLhs()) &&
+           isOffsetScale(offsetTerm.getRhs())) ||
+          (isInput(offsetTerm.getRhs()) && isOffsetScale(offsetTerm.getLhs()))))
       return false;
   }
   if (!term)

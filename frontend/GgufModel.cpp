@@ -342,15 +342,6 @@ void GgufModel::release(llvm::StringRef name) const {
   std::vector<uint8_t>().swap(it->second.owned);
 }
 
-bool GgufModel::projectionsAreQ4_0() const {
-  for (const auto &entry : served)
-    if (entry.second.shape.size() == 2 &&
-        entry.first() != "model.embed_tokens.weight" &&
-        entry.second.tensor->type != uint32_t(GgmlType::Q4_0))
-      return false;
-  return true;
-}
-
 std::string GgufModel::typeName(llvm::StringRef name) const {
   auto it = served.find(name);
   return it == served.end() ? std::string()

@@ -47,9 +47,6 @@ public:
   /// The quantized types among the model's tensors ("Q4_K", "Q6_K"), in
   /// type id order; empty when every tensor is f32, f16 or bf16.
   std::vector<std::string> quantizedTypes() const;
-  /// Whether every matrix but the embedding table is Q4_0 (4-bit groups of
-  /// 32 hold them exactly).
-  bool projectionsAreQ4_0() const;
   /// The ggml type name ("Q4_K") of the tensor served as `name`, or "" when
   /// there is none.
   std::string typeName(llvm::StringRef name) const;

@@ -87,7 +87,6 @@ llvm::Expected<LoadedModel> llmc::loadModel(llvm::StringRef modelPath,
     model.spec = (*gguf)->spec();
     model.dir = llvm::sys::path::parent_path(modelPath).str();
     model.quantizedTypes = (*gguf)->quantizedTypes();
-    model.projectionsAreQ4_0 = (*gguf)->projectionsAreQ4_0();
     for (const LlamaTensor &tensor : llamaTensors(model.spec)) {
       if (tensor.shape.size() != 2)
         continue;

@@ -36,8 +36,6 @@ struct LoadedModel {
   /// The quantized ggml types of a GGUF file's tensors ("Q4_K"); their
   /// tensors are served expanded to f32.
   std::vector<std::string> quantizedTypes;
-  /// A GGUF whose matrices but the embedding are all Q4_0.
-  bool projectionsAreQ4_0 = false;
   /// A GGUF's ggml types of each matrix family (`llm.param` name, "wq"),
   /// over its layers: {"Q4_K", "Q6_K"}.
   std::map<std::string, std::set<std::string>> paramTypes;

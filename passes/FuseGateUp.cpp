@@ -17,16 +17,11 @@ using namespace mlir::llm;
 
 namespace {
 
-/// The rows of the parameters of two weights concatenated into `name`; null
-/// when they cannot be.
-static ParamOp fuseParams(PatternRewriter &rewriter, WeightOp first,
-                          WeightOp second, StringRef name) {
-  if (!first || !second || first.getLayer() != second.getLayer())
-    return {};
-  ParamOp a = first.getParamOp(), b = second.getParamOp();
-  if (a.getTensorType() != b.getTensorType())
-    return {};
-  return concatParams(rewriter, {a, b}, name);
+/// Whether the parameters two projections read at the same layer concatenate.
+static bool fusable(WeightOp first, WeightOp second) {
+  return first && second && first.getLayer() == second.getLayer() &&
+         first.getType() == second.getType() &&
+         canConcatParams(first.getParamOp(), second.getParamOp());
 }
 
 static WeightOp weightOp(Value v) {
@@ -53,21 +48,19 @@ struct FuseSwiGLU : OpRewritePattern<MulOp> {
       return failure();
     WeightOp gateWeight = weightOp(gate.getWeight());
     WeightOp gateOffsets = weightOp(gate.getOffsets());
-    ParamOp fused =
-        fuseParams(rewriter, gateWeight, weightOp(up.getWeight()),
-                   gateWeight ? gateWeight.getParam().str() + "_up" : "");
-    if (!fused)
+    WeightOp upWeight = weightOp(up.getWeight());
+    WeightOp upOffsets = weightOp(up.getOffsets());
+    if (!fusable(gateWeight, upWeight) ||
+        (gate.getOffsets() && !fusable(gateOffsets, upOffsets)))
       return failure();
+    ParamOp fused =
+        concatParams(rewriter, {gateWeight.getParamOp(), upWeight.getParamOp()},
+                     gateWeight.getParam().str() + "_up");
     ParamOp fusedOffsets;
-    if (gate.getOffsets()) {
-      fusedOffsets =
-          fuseParams(rewriter, gateOffsets, weightOp(up.getOffsets()),
-                     gateOffsets ? gateOffsets.getParam().str() + "_up" : "");
-      if (!fusedOffsets) {
-        rewriter.eraseOp(fused);
-        return failure();
-      }
-    }
+    if (gateOffsets)
+      fusedOffsets = concatParams(
+          rewriter, {gateOffsets.getParamOp(), upOffsets.getParamOp()},
+          gateOffsets.getParam().str() + "_up");
     LLVM_DEBUG(llvm::dbgs() << "fused gate/up into " << fused.getSymName()
                             << "\n");
 

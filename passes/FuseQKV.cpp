@@ -78,9 +78,9 @@ struct FuseSiblingLinears : OpRewritePattern<LinearOp> {
     for (LinearOp linear : group)
       params.push_back(weightOf(linear).getParamOp());
     std::string name = params.front().getSymName().str() + "_fused";
+    // Every sibling's parameters concatenate with the first's (checked
+    // above), so neither concatenation fails.
     ParamOp fused = concatParams(rewriter, params, name);
-    if (!fused)
-      return failure();
     ParamOp fusedOffsets;
     if (op.getOffsets()) {
       SmallVector<ParamOp> offsetParams;
@@ -89,10 +89,6 @@ struct FuseSiblingLinears : OpRewritePattern<LinearOp> {
       fusedOffsets =
           concatParams(rewriter, offsetParams,
                        offsetParams.front().getSymName().str() + "_fused");
-      if (!fusedOffsets) {
-        rewriter.eraseOp(fused);
-        return failure();
-      }
     }
     LLVM_DEBUG(llvm::dbgs() << "fusing " << group.size()
                             << " projections into " << fused.getSymName()

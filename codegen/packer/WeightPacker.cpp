@@ -115,6 +115,20 @@ static void encodeStrided(Type element, const float *values, int64_t count,
   }
 }
 
+/// Copies the group at `v` into `sorted` (its size) in ascending order and
+/// returns the smallest gap between two different values (0 when they are
+/// all equal): the step of a grid the values were quantized to before.
+static float sortGroup(const float *v, std::vector<float> &sorted) {
+  std::copy(v, v + sorted.size(), sorted.begin());
+  std::sort(sorted.begin(), sorted.end());
+  float gap = 0;
+  for (size_t i = 1; i < sorted.size(); ++i)
+    if (sorted[i] > sorted[i - 1] &&
+        (gap == 0 || sorted[i] - sorted[i - 1] < gap))
+      gap = sorted[i] - sorted[i - 1];
+  return gap;
+}
+
 /// Quantizes a row in place to the `bits`-bit integers of its groups of
 /// `group` values (symmetric) and returns each group's scale, rounded to f16
 /// first so that scale x integer is the value the kernels compute. With 8
@@ -144,12 +158,8 @@ static std::vector<uint16_t> quantizeRow(float *values, int64_t count,
       candidates = {amax / 127.0f, amax / 8.0f, amax / 32.0f};
     // Values on a grid already (GGUF's Q6_K in groups of 16, whose extremes
     // need not be the grid's): the smallest gap between two of them.
-    std::copy(v, v + group, sorted.begin());
-    std::sort(sorted.begin(), sorted.end());
-    float gap = amax;
-    for (int64_t i = 1; i < group; ++i)
-      if (sorted[i] > sorted[i - 1])
-        gap = std::min(gap, sorted[i] - sorted[i - 1]);
+    float gap = sortGroup(v, sorted);
+    gap = gap > 0 ? std::min(gap, amax) : amax;
     if (gap > 0 && amax / gap <= hi + 0.5f)
       candidates.push_back(gap);
     double bestError = INFINITY;
@@ -194,13 +204,8 @@ quantizeRowAsymmetric(float *values, int64_t count, int64_t group,
   float levels = bits == 4 ? 15.0f : 254.0f;
   for (int64_t start = 0; start < count; start += group) {
     float *v = values + start;
-    std::copy(v, v + group, sorted.begin());
-    std::sort(sorted.begin(), sorted.end());
+    float gap = sortGroup(v, sorted);
     float vmin = sorted.front(), range = sorted.back() - vmin;
-    float gap = range;
-    for (int64_t i = 1; i < group; ++i)
-      if (sorted[i] > sorted[i - 1])
-        gap = std::min(gap, sorted[i] - sorted[i - 1]);
     SmallVector<float, 2> candidates = {range / levels};
     if (gap > 0 && range / gap <= levels + 0.5f)
       candidates.push_back(gap);

@@ -696,9 +696,14 @@ private:
     // 4 bits where the projections are all Q4_0 (kept exactly; the
     // embedding table stays 8-bit), else 8.
     if (weightType.empty()) {
+      bool projectionsAreQ4_0 =
+          llvm::all_of(model->paramTypes, [](const auto &family) {
+            return family.first == "embed" ||
+                   family.second == std::set<std::string>{"Q4_0"};
+          });
       importOptions.quantizationGroup = groupSize;
       importOptions.quantizeEmbedding = quantizeEmbedding;
-      importOptions.quantizationBits = model->projectionsAreQ4_0 ? 4 : 8;
+      importOptions.quantizationBits = projectionsAreQ4_0 ? 4 : 8;
     }
     unsigned bits = importOptions.quantizationBits;
     // Per matrix family, so that the blocks stay as they are where a group

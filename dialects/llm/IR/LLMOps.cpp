@@ -243,6 +243,23 @@ static int64_t columns(Value v) {
   return cast<RankedTensorType>(v.getType()).getDimSize(1);
 }
 
+/// The group offsets of `matrix` ([rows, cols]), when present, are
+/// [rows, groups] with the groups dividing the columns.
+static LogicalResult verifyGroupOffsets(Operation *op, Value offsets,
+                                        RankedTensorType matrix,
+                                        StringRef columnsName) {
+  if (!offsets)
+    return success();
+  auto type = cast<RankedTensorType>(offsets.getType());
+  if (type.getRank() == 2 && type.getDimSize(0) == matrix.getDimSize(0) &&
+      type.getDimSize(1) > 0 && matrix.getDimSize(1) % type.getDimSize(1) == 0)
+    return success();
+  return op->emitOpError() << "offsets must be [" << matrix.getDimSize(0)
+                           << ", groups] with the groups dividing the "
+                           << matrix.getDimSize(1) << " " << columnsName
+                           << ", got " << type;
+}
+
 //===----------------------------------------------------------------------===//
 // ParamOp / WeightOp
 //===----------------------------------------------------------------------===//
@@ -316,16 +333,7 @@ LogicalResult EmbeddingOp::verify() {
     return failure();
   if (columns(getResult()) != table.getDimSize(1))
     return emitOpError("result width must equal the table's hidden size");
-  if (Value offsets = getOffsets()) {
-    auto type = cast<RankedTensorType>(offsets.getType());
-    if (type.getRank() != 2 || type.getDimSize(0) != table.getDimSize(0) ||
-        type.getDimSize(1) <= 0 ||
-        table.getDimSize(1) % type.getDimSize(1) != 0)
-      return emitOpError() << "offsets must be [" << table.getDimSize(0)
-                           << ", groups] with the groups dividing the "
-                           << table.getDimSize(1) << " columns, got " << type;
-  }
-  return success();
+  return verifyGroupOffsets(*this, getOffsets(), table, "columns");
 }
 
 LogicalResult RMSNormOp::verify() {
@@ -373,17 +381,7 @@ LogicalResult LinearOp::verify() {
     if (type.getRank() != 1)
       return emitOpError("row scale must be a vector");
   }
-  if (Value offsets = getOffsets()) {
-    auto type = cast<RankedTensorType>(offsets.getType());
-    if (type.getRank() != 2 || type.getDimSize(0) != weight.getDimSize(0) ||
-        type.getDimSize(1) <= 0 ||
-        weight.getDimSize(1) % type.getDimSize(1) != 0)
-      return emitOpError() << "offsets must be [" << weight.getDimSize(0)
-                           << ", groups] with the groups dividing the "
-                           << weight.getDimSize(1) << " input columns, got "
-                           << type;
-  }
-  return success();
+  return verifyGroupOffsets(*this, getOffsets(), weight, "input columns");
 }
 
 int64_t LinearOp::getOffsetsGroup() {
