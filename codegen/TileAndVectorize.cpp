@@ -1012,11 +1012,23 @@ packInputs(OpBuilder &b, const Tile &t, scf::ForOp loop, TargetAttr target) {
   }
   Location loc = loop.getLoc();
   OpBuilder::InsertionGuard guard(b);
+  // One kPackedInputBytes buffer per function, viewed as each pack's shape
+  // (a pack is filled and read before the next one starts), so a kernel's
+  // frame holds one.
   auto func = loop->getParentOfType<func::FuncOp>();
-  b.setInsertionPointToStart(&func.getBody().front());
-  Value buffer = b.create<memref::AllocaOp>(
+  Block &entry = func.getBody().front();
+  auto bytesType = MemRefType::get({kPackedInputBytes}, b.getI8Type());
+  memref::AllocaOp bytes;
+  for (auto alloca : entry.getOps<memref::AllocaOp>())
+    if (alloca.getType() == bytesType)
+      bytes = alloca;
+  b.setInsertionPointToStart(&entry);
+  if (!bytes)
+    bytes = b.create<memref::AllocaOp>(loc, bytesType, b.getI64IntegerAttr(64));
+  b.setInsertionPointAfter(bytes);
+  Value buffer = b.create<memref::ViewOp>(
       loc, MemRefType::get({*maxRows / rows, depth, rows}, b.getF32Type()),
-      b.getI64IntegerAttr(64));
+      bytes, b.create<arith::ConstantIndexOp>(loc, 0), ValueRange{});
   b.setInsertionPoint(anchor);
   auto cidx = [&](OpBuilder &nb, Location nloc, int64_t v) -> Value {
     return nb.create<arith::ConstantIndexOp>(nloc, v);

@@ -399,9 +399,10 @@ func.func @depth_chunks(%x: memref<?x64xf32>, %w: memref<2x64x16xbf16>, %y: memr
 // tiles get a widened panel also gets its inputs packed, once, before the
 // loop over the weight blocks: with 8 whole 4-row tiles or more, each tile's
 // 4 rows are transposed (loads of 16 columns, two rounds of shuffles) into a
-// [tiles, depth, 4] stack buffer, and the widened version's tile reads its
-// rows side by side ([column, row]). That version runs only if the buffer
-// was filled; the other reads the inputs as they are.
+// [tiles, depth, 4] view of the function's 1 MiB stack buffer for packed
+// inputs, and the widened version's tile reads its rows side by side
+// ([column, row]). That version runs only if the buffer was filled; the
+// other reads the inputs as they are.
 
 // CHECK-LABEL: func.func @packed_inputs(
 // CHECK-SAME: %[[X:[^:]+]]: memref<?x16xf32>
@@ -412,7 +413,8 @@ func.func @depth_chunks(%x: memref<?x64xf32>, %w: memref<2x64x16xbf16>, %y: memr
 // CHECK-DAG: %[[C12:.+]] = arith.constant 12 : index
 // CHECK-DAG: %[[C64:.+]] = arith.constant 64 : index
 // CHECK: %[[PANEL:.+]] = memref.alloca() {alignment = 64 : i64} : memref<1x16x16xf32>
-// CHECK: %[[PACKED:.+]] = memref.alloca() {alignment = 64 : i64} : memref<16x16x4xf32>
+// CHECK: %[[BYTES:.+]] = memref.alloca() {alignment = 64 : i64} : memref<1048576xi8>
+// CHECK: %[[PACKED:.+]] = memref.view %[[BYTES]][%[[C0]]][] : memref<1048576xi8> to memref<16x16x4xf32>
 // CHECK: scf.for %[[CHUNK:.+]] = %[[C0]] to %{{.+}} step %[[C64]] {
 // CHECK: %[[ROWS:.+]] = affine.min
 // CHECK: %[[XC:.+]] = memref.subview %[[X]][%[[CHUNK]], 0] [%[[ROWS]], 16] [1, 1]
