@@ -109,9 +109,11 @@ public:
     // of 6. Prefill 512 of the 1B model, four alternating runs each: on
     // `vdpbf16ps` on Zen 5 245-256 tok/s against 229-246 with 6 rows (10
     // and 12 rows: no faster; f32 weights: no faster with 8); widened to
-    // f32 on a Xeon (Emerald Rapids) 84-98 against 76-89.
+    // f32 on a Xeon (Emerald Rapids) 84-98 against 76-89. f32 and f16
+    // weights too: 8 rows (a power of two) let a prefill pack its inputs
+    // (llm-tile-and-vectorize); f32 on the Xeon 110.9 against 99.2.
     if (target.getVectorRegisters() >= 32 && !param.isQuantized() &&
-        param.getTensorType().getElementType().isBF16())
+        isa<FloatType>(param.getTensorType().getElementType()))
       choice.rows = 8;
     // i8 weights: blocks of 4 registers, 64 bytes per column as bf16's
     // two. A depth step costs about the same whatever the weight's type, so

@@ -76,8 +76,9 @@ module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu",
 // -----
 
 // Zen 5 (AVX512-BF16): bf16 weights are interleaved by pairs for vdpbf16ps
-// by default, f32 ones are not. bf16 weights take tiles of 8 rows (16
-// accumulators), f32 ones 6. The depth step keeps a tile's weight panel and
+// by default, f32 ones are not. Float weights take tiles of 8 rows (16
+// accumulators; a power of two, so that a prefill packs its inputs). The
+// depth step keeps a tile's weight panel and
 // bf16 input rows in half of the L1 (2048 deep: 256, since 8 x 2 + 32 x 2
 // bytes per column of depth fit 307 times in 24 KiB).
 
@@ -87,7 +88,7 @@ module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu",
 // CHECK-SAME: llm.layout = #llm.packed_layout<block = 32>
 // CHECK-LABEL: func.func @zen5(
 // CHECK: llm.linear {{.+}}#llm.lowering_config<tiles = [8, 32, 256]>
-// CHECK: llm.linear {{.+}}#llm.lowering_config<tiles = [6, 32, 64]>
+// CHECK: llm.linear {{.+}}#llm.lowering_config<tiles = [8, 32, 64]>
 // EXACT-NOT: interleave
 module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver5", features = "+avx512bf16,+avx512f,+avx512vl", vector_bits = 512, vector_registers = 32, l1_bytes = 49152, l2_bytes = 1048576>} {
   llm.param @deep : tensor<96x2048xbf16> {layers = 0 : i64, sources = ["deep"]}
