@@ -12,6 +12,7 @@
 #include "runtime/Profile.h"
 #include "runtime/Sampler.h"
 #include "runtime/Session.h"
+#include "runtime/ThreadPool.h"
 #include "runtime/Tokenizer.h"
 #include "runtime/WeightFile.h"
 #include "runtime/abi/ModelABI.h"
@@ -648,7 +649,7 @@ std::string describeModelSampling(const SamplerConfig &sampling) {
                 "--top-k, --top-p, ... override them)";
 }
 
-int main(int argc, char **argv) {
+static int runModel(int argc, char **argv) {
   std::string program = argc > 0 ? argv[0] : "model";
   Options options;
   std::optional<SamplerConfig> samplingDefaults = modelSamplingDefaults();
@@ -723,4 +724,9 @@ int main(int argc, char **argv) {
     return 130; // 128 + SIGINT, as a shell reports it.
   }
   return error.empty() ? 0 : fail(error);
+}
+
+int main(int argc, char **argv) {
+  // The generated kernels keep up to a few MiB of stack on every thread.
+  return runWithModelStack(runModel, argc, argv);
 }

@@ -5,8 +5,12 @@
 #include "runtime/abi/ModelABI.h"
 
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/resource.h>
+#include <thread>
 
 using namespace llmc;
 
@@ -56,8 +60,22 @@ ThreadPool::ThreadPool(int numThreads)
   sigemptyset(&interrupt);
   sigaddset(&interrupt, SIGINT);
   pthread_sigmask(SIG_BLOCK, &interrupt, &previous);
-  for (int tid = 1; tid < this->numThreads; ++tid)
-    threads.emplace_back([this, tid] { workerLoop(tid); });
+  // Each worker on a kModelStackBytes stack, whatever the stack limit.
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, kModelStackBytes);
+  for (int tid = 1; tid < this->numThreads; ++tid) {
+    auto *start = new WorkerStart{this, tid};
+    pthread_t thread;
+    if (pthread_create(&thread, &attr, &ThreadPool::workerMain, start) != 0) {
+      delete start;
+      std::fprintf(stderr, "error: cannot start worker thread %d of %d\n", tid,
+                   this->numThreads);
+      std::exit(1);
+    }
+    threads.push_back(thread);
+  }
+  pthread_attr_destroy(&attr);
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
 }
 
@@ -67,13 +85,22 @@ ThreadPool::~ThreadPool() {
     stopping = true;
   }
   wakeWorkers.notify_all();
-  for (std::thread &t : threads)
-    t.join();
+  for (pthread_t t : threads)
+    pthread_join(t, nullptr);
 }
 
 void ThreadPool::runTask(int tid) {
   threadSense = spinBarrier.currentSense();
   task(taskCtx, tid, numThreads);
+}
+
+void *ThreadPool::workerMain(void *arg) {
+  auto *start = static_cast<WorkerStart *>(arg);
+  ThreadPool *pool = start->pool;
+  int tid = start->tid;
+  delete start;
+  pool->workerLoop(tid);
+  return nullptr;
 }
 
 void ThreadPool::workerLoop(int tid) {
@@ -152,4 +179,55 @@ extern "C" int64_t llmc_next_chunk(void) {
   if (ThreadPool *pool = activePool.load(std::memory_order_acquire))
     return pool->nextChunk();
   return unpooledChunks++;
+}
+
+namespace {
+struct StackCall {
+  int (*fn)(int, char **);
+  int argc;
+  char **argv;
+  int result;
+};
+} // namespace
+
+static void *runStackCall(void *arg) {
+  auto *call = static_cast<StackCall *>(arg);
+  // This thread takes SIGINT (Ctrl-C) in place of the waiting caller.
+  sigset_t interrupt;
+  sigemptyset(&interrupt);
+  sigaddset(&interrupt, SIGINT);
+  pthread_sigmask(SIG_UNBLOCK, &interrupt, nullptr);
+  call->result = call->fn(call->argc, call->argv);
+  return nullptr;
+}
+
+int llmc::runWithModelStack(int (*fn)(int, char **), int argc, char **argv) {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_STACK, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+      limit.rlim_cur < kModelStackBytes) {
+    // The main thread's stack grows up to the soft limit.
+    if (limit.rlim_max == RLIM_INFINITY || limit.rlim_max >= kModelStackBytes) {
+      limit.rlim_cur = kModelStackBytes;
+      if (setrlimit(RLIMIT_STACK, &limit) == 0)
+        return fn(argc, argv);
+    }
+    StackCall call{fn, argc, argv, 1};
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, kModelStackBytes);
+    sigset_t interrupt, previous;
+    sigemptyset(&interrupt);
+    sigaddset(&interrupt, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &interrupt, &previous);
+    pthread_t thread;
+    int created = pthread_create(&thread, &attr, runStackCall, &call);
+    pthread_attr_destroy(&attr);
+    if (created == 0) {
+      pthread_join(thread, nullptr);
+      pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+      return call.result;
+    }
+    pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  }
+  return fn(argc, argv);
 }

@@ -13,9 +13,10 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
-#include <thread>
+#include <pthread.h>
 #include <vector>
 
 namespace llmc {
@@ -79,12 +80,18 @@ public:
   int64_t nextChunk() { return spinBarrier.nextChunk(); }
 
 private:
+  /// What a worker thread starts with (owned by it).
+  struct WorkerStart {
+    ThreadPool *pool;
+    int tid;
+  };
+  static void *workerMain(void *arg);
   void workerLoop(int tid);
   void runTask(int tid);
 
   int numThreads;
   SpinBarrier spinBarrier;
-  std::vector<std::thread> threads;
+  std::vector<pthread_t> threads;
 
   std::mutex mutex;
   std::condition_variable wakeWorkers;
@@ -99,6 +106,18 @@ private:
 
 /// Returns the number of CPUs this process may run on (at least 1).
 int availableCpus();
+
+/// Bytes of stack every thread that runs the model gets: the generated
+/// kernels' frames hold up to a few MiB (a prefill's packed inputs take 1
+/// MiB of each projection's frame).
+constexpr size_t kModelStackBytes = size_t(16) << 20;
+
+/// Runs `fn(argc, argv)` on a stack of at least kModelStackBytes: on the
+/// calling thread when its stack limit allows (raising the soft limit if
+/// it is lower and the hard one allows), otherwise on a thread of that size
+/// that takes over SIGINT (blocked on the caller meanwhile). Returns what
+/// `fn` returned.
+int runWithModelStack(int (*fn)(int, char **), int argc, char **argv);
 
 } // namespace llmc
 
