@@ -959,15 +959,20 @@ static SmallVector<Value> transposeRows(OpBuilder &b, Location loc,
   return columns;
 }
 
+/// The fewest rows a tile packs its inputs for: with 4 (AVX2's tiles) the
+/// 1B model's bf16 prefill 512 was no faster packed, running AVX2 code on
+/// the Xeon (medians 57.9 against 59.2 tok/s, 8 alternating runs).
+constexpr int64_t kPackedRows = 8;
+
 /// Bytes of stack a row chunk's packed inputs may take.
 constexpr int64_t kPackedInputBytes = 1 << 20;
 
 /// The packed inputs of a wide panel's row tiles: for a tile of `rows` (a
-/// power of two) rows whose inputs are a view of a row chunk (f32, static
-/// depth), the chunk's whole tiles are copied once into a buffer on the
-/// stack, [tiles, depth, rows] (each tile's rows side by side per column),
-/// before the loop over the weight blocks, and every block's tiles then
-/// read one contiguous stream instead of `rows` rows 4 or 8 KiB apart. A
+/// power of two, at least kPackedRows) rows whose inputs are a view of a row
+/// chunk (f32, static depth), the chunk's whole tiles are copied once into a
+/// buffer on the stack, [tiles, depth, rows] (each tile's rows side by side per
+/// column), before the loop over the weight blocks, and every block's tiles
+/// then read one contiguous stream instead of `rows` rows 4 or 8 KiB apart. A
 /// register-tile loop of the 1B model's shape (8 x 32, depth steps of 128,
 /// a 128-row chunk in the L2), Xeon, one core, medians of 15: 148-159
 /// against 118-126 GFLOP/s. Returns the buffer and the condition under which
@@ -982,8 +987,9 @@ packInputs(OpBuilder &b, const Tile &t, scf::ForOp loop, TargetAttr target) {
   int64_t width = target.getVectorBits() / 32;
   int64_t rows = t.rows;
   if (chunkType.getRank() != 2 || !chunkType.getElementType().isF32() ||
-      chunkType.isDynamicDim(1) || width < 2 || rows < 2 || rows > width ||
-      !llvm::isPowerOf2_64(rows) || chunkType.getDimSize(1) % width != 0)
+      chunkType.isDynamicDim(1) || width < 2 || rows < kPackedRows ||
+      rows > width || !llvm::isPowerOf2_64(rows) ||
+      chunkType.getDimSize(1) % width != 0)
     return std::nullopt;
   SmallVector<int64_t> strides;
   int64_t offset;
