@@ -975,10 +975,14 @@ constexpr int64_t kPackedInputBytes = 1 << 20;
 /// then read one contiguous stream instead of `rows` rows 4 or 8 KiB apart. A
 /// register-tile loop of the 1B model's shape (8 x 32, depth steps of 128,
 /// a 128-row chunk in the L2), Xeon, one core, medians of 15: 148-159
-/// against 118-126 GFLOP/s. Returns the buffer and the condition under which
-/// it is filled (the chunk has at least kWidePanelTiles tiles), or nothing.
+/// against 118-126 GFLOP/s. With `perWord` = 2 the chunk holds bf16 pairs
+/// (the dot product's inputs) and the words packed are its pairs, as f32
+/// bits: [tiles, depth / 2, rows]. Returns the buffer and the condition
+/// under which it is filled (the chunk has at least kWidePanelTiles tiles),
+/// or nothing.
 static std::optional<std::pair<Value, Value>>
-packInputs(OpBuilder &b, const Tile &t, scf::ForOp loop, TargetAttr target) {
+packInputs(OpBuilder &b, const Tile &t, scf::ForOp loop, TargetAttr target,
+           int64_t perWord) {
   auto view = t.x.getDefiningOp<memref::SubViewOp>();
   if (!target || !view || !view.hasUnitStride())
     return std::nullopt;
@@ -986,10 +990,13 @@ packInputs(OpBuilder &b, const Tile &t, scf::ForOp loop, TargetAttr target) {
   auto chunkType = cast<MemRefType>(chunk.getType());
   int64_t width = target.getVectorBits() / 32;
   int64_t rows = t.rows;
-  if (chunkType.getRank() != 2 || !chunkType.getElementType().isF32() ||
-      chunkType.isDynamicDim(1) || width < 2 || rows < kPackedRows ||
-      rows > width || !llvm::isPowerOf2_64(rows) ||
-      chunkType.getDimSize(1) % width != 0)
+  Type element = chunkType.getElementType();
+  bool words =
+      perWord == 1 ? element.isF32() : perWord == 2 && element.isBF16();
+  if (chunkType.getRank() != 2 || !words || chunkType.isDynamicDim(1) ||
+      width < 2 || rows < kPackedRows || rows > width ||
+      !llvm::isPowerOf2_64(rows) ||
+      chunkType.getDimSize(1) % (width * perWord) != 0)
     return std::nullopt;
   SmallVector<int64_t> strides;
   int64_t offset;
@@ -1005,7 +1012,7 @@ packInputs(OpBuilder &b, const Tile &t, scf::ForOp loop, TargetAttr target) {
     maxRows = chunkType.getDimSize(0);
   else if (auto chunkView = chunk.getDefiningOp<memref::SubViewOp>())
     maxRows = constantUpperBound(chunkView.getMixedSizes()[0]);
-  int64_t depth = chunkType.getDimSize(1);
+  int64_t depth = chunkType.getDimSize(1) / perWord;
   if (!maxRows || *maxRows / rows < kWidePanelTiles ||
       *maxRows / rows * depth * rows * 4 > kPackedInputBytes)
     return std::nullopt;
@@ -1045,6 +1052,7 @@ packInputs(OpBuilder &b, const Tile &t, scf::ForOp loop, TargetAttr target) {
   Value enough = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::sge, tiles,
                                          cidx(b, loc, kWidePanelTiles));
   auto vectorType = VectorType::get({width}, b.getF32Type());
+  auto loadType = VectorType::get({width * perWord}, element);
   bool built = true;
   auto ifOp = b.create<scf::IfOp>(loc, enough, /*withElseRegion=*/false);
   b.setInsertionPointToStart(ifOp.thenBlock());
@@ -1058,12 +1066,20 @@ packInputs(OpBuilder &b, const Tile &t, scf::ForOp loop, TargetAttr target) {
             ValueRange{},
             [&](OpBuilder &nb, Location nloc, Value k, ValueRange) {
               SmallVector<Value> rowVectors;
-              for (int64_t i = 0; i < rows; ++i)
-                rowVectors.push_back(nb.create<vector::LoadOp>(
-                    nloc, vectorType, chunk,
+              Value column = perWord == 1
+                                 ? k
+                                 : nb.create<arith::MulIOp>(
+                                       nloc, k, cidx(nb, nloc, perWord));
+              for (int64_t i = 0; i < rows; ++i) {
+                Value row = nb.create<vector::LoadOp>(
+                    nloc, loadType, chunk,
                     ValueRange{nb.create<arith::AddIOp>(nloc, first,
                                                         cidx(nb, nloc, i)),
-                               k}));
+                               column});
+                if (perWord != 1)
+                  row = nb.create<vector::BitCastOp>(nloc, vectorType, row);
+                rowVectors.push_back(row);
+              }
               SmallVector<Value> columns =
                   transposeRows(nb, nloc, rowVectors, width);
               built &= !columns.empty();
@@ -1086,15 +1102,21 @@ packInputs(OpBuilder &b, const Tile &t, scf::ForOp loop, TargetAttr target) {
 }
 
 /// The view of the packed inputs `buffer` that the tile whose inputs are
-/// the chunk's view `x` reads: [depth, rows].
+/// the chunk's view `x` reads: [depth, rows] (words of `perWord` inputs).
 static Value packedTileInputs(OpBuilder &b, Location loc, Value x, Value buffer,
-                              int64_t rows, int64_t depth) {
+                              int64_t rows, int64_t depth, int64_t perWord) {
   auto view = x.getDefiningOp<memref::SubViewOp>();
   SmallVector<OpFoldResult> at = view.getMixedOffsets();
   Value first = getValueOrCreateConstantIndexOp(b, loc, at[0]);
   Value tile = b.create<arith::DivUIOp>(
       loc, first, b.create<arith::ConstantIndexOp>(loc, rows));
-  SmallVector<OpFoldResult> offsets = {tile, at[1], b.getIndexAttr(0)};
+  OpFoldResult column = at[1];
+  if (perWord != 1)
+    column = b.create<arith::DivUIOp>(
+                  loc, getValueOrCreateConstantIndexOp(b, loc, at[1]),
+                  b.create<arith::ConstantIndexOp>(loc, perWord))
+                 .getResult();
+  SmallVector<OpFoldResult> offsets = {tile, column, b.getIndexAttr(0)};
   SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(depth),
                                      b.getIndexAttr(rows)};
   SmallVector<OpFoldResult> strides(3, b.getIndexAttr(1));
@@ -1124,14 +1146,54 @@ static Value packedTileInputs(OpBuilder &b, Location loc, Value x, Value buffer,
 struct WidePanel {
   /// The tile in the widened version.
   linalg::LinalgOp op;
-  /// The widened panel, and the packed inputs (or null).
+  /// The widened panel (or null: the weights read in place), and the packed
+  /// inputs (or null).
   Value panel, inputs;
 };
+
+/// For a static tile of bf16 pairs (interleaved by 2, on the target's bf16
+/// dot product) in a loop over row tiles: versions the loop on the row
+/// chunk having at least kWidePanelTiles tiles, and in that version the
+/// tiles read their input pairs packed as 32-bit words (see packInputs):
+/// each depth step's broadcasts come from one contiguous stream instead of
+/// `rows` rows 4 KiB apart. The weights are read in place, as they are.
+static std::optional<WidePanel>
+versionForPackedPairs(OpBuilder &b, linalg::LinalgOp op, TargetAttr target) {
+  std::optional<Tile> t = matchStaticTile(op);
+  auto loop = dyn_cast<scf::ForOp>(op->getParentOp());
+  if (!t || t->rows < 2 || !loop)
+    return std::nullopt;
+  auto wType = cast<MemRefType>(t->w.getType());
+  if (wType.getRank() != 4 || wType.getDimSize(3) != 2)
+    return std::nullopt;
+  (void)moveLoopInvariantCode(cast<LoopLikeOpInterface>(loop.getOperation()));
+  if (!loop.isDefinedOutsideOfLoop(loop.getUpperBound()))
+    return std::nullopt;
+  std::optional<std::pair<Value, Value>> inputs =
+      packInputs(b, *t, loop, target, 2);
+  if (!inputs)
+    return std::nullopt;
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPoint(loop);
+  Location loc = op.getLoc();
+  Value span =
+      b.create<arith::SubIOp>(loc, loop.getUpperBound(), loop.getLowerBound());
+  Value enough = b.create<arith::AndIOp>(
+      loc,
+      b.create<arith::CmpIOp>(
+          loc, arith::CmpIPredicate::sge, span,
+          b.create<arith::ConstantIndexOp>(loc, kWidePanelTiles * t->rows)),
+      inputs->second);
+  versionOn(b, loop, enough);
+  return WidePanel{op, Value(), inputs->first};
+}
+
 static std::optional<WidePanel>
 versionForWidePanel(OpBuilder &b, linalg::LinalgOp op, TargetAttr target) {
-  if (isInterleaved(op) || isQuantizedDot(op) ||
-      getConfig(op).getScalableLanes())
+  if (getConfig(op).getScalableLanes() || isQuantizedDot(op))
     return std::nullopt;
+  if (isInterleaved(op))
+    return versionForPackedPairs(b, op, target);
   std::optional<Tile> t = matchStaticTile(op);
   auto loop = dyn_cast<scf::ForOp>(op->getParentOp());
   if (!t || t->rows < 2 || !loop)
@@ -1150,7 +1212,7 @@ versionForWidePanel(OpBuilder &b, linalg::LinalgOp op, TargetAttr target) {
       !loop.isDefinedOutsideOfLoop(loop.getUpperBound()))
     return std::nullopt;
   std::optional<std::pair<Value, Value>> inputs =
-      packInputs(b, *t, loop, target);
+      packInputs(b, *t, loop, target, 1);
   if (f32Weights && !inputs)
     return std::nullopt;
   Value packed = inputs ? inputs->first : Value();
@@ -1279,8 +1341,9 @@ static LogicalResult emitDotTile(OpBuilder &b, Location loc, const Tile &t,
   for (int64_t candidate : {16, 8, 4})
     if (!chunk && t.lanes % candidate == 0)
       chunk = candidate;
+  Type xElement = cast<MemRefType>(t.x.getType()).getElementType();
   if (wType.getDimSize(3) != 2 || !wType.getElementType().isBF16() ||
-      !cast<MemRefType>(t.x.getType()).getElementType().isBF16() || !chunk)
+      !(t.xByDepth ? xElement.isF32() : xElement.isBF16()) || !chunk)
     return op->emitError("llm-tile-and-vectorize: an interleaved matmul "
                          "must multiply bf16 pairs on whole 4-lane chunks");
   int64_t chunks = t.lanes / chunk;
@@ -1329,13 +1392,21 @@ static LogicalResult emitDotTile(OpBuilder &b, Location loc, const Tile &t,
         SmallVector<Value> next;
         for (int64_t i = 0; i < t.rows; ++i) {
           Value row = nb.create<arith::ConstantIndexOp>(nloc, i);
-          Value pair = nb.create<vector::LoadOp>(
-              nloc, VectorType::get({2}, bf16), t.x, ValueRange{row, col});
-          Value word = nb.create<vector::ExtractOp>(
-              nloc,
-              nb.create<vector::BitCastOp>(
-                  nloc, VectorType::get({1}, nb.getI32Type()), pair),
-              ArrayRef<int64_t>{0});
+          Value word;
+          if (t.xByDepth) {
+            // Packed: the pair is the word at [k, row].
+            word = nb.create<arith::BitcastOp>(
+                nloc, nb.getI32Type(),
+                nb.create<memref::LoadOp>(nloc, t.x, ValueRange{k, row}));
+          } else {
+            Value pair = nb.create<vector::LoadOp>(
+                nloc, VectorType::get({2}, bf16), t.x, ValueRange{row, col});
+            word = nb.create<vector::ExtractOp>(
+                nloc,
+                nb.create<vector::BitCastOp>(
+                    nloc, VectorType::get({1}, nb.getI32Type()), pair),
+                ArrayRef<int64_t>{0});
+          }
           Value inputs = nb.create<vector::BitCastOp>(
               nloc, pairsType,
               nb.create<vector::SplatOp>(nloc, splatType, word));
@@ -1971,6 +2042,11 @@ static LogicalResult vectorizeTile(RewriterBase &rewriter, linalg::LinalgOp op,
       return op->emitError("llm-tile-and-vectorize: an interleaved matmul "
                            "needs the module's llm.target");
     }
+    if (wide.inputs) {
+      t->x = packedTileInputs(rewriter, loc, t->x, wide.inputs, t->rows,
+                              t->depth, 2);
+      t->xByDepth = true;
+    }
     if (failed(emitDotTile(rewriter, loc, *t, *backend, op))) {
       error = true;
       return failure();
@@ -1994,7 +2070,7 @@ static LogicalResult vectorizeTile(RewriterBase &rewriter, linalg::LinalgOp op,
       plain.lanes = panelType.getDimSize(2);
       if (wide.inputs) {
         plain.x = packedTileInputs(rewriter, loc, t->x, wide.inputs, t->rows,
-                                   plain.depth);
+                                   plain.depth, 1);
         plain.xByDepth = true;
       }
       if (t->nibbles)

@@ -59,6 +59,71 @@ func.func @interleaved(%x: memref<?x8xbf16>, %w: memref<2x4x32x2xbf16>, %y: memr
 #w = affine_map<(d0, d1, d2, d3, d4) -> (d1, d3, d2, d4)>
 #o = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2)>
 
+// 8-row tiles in a row chunk of 64 rows (half of the 8 KiB L2 over rows of
+// 32 bf16) read their input pairs packed: with 8 whole tiles or more, each
+// tile's 8 rows of pairs are loaded 16 words at a time (32 bf16 as 16 f32),
+// transposed with three rounds of shuffles, and stored into a [tiles,
+// pairs, 8] view of the kernel's 1 MiB stack buffer; in that version of the
+// row loop, each row's pair is the 32-bit word at [pair, row] of its tile,
+// broadcast to the dot products. The other version reads the rows.
+
+// CHECK-LABEL: func.func @packed_pairs(
+// CHECK-DAG: %[[C0:.+]] = arith.constant 0 : index
+// CHECK-DAG: %[[C1:.+]] = arith.constant 1 : index
+// CHECK-DAG: %[[C8:.+]] = arith.constant 8 : index
+// CHECK-DAG: %[[C14:.+]] = arith.constant 14 : index
+// CHECK: %[[BYTES:.+]] = memref.alloca() {alignment = 64 : i64} : memref<1048576xi8>
+// CHECK: %[[PACKED:.+]] = memref.view %[[BYTES]][%[[C0]]][] : memref<1048576xi8> to memref<8x16x8xf32>
+// CHECK: %[[XC:.+]] = memref.subview %{{.+}}[%{{.+}}, 0] [%{{.+}}, 32] [1, 1] : memref<?x32xbf16> to memref<?x32xbf16
+// CHECK: %[[TILES:.+]] = arith.divui %{{.+}}, %[[C8]]
+// CHECK: %[[ENOUGH:.+]] = arith.cmpi sge, %[[TILES]], %[[C8]]
+// CHECK: scf.if %[[ENOUGH]] {
+// CHECK: scf.for %[[T:.+]] = %[[C0]] to %[[TILES]] step %[[C1]] {
+// CHECK: %[[R0:.+]] = vector.load %[[XC]]{{.+}} vector<32xbf16>
+// CHECK: %[[W0:.+]] = vector.bitcast %[[R0]] : vector<32xbf16> to vector<16xf32>
+// CHECK-COUNT-7: vector.load %[[XC]]
+// CHECK-COUNT-24: vector.shuffle
+// CHECK: vector.store %{{.+}}, %[[PACKED]][%[[T]], %[[C0]], %[[C0]]]
+// CHECK-COUNT-6: vector.store %{{.+}}, %[[PACKED]][%[[T]]
+// CHECK: vector.store %{{.+}}, %[[PACKED]][%[[T]], %[[C14]], %[[C0]]]
+// CHECK: scf.for
+// CHECK: %[[BOTH:.+]] = arith.andi %{{.+}}, %[[ENOUGH]]
+// CHECK: scf.if %[[BOTH]] {
+// CHECK: scf.for %[[M:.+]] = %[[C0]] to %{{.+}} step %[[C8]] {
+// CHECK: %[[TILE:.+]] = arith.divui %[[M]], %[[C8]]
+// CHECK: %[[XT:.+]] = memref.subview %[[PACKED]][%[[TILE]], 0, 0] [1, 16, 8] [1, 1, 1] : memref<8x16x8xf32> to memref<16x8xf32
+// CHECK: scf.for %[[K:.+]] = %[[C0]] to
+// CHECK: %[[F:.+]] = memref.load %[[XT]][%[[K]], %[[C0]]]
+// CHECK: %[[I:.+]] = arith.bitcast %[[F]] : f32 to i32
+// CHECK: %[[S:.+]] = vector.splat %[[I]] : vector<16xi32>
+// CHECK: %[[X:.+]] = vector.bitcast %[[S]] : vector<16xi32> to vector<32xbf16>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512bf16.dpbf16ps.512"(%{{.+}}, %{{.+}}, %[[X]])
+// CHECK: memref.load %[[XT]][%[[K]], %[[C1]]]
+// CHECK-COUNT-7: llvm.call_intrinsic "llvm.x86.avx512bf16.dpbf16ps.512"
+// CHECK: } else {
+// CHECK: scf.for
+// CHECK: vector.load %{{.+}} : memref<8x32xbf16, {{.+}}>, vector<2xbf16>
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512bf16.dpbf16ps.512"
+module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver5", features = "+avx512bf16,+avx512f,+avx512vl", vector_bits = 512, vector_registers = 32, l1_bytes = 49152, l2_bytes = 8192>} {
+func.func @packed_pairs(%x: memref<?x32xbf16>, %w: memref<2x16x16x2xbf16>, %y: memref<?x2x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%x, %w : memref<?x32xbf16>, memref<2x16x16x2xbf16>) outs(%y : memref<?x2x16xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [8, 16, 32]>} {
+  ^bb0(%in: bf16, %win: bf16, %acc: f32):
+    %a = arith.extf %in : bf16 to f32
+    %e = arith.extf %win : bf16 to f32
+    %p = arith.mulf %a, %e : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+}
+
+// -----
+
+#x = affine_map<(d0, d1, d2, d3, d4) -> (d0, d3 * 2 + d4)>
+#w = affine_map<(d0, d1, d2, d3, d4) -> (d1, d3, d2, d4)>
+#o = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2)>
+
 // A target without a bf16 dot product (here: no target at all) cannot
 // lower an interleaved matmul.
 
