@@ -44,6 +44,9 @@ struct Cost {
   /// that peak, in this many passes (2 for 16-bit inputs, two 8-bit limbs;
   /// 0: not on the dot product).
   int64_t int8Passes = 0;
+  /// A projection on the CPU's bf16 dot product (bf16 weights interleaved
+  /// by pairs): its FLOPs are against that peak, not the f32 FMA's.
+  bool bf16Dot = false;
 
   Cost &operator+=(const Cost &other) {
     flopsPerRow += other.flopsPerRow;
@@ -53,6 +56,7 @@ struct Cost {
     bytesPerPair += other.bytesPerPair;
     perOutputRow |= other.perOutputRow;
     int8Passes = std::max(int8Passes, other.int8Passes);
+    bf16Dot |= other.bf16Dot;
     return *this;
   }
 };
@@ -107,6 +111,8 @@ std::optional<Cost> costOf(Operation *op, Type kvElement) {
                   .getAttr(linear);
           cost.int8Passes =
               config && config.getInputBits().value_or(8) == 16 ? 2 : 1;
+        } else if (!param.isQuantized() && param.getInterleave() == 2) {
+          cost.bf16Dot = true;
         }
     return cost;
   }
@@ -216,6 +222,7 @@ struct EstimateCostsPass
       add("flops_per_pair", cost.flopsPerPair);
       add("flops_per_row", cost.flopsPerRow);
       add("int8_dot", cost.int8Passes);
+      add("bf16_dot", cost.bf16Dot ? 1 : 0);
       if (cost.perOutputRow)
         fields.push_back(b.getNamedAttr("rows", b.getStringAttr("outputs")));
       entries.push_back(

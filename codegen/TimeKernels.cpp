@@ -34,9 +34,9 @@ namespace {
 constexpr StringLiteral kMarkFn = "llmc_profile_mark";
 
 /// The fields of one group's entry in llmc_group_costs, in order.
-constexpr StringLiteral kCostFields[] = {"flops_per_row",  "bytes_per_row",
-                                         "bytes_per_call", "flops_per_pair",
-                                         "bytes_per_pair", "int8_dot"};
+constexpr StringLiteral kCostFields[] = {
+    "flops_per_row",  "bytes_per_row", "bytes_per_call", "flops_per_pair",
+    "bytes_per_pair", "int8_dot",      "bf16_dot"};
 
 /// `names`, each followed by a NUL byte.
 std::string joinNames(ArrayRef<StringRef> names) {

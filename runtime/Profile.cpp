@@ -29,7 +29,7 @@ using namespace llmc;
 
 namespace {
 
-constexpr int kCostFields = 8;
+constexpr int kCostFields = 9;
 
 uint64_t nowNs() {
   return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -113,6 +113,8 @@ struct GroupRow {
   /// Its FLOPs are 8-bit dot products in this many passes (llm.costs'
   /// int8_dot: 2 for 16-bit inputs); 0 when they are not.
   int64_t int8Passes = 0;
+  /// Its FLOPs are bf16 dot products (llm.costs' bf16_dot).
+  bool bf16Dot = false;
   double bytes = 0, flops = 0;
 };
 
@@ -137,6 +139,7 @@ std::vector<GroupRow> groupRows(const Profiler &p, const Phase &phase) {
     const int64_t *cost = llmc_group_costs + row.group * kCostFields;
     row.known = cost[0] != 0;
     row.int8Passes = cost[7];
+    row.bf16Dot = cost[8] != 0;
     double r = double(cost[1] ? row.sum.outputRows : row.sum.rows);
     row.flops = double(cost[2]) * r + double(cost[5]) * double(row.sum.pairs);
     row.bytes = double(cost[3]) * r + double(cost[4]) * double(row.sum.calls) +
@@ -309,9 +312,8 @@ bool llmc::readCachedCeilings(const char *cpu, int threads,
   if (begin == std::string::npos || end == std::string::npos)
     return false;
   ceilings.bandwidth = jsonNumber(text, begin, end, "read_bandwidth_gb_per_s");
-  ceilings.flops =
-      std::max(jsonNumber(text, begin, end, "f32_fma_gflop_per_s"),
-               jsonNumber(text, begin, end, "bf16_dot_gflop_per_s"));
+  ceilings.flops = jsonNumber(text, begin, end, "f32_fma_gflop_per_s");
+  ceilings.bf16Flops = jsonNumber(text, begin, end, "bf16_dot_gflop_per_s");
   ceilings.int8Ops = jsonNumber(text, begin, end, "int8_dot_gop_per_s");
   ceilings.source = path + ", " + key.substr(1, key.size() - 2);
   return ceilings.bandwidth > 0 && ceilings.flops > 0;
@@ -354,21 +356,34 @@ std::string llmc::profileTable() {
     bool twoPasses =
         std::any_of(rows.begin(), rows.end(),
                     [](const GroupRow &row) { return row.int8Passes == 2; });
-    if (int8)
+    // Projections on the bf16 dot product against its peak; every other
+    // module's FLOPs against the f32 FMA's.
+    bool bf16 = roofline && ceilings.bf16Flops > 0 &&
+                std::any_of(rows.begin(), rows.end(),
+                            [](const GroupRow &row) { return row.bf16Dot; });
+    if (roofline) {
+      std::string peaks;
+      char part[160];
+      std::snprintf(part, sizeof(part), "%.1f GB/s, %.1f GFLOP/s of f32 FMAs",
+                    ceilings.bandwidth, ceilings.flops);
+      peaks = part;
+      if (bf16) {
+        std::snprintf(part, sizeof(part), ", %.1f GFLOP/s of bf16 dot products",
+                      ceilings.bf16Flops);
+        peaks += part;
+      }
+      if (int8) {
+        std::snprintf(part, sizeof(part),
+                      ", %.1f GOP/s of 8-bit dot products%s", ceilings.int8Ops,
+                      twoPasses ? " (two for each product of 16-bit inputs)"
+                                : "");
+        peaks += part;
+      }
       std::snprintf(line, sizeof(line),
-                    "  roofline: %.1f GB/s, %.1f GFLOP/s and %.1f GOP/s of "
-                    "8-bit dot products%s (%s); each module's time allowed "
-                    "by it over its time measured\n",
-                    ceilings.bandwidth, ceilings.flops, ceilings.int8Ops,
-                    twoPasses ? ", two for each product of 16-bit inputs" : "",
-                    ceilings.source.c_str());
-    else if (roofline)
-      std::snprintf(line, sizeof(line),
-                    "  roofline: %.1f GB/s and %.1f GFLOP/s (%s); each "
-                    "module's time allowed by it over its time measured\n",
-                    ceilings.bandwidth, ceilings.flops,
-                    ceilings.source.c_str());
-    else if (!ceilings.source.empty())
+                    "  roofline: %s (%s); each module's time allowed by it "
+                    "over its time measured\n",
+                    peaks.c_str(), ceilings.source.c_str());
+    } else if (!ceilings.source.empty())
       std::snprintf(line, sizeof(line), "  roofline: none: %s\n",
                     ceilings.source.c_str());
     if (roofline || !ceilings.source.empty())
@@ -396,7 +411,8 @@ std::string llmc::profileTable() {
       // 16-bit inputs take two passes of the 8-bit dot product.
       double peak = row.int8Passes && int8
                         ? ceilings.int8Ops / double(row.int8Passes)
-                        : ceilings.flops;
+                    : row.bf16Dot && bf16 ? ceilings.bf16Flops
+                                          : ceilings.flops;
       double allowed =
           std::max(row.bytes / ceilings.bandwidth, row.flops / peak);
       char buf[32];
@@ -468,6 +484,8 @@ std::string llmc::profileJson() {
                         (long long)row.int8Passes);
           out += num;
         }
+        if (row.bf16Dot)
+          out += ", \"bf16_dot\": 1";
       }
       out += "}";
     }

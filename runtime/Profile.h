@@ -52,7 +52,11 @@ void profileEndForward();
 /// read bandwidth (GB/s) and float rate (GFLOP/s) llmc-bench measured with
 /// this many threads, and where they came from (shown in the table).
 struct ProfileCeilings {
+  /// Read bandwidth (GB/s) and the f32 FMA rate (GFLOP/s).
   double bandwidth = 0, flops = 0;
+  /// The bf16 dot product's rate (GFLOP/s), for projections that use it; 0
+  /// when not measured.
+  double bf16Flops = 0;
   /// The 8-bit dot product's rate (GOP/s), for projections that use it; 0
   /// when not measured.
   double int8Ops = 0;

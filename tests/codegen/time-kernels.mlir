@@ -7,15 +7,15 @@
 // kernel's group is the module it computes (llm.kernel_module, else its own
 // name), and each group's costs come from llm.costs: known, rows are output
 // rows, FLOPs per row, bytes per row, bytes per call, FLOPs per pair, bytes
-// per pair, 1 when its FLOPs are 8-bit dot products (all 0 when llm.costs
-// does not name the group).
+// per pair, the passes of the 8-bit dot product its FLOPs take, 1 when they
+// are bf16 dot products (all 0 when llm.costs does not name the group).
 
 // CHECK-DAG: llvm.mlir.global external constant @llmc_kernel_count(3 : i64)
 // CHECK-DAG: llvm.mlir.global external constant @llmc_kernel_names("a.b\00c\00a.b.1\00")
 // CHECK-DAG: llvm.mlir.global external constant @llmc_kernel_group(dense<[0, 1, 0]> : tensor<3xi64>)
 // CHECK-DAG: llvm.mlir.global external constant @llmc_group_count(2 : i64)
 // CHECK-DAG: llvm.mlir.global external constant @llmc_group_names("a.b\00c\00")
-// CHECK-DAG: llvm.mlir.global external constant @llmc_group_costs(dense<[1, 1, 10, 20, 30, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]> : tensor<16xi64>)
+// CHECK-DAG: llvm.mlir.global external constant @llmc_group_costs(dense<[1, 1, 10, 20, 30, 0, 0, 1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1]> : tensor<18xi64>)
 // CHECK-DAG: func.func private @llmc_profile_mark(i64, i64)
 
 // CHECK-LABEL: func.func @forward(
@@ -43,7 +43,7 @@
 // CHECK-NOT: llmc_profile_mark
 // CHECK: return
 
-module attributes {llm.costs = {"a.b" = {bytes_per_call = 30 : i64, bytes_per_row = 20 : i64, flops_per_row = 10 : i64, int8_dot = 1 : i64, rows = "outputs"}, d = {flops_per_row = 1 : i64}}} {
+module attributes {llm.costs = {"a.b" = {bytes_per_call = 30 : i64, bytes_per_row = 20 : i64, flops_per_row = 10 : i64, int8_dot = 1 : i64, rows = "outputs"}, c = {bf16_dot = 1 : i64, flops_per_row = 1 : i64}, d = {flops_per_row = 1 : i64}}} {
 func.func private @llmc_barrier()
 func.func private @helper(%buf: memref<32xf32>)
 func.func private @"a.b"(%tid: index, %nt: index, %buf: memref<32xf32>) attributes {no_inline, llm.kernel_module = "a.b"} {

@@ -329,16 +329,21 @@ Error Report::write(StringRef path, const Header &header,
           : unsigned(llvm::hardware_concurrency().compute_thread_count());
   if (header.forThisMachine && ceilingThreads > 0)
     ceilings = bench::readCachedCeilings(ceilingThreads);
-  double peak = ceilings ? std::max(ceilings->f32Fma, ceilings->bf16Dot) : 0;
+  double peak = ceilings ? ceilings->f32Fma : 0;
   if (ceilings && (ceilings->bandwidth <= 0 || peak <= 0))
     ceilings.reset();
   // A module's compute peak: projections on the 8-bit dot product against
-  // its rate, the rest against the larger float rate.
+  // its rate, on the bf16 dot product against that rate, the rest against
+  // the f32 FMA rate.
   // 16-bit inputs take two passes of the dot product (int8_dot = 2).
   auto peakOf = [&](const Module &m) {
     auto it = m.costs.find("int8_dot");
-    return it != m.costs.end() && it->second > 0 && ceilings->int8Dot > 0
-               ? ceilings->int8Dot / double(it->second)
+    if (it != m.costs.end() && it->second > 0 && ceilings->int8Dot > 0)
+      return ceilings->int8Dot / double(it->second);
+    // bf16 weights on the bf16 dot product: against its rate.
+    auto bf16 = m.costs.find("bf16_dot");
+    return bf16 != m.costs.end() && bf16->second > 0 && ceilings->bf16Dot > 0
+               ? ceilings->bf16Dot
                : peak;
   };
   // The time the roofline allows one call of module `m` measured as `v`,
@@ -428,8 +433,8 @@ Error Report::write(StringRef path, const Header &header,
        << ".";
   if (ceilings)
     os << formatv(" The roofline: {0:F1} GB/s and {1:F1} GFLOP/s, the best "
-                  "read bandwidth and float rate (f32 FMA or bf16 dot) "
-                  "llmc-bench measured here with {2} threads (<code>",
+                  "read bandwidth and f32 FMA rate llmc-bench measured here "
+                  "with {2} threads (<code>",
                   ceilings->bandwidth, peak, ceilingThreads)
        << escape(ceilings->source)
        << "</code>); <i>predicted</i> is the time it allows one decode step's "
@@ -447,6 +452,17 @@ Error Report::write(StringRef path, const Header &header,
                ? formatv(" Projections on the 8-bit dot product are set "
                          "against its rate, {0:F1} GOP/s.",
                          ceilings->int8Dot)
+                     .str()
+               : std::string())
+       << (ceilings->bf16Dot > 0 &&
+                   llvm::any_of(modules,
+                                [&](const auto &entry) {
+                                  return entry.second.costs.count("bf16_dot") !=
+                                         0;
+                                })
+               ? formatv(" Projections on the bf16 dot product are set "
+                         "against its rate, {0:F1} GFLOP/s.",
+                         ceilings->bf16Dot)
                      .str()
                : std::string());
   else
