@@ -1254,10 +1254,14 @@ versionForWidePanel(OpBuilder &b, linalg::LinalgOp op, TargetAttr target) {
     prefetchAhead(nb, nloc, t->w, at, 1, t->depth, 3);
   };
   if (!t->group) {
+    int64_t lineLanes =
+        std::max<int64_t>(1, 512 / element.getIntOrFloatBitWidth());
     b.create<scf::ForOp>(
         loc, c0, depth, c1, ValueRange{},
         [&](OpBuilder &nb, Location nloc, Value k, ValueRange) {
-          prefetchNext(nb, nloc, {c0, k, c0});
+          // Every 64-byte line of the row (two for 32 f32 lanes).
+          for (int64_t lane = 0; lane < t->lanes; lane += lineLanes)
+            prefetchNext(nb, nloc, {c0, k, cidx(nb, nloc, lane)});
           Value v = nb.create<vector::LoadOp>(nloc, narrowType, t->w,
                                               ValueRange{c0, k, c0});
           Value wide =

@@ -474,27 +474,32 @@ func.func @packed_inputs(%x: memref<?x16xf32>, %w: memref<2x16x16xbf16>, %y: mem
 #o = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
 
 // f32 weights get the many-rows version only with their inputs packed: the
-// panel is then copied as it is (the next one prefetched meanwhile).
+// panel is then copied as it is, the next one prefetched meanwhile, every
+// 64-byte line of it (two per row of 32 lanes).
 
 // CHECK-LABEL: func.func @packed_inputs_f32(
-// CHECK-SAME: %[[W:[^:]+]]: memref<2x16x16xf32>
-// CHECK: %[[PANEL:.+]] = memref.alloca() {alignment = 64 : i64} : memref<1x16x16xf32>
+// CHECK-SAME: %[[W:[^:]+]]: memref<2x16x32xf32>
+// CHECK-DAG: %[[C0:.+]] = arith.constant 0 : index
+// CHECK-DAG: %[[C16:.+]] = arith.constant 16 : index
+// CHECK: %[[PANEL:.+]] = memref.alloca() {alignment = 64 : i64} : memref<1x16x32xf32>
 // CHECK: %[[PACKED:.+]] = memref.view
 // CHECK: scf.if %[[ENOUGH:.+]] {
 // CHECK: vector.shuffle
 // CHECK: %[[WT:.+]] = memref.subview %[[W]]
 // CHECK: scf.if
 // CHECK: scf.for %[[K:.+]] = %{{.+}} to %{{.+}} step %{{.+}} {
-// CHECK: memref.prefetch %[[WT]]
-// CHECK-NEXT: %[[V:.+]] = vector.load %[[WT]][%{{.+}}, %[[K]], %{{.+}}] : {{.+}}, vector<16xf32>
+// CHECK: %[[NEXT:.+]] = arith.addi %[[K]], %[[C16]]
+// CHECK-NEXT: memref.prefetch %[[WT]][%[[C0]], %[[NEXT]], %[[C0]]]
+// CHECK: memref.prefetch %[[WT]][%[[C0]], %{{.+}}, %[[C16]]]
+// CHECK-NEXT: %[[V:.+]] = vector.load %[[WT]][%{{.+}}, %[[K]], %{{.+}}] : {{.+}}, vector<32xf32>
 // CHECK-NEXT: vector.store %[[V]], %[[PANEL]][%{{.+}}, %[[K]], %{{.+}}]
 // CHECK: memref.subview %[[PACKED]]
 // CHECK: } else {
 // CHECK-NOT: %[[PACKED]]
 // CHECK: return
 module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "generic", features = "", vector_bits = 512, vector_registers = 32, l1_bytes = 16384, l2_bytes = 8192>} {
-func.func @packed_inputs_f32(%x: memref<?x16xf32>, %w: memref<2x16x16xf32>, %y: memref<?x2x16xf32>) {
-  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<?x16xf32>, memref<2x16x16xf32>) outs(%y : memref<?x2x16xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [8, 16, 16]>} {
+func.func @packed_inputs_f32(%x: memref<?x16xf32>, %w: memref<2x16x32xf32>, %y: memref<?x2x32xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%x, %w : memref<?x16xf32>, memref<2x16x32xf32>) outs(%y : memref<?x2x32xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [8, 32, 16]>} {
   ^bb0(%in: f32, %win: f32, %acc: f32):
     %p = arith.mulf %in, %win : f32
     %s = arith.addf %acc, %p : f32
