@@ -124,6 +124,49 @@ func.func @packed_pairs(%x: memref<?x32xbf16>, %w: memref<2x16x16x2xbf16>, %y: m
 #w = affine_map<(d0, d1, d2, d3, d4) -> (d1, d3, d2, d4)>
 #o = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2)>
 
+// Input rows so long (256 bf16, 512 bytes) that half of the 64 KiB L2
+// holds 64 of them, fewer than 16 tiles of 8: with at least 8 tiles' rows,
+// the depth is chunked too (128 columns: 64 pairs), so that a chunk of 128
+// rows fits and packs its pairs ([16, 64, 8] words); fewer rows (decode)
+// keep the whole depth in 64-row chunks.
+
+// CHECK-LABEL: func.func @pair_depth_chunks(
+// CHECK-SAME: %[[X:[^:]+]]: memref<?x256xbf16>
+// CHECK-DAG: %[[C64:.+]] = arith.constant 64 : index
+// CHECK-DAG: %[[C128:.+]] = arith.constant 128 : index
+// CHECK: %[[PACKED:.+]] = memref.view %{{.+}}[%{{.+}}][] : memref<1048576xi8> to memref<16x64x8xf32>
+// CHECK: %[[MANY:.+]] = arith.cmpi sge, %{{.+}}, %[[C64]]
+// CHECK: scf.if %[[MANY]] {
+// CHECK: scf.for %[[ROWS:.+]] = %{{.+}} to %{{.+}} step %[[C128]] {
+// CHECK: scf.for %[[PAIRS:.+]] = %{{.+}} to %[[C128]] step %[[C64]] {
+// CHECK: memref.subview %[[X]][%[[ROWS]], %{{.+}}] [%{{.+}}, 128] [1, 1]
+// CHECK: vector.store %{{.+}}, %[[PACKED]]
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512bf16.dpbf16ps.512"
+// CHECK: } else {
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %[[C64]] {
+// CHECK: memref.subview %[[X]][%{{.+}}, 0] [%{{.+}}, 256] [1, 1]
+// CHECK: llvm.call_intrinsic "llvm.x86.avx512bf16.dpbf16ps.512"
+// CHECK: return
+module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver5", features = "+avx512bf16,+avx512f,+avx512vl", vector_bits = 512, vector_registers = 32, l1_bytes = 49152, l2_bytes = 65536>} {
+func.func @pair_depth_chunks(%x: memref<?x256xbf16>, %w: memref<2x128x16x2xbf16>, %y: memref<?x2x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]} ins(%x, %w : memref<?x256xbf16>, memref<2x128x16x2xbf16>) outs(%y : memref<?x2x16xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [8, 16, 64]>} {
+  ^bb0(%in: bf16, %win: bf16, %acc: f32):
+    %a = arith.extf %in : bf16 to f32
+    %e = arith.extf %win : bf16 to f32
+    %p = arith.mulf %a, %e : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+}
+
+// -----
+
+#x = affine_map<(d0, d1, d2, d3, d4) -> (d0, d3 * 2 + d4)>
+#w = affine_map<(d0, d1, d2, d3, d4) -> (d1, d3, d2, d4)>
+#o = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2)>
+
 // A target without a bf16 dot product (here: no target at all) cannot
 // lower an interleaved matmul.
 
