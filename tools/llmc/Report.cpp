@@ -431,6 +431,20 @@ Error Report::write(StringRef path, const Header &header,
        << (profile.threads > 0 ? formatv(", {0} threads", profile.threads).str()
                                : std::string())
        << ".";
+  // The sentence naming a dot product's rate, where some module's
+  // projections run on it (llm.costs' `field`).
+  auto onDotProduct = [&](StringRef field, StringRef name, double rate,
+                          StringRef unit) {
+    bool used = llvm::any_of(modules, [&](const auto &entry) {
+      return entry.second.costs.count(field.str()) != 0;
+    });
+    if (rate <= 0 || !used)
+      return std::string();
+    return formatv(" Projections on the {0} dot product are set against its "
+                   "rate, {1:F1} {2}.",
+                   name, rate, unit)
+        .str();
+  };
   if (ceilings)
     os << formatv(" The roofline: {0:F1} GB/s and {1:F1} GFLOP/s, the best "
                   "read bandwidth and f32 FMA rate llmc-bench measured here "
@@ -442,29 +456,8 @@ Error Report::write(StringRef path, const Header &header,
        << (profile.empty() ? ""
                            : ", <i>of roofline</i> that time over the "
                              "time measured")
-       << "."
-       << (ceilings->int8Dot > 0 &&
-                   llvm::any_of(modules,
-                                [&](const auto &entry) {
-                                  return entry.second.costs.count("int8_dot") !=
-                                         0;
-                                })
-               ? formatv(" Projections on the 8-bit dot product are set "
-                         "against its rate, {0:F1} GOP/s.",
-                         ceilings->int8Dot)
-                     .str()
-               : std::string())
-       << (ceilings->bf16Dot > 0 &&
-                   llvm::any_of(modules,
-                                [&](const auto &entry) {
-                                  return entry.second.costs.count("bf16_dot") !=
-                                         0;
-                                })
-               ? formatv(" Projections on the bf16 dot product are set "
-                         "against its rate, {0:F1} GFLOP/s.",
-                         ceilings->bf16Dot)
-                     .str()
-               : std::string());
+       << "." << onDotProduct("int8_dot", "8-bit", ceilings->int8Dot, "GOP/s")
+       << onDotProduct("bf16_dot", "bf16", ceilings->bf16Dot, "GFLOP/s");
   else
     os << " No roofline: "
        << (header.forThisMachine ? ""
