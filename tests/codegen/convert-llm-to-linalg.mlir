@@ -264,9 +264,10 @@ func.func @rope(%tid: index, %nt: index, %x: tensor<?x32xf32>, %start: index, %c
 // blocks of 16 positions [kv_heads, capacity / 16, 16, 16]; values after,
 // [kv_heads, capacity, 16]), one scf.forall iteration per row scattering it
 // to the heads; then one scf.forall iteration per (head, row) runs an
-// online softmax over blocks of 16 positions, each block's scores one
-// vector FMA per head dimension (unrolled, in 4 chains), and a masked last
-// block.
+// online softmax over pairs of blocks of 16 positions (each block's scores
+// one vector FMA per head dimension, unrolled, in 4 chains; the pair's 32
+// scores folded in one step: one maximum, one rescale), then a single
+// block if one is left whole, and a masked last block.
 // CHECK-LABEL: func.func @attention(
 // CHECK-SAME: %[[Q:[^:]+]]: memref<?x32xf32>, %[[K:[^:]+]]: memref<?x16xf32>, %[[V:[^:]+]]: memref<?x16xf32>, %[[L:[^:]+]]: index, %[[START:[^:]+]]: index, %[[CAP:[^:]+]]: index, %{{[^:]+}}: memref<?xi8>, %[[KV:[^:]+]]: memref<?xi8>
 // CHECK: %[[ROWS:.+]] = memref.dim %[[Q]], %{{.+}}
@@ -296,14 +297,23 @@ func.func @rope(%tid: index, %nt: index, %x: tensor<?x32xf32>, %start: index, %c
 // CHECK: arith.divui %[[HEAD]], %{{.+}}
 // The group's queries as one row: loads at constant offsets from its base.
 // CHECK: %[[QROW:.+]] = memref.subview %[[Q]][%[[ROW]], %{{.+}}] [1, 16] [1, 1]
-// CHECK: scf.for {{.+}} iter_args({{.+}}) -> (f32, f32, vector<16xf32>)
+// CHECK: %[[WHOLE:.+]] = arith.subi %[[END:.+]], %{{.+}} : index
+// CHECK: %[[PAIRED:.+]] = arith.remui %[[END]], %[[C32:.+]] : index
+// CHECK: %[[PAIREND:.+]] = arith.subi %[[END]], %[[PAIRED]] : index
+// CHECK: %[[PAIRS:.+]]:3 = scf.for %{{.+}} = %{{.+}} to %[[PAIREND]] step %{{.+}} iter_args({{.+}}) -> (f32, f32, vector<16xf32>)
 // The head dimension is unrolled (4 chains of FMAs, no loop).
 // CHECK-NOT: scf.for
 // CHECK: vector.transfer_read %[[KEYS]][%{{.+}}, %{{.+}}, %{{.+}}, %{{.+}}], %{{.+}} {in_bounds = [true]} : memref<1x?x16x16xf32>, vector<16xf32>
 // CHECK: memref.load %[[QROW]][%c{{[0-9]+}}{{.*}}] : memref<16xf32, strided<[1], offset: ?>>
 // CHECK: vector.fma
-// CHECK: vector.reduction <maximumf>
+// CHECK: %[[BOTH:.+]] = vector.shuffle %{{.+}}, %{{.+}} [0, 1, {{.+}}, 30, 31] : vector<16xf32>, vector<16xf32>
+// CHECK: vector.reduction <maximumf>, %[[BOTH]] : vector<32xf32> into f32
 // CHECK: math.exp
+// CHECK: vector.reduction <add>, %{{.+}} fastmath<reassoc> : vector<32xf32> into f32
+// CHECK-COUNT-32: vector.fma
+// CHECK: scf.yield
+// CHECK: scf.for %{{.+}} = %[[PAIREND]] to %[[WHOLE]] step %{{.+}} iter_args({{.+}} = %[[PAIRS]]#0, {{.+}} = %[[PAIRS]]#1, {{.+}} = %[[PAIRS]]#2) -> (f32, f32, vector<16xf32>)
+// CHECK: vector.reduction <maximumf>, %{{.+}} : vector<16xf32> into f32
 // CHECK: vector.reduction <add>, %{{.+}} fastmath<reassoc> : vector<16xf32> into f32
 // CHECK-COUNT-16: vector.fma
 // CHECK: scf.if
