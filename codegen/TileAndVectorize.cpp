@@ -1173,18 +1173,9 @@ versionForPackedPairs(OpBuilder &b, linalg::LinalgOp op, TargetAttr target) {
       packInputs(b, *t, loop, target, 2);
   if (!inputs)
     return std::nullopt;
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPoint(loop);
-  Location loc = op.getLoc();
-  Value span =
-      b.create<arith::SubIOp>(loc, loop.getUpperBound(), loop.getLowerBound());
-  Value enough = b.create<arith::AndIOp>(
-      loc,
-      b.create<arith::CmpIOp>(
-          loc, arith::CmpIPredicate::sge, span,
-          b.create<arith::ConstantIndexOp>(loc, kWidePanelTiles * t->rows)),
-      inputs->second);
-  versionOn(b, loop, enough);
+  // The packing's condition (the chunk has kWidePanelTiles tiles) is the
+  // row loop's too.
+  versionOn(b, loop, inputs->second);
   return WidePanel{op, Value(), inputs->first};
 }
 
