@@ -88,6 +88,10 @@ enum class Int8DotKind {
 constexpr int64_t kInputLimbBase = 256;
 constexpr int64_t kInputLimbMax = kInputLimbBase * 127 + 127;
 
+/// The L2 prefetch distance of a stream of weights read once, unless the
+/// target says otherwise (TargetBackend::getFarPrefetchBytes).
+constexpr int64_t kFarPrefetchBytes = 8192;
+
 class TargetBackend {
 public:
   virtual ~TargetBackend();
@@ -115,6 +119,14 @@ public:
   virtual Value createBF16Dot(OpBuilder &b, Location loc, Value acc, Value x,
                               Value w) const {
     return nullptr;
+  }
+  /// How far ahead of its loads a stream of weights read once (decode's
+  /// single row) also prefetches into the L2, beside the L1 prefetch a few
+  /// KiB ahead; 0 for none, where the hardware's own L2 prefetchers do
+  /// better alone. Two threads of the Xeon streaming bf16 weights: 28.0
+  /// GB/s with it against 24.0 without (8 KiB).
+  virtual int64_t getFarPrefetchBytes(TargetAttr target) const {
+    return kFarPrefetchBytes;
   }
   /// Which 8-bit dot product `target` has (createInt8Dot's operands).
   virtual Int8DotKind getInt8Dot(TargetAttr target) const {

@@ -445,6 +445,9 @@ struct Tile {
   /// x is the packed inputs' view [depth, rows]: row i's column k at x[k,
   /// i] (see packInputs).
   bool xByDepth = false;
+  /// How far ahead a single row also prefetches its weights into the L2
+  /// (TargetBackend::getFarPrefetchBytes; 0: not).
+  int64_t farPrefetchBytes = kFarPrefetchBytes;
 };
 
 static std::optional<Tile> matchStaticTile(linalg::LinalgOp op) {
@@ -681,14 +684,14 @@ static void emitGroupedDepthLoop(OpBuilder &b, Location loc, const Tile &t,
     }
 }
 
-/// How far ahead a single row's depth loop prefetches its weights: into
-/// the L1, and further ahead into the L2. Two threads of the Xeon streaming
-/// 1 GiB as decode does (a bf16 vector widened and multiplied per 64 bytes):
-/// 24.0 and 23.3 GB/s with the first only, 28.0 and 27.5 with both (8 KiB to
-/// the L2; 4 KiB 27.5 and 26.2; 16 KiB 28.6 and 27.1), a plain sum with a
-/// page prefetched at a time 26.8 and 26.2.
+/// How far ahead a single row's depth loop prefetches its weights into the
+/// L1; the target's getFarPrefetchBytes says how far further into the L2.
+/// Two threads of the Xeon streaming 1 GiB as decode does (a bf16 vector
+/// widened and multiplied per 64 bytes): 24.0 and 23.3 GB/s with the first
+/// only, 28.0 and 27.5 with both (8 KiB to the L2; 4 KiB 27.5 and 26.2; 16
+/// KiB 28.6 and 27.1), a plain sum with a page prefetched at a time 26.8 and
+/// 26.2.
 constexpr int64_t kPrefetchBytes = 2048;
-constexpr int64_t kFarPrefetchBytes = 8192;
 
 /// Prefetches `memref` at `indices` with index `dim` moved `steps` ahead,
 /// for reading, into the cache level `locality` names (3: L1, 2: L2).
@@ -764,7 +767,8 @@ static void emitSplitBF16DepthLoop(OpBuilder &b, Location loc, const Tile &t,
           Value k = nb.create<arith::AddIOp>(
               nloc, k0, nb.create<arith::ConstantIndexOp>(nloc, u));
           prefetchAhead(nb, nloc, t.w, {c0, k, lane}, 1, nearSteps, 3);
-          prefetchAhead(nb, nloc, t.w, {c0, k, lane}, 1, farSteps, 2);
+          if (farSteps)
+            prefetchAhead(nb, nloc, t.w, {c0, k, lane}, 1, farSteps, 2);
           Value pairs = nb.create<vector::BitCastOp>(
               nloc, wordType,
               nb.create<vector::LoadOp>(nloc, wType, t.w,
@@ -850,7 +854,9 @@ static void emitDepthLoop(OpBuilder &b, Location loc, const Tile &t,
                               ? std::max<int64_t>(1, kPrefetchBytes / stepBytes)
                               : 0;
   int64_t farPrefetchSteps =
-      std::max<int64_t>(prefetchSteps + 1, kFarPrefetchBytes / stepBytes);
+      prefetchSteps && t.farPrefetchBytes
+          ? std::max<int64_t>(prefetchSteps + 1, t.farPrefetchBytes / stepBytes)
+          : 0;
   if (prefetchSteps && wElement.isBF16() && accType.getNumElements() % 2 == 0) {
     emitSplitBF16DepthLoop(b, loc, t, accs[0], lane, split, prefetchSteps,
                            farPrefetchSteps);
@@ -865,7 +871,9 @@ static void emitDepthLoop(OpBuilder &b, Location loc, const Tile &t,
               nloc, k0, nb.create<arith::ConstantIndexOp>(nloc, u));
           if (prefetchSteps) {
             prefetchAhead(nb, nloc, t.w, {c0, k, lane}, 1, prefetchSteps, 3);
-            prefetchAhead(nb, nloc, t.w, {c0, k, lane}, 1, farPrefetchSteps, 2);
+            if (farPrefetchSteps)
+              prefetchAhead(nb, nloc, t.w, {c0, k, lane}, 1, farPrefetchSteps,
+                            2);
           }
           Value wVec = load(nb, nloc, t.w, {c0, k, lane}, wVecType, wZero);
           if (wElement.isBF16())
@@ -1366,7 +1374,9 @@ static LogicalResult emitDotTile(OpBuilder &b, Location loc, const Tile &t,
   int64_t stepBytes = 2 * t.lanes * 2;
   int64_t nearSteps = std::max<int64_t>(1, kPrefetchBytes / stepBytes);
   int64_t farSteps =
-      std::max<int64_t>(nearSteps + 1, kFarPrefetchBytes / stepBytes);
+      t.farPrefetchBytes
+          ? std::max<int64_t>(nearSteps + 1, t.farPrefetchBytes / stepBytes)
+          : 0;
   bool failedDot = false;
   auto loop = b.create<scf::ForOp>(
       loc, c0, end, c1, accs,
@@ -1381,7 +1391,8 @@ static LogicalResult emitDotTile(OpBuilder &b, Location loc, const Tile &t,
             continue;
           Value at = lane(nb, nloc, c, 2);
           prefetchAhead(nb, nloc, w, {c0, k, at}, 1, nearSteps, 3);
-          prefetchAhead(nb, nloc, w, {c0, k, at}, 1, farSteps, 2);
+          if (farSteps)
+            prefetchAhead(nb, nloc, w, {c0, k, at}, 1, farSteps, 2);
         }
         Value col = nb.create<arith::MulIOp>(nloc, k, c2);
         SmallVector<Value> next;
@@ -1434,20 +1445,26 @@ static LogicalResult emitDotTile(OpBuilder &b, Location loc, const Tile &t,
 /// Q4_0 at 1 KiB ahead 42-46 tok/s, 4 KiB 45-48, 16 KiB 53-56, 32 KiB
 /// 48-50; Q8_0 at 4 KiB 38-39, 8 and 16 KiB 33-38. A single row (decode)
 /// also prefetches further ahead into the L2, as for 16-bit float weights
-/// (kFarPrefetchBytes, twice the first distance at least): Q8_0 decode on
-/// the Xeon +6-8%, Q4_0 +4%.
+/// (the target's far distance, twice the first at least; 0 groups for
+/// none): Q8_0 decode on the Xeon +6-8%, Q4_0 +4%. (The Zen 5 numbers above
+/// were measured with it, before the scales were prefetched too; without it
+/// 4 to 16 KiB ahead are within 4% of each other.)
 static std::pair<int64_t, int64_t> int8PrefetchGroups(const Tile &t) {
   int64_t groupBytes = t.group * t.lanes;
   int64_t ahead =
       t.nibbles ? std::max<int64_t>(2, llvm::divideCeil(16384, groupBytes)) : 2;
-  int64_t far = std::max<int64_t>(
-      2 * ahead, llvm::divideCeil(kFarPrefetchBytes, groupBytes));
+  int64_t far =
+      t.farPrefetchBytes
+          ? std::max<int64_t>(2 * ahead,
+                              llvm::divideCeil(t.farPrefetchBytes, groupBytes))
+          : 0;
   return {ahead, far};
 }
 
 /// Loads one vector of an 8-bit tile's weight bytes at `at` ([0, group,
 /// step, lane] of the collapsed weights), prefetching the same place
-/// `ahead` groups on (and `far` groups for a single row) when `prefetch`;
+/// `ahead` groups on (and `far` groups for a single row, unless null) when
+/// `prefetch`;
 /// returns the integers the product takes: the low and high nibbles in 4
 /// bits (0..15), otherwise the bytes, their top bit flipped when the
 /// weights are made unsigned (`offset` 128).
@@ -1461,7 +1478,7 @@ loadInt8Weights(OpBuilder &b, Location loc, const Tile &t, Value w,
     there[1] = ahead;
     b.create<memref::PrefetchOp>(loc, w, there, /*isWrite=*/false,
                                  /*localityHint=*/3, /*isDataCache=*/true);
-    if (t.rows == 1) {
+    if (t.rows == 1 && far) {
       there[1] = far;
       b.create<memref::PrefetchOp>(loc, w, there, /*isWrite=*/false,
                                    /*localityHint=*/2, /*isDataCache=*/true);
@@ -1477,6 +1494,37 @@ loadInt8Weights(OpBuilder &b, Location loc, const Tile &t, Value w,
   if (offset)
     return {b.create<arith::XOrIOp>(loc, bytes, splat(-128)), Value()};
   return {bytes, Value()};
+}
+
+/// Prefetches the f16 scales (and offsets) of group `ahead` (and `far` for a
+/// single row, unless null) of an 8-bit tile, each 64-byte line of them: a second stream
+/// beside the weights (an eighth of their bytes in 4-bit groups of 32) that
+/// was left to the hardware prefetchers. Q4_0 decode of the 1B model on Zen
+/// 5, 2 threads: perf put 47% of the 4-bit kernel's samples on the scale
+/// load at each group's start before.
+static void prefetchGroupValues(OpBuilder &b, Location loc, const Tile &t,
+                                Value ahead, Value far) {
+  int64_t halves = t.nibbles ? 2 : 1, perLine = 32;
+  auto cidx = [&](int64_t value) -> Value {
+    return b.create<arith::ConstantIndexOp>(loc, value);
+  };
+  for (Value values : {t.scales, t.offsets}) {
+    if (!values)
+      continue;
+    for (int64_t e = 0; e < halves * t.lanes; e += perLine) {
+      SmallVector<Value> there = {cidx(0), ahead};
+      if (t.nibbles)
+        there.push_back(cidx(e / t.lanes));
+      there.push_back(cidx(e % t.lanes));
+      b.create<memref::PrefetchOp>(loc, values, there, /*isWrite=*/false,
+                                   /*localityHint=*/3, /*isDataCache=*/true);
+      if (t.rows == 1 && far) {
+        there[1] = far;
+        b.create<memref::PrefetchOp>(loc, values, there, /*isWrite=*/false,
+                                     /*localityHint=*/2, /*isDataCache=*/true);
+      }
+    }
+  }
 }
 
 /// The integer sums a group starts from: with 16-bit inputs the high limb's
@@ -1655,7 +1703,10 @@ static LogicalResult emitInt8DotTile(OpBuilder &b, Location loc, const Tile &t,
         Value ahead =
             ob.create<arith::AddIOp>(oloc, kg, cidx(ob, oloc, aheadGroups));
         Value far =
-            ob.create<arith::AddIOp>(oloc, kg, cidx(ob, oloc, farGroups));
+            farGroups
+                ? ob.create<arith::AddIOp>(oloc, kg, cidx(ob, oloc, farGroups))
+                : Value();
+        prefetchGroupValues(ob, oloc, t, ahead, far);
         // One pass over the group; with 16-bit inputs both limbs in it, on
         // accumulators of their own (the weights loaded and unpacked once),
         // the high limb's sums shifted onto the low one's at the end. The
@@ -1896,7 +1947,9 @@ static LogicalResult emitInt8MatmulTile(OpBuilder &b, Location loc,
         Value ahead =
             ob.create<arith::AddIOp>(oloc, kg, cidx(ob, oloc, aheadGroups));
         Value far =
-            ob.create<arith::AddIOp>(oloc, kg, cidx(ob, oloc, farGroups));
+            farGroups
+                ? ob.create<arith::AddIOp>(oloc, kg, cidx(ob, oloc, farGroups))
+                : Value();
         // The high limb's sums (16-bit inputs) start at zero, the last
         // limb's at the correction.
         SmallVector<Value> starts;
@@ -2013,6 +2066,8 @@ static LogicalResult vectorizeTile(RewriterBase &rewriter, linalg::LinalgOp op,
   std::optional<Tile> t = matchStaticTile(op);
   if (!t)
     return failure();
+  if (backend)
+    t->farPrefetchBytes = backend->getFarPrefetchBytes(target);
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   if (isQuantizedDot(op)) {
@@ -2060,6 +2115,7 @@ static LogicalResult vectorizeTile(RewriterBase &rewriter, linalg::LinalgOp op,
       // The tile multiplies the widened panel: a plain f32 tile over every
       // column (quantized: the output's halves as one row of lanes).
       Tile plain{t->x, panel, t->out, t->rows, 0, 0};
+      plain.farPrefetchBytes = t->farPrefetchBytes;
       auto panelType = cast<MemRefType>(panel.getType());
       plain.depth = panelType.getDimSize(1);
       plain.lanes = panelType.getDimSize(2);

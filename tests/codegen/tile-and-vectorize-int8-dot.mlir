@@ -13,7 +13,9 @@
 // made unsigned by flipping their top bit); per 4 columns one load of the
 // block's 16 lanes x 4 bytes, one vpdpbusd per row with the row's 4 inputs
 // broadcast; at the group's end the sums are converted and added times the
-// lanes' scale times the row's.
+// lanes' scale times the row's. The scales are prefetched 2 groups ahead, as
+// the weights are; on Zen 5 the single row (decode) prefetches nothing
+// further into the L2 (its prefetchers do).
 
 // CHECK-LABEL: func.func @vnni_i8(
 // CHECK-DAG: %[[FLIP:.+]] = arith.constant dense<-128> : vector<64xi8>
@@ -27,9 +29,11 @@
 // CHECK: %[[SUM0:.+]] = memref.load {{.+}}[%{{.+}}, %[[KG]]] : memref<2x2xi32, {{.+}}>
 // CHECK: %[[NEG0:.+]] = arith.muli %[[SUM0]], %[[M128]] : i32
 // CHECK: %[[START0:.+]] = vector.splat %[[NEG0]] : vector<16xi32>
+// CHECK: %[[AHEAD:.+]] = arith.addi %[[KG]], %c2 : index
+// CHECK-NEXT: memref.prefetch %{{.+}}[%{{.+}}, %[[AHEAD]], %{{.+}}], read, locality<3>, data : memref<1x2x16xf16
 // CHECK: %[[P:.+]]:2 = scf.for %[[KQ:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args(%[[P0:.+]] = %[[START0]], %[[P1:.+]] = %{{.+}}) -> (vector<16xi32>, vector<16xi32>) {
 // CHECK: %[[W:.+]] = vector.load {{.+}}[%{{.+}}, %[[KG]], %[[KQ]], %{{.+}}] : memref<1x2x2x64xi8, {{.+}}>, vector<64xi8>
-// CHECK: memref.prefetch
+// CHECK: memref.prefetch %{{.+}}[%{{.+}}, %[[AHEAD]], %[[KQ]], %{{.+}}], read, locality<3>, data : memref<1x2x2x64xi8
 // CHECK: %[[U:.+]] = arith.xori %[[W]], %[[FLIP]] : vector<64xi8>
 // CHECK: %[[X4:.+]] = vector.load {{.+}} : memref<2x16xi8, {{.+}}>, vector<4xi8>
 // CHECK: %[[X32:.+]] = vector.bitcast %[[X4]] : vector<4xi8> to vector<1xi32>
@@ -42,6 +46,8 @@
 // CHECK: %[[F0:.+]] = arith.sitofp %[[P]]#0 : vector<16xi32> to vector<16xf32>
 // CHECK: %[[S0:.+]] = arith.mulf %[[SF]], %[[RS0]] : vector<16xf32>
 // CHECK: vector.fma %[[F0]], %[[S0]], %[[A0]] : vector<16xf32>
+// FAR-LABEL: func.func @vnni_i8(
+// FAR-NOT: locality<2>
 module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver5", features = "+avx2,+avx512f,+avx512bw,+avx512vl,+avx512vnni", vector_bits = 512, vector_registers = 32, l1_bytes = 49152, l2_bytes = 1048576>} {
 func.func @vnni_i8(%x: memref<?x16xi8>, %w: memref<2x2x2x16x4xi8>, %s: memref<2x2x16xf16>, %xs: memref<?x2xf32>, %xsum: memref<?x2xi32>, %y: memref<?x2x16xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #s, #r, #r, #o], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%x, %w, %s, %xs, %xsum : memref<?x16xi8>, memref<2x2x2x16x4xi8>, memref<2x2x16xf16>, memref<?x2xf32>, memref<?x2xi32>) outs(%y : memref<?x2x16xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [2, 16, 16]>} {
@@ -78,8 +84,9 @@ func.func @vnni_i8(%x: memref<?x16xi8>, %w: memref<2x2x2x16x4xi8>, %s: memref<2x
 // CHECK-LABEL: func.func @avx2_i4(
 // CHECK-NOT: linalg.generic
 // CHECK: arith.muli %{{.+}}, %c-8_i32 : i32
-// CHECK: scf.for
 // CHECK: %[[AHEAD:.+]] = arith.addi %{{.+}}, %c256 : index
+// CHECK-NEXT: memref.prefetch %{{.+}}[%{{.+}}, %[[AHEAD]], %{{.+}}, %{{.+}}], read, locality<3>, data : memref<1x2x2x8xf16
+// CHECK: scf.for
 // CHECK: %[[B:.+]] = vector.load {{.+}} : memref<1x2x2x32xi8, {{.+}}>, vector<32xi8>
 // CHECK: memref.prefetch %{{.+}}[%{{.+}}, %[[AHEAD]], %{{.+}}, %{{.+}}]
 // CHECK: %[[LO:.+]] = arith.andi %[[B]], %{{.+}} : vector<32xi8>
@@ -90,14 +97,16 @@ func.func @vnni_i8(%x: memref<?x16xi8>, %w: memref<2x2x2x16x4xi8>, %s: memref<2x
 // CHECK: llvm.call_intrinsic "llvm.x86.avx2.pmadd.wd"
 // CHECK: llvm.call_intrinsic "llvm.x86.avx2.psign.b"(%[[HI]],
 // The remainder's single row (decode) also prefetches twice as far ahead
-// (512 groups) into the L2; the 2-row tile does not.
+// (512 groups) into the L2, scales and weights; the 2-row tile does not.
 // FAR-LABEL: func.func @avx2_i4(
 // FAR: arith.addi %{{.+}}, %c256 : index
 // FAR-NOT: locality<2>
 // FAR: %[[NEAR:.+]] = arith.addi %{{.+}}, %c256 : index
 // FAR-NEXT: %[[FAR:.+]] = arith.addi %{{.+}}, %c512 : index
-// FAR: memref.prefetch %{{.+}}[%{{.+}}, %[[NEAR]], %{{.+}}, %{{.+}}], read, locality<3>
-// FAR-NEXT: memref.prefetch %{{.+}}[%{{.+}}, %[[FAR]], %{{.+}}, %{{.+}}], read, locality<2>
+// FAR-NEXT: memref.prefetch %{{.+}}[%{{.+}}, %[[NEAR]], %{{.+}}, %{{.+}}], read, locality<3>, data : memref<1x2x2x8xf16
+// FAR-NEXT: memref.prefetch %{{.+}}[%{{.+}}, %[[FAR]], %{{.+}}, %{{.+}}], read, locality<2>, data : memref<1x2x2x8xf16
+// FAR: memref.prefetch %{{.+}}[%{{.+}}, %[[NEAR]], %{{.+}}, %{{.+}}], read, locality<3>, data : memref<1x2x2x32xi8
+// FAR-NEXT: memref.prefetch %{{.+}}[%{{.+}}, %[[FAR]], %{{.+}}, %{{.+}}], read, locality<2>, data : memref<1x2x2x32xi8
 // FAR-LABEL: func.func @sdot_i8(
 module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver3", features = "+avx2,+fma", vector_bits = 256, vector_registers = 16, l1_bytes = 32768, l2_bytes = 524288>} {
 func.func @avx2_i4(%x: memref<?x16xi8>, %w: memref<2x2x2x8x4xi8>, %s: memref<2x2x2x8xf16>, %xs: memref<?x2xf32>, %xsum: memref<?x2xi32>, %y: memref<?x2x2x8xf32>) {
