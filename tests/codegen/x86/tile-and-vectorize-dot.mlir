@@ -3,7 +3,8 @@
 // A matmul over weights interleaved by pairs ([blocks, depth / 2, 32, 2])
 // and inputs rounded to bf16, on an AVX512-BF16 target: each 2-row tile
 // keeps 2 rows x 2 chunks of 16 lanes in registers; per pair of the depth
-// it loads each chunk's 32 bf16 weights once, broadcasts each row's input
+// it loads each chunk's 32 bf16 weights once (prefetching the next panel's,
+// a depth step of 4 pairs on, into the L2), broadcasts each row's input
 // pair as one 32-bit word, and adds the dot products with vdpbf16ps.
 
 // CHECK-LABEL: func.func @interleaved(
@@ -13,7 +14,11 @@
 // CHECK-COUNT-4: vector.load {{.+}} : memref<2x1x32xf32, {{.+}}>, vector<16xf32>
 // CHECK: scf.for %[[K:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args({{.+}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
 // CHECK: %[[W0:.+]] = vector.load %[[W]][%{{.+}}, %[[K]], %{{.+}}] : {{.+}}, vector<32xbf16>
+// CHECK-NEXT: %[[NEXT0:.+]] = arith.addi %[[K]], %c4 : index
+// CHECK-NEXT: memref.prefetch %[[W]][%{{.+}}, %[[NEXT0]], %{{.+}}], read, locality<2>
 // CHECK: %[[W1:.+]] = vector.load %[[W]][%{{.+}}, %[[K]], %{{.+}}] : {{.+}}, vector<32xbf16>
+// CHECK-NEXT: %[[NEXT1:.+]] = arith.addi %[[K]], %c4 : index
+// CHECK-NEXT: memref.prefetch %[[W]][%{{.+}}, %[[NEXT1]], %{{.+}}], read, locality<2>
 // CHECK: %[[PAIR:.+]] = vector.load %{{.+}} : memref<2x8xbf16, {{.+}}>, vector<2xbf16>
 // CHECK: %[[WORD:.+]] = vector.bitcast %[[PAIR]] : vector<2xbf16> to vector<1xi32>
 // CHECK: %[[E:.+]] = vector.extract %[[WORD]][0] : i32 from vector<1xi32>
