@@ -474,26 +474,27 @@ func.func @packed_inputs(%x: memref<?x16xf32>, %w: memref<2x16x16xbf16>, %y: mem
 #o = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>
 
 // f32 weights get the many-rows version only with their inputs packed: the
-// panel is then copied as it is, the next one prefetched meanwhile, every
-// 64-byte line of it (two per row of 32 lanes).
+// tiles then read the weights in place (no panel copied), each prefetching
+// the next panel (16 depth steps on) into the L2, every 64-byte line of it
+// (two per row of 32 lanes).
 
 // CHECK-LABEL: func.func @packed_inputs_f32(
 // CHECK-SAME: %[[W:[^:]+]]: memref<2x16x32xf32>
 // CHECK-DAG: %[[C0:.+]] = arith.constant 0 : index
 // CHECK-DAG: %[[C16:.+]] = arith.constant 16 : index
-// CHECK: %[[PANEL:.+]] = memref.alloca() {alignment = 64 : i64} : memref<1x16x32xf32>
+// CHECK-NOT: memref.alloca() {alignment = 64 : i64} : memref<1x16x32xf32>
 // CHECK: %[[PACKED:.+]] = memref.view
 // CHECK: scf.if %[[ENOUGH:.+]] {
 // CHECK: vector.shuffle
 // CHECK: %[[WT:.+]] = memref.subview %[[W]]
 // CHECK: scf.if
-// CHECK: scf.for %[[K:.+]] = %{{.+}} to %{{.+}} step %{{.+}} {
-// CHECK: %[[NEXT:.+]] = arith.addi %[[K]], %[[C16]]
-// CHECK-NEXT: memref.prefetch %[[WT]][%[[C0]], %[[NEXT]], %[[C0]]]
-// CHECK: memref.prefetch %[[WT]][%[[C0]], %{{.+}}, %[[C16]]]
-// CHECK-NEXT: %[[V:.+]] = vector.load %[[WT]][%{{.+}}, %[[K]], %{{.+}}] : {{.+}}, vector<32xf32>
-// CHECK-NEXT: vector.store %[[V]], %[[PANEL]][%{{.+}}, %[[K]], %{{.+}}]
 // CHECK: memref.subview %[[PACKED]]
+// CHECK: scf.for %[[K:.+]] = %{{.+}} to %{{.+}} step %{{.+}} iter_args(
+// CHECK-NEXT: %[[NEXT:.+]] = arith.addi %[[K]], %[[C16]]
+// CHECK-NEXT: memref.prefetch %[[WT]][%[[C0]], %[[NEXT]], %[[C0]]], read, locality<2>
+// CHECK-NEXT: %[[NEXT2:.+]] = arith.addi %[[K]], %[[C16]]
+// CHECK-NEXT: memref.prefetch %[[WT]][%[[C0]], %[[NEXT2]], %[[C16]]], read, locality<2>
+// CHECK: vector.load %[[WT]][%{{.+}}, %[[K]], %{{.+}}] : {{.+}}, vector<32xf32>
 // CHECK: } else {
 // CHECK-NOT: %[[PACKED]]
 // CHECK: return
