@@ -1493,6 +1493,20 @@ static std::pair<int64_t, int64_t> int8PrefetchGroups(const Tile &t) {
   return {ahead, t.rows == 1 ? far : 0};
 }
 
+/// Prefetches `memref` at `at` with its group index (dimension 1) replaced
+/// by `ahead` into the L1 and, unless null, by `far` into the L2.
+static void prefetchGroupsAhead(OpBuilder &b, Location loc, Value memref,
+                                ArrayRef<Value> at, Value ahead, Value far) {
+  SmallVector<Value> there(at);
+  for (auto [group, locality] : {std::pair(ahead, 3), std::pair(far, 2)}) {
+    if (!group)
+      continue;
+    there[1] = group;
+    b.create<memref::PrefetchOp>(loc, memref, there, /*isWrite=*/false,
+                                 locality, /*isDataCache=*/true);
+  }
+}
+
 /// Loads one vector of an 8-bit tile's weight bytes at `at` ([0, group,
 /// step, lane] of the collapsed weights), prefetching the same place
 /// `ahead` groups on (and `far` groups for a single row, unless null) when
@@ -1505,17 +1519,8 @@ loadInt8Weights(OpBuilder &b, Location loc, const Tile &t, Value w,
                 VectorType bytesType, ArrayRef<Value> at, Value ahead,
                 Value far, bool prefetch, int64_t offset) {
   Value bytes = b.create<vector::LoadOp>(loc, bytesType, w, at);
-  if (prefetch) {
-    SmallVector<Value> there(at);
-    there[1] = ahead;
-    b.create<memref::PrefetchOp>(loc, w, there, /*isWrite=*/false,
-                                 /*localityHint=*/3, /*isDataCache=*/true);
-    if (far) {
-      there[1] = far;
-      b.create<memref::PrefetchOp>(loc, w, there, /*isWrite=*/false,
-                                   /*localityHint=*/2, /*isDataCache=*/true);
-    }
-  }
+  if (prefetch)
+    prefetchGroupsAhead(b, loc, w, at, ahead, far);
   auto splat = [&](int64_t value) -> Value {
     return b.create<arith::ConstantOp>(
         loc, DenseElementsAttr::get(bytesType, b.getI8IntegerAttr(value)));
@@ -1545,17 +1550,11 @@ static void prefetchGroupValues(OpBuilder &b, Location loc, const Tile &t,
     if (!values)
       continue;
     for (int64_t e = 0; e < halves * t.lanes; e += perLine) {
-      SmallVector<Value> there = {cidx(0), ahead};
+      SmallVector<Value> at = {cidx(0), ahead};
       if (t.nibbles)
-        there.push_back(cidx(e / t.lanes));
-      there.push_back(cidx(e % t.lanes));
-      b.create<memref::PrefetchOp>(loc, values, there, /*isWrite=*/false,
-                                   /*localityHint=*/3, /*isDataCache=*/true);
-      if (far) {
-        there[1] = far;
-        b.create<memref::PrefetchOp>(loc, values, there, /*isWrite=*/false,
-                                     /*localityHint=*/2, /*isDataCache=*/true);
-      }
+        at.push_back(cidx(e / t.lanes));
+      at.push_back(cidx(e % t.lanes));
+      prefetchGroupsAhead(b, loc, values, at, ahead, far);
     }
   }
 }
