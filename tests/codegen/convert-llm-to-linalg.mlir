@@ -263,11 +263,12 @@ func.func @rope(%tid: index, %nt: index, %x: tensor<?x32xf32>, %start: index, %c
 // of the cache (keys at layer * 2 * capacity * 64 bytes, each KV head's in
 // blocks of 16 positions [kv_heads, capacity / 16, 16, 16]; values after,
 // [kv_heads, capacity, 16]), one scf.forall iteration per row scattering it
-// to the heads; then one scf.forall iteration per (head, row) runs an
-// online softmax over pairs of blocks of 16 positions (each block's scores
-// one vector FMA per head dimension, unrolled, in 4 chains; the pair's 32
-// scores folded in one step: one maximum, one rescale), then a single
-// block if one is left whole, and a masked last block.
+// to the heads; then one scf.forall iteration per (head, tile of up to 16
+// rows). A single row runs an online softmax over pairs of blocks of 16
+// positions (each block's scores one vector FMA per head dimension,
+// unrolled, in 4 chains; the pair's 32 scores folded in one step: one
+// maximum, one rescale), then a single block if one is left whole, and a
+// masked last block.
 // CHECK-LABEL: func.func @attention(
 // CHECK-SAME: %[[Q:[^:]+]]: memref<?x32xf32>, %[[K:[^:]+]]: memref<?x16xf32>, %[[V:[^:]+]]: memref<?x16xf32>, %[[L:[^:]+]]: index, %[[START:[^:]+]]: index, %[[CAP:[^:]+]]: index, %{{[^:]+}}: memref<?xi8>, %[[KV:[^:]+]]: memref<?xi8>
 // CHECK: %[[ROWS:.+]] = memref.dim %[[Q]], %{{.+}}
@@ -289,16 +290,49 @@ func.func @rope(%tid: index, %nt: index, %x: tensor<?x32xf32>, %start: index, %c
 // CHECK: %[[KEY:.+]] = memref.load %[[K]][%[[R]], %{{.+}}] : memref<?x16xf32>
 // CHECK: memref.store %[[KEY]], %[[KEYS]][%[[H]], %[[BLK]], %[[D]], %[[LANE]]] : memref<1x?x16x16xf32>
 // CHECK: %[[A:.+]] = memref.alloc(%[[ROWS]]) : memref<?x32xf32>
-// CHECK: %[[PAIRS:.+]] = arith.muli %[[ROWS]], %{{.+}} : index
-// CHECK: scf.forall (%[[IV:.+]]) in (%[[PAIRS]]) {
-// CHECK: %[[GROUP:.+]] = arith.divui %[[IV]], %[[ROWS]]
+// CHECK: %[[TILES:.+]] = arith.ceildivui %[[ROWS]], %{{.+}} : index
+// CHECK: %[[ITERS:.+]] = arith.muli %[[TILES]], %{{.+}} : index
+// CHECK: scf.forall (%[[IV:.+]]) in (%[[ITERS]]) {
+// CHECK: %[[GROUP:.+]] = arith.divui %[[IV]], %[[TILES]]
 // CHECK: %[[HEAD:.+]] = arith.muli %[[GROUP]], %{{.+}}
-// CHECK: %[[ROW:.+]] = arith.remui %[[IV]], %[[ROWS]]
+// CHECK: %[[TILE:.+]] = arith.remui %[[IV]], %[[TILES]]
+// CHECK: %[[FIRST:.+]] = arith.muli %[[TILE]], %{{.+}}
+// CHECK: %[[TROWS:.+]] = arith.minui
 // CHECK: arith.divui %[[HEAD]], %{{.+}}
+// A tile of several rows: its lines' states in stack buffers, positions 32
+// at a time (scores of two rows per pass, masked past each row's end, each
+// line's softmax; then each row's weighted values), normalized into the
+// output at the end.
+// CHECK: %[[SEVERAL:.+]] = arith.cmpi uge, %[[TROWS]], %{{.+}} : index
+// CHECK: scf.if %[[SEVERAL]] {
+// CHECK: memref.alloca_scope {
+// CHECK: %[[OUTS:.+]] = memref.alloca() {alignment = 64 : i64} : memref<16x16xf32>
+// CHECK: %[[WEIGHTS:.+]] = memref.alloca() {alignment = 64 : i64} : memref<16x32xf32>
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c32 {
+// CHECK: scf.for %{{.+}} = %{{.+}} to %[[TROWS]] step %c2{{(_[0-9]+)?}} {
+// CHECK: memref.subview %[[Q]]
+// CHECK: memref.subview %[[Q]]
+// CHECK: vector.transfer_read %[[KEYS]]
+// CHECK: vector.fma
+// CHECK: arith.cmpi ult, %{{.+}}, %{{.+}} : vector<32xindex>
+// CHECK: vector.reduction <maxnumf>, %{{.+}} fastmath<nnan> : vector<32xf32> into f32
+// CHECK: vector.reduction <add>, %{{.+}} fastmath<reassoc> : vector<32xf32> into f32
+// CHECK: vector.transfer_write %{{.+}}, %[[WEIGHTS]]
+// CHECK: scf.for %{{.+}} = %{{.+}} to %[[TROWS]] step %c1{{(_[0-9]+)?}} {
+// CHECK: vector.transfer_read %[[VALS]]
+// CHECK: memref.load %[[WEIGHTS]]
+// CHECK: vector.fma
+// CHECK: vector.transfer_write %{{.+}}, %[[OUTS]]
+// CHECK: vector.transfer_write %{{.+}}, %[[A]][%{{.+}}, %{{.+}}] {in_bounds = [true]} : vector<16xf32>, memref<?x32xf32>
+// A single row (decode) scans: pairs of blocks, a single block, a masked
+// last one.
+// CHECK: } else {
 // The group's queries as one row: loads at constant offsets from its base.
-// CHECK: %[[QROW:.+]] = memref.subview %[[Q]][%[[ROW]], %{{.+}}] [1, 16] [1, 1]
-// CHECK: %[[WHOLE:.+]] = arith.subi %[[END:.+]], %{{.+}} : index
-// CHECK: %[[PAIRED:.+]] = arith.remui %[[END]], %[[C32:.+]] : index
+// CHECK: %[[QROW:.+]] = memref.subview %[[Q]][%[[FIRST]], %{{.+}}] [1, 16] [1, 1]
+// CHECK: %[[LENGTH:.+]] = arith.subi %[[END:.+]], %{{.+}} : index
+// CHECK: %[[PART:.+]] = arith.remui %[[LENGTH]], %{{.+}} : index
+// CHECK: %[[WHOLE:.+]] = arith.subi %[[END]], %[[PART]] : index
+// CHECK: %[[PAIRED:.+]] = arith.remui %[[LENGTH]], %{{.+}} : index
 // CHECK: %[[PAIREND:.+]] = arith.subi %[[END]], %[[PAIRED]] : index
 // CHECK: %[[PAIRS:.+]]:3 = scf.for %{{.+}} = %{{.+}} to %[[PAIREND]] step %{{.+}} iter_args({{.+}}) -> (f32, f32, vector<16xf32>)
 // The head dimension is unrolled (4 chains of FMAs, no loop).
@@ -307,13 +341,13 @@ func.func @rope(%tid: index, %nt: index, %x: tensor<?x32xf32>, %start: index, %c
 // CHECK: memref.load %[[QROW]][%c{{[0-9]+}}{{.*}}] : memref<16xf32, strided<[1], offset: ?>>
 // CHECK: vector.fma
 // CHECK: %[[BOTH:.+]] = vector.shuffle %{{.+}}, %{{.+}} [0, 1, {{.+}}, 30, 31] : vector<16xf32>, vector<16xf32>
-// CHECK: vector.reduction <maximumf>, %[[BOTH]] : vector<32xf32> into f32
+// CHECK: vector.reduction <maxnumf>, %[[BOTH]] fastmath<nnan> : vector<32xf32> into f32
 // CHECK: math.exp
 // CHECK: vector.reduction <add>, %{{.+}} fastmath<reassoc> : vector<32xf32> into f32
 // CHECK-COUNT-32: vector.fma
 // CHECK: scf.yield
 // CHECK: scf.for %{{.+}} = %[[PAIREND]] to %[[WHOLE]] step %{{.+}} iter_args({{.+}} = %[[PAIRS]]#0, {{.+}} = %[[PAIRS]]#1, {{.+}} = %[[PAIRS]]#2) -> (f32, f32, vector<16xf32>)
-// CHECK: vector.reduction <maximumf>, %{{.+}} : vector<16xf32> into f32
+// CHECK: vector.reduction <maxnumf>, %{{.+}} fastmath<nnan> : vector<16xf32> into f32
 // CHECK: vector.reduction <add>, %{{.+}} fastmath<reassoc> : vector<16xf32> into f32
 // CHECK-COUNT-16: vector.fma
 // CHECK: scf.if
@@ -322,7 +356,7 @@ func.func @rope(%tid: index, %nt: index, %x: tensor<?x32xf32>, %start: index, %c
 // CHECK: scf.for
 // CHECK: vector.extractelement
 // CHECK: vector.fma
-// CHECK: vector.transfer_write %{{.+}}, %[[A]][%[[ROW]], %{{.+}}] {in_bounds = [true]} : vector<16xf32>, memref<?x32xf32>
+// CHECK: vector.transfer_write %{{.+}}, %[[A]][%[[FIRST]], %{{.+}}] {in_bounds = [true]} : vector<16xf32>, memref<?x32xf32>
 // CHECK: return %[[A]]
 func.func @attention(%tid: index, %nt: index, %q: tensor<?x32xf32>, %k: tensor<?x16xf32>, %v: tensor<?x16xf32>, %layer: index, %start: index, %cap: index, %wts: memref<?xi8>, %kv: !llm.kv_cache, %scr: memref<?xi8>) -> tensor<?x32xf32> {
   %a = llm.attention %q, %k, %v, %kv[%layer] at %start {num_heads = 2 : i64, num_kv_heads = 1 : i64, head_dim = 16 : i64} : (tensor<?x32xf32>, tensor<?x16xf32>, tensor<?x16xf32>, !llm.kv_cache, index, index) -> tensor<?x32xf32>

@@ -1,18 +1,64 @@
 // RUN: llm-opt %s --convert-llm-to-linalg --split-input-file | FileCheck %s
 
 // With AVX-512 (32 registers of 16 lanes) the 4 query heads that share a
-// KV head (head_dim 16: one register of accumulator each) are one
-// iteration: the forall runs rows x 1 iterations, reads each block of keys
-// once per head dimension for the 4 heads' scores (4 FMAs per key read),
-// and writes the 4 heads' outputs. Each block first prefetches every line
-// of the keys and values two blocks (32 positions) ahead: 16 lines of keys
-// (one per head dimension), 16 of values (one per position).
+// KV head (head_dim 16: one register of accumulator each) are one group.
+// The forall runs one iteration per (group, tile of up to 16 rows). A tile
+// of 2 or more rows (prefill) keeps its 64 (row, head) lines' outputs,
+// maxima, sums, corrections and weights in stack buffers (an alloca scope)
+// and walks the positions 32 at a time: it prefetches every line of the
+// next step's keys (16 per block) and values (16 per block); scores two
+// rows at a time, 16 FMAs per head dimension (2 rows x 4 heads x 2 blocks)
+// on two key vectors; masks each row's positions past its end, and folds
+// each line's 32 scores into its softmax (maxima without NaN checks); then
+// adds each row's 4 heads' weighted values, 4 FMAs per value vector, 32
+// positions unrolled in a whole step. A single row (decode) scans with its
+// heads' states in registers: each block first prefetches every line of
+// the keys and values two blocks ahead, then reads each key vector once for
+// the 4 heads' scores (4 FMAs per key read).
 // CHECK-LABEL: func.func @grouped(
 // CHECK: %[[ROWS:.+]] = memref.dim
-// CHECK: %[[PAIRS:.+]] = arith.muli %[[ROWS]], %[[ONE:.+]] : index
-// CHECK: scf.forall (%{{.+}}) in (%[[PAIRS]]) {
-// CHECK: scf.for %[[P0:[^ ]+]] = {{.+}} -> (f32, f32, vector<16xf32>, f32, f32, vector<16xf32>, f32, f32, vector<16xf32>, f32, f32, vector<16xf32>)
-// CHECK: %[[AHEAD:.+]] = arith.addi %[[P0]], %c32{{(_[0-9]+)?}} : index
+// CHECK: %[[TILES:.+]] = arith.ceildivui %[[ROWS]], %c16{{(_[0-9]+)?}} : index
+// CHECK: %[[ITERS:.+]] = arith.muli %[[TILES]], %c1{{(_[0-9]+)?}} : index
+// CHECK: scf.forall (%{{.+}}) in (%[[ITERS]]) {
+// CHECK: %[[FIRST:.+]] = arith.muli %{{.+}}, %c16{{(_[0-9]+)?}} : index
+// CHECK: %[[LEFT:.+]] = arith.subi %[[ROWS]], %[[FIRST]] : index
+// CHECK: %[[TROWS:.+]] = arith.minui %c16{{(_[0-9]+)?}}, %[[LEFT]] : index
+// CHECK: %[[SEVERAL:.+]] = arith.cmpi uge, %[[TROWS]], %c2{{(_[0-9]+)?}} : index
+// CHECK: scf.if %[[SEVERAL]] {
+// CHECK-NEXT: memref.alloca_scope {
+// CHECK-NEXT: memref.alloca() {alignment = 64 : i64} : memref<64x16xf32>
+// CHECK-COUNT-3: memref.alloca() : memref<64xf32>
+// CHECK-NEXT: %[[WEIGHTS:.+]] = memref.alloca() {alignment = 64 : i64} : memref<64x32xf32>
+// CHECK: scf.for %[[P0:.+]] = %{{.+}} to %{{.+}} step %c32 {
+// CHECK-COUNT-16: memref.prefetch %{{.+}} : memref<1x?x16x16xf32>
+// CHECK-COUNT-16: memref.prefetch %{{.+}} : memref<1x?x16xf32>
+// CHECK-COUNT-16: memref.prefetch %{{.+}} : memref<1x?x16x16xf32>
+// CHECK-COUNT-16: memref.prefetch %{{.+}} : memref<1x?x16xf32>
+// CHECK-NOT: memref.prefetch
+// CHECK: scf.for %{{.+}} = %{{.+}} to %[[TROWS]] step %c2{{(_[0-9]+)?}} {
+// CHECK-COUNT-2: vector.transfer_read {{.+}} : memref<1x?x16x16xf32>, vector<16xf32>
+// CHECK-NOT: vector.transfer_read
+// CHECK-COUNT-16: vector.fma
+// CHECK-COUNT-2: vector.transfer_read {{.+}} : memref<1x?x16x16xf32>, vector<16xf32>
+// CHECK-NOT: vector.transfer_read
+// CHECK-COUNT-16: vector.fma
+// CHECK: %[[VISIBLE:.+]] = arith.cmpi ult, %{{.+}}, %{{.+}} : vector<32xindex>
+// CHECK: arith.select %[[VISIBLE]], %{{.+}}, %{{.+}} : vector<32xi1>, vector<32xf32>
+// CHECK: vector.reduction <maxnumf>, %{{.+}} fastmath<nnan> : vector<32xf32> into f32
+// CHECK: math.exp %{{.+}} : f32
+// CHECK: math.exp %{{.+}} : vector<32xf32>
+// CHECK: vector.reduction <add>, %{{.+}} fastmath<reassoc> : vector<32xf32> into f32
+// CHECK: vector.transfer_write %{{.+}}, %[[WEIGHTS]]
+// CHECK: scf.for %{{.+}} = %{{.+}} to %[[TROWS]] step %c1{{(_[0-9]+)?}} {
+// CHECK: scf.if %{{.+}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// CHECK: vector.transfer_read {{.+}} : memref<1x?x16xf32>, vector<16xf32>
+// CHECK-NOT: vector.transfer_read
+// CHECK-COUNT-4: vector.fma
+// CHECK: } else {
+// The single row's scan.
+// CHECK: } else {
+// CHECK: scf.for %[[S0:[^ ]+]] = {{.+}} -> (f32, f32, vector<16xf32>, f32, f32, vector<16xf32>, f32, f32, vector<16xf32>, f32, f32, vector<16xf32>)
+// CHECK: %[[AHEAD:.+]] = arith.addi %[[S0]], %c32{{(_[0-9]+)?}} : index
 // CHECK: %[[ABLOCK:.+]] = arith.divui %[[AHEAD]], %c16{{(_[0-9]+)?}} : index
 // CHECK: memref.prefetch %{{.+}}[%{{.+}}, %[[ABLOCK]], %c0{{(_[0-9]+)?}}, %c0{{(_[0-9]+)?}}], read, locality<3>, data : memref<1x?x16x16xf32>
 // CHECK-COUNT-15: memref.prefetch %{{.+}}[%{{.+}}, %[[ABLOCK]], %c{{[0-9_]+}}, %c0{{(_[0-9]+)?}}], read, locality<3>, data : memref<1x?x16x16xf32>
@@ -37,7 +83,8 @@ module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu",
 
 // A bf16 cache (llm.kv_cache_type): the append rounds, the scan widens each
 // block's key rows and each position's values; a 64-byte line holds two
-// rows of a key block, so 8 key prefetches, and one line per value row.
+// rows of a key block, so 8 key prefetches per block, and one line per
+// value row.
 // CHECK-LABEL: func.func @grouped_bf16(
 // CHECK: %[[KEYS:.+]] = memref.view {{.+}} to memref<1x?x16x16xbf16>
 // CHECK: %[[VALUES:.+]] = memref.view {{.+}} to memref<1x?x16xbf16>
@@ -47,6 +94,8 @@ module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu",
 // CHECK: memref.store {{.+}}, %[[KEYS]]
 // CHECK: scf.forall
 // CHECK: scf.for
+// CHECK-COUNT-8: memref.prefetch %[[KEYS]]
+// CHECK-COUNT-16: memref.prefetch %[[VALUES]]
 // CHECK-COUNT-8: memref.prefetch %[[KEYS]]
 // CHECK-COUNT-16: memref.prefetch %[[VALUES]]
 // CHECK-NOT: memref.prefetch
