@@ -16,13 +16,14 @@
 //
 // On a CPU each iteration of an `scf.forall` is a group of heads sharing a
 // KV head and a tile of up to 16 query rows. A tile of several rows
-// (prefill) is flash attention on small matrix products: 32 positions at a
-// time, two rows' scores per pass over the step's keys, each (row, head)
-// line's online softmax in vectors, then each row's weighted values; the
-// lines' states wait in stack buffers between steps, so a step's keys and
-// values come from memory once per tile and stay in the L1 for its rows
-// (the 1B model's attention at 2048 positions on Zen 5, `--profile`:
-// prefill 891 against 1535 ms, 46% instead of 29% of the FMA peak). A
+// (prefill) is flash attention on small matrix products: 64 positions at a
+// time, the scores of as many rows per pass over the step's keys as the
+// registers hold, each (row, head) line's online softmax in vectors, then
+// each row's weighted values; the lines' states wait in stack buffers
+// between steps, so a step's keys and values come from memory once per tile
+// and stay in the L1 for its rows (the 1B model's attention at 2048
+// positions on Zen 5, `--profile`: prefill 794-798 against 1532-1538 ms,
+// 60% instead of 29-32% of the FMA peak). A
 // single row (decode) streams over the cached positions with an online
 // softmax, its heads' vectors held in registers (flash-decoding without
 // the split), two blocks of 16 per step: the step's maximum, sum,
@@ -64,9 +65,12 @@ constexpr int64_t kPrefetchBlocks = 2;
 /// and weighted values are small matrix products. One row at a time (each
 /// row streaming over the cache with its heads' states in registers, as
 /// decode does), attention at 2048 positions ran at 29% of the FMA peak on
-/// Zen 5, bound by the softmax's serial steps between the products.
+/// Zen 5, bound by the softmax's serial steps between the products. On Zen
+/// 5 at 2048 positions (`--profile`, alternating): tiles of 16 rows took
+/// 10% less time than tiles of 8 (32 rows: no better than 16); steps of 64
+/// positions 10% less than steps of 32.
 constexpr int64_t kRowTile = 16;
-constexpr int64_t kStep = kFoldBlocks * kWideBlock;
+constexpr int64_t kStep = 4 * kWideBlock;
 /// Splits of the positions on a GPU (flash-decoding).
 constexpr int64_t kSplits = 32;
 
@@ -371,9 +375,9 @@ emitBlockedScan(OpBuilder &b, Location loc, Value q, Value keys, Value values,
 /// Causal attention of the query rows [firstRow, firstRow + tileRows) (at
 /// least 2, at positions start + row) for the `group` heads from column
 /// `qCol` (sharing KV head `kvHead`), flash-attention style on the CPU: a
-/// step of kStep positions at a time, (1) the scores of two rows' heads at
-/// once, one FMA per key vector and query element (each key vector read once
-/// for 2 x group heads), masked past each row's end, into a stack buffer;
+/// step of kStep positions at a time, (1) the scores of `passRows` rows'
+/// heads at once, one FMA per key vector and query element (each key vector
+/// read once for passRows x group heads), masked past each row's end;
 /// (2) each (row, head) line's online softmax over the step in vectors;
 /// (3) each row's outputs (its group of heads, in registers) rescaled and
 /// added the step's values times their weights, broadcast from the buffer
@@ -384,7 +388,7 @@ emitBlockedScan(OpBuilder &b, Location loc, Value q, Value keys, Value values,
 void emitRowTile(OpBuilder &b, Location loc, Value q, Value keys, Value values,
                  Value out, Value start, Value firstRow, Value tileRows,
                  Value qCol, Value kvHead, int64_t headDim, int64_t group,
-                 Value scale) {
+                 int64_t passRows, Value scale) {
   auto cidx = [](OpBuilder &nb, Location nloc, int64_t value) -> Value {
     return nb.create<arith::ConstantIndexOp>(nloc, value);
   };
@@ -479,23 +483,23 @@ void emitRowTile(OpBuilder &b, Location loc, Value q, Value keys, Value values,
     nb.create<vector::TransferWriteOp>(
         nloc, weight, weights, ValueRange{line, cidx(nb, nloc, 0)}, inBounds);
   };
-  // (1) Scores of rows r and r + 1 (r itself again when r + 1 is past the
-  // tile: the buffers have room for its lines, which nobody reads), then
-  // (2) each of their lines' online softmax, in the same loop body: the
-  // softmax's serial steps overlap the next rows' products.
+  // (1) Scores of rows r to r + passRows - 1 (the last row again for those
+  // past the tile: the buffers have room for their lines, which nobody
+  // reads), then (2) each of their lines' online softmax, into the buffers,
+  // in the same loop body: the softmax's serial steps overlap the next
+  // rows' products.
   b.create<scf::ForOp>(
-      loc, c0, tileRows, cidx(b, loc, 2), ValueRange{},
+      loc, c0, tileRows, cidx(b, loc, passRows), ValueRange{},
       [&](OpBuilder &nb, Location nloc, Value r, ValueRange) {
-        Value r1 = nb.create<arith::MinUIOp>(
-            nloc, nb.create<arith::AddIOp>(nloc, r, c1),
-            nb.create<arith::SubIOp>(nloc, tileRows, c1));
-        Value pairRows[2] = {r, r1};
-        Value qRows[2];
-        for (int64_t i = 0; i < 2; ++i) {
+        Value lastRow = nb.create<arith::SubIOp>(nloc, tileRows, c1);
+        SmallVector<Value> qRows(passRows);
+        for (int64_t i = 0; i < passRows; ++i) {
+          Value ri = nb.create<arith::MinUIOp>(
+              nloc, nb.create<arith::AddIOp>(nloc, r, cidx(nb, nloc, i)),
+              lastRow);
           auto qType = cast<MemRefType>(q.getType());
           SmallVector<OpFoldResult> offsets{
-              nb.create<arith::AddIOp>(nloc, firstRow, pairRows[i]).getResult(),
-              qCol};
+              nb.create<arith::AddIOp>(nloc, firstRow, ri).getResult(), qCol};
           SmallVector<OpFoldResult> sizes{nb.getIndexAttr(1),
                                           nb.getIndexAttr(group * headDim)};
           SmallVector<OpFoldResult> strides{nb.getIndexAttr(1),
@@ -510,7 +514,7 @@ void emitRowTile(OpBuilder &b, Location loc, Value q, Value keys, Value values,
         Value zeros = nb.create<arith::ConstantOp>(
             nloc, blockType, DenseElementsAttr::get(blockType, 0.0f));
         // acc[(i * group + h) * blocks + j]
-        SmallVector<Value> acc(2 * group * blocks, zeros);
+        SmallVector<Value> acc(passRows * group * blocks, zeros);
         for (int64_t d = 0; d < headDim; ++d) {
           SmallVector<Value> keyRows;
           for (int64_t j = 0; j < blocks; ++j)
@@ -521,7 +525,7 @@ void emitRowTile(OpBuilder &b, Location loc, Value q, Value keys, Value values,
                                                     cidx(nb, nloc, j)),
                            cidx(nb, nloc, d), cidx(nb, nloc, 0)},
                 kWideBlock));
-          for (int64_t i = 0; i < 2; ++i)
+          for (int64_t i = 0; i < passRows; ++i)
             for (int64_t h = 0; h < group; ++h) {
               Value qd = nb.create<vector::SplatOp>(
                   nloc, blockType,
@@ -535,7 +539,7 @@ void emitRowTile(OpBuilder &b, Location loc, Value q, Value keys, Value values,
         }
         Value scaleVec = nb.create<vector::SplatOp>(nloc, stepType, scale);
         Value masked = nb.create<vector::SplatOp>(nloc, stepType, negInf);
-        for (int64_t i = 0; i < 2; ++i) {
+        for (int64_t i = 0; i < passRows; ++i) {
           Value rowEnd = nb.create<vector::SplatOp>(
               nloc, indexStepType,
               endOf(nb, nloc, nb.create<arith::AddIOp>(nloc, r,
@@ -670,7 +674,7 @@ void emitRowTile(OpBuilder &b, Location loc, Value q, Value keys, Value values,
 void emitTiledAttention(OpBuilder &b, Location loc, Value q, Value keys,
                         Value values, Value out, Value start, Value rowCount,
                         int64_t heads, int64_t kvHeads, int64_t headDim,
-                        int64_t group) {
+                        int64_t group, int64_t passRows) {
   auto cidx = [](OpBuilder &nb, Location nloc, int64_t value) -> Value {
     return nb.create<arith::ConstantIndexOp>(nloc, value);
   };
@@ -706,7 +710,7 @@ void emitTiledAttention(OpBuilder &b, Location loc, Value q, Value keys,
         OpBuilder sb(nb.getContext());
         sb.createBlock(&scope.getBodyRegion());
         emitRowTile(sb, nloc, q, keys, values, out, start, firstRow, tileRows,
-                    qCol, kvHead, headDim, group, scale);
+                    qCol, kvHead, headDim, group, passRows, scale);
         sb.create<memref::AllocaScopeReturnOp>(nloc);
         nb.create<scf::YieldOp>(nloc);
       },
@@ -903,8 +907,21 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
         }
     }
     if (!split) {
+      // A tile's pass over a step's keys scores as many rows as keep its
+      // accumulators (group x blocks vectors a row) within half of the
+      // registers: 2 with AVX-512 or AVX2 and 4 heads to a KV head.
+      int64_t passRows = 2;
+      if (target) {
+        int64_t blockRegisters =
+            std::max<int64_t>(1, kWideBlock * 32 / target.getVectorBits());
+        int64_t fit = target.getVectorRegisters() / 2 /
+                      (group * (kStep / kWideBlock) * blockRegisters);
+        passRows = 1;
+        while (passRows * 2 <= fit && kRowTile % (passRows * 2) == 0)
+          passRows *= 2;
+      }
       emitTiledAttention(b, loc, q, keys, values, out, start, rowCount, heads,
-                         kvHeads, headDim, group);
+                         kvHeads, headDim, group, passRows);
       rewriter.replaceOp(op, out);
       return success();
     }

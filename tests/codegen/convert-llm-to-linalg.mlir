@@ -299,24 +299,24 @@ func.func @rope(%tid: index, %nt: index, %x: tensor<?x32xf32>, %start: index, %c
 // CHECK: %[[FIRST:.+]] = arith.muli %[[TILE]], %{{.+}}
 // CHECK: %[[TROWS:.+]] = arith.minui
 // CHECK: arith.divui %[[HEAD]], %{{.+}}
-// A tile of several rows: its lines' states in stack buffers, positions 32
-// at a time (scores of two rows per pass, masked past each row's end, each
-// line's softmax; then each row's weighted values), normalized into the
-// output at the end.
+// A tile of several rows: its lines' states in stack buffers, positions 64
+// at a time (without a target, the scores of two rows per pass, masked
+// past each row's end, each line's softmax; then each row's weighted
+// values), normalized into the output at the end.
 // CHECK: %[[SEVERAL:.+]] = arith.cmpi uge, %[[TROWS]], %{{.+}} : index
 // CHECK: scf.if %[[SEVERAL]] {
 // CHECK: memref.alloca_scope {
 // CHECK: %[[OUTS:.+]] = memref.alloca() {alignment = 64 : i64} : memref<16x16xf32>
-// CHECK: %[[WEIGHTS:.+]] = memref.alloca() {alignment = 64 : i64} : memref<16x32xf32>
-// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c32 {
+// CHECK: %[[WEIGHTS:.+]] = memref.alloca() {alignment = 64 : i64} : memref<16x64xf32>
+// CHECK: scf.for %{{.+}} = %{{.+}} to %{{.+}} step %c64{{(_[0-9]+)?}} {
 // CHECK: scf.for %{{.+}} = %{{.+}} to %[[TROWS]] step %c2{{(_[0-9]+)?}} {
 // CHECK: memref.subview %[[Q]]
 // CHECK: memref.subview %[[Q]]
 // CHECK: vector.transfer_read %[[KEYS]]
 // CHECK: vector.fma
-// CHECK: arith.cmpi ult, %{{.+}}, %{{.+}} : vector<32xindex>
-// CHECK: vector.reduction <maxnumf>, %{{.+}} fastmath<nnan> : vector<32xf32> into f32
-// CHECK: vector.reduction <add>, %{{.+}} fastmath<reassoc> : vector<32xf32> into f32
+// CHECK: arith.cmpi ult, %{{.+}}, %{{.+}} : vector<64xindex>
+// CHECK: vector.reduction <maxnumf>, %{{.+}} fastmath<nnan> : vector<64xf32> into f32
+// CHECK: vector.reduction <add>, %{{.+}} fastmath<reassoc> : vector<64xf32> into f32
 // CHECK: vector.transfer_write %{{.+}}, %[[WEIGHTS]]
 // CHECK: scf.for %{{.+}} = %{{.+}} to %[[TROWS]] step %c1{{(_[0-9]+)?}} {
 // CHECK: vector.transfer_read %[[VALS]]

@@ -5,13 +5,14 @@
 // The forall runs one iteration per (group, tile of up to 16 rows). A tile
 // of 2 or more rows (prefill) keeps its 64 (row, head) lines' outputs,
 // maxima, sums, corrections and weights in stack buffers (an alloca scope)
-// and walks the positions 32 at a time: it prefetches every line of the
-// next step's keys (16 per block) and values (16 per block); scores two
-// rows at a time, 16 FMAs per head dimension (2 rows x 4 heads x 2 blocks)
-// on two key vectors; masks each row's positions past its end, and folds
-// each line's 32 scores into its softmax (maxima without NaN checks); then
-// adds each row's 4 heads' weighted values, 4 FMAs per value vector, 32
-// positions unrolled in a whole step. A single row (decode) scans with its
+// and walks the positions 64 at a time: it prefetches every line of the
+// next step's keys (16 per block) and values (16 per block); scores a row
+// at a time (its 16 accumulators, 4 heads x 4 blocks, are half of the
+// registers), 16 FMAs per head dimension on four key vectors; masks the
+// row's positions past its end, and folds each line's 64 scores into its
+// softmax (maxima without NaN checks); then adds each row's 4 heads'
+// weighted values, 4 FMAs per value vector, 64 positions unrolled in a
+// whole step. A single row (decode) scans with its
 // heads' states in registers: each block first prefetches every line of
 // the keys and values two blocks ahead, then reads each key vector once for
 // the 4 heads' scores (4 FMAs per key read).
@@ -28,26 +29,30 @@
 // CHECK-NEXT: memref.alloca_scope {
 // CHECK-NEXT: memref.alloca() {alignment = 64 : i64} : memref<64x16xf32>
 // CHECK-COUNT-3: memref.alloca() : memref<64xf32>
-// CHECK-NEXT: %[[WEIGHTS:.+]] = memref.alloca() {alignment = 64 : i64} : memref<64x32xf32>
-// CHECK: scf.for %[[P0:.+]] = %{{.+}} to %{{.+}} step %c32 {
-// CHECK-COUNT-16: memref.prefetch %{{.+}} : memref<1x?x16x16xf32>
+// CHECK-NEXT: %[[WEIGHTS:.+]] = memref.alloca() {alignment = 64 : i64} : memref<64x64xf32>
+// CHECK: scf.for %[[P0:.+]] = %{{.+}} to %{{.+}} step %c64{{(_[0-9]+)?}} {
+// CHECK-COUNT-4: memref.prefetch %{{.+}} : memref<1x?x16x16xf32>
 // CHECK-COUNT-16: memref.prefetch %{{.+}} : memref<1x?x16xf32>
-// CHECK-COUNT-16: memref.prefetch %{{.+}} : memref<1x?x16x16xf32>
+// CHECK-COUNT-4: memref.prefetch %{{.+}} : memref<1x?x16x16xf32>
+// CHECK-COUNT-16: memref.prefetch %{{.+}} : memref<1x?x16xf32>
+// CHECK-COUNT-4: memref.prefetch %{{.+}} : memref<1x?x16x16xf32>
+// CHECK-COUNT-16: memref.prefetch %{{.+}} : memref<1x?x16xf32>
+// CHECK-COUNT-4: memref.prefetch %{{.+}} : memref<1x?x16x16xf32>
 // CHECK-COUNT-16: memref.prefetch %{{.+}} : memref<1x?x16xf32>
 // CHECK-NOT: memref.prefetch
-// CHECK: scf.for %{{.+}} = %{{.+}} to %[[TROWS]] step %c2{{(_[0-9]+)?}} {
-// CHECK-COUNT-2: vector.transfer_read {{.+}} : memref<1x?x16x16xf32>, vector<16xf32>
+// CHECK: scf.for %{{.+}} = %{{.+}} to %[[TROWS]] step %c1{{(_[0-9]+)?}} {
+// CHECK-COUNT-4: vector.transfer_read {{.+}} : memref<1x?x16x16xf32>, vector<16xf32>
 // CHECK-NOT: vector.transfer_read
 // CHECK-COUNT-16: vector.fma
-// CHECK-COUNT-2: vector.transfer_read {{.+}} : memref<1x?x16x16xf32>, vector<16xf32>
+// CHECK-COUNT-4: vector.transfer_read {{.+}} : memref<1x?x16x16xf32>, vector<16xf32>
 // CHECK-NOT: vector.transfer_read
 // CHECK-COUNT-16: vector.fma
-// CHECK: %[[VISIBLE:.+]] = arith.cmpi ult, %{{.+}}, %{{.+}} : vector<32xindex>
-// CHECK: arith.select %[[VISIBLE]], %{{.+}}, %{{.+}} : vector<32xi1>, vector<32xf32>
-// CHECK: vector.reduction <maxnumf>, %{{.+}} fastmath<nnan> : vector<32xf32> into f32
+// CHECK: %[[VISIBLE:.+]] = arith.cmpi ult, %{{.+}}, %{{.+}} : vector<64xindex>
+// CHECK: arith.select %[[VISIBLE]], %{{.+}}, %{{.+}} : vector<64xi1>, vector<64xf32>
+// CHECK: vector.reduction <maxnumf>, %{{.+}} fastmath<nnan> : vector<64xf32> into f32
 // CHECK: math.exp %{{.+}} : f32
-// CHECK: math.exp %{{.+}} : vector<32xf32>
-// CHECK: vector.reduction <add>, %{{.+}} fastmath<reassoc> : vector<32xf32> into f32
+// CHECK: math.exp %{{.+}} : vector<64xf32>
+// CHECK: vector.reduction <add>, %{{.+}} fastmath<reassoc> : vector<64xf32> into f32
 // CHECK: vector.transfer_write %{{.+}}, %[[WEIGHTS]]
 // CHECK: scf.for %{{.+}} = %{{.+}} to %[[TROWS]] step %c1{{(_[0-9]+)?}} {
 // CHECK: scf.if %{{.+}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
@@ -94,6 +99,10 @@ module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu",
 // CHECK: memref.store {{.+}}, %[[KEYS]]
 // CHECK: scf.forall
 // CHECK: scf.for
+// CHECK-COUNT-8: memref.prefetch %[[KEYS]]
+// CHECK-COUNT-16: memref.prefetch %[[VALUES]]
+// CHECK-COUNT-8: memref.prefetch %[[KEYS]]
+// CHECK-COUNT-16: memref.prefetch %[[VALUES]]
 // CHECK-COUNT-8: memref.prefetch %[[KEYS]]
 // CHECK-COUNT-16: memref.prefetch %[[VALUES]]
 // CHECK-COUNT-8: memref.prefetch %[[KEYS]]
