@@ -71,6 +71,9 @@ constexpr int64_t kPrefetchBlocks = 2;
 /// positions 10% less than steps of 32.
 constexpr int64_t kRowTile = 16;
 constexpr int64_t kStep = 4 * kWideBlock;
+/// Most splits of a single row's positions on a CPU (flash-decoding): 16
+/// keep 128 threads busy with 8 KV heads.
+constexpr int64_t kMaxSplits = 16;
 /// Splits of the positions on a GPU (flash-decoding).
 constexpr int64_t kSplits = 32;
 
@@ -666,81 +669,216 @@ void emitRowTile(OpBuilder &b, Location loc, Value q, Value keys, Value values,
 
 /// CPU attention of query rows [0, rowCount) at positions start + row: one
 /// `scf.forall` iteration per (group of `group` heads sharing a KV head,
-/// tile of up to kRowTile consecutive rows), head-major so that a worker
-/// stays on few heads and the causal imbalance between early and late rows
-/// averages out. A tile of several rows is emitRowTile's (in an alloca
-/// scope: the iteration becomes a loop body); a single row (decode) streams
-/// over the positions with its heads' states in registers.
+/// tile of up to kRowTile consecutive rows, split of the positions), head-
+/// major so that a worker stays on few heads and the causal imbalance
+/// between early and late rows averages out. A tile of several rows is
+/// emitRowTile's (in an alloca scope: the iteration becomes a loop body); a
+/// single row (decode) streams over its positions with its heads' states in
+/// registers. A single row's positions are split (flash-decoding) when the
+/// groups alone would leave threads idle: into ceil(threads / groups) parts
+/// (at most kMaxSplits), whose unnormalized states a second loop combines
+/// per head; the 1B model's 8 groups: one part up to 8 threads, 8 on 64.
 void emitTiledAttention(OpBuilder &b, Location loc, Value q, Value keys,
                         Value values, Value out, Value start, Value rowCount,
-                        int64_t heads, int64_t kvHeads, int64_t headDim,
-                        int64_t group, int64_t passRows) {
+                        Value threads, int64_t heads, int64_t kvHeads,
+                        int64_t headDim, int64_t group, int64_t passRows) {
   auto cidx = [](OpBuilder &nb, Location nloc, int64_t value) -> Value {
     return nb.create<arith::ConstantIndexOp>(nloc, value);
   };
   Type f32 = b.getF32Type();
   auto vecType = VectorType::get({headDim}, f32);
+  int64_t groups = heads / group;
+  Value c1 = cidx(b, loc, 1);
   Value tiles = b.create<arith::CeilDivUIOp>(loc, rowCount,
                                              cidx(b, loc, kRowTile));
+  Value single = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq,
+                                         rowCount, c1);
+  Value wanted = b.create<arith::MinUIOp>(
+      loc, cidx(b, loc, kMaxSplits),
+      b.create<arith::CeilDivUIOp>(loc, threads, cidx(b, loc, groups)));
+  Value splits = b.create<arith::SelectOp>(
+      loc, single, b.create<arith::MaxUIOp>(loc, wanted, c1), c1);
+  // Each split's state, [split * heads + head, headDim + 2]: the weighted
+  // values, the maximum, the sum.
+  int64_t stateWidth = headDim + 2;
+  Value partials = b.create<memref::AllocOp>(
+      loc, MemRefType::get({kMaxSplits * heads, stateWidth}, f32));
+  Value perGroup = b.create<arith::MulIOp>(loc, tiles, splits);
   Value total =
-      b.create<arith::MulIOp>(loc, tiles, cidx(b, loc, heads / group));
+      b.create<arith::MulIOp>(loc, perGroup, cidx(b, loc, groups));
   auto forall = b.create<scf::ForallOp>(loc, ArrayRef<OpFoldResult>{total},
                                         ValueRange{}, std::nullopt);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(forall.getBody());
-  Value iv = forall.getInductionVar(0);
-  Value head = b.create<arith::MulIOp>(
-      loc, b.create<arith::DivUIOp>(loc, iv, tiles), cidx(b, loc, group));
-  Value firstRow = b.create<arith::MulIOp>(
-      loc, b.create<arith::RemUIOp>(loc, iv, tiles), cidx(b, loc, kRowTile));
-  Value tileRows = b.create<arith::MinUIOp>(
-      loc, cidx(b, loc, kRowTile),
-      b.create<arith::SubIOp>(loc, rowCount, firstRow));
-  Value kvHead =
-      b.create<arith::DivUIOp>(loc, head, cidx(b, loc, heads / kvHeads));
-  Value qCol = b.create<arith::MulIOp>(loc, head, cidx(b, loc, headDim));
-  Value scale = b.create<arith::ConstantOp>(
-      loc, b.getF32FloatAttr(1.0f / std::sqrt(static_cast<float>(headDim))));
-  Value several = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge,
-                                          tileRows, cidx(b, loc, 2));
-  b.create<scf::IfOp>(
-      loc, several,
-      [&](OpBuilder &nb, Location nloc) {
-        auto scope = nb.create<memref::AllocaScopeOp>(nloc, TypeRange{});
-        OpBuilder sb(nb.getContext());
-        sb.createBlock(&scope.getBodyRegion());
-        emitRowTile(sb, nloc, q, keys, values, out, start, firstRow, tileRows,
-                    qCol, kvHead, headDim, group, passRows, scale);
-        sb.create<memref::AllocaScopeReturnOp>(nloc);
-        nb.create<scf::YieldOp>(nloc);
-      },
-      [&](OpBuilder &nb, Location nloc) {
-        Value end = nb.create<arith::AddIOp>(
-            nloc, nb.create<arith::AddIOp>(nloc, start, firstRow),
-            cidx(nb, nloc, 1));
-        Value negInf = nb.create<arith::ConstantOp>(
-            nloc, nb.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
-        Value f0 = nb.create<arith::ConstantOp>(nloc, nb.getF32FloatAttr(0));
-        Value zeros = nb.create<arith::ConstantOp>(
-            nloc, vecType, DenseElementsAttr::get(vecType, 0.0f));
-        SmallVector<SoftmaxState> initial(group,
-                                          SoftmaxState{negInf, f0, zeros});
-        SmallVector<SoftmaxState> states = emitBlockedScan(
-            nb, nloc, q, keys, values, firstRow, qCol, kvHead,
-            cidx(nb, nloc, 0), end, headDim, group, scale, initial);
-        for (auto [h, state] : llvm::enumerate(states))
-          nb.create<vector::TransferWriteOp>(
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(forall.getBody());
+    Value iv = forall.getInductionVar(0);
+    Value head = b.create<arith::MulIOp>(
+        loc, b.create<arith::DivUIOp>(loc, iv, perGroup), cidx(b, loc, group));
+    Value rest = b.create<arith::RemUIOp>(loc, iv, perGroup);
+    Value part = b.create<arith::RemUIOp>(loc, rest, splits);
+    Value firstRow = b.create<arith::MulIOp>(
+        loc, b.create<arith::DivUIOp>(loc, rest, splits),
+        cidx(b, loc, kRowTile));
+    Value tileRows = b.create<arith::MinUIOp>(
+        loc, cidx(b, loc, kRowTile),
+        b.create<arith::SubIOp>(loc, rowCount, firstRow));
+    Value kvHead =
+        b.create<arith::DivUIOp>(loc, head, cidx(b, loc, heads / kvHeads));
+    Value qCol = b.create<arith::MulIOp>(loc, head, cidx(b, loc, headDim));
+    Value scale = b.create<arith::ConstantOp>(
+        loc, b.getF32FloatAttr(1.0f / std::sqrt(static_cast<float>(headDim))));
+    Value several = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::uge,
+                                            tileRows, cidx(b, loc, 2));
+    b.create<scf::IfOp>(
+        loc, several,
+        [&](OpBuilder &nb, Location nloc) {
+          auto scope = nb.create<memref::AllocaScopeOp>(nloc, TypeRange{});
+          OpBuilder sb(nb.getContext());
+          sb.createBlock(&scope.getBodyRegion());
+          emitRowTile(sb, nloc, q, keys, values, out, start, firstRow,
+                      tileRows, qCol, kvHead, headDim, group, passRows, scale);
+          sb.create<memref::AllocaScopeReturnOp>(nloc);
+          nb.create<scf::YieldOp>(nloc);
+        },
+        [&](OpBuilder &nb, Location nloc) {
+          Value end = nb.create<arith::AddIOp>(
+              nloc, nb.create<arith::AddIOp>(nloc, start, firstRow),
+              cidx(nb, nloc, 1));
+          // This split's positions [first, last): whole blocks of keys but
+          // the last.
+          Value chunk = nb.create<arith::MulIOp>(
               nloc,
-              nb.create<arith::DivFOp>(
-                  nloc, state.acc,
-                  nb.create<vector::SplatOp>(nloc, vecType, state.sum)),
-              out,
-              ValueRange{firstRow, nb.create<arith::AddIOp>(
-                                       nloc, qCol,
-                                       cidx(nb, nloc, h * headDim))},
-              ArrayRef<bool>{true});
-        nb.create<scf::YieldOp>(nloc);
-      });
+              nb.create<arith::CeilDivUIOp>(
+                  nloc, nb.create<arith::CeilDivUIOp>(nloc, end, splits),
+                  cidx(nb, nloc, kWideBlock)),
+              cidx(nb, nloc, kWideBlock));
+          Value first = nb.create<arith::MinUIOp>(
+              nloc, nb.create<arith::MulIOp>(nloc, part, chunk), end);
+          Value last = nb.create<arith::MinUIOp>(
+              nloc, nb.create<arith::AddIOp>(nloc, first, chunk), end);
+          Value negInf = nb.create<arith::ConstantOp>(
+              nloc,
+              nb.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
+          Value f0 = nb.create<arith::ConstantOp>(nloc, nb.getF32FloatAttr(0));
+          Value zeros = nb.create<arith::ConstantOp>(
+              nloc, vecType, DenseElementsAttr::get(vecType, 0.0f));
+          SmallVector<SoftmaxState> initial(group,
+                                            SoftmaxState{negInf, f0, zeros});
+          SmallVector<SoftmaxState> states =
+              emitBlockedScan(nb, nloc, q, keys, values, firstRow, qCol,
+                              kvHead, first, last, headDim, group, scale,
+                              initial);
+          Value whole = nb.create<arith::CmpIOp>(
+              nloc, arith::CmpIPredicate::eq, splits, cidx(nb, nloc, 1));
+          nb.create<scf::IfOp>(
+              nloc, whole,
+              [&](OpBuilder &wb, Location wloc) {
+                for (auto [h, state] : llvm::enumerate(states))
+                  wb.create<vector::TransferWriteOp>(
+                      wloc,
+                      wb.create<arith::DivFOp>(
+                          wloc, state.acc,
+                          wb.create<vector::SplatOp>(wloc, vecType,
+                                                     state.sum)),
+                      out,
+                      ValueRange{firstRow,
+                                 wb.create<arith::AddIOp>(
+                                     wloc, qCol, cidx(wb, wloc, h * headDim))},
+                      ArrayRef<bool>{true});
+                wb.create<scf::YieldOp>(wloc);
+              },
+              [&](OpBuilder &pb, Location ploc) {
+                for (auto [h, state] : llvm::enumerate(states)) {
+                  Value slot = pb.create<arith::AddIOp>(
+                      ploc,
+                      pb.create<arith::MulIOp>(ploc, part,
+                                               cidx(pb, ploc, heads)),
+                      pb.create<arith::AddIOp>(ploc, head,
+                                               cidx(pb, ploc, h)));
+                  pb.create<vector::TransferWriteOp>(
+                      ploc, state.acc, partials,
+                      ValueRange{slot, cidx(pb, ploc, 0)},
+                      ArrayRef<bool>{true});
+                  pb.create<memref::StoreOp>(
+                      ploc, state.max, partials,
+                      ValueRange{slot, cidx(pb, ploc, headDim)});
+                  pb.create<memref::StoreOp>(
+                      ploc, state.sum, partials,
+                      ValueRange{slot, cidx(pb, ploc, headDim + 1)});
+                }
+                pb.create<scf::YieldOp>(ploc);
+              });
+          nb.create<scf::YieldOp>(nloc);
+        });
+  }
+  // Split: each head's parts rescaled to their largest maximum and summed
+  // (an empty part has maximum -inf and weighs 0; the first is never empty).
+  // No iterations when there is one part.
+  Value combined = b.create<arith::SelectOp>(
+      loc,
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ugt, splits, c1),
+      cidx(b, loc, heads), cidx(b, loc, 0));
+  {
+    Location iloc = loc;
+    auto perHead = b.create<scf::ForallOp>(
+        iloc, ArrayRef<OpFoldResult>{combined}, ValueRange{}, std::nullopt);
+    OpBuilder nb = OpBuilder::atBlockBegin(perHead.getBody());
+    Value head = perHead.getInductionVar(0);
+    Value c0 = cidx(nb, iloc, 0);
+    Value f0 = nb.create<arith::ConstantOp>(iloc, nb.getF32FloatAttr(0));
+    Value negInf = nb.create<arith::ConstantOp>(
+        iloc, nb.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
+    Value zeros = nb.create<arith::ConstantOp>(
+        iloc, vecType, DenseElementsAttr::get(vecType, 0.0f));
+    auto slotOf = [&](OpBuilder &sb, Location sloc, Value i) -> Value {
+      return sb.create<arith::AddIOp>(
+          sloc, sb.create<arith::MulIOp>(sloc, i, cidx(sb, sloc, heads)),
+          head);
+    };
+    auto maxLoop = nb.create<scf::ForOp>(
+        iloc, c0, splits, cidx(nb, iloc, 1), ValueRange{negInf},
+        [&](OpBuilder &lb, Location lloc, Value i, ValueRange carried) {
+          Value m = lb.create<memref::LoadOp>(
+              lloc, partials,
+              ValueRange{slotOf(lb, lloc, i), cidx(lb, lloc, headDim)});
+          lb.create<scf::YieldOp>(
+              lloc, ValueRange{lb.create<arith::MaximumFOp>(lloc, carried[0],
+                                                            m)});
+        });
+    Value max = maxLoop.getResult(0);
+    auto sumLoop = nb.create<scf::ForOp>(
+        iloc, c0, splits, cidx(nb, iloc, 1), ValueRange{f0, zeros},
+        [&](OpBuilder &lb, Location lloc, Value i, ValueRange carried) {
+          Value slot = slotOf(lb, lloc, i);
+          Value m = lb.create<memref::LoadOp>(
+              lloc, partials, ValueRange{slot, cidx(lb, lloc, headDim)});
+          Value sum = lb.create<memref::LoadOp>(
+              lloc, partials, ValueRange{slot, cidx(lb, lloc, headDim + 1)});
+          Value weight = lb.create<math::ExpOp>(
+              lloc, lb.create<arith::SubFOp>(lloc, m, max));
+          Value acc = lb.create<vector::TransferReadOp>(
+              lloc, vecType, partials, ValueRange{slot, cidx(lb, lloc, 0)},
+              f0, ArrayRef<bool>{true});
+          lb.create<scf::YieldOp>(
+              lloc,
+              ValueRange{lb.create<arith::AddFOp>(
+                             lloc, carried[0],
+                             lb.create<arith::MulFOp>(lloc, sum, weight)),
+                         lb.create<vector::FMAOp>(
+                             lloc, acc,
+                             lb.create<vector::SplatOp>(lloc, vecType, weight),
+                             carried[1])});
+        });
+    nb.create<vector::TransferWriteOp>(
+        iloc,
+        nb.create<arith::DivFOp>(
+            iloc, sumLoop.getResult(1),
+            nb.create<vector::SplatOp>(iloc, vecType, sumLoop.getResult(0))),
+        out,
+        ValueRange{c0, nb.create<arith::MulIOp>(iloc, head,
+                                                cidx(nb, iloc, headDim))},
+        ArrayRef<bool>{true});
+  }
 }
 
 /// Appends this call's keys and values to the layer's cache, then computes
@@ -920,8 +1058,9 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
         while (passRows * 2 <= fit && kRowTile % (passRows * 2) == 0)
           passRows *= 2;
       }
-      emitTiledAttention(b, loc, q, keys, values, out, start, rowCount, heads,
-                         kvHeads, headDim, group, passRows);
+      emitTiledAttention(b, loc, q, keys, values, out, start, rowCount,
+                         abi->nthreads, heads, kvHeads, headDim, group,
+                         passRows);
       rewriter.replaceOp(op, out);
       return success();
     }

@@ -3,7 +3,8 @@
 // The lowering allocates each activation as memref.alloc(rows) of
 // [rows, columns] f32 (bf16 for inputs rounded for a dot product). Rows never
 // exceed the tokens one forward call takes, so each allocation gets a fixed
-// slot of max-tokens rows in the scratch arena the runtime passes in: slots
+// slot of max-tokens rows in the scratch arena the runtime passes in (a
+// static-shaped f32 buffer, its own size): slots
 // are handed out in program order across the whole module and never reused,
 // so no two live buffers share bytes (the arena is small next to the
 // weights: a few hundred activations).
@@ -66,9 +67,14 @@ struct PlanScratchPass : llm::impl::PlanScratchPassBase<PlanScratchPass> {
         .setAttr(module, b.getI64IntegerAttr(maxTokens));
   }
 
-  /// Bytes of a slot for `alloc`: max-tokens rows of its static columns.
+  /// Bytes of a slot for `alloc`: max-tokens rows of its static columns,
+  /// or its bytes when its shape is static (a buffer not counted in rows,
+  /// as attention's per-split states).
   FailureOr<int64_t> slotBytes(memref::AllocOp alloc) {
     MemRefType type = alloc.getType();
+    if (type.hasStaticShape() && type.getLayout().isIdentity() &&
+        type.getElementType().isF32())
+      return type.getNumElements() * 4;
     bool rowsOnly =
         type.getRank() == 1 || (type.getRank() == 2 && !type.isDynamicDim(1));
     Type element = type.getElementType();
@@ -77,8 +83,8 @@ struct PlanScratchPass : llm::impl::PlanScratchPassBase<PlanScratchPass> {
           element.isInteger(32)) ||
         !rowsOnly || !type.isDynamicDim(0))
       return alloc.emitError("llm-plan-scratch: only [rows] or [rows, N] "
-                             "f32, bf16, i8 or i32 activation buffers can "
-                             "be placed, got ")
+                             "f32, bf16, i8 or i32 activation buffers and "
+                             "static f32 ones can be placed, got ")
              << type;
     int64_t columns = type.getRank() == 2 ? type.getDimSize(1) : 1;
     return maxTokens * columns * (element.getIntOrFloatBitWidth() / 8);

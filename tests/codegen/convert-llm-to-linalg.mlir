@@ -291,11 +291,15 @@ func.func @rope(%tid: index, %nt: index, %x: tensor<?x32xf32>, %start: index, %c
 // CHECK: memref.store %[[KEY]], %[[KEYS]][%[[H]], %[[BLK]], %[[D]], %[[LANE]]] : memref<1x?x16x16xf32>
 // CHECK: %[[A:.+]] = memref.alloc(%[[ROWS]]) : memref<?x32xf32>
 // CHECK: %[[TILES:.+]] = arith.ceildivui %[[ROWS]], %{{.+}} : index
-// CHECK: %[[ITERS:.+]] = arith.muli %[[TILES]], %{{.+}} : index
+// CHECK: %[[SPLITS:.+]] = arith.select
+// CHECK: %[[PERGROUP:.+]] = arith.muli %[[TILES]], %[[SPLITS]] : index
+// CHECK: %[[ITERS:.+]] = arith.muli %[[PERGROUP]], %{{.+}} : index
 // CHECK: scf.forall (%[[IV:.+]]) in (%[[ITERS]]) {
-// CHECK: %[[GROUP:.+]] = arith.divui %[[IV]], %[[TILES]]
+// CHECK: %[[GROUP:.+]] = arith.divui %[[IV]], %[[PERGROUP]]
 // CHECK: %[[HEAD:.+]] = arith.muli %[[GROUP]], %{{.+}}
-// CHECK: %[[TILE:.+]] = arith.remui %[[IV]], %[[TILES]]
+// CHECK: %[[REST:.+]] = arith.remui %[[IV]], %[[PERGROUP]]
+// CHECK: %[[PART:.+]] = arith.remui %[[REST]], %[[SPLITS]]
+// CHECK: %[[TILE:.+]] = arith.divui %[[REST]], %[[SPLITS]]
 // CHECK: %[[FIRST:.+]] = arith.muli %[[TILE]], %{{.+}}
 // CHECK: %[[TROWS:.+]] = arith.minui
 // CHECK: arith.divui %[[HEAD]], %{{.+}}

@@ -25,3 +25,21 @@ module {
     return
   }
 }
+
+// -----
+
+// A static f32 buffer (attention's per-split states) takes its own bytes,
+// not max-tokens rows: [32x18] is 2304 bytes, then [?x4] 8 * 4 * 4 = 128.
+// CHECK-LABEL: module attributes {llm.max_tokens = 8 : i64, llm.scratch_bytes = 2432 : i64}
+// CHECK-LABEL: func.func @static(
+// CHECK: %[[C0:.+]] = arith.constant 0 : index
+// CHECK: memref.view %{{.+}}[%[[C0]]][] : memref<?xi8> to memref<32x18xf32>
+// CHECK: %[[C2304:.+]] = arith.constant 2304 : index
+// CHECK: memref.view %{{.+}}[%[[C2304]]][%{{.+}}] : memref<?xi8> to memref<?x4xf32>
+module {
+  func.func @static(%tid: index, %rows: index, %cap: index, %wts: memref<?xi8>, %kv: memref<?xi8>, %scr: memref<?xi8>) {
+    %a = memref.alloc() : memref<32x18xf32>
+    %b = memref.alloc(%rows) : memref<?x4xf32>
+    return
+  }
+}

@@ -19,7 +19,14 @@
 // CHECK-LABEL: func.func @grouped(
 // CHECK: %[[ROWS:.+]] = memref.dim
 // CHECK: %[[TILES:.+]] = arith.ceildivui %[[ROWS]], %c16{{(_[0-9]+)?}} : index
-// CHECK: %[[ITERS:.+]] = arith.muli %[[TILES]], %c1{{(_[0-9]+)?}} : index
+// CHECK: %[[SINGLE:.+]] = arith.cmpi eq, %[[ROWS]], %c1{{(_[0-9]+)?}} : index
+// CHECK: %[[PERGROUPS:.+]] = arith.ceildivui %arg1, %c1{{(_[0-9]+)?}} : index
+// CHECK: %[[WANTED:.+]] = arith.minui %c16{{(_[0-9]+)?}}, %[[PERGROUPS]] : index
+// CHECK: %[[ATLEAST:.+]] = arith.maxui %[[WANTED]], %c1{{(_[0-9]+)?}} : index
+// CHECK: %[[SPLITS:.+]] = arith.select %[[SINGLE]], %[[ATLEAST]], %c1{{(_[0-9]+)?}} : index
+// CHECK: %[[PARTIALS:.+]] = memref.alloc() : memref<64x18xf32>
+// CHECK: %[[PERGROUP:.+]] = arith.muli %[[TILES]], %[[SPLITS]] : index
+// CHECK: %[[ITERS:.+]] = arith.muli %[[PERGROUP]], %c1{{(_[0-9]+)?}} : index
 // CHECK: scf.forall (%{{.+}}) in (%[[ITERS]]) {
 // CHECK: %[[FIRST:.+]] = arith.muli %{{.+}}, %c16{{(_[0-9]+)?}} : index
 // CHECK: %[[LEFT:.+]] = arith.subi %[[ROWS]], %[[FIRST]] : index
@@ -76,7 +83,19 @@
 // CHECK-NOT: vector.transfer_read
 // CHECK-COUNT-4: vector.fma
 // CHECK: scf.yield
-// CHECK-COUNT-4: vector.transfer_write
+// One part: the 4 heads' outputs normalized; several: their states into
+// the partials, which a second loop over the 4 heads combines.
+// CHECK: scf.if
+// CHECK-COUNT-4: vector.transfer_write {{.+}} : vector<16xf32>, memref<?x64xf32>
+// CHECK: } else {
+// CHECK-COUNT-4: vector.transfer_write {{.+}}, %[[PARTIALS]]
+// CHECK: %[[COMBINED:.+]] = arith.select %{{.+}}, %c4{{(_[0-9]+)?}}, %c0{{(_[0-9]+)?}} : index
+// CHECK: scf.forall (%{{.+}}) in (%[[COMBINED]]) {
+// CHECK: scf.for %{{.+}} = %{{.+}} to %[[SPLITS]]
+// CHECK: arith.maximumf
+// CHECK: scf.for %{{.+}} = %{{.+}} to %[[SPLITS]]
+// CHECK: math.exp
+// CHECK: vector.fma
 module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver5", features = "+avx512f", vector_bits = 512, vector_registers = 32, l1_bytes = 49152, l2_bytes = 1048576>} {
   func.func @grouped(%tid: index, %nt: index, %q: tensor<?x64xf32>, %k: tensor<?x16xf32>, %v: tensor<?x16xf32>, %layer: index, %start: index, %cap: index, %wts: memref<?xi8>, %kv: !llm.kv_cache, %scr: memref<?xi8>) -> tensor<?x64xf32> {
     %a = llm.attention %q, %k, %v, %kv[%layer] at %start {num_heads = 4 : i64, num_kv_heads = 1 : i64, head_dim = 16 : i64} : (tensor<?x64xf32>, tensor<?x16xf32>, tensor<?x16xf32>, !llm.kv_cache, index, index) -> tensor<?x64xf32>
