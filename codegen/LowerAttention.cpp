@@ -667,6 +667,59 @@ void emitRowTile(OpBuilder &b, Location loc, Value q, Value keys, Value values,
       });
 }
 
+/// The normalized output of `splits` partial softmax states of one head
+/// (flash-decoding's second step): split i's field f (0: its weighted
+/// values, headDim: its maximum, headDim + 1: its sum) at `partials[at(i,
+/// f)]`, each rescaled to the largest maximum (an empty split, maximum
+/// -inf, weighs exp(-inf) = 0).
+Value combineSplits(
+    OpBuilder &b, Location loc, Value partials, Value splits, int64_t headDim,
+    function_ref<SmallVector<Value>(OpBuilder &, Location, Value, int64_t)>
+        at) {
+  auto vecType = VectorType::get({headDim}, b.getF32Type());
+  Value c0 = b.create<arith::ConstantIndexOp>(loc, 0);
+  Value c1 = b.create<arith::ConstantIndexOp>(loc, 1);
+  Value f0 = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
+  Value negInf = b.create<arith::ConstantOp>(
+      loc, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
+  Value zeros = b.create<arith::ConstantOp>(
+      loc, vecType, DenseElementsAttr::get(vecType, 0.0f));
+  auto maxLoop = b.create<scf::ForOp>(
+      loc, c0, splits, c1, ValueRange{negInf},
+      [&](OpBuilder &nb, Location nloc, Value i, ValueRange carried) {
+        Value m =
+            nb.create<memref::LoadOp>(nloc, partials, at(nb, nloc, i, headDim));
+        nb.create<scf::YieldOp>(
+            nloc, ValueRange{nb.create<arith::MaximumFOp>(nloc, carried[0], m)});
+      });
+  Value max = maxLoop.getResult(0);
+  auto sumLoop = b.create<scf::ForOp>(
+      loc, c0, splits, c1, ValueRange{f0, zeros},
+      [&](OpBuilder &nb, Location nloc, Value i, ValueRange carried) {
+        Value m =
+            nb.create<memref::LoadOp>(nloc, partials, at(nb, nloc, i, headDim));
+        Value sum = nb.create<memref::LoadOp>(nloc, partials,
+                                              at(nb, nloc, i, headDim + 1));
+        Value weight = nb.create<math::ExpOp>(
+            nloc, nb.create<arith::SubFOp>(nloc, m, max));
+        Value acc = nb.create<vector::TransferReadOp>(
+            nloc, vecType, partials, at(nb, nloc, i, 0), f0,
+            ArrayRef<bool>{true});
+        nb.create<scf::YieldOp>(
+            nloc,
+            ValueRange{nb.create<arith::AddFOp>(
+                           nloc, carried[0],
+                           nb.create<arith::MulFOp>(nloc, sum, weight)),
+                       nb.create<vector::FMAOp>(
+                           nloc, acc,
+                           nb.create<vector::SplatOp>(nloc, vecType, weight),
+                           carried[1])});
+      });
+  return b.create<arith::DivFOp>(
+      loc, sumLoop.getResult(1),
+      b.create<vector::SplatOp>(loc, vecType, sumLoop.getResult(0)));
+}
+
 /// CPU attention of query rows [0, rowCount) at positions start + row: one
 /// `scf.forall` iteration per (group of `group` heads sharing a KV head,
 /// tile of up to kRowTile consecutive rows, split of the positions), head-
@@ -682,6 +735,7 @@ void emitTiledAttention(OpBuilder &b, Location loc, Value q, Value keys,
                         Value values, Value out, Value start, Value rowCount,
                         Value threads, int64_t heads, int64_t kvHeads,
                         int64_t headDim, int64_t group, int64_t passRows) {
+  OpBuilder::InsertionGuard outerGuard(b);
   auto cidx = [](OpBuilder &nb, Location nloc, int64_t value) -> Value {
     return nb.create<arith::ConstantIndexOp>(nloc, value);
   };
@@ -811,74 +865,31 @@ void emitTiledAttention(OpBuilder &b, Location loc, Value q, Value keys,
           nb.create<scf::YieldOp>(nloc);
         });
   }
-  // Split: each head's parts rescaled to their largest maximum and summed
-  // (an empty part has maximum -inf and weighs 0; the first is never empty).
-  // No iterations when there is one part.
+  // Several parts: each head's combined (combineSplits) by a second loop;
+  // one part: no iterations.
   Value combined = b.create<arith::SelectOp>(
       loc,
       b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ugt, splits, c1),
       cidx(b, loc, heads), cidx(b, loc, 0));
-  {
-    Location iloc = loc;
-    auto perHead = b.create<scf::ForallOp>(
-        iloc, ArrayRef<OpFoldResult>{combined}, ValueRange{}, std::nullopt);
-    OpBuilder nb = OpBuilder::atBlockBegin(perHead.getBody());
-    Value head = perHead.getInductionVar(0);
-    Value c0 = cidx(nb, iloc, 0);
-    Value f0 = nb.create<arith::ConstantOp>(iloc, nb.getF32FloatAttr(0));
-    Value negInf = nb.create<arith::ConstantOp>(
-        iloc, nb.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
-    Value zeros = nb.create<arith::ConstantOp>(
-        iloc, vecType, DenseElementsAttr::get(vecType, 0.0f));
-    auto slotOf = [&](OpBuilder &sb, Location sloc, Value i) -> Value {
-      return sb.create<arith::AddIOp>(
-          sloc, sb.create<arith::MulIOp>(sloc, i, cidx(sb, sloc, heads)),
-          head);
-    };
-    auto maxLoop = nb.create<scf::ForOp>(
-        iloc, c0, splits, cidx(nb, iloc, 1), ValueRange{negInf},
-        [&](OpBuilder &lb, Location lloc, Value i, ValueRange carried) {
-          Value m = lb.create<memref::LoadOp>(
-              lloc, partials,
-              ValueRange{slotOf(lb, lloc, i), cidx(lb, lloc, headDim)});
-          lb.create<scf::YieldOp>(
-              lloc, ValueRange{lb.create<arith::MaximumFOp>(lloc, carried[0],
-                                                            m)});
-        });
-    Value max = maxLoop.getResult(0);
-    auto sumLoop = nb.create<scf::ForOp>(
-        iloc, c0, splits, cidx(nb, iloc, 1), ValueRange{f0, zeros},
-        [&](OpBuilder &lb, Location lloc, Value i, ValueRange carried) {
-          Value slot = slotOf(lb, lloc, i);
-          Value m = lb.create<memref::LoadOp>(
-              lloc, partials, ValueRange{slot, cidx(lb, lloc, headDim)});
-          Value sum = lb.create<memref::LoadOp>(
-              lloc, partials, ValueRange{slot, cidx(lb, lloc, headDim + 1)});
-          Value weight = lb.create<math::ExpOp>(
-              lloc, lb.create<arith::SubFOp>(lloc, m, max));
-          Value acc = lb.create<vector::TransferReadOp>(
-              lloc, vecType, partials, ValueRange{slot, cidx(lb, lloc, 0)},
-              f0, ArrayRef<bool>{true});
-          lb.create<scf::YieldOp>(
-              lloc,
-              ValueRange{lb.create<arith::AddFOp>(
-                             lloc, carried[0],
-                             lb.create<arith::MulFOp>(lloc, sum, weight)),
-                         lb.create<vector::FMAOp>(
-                             lloc, acc,
-                             lb.create<vector::SplatOp>(lloc, vecType, weight),
-                             carried[1])});
-        });
-    nb.create<vector::TransferWriteOp>(
-        iloc,
-        nb.create<arith::DivFOp>(
-            iloc, sumLoop.getResult(1),
-            nb.create<vector::SplatOp>(iloc, vecType, sumLoop.getResult(0))),
-        out,
-        ValueRange{c0, nb.create<arith::MulIOp>(iloc, head,
-                                                cidx(nb, iloc, headDim))},
-        ArrayRef<bool>{true});
-  }
+  auto perHead = b.create<scf::ForallOp>(
+      loc, ArrayRef<OpFoldResult>{combined}, ValueRange{}, std::nullopt);
+  b.setInsertionPointToStart(perHead.getBody());
+  Value head = perHead.getInductionVar(0);
+  Value result = combineSplits(
+      b, loc, partials, splits, headDim,
+      [&](OpBuilder &nb, Location nloc, Value i,
+          int64_t field) -> SmallVector<Value> {
+        return {nb.create<arith::AddIOp>(
+                    nloc,
+                    nb.create<arith::MulIOp>(nloc, i, cidx(nb, nloc, heads)),
+                    head),
+                cidx(nb, nloc, field)};
+      });
+  b.create<vector::TransferWriteOp>(
+      loc, result, out,
+      ValueRange{cidx(b, loc, 0),
+                 b.create<arith::MulIOp>(loc, head, cidx(b, loc, headDim))},
+      ArrayRef<bool>{true});
 }
 
 /// Appends this call's keys and values to the layer's cache, then computes
@@ -1205,68 +1216,25 @@ struct AttentionLowering : OpConversionPattern<AttentionOp> {
         loc, ArrayRef<OpFoldResult>{total}, ValueRange{}, std::nullopt);
     b.setInsertionPointToStart(combine.getBody());
     Value pair = combine.getInductionVar(0);
-    // The first loop's constants live in its body.
-    negInf = b.create<arith::ConstantOp>(
-        loc, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
-    f0 = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
-    zeros = b.create<arith::ConstantOp>(
-        loc, vecType, DenseElementsAttr::get(vecType, 0.0f));
     Value pairHead = b.create<arith::DivUIOp>(loc, pair, rowCount);
     Value pairRow = b.create<arith::RemUIOp>(loc, pair, rowCount);
     Value base = b.create<arith::MulIOp>(
         loc, pairHead, cidx(b, loc, splits * stateWidth));
-    // Column of split i's state, and of its field `field`.
-    auto slotOf = [&](OpBuilder &nb, Location nloc, Value i,
-                      int64_t field) -> Value {
-      return nb.create<arith::AddIOp>(
-          nloc, base,
-          nb.create<arith::AddIOp>(
-              nloc,
-              nb.create<arith::MulIOp>(nloc, i,
-                                       cidx(nb, nloc, stateWidth)),
-              cidx(nb, nloc, field)));
-    };
-    auto maxLoop = b.create<scf::ForOp>(
-        loc, cidx(b, loc, 0), cidx(b, loc, splits), cidx(b, loc, 1),
-        ValueRange{negInf},
-        [&](OpBuilder &nb, Location nloc, Value i, ValueRange carried) {
-          Value m = nb.create<memref::LoadOp>(
-              nloc, partials,
-              ValueRange{pairRow, slotOf(nb, nloc, i, headDim)});
-          nb.create<scf::YieldOp>(
-              nloc, ValueRange{nb.create<arith::MaximumFOp>(nloc, carried[0],
-                                                            m)});
+    // Split i's field `field`: its row's column base + i * stateWidth +
+    // field.
+    Value result = combineSplits(
+        b, loc, partials, cidx(b, loc, splits), headDim,
+        [&](OpBuilder &nb, Location nloc, Value i,
+            int64_t field) -> SmallVector<Value> {
+          return {pairRow,
+                  nb.create<arith::AddIOp>(
+                      nloc, base,
+                      nb.create<arith::AddIOp>(
+                          nloc,
+                          nb.create<arith::MulIOp>(
+                              nloc, i, cidx(nb, nloc, stateWidth)),
+                          cidx(nb, nloc, field)))};
         });
-    Value max = maxLoop.getResult(0);
-    auto sumLoop = b.create<scf::ForOp>(
-        loc, cidx(b, loc, 0), cidx(b, loc, splits), cidx(b, loc, 1),
-        ValueRange{f0, zeros},
-        [&](OpBuilder &nb, Location nloc, Value i, ValueRange carried) {
-          Value m = nb.create<memref::LoadOp>(
-              nloc, partials,
-              ValueRange{pairRow, slotOf(nb, nloc, i, headDim)});
-          Value sum = nb.create<memref::LoadOp>(
-              nloc, partials,
-              ValueRange{pairRow, slotOf(nb, nloc, i, headDim + 1)});
-          // exp(-inf - max) = 0 for an empty split.
-          Value weight = nb.create<math::ExpOp>(
-              nloc, nb.create<arith::SubFOp>(nloc, m, max));
-          Value acc = nb.create<vector::TransferReadOp>(
-              nloc, vecType, partials,
-              ValueRange{pairRow, slotOf(nb, nloc, i, 0)}, f0, inBounds);
-          nb.create<scf::YieldOp>(
-              nloc,
-              ValueRange{
-                  nb.create<arith::AddFOp>(
-                      nloc, carried[0],
-                      nb.create<arith::MulFOp>(nloc, sum, weight)),
-                  nb.create<vector::FMAOp>(
-                      nloc, acc,
-                      nb.create<vector::SplatOp>(nloc, vecType, weight),
-                      carried[1])});
-        });
-    Value norm = b.create<vector::SplatOp>(loc, vecType, sumLoop.getResult(0));
-    Value result = b.create<arith::DivFOp>(loc, sumLoop.getResult(1), norm);
     b.create<vector::TransferWriteOp>(
         loc, result, out,
         ValueRange{pairRow,
