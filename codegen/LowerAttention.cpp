@@ -111,6 +111,37 @@ struct SoftmaxState {
   SmallVector<Value> values() const { return {max, sum, acc}; }
 };
 
+/// One online-softmax step over a vector of `scores` from the running
+/// maximum `oldMax` and sum `oldSum`: the new maximum, the correction
+/// exp(oldMax - max) of what came before, the weights exp(scores - max) and
+/// the new sum.
+struct SoftmaxStep {
+  Value max, correction, weights, sum;
+};
+
+SoftmaxStep softmaxStep(OpBuilder &b, Location loc, Value oldMax,
+                        Value oldSum, Value scores) {
+  // No NaN reaches the scores (masked ones are -inf), so the maxima skip
+  // IEEE maximum's NaN and signed-zero checks.
+  auto nnan = arith::FastMathFlags::nnan;
+  Value max = b.create<arith::MaxNumFOp>(
+      loc, oldMax,
+      b.create<vector::ReductionOp>(loc, vector::CombiningKind::MAXNUMF,
+                                    scores, nnan),
+      nnan);
+  Value correction =
+      b.create<math::ExpOp>(loc, b.create<arith::SubFOp>(loc, oldMax, max));
+  Value weights = b.create<math::ExpOp>(
+      loc, b.create<arith::SubFOp>(
+               loc, scores,
+               b.create<vector::SplatOp>(loc, scores.getType(), max)));
+  Value sum = b.create<arith::AddFOp>(
+      loc, b.create<arith::MulFOp>(loc, oldSum, correction),
+      b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, weights,
+                                    arith::FastMathFlags::reassoc));
+  return {max, correction, weights, sum};
+}
+
 /// Folds the `scores` of n consecutive positions (a vector<n x f32> per
 /// head of a group sharing the values) into each head's `states`: the
 /// maximum moves, the old sum and accumulator are rescaled once, and
@@ -128,22 +159,10 @@ foldScores(OpBuilder &b, Location loc, ArrayRef<SoftmaxState> states,
   SmallVector<SoftmaxState> next;
   SmallVector<Value> weights;
   for (auto [state, headScores] : llvm::zip_equal(states, scores)) {
-    // No NaN reaches the scores (masked ones are -inf), so the maxima skip
-    // IEEE maximum's NaN and signed-zero checks.
-    auto nnan = arith::FastMathFlags::nnan;
-    Value blockMax = b.create<vector::ReductionOp>(
-        loc, vector::CombiningKind::MAXNUMF, headScores, nnan);
-    Value max = b.create<arith::MaxNumFOp>(loc, state.max, blockMax, nnan);
-    Value correction = b.create<math::ExpOp>(
-        loc, b.create<arith::SubFOp>(loc, state.max, max));
-    Value weight = b.create<math::ExpOp>(
-        loc,
-        b.create<arith::SubFOp>(
-            loc, headScores, b.create<vector::SplatOp>(loc, scoresType, max)));
-    Value sum = b.create<arith::AddFOp>(
-        loc, b.create<arith::MulFOp>(loc, state.sum, correction),
-        b.create<vector::ReductionOp>(loc, vector::CombiningKind::ADD, weight,
-                                      arith::FastMathFlags::reassoc));
+    SoftmaxStep step =
+        softmaxStep(b, loc, state.max, state.sum, headScores);
+    Value max = step.max, sum = step.sum, correction = step.correction;
+    Value weight = step.weights;
     Value acc = b.create<arith::MulFOp>(
         loc, state.acc, b.create<vector::SplatOp>(loc, accType, correction));
     next.push_back({max, sum, acc});
@@ -214,9 +233,9 @@ void prefetchAhead(OpBuilder &b, Location loc, Value keys, Value values,
           /*isWrite=*/false, /*localityHint=*/3, /*isDataCache=*/true);
 }
 
-/// Folds positions [begin, end) (begin a multiple of kWideBlock) into the
-/// softmax states `initial` of `group` consecutive heads (sharing one KV
-/// head) for one query row, with the CPU layout (keys [kvHeads, capacity /
+/// The softmax states of `group` consecutive heads (sharing one KV head)
+/// for one query row over positions [begin, end) (begin a multiple of
+/// kWideBlock), with the CPU layout (keys [kvHeads, capacity /
 /// kWideBlock, headDim, kWideBlock], values [kvHeads, capacity, headDim]): a
 /// block at a time, each head's scores one vector FMA per head dimension (at
 /// least kChains independent chains in all), each key and value read once
@@ -225,8 +244,7 @@ void prefetchAhead(OpBuilder &b, Location loc, Value keys, Value values,
 SmallVector<SoftmaxState>
 emitBlockedScan(OpBuilder &b, Location loc, Value q, Value keys, Value values,
                 Value row, Value qCol, Value kvHead, Value begin, Value end,
-                int64_t headDim, int64_t group, Value scale,
-                ArrayRef<SoftmaxState> initial) {
+                int64_t headDim, int64_t group, Value scale) {
   auto cidx = [](OpBuilder &nb, Location nloc, int64_t value) -> Value {
     return nb.create<arith::ConstantIndexOp>(nloc, value);
   };
@@ -239,6 +257,11 @@ emitBlockedScan(OpBuilder &b, Location loc, Value q, Value keys, Value values,
       loc, b.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
   Value wideZeros = b.create<arith::ConstantOp>(
       loc, wideType, DenseElementsAttr::get(wideType, 0.0f));
+  auto vecType = VectorType::get({headDim}, f32);
+  Value f0 = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
+  Value zeros = b.create<arith::ConstantOp>(
+      loc, vecType, DenseElementsAttr::get(vecType, 0.0f));
+  SmallVector<SoftmaxState> initial(group, SoftmaxState{negInf, f0, zeros});
   // The group's queries, one contiguous row: the scan's loads of them are
   // at constant offsets from one base.
   auto qType = cast<MemRefType>(q.getType());
@@ -460,31 +483,15 @@ void emitRowTile(OpBuilder &b, Location loc, Value q, Value keys, Value values,
   // finite from the first step on.
   auto softmaxLine = [&](OpBuilder &nb, Location nloc, Value line,
                          Value scores) {
-    Value oldMax = nb.create<memref::LoadOp>(nloc, maxes, line);
-    // No NaN reaches the scores (masked ones are -inf), so the maxima skip
-    // IEEE maximum's NaN and signed-zero checks.
-    auto nnan = arith::FastMathFlags::nnan;
-    Value max = nb.create<arith::MaxNumFOp>(
-        nloc, oldMax,
-        nb.create<vector::ReductionOp>(nloc, vector::CombiningKind::MAXNUMF,
-                                       scores, nnan),
-        nnan);
-    Value correction = nb.create<math::ExpOp>(
-        nloc, nb.create<arith::SubFOp>(nloc, oldMax, max));
-    Value weight = nb.create<math::ExpOp>(
-        nloc, nb.create<arith::SubFOp>(
-                  nloc, scores, nb.create<vector::SplatOp>(nloc, stepType, max)));
-    Value sum = nb.create<arith::AddFOp>(
-        nloc,
-        nb.create<arith::MulFOp>(
-            nloc, nb.create<memref::LoadOp>(nloc, sums, line), correction),
-        nb.create<vector::ReductionOp>(nloc, vector::CombiningKind::ADD, weight,
-                                       arith::FastMathFlags::reassoc));
-    nb.create<memref::StoreOp>(nloc, max, maxes, line);
-    nb.create<memref::StoreOp>(nloc, sum, sums, line);
-    nb.create<memref::StoreOp>(nloc, correction, corrections, line);
-    nb.create<vector::TransferWriteOp>(
-        nloc, weight, weights, ValueRange{line, cidx(nb, nloc, 0)}, inBounds);
+    SoftmaxStep step = softmaxStep(
+        nb, nloc, nb.create<memref::LoadOp>(nloc, maxes, line),
+        nb.create<memref::LoadOp>(nloc, sums, line), scores);
+    nb.create<memref::StoreOp>(nloc, step.max, maxes, line);
+    nb.create<memref::StoreOp>(nloc, step.sum, sums, line);
+    nb.create<memref::StoreOp>(nloc, step.correction, corrections, line);
+    nb.create<vector::TransferWriteOp>(nloc, step.weights, weights,
+                                       ValueRange{line, cidx(nb, nloc, 0)},
+                                       inBounds);
   };
   // (1) Scores of rows r to r + passRows - 1 (the last row again for those
   // past the tile: the buffers have room for their lines, which nobody
@@ -810,18 +817,9 @@ void emitTiledAttention(OpBuilder &b, Location loc, Value q, Value keys,
               nloc, nb.create<arith::MulIOp>(nloc, part, chunk), end);
           Value last = nb.create<arith::MinUIOp>(
               nloc, nb.create<arith::AddIOp>(nloc, first, chunk), end);
-          Value negInf = nb.create<arith::ConstantOp>(
-              nloc,
-              nb.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
-          Value f0 = nb.create<arith::ConstantOp>(nloc, nb.getF32FloatAttr(0));
-          Value zeros = nb.create<arith::ConstantOp>(
-              nloc, vecType, DenseElementsAttr::get(vecType, 0.0f));
-          SmallVector<SoftmaxState> initial(group,
-                                            SoftmaxState{negInf, f0, zeros});
           SmallVector<SoftmaxState> states =
               emitBlockedScan(nb, nloc, q, keys, values, firstRow, qCol,
-                              kvHead, first, last, headDim, group, scale,
-                              initial);
+                              kvHead, first, last, headDim, group, scale);
           Value whole = nb.create<arith::CmpIOp>(
               nloc, arith::CmpIPredicate::eq, splits, cidx(nb, nloc, 1));
           nb.create<scf::IfOp>(
