@@ -163,11 +163,16 @@ struct WeightLowering : OpConversionPattern<WeightOp> {
       shape = n > 1 ? SmallVector<int64_t>{blocks, shape[1] / n, *block, n}
                     : SmallVector<int64_t>{blocks, shape[1], *block};
     }
-    // i4 is addressed as bytes, two lanes of a block's column each.
+    // i4 is addressed as bytes, two lanes of a block's column each; so is
+    // i6 (its low four bits; quantizedCrumbs views the top two).
     Type element = type.getElementType();
-    if (element.isInteger(4)) {
+    if (element.isInteger(4) || element.isInteger(6)) {
       if (shape.size() < 3 || shape[2] % 2 != 0)
-        return op.emitError("an i4 parameter needs an even block of rows");
+        return op.emitError("an i4 or i6 parameter needs an even block of "
+                            "rows");
+      if (element.isInteger(6) && (shape.size() != 4 || shape[1] % 2 != 0))
+        return op.emitError("an i6 parameter needs an interleave with an "
+                            "even number of runs");
       shape[2] /= 2;
       element = rewriter.getI8Type();
     }
@@ -211,6 +216,74 @@ static FailureOr<Value> quantizedScales(OpBuilder &b, Location loc,
       .getResult();
 }
 
+/// The top two bits of the i6 parameter `weight` reads, for its layer:
+/// [blocks, cols / n / 2, block / 2, n] bytes after its nibbles (see
+/// llm.param), interleaved by n.
+static FailureOr<Value> quantizedCrumbs(OpBuilder &b, Location loc,
+                                        WeightOp weight, Operation *user) {
+  ParamOp param = weight.getParamOp();
+  PackedLayoutAttr layout = param ? param.getLayout() : PackedLayoutAttr();
+  if (!layout || !layout.isPlaced() || !layout.getBlock() ||
+      param.getInterleave() < 2)
+    return user->emitError("an i6 weight needs a placed, blocked and "
+                           "interleaved layout");
+  FailureOr<ABIArguments> abi = ABIArguments::of(user);
+  if (failed(abi))
+    return failure();
+  RankedTensorType type = param.getTensorType();
+  int64_t block = *layout.getBlock(), n = param.getInterleave();
+  int64_t blocks = llvm::divideCeil(type.getDimSize(0), block);
+  int64_t cols = type.getDimSize(1);
+  Value offset = index(b, loc, *layout.getOffset() + blocks * block * cols / 2);
+  if (Value layer = weight.getLayer()) {
+    Value stride = index(b, loc, *layout.getLayerStride());
+    offset = b.create<arith::AddIOp>(loc, offset,
+                                     b.create<arith::MulIOp>(loc, layer, stride));
+  }
+  return b
+      .create<memref::ViewOp>(
+          loc,
+          MemRefType::get({blocks, cols / n / 2, block / 2, n}, b.getI8Type()),
+          abi->weights, offset, ValueRange{})
+      .getResult();
+}
+
+/// The signed value of the i6 integer whose low four bits are nibble `high`
+/// (0: low, 1: high) of `byte` and whose top two are at bit 2 * (2 * `odd` +
+/// `high`) of `crumbs` (`odd`: the run of columns is odd), stored offset by
+/// 32; i8 in and out.
+static Value unpackSixBits(OpBuilder &b, Location loc, Value byte,
+                           Value crumbs, Value high, Value odd) {
+  Type i8 = b.getI8Type();
+  auto constant = [&](int64_t v) -> Value {
+    return b.create<arith::ConstantOp>(loc, b.getIntegerAttr(i8, v));
+  };
+  Value isHigh = b.create<arith::CmpIOp>(
+      loc, arith::CmpIPredicate::ne, high,
+      b.create<arith::ConstantIndexOp>(loc, 0));
+  Value nibble = b.create<arith::AndIOp>(
+      loc,
+      b.create<arith::SelectOp>(
+          loc, isHigh, b.create<arith::ShRUIOp>(loc, byte, constant(4)), byte),
+      constant(15));
+  // Bit 2 * (2 * odd + high) of the crumbs, as an i8 shift.
+  Value at = b.create<arith::IndexCastOp>(
+      loc, i8,
+      b.create<arith::MulIOp>(
+          loc,
+          b.create<arith::AddIOp>(
+              loc,
+              b.create<arith::MulIOp>(
+                  loc, odd, b.create<arith::ConstantIndexOp>(loc, 2)),
+              high),
+          b.create<arith::ConstantIndexOp>(loc, 2)));
+  Value top = b.create<arith::AndIOp>(
+      loc, b.create<arith::ShRUIOp>(loc, crumbs, at), constant(3));
+  Value value = b.create<arith::OrIOp>(
+      loc, nibble, b.create<arith::ShLIOp>(loc, top, constant(4)));
+  return b.create<arith::SubIOp>(loc, value, constant(32));
+}
+
 /// One table row per token id; the table may be blocked and interleaved
 /// (shared with a tied lm_head).
 struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
@@ -226,20 +299,28 @@ struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
     auto tableType = cast<MemRefType>(table.getType());
     // A quantized table: each element times its group's scale (plus its
     // offset when asymmetric).
-    Value scales, offsets = adaptor.getOffsets();
+    Value scales, offsets = adaptor.getOffsets(), crumbs;
     int64_t group = 0;
     if (tableType.getElementType().isInteger(8)) {
       auto weightOp = op.getTable().getDefiningOp<WeightOp>();
       ParamOp param = weightOp ? weightOp.getParamOp() : ParamOp();
+      Type element =
+          param ? param.getTensorType().getElementType() : Type();
       if (!param || !param.getGroup() ||
-          !param.getTensorType().getElementType().isInteger(8))
-        return op.emitError("a quantized table must be an i8 llm.param with "
-                            "a group");
+          !(element.isInteger(8) || element.isInteger(6)))
+        return op.emitError("a quantized table must be an i8 or i6 "
+                            "llm.param with a group");
       group = *param.getGroup();
       FailureOr<Value> view = quantizedScales(rewriter, loc, weightOp, op);
       if (failed(view))
         return failure();
       scales = *view;
+      if (element.isInteger(6)) {
+        FailureOr<Value> top = quantizedCrumbs(rewriter, loc, weightOp, op);
+        if (failed(top))
+          return failure();
+        crumbs = *top;
+      }
     }
     if (offsets && !scales)
       return op.emitError("group offsets need a quantized (i8) table");
@@ -254,7 +335,9 @@ struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
           Value col = nb.create<linalg::IndexOp>(nloc, 1);
           SmallVector<Value> indices = {id, col};
           if (tableType.getRank() >= 3) {
-            Value block = index(nb, nloc, tableType.getDimSize(2));
+            // (An i6 table's bytes hold two lanes of its block.)
+            Value block = index(nb, nloc,
+                                tableType.getDimSize(2) * (crumbs ? 2 : 1));
             indices = {nb.create<arith::DivUIOp>(nloc, id, block), col,
                        nb.create<arith::RemUIOp>(nloc, id, block)};
           }
@@ -264,7 +347,29 @@ struct EmbeddingLowering : OpConversionPattern<EmbeddingOp> {
             indices[1] = nb.create<arith::DivUIOp>(nloc, col, n);
             indices.push_back(nb.create<arith::RemUIOp>(nloc, col, n));
           }
-          Value element = nb.create<memref::LoadOp>(nloc, table, indices);
+          Value element;
+          if (crumbs) {
+            // i6 [id / block, col / n, j, col % n] for the lane id % block
+            // = h * block / 2 + j, the top bits' run col / n / 2.
+            Value half = indices[2];
+            indices[2] = nb.create<arith::RemUIOp>(
+                nloc, half, index(nb, nloc, tableType.getDimSize(2)));
+            Value high = nb.create<arith::DivUIOp>(
+                nloc, half, index(nb, nloc, tableType.getDimSize(2)));
+            Value byte = nb.create<memref::LoadOp>(nloc, table, indices);
+            Value two = index(nb, nloc, 2);
+            Value top = nb.create<memref::LoadOp>(
+                nloc, crumbs,
+                ValueRange{indices[0],
+                           nb.create<arith::DivUIOp>(nloc, indices[1], two),
+                           indices[2], indices[3]});
+            element = unpackSixBits(
+                nb, nloc, byte, top, high,
+                nb.create<arith::RemUIOp>(nloc, indices[1], two));
+            indices[2] = half;
+          } else {
+            element = nb.create<memref::LoadOp>(nloc, table, indices);
+          }
           if (scales) {
             // Scales [id / block, col / group, id % block].
             SmallVector<Value> at = {id, nb.create<arith::DivUIOp>(
@@ -533,7 +638,10 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
     bool interleaved = weightType.getRank() == 4;
     auto weightOp = op.getWeight().getDefiningOp<WeightOp>();
     ParamOp param = weightOp ? weightOp.getParamOp() : ParamOp();
-    bool int4 = param && param.getTensorType().getElementType().isInteger(4);
+    bool int6 = param && param.getTensorType().getElementType().isInteger(6);
+    // An i6 weight's low four bits are laid out as i4's.
+    bool int4 =
+        int6 || (param && param.getTensorType().getElementType().isInteger(4));
     // An i4 weight's bytes hold two lanes of its block each.
     int64_t block = blocked ? weightType.getDimSize(2) * (int4 ? 2 : 1) : 1;
     int64_t padded = blocked ? weightType.getDimSize(0) * block : outputs;
@@ -561,6 +669,9 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
               rows, rewriter.getIndexAttr(weightType.getDimSize(0)),
               rewriter.getIndexAttr(block)});
     };
+    if (int6 && !(param.getGroup() && interleaved))
+      return op.emitError("an i6 weight is multiplied on the 8-bit dot "
+                          "product only (interleaved in its groups)");
     if (op.getOffsets() && !(param && param.getGroup() && interleaved))
       return op.emitError("group offsets stay in a projection only on the "
                           "8-bit dot product; llm-select-strategy makes "
@@ -653,12 +764,36 @@ struct LinearLowering : OpConversionPattern<LinearOp> {
         inputs.push_back(offsets);
         maps.push_back(map({d(1), d(kg)}, laneDims));
       }
+      // i6: the top two bits last, [b, kg, kq / 2, j, p].
+      if (int6) {
+        if (group % (2 * n) != 0)
+          return op.emitError("an i6 weight's groups must hold an even "
+                              "number of runs of ")
+                 << n << " columns";
+        FailureOr<Value> crumbs = quantizedCrumbs(rewriter, loc, weightOp, op);
+        if (failed(crumbs))
+          return failure();
+        inputs.push_back(rewriter.create<memref::ExpandShapeOp>(
+            loc,
+            MemRefType::get({blocks, groups, group / n / 2, lanes, n},
+                            rewriter.getI8Type()),
+            *crumbs, ArrayRef<ReassociationIndices>{{0}, {1, 2}, {3}, {4}}));
+        maps.push_back(map({d(1), d(kg), d(kg + 1).floorDiv(2), d(3),
+                            d(kg + 2)}));
+      }
       maps.push_back(map({d(0), d(1)}, laneDims));
       matmul = rewriter.create<linalg::GenericOp>(
           loc, TypeRange{}, inputs, ValueRange{target}, maps, iterators,
           [&](OpBuilder &nb, Location nloc, ValueRange args) {
             Value q = args[1];
-            if (int4)
+            if (int6)
+              q = unpackSixBits(
+                  nb, nloc, q, args[inputs.size() - 1],
+                  nb.create<linalg::IndexOp>(nloc, 2),
+                  nb.create<arith::RemUIOp>(
+                      nloc, nb.create<linalg::IndexOp>(nloc, kg + 1),
+                      nb.create<arith::ConstantIndexOp>(nloc, 2)));
+            else if (int4)
               q = unpackNibble(nb, nloc, q,
                                nb.create<linalg::IndexOp>(nloc, 2));
             Type i32 = nb.getI32Type();

@@ -82,19 +82,34 @@ static bool isPackedMatmul(Operation *op) {
   unsigned loops = linalgOp.getNumLoops(), inputs = linalgOp.getNumDpsInputs();
   return ((loops == 4 || loops == 5) && inputs == 2) ||
          ((loops == 5 || loops == 6) && inputs == 3) ||
-         (loops >= 6 && loops <= 8 && (inputs == 5 || inputs == 6));
+         (loops >= 6 && loops <= 8 && inputs >= 5 && inputs <= 7);
 }
 
 /// Multiplied on the 8-bit dot product: quantized inputs, their scales and
-/// sums are inputs too (and the weights' group offsets, when asymmetric).
+/// sums are inputs too (and the weights' group offsets, when asymmetric,
+/// and their top two bits, in 6 bits).
 static bool isQuantizedDot(linalg::LinalgOp op) {
-  return op.getNumDpsInputs() == 5 || op.getNumDpsInputs() == 6;
+  return op.getNumDpsInputs() >= 5 && op.getNumDpsInputs() <= 7;
+}
+
+/// The element type of input `i` of `op`.
+static Type inputElement(linalg::LinalgOp op, unsigned i) {
+  return cast<ShapedType>(op.getDpsInputOperand(i)->get().getType())
+      .getElementType();
 }
 
 /// An 8-bit dot-product matmul whose weight groups have offsets (a sixth
-/// input).
+/// input, f16).
 static bool hasGroupOffsets(linalg::LinalgOp op) {
-  return op.getNumDpsInputs() == 6;
+  return isQuantizedDot(op) && op.getNumDpsInputs() >= 6 &&
+         inputElement(op, 5).isF16();
+}
+
+/// An 8-bit dot-product matmul on 6-bit weights: their top two bits are
+/// the last input (i8, after the offsets if any).
+static bool hasCrumbs(linalg::LinalgOp op) {
+  return isQuantizedDot(op) && op.getNumDpsInputs() >= 6 &&
+         inputElement(op, op.getNumDpsInputs() - 1).isInteger(8);
 }
 
 /// Quantized in 4 bits, two lanes to a byte (the output's lanes are two
@@ -164,12 +179,25 @@ static bool multipliesWidened(arith::MulFOp mul, Value a, Value b) {
 /// index only.
 static bool isWeightInteger(linalg::LinalgOp op, Value v) {
   Block *body = op.getBlock();
-  if (v == body->getArgument(1))
+  bool crumbs = hasCrumbs(op);
+  if (v == body->getArgument(1) ||
+      (crumbs && v == body->getArgument(op.getNumDpsInputs() - 1)))
     return true;
   Operation *def = v.getDefiningOp();
   if (!def || !isNibbles(op) ||
-      !isa<arith::SubIOp, arith::AndIOp, arith::ShRUIOp, arith::SelectOp>(def))
+      !(isa<arith::SubIOp, arith::AndIOp, arith::ShRUIOp, arith::SelectOp>(
+            def) ||
+        (crumbs && isa<arith::OrIOp, arith::ShLIOp>(def))))
     return false;
+  // In 6 bits the top bits' shift is computed from the loop indices.
+  std::function<bool(Value)> fromIndices = [&](Value index) {
+    Operation *d = index.getDefiningOp();
+    return d &&
+           (isa<arith::ConstantOp, linalg::IndexOp>(d) ||
+            (isa<arith::IndexCastOp, arith::MulIOp, arith::AddIOp,
+                 arith::RemUIOp>(d) &&
+             llvm::all_of(d->getOperands(), fromIndices)));
+  };
   return llvm::any_of(def->getOperands(),
                       [&](Value operand) {
                         return isWeightInteger(op, operand);
@@ -177,7 +205,8 @@ static bool isWeightInteger(linalg::LinalgOp op, Value v) {
          llvm::all_of(def->getOperands(), [&](Value operand) {
            Operation *d = operand.getDefiningOp();
            return isWeightInteger(op, operand) ||
-                  (d && isa<arith::ConstantOp, arith::CmpIOp>(d));
+                  (d && isa<arith::ConstantOp, arith::CmpIOp>(d)) ||
+                  (crumbs && fromIndices(operand));
          });
 }
 
@@ -362,6 +391,12 @@ static LogicalResult verifyPackedMatmul(linalg::LinalgOp op) {
         map({d(0), d(1)}, lanes)};
     if (hasGroupOffsets(op))
       expected.insert(expected.end() - 1, map({d(1), d(kg)}, lanes));
+    // 6 bits: the top two bits c[b, kg, kq / 2, j, p].
+    if (hasCrumbs(op))
+      expected.insert(expected.end() - 1,
+                      map({d(1), d(kg), d(kg + 1).floorDiv(2), lanes.back(),
+                           d(kg + 2)},
+                          {}));
     if (op.getIndexingMapsArray() != expected || !isQuantizedDotBody(op))
       return op->emitError(
           "llm-tile-and-vectorize: an 8-bit dot-product matmul must be "
@@ -440,6 +475,9 @@ struct Tile {
   Value inputScales, inputSums;
   /// The weights' group offsets, laid out as the scales (or null).
   Value offsets;
+  /// In 6 bits, the weights' top two bits [1, depth, group / 8, lanes, 4]
+  /// (or null): w holds their low four as nibbles.
+  Value crumbs;
   int64_t limbs = 1;
   int64_t interleave = 4;
   /// x is the packed inputs' view [depth, rows]: row i's column k at x[k,
@@ -476,6 +514,11 @@ static std::optional<Tile> matchStaticTile(linalg::LinalgOp op) {
     if (hasGroupOffsets(op)) {
       t.offsets = op.getDpsInputOperand(5)->get();
       if (!cast<MemRefType>(t.offsets.getType()).hasStaticShape())
+        return std::nullopt;
+    }
+    if (hasCrumbs(op)) {
+      t.crumbs = op.getDpsInputOperand(op.getNumDpsInputs() - 1)->get();
+      if (!cast<MemRefType>(t.crumbs.getType()).hasStaticShape())
         return std::nullopt;
     }
     t.interleave = wType.getDimSize(4);
@@ -1639,7 +1682,8 @@ static LogicalResult emitInt8DotTile(OpBuilder &b, Location loc, const Tile &t,
                          "dot product for a block of ")
            << t.lanes << " lanes";
   int64_t chunks = t.lanes / chunk, halves = t.nibbles ? 2 : 1;
-  int64_t offset = t.nibbles                              ? 8
+  int64_t offset = t.crumbs                               ? 32
+                   : t.nibbles                              ? 8
                    : kind == Int8DotKind::UnsignedWeights ? 128
                                                           : 0;
   Type i8 = b.getI8Type(), i32 = b.getI32Type(), f32 = b.getF32Type();
@@ -1658,6 +1702,17 @@ static LogicalResult emitInt8DotTile(OpBuilder &b, Location loc, const Tile &t,
   // lanes * 4].
   Value w = b.create<memref::CollapseShapeOp>(
       loc, t.w, ArrayRef<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
+  // So are their top two bits in 6 bits, a pair of steps to a byte: [1,
+  // depth, group / 8, lanes * 4].
+  Value crumbs =
+      t.crumbs ? b.create<memref::CollapseShapeOp>(
+                     loc, t.crumbs,
+                     ArrayRef<ReassociationIndices>{{0}, {1}, {2}, {3, 4}})
+                     .getResult()
+               : Value();
+  if (t.crumbs && (t.interleave != 4 || t.group % 8 != 0))
+    return op->emitError("llm-tile-and-vectorize: 6-bit weights need an "
+                         "interleave of 4 and groups of a multiple of 8");
   Value c0 = cidx(b, loc, 0);
   // Accumulator of half h, row i, chunk c at (h * rows + i) * chunks + c;
   // the output and scale indices gain the half in 4 bits.
@@ -1754,20 +1809,10 @@ static LogicalResult emitInt8DotTile(OpBuilder &b, Location loc, const Tile &t,
               starts.push_back(corrections[i]);
         SmallVector<Value> initial =
             int8GroupStarts(ob, oloc, t, intType, starts);
-        auto inner = ob.create<scf::ForOp>(
-            oloc, c0, cidx(ob, oloc, t.group / 4), cidx(ob, oloc, 1), initial,
-            [&](OpBuilder &nb, Location nloc, Value kq, ValueRange carried) {
-              // parts[h * chunks + c]: chunk c's weights of half h.
-              SmallVector<Value> parts(halves * chunks);
-              for (int64_t c = 0; c < chunks; ++c) {
-                auto [low, high] = loadInt8Weights(
-                    nb, nloc, t, w, bytesType,
-                    {c0, kg, kq, cidx(nb, nloc, c * chunk * 4)}, ahead, far,
-                    /*prefetch=*/true, offset);
-                parts[c] = low;
-                if (high)
-                  parts[chunks + c] = high;
-              }
+        // One step of 4 columns at kq: parts[h * chunks + c] is chunk c's
+        // weights of half h; returns the accumulators after it.
+        auto step = [&](OpBuilder &nb, Location nloc, Value kq,
+                        ArrayRef<Value> parts, ValueRange carried) {
               Value quad =
                   nb.create<arith::MulIOp>(nloc, kq, cidx(nb, nloc, 4));
               Value col = nb.create<arith::AddIOp>(nloc, first, quad);
@@ -1800,6 +1845,74 @@ static LogicalResult emitInt8DotTile(OpBuilder &b, Location loc, const Tile &t,
                         next[a] = dot;
                     }
                 }
+              return next;
+        };
+        auto loadParts = [&](OpBuilder &nb, Location nloc, Value kq) {
+          SmallVector<Value> parts(halves * chunks);
+          for (int64_t c = 0; c < chunks; ++c) {
+            auto [low, high] = loadInt8Weights(
+                nb, nloc, t, w, bytesType,
+                {c0, kg, kq, cidx(nb, nloc, c * chunk * 4)}, ahead, far,
+                /*prefetch=*/true, offset);
+            parts[c] = low;
+            if (high)
+              parts[chunks + c] = high;
+          }
+          return parts;
+        };
+        // In 6 bits, two steps at a time: one load of the top bits serves
+        // both (bits 0-1 and 2-3 the first step's halves, 4-5 and 6-7 the
+        // second's), each moved to bits 4-5 of its nibbles.
+        int64_t stride = t.crumbs ? 2 : 1;
+        auto inner = ob.create<scf::ForOp>(
+            oloc, c0, cidx(ob, oloc, t.group / 4), cidx(ob, oloc, stride),
+            initial,
+            [&](OpBuilder &nb, Location nloc, Value kq, ValueRange carried) {
+              if (!crumbs) {
+                nb.create<scf::YieldOp>(
+                    nloc, step(nb, nloc, kq, loadParts(nb, nloc, kq), carried));
+                return;
+              }
+              Value pair =
+                  nb.create<arith::DivUIOp>(nloc, kq, cidx(nb, nloc, 2));
+              SmallVector<Value> tops;
+              for (int64_t c = 0; c < chunks; ++c) {
+                SmallVector<Value> at = {c0, kg, pair,
+                                         cidx(nb, nloc, c * chunk * 4)};
+                tops.push_back(
+                    nb.create<vector::LoadOp>(nloc, bytesType, crumbs, at));
+                prefetchGroupsAhead(nb, nloc, crumbs, at, ahead, far);
+              }
+              auto splat = [&](int64_t value) -> Value {
+                return nb.create<arith::ConstantOp>(
+                    nloc,
+                    DenseElementsAttr::get(bytesType, nb.getI8IntegerAttr(
+                                                          int8_t(value))));
+              };
+              SmallVector<Value> next(carried.begin(), carried.end());
+              for (int64_t odd = 0; odd < 2; ++odd) {
+                Value at = odd ? nb.create<arith::AddIOp>(nloc, kq,
+                                                          cidx(nb, nloc, 1))
+                               : kq;
+                SmallVector<Value> parts = loadParts(nb, nloc, at);
+                for (int64_t h = 0; h < 2; ++h)
+                  for (int64_t c = 0; c < chunks; ++c) {
+                    // Bits 2 * (2 * odd + h) to 4.
+                    int64_t shift = 2 * (2 * odd + h) - 4;
+                    Value top = tops[c];
+                    if (shift < 0)
+                      top = nb.create<arith::ShLIOp>(nloc, top,
+                                                     splat(-shift));
+                    else if (shift > 0)
+                      top = nb.create<arith::ShRUIOp>(nloc, top,
+                                                      splat(shift));
+                    Value &part = parts[h * chunks + c];
+                    part = nb.create<arith::OrIOp>(
+                        nloc, part,
+                        nb.create<arith::AndIOp>(nloc, top, splat(0x30)));
+                  }
+                next = step(nb, nloc, at, parts, next);
+              }
               nb.create<scf::YieldOp>(nloc, next);
             });
         auto offsetOf = [&](int64_t a) {
@@ -1853,6 +1966,10 @@ static LogicalResult emitInt8MatmulTile(OpBuilder &b, Location loc,
                                         const Tile &t,
                                         const TargetBackend &backend,
                                         TargetAttr target, Operation *op) {
+  if (t.crumbs)
+    return op->emitError("llm-tile-and-vectorize: 6-bit weights have no "
+                         "kernel on the 8-bit matrix product; they are "
+                         "packed for the dot product only");
   if (!backend.hasInt8Matmul(target) || t.lanes % 2 != 0 || t.group % 8 != 0)
     return op->emitError("llm-tile-and-vectorize: the target has no 8-bit "
                          "matrix product for a block of ")

@@ -79,14 +79,15 @@ private:
         if (it->second.group)
           groupSize = it->second.group;
       }
-      // The embedding table, gathered by rows, stays 8-bit.
-      if (tensor.param == "embed")
+      // The embedding table, gathered by rows, stays 8-bit (or 6-bit, as
+      // GGUF's Q6_K tables are kept).
+      if (tensor.param == "embed" && bits != 6)
         bits = 8;
       if (tensor.shape[1] % groupSize != 0)
         return llvm::createStringError(
             "--group-size " + llvm::Twine(groupSize) + " does not divide the " +
             llvm::Twine(tensor.shape[1]) + " columns of " + first);
-      element = bits == 4 ? b.getIntegerType(4) : b.getI8Type();
+      element = b.getIntegerType(bits == 4 || bits == 6 ? bits : 8);
       group = b.getI64IntegerAttr(groupSize);
       if (asymmetric)
         offsetParam(tensor, source, bits, groupSize);

@@ -30,8 +30,9 @@ struct ImportOptions {
   /// width instead of `quantizationBits`, whether their groups are
   /// asymmetric (an offset each, as GGUF's Q4_K has: the projection then
   /// also multiplies the input's group sums by the offsets), and their group
-  /// size when not `quantizationGroup` (0). The embedding table stays 8-bit
-  /// whatever `bits` says.
+  /// size when not `quantizationGroup` (0). 6 bits (i6: GGUF's Q6_K kept as
+  /// it is) only where the target multiplies them on the 8-bit dot product
+  /// interleaved by 4. The embedding table stays 8-bit unless `bits` is 6.
   struct ParamQuantization {
     unsigned bits = 8;
     bool asymmetric = false;

@@ -133,8 +133,9 @@ static float sortGroup(const float *v, std::vector<float> &sorted) {
 /// `group` values (symmetric) and returns each group's scale, rounded to f16
 /// first so that scale x integer is the value the kernels compute. With 8
 /// bits a group's largest magnitude becomes 127, or 8 or 32 when that
-/// reproduces the group more closely; with 4 bits its value of largest
-/// magnitude becomes -8 (the scale may be negative), or its magnitude 7; or
+/// reproduces the group more closely; with 4 (6) bits its value of largest
+/// magnitude becomes -8 (-32; the scale may be negative), or its magnitude
+/// 7 (31); or
 /// the step is the smallest gap between two values. Values that were
 /// quantized before (GGUF's Q8_0, Q4_0, Q6_K) come back exactly instead of
 /// on a second grid.
@@ -150,10 +151,10 @@ static std::vector<uint16_t> quantizeRow(float *values, int64_t count,
       if (std::fabs(v[i]) > std::fabs(extreme))
         extreme = v[i];
     }
-    float lo = bits == 4 ? -8.0f : -127.0f, hi = bits == 4 ? 7.0f : 127.0f;
+    float hi = float((1 << (bits - 1)) - 1), lo = bits == 8 ? -hi : -hi - 1;
     SmallVector<float, 4> candidates;
-    if (bits == 4)
-      candidates = {extreme / -8.0f, amax / 7.0f};
+    if (bits < 8)
+      candidates = {extreme / lo, amax / hi};
     else
       candidates = {amax / 127.0f, amax / 8.0f, amax / 32.0f};
     // Values on a grid already (GGUF's Q6_K in groups of 16, whose extremes
@@ -200,8 +201,8 @@ quantizeRowAsymmetric(float *values, int64_t count, int64_t group,
                       unsigned bits, std::vector<uint16_t> &offsets) {
   std::vector<uint16_t> scales;
   std::vector<float> best(group), trial(group), sorted(group);
-  float lo = bits == 4 ? -8.0f : -127.0f;
-  float levels = bits == 4 ? 15.0f : 254.0f;
+  float lo = bits == 8 ? -127.0f : -float(1 << (bits - 1));
+  float levels = bits == 8 ? 254.0f : float((1 << bits) - 1);
   for (int64_t start = 0; start < count; start += group) {
     float *v = values + start;
     float gap = sortGroup(v, sorted);
@@ -323,15 +324,27 @@ public:
         // n (1 unless set); plain: [row][k]. i4: bytes [row / block][k /
         // n][(row % block) % (block / 2)][k % n], the low nibble for the
         // first half of the block, offset by 8.
-        if (element.isInteger(4)) {
+        // i6: the low four bits of integer + 32 as i4's nibbles, the top
+        // two after all of them, [row / block][k / n / 2][(row % block) %
+        // (block / 2)][k % n], at bit 2 * (2 * (k / n % 2) + half).
+        if (element.isInteger(4) || element.isInteger(6)) {
           int64_t half = block / 2;
+          int bias = element.isInteger(4) ? 8 : 32;
           uint8_t *lane =
               buffer.data() + b * cols * half + r % half * interleave;
+          uint8_t *crumbs = buffer.data() + numBlocks * block * cols / 2 +
+                            b * cols * half / 2 + r % half * interleave;
           int shift = r < half ? 0 : 4;
-          for (int64_t k = 0; k < cols; ++k)
-            lane[k / interleave * half * interleave + k % interleave] |=
-                static_cast<uint8_t>((static_cast<int>(values[k]) + 8)
-                                     << shift);
+          for (int64_t k = 0; k < cols; ++k) {
+            int64_t run = k / interleave;
+            int u = static_cast<int>(values[k]) + bias;
+            lane[run * half * interleave + k % interleave] |=
+                static_cast<uint8_t>((u & 15) << shift);
+            if (bias == 32)
+              crumbs[run / 2 * half * interleave + k % interleave] |=
+                  static_cast<uint8_t>((u >> 4)
+                                       << (2 * (2 * (run % 2) + shift / 4)));
+          }
         } else if (blocked)
           encodeStrided(element, values.data(), cols,
                         buffer.data() +
@@ -396,10 +409,19 @@ mlir::llm::packWeights(ModuleOp module, const llmc::TensorSource &tensors,
     PackedLayoutAttr layout = param.getLayout();
     if (*layout.getOffset() != packer.written)
       return llvm::createStringError("parameters overlap or leave gaps");
-    if (param.getTensorType().getElementType().isInteger(4) &&
+    Type element = param.getTensorType().getElementType();
+    if ((element.isInteger(4) || element.isInteger(6)) &&
         param.getBlock().value_or(1) % 2 != 0)
       return llvm::createStringError("parameter " + param.getSymName().str() +
-                                     ": i4 needs an even block of rows");
+                                     ": i4 and i6 need an even block of rows");
+    if (element.isInteger(6) &&
+        (param.getInterleave() < 2 ||
+         param.getTensorType().getDimSize(1) % (2 * param.getInterleave()) !=
+             0))
+      return llvm::createStringError(
+          "parameter " + param.getSymName().str() +
+          ": i6 needs an interleave n with an even number of runs of n "
+          "columns");
     for (int64_t layer = 0; layer < std::max<int64_t>(param.getLayers(), 1);
          ++layer) {
       llvm::Expected<Sources> sources = gather(param, layer, tensors);

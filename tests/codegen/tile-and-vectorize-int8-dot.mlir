@@ -334,3 +334,93 @@ func.func @smmla_i4_16bit(%x: memref<?x2x2x16xi8>, %w: memref<2x2x2x4x8xi8>, %s:
   return
 }
 }
+
+// -----
+
+// 6-bit weights (GGUF's Q6_K kept as it is), 16-bit inputs on VNNI: the
+// low four bits of each integer + 32 are nibbles as in 4 bits, the top two
+// a last input c[b, kg, kq / 2, j, p], one byte for two steps of 4 columns
+// (bits 0-1 and 2-3 the first step's halves, 4-5 and 6-7 the second's).
+// The two steps go together (here the whole group of 8): one load of the
+// top bits (prefetched as the nibbles are), each half's moved to bits 4-5
+// and or'ed into its nibbles; the low limb's sums start at -32 times the
+// inputs' sum.
+
+// CHECK-LABEL: func.func @vnni_i6_16bit(
+// CHECK-DAG: %[[TOP:.+]] = arith.constant dense<48> : vector<64xi8>
+// CHECK: %[[SUM0:.+]] = memref.load {{.+}} : memref<2x2xi32, {{.+}}>
+// CHECK: arith.muli %[[SUM0]], %c-32_i32 : i32
+// CHECK: %[[C:.+]] = vector.load %{{.+}}[%c0, %{{.+}}, %c0, %c0] : memref<1x2x1x64xi8, {{.+}}>, vector<64xi8>
+// CHECK-NEXT: memref.prefetch {{.+}} : memref<1x2x1x64xi8
+// CHECK: vector.load {{.+}} : memref<1x2x2x64xi8, {{.+}}>, vector<64xi8>
+// CHECK: %[[LO:.+]] = arith.andi
+// CHECK: %[[HI:.+]] = arith.shrui
+// CHECK: %[[C0S:.+]] = arith.shli %[[C]], %{{.+}} : vector<64xi8>
+// CHECK: %[[C0M:.+]] = arith.andi %[[C0S]], %[[TOP]] : vector<64xi8>
+// CHECK: arith.ori %[[LO]], %[[C0M]] : vector<64xi8>
+// CHECK: %[[C1S:.+]] = arith.shli %[[C]], %{{.+}} : vector<64xi8>
+// CHECK: %[[C1M:.+]] = arith.andi %[[C1S]], %[[TOP]] : vector<64xi8>
+// CHECK: arith.ori %[[HI]], %[[C1M]] : vector<64xi8>
+// CHECK-COUNT-8: llvm.x86.avx512.vpdpbusd.512
+// CHECK: vector.load {{.+}} : memref<1x2x2x64xi8, {{.+}}>, vector<64xi8>
+// CHECK: %[[LO2:.+]] = arith.andi
+// CHECK: %[[HI2:.+]] = arith.shrui
+// CHECK: %[[C2M:.+]] = arith.andi %[[C]], %[[TOP]] : vector<64xi8>
+// CHECK: arith.ori %[[LO2]], %[[C2M]] : vector<64xi8>
+// CHECK: %[[C3S:.+]] = arith.shrui %[[C]], %{{.+}} : vector<64xi8>
+// CHECK: %[[C3M:.+]] = arith.andi %[[C3S]], %[[TOP]] : vector<64xi8>
+// CHECK: arith.ori %[[HI2]], %[[C3M]] : vector<64xi8>
+// CHECK-COUNT-8: llvm.x86.avx512.vpdpbusd.512
+// CHECK-NOT: vector.load
+// CHECK: scf.yield
+#x = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d4, d7, d5 * 4 + d6)>
+#w = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d1, d4, d5, d3, d6)>
+#s = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d1, d4, d2, d3)>
+#r = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d4)>
+#c = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d1, d4, d5 floordiv 2, d3, d6)>
+#o = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d2, d3)>
+module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver5", features = "+avx2,+avx512f,+avx512bw,+avx512vl,+avx512vnni", vector_bits = 512, vector_registers = 32, l1_bytes = 49152, l2_bytes = 1048576>} {
+func.func @vnni_i6_16bit(%x: memref<?x2x2x8xi8>, %w: memref<2x2x2x16x4xi8>, %s: memref<2x2x2x16xf16>, %xs: memref<?x2xf32>, %xsum: memref<?x2xi32>, %top: memref<2x2x1x16x4xi8>, %y: memref<?x2x2x16xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #s, #r, #r, #c, #o], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "reduction"]} ins(%x, %w, %s, %xs, %xsum, %top : memref<?x2x2x8xi8>, memref<2x2x2x16x4xi8>, memref<2x2x2x16xf16>, memref<?x2xf32>, memref<?x2xi32>, memref<2x2x1x16x4xi8>) outs(%y : memref<?x2x2x16xf32>) attrs = {llm.lowering_config = #llm.lowering_config<tiles = [2, 32, 16], input_bits = 16>} {
+  ^bb0(%in: i8, %byte: i8, %scale: f16, %rs: f32, %sum: i32, %crumbs: i8, %acc: f32):
+    %h = linalg.index 2 : index
+    %c0 = arith.constant 0 : index
+    %high = arith.cmpi ne, %h, %c0 : index
+    %c4 = arith.constant 4 : i8
+    %shifted = arith.shrui %byte, %c4 : i8
+    %sel = arith.select %high, %shifted, %byte : i8
+    %c15 = arith.constant 15 : i8
+    %nib = arith.andi %sel, %c15 : i8
+    %kq = linalg.index 5 : index
+    %i2 = arith.constant 2 : index
+    %odd = arith.remui %kq, %i2 : index
+    %odd2 = arith.muli %odd, %i2 : index
+    %slot = arith.addi %odd2, %h : index
+    %bit = arith.muli %slot, %i2 : index
+    %at = arith.index_cast %bit : index to i8
+    %moved = arith.shrui %crumbs, %at : i8
+    %c3 = arith.constant 3 : i8
+    %two = arith.andi %moved, %c3 : i8
+    %up = arith.shli %two, %c4 : i8
+    %u = arith.ori %nib, %up : i8
+    %c32 = arith.constant 32 : i8
+    %q = arith.subi %u, %c32 : i8
+    %a = arith.extsi %in : i8 to i32
+    %b = arith.extsi %q : i8 to i32
+    %p = arith.muli %a, %b : i32
+    %sf = arith.extf %scale : f16 to f32
+    %t = arith.mulf %sf, %rs : f32
+    %l = linalg.index 7 : index
+    %first = arith.cmpi eq, %l, %c0 : index
+    %c256 = arith.constant 256.0 : f32
+    %c1 = arith.constant 1.0 : f32
+    %limb = arith.select %first, %c256, %c1 : f32
+    %tl = arith.mulf %t, %limb : f32
+    %pf = arith.sitofp %p : i32 to f32
+    %v = arith.mulf %pf, %tl : f32
+    %r = arith.addf %acc, %v : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+}

@@ -690,6 +690,31 @@ private:
     return Error::success();
   }
 
+  /// Whether the target multiplies quantized weights on its 8-bit dot
+  /// product interleaved by 4, where 6-bit weights (i6) have kernels: a
+  /// CPU with the instruction, inputs quantized (not --matmul-precision
+  /// f32 or bf16), no 2 x 8 matrix product (AArch64 +i8mm), no GPU.
+  bool sixBitKernels() const {
+    if (emulateGPU || matmulPrecision == Precision::F32 ||
+        matmulPrecision == Precision::BF16)
+      return false;
+    const TargetBackend *backend =
+        lookupTargetBackend(llvm::Triple(target.getTriple()));
+    return backend && !backend->getHostTriple() &&
+           backend->getInt8Dot(target) != Int8DotKind::None &&
+           !backend->hasInt8Matmul(target);
+  }
+
+  /// How the embedding table of a 4-bit model is kept.
+  std::string embeddingNote() const {
+    auto it = importOptions.paramQuantization.find("embed");
+    unsigned bits = it != importOptions.paramQuantization.end() &&
+                            it->second.bits == 6
+                        ? 6
+                        : 8;
+    return " (the embedding table int" + std::to_string(bits) + ")";
+  }
+
   /// A quantized GGUF: its matrices become int8 (int4 for Q4_0) groups
   /// unless --weight-type says otherwise; says what happens to its blocks.
   void noteQuantizedInput() {
@@ -710,8 +735,10 @@ private:
     // can hold them: Q4_K's groups have offsets (asymmetric groups; 4 bits
     // by default when every layer of the family is 4-bit, Q4_K or Q4_0),
     // Q6_K's scales are per 16 (8-bit groups of 16 unless --group-size says
-    // otherwise). So a Q4_K_M file's Q4_K matrices stay 4-bit, those that mix
-    // in Q6_K 8-bit, all with their own integers.
+    // otherwise; 6-bit where the target has kernels for them). So a Q4_K_M
+    // file's Q4_K matrices stay 4-bit, those that mix in Q6_K 6-bit (or
+    // 8-bit), all with their own integers.
+    bool sixBits = sixBitKernels();
     std::set<std::string> regroupedTypes;
     for (const auto &[param, types] : model->paramTypes) {
       if (!importOptions.quantizationGroup ||
@@ -728,12 +755,22 @@ private:
                                                                : bits;
       if (types.count("Q6_K") && q.bits == 8 && !groupSize.getNumOccurrences())
         q.group = 16;
+      // Q6_K's integers, and Q4_0's and Q4_K's beside them, fit 6 bits
+      // (an embedding table only when it is also the lm_head: i6 is packed
+      // for the projections' kernels).
+      if (sixBits && q.group == 16 && weightType.empty() &&
+          !(embedding && model->paramTypes.count("lm_head")) &&
+          llvm::all_of(types, [](const std::string &type) {
+            return type == "Q6_K" || type == "Q4_0" || type == "Q4_K";
+          }))
+        q.bits = 6;
       int64_t group = q.group ? q.group : groupSize;
       for (const std::string &type : types)
         if (!(type == "Q4_0" && group <= 32) &&
             !(type == "Q8_0" && q.bits == 8 && group <= 32) &&
             !(type == "Q4_K" && q.asymmetric && group <= 32) &&
-            !(type == "Q6_K" && q.bits == 8 && group == 16) &&
+            !(type == "Q6_K" && (q.bits == 8 || q.bits == 6) &&
+              group == 16) &&
             llvm::is_contained(model->quantizedTypes, type))
           regroupedTypes.insert(type);
       if (q.asymmetric || q.group || q.bits != bits)
@@ -753,7 +790,7 @@ private:
     errs() << "llmc: note: " << compileInput << ": "
            << join(model->quantizedTypes, ", ")
            << " tensors become int" << bits << " groups of " << groupSize
-           << (bits == 4 ? " (the embedding table int8)" : "");
+           << (bits == 4 ? embeddingNote() : "");
     if (!importOptions.paramQuantization.empty()) {
       SmallVector<std::string> families;
       for (const auto &[param, q] : importOptions.paramQuantization)
@@ -906,8 +943,6 @@ private:
           "--group-size applies to --weight-type int8 or int4, or to a "
           "quantized GGUF file; " +
           compileInput + " holds no quantized tensors");
-    if (!model->quantizedTypes.empty())
-      noteQuantizedInput();
     Expected<TargetAttr> described =
         describeTarget(&context, targetTriple, targetCPU, targetAttrs);
     if (!described)
@@ -923,6 +958,8 @@ private:
           /*smCount=*/132, target.getSharedMemoryBytes());
     if (Error err = describeHost())
       return err;
+    if (!model->quantizedTypes.empty())
+      noteQuantizedInput();
     info = describeModel(model->spec);
     auto built =
         llmc::importLlama(context, model->spec, *model->weights, importOptions);

@@ -270,15 +270,16 @@ LogicalResult ParamOp::verify() {
     return emitOpError("type must be a static rank-1 or rank-2 tensor");
   Type element = type.getElementType();
   if (std::optional<int64_t> group = getGroup()) {
-    if ((!element.isInteger(8) && !element.isInteger(4)) ||
+    if ((!element.isInteger(8) && !element.isInteger(6) &&
+         !element.isInteger(4)) ||
         type.getRank() != 2)
       return emitOpError(
-          "a quantized parameter (group) must be an i8 or i4 matrix");
+          "a quantized parameter (group) must be an i8, i6 or i4 matrix");
     if (*group <= 0 || type.getDimSize(1) % *group != 0)
       return emitOpError("the quantization group must divide the columns");
   } else if (!element.isF32() && !element.isBF16() && !element.isF16()) {
-    return emitOpError("element type must be f32, bf16 or f16 (i8 or i4 "
-                       "with a quantization group)");
+    return emitOpError("element type must be f32, bf16 or f16 (i8, i6 or "
+                       "i4 with a quantization group)");
   }
   if (getLayersAttr().getInt() < 0)
     return emitOpError("layers must be >= 0");

@@ -26,12 +26,18 @@ def LLM_ParamOp : LLM_Op<"param", [Symbol]> {
     columns of the matrix are multiplied by that vector when packed (an RMSNorm
     weight folded into the projection that follows it).
 
-    A matrix of element type `i8` or `i4` is quantized: symmetric per
+    A matrix of element type `i8`, `i6` or `i4` is quantized: symmetric per
     group, each run of `group` columns of a row sharing one scale (the value
     is scale x the integer). Its packed form holds the integers, then the
     scales in f16, [rows / block, cols / group, block] when blocked. i4
     needs a block: byte j of a column's block holds lane j + 8 in its low
-    nibble and lane j + block / 2 + 8 in its high nibble.
+    nibble and lane j + block / 2 + 8 in its high nibble. i6 needs a block
+    and an interleave n with an even number of column runs (cols / n): the
+    low four bits of each integer + 32 are stored as i4's nibbles, and
+    after them the top two bits, [rows / block, cols / n / 2, block / 2, n]
+    bytes: for column k = n * q + p, the byte at [., q / 2, j, p] holds
+    lane j's bits at 2 * (2 * (q % 2)) and lane j + block / 2's at 2 * (2 *
+    (q % 2) + 1).
 
     With `asymmetric` each group also has an offset (the value is scale x
     the integer + offset), chosen when packed from the group's range; the
@@ -69,7 +75,7 @@ def LLM_ParamOp : LLM_Op<"param", [Symbol]> {
     std::optional<int64_t> getBlock();
     /// Columns of a row stored together (1 unless interleaved).
     int64_t getInterleave();
-    /// Whether the matrix is quantized (i8 with per-group scales).
+    /// Whether the matrix is quantized (i8, i6 or i4 with per-group scales).
     bool isQuantized() { return getGroup().has_value(); }
   }];
 }

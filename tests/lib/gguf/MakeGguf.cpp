@@ -41,6 +41,10 @@ static cl::opt<std::string>
                       "or mixed (Q6_K for the embedding, lm_head, attn_v "
                       "and ffn_down, Q4_K elsewhere, as Q4_K_M does; Q8_0 "
                       "where a row is not whole 256-blocks)"));
+static cl::opt<std::string> embeddingTypeName(
+    "embedding-type",
+    cl::desc("Type of token_embd and output (default: --type's), e.g. q6_k "
+             "as llama.cpp's Q4_0 and Q8_0 files keep them"));
 static cl::opt<unsigned> alignment("alignment", cl::init(32),
                                    cl::desc("general.alignment"));
 static cl::opt<unsigned> ggufVersion("gguf-version", cl::init(3),
@@ -130,22 +134,31 @@ static std::vector<float> ropeFactors(const ModelSpec &spec) {
   return factors;
 }
 
+static std::optional<uint32_t> parseType(llvm::StringRef name) {
+  return llvm::StringSwitch<std::optional<uint32_t>>(name)
+      .Case("f32", kF32)
+      .Case("f16", kF16)
+      .Case("bf16", kBF16)
+      .Case("q8_0", kQ8_0)
+      .Case("q4_0", kQ4_0)
+      .Case("q4_k", kQ4_K)
+      .Case("q6_k", kQ6_K)
+      .Case("mixed", kQ4_K)
+      .Default(std::nullopt);
+}
+
 int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv, "Writes a HF Llama model as GGUF\n");
-  std::optional<uint32_t> matrixType =
-      llvm::StringSwitch<std::optional<uint32_t>>(typeName)
-          .Case("f32", kF32)
-          .Case("f16", kF16)
-          .Case("bf16", kBF16)
-          .Case("q8_0", kQ8_0)
-          .Case("q4_0", kQ4_0)
-          .Case("q4_k", kQ4_K)
-          .Case("q6_k", kQ6_K)
-          .Case("mixed", kQ4_K)
-          .Default(std::nullopt);
+  std::optional<uint32_t> matrixType = parseType(typeName);
   if (!matrixType)
     return fail("unknown --type " + typeName);
   bool mixed = typeName == "mixed";
+  std::optional<uint32_t> embeddingType;
+  if (!embeddingTypeName.empty()) {
+    embeddingType = parseType(embeddingTypeName);
+    if (!embeddingType || embeddingTypeName == "mixed")
+      return fail("unknown --embedding-type " + embeddingTypeName);
+  }
 
   llvm::SmallString<256> configPath(modelDir);
   llvm::sys::path::append(configPath, "config.json");
@@ -234,6 +247,9 @@ int main(int argc, char **argv) {
                     name.find("attn_v") != std::string::npos ||
                     name.find("ffn_down") != std::string::npos))
         type = kQ6_K;
+      if (embeddingType &&
+          (name == "token_embd.weight" || name == "output.weight"))
+        type = *embeddingType;
       if (cols % ggmlBlockElements(type) != 0) {
         if (!mixed)
           return fail(name + ": rows of " + std::to_string(cols) +
