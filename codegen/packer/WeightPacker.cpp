@@ -129,6 +129,19 @@ static float sortGroup(const float *v, std::vector<float> &sorted) {
   return gap;
 }
 
+/// Adds the steps of the grid values that were quantized before may lie on
+/// to `candidates`: the smallest gap between two of them, or a half, third
+/// or quarter of it when the group skips levels (a Q6_K group of 16 whose
+/// values are 2 and 3 steps apart has no gap of one step), each only while
+/// `span` (the group's largest magnitude or its range) is at most `levels`
+/// of them.
+static void addGridSteps(float gap, float span, float levels,
+                         SmallVectorImpl<float> &candidates) {
+  for (int parts = 1; gap > 0 && parts <= 4; ++parts)
+    if (span / (gap / parts) <= levels + 0.5f)
+      candidates.push_back(gap / parts);
+}
+
 /// Quantizes a row in place to the `bits`-bit integers of its groups of
 /// `group` values (symmetric) and returns each group's scale, rounded to f16
 /// first so that scale x integer is the value the kernels compute. With 8
@@ -152,7 +165,7 @@ static std::vector<uint16_t> quantizeRow(float *values, int64_t count,
         extreme = v[i];
     }
     float hi = float((1 << (bits - 1)) - 1), lo = bits == 8 ? -hi : -hi - 1;
-    SmallVector<float, 4> candidates;
+    SmallVector<float, 8> candidates;
     if (bits < 8)
       candidates = {extreme / lo, amax / hi};
     else
@@ -161,8 +174,7 @@ static std::vector<uint16_t> quantizeRow(float *values, int64_t count,
     // need not be the grid's): the smallest gap between two of them.
     float gap = sortGroup(v, sorted);
     gap = gap > 0 ? std::min(gap, amax) : amax;
-    if (gap > 0 && amax / gap <= hi + 0.5f)
-      candidates.push_back(gap);
+    addGridSteps(gap, amax, hi, candidates);
     double bestError = INFINITY;
     uint16_t bestBits = 0;
     for (float candidate : candidates) {
@@ -207,9 +219,8 @@ quantizeRowAsymmetric(float *values, int64_t count, int64_t group,
     float *v = values + start;
     float gap = sortGroup(v, sorted);
     float vmin = sorted.front(), range = sorted.back() - vmin;
-    SmallVector<float, 2> candidates = {range / levels};
-    if (gap > 0 && range / gap <= levels + 0.5f)
-      candidates.push_back(gap);
+    SmallVector<float, 6> candidates = {range / levels};
+    addGridSteps(gap, range, levels, candidates);
     double bestError = INFINITY;
     uint16_t bestScale = 0, bestOffset = llmc::floatToF16(vmin);
     if (range == 0)

@@ -295,8 +295,9 @@ LogicalResult ParamOp::verify() {
   if (getAsymmetric() && !getGroup())
     return emitOpError("only a quantized parameter (group) is asymmetric");
   if (std::optional<ArrayRef<int64_t>> of = getOffsetsOf()) {
-    if (of->size() != 2 || ((*of)[0] != 4 && (*of)[0] != 8) || (*of)[1] <= 0)
-      return emitOpError("offsets_of must be [bits (4 or 8), group]");
+    if (of->size() != 2 ||
+        ((*of)[0] != 4 && (*of)[0] != 6 && (*of)[0] != 8) || (*of)[1] <= 0)
+      return emitOpError("offsets_of must be [bits (4, 6 or 8), group]");
     if (getGroup() || type.getRank() != 2 || !element.isF16())
       return emitOpError("group offsets (offsets_of) must be an f16 matrix");
   }

@@ -336,7 +336,7 @@ llm.param @w : tensor<4x64xf32> {asymmetric, layers = 0 : i64, sources = ["w"]}
 
 // -----
 
-// expected-error @+1 {{offsets_of must be [bits (4 or 8), group]}}
+// expected-error @+1 {{offsets_of must be [bits (4, 6 or 8), group]}}
 llm.param @w : tensor<4x2xf16> {layers = 0 : i64, offsets_of = array<i64: 3, 32>, sources = ["w"]}
 
 // -----

@@ -38,9 +38,10 @@ static cl::opt<std::string> outputPath("o", cl::Required,
 static cl::opt<std::string>
     typeName("type", cl::init("f32"),
              cl::desc("Matrix type: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, "
-                      "or mixed (Q6_K for the embedding, lm_head, attn_v "
-                      "and ffn_down, Q4_K elsewhere, as Q4_K_M does; Q8_0 "
-                      "where a row is not whole 256-blocks)"));
+                      "or mixed (Q6_K for the embedding, the lm_head and "
+                      "some layers' attn_v and ffn_down, Q4_K elsewhere, as "
+                      "Q4_K_M does; Q8_0 where a row is not whole "
+                      "256-blocks)"));
 static cl::opt<std::string> embeddingTypeName(
     "embedding-type",
     cl::desc("Type of token_embd and output (default: --type's), e.g. q6_k "
@@ -208,6 +209,7 @@ int main(int argc, char **argv) {
   };
   for (const CheckpointTensor &tensor : checkpointTensors(*spec)) {
     std::string name;
+    int64_t layerIndex = -1;
     llvm::StringRef hf = tensor.name;
     if (hf == "model.embed_tokens.weight")
       name = "token_embd.weight";
@@ -219,6 +221,8 @@ int main(int argc, char **argv) {
       llvm::StringRef rest = hf.drop_front(strlen("model.layers."));
       auto [layer, suffix] = rest.split('.');
       name = ("blk." + layer + "." + perLayer.at(suffix.str())).str();
+      if (layer.getAsInteger(10, layerIndex))
+        layerIndex = -1;
     }
     const TensorView *view = (*store)->find(hf);
     int64_t rows = tensor.shape[0];
@@ -243,9 +247,16 @@ int main(int argc, char **argv) {
     uint32_t type = kF32;
     if (!tensor.isNorm) {
       type = *matrixType;
+      // As llama.cpp's Q4_K_M: attn_v and ffn_down in Q6_K for the first
+      // and last eighth of the layers and every third between, Q4_K in the
+      // others.
+      int64_t n = spec->numLayers, eighth = n / 8;
+      bool moreBits = layerIndex >= 0 &&
+                      (layerIndex < eighth || layerIndex >= 7 * n / 8 ||
+                       (layerIndex - eighth) % 3 == 2);
       if (mixed && (name == "token_embd.weight" || name == "output.weight" ||
-                    name.find("attn_v") != std::string::npos ||
-                    name.find("ffn_down") != std::string::npos))
+                    (moreBits && (name.find("attn_v") != std::string::npos ||
+                                  name.find("ffn_down") != std::string::npos))))
         type = kQ6_K;
       if (embeddingType &&
           (name == "token_embd.weight" || name == "output.weight"))
