@@ -98,7 +98,11 @@ private:
   std::condition_variable allDone;
   uint64_t generation = 0; // guarded by mutex
   bool stopping = false;   // guarded by mutex
-  int running = 0;         // guarded by mutex
+  /// `generation` as the workers spinning between tasks read it (written
+  /// under the mutex, after the task).
+  std::atomic<uint64_t> published{0};
+  /// Workers that have not finished the current task.
+  std::atomic<int> running{0};
 
   TaskFn task = nullptr;
   void *taskCtx = nullptr;
