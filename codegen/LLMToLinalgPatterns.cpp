@@ -183,6 +183,20 @@ struct WeightLowering : OpConversionPattern<WeightOp> {
   }
 };
 
+/// Where the bytes `into` the placed parameter `weight` reads start, for
+/// its layer.
+static Value layerOffset(OpBuilder &b, Location loc, WeightOp weight,
+                         int64_t into) {
+  PackedLayoutAttr layout = weight.getParamOp().getLayout();
+  Value offset = index(b, loc, *layout.getOffset() + into);
+  if (Value layer = weight.getLayer()) {
+    Value stride = index(b, loc, *layout.getLayerStride());
+    offset = b.create<arith::AddIOp>(
+        loc, offset, b.create<arith::MulIOp>(loc, layer, stride));
+  }
+  return offset;
+}
+
 /// The f16 scales of the quantized parameter `weight` reads, for its layer:
 /// [blocks, cols / group, block] after the layer's i8 values ([rows, cols /
 /// group, 1] unblocked).
@@ -195,13 +209,7 @@ static FailureOr<Value> quantizedScales(OpBuilder &b, Location loc,
   FailureOr<ABIArguments> abi = ABIArguments::of(user);
   if (failed(abi))
     return failure();
-  Value offset =
-      index(b, loc, *layout.getOffset() + paramScalesOffset(param));
-  if (Value layer = weight.getLayer()) {
-    Value stride = index(b, loc, *layout.getLayerStride());
-    offset = b.create<arith::AddIOp>(loc, offset,
-                                     b.create<arith::MulIOp>(loc, layer, stride));
-  }
+  Value offset = layerOffset(b, loc, weight, paramScalesOffset(param));
   // Unblocked, one row per block.
   RankedTensorType type = param.getTensorType();
   int64_t block = layout.getBlock().value_or(1);
@@ -234,12 +242,7 @@ static FailureOr<Value> quantizedCrumbs(OpBuilder &b, Location loc,
   int64_t block = *layout.getBlock(), n = param.getInterleave();
   int64_t blocks = llvm::divideCeil(type.getDimSize(0), block);
   int64_t cols = type.getDimSize(1);
-  Value offset = index(b, loc, *layout.getOffset() + blocks * block * cols / 2);
-  if (Value layer = weight.getLayer()) {
-    Value stride = index(b, loc, *layout.getLayerStride());
-    offset = b.create<arith::AddIOp>(loc, offset,
-                                     b.create<arith::MulIOp>(loc, layer, stride));
-  }
+  Value offset = layerOffset(b, loc, weight, blocks * block * cols / 2);
   return b
       .create<memref::ViewOp>(
           loc,

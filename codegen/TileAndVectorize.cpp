@@ -1813,39 +1813,37 @@ static LogicalResult emitInt8DotTile(OpBuilder &b, Location loc, const Tile &t,
         // weights of half h; returns the accumulators after it.
         auto step = [&](OpBuilder &nb, Location nloc, Value kq,
                         ArrayRef<Value> parts, ValueRange carried) {
-              Value quad =
-                  nb.create<arith::MulIOp>(nloc, kq, cidx(nb, nloc, 4));
-              Value col = nb.create<arith::AddIOp>(nloc, first, quad);
-              SmallVector<Value> next(carried.begin(), carried.end());
-              for (int64_t li = 0; li < t.limbs; ++li)
-                for (int64_t i = 0; i < t.rows; ++i) {
-                  // x [rows, depth * group], or [rows, depth, 2, group]
-                  // in 16 bits.
-                  SmallVector<Value> xAt = {cidx(nb, nloc, i), col};
-                  if (t.limbs == 2)
-                    xAt = {cidx(nb, nloc, i), kg, cidx(nb, nloc, li), quad};
-                  Value four = nb.create<vector::LoadOp>(
-                      nloc, VectorType::get({4}, i8), t.x, xAt);
-                  Value word = nb.create<vector::ExtractOp>(
-                      nloc,
-                      nb.create<vector::BitCastOp>(
-                          nloc, VectorType::get({1}, i32), four),
-                      ArrayRef<int64_t>{0});
-                  Value inputs = nb.create<vector::BitCastOp>(
-                      nloc, bytesType,
-                      nb.create<vector::SplatOp>(nloc, intType, word));
-                  for (int64_t h = 0; h < halves; ++h)
-                    for (int64_t c = 0; c < chunks; ++c) {
-                      int64_t a = li * count + (h * t.rows + i) * chunks + c;
-                      Value dot =
-                          backend.createInt8Dot(nb, nloc, target, next[a],
-                                                parts[h * chunks + c], inputs);
-                      failedDot |= !dot;
-                      if (dot)
-                        next[a] = dot;
-                    }
+          Value quad = nb.create<arith::MulIOp>(nloc, kq, cidx(nb, nloc, 4));
+          Value col = nb.create<arith::AddIOp>(nloc, first, quad);
+          SmallVector<Value> next(carried.begin(), carried.end());
+          for (int64_t li = 0; li < t.limbs; ++li)
+            for (int64_t i = 0; i < t.rows; ++i) {
+              // x [rows, depth * group], or [rows, depth, 2, group]
+              // in 16 bits.
+              SmallVector<Value> xAt = {cidx(nb, nloc, i), col};
+              if (t.limbs == 2)
+                xAt = {cidx(nb, nloc, i), kg, cidx(nb, nloc, li), quad};
+              Value four = nb.create<vector::LoadOp>(
+                  nloc, VectorType::get({4}, i8), t.x, xAt);
+              Value word = nb.create<vector::ExtractOp>(
+                  nloc,
+                  nb.create<vector::BitCastOp>(
+                      nloc, VectorType::get({1}, i32), four),
+                  ArrayRef<int64_t>{0});
+              Value inputs = nb.create<vector::BitCastOp>(
+                  nloc, bytesType,
+                  nb.create<vector::SplatOp>(nloc, intType, word));
+              for (int64_t h = 0; h < halves; ++h)
+                for (int64_t c = 0; c < chunks; ++c) {
+                  int64_t a = li * count + (h * t.rows + i) * chunks + c;
+                  Value dot = backend.createInt8Dot(
+                      nb, nloc, target, next[a], parts[h * chunks + c], inputs);
+                  failedDot |= !dot;
+                  if (dot)
+                    next[a] = dot;
                 }
-              return next;
+            }
+          return next;
         };
         auto loadParts = [&](OpBuilder &nb, Location nloc, Value kq) {
           SmallVector<Value> parts(halves * chunks);
