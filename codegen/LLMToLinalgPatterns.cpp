@@ -242,13 +242,26 @@ static FailureOr<Value> quantizedCrumbs(OpBuilder &b, Location loc,
   int64_t block = *layout.getBlock(), n = param.getInterleave();
   int64_t blocks = llvm::divideCeil(type.getDimSize(0), block);
   int64_t cols = type.getDimSize(1);
-  Value offset = layerOffset(b, loc, weight, blocks * block * cols / 2);
+  Value offset = layerOffset(b, loc, weight, paramCrumbsOffset(param));
   return b
       .create<memref::ViewOp>(
           loc,
           MemRefType::get({blocks, cols / n / 2, block / 2, n}, b.getI8Type()),
           abi->weights, offset, ValueRange{})
       .getResult();
+}
+
+/// Nibble `high` (0: low, 1: high) of the i8 `byte`, 0..15.
+static Value nibbleOf(OpBuilder &b, Location loc, Value byte, Value high) {
+  Type i8 = b.getI8Type();
+  Value isHigh = b.create<arith::CmpIOp>(
+      loc, arith::CmpIPredicate::ne, high,
+      b.create<arith::ConstantIndexOp>(loc, 0));
+  Value shifted = b.create<arith::ShRUIOp>(
+      loc, byte, b.create<arith::ConstantOp>(loc, b.getIntegerAttr(i8, 4)));
+  return b.create<arith::AndIOp>(
+      loc, b.create<arith::SelectOp>(loc, isHigh, shifted, byte),
+      b.create<arith::ConstantOp>(loc, b.getIntegerAttr(i8, 15)));
 }
 
 /// The signed value of the i6 integer whose low four bits are nibble `high`
@@ -261,14 +274,7 @@ static Value unpackSixBits(OpBuilder &b, Location loc, Value byte,
   auto constant = [&](int64_t v) -> Value {
     return b.create<arith::ConstantOp>(loc, b.getIntegerAttr(i8, v));
   };
-  Value isHigh = b.create<arith::CmpIOp>(
-      loc, arith::CmpIPredicate::ne, high,
-      b.create<arith::ConstantIndexOp>(loc, 0));
-  Value nibble = b.create<arith::AndIOp>(
-      loc,
-      b.create<arith::SelectOp>(
-          loc, isHigh, b.create<arith::ShRUIOp>(loc, byte, constant(4)), byte),
-      constant(15));
+  Value nibble = nibbleOf(b, loc, byte, high);
   // Bit 2 * (2 * odd + high) of the crumbs, as an i8 shift.
   Value at = b.create<arith::IndexCastOp>(
       loc, i8,
@@ -502,17 +508,9 @@ struct RMSNormLowering : OpConversionPattern<RMSNormOp> {
 /// The signed value of nibble `high` (0: low, 1: high) of `byte`, stored
 /// offset by 8.
 static Value unpackNibble(OpBuilder &b, Location loc, Value byte, Value high) {
-  Type i8 = b.getI8Type();
-  Value isHigh = b.create<arith::CmpIOp>(
-      loc, arith::CmpIPredicate::ne, high,
-      b.create<arith::ConstantIndexOp>(loc, 0));
-  Value shifted = b.create<arith::ShRUIOp>(
-      loc, byte, b.create<arith::ConstantOp>(loc, b.getIntegerAttr(i8, 4)));
-  Value nibble = b.create<arith::AndIOp>(
-      loc, b.create<arith::SelectOp>(loc, isHigh, shifted, byte),
-      b.create<arith::ConstantOp>(loc, b.getIntegerAttr(i8, 15)));
   return b.create<arith::SubIOp>(
-      loc, nibble, b.create<arith::ConstantOp>(loc, b.getIntegerAttr(i8, 8)));
+      loc, nibbleOf(b, loc, byte, high),
+      b.create<arith::ConstantOp>(loc, b.getIntegerAttr(b.getI8Type(), 8)));
 }
 
 /// A 4-bit weight's f16 scales [blocks, groups, block] and the output

@@ -53,6 +53,10 @@ int64_t paramLayerBytes(ParamOp param);
 /// (after its i8 values, padded to whole blocks).
 int64_t paramScalesOffset(ParamOp param);
 
+/// Where an i6 parameter's top two bits start within one layer's copy
+/// (after the nibbles of its low four bits, padded to whole blocks).
+int64_t paramCrumbsOffset(ParamOp param);
+
 #define GEN_PASS_REGISTRATION
 #include "codegen/Passes.h.inc"
 

@@ -15,12 +15,18 @@ using namespace mlir::llm;
 /// Every parameter starts on a cache line.
 static constexpr int64_t kAlignment = 64;
 
+/// Rows of `param` padded to whole blocks.
+static int64_t paddedRows(ParamOp param) {
+  int64_t rows = param.getTensorType().getDimSize(0);
+  if (std::optional<int64_t> block = param.getBlock())
+    rows = llvm::divideCeil(rows, *block) * *block;
+  return rows;
+}
+
 int64_t mlir::llm::paramLayerBytes(ParamOp param) {
   RankedTensorType type = param.getTensorType();
   int64_t elementBits = type.getElementTypeBitWidth();
-  int64_t rows = type.getDimSize(0);
-  if (std::optional<int64_t> block = param.getBlock())
-    rows = llvm::divideCeil(rows, *block) * *block;
+  int64_t rows = paddedRows(param);
   int64_t cols = type.getRank() == 2 ? type.getDimSize(1) : 1;
   int64_t bytes = llvm::divideCeil(rows * cols * elementBits, 8);
   // A quantized matrix's f16 scales follow its values.
@@ -31,11 +37,13 @@ int64_t mlir::llm::paramLayerBytes(ParamOp param) {
 
 int64_t mlir::llm::paramScalesOffset(ParamOp param) {
   RankedTensorType type = param.getTensorType();
-  int64_t rows = type.getDimSize(0);
-  if (std::optional<int64_t> block = param.getBlock())
-    rows = llvm::divideCeil(rows, *block) * *block;
-  return llvm::divideCeil(
-      rows * type.getDimSize(1) * type.getElementTypeBitWidth(), 8);
+  return llvm::divideCeil(paddedRows(param) * type.getDimSize(1) *
+                              type.getElementTypeBitWidth(),
+                          8);
+}
+
+int64_t mlir::llm::paramCrumbsOffset(ParamOp param) {
+  return paddedRows(param) * param.getTensorType().getDimSize(1) / 2;
 }
 
 namespace {

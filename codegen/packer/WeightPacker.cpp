@@ -298,6 +298,8 @@ public:
     }
     int64_t numRows = rows.size();
     int64_t numBlocks = llvm::divideCeil(numRows, block);
+    int64_t crumbsOffset =
+        element.isInteger(6) ? paramCrumbsOffset(param) : 0;
     llvm::parallelFor(0, numBlocks, [&](size_t b) {
       std::vector<float> values(s.cols);
       for (int64_t r = 0; r < block; ++r) {
@@ -343,7 +345,7 @@ public:
           int bias = element.isInteger(4) ? 8 : 32;
           uint8_t *lane =
               buffer.data() + b * cols * half + r % half * interleave;
-          uint8_t *crumbs = buffer.data() + numBlocks * block * cols / 2 +
+          uint8_t *crumbs = buffer.data() + crumbsOffset +
                             b * cols * half / 2 + r % half * interleave;
           int shift = r < half ? 0 : 4;
           for (int64_t k = 0; k < cols; ++k) {
