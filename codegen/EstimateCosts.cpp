@@ -18,7 +18,9 @@
 #include "codegen/LLMToLinalg.h"
 #include "codegen/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/StringMap.h"
 
 #include <deque>
 
@@ -185,6 +187,8 @@ struct EstimateCostsPass
     llvm::MapVector<StringRef, Cost> costs;
     // Owns the names costs refers to.
     std::deque<std::string> names;
+    // The function each module's costs come from.
+    llvm::StringMap<Operation *> owners;
     // Values whose rows are the call's output rows.
     DenseSet<Value> outputRows;
     module.walk([&](Operation *op) {
@@ -201,6 +205,11 @@ struct EstimateCostsPass
       if (!cost || name.empty())
         return;
       cost->perOutputRow = perOutputRow && !isa<AttentionOp>(op);
+      // A module computed in several layer functions (layers whose weights
+      // differ in type have one each) costs what one of them does per call.
+      Operation *func = op->getParentOfType<func::FuncOp>();
+      if (owners.try_emplace(name, func).first->second != func)
+        return;
       auto it = costs.find(name);
       if (it == costs.end())
         it = costs.insert({names.emplace_back(std::move(name)), Cost()}).first;

@@ -130,6 +130,50 @@ Value emitRMSInv(OpBuilder &b, Location loc, Value x, Value rows, double eps) {
 // Patterns
 //===----------------------------------------------------------------------===//
 
+/// Which of `param`'s copies holds layer `layer`: the layer itself, or for
+/// a parameter holding some layers only (`layer_list`), how many of those
+/// come before it (a compare and add per listed layer, in the host code
+/// between kernels).
+static Value layerCopy(OpBuilder &b, Location loc, ParamOp param,
+                       Value layer) {
+  std::optional<ArrayRef<int64_t>> list = param.getLayerList();
+  if (!list)
+    return layer;
+  Value copy = index(b, loc, 0);
+  Value one = index(b, loc, 1);
+  for (int64_t listed : list->drop_back()) {
+    Value after = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::ugt,
+                                          layer, index(b, loc, listed));
+    copy = b.create<arith::AddIOp>(
+        loc, copy,
+        b.create<arith::SelectOp>(loc, after, one, index(b, loc, 0)));
+  }
+  return copy;
+}
+
+/// Where the bytes `into` the placed parameter `param` start for layer
+/// `layer` (null when not stacked).
+static Value layerOffset(OpBuilder &b, Location loc, ParamOp param,
+                         Value layer, int64_t into) {
+  PackedLayoutAttr layout = param.getLayout();
+  Value offset = index(b, loc, *layout.getOffset() + into);
+  if (layer) {
+    Value stride = index(b, loc, *layout.getLayerStride());
+    offset = b.create<arith::AddIOp>(
+        loc, offset,
+        b.create<arith::MulIOp>(loc, layerCopy(b, loc, param, layer),
+                                stride));
+  }
+  return offset;
+}
+
+/// Where the bytes `into` the placed parameter `weight` reads start, for
+/// its layer.
+static Value layerOffset(OpBuilder &b, Location loc, WeightOp weight,
+                         int64_t into) {
+  return layerOffset(b, loc, weight.getParamOp(), weight.getLayer(), into);
+}
+
 /// A parameter (one layer's copy) becomes a view of the weight blob at the
 /// place llm-plan-weights gave it; blocked matrices are viewed as
 /// [rows / block, cols, block], or [rows / block, cols / n, block, n] when
@@ -149,12 +193,7 @@ struct WeightLowering : OpConversionPattern<WeightOp> {
     if (failed(abi))
       return failure();
     Location loc = op.getLoc();
-    Value offset = index(rewriter, loc, *layout.getOffset());
-    if (Value layer = adaptor.getLayer()) {
-      Value stride = index(rewriter, loc, *layout.getLayerStride());
-      offset = rewriter.create<arith::AddIOp>(
-          loc, offset, rewriter.create<arith::MulIOp>(loc, layer, stride));
-    }
+    Value offset = layerOffset(rewriter, loc, param, adaptor.getLayer(), 0);
     RankedTensorType type = param.getTensorType();
     SmallVector<int64_t> shape(type.getShape());
     if (std::optional<int64_t> block = layout.getBlock()) {
@@ -182,20 +221,6 @@ struct WeightLowering : OpConversionPattern<WeightOp> {
     return success();
   }
 };
-
-/// Where the bytes `into` the placed parameter `weight` reads start, for
-/// its layer.
-static Value layerOffset(OpBuilder &b, Location loc, WeightOp weight,
-                         int64_t into) {
-  PackedLayoutAttr layout = weight.getParamOp().getLayout();
-  Value offset = index(b, loc, *layout.getOffset() + into);
-  if (Value layer = weight.getLayer()) {
-    Value stride = index(b, loc, *layout.getLayerStride());
-    offset = b.create<arith::AddIOp>(
-        loc, offset, b.create<arith::MulIOp>(loc, layer, stride));
-  }
-  return offset;
-}
 
 /// The f16 scales of the quantized parameter `weight` reads, for its layer:
 /// [blocks, cols / group, block] after the layer's i8 values ([rows, cols /

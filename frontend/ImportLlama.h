@@ -11,6 +11,7 @@
 #include "llvm/ADT/StringMap.h"
 
 #include <optional>
+#include <vector>
 
 namespace llmc {
 
@@ -37,8 +38,21 @@ struct ImportOptions {
     unsigned bits = 8;
     bool asymmetric = false;
     int64_t group = 0;
+    bool operator==(const ParamQuantization &other) const {
+      return bits == other.bits && asymmetric == other.asymmetric &&
+             group == other.group;
+    }
   };
   llvm::StringMap<ParamQuantization> paramQuantization;
+  /// With a group, for per-layer families whose layers are quantized
+  /// differently (a GGUF Q4_K_M file's attn_v and ffn_down: Q4_K in some
+  /// layers, Q6_K in others), each layer's quantization instead. Each
+  /// distinct one becomes a parameter of its own holding those layers
+  /// (`layer_list`), named `<family>_i<bits>`, located at
+  /// `model.layers.{<its layers>}.<module>`; layers that pick the same
+  /// parameters share a layer function, and the forward runs each run of
+  /// consecutive layers through theirs.
+  llvm::StringMap<std::vector<ParamQuantization>> layerQuantization;
 };
 
 /// Builds the llm-dialect module of a Llama model: one `llm.param` per

@@ -91,9 +91,14 @@ llvm::Expected<LoadedModel> llmc::loadModel(llvm::StringRef modelPath,
       if (tensor.shape.size() != 2)
         continue;
       std::set<std::string> &types = model.paramTypes[tensor.param.str()];
-      for (int64_t l = 0; l < (tensor.perLayer ? model.spec.numLayers : 1); ++l)
-        types.insert(
-            (*gguf)->typeName(substituteLayer(tensor.tensorName(), l)));
+      for (int64_t l = 0; l < (tensor.perLayer ? model.spec.numLayers : 1);
+           ++l) {
+        std::string type =
+            (*gguf)->typeName(substituteLayer(tensor.tensorName(), l));
+        types.insert(type);
+        if (tensor.perLayer)
+          model.paramLayerTypes[tensor.param.str()].push_back(type);
+      }
     }
     llvm::Expected<std::string> tokenizer = (*gguf)->compileTokenizer();
     if (!tokenizer)

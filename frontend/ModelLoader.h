@@ -39,6 +39,8 @@ struct LoadedModel {
   /// A GGUF's ggml types of each matrix family (`llm.param` name, "wq"),
   /// over its layers: {"Q4_K", "Q6_K"}.
   std::map<std::string, std::set<std::string>> paramTypes;
+  /// The same per layer, for the per-layer families: {"Q6_K", "Q4_K", ...}.
+  std::map<std::string, std::vector<std::string>> paramLayerTypes;
   /// `dir`/generation_config.json, when there is one.
   std::optional<GenerationConfig> generation;
 };

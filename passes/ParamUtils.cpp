@@ -12,6 +12,7 @@ bool mlir::llm::canConcatParams(ParamOp a, ParamOp b) {
          aType.getDimSize(1) == bType.getDimSize(1) &&
          aType.getElementType() == bType.getElementType() &&
          a.getLayers() == b.getLayers() &&
+         a.getLayerListAttr() == b.getLayerListAttr() &&
          a.getScaleAttr() == b.getScaleAttr() &&
          a.getGroupAttr() == b.getGroupAttr() &&
          a.getAsymmetric() == b.getAsymmetric() &&
@@ -39,15 +40,28 @@ ParamOp mlir::llm::concatParams(RewriterBase &rewriter, ArrayRef<ParamOp> parts,
   }
   auto type = RankedTensorType::get({rows, firstType.getDimSize(1)},
                                     firstType.getElementType());
+  // The same parts fused in another layer function (layers whose other
+  // weights differ in type have their own) are one parameter.
+  auto sourcesAttr = rewriter.getArrayAttr(sources);
+  for (auto existing : first->getParentOp()->getRegion(0).getOps<ParamOp>())
+    if (existing.getSourcesAttr() == sourcesAttr &&
+        existing.getType() == type &&
+        existing.getLayers() == first.getLayers() &&
+        existing.getLayerListAttr() == first.getLayerListAttr() &&
+        existing.getScaleAttr() == first.getScaleAttr() &&
+        existing.getGroupAttr() == first.getGroupAttr() &&
+        existing.getAsymmetric() == first.getAsymmetric() &&
+        existing.getOffsetsOfAttr() == first.getOffsetsOfAttr())
+      return existing;
   // Build the table before the new symbol exists: insert() then uniques its
   // name.
   SymbolTable symbols(first->getParentOp());
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(first);
   auto fused = rewriter.create<ParamOp>(
-      rewriter.getFusedLoc(locs), name, type, first.getLayers(),
-      rewriter.getArrayAttr(sources), first.getScaleAttr(),
-      first.getGroupAttr(), first.getAsymmetric(), first.getOffsetsOfAttr());
+      rewriter.getFusedLoc(locs), name, type, first.getLayers(), sourcesAttr, first.getScaleAttr(),
+      first.getGroupAttr(), first.getAsymmetric(), first.getOffsetsOfAttr(),
+      first.getLayerListAttr());
   symbols.insert(fused);
   return fused;
 }

@@ -22,8 +22,9 @@ void populateFuseGateUpPatterns(RewritePatternSet &patterns);
 
 /// Creates a parameter that concatenates `parts` along dimension 0 (all with
 /// the same stacking, element type, input width and scale), inserted before
-/// the first of them and located at the fusion of their locations. Returns
-/// null if they are not compatible.
+/// the first of them and located at the fusion of their locations, or the
+/// one an earlier call made of the same parts. Returns null if they are not
+/// compatible.
 ParamOp concatParams(RewriterBase &rewriter, ArrayRef<ParamOp> parts,
                      StringRef name);
 

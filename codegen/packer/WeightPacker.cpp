@@ -435,9 +435,11 @@ mlir::llm::packWeights(ModuleOp module, const llmc::TensorSource &tensors,
           "parameter " + param.getSymName().str() +
           ": i6 needs an interleave n with an even number of runs of n "
           "columns");
-    for (int64_t layer = 0; layer < std::max<int64_t>(param.getLayers(), 1);
-         ++layer) {
-      llvm::Expected<Sources> sources = gather(param, layer, tensors);
+    std::optional<ArrayRef<int64_t>> layerList = param.getLayerList();
+    for (int64_t copy = 0; copy < std::max<int64_t>(param.getLayers(), 1);
+         ++copy) {
+      llvm::Expected<Sources> sources =
+          gather(param, layerList ? (*layerList)[copy] : copy, tensors);
       if (!sources)
         return sources.takeError();
       packer.pack(param, *sources, buffer);

@@ -27,6 +27,30 @@ func.func @weight_layered(%tid: index, %nt: index, %layer: index, %cap: index, %
 
 // -----
 
+// A parameter holding some layers only (layer_list): layer L's copy is the
+// number of listed layers before L, one compare and add each (the last
+// listed layer is never before a listed one).
+// CHECK-LABEL: func.func @weight_layer_list(
+// CHECK-SAME: %[[L:[^:]+]]: index, %{{[^:]+}}: index, %[[W:[^:]+]]: memref<?xi8>
+// CHECK: %[[STRIDE:.+]] = arith.constant 6144 : index
+// CHECK: %[[C1:.+]] = arith.constant 1 : index
+// CHECK: %[[A:.+]] = arith.cmpi ugt, %[[L]], %{{.+}} : index
+// CHECK: %[[SA:.+]] = arith.select %[[A]], %[[C1]]
+// CHECK: %[[C4:.+]] = arith.constant 4 : index
+// CHECK: %[[B:.+]] = arith.cmpi ugt, %[[L]], %[[C4]] : index
+// CHECK: %[[SB:.+]] = arith.select %[[B]], %[[C1]]
+// CHECK: %[[COPY:.+]] = arith.addi %{{.+}}, %[[SB]]
+// CHECK-NOT: arith.cmpi
+// CHECK: arith.muli %[[COPY]], %[[STRIDE]]
+// CHECK: memref.view %[[W]]
+llm.param @w : tensor<48x32xf32> {layers = 3 : i64, layer_list = array<i64: 1, 4, 6>, sources = ["w"], llm.layout = #llm.packed_layout<offset = 4096, layer_stride = 6144>}
+func.func @weight_layer_list(%tid: index, %nt: index, %layer: index, %cap: index, %wts: memref<?xi8>, %kv: !llm.kv_cache, %scr: memref<?xi8>) -> tensor<48x32xf32> {
+  %w = llm.weight @w[%layer] : tensor<48x32xf32>
+  return %w : tensor<48x32xf32>
+}
+
+// -----
+
 // Embedding from a blocked table (shared with a tied lm_head): row id is
 // block id / 16, lane id % 16; the bf16 element is widened.
 // CHECK-LABEL: func.func @embedding(

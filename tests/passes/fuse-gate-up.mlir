@@ -204,3 +204,35 @@ func.func @half_asymmetric(%x: tensor<?x32xf32>) -> tensor<?x64xf32> {
   %y = llm.mul %a, %u : tensor<?x64xf32>
   return %y : tensor<?x64xf32>
 }
+
+// -----
+
+// The same gate and up fused in two layer functions (layers whose other
+// weights differ in type have their own) read one concatenated parameter.
+
+// CHECK: llm.param @[[GU:w_gate_up]] : tensor<128x32xbf16>
+// CHECK-NOT: llm.param
+// CHECK-LABEL: func.func @first(
+// CHECK: llm.weight @[[GU]][
+// CHECK-LABEL: func.func @second(
+// CHECK: llm.weight @[[GU]][
+llm.param @w_gate : tensor<64x32xbf16> {layers = 2 : i64, sources = ["layers.{layer}.mlp.gate_proj.weight"]}
+llm.param @w_up : tensor<64x32xbf16> {layers = 2 : i64, sources = ["layers.{layer}.mlp.up_proj.weight"]}
+func.func @first(%x: tensor<?x32xf32>, %layer: index) -> tensor<?x64xf32> {
+  %wg = llm.weight @w_gate[%layer] : tensor<64x32xbf16>
+  %g = llm.linear %x, %wg : (tensor<?x32xf32>, tensor<64x32xbf16>) -> tensor<?x64xf32>
+  %a = llm.silu %g : tensor<?x64xf32>
+  %wu = llm.weight @w_up[%layer] : tensor<64x32xbf16>
+  %u = llm.linear %x, %wu : (tensor<?x32xf32>, tensor<64x32xbf16>) -> tensor<?x64xf32>
+  %y = llm.mul %a, %u : tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}
+func.func @second(%x: tensor<?x32xf32>, %layer: index) -> tensor<?x64xf32> {
+  %wg = llm.weight @w_gate[%layer] : tensor<64x32xbf16>
+  %g = llm.linear %x, %wg : (tensor<?x32xf32>, tensor<64x32xbf16>) -> tensor<?x64xf32>
+  %a = llm.silu %g : tensor<?x64xf32>
+  %wu = llm.weight @w_up[%layer] : tensor<64x32xbf16>
+  %u = llm.linear %x, %wu : (tensor<?x32xf32>, tensor<64x32xbf16>) -> tensor<?x64xf32>
+  %y = llm.mul %a, %u : tensor<?x64xf32>
+  return %y : tensor<?x64xf32>
+}

@@ -705,6 +705,15 @@ private:
            !backend->hasInt8Matmul(target);
   }
 
+  /// "int4/32+offsets": the bits, the group and whether it has offsets.
+  std::string
+  describeQuantization(const llmc::ImportOptions::ParamQuantization &q) const {
+    return ("int" + Twine(q.bits) + "/" +
+            Twine(q.group ? q.group : int64_t(groupSize)) +
+            (q.asymmetric ? "+offsets" : ""))
+        .str();
+  }
+
   /// How the embedding table of a 4-bit model is kept.
   std::string embeddingNote() const {
     auto it = importOptions.paramQuantization.find("embed");
@@ -740,10 +749,10 @@ private:
     // 8-bit), all with their own integers.
     bool sixBits = sixBitKernels();
     std::set<std::string> regroupedTypes;
-    for (const auto &[param, types] : model->paramTypes) {
-      if (!importOptions.quantizationGroup ||
-          (param == "embed" && !importOptions.quantizeEmbedding))
-        continue;
+    // How a family of parameter `param` whose tensors have `types` is
+    // quantized; notes the types whose blocks are re-quantized.
+    auto quantization = [&](StringRef param,
+                            const std::set<std::string> &types) {
       bool embedding = param == "embed";
       bool fourBit = llvm::all_of(types, [](const std::string &type) {
         return type == "Q4_K" || type == "Q4_0";
@@ -773,6 +782,54 @@ private:
               group == 16) &&
             llvm::is_contained(model->quantizedTypes, type))
           regroupedTypes.insert(type);
+      return q;
+    };
+    // A family whose layers hold different types (a Q4_K_M file's attn_v
+    // and ffn_down: Q6_K in some layers, Q4_K in the others) becomes a
+    // parameter per type unless the types are forced to one: each keeps
+    // its blocks in the fewest bits (Q4_K's 4 with offsets, Q6_K's 6 or 8),
+    // where one quantization for all would need the widest of each.
+    auto perLayer = [&](StringRef param)
+        -> std::optional<std::vector<llmc::ImportOptions::ParamQuantization>> {
+      auto types = model->paramLayerTypes.find(param.str());
+      if (!weightType.empty() || groupSize.getNumOccurrences() ||
+          types == model->paramLayerTypes.end() ||
+          model->paramTypes[param.str()].size() < 2)
+        return std::nullopt;
+      std::vector<llmc::ImportOptions::ParamQuantization> layers;
+      for (const std::string &type : types->second)
+        layers.push_back(quantization(param, {type}));
+      return layers;
+    };
+    std::map<std::string, std::string> splitNotes;
+    for (const auto &[param, types] : model->paramTypes) {
+      if (!importOptions.quantizationGroup ||
+          (param == "embed" && !importOptions.quantizeEmbedding))
+        continue;
+      if (auto layers = perLayer(param)) {
+        // By quantization, in the order of their first layers.
+        SmallVector<std::pair<llmc::ImportOptions::ParamQuantization, int>>
+            kinds;
+        for (const auto &q : *layers) {
+          auto *kind = llvm::find_if(
+              kinds, [&](const auto &entry) { return entry.first == q; });
+          if (kind == kinds.end())
+            kinds.push_back({q, 1});
+          else
+            ++kind->second;
+        }
+        if (kinds.size() > 1) {
+          SmallVector<std::string> parts;
+          for (const auto &[q, count] : kinds)
+            parts.push_back(describeQuantization(q) + " (" +
+                            std::to_string(count) +
+                            (count == 1 ? " layer)" : " layers)"));
+          splitNotes[param] = join(parts, " + ");
+          importOptions.layerQuantization[param] = std::move(*layers);
+          continue;
+        }
+      }
+      llmc::ImportOptions::ParamQuantization q = quantization(param, types);
       if (q.asymmetric || q.group || q.bits != bits)
         importOptions.paramQuantization[param] = q;
     }
@@ -791,13 +848,12 @@ private:
            << join(model->quantizedTypes, ", ")
            << " tensors become int" << bits << " groups of " << groupSize
            << (bits == 4 ? embeddingNote() : "");
-    if (!importOptions.paramQuantization.empty()) {
+    if (!importOptions.paramQuantization.empty() || !splitNotes.empty()) {
       SmallVector<std::string> families;
       for (const auto &[param, q] : importOptions.paramQuantization)
-        families.push_back((param + ":int" + Twine(q.bits) + "/" +
-                            Twine(q.group ? q.group : int64_t(groupSize)) +
-                            (q.asymmetric ? "+offsets" : ""))
-                               .str());
+        families.push_back((param + ":" + describeQuantization(q)).str());
+      for (const auto &[param, note] : splitNotes)
+        families.push_back(param + ":" + note);
       llvm::sort(families);
       errs() << "; by family (bits/group, +offsets for Q4_K's): "
              << join(families, ", ");

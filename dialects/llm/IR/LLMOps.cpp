@@ -285,6 +285,13 @@ LogicalResult ParamOp::verify() {
     return emitOpError("layers must be >= 0");
   if (getSources().empty())
     return emitOpError("needs at least one source tensor");
+  if (std::optional<ArrayRef<int64_t>> list = getLayerList()) {
+    if (int64_t(list->size()) != getLayers() || list->empty())
+      return emitOpError("layer_list must name exactly `layers` layers");
+    for (size_t i = 0; i < list->size(); ++i)
+      if ((*list)[i] < 0 || (i > 0 && (*list)[i] <= (*list)[i - 1]))
+        return emitOpError("layer_list must be ascending layer indices");
+  }
   if (getBlock() && type.getRank() != 2)
     return emitOpError("a blocked layout needs a matrix");
   if (type.getRank() == 2 && type.getDimSize(1) % getInterleave() != 0)

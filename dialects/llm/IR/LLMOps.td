@@ -47,6 +47,13 @@ def LLM_ParamOp : LLM_Op<"param", [Symbol]> {
     projection on an asymmetric matrix adds
     `linear(group_sum(x, group), offsets)`.
 
+    With `layer_list` a stacked parameter holds the copies of those layers
+    only (ascending; `layers` of them, the i-th for layer `layer_list[i]`):
+    a family whose layers are stored in different types (a GGUF Q4_K_M
+    file's `ffn_down`, Q4_K in some layers and Q6_K in others) becomes one
+    parameter per type, and `llm.weight` still takes the model's layer
+    index, which must be one of the list.
+
     Codegen records where and how the parameter is stored in the
     discardable `llm.layout` attribute (`#llm.packed_layout`).
 
@@ -62,7 +69,8 @@ def LLM_ParamOp : LLM_Op<"param", [Symbol]> {
                        OptionalAttr<StrAttr>:$scale,
                        OptionalAttr<I64Attr>:$group,
                        UnitAttr:$asymmetric,
-                       OptionalAttr<DenseI64ArrayAttr>:$offsets_of);
+                       OptionalAttr<DenseI64ArrayAttr>:$offsets_of,
+                       OptionalAttr<DenseI64ArrayAttr>:$layer_list);
   let assemblyFormat = "$sym_name `:` $type attr-dict";
   let hasVerifier = 1;
   let extraClassDeclaration = [{

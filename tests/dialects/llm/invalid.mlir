@@ -375,3 +375,18 @@ func.func @embedding_offsets(%ids: tensor<?xi32>, %t: tensor<32x64xi8>, %o: tens
   %0 = llm.embedding %ids, %t offsets %o : (tensor<?xi32>, tensor<32x64xi8>, tensor<16x2xf16>) -> tensor<?x64xf32>
   return %0 : tensor<?x64xf32>
 }
+
+// -----
+
+// expected-error @+1 {{layer_list must name exactly `layers` layers}}
+llm.param @w : tensor<4x64xf32> {layers = 3 : i64, layer_list = array<i64: 0, 2>, sources = ["w.{layer}"]}
+
+// -----
+
+// expected-error @+1 {{layer_list must be ascending layer indices}}
+llm.param @w : tensor<4x64xf32> {layers = 2 : i64, layer_list = array<i64: 2, 2>, sources = ["w.{layer}"]}
+
+// -----
+
+// expected-error @+1 {{layer_list must be ascending layer indices}}
+llm.param @w : tensor<4x64xf32> {layers = 2 : i64, layer_list = array<i64: -1, 2>, sources = ["w.{layer}"]}
