@@ -42,8 +42,12 @@ std::string kernelNameOf(Location loc);
 /// Adds the tables the runtime's --profile reads (runtime/Profile.cpp) to
 /// `module`: the kernels by index with their names, and the group (model
 /// module) of each with that group's costs from the module's llm.costs.
+/// `kernelCallers` (empty: all 0) numbers the function each kernel was
+/// outlined from: a module in several layer functions has its kernels in
+/// each, and its calls are those of all of them.
 void addKernelProfileTables(ModuleOp module, ArrayRef<std::string> kernelNames,
-                            ArrayRef<std::string> kernelGroups);
+                            ArrayRef<std::string> kernelGroups,
+                            ArrayRef<int64_t> kernelCallers = {});
 
 /// Bytes one layer's copy of `param` takes in the blob (padded to whole
 /// blocks, not aligned).

@@ -52,7 +52,8 @@ std::string joinNames(ArrayRef<StringRef> names) {
 
 void mlir::llm::addKernelProfileTables(ModuleOp module,
                                        ArrayRef<std::string> kernelNames,
-                                       ArrayRef<std::string> kernelGroups) {
+                                       ArrayRef<std::string> kernelGroups,
+                                       ArrayRef<int64_t> kernelCallers) {
   MLIRContext *context = module.getContext();
   OpBuilder b(context);
   Type i64 = b.getI64Type();
@@ -105,6 +106,9 @@ void mlir::llm::addKernelProfileTables(ModuleOp module,
   addInt("llmc_kernel_count", int64_t(kernelNames.size()));
   addString("llmc_kernel_names", names);
   addInts("llmc_kernel_group", groupOf);
+  SmallVector<int64_t> callers(kernelCallers);
+  callers.resize(kernelNames.size(), 0);
+  addInts("llmc_kernel_caller", callers);
   addInt("llmc_group_count", int64_t(groups.size()));
   addString("llmc_group_names", groupNames);
   addInts("llmc_group_costs", groupCosts);
@@ -124,10 +128,13 @@ struct TimeKernelsPass : llm::impl::TimeKernelsPassBase<TimeKernelsPass> {
     SmallVector<func::CallOp> calls;
     llvm::MapVector<StringRef, int64_t> kernels;
     SmallVector<std::string> kernelNames, kernelGroups;
+    SmallVector<int64_t> kernelCallers;
+    int64_t callerIndex = -1;
     for (func::FuncOp caller : module.getOps<func::FuncOp>()) {
       if (caller.isExternal() || caller.getNumArguments() == 0 ||
           !caller.getArgument(0).getType().isIndex())
         continue;
+      ++callerIndex;
       caller.walk([&](func::CallOp call) {
         auto callee = module.lookupSymbol<func::FuncOp>(call.getCallee());
         if (!callee || !callee->hasAttr("no_inline"))
@@ -139,6 +146,7 @@ struct TimeKernelsPass : llm::impl::TimeKernelsPassBase<TimeKernelsPass> {
         StringAttr group =
             LLMDialect::KernelModuleAttrHelper(context).getAttr(callee);
         kernelNames.push_back(callee.getSymName().str());
+        kernelCallers.push_back(callerIndex);
         kernelGroups.push_back(
             (group ? group.getValue() : callee.getSymName()).str());
       });
@@ -153,7 +161,7 @@ struct TimeKernelsPass : llm::impl::TimeKernelsPassBase<TimeKernelsPass> {
                                     b.getFunctionType({i64, i64}, {}));
       mark.setPrivate();
     }
-    addKernelProfileTables(module, kernelNames, kernelGroups);
+    addKernelProfileTables(module, kernelNames, kernelGroups, kernelCallers);
 
     for (func::CallOp call : calls) {
       b.setInsertionPoint(call);

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@ extern "C" {
 extern const int64_t llmc_kernel_count __attribute__((weak));
 extern const char llmc_kernel_names[] __attribute__((weak));
 extern const int64_t llmc_kernel_group[] __attribute__((weak));
+extern const int64_t llmc_kernel_caller[] __attribute__((weak));
 extern const int64_t llmc_group_count __attribute__((weak));
 extern const char llmc_group_names[] __attribute__((weak));
 extern const int64_t llmc_group_costs[] __attribute__((weak));
@@ -60,6 +62,8 @@ struct Profiler {
   std::atomic<bool> enabled{false};
   std::vector<std::string> kernelNames, groupNames;
   std::vector<size_t> groupOf;
+  /// The function each kernel was outlined from (llmc_kernel_caller).
+  std::vector<int64_t> callerOf;
   Phase phases[2] = {{"decode", {}}, {"prefill", {}}};
   // Worker 0's open kernel; touched only by worker 0 during a forward call
   // and by the calling thread between calls (the pool's hand-off orders
@@ -122,18 +126,29 @@ std::vector<GroupRow> groupRows(const Profiler &p, const Phase &phase) {
   std::vector<GroupRow> rows(p.groupNames.size());
   for (size_t g = 0; g < rows.size(); ++g)
     rows[g].group = g;
+  // A module's kernels in one function run once each per call of the
+  // module there; a module in several functions (layer functions of layers
+  // whose weights differ in type) is called in each.
+  std::map<std::pair<size_t, int64_t>, Counters> perCaller;
   for (size_t k = 0; k < phase.kernels.size(); ++k) {
     const Counters &c = phase.kernels[k];
     if (!c.calls)
       continue;
     GroupRow &row = rows[p.groupOf[k]];
     row.sum.ns += c.ns;
-    // A module's kernels run once each per call of the module.
-    row.sum.calls = std::max(row.sum.calls, c.calls);
-    row.sum.rows = std::max(row.sum.rows, c.rows);
-    row.sum.outputRows = std::max(row.sum.outputRows, c.outputRows);
-    row.sum.pairs = std::max(row.sum.pairs, c.pairs);
     row.kernels += 1;
+    Counters &once = perCaller[{size_t(p.groupOf[k]), p.callerOf[k]}];
+    once.calls = std::max(once.calls, c.calls);
+    once.rows = std::max(once.rows, c.rows);
+    once.outputRows = std::max(once.outputRows, c.outputRows);
+    once.pairs = std::max(once.pairs, c.pairs);
+  }
+  for (const auto &[key, once] : perCaller) {
+    GroupRow &row = rows[key.first];
+    row.sum.calls += once.calls;
+    row.sum.rows += once.rows;
+    row.sum.outputRows += once.outputRows;
+    row.sum.pairs += once.pairs;
   }
   for (GroupRow &row : rows) {
     const int64_t *cost = llmc_group_costs + row.group * kCostFields;
@@ -197,6 +212,10 @@ void llmc::profileEnable() {
   p.kernelNames = splitNames(llmc_kernel_names, count);
   p.groupNames = splitNames(llmc_group_names, llmc_group_count);
   p.groupOf.assign(llmc_kernel_group, llmc_kernel_group + count);
+  if (llmc_kernel_caller)
+    p.callerOf.assign(llmc_kernel_caller, llmc_kernel_caller + count);
+  else
+    p.callerOf.assign(size_t(count), 0);
   for (Phase &phase : p.phases)
     phase.kernels.assign(size_t(count), Counters());
   p.enabled.store(true, std::memory_order_relaxed);
