@@ -7,12 +7,14 @@
 //
 // Runs `llmc compile MODEL_DIR -o OUT/model` once (wall time and the child's
 // peak RSS), or takes an executable already compiled (--exe), reports the
-// sizes of the executable and its weight file, measures the machine's read
-// bandwidth with the same thread count, then for each prompt length runs
-// the executable `--repeat` times on seeded token ids and reads the
-// prefill/decode speed and peak RSS lines it prints on stderr. Prints the
-// median, minimum and maximum of each number, decode as weight bytes per
-// second and as a fraction of the read bandwidth, prefill as matmul
+// sizes of the executable and its weight file, then for each prompt length
+// runs the executable `--repeat` times on seeded token ids and reads the
+// prefill/decode speed and peak RSS lines it prints on stderr, measuring
+// the machine's read bandwidth with the same thread count before the first
+// run and after each (these machines' bandwidth moves within minutes).
+// Prints the median, minimum and maximum of each number, decode as weight
+// bytes per second and as a fraction of the read bandwidth (each run
+// against the mean of the probes just before and after it), prefill as matmul
 // GFLOP/s and as a fraction of the machine's f32 FMA and bf16 dot peaks
 // (Ceilings.h, cached per machine), and the exact commands.
 // It only measures; nothing here compares a number with a threshold.
@@ -304,6 +306,9 @@ struct RunNumbers {
   int64_t decodeTokens = 0;
   /// "kv cache: N bytes per position" (0 from executables without it).
   int64_t kvBytesPerPosition = 0;
+  /// The read bandwidth around the run: the mean of the probes just
+  /// before and after it, bytes per second.
+  double bandwidthAround = 0;
 };
 
 /// Reads the value of "<phase>: N tokens in X s (Y tok/s)".
@@ -605,8 +610,15 @@ Error run(unsigned threads) {
       threads ? unsigned(threads)
               : llvm::hardware_concurrency().compute_thread_count();
 
-  // (c) Run each prompt length.
+  // (c) Run each prompt length, the read bandwidth measured before the
+  // first run and after each (the probe's buffer is unmapped before the
+  // next child starts, so it is not in the child's peak RSS).
   std::vector<SweepRow> rows;
+  std::vector<double> probes;
+  outs() << "measuring the read bandwidth (" << numThreads
+         << " threads) before and after each run\n";
+  outs().flush();
+  probes.push_back(measureReadBandwidth(numThreads));
   for (unsigned prompt : prompts) {
     SweepRow row{prompt, {}, {}};
     row.command = Command{
@@ -631,23 +643,23 @@ Error run(unsigned threads) {
       Expected<RunNumbers> numbers = parseRunOutput(result->stderrText);
       if (!numbers)
         return createStringError(stem + ": " + toString(numbers.takeError()));
+      probes.push_back(measureReadBandwidth(numThreads));
+      numbers->bandwidthAround = (probes.end()[-2] + probes.back()) / 2;
       row.runs.push_back(*numbers);
     }
     rows.push_back(std::move(row));
   }
 
-  // (d) The machine's read bandwidth with the model's thread count, after
-  // the runs: a child started while llmc-bench holds the buffer would
-  // report it in its peak RSS.
-  outs() << "measuring the read bandwidth (" << numThreads << " threads)\n";
-  outs().flush();
-  double bandwidth = measureReadBandwidth(numThreads);
+  // (d) The machine's read bandwidth with the model's thread count: the
+  // median probe (the rows' fractions pair each run with its own).
+  Summary bandwidths = summarize(probes);
+  double bandwidth = bandwidths.median;
   outs() << "compute ceilings (" << numThreads << " threads)\n";
   outs().flush();
   llmc::bench::Ceilings ceilings =
       llmc::bench::getCeilings(numThreads, remeasurePeaks);
   // The best bandwidth seen here is the roofline llmc --report draws.
-  llmc::bench::recordBandwidth(numThreads, bandwidth / 1e9);
+  llmc::bench::recordBandwidth(numThreads, bandwidths.max / 1e9);
 
   auto collect = [](const SweepRow &row, double RunNumbers::*field) {
     std::vector<double> values;
@@ -669,6 +681,16 @@ Error run(unsigned threads) {
   auto readRate = [&](const SweepRow &row, double tokPerSec) {
     return tokPerSec * (double(weightBytes) + kvBytesPerToken(row)) / 1e9;
   };
+  // The median over the runs of each one's read rate over the bandwidth
+  // measured around it.
+  auto pairedFraction = [&](const SweepRow &row) {
+    std::vector<double> fractions;
+    for (const RunNumbers &r : row.runs)
+      if (r.bandwidthAround > 0)
+        fractions.push_back(readRate(row, r.decodeTokPerSec) * 1e9 /
+                            r.bandwidthAround);
+    return fractions.empty() ? 0.0 : summarize(fractions).median;
+  };
 
   // (e) Report.
   raw_ostream &os = outs();
@@ -684,7 +706,11 @@ Error run(unsigned threads) {
   }
   printRow(os, "executable size", {mib(exeBytes), 0, 0}, "MiB", false);
   printRow(os, "weights size", {mib(weightBytes), 0, 0}, "MiB", false);
-  printRow(os, "read bandwidth", {bandwidth / 1e9, 0, 0}, "GB/s", false);
+  printRow(os, "read bandwidth",
+           {bandwidths.median / 1e9, bandwidths.min / 1e9,
+            bandwidths.max / 1e9},
+           "GB/s (" + utostr(probes.size()) + " probes around the runs)",
+           true);
   auto printCeiling = [&](StringRef name, double value, StringRef unit) {
     if (value > 0)
       printRow(os, name, {value, 0, 0}, unit, false);
@@ -723,8 +749,9 @@ Error run(unsigned threads) {
     printRow(os, "  weights+KV read",
              {readRate(row, decode.median), readRate(row, decode.min),
               readRate(row, decode.max)},
-             formatv("GB/s = {0:P0} of the read bandwidth (KV {1:P0})",
-                     readRate(row, decode.median) * 1e9 / bandwidth,
+             formatv("GB/s = {0:P0} of the read bandwidth around each run "
+                     "(median; KV {1:P0})",
+                     pairedFraction(row),
                      kvBytesPerToken(row) /
                          (double(weightBytes) + kvBytesPerToken(row)))
                  .str(),
@@ -753,6 +780,7 @@ Error run(unsigned threads) {
             json::Object{{"prefill_tok_per_s", r.prefillTokPerSec},
                          {"decode_tok_per_s", r.decodeTokPerSec},
                          {"decode_tokens", r.decodeTokens},
+                         {"read_bandwidth_gb_per_s", r.bandwidthAround / 1e9},
                          {"peak_rss_mib", r.peakRssMiB}});
       Summary decode = collect(row, &RunNumbers::decodeTokPerSec);
       sweep.push_back(json::Object{
@@ -766,8 +794,7 @@ Error run(unsigned threads) {
           {"decode_weight_gb_per_s", weightRate(decode.median)},
           {"decode_kv_bytes_per_token", kvBytesPerToken(row)},
           {"decode_read_gb_per_s", readRate(row, decode.median)},
-          {"decode_fraction_of_read_bandwidth",
-           readRate(row, decode.median) * 1e9 / bandwidth},
+          {"decode_fraction_of_read_bandwidth", pairedFraction(row)},
           {"run_peak_rss_mib",
            summaryJson(collect(row, &RunNumbers::peakRssMiB))},
           {"runs", std::move(runArray)},
@@ -787,6 +814,9 @@ Error run(unsigned threads) {
         {"executable_bytes", int64_t(exeBytes)},
         {"weights_bytes", int64_t(weightBytes)},
         {"read_bandwidth_gb_per_s", bandwidth / 1e9},
+        {"read_bandwidth_probes_gb_per_s",
+         json::Array(llvm::map_range(probes,
+                                     [](double b) { return b / 1e9; }))},
         {"f32_fma_peak_gflop_per_s", ceilings.f32Fma},
         {"bf16_dot_peak_gflop_per_s", ceilings.bf16Dot},
         {"int8_dot_peak_gop_per_s", ceilings.int8Dot},
