@@ -342,6 +342,13 @@ std::string Run::startSession() {
     if (_mlir_ciface_llmc_argmax)
       session.setArgmax(_mlir_ciface_llmc_argmax);
   }
+  if ((info.flags & LLMC_MODEL_ONE_WORKER) && options.threads > 1 &&
+      !options.quiet)
+    std::fprintf(stderr,
+                 "note: this executable runs a GPU model's kernels on the CPU "
+                 "(llmc compile --emulate-gpu) on one thread; --threads %d is "
+                 "not used\n",
+                 options.threads);
   profileSetThreads(session.threads());
   if (options.warmup && !session.warmUp(error))
     return error;

@@ -117,8 +117,10 @@ bool Session::init(const LlmcModelInfo &modelInfo, ForwardFn forwardFn,
     return false;
   }
   prepareScratch(scratch.get(), info);
-  pool.reset(
-      new ThreadPool(config.threads > 0 ? config.threads : availableCpus()));
+  int threads = config.threads > 0 ? config.threads : availableCpus();
+  if (info.flags & LLMC_MODEL_ONE_WORKER)
+    threads = 1;
+  pool.reset(new ThreadPool(threads));
   return true;
 }
 

@@ -69,6 +69,11 @@ typedef struct LlmcModelInfo {
 /// buffer after its last use instead of before its first, which saves a
 /// launch per layer).
 #define LLMC_MODEL_ZERO_SCRATCH 1
+/// LlmcModelInfo.flags: forward() is not split among workers (a GPU
+/// model's kernels emulated on the CPU, `llmc compile --emulate-gpu`):
+/// every worker would run each kernel in full over the same buffers, so it
+/// runs on one thread whatever --threads asks.
+#define LLMC_MODEL_ONE_WORKER 2
 
 /// Header at offset 0 of the weight file written by `llmc compile`.
 typedef struct LlmcWeightsHeader {

@@ -1079,6 +1079,9 @@ private:
       return createStringError("lowering to LLVM failed");
     if (LLMDialect::ZeroScratchAttrHelper(&context).isAttrPresent(module()))
       info.flags |= LLMC_MODEL_ZERO_SCRATCH;
+    // The emulation's kernels are not distributed (docs/codegen-notes.md).
+    if (emulateGPU && !backend->getHostTriple())
+      info.flags |= LLMC_MODEL_ONE_WORKER;
     if (Error err = dumpModule("3-llvm.mlir"))
       return err;
     if (hostTarget != target)
