@@ -5,19 +5,24 @@
 using namespace mlir;
 using namespace mlir::llm;
 
+/// Whether `a` and `b` are stacked, scaled and quantized alike.
+static bool sameStorage(ParamOp a, ParamOp b) {
+  return a.getLayers() == b.getLayers() &&
+         a.getLayerListAttr() == b.getLayerListAttr() &&
+         a.getScaleAttr() == b.getScaleAttr() &&
+         a.getGroupAttr() == b.getGroupAttr() &&
+         a.getAsymmetric() == b.getAsymmetric() &&
+         a.getOffsetsOfAttr() == b.getOffsetsOfAttr();
+}
+
 bool mlir::llm::canConcatParams(ParamOp a, ParamOp b) {
   RankedTensorType aType = a.getTensorType(), bType = b.getTensorType();
   // A parameter that is itself a concatenation is not concatenated again.
   return aType.getRank() == 2 && bType.getRank() == 2 &&
          aType.getDimSize(1) == bType.getDimSize(1) &&
          aType.getElementType() == bType.getElementType() &&
-         a.getLayers() == b.getLayers() &&
-         a.getLayerListAttr() == b.getLayerListAttr() &&
-         a.getScaleAttr() == b.getScaleAttr() &&
-         a.getGroupAttr() == b.getGroupAttr() &&
-         a.getAsymmetric() == b.getAsymmetric() &&
-         a.getOffsetsOfAttr() == b.getOffsetsOfAttr() &&
-         a.getSources().size() == 1 && b.getSources().size() == 1;
+         sameStorage(a, b) && a.getSources().size() == 1 &&
+         b.getSources().size() == 1;
 }
 
 ParamOp mlir::llm::concatParams(RewriterBase &rewriter, ArrayRef<ParamOp> parts,
@@ -45,13 +50,7 @@ ParamOp mlir::llm::concatParams(RewriterBase &rewriter, ArrayRef<ParamOp> parts,
   auto sourcesAttr = rewriter.getArrayAttr(sources);
   for (auto existing : first->getParentOp()->getRegion(0).getOps<ParamOp>())
     if (existing.getSourcesAttr() == sourcesAttr &&
-        existing.getType() == type &&
-        existing.getLayers() == first.getLayers() &&
-        existing.getLayerListAttr() == first.getLayerListAttr() &&
-        existing.getScaleAttr() == first.getScaleAttr() &&
-        existing.getGroupAttr() == first.getGroupAttr() &&
-        existing.getAsymmetric() == first.getAsymmetric() &&
-        existing.getOffsetsOfAttr() == first.getOffsetsOfAttr())
+        existing.getType() == type && sameStorage(existing, first))
       return existing;
   // Build the table before the new symbol exists: insert() then uniques its
   // name.
@@ -59,9 +58,9 @@ ParamOp mlir::llm::concatParams(RewriterBase &rewriter, ArrayRef<ParamOp> parts,
   OpBuilder::InsertionGuard guard(rewriter);
   rewriter.setInsertionPoint(first);
   auto fused = rewriter.create<ParamOp>(
-      rewriter.getFusedLoc(locs), name, type, first.getLayers(), sourcesAttr, first.getScaleAttr(),
-      first.getGroupAttr(), first.getAsymmetric(), first.getOffsetsOfAttr(),
-      first.getLayerListAttr());
+      rewriter.getFusedLoc(locs), name, type, first.getLayers(), sourcesAttr,
+      first.getScaleAttr(), first.getGroupAttr(), first.getAsymmetric(),
+      first.getOffsetsOfAttr(), first.getLayerListAttr());
   symbols.insert(fused);
   return fused;
 }

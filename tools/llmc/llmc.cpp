@@ -787,15 +787,14 @@ private:
     // parameter per type unless the types are forced to one: each keeps
     // its blocks in the fewest bits (Q4_K's 4 with offsets, Q6_K's 6 or 8),
     // where one quantization for all would need the widest of each.
-    auto perLayer = [&](StringRef param)
+    auto perLayer = [&](StringRef param, const std::set<std::string> &types)
         -> std::optional<std::vector<llmc::ImportOptions::ParamQuantization>> {
-      auto types = model->paramLayerTypes.find(param.str());
+      auto layerTypes = model->paramLayerTypes.find(param.str());
       if (!weightType.empty() || groupSize.getNumOccurrences() ||
-          types == model->paramLayerTypes.end() ||
-          model->paramTypes[param.str()].size() < 2)
+          layerTypes == model->paramLayerTypes.end() || types.size() < 2)
         return std::nullopt;
       std::vector<llmc::ImportOptions::ParamQuantization> layers;
-      for (const std::string &type : types->second)
+      for (const std::string &type : layerTypes->second)
         layers.push_back(quantization(param, {type}));
       return layers;
     };
@@ -804,7 +803,7 @@ private:
       if (!importOptions.quantizationGroup ||
           (param == "embed" && !importOptions.quantizeEmbedding))
         continue;
-      if (auto layers = perLayer(param)) {
+      if (auto layers = perLayer(param, types)) {
         // By quantization, in the order of their first layers.
         SmallVector<std::pair<llmc::ImportOptions::ParamQuantization, int>>
             kinds;
