@@ -97,26 +97,6 @@ struct SelectStrategyPass
     splitOffsets(*backend, target);
     if (failed(annotateLinears(*backend, target)))
       signalPassFailure();
-    layOutGatheredSixBits(*backend, target);
-  }
-
-  /// An i6 table no projection reads (an untied embedding, only gathered)
-  /// is stored as the projections' i6 matrices are, blocked and interleaved
-  /// by 4 (its top two bits in a plane per two runs of 4 columns): the
-  /// gather reads that layout.
-  void layOutGatheredSixBits(const TargetBackend &backend, TargetAttr target) {
-    MLIRContext *context = &getContext();
-    LLMDialect::LayoutAttrHelper layoutAttr(context);
-    for (ParamOp param : getOperation().getOps<ParamOp>()) {
-      PackedLayoutAttr layout = param.getLayout();
-      if (!param.getTensorType().getElementType().isInteger(6) ||
-          (layout && layout.getBlock()))
-        continue;
-      int64_t block = backend.chooseInt8DotTile(target, param).block;
-      layoutAttr.setAttr(param,
-                         PackedLayoutAttr::get(context, block, int64_t(4),
-                                               std::nullopt, std::nullopt));
-    }
   }
 
   /// Whether `linear` runs on the 8-bit dot product.

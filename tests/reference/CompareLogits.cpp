@@ -44,11 +44,6 @@ llvm::cl::opt<double>
              llvm::cl::desc("Largest accepted ||A - B|| / ||B|| over all "
                             "compared rows"),
              llvm::cl::cat(compareCategory));
-llvm::cl::opt<double> maxRowRelL2(
-    "max-row-rel-l2", llvm::cl::init(0),
-    llvm::cl::desc("Largest accepted ||A - B|| / ||B|| of any one row "
-                   "(default: --max-rel-l2)"),
-    llvm::cl::cat(compareCategory));
 llvm::cl::opt<int64_t>
     rowsFrom("rows-from", llvm::cl::init(0),
              llvm::cl::desc("Compare only rows with index >= this"),
@@ -206,11 +201,10 @@ int run() {
     fail("rel_l2 " + llvm::formatv("{0:e3}", rel).str() + " exceeds " +
          llvm::formatv("{0:e3}", double(maxRelL2)).str());
   // Every position on its own: a few bad rows must not hide in the mean.
-  double rowBound = maxRowRelL2 > 0 ? double(maxRowRelL2) : double(maxRelL2);
-  if (!(worstRel <= rowBound))
+  if (!(worstRel <= maxRelL2))
     fail("row " + llvm::Twine(worstRow) + ": rel_l2 " +
          llvm::formatv("{0:e3}", worstRel).str() + " exceeds " +
-         llvm::formatv("{0:e3}", rowBound).str());
+         llvm::formatv("{0:e3}", double(maxRelL2)).str());
   for (int64_t row : llvm::ArrayRef(disagreeing).take_front(5))
     fail("row " + llvm::Twine(row) + ": argmax " +
          llvm::Twine(argmaxOf(a->data() + row * vocab)) + ", reference " +

@@ -765,8 +765,10 @@ private:
       if (types.count("Q6_K") && q.bits == 8 && !groupSize.getNumOccurrences())
         q.group = 16;
       // Q6_K's integers, and Q4_0's and Q4_K's beside them, fit 6 bits
-      // (an embedding table too, gathered from the projections' layout).
+      // (an embedding table only when it is also the lm_head: i6 is packed
+      // for the projections' kernels).
       if (sixBits && q.group == 16 && weightType.empty() &&
+          !(embedding && model->paramTypes.count("lm_head")) &&
           llvm::all_of(types, [](const std::string &type) {
             return type == "Q6_K" || type == "Q4_0" || type == "Q4_K";
           }))

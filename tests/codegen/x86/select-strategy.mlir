@@ -101,27 +101,3 @@ module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu",
     return %y, %z : tensor<?x96xf32>, tensor<?x96xf32>
   }
 }
-
-// -----
-
-// An i6 table that only an embedding gathers (an untied embedding) is laid
-// out as the projections' i6 matrices are, blocked and interleaved by 4:
-// the gather reads that layout. An i8 one stays as it is.
-
-// CHECK-LABEL: llm.param @table6 : tensor<64x64xi6>
-// EXACT-LABEL: llm.param @table6 : tensor<64x64xi6>
-// CHECK-SAME: llm.layout = #llm.packed_layout<block = {{[0-9]+}}, interleave = 4>
-// CHECK-LABEL: llm.param @table8 : tensor<64x64xi8>
-// CHECK-NOT: llm.layout
-// CHECK-LABEL: func.func @gathered(
-module attributes {llm.target = #llm.target<triple = "x86_64-unknown-linux-gnu", cpu = "znver5", features = "+avx512f,+avx512vnni,+avx512bw", vector_bits = 512, vector_registers = 32, l1_bytes = 49152, l2_bytes = 1048576>} {
-  llm.param @table6 : tensor<64x64xi6> {group = 16 : i64, layers = 0 : i64, sources = ["table6"]}
-  llm.param @table8 : tensor<64x64xi8> {group = 16 : i64, layers = 0 : i64, sources = ["table8"]}
-  func.func @gathered(%ids: tensor<?xi32>) -> (tensor<?x64xf32>, tensor<?x64xf32>) {
-    %t6 = llm.weight @table6 : tensor<64x64xi6>
-    %a = llm.embedding %ids, %t6 : (tensor<?xi32>, tensor<64x64xi6>) -> tensor<?x64xf32>
-    %t8 = llm.weight @table8 : tensor<64x64xi8>
-    %b = llm.embedding %ids, %t8 : (tensor<?xi32>, tensor<64x64xi8>) -> tensor<?x64xf32>
-    return %a, %b : tensor<?x64xf32>, tensor<?x64xf32>
-  }
-}
